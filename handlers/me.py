@@ -1,0 +1,39 @@
+"""GET, PATCH and DELETE /me: the caller's own profile."""
+
+from __future__ import annotations
+
+from shared import profiles, validation
+from shared.conditional import if_match_revisions
+from shared.request import Request
+from shared.responses import Response, empty_response, json_response
+from shared.router import Router
+
+router = Router("me")
+
+
+def _profile_response(document: dict) -> Response:
+    headers = {"etag": profiles.etag(document), "cache-control": "private, no-cache"}
+    return json_response(profiles.private_view(document), headers=headers)
+
+
+@router.get("/me")
+def read_me(request: Request) -> Response:
+    return _profile_response(profiles.get_or_create(request.principal))
+
+
+@router.patch("/me")
+def update_me(request: Request) -> Response:
+    principal = request.principal
+    to_set, to_unset = validation.profile_update(request.json())
+    condition = if_match_revisions(request.headers.get("if-match"))
+    return _profile_response(profiles.update(principal, to_set, to_unset, condition))
+
+
+@router.delete("/me")
+def delete_me(request: Request) -> Response:
+    profiles.delete(request.principal, if_match_revisions(request.headers.get("if-match")))
+    return empty_response(204)
+
+
+def lambda_handler(event, context) -> dict:
+    return router.dispatch(event, context)

@@ -1,0 +1,59 @@
+"""GET /users/{user_id} and GET /users: other callers' public profiles."""
+
+from __future__ import annotations
+
+from shared import errors, profiles
+from shared.cache import TTLCache
+from shared.conditional import none_match
+from shared.config import settings
+from shared.pagination import decode_cursor, encode_cursor, parse_limit
+from shared.principal import MAX_SUB_LENGTH
+from shared.request import Request
+from shared.responses import Response, empty_response, json_response
+from shared.router import Router
+
+router = Router("users")
+# Public profiles seen recently by this container. Another container's update
+# shows here after at most USERS_CACHE_TTL_SECONDS.
+public_profiles = TTLCache(settings().users_cache_ttl_seconds)
+
+
+def _valid_user_id(user_id: str) -> str:
+    if len(user_id) > MAX_SUB_LENGTH or not user_id.isprintable():
+        raise errors.InvalidParameter("user_id is not a valid user id", parameter="user_id")
+    return user_id
+
+
+@router.get("/users/{user_id}")
+def read_user(request: Request) -> Response:
+    _ = request.principal  # 401 unless the caller is authenticated
+    user_id = _valid_user_id(request.path_params["user_id"])
+    document = public_profiles.get(user_id)
+    if document is None:
+        document = profiles.find_public(user_id)
+        if document is None:
+            raise errors.NotFound(f"there is no user {user_id}")
+        public_profiles.put(user_id, document)
+    etag = profiles.etag(document)
+    headers = {"etag": etag, "cache-control": f"private, max-age={public_profiles.ttl_seconds}"}
+    if none_match(request.headers.get("if-none-match"), etag):
+        return empty_response(304, headers)
+    return json_response(profiles.public_view(document), headers=headers)
+
+
+@router.get("/users")
+def list_users(request: Request) -> Response:
+    _ = request.principal  # 401 unless the caller is authenticated
+    limit = parse_limit(request.query.get("limit"))
+    after = decode_cursor(request.query.get("cursor"))
+    documents = profiles.list_public(after, limit + 1)
+    page = documents[:limit]
+    next_cursor = None
+    if len(documents) > limit:
+        next_cursor = encode_cursor(page[-1]["created_at"], page[-1]["_id"])
+    body = {"items": [profiles.public_view(document) for document in page], "next_cursor": next_cursor}
+    return json_response(body, headers={"cache-control": "private, no-cache"})
+
+
+def lambda_handler(event, context) -> dict:
+    return router.dispatch(event, context)

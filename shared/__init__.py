@@ -1,0 +1,1 @@
+"""The small library every function imports: router, request view, responses, data access."""

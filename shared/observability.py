@@ -1,0 +1,87 @@
+"""One JSON line per request on stdout, which is also a CloudWatch metrics record.
+
+Each request line follows the CloudWatch Embedded Metric Format (EMF): Lambda
+sends stdout to CloudWatch Logs, which turns the ``_aws`` block into metrics
+(``Latency``, ``ServerErrors``, ``ColdStart`` per function and route) with no
+API call. Lines never carry headers, bodies, tokens or connection strings.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import time
+import traceback
+
+import orjson
+
+from shared.config import settings
+
+LEVELS = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40}
+SECRET_PATTERNS = (
+    (re.compile(r"(mongodb(?:\+srv)?://)[^@/\s]+@"), r"\1***@"),
+    (re.compile(r"(?i)(bearer\s+)\S+"), r"\1***"),
+    (re.compile(r"eyJ[\w-]*\.[\w-]*\.[\w-]*"), "***"),
+)
+
+
+def redact(text: str) -> str:
+    """``text`` with connection-string credentials and bearer tokens masked."""
+    for pattern, replacement in SECRET_PATTERNS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def emit(record: dict) -> None:
+    """Write ``record`` as one JSON line on stdout."""
+    sys.stdout.write(orjson.dumps(record, default=str).decode() + "\n")
+
+
+def log(level: str, message: str, **fields) -> None:
+    """A JSON log line, written when ``level`` is at or above ``LOG_LEVEL``."""
+    if LEVELS[level] < LEVELS.get(settings().log_level, 20):
+        return
+    emit({"level": level, "message": redact(message), **fields})
+
+
+def metrics_block(namespace: str) -> dict:
+    return {
+        "Timestamp": int(time.time() * 1000),
+        "CloudWatchMetrics": [
+            {
+                "Namespace": namespace,
+                "Dimensions": [["function", "route"]],
+                "Metrics": [
+                    {"Name": "Latency", "Unit": "Milliseconds"},
+                    {"Name": "ServerErrors", "Unit": "Count"},
+                    {"Name": "ColdStart", "Unit": "Count"},
+                ],
+            }
+        ],
+    }
+
+
+def log_request(*, function: str, request, request_id: str, route: str, status: int,
+                latency_ms: float, cold_start: bool, failure: BaseException | None) -> None:
+    """The request's log line and metrics. Never raises."""
+    try:
+        record = {
+            "_aws": metrics_block(settings().app_name),
+            "level": "ERROR" if status >= 500 else "INFO",
+            "message": "request",
+            "function": function,
+            "route": route or "-",
+            "method": getattr(request, "method", ""),
+            "path": getattr(request, "path", ""),
+            "status": status,
+            "request_id": request_id,
+            "Latency": round(latency_ms, 3),
+            "ServerErrors": 1 if status >= 500 else 0,
+            "ColdStart": 1 if cold_start else 0,
+        }
+        if failure is not None:
+            record["error"] = type(failure).__name__
+            record["traceback"] = redact("".join(traceback.format_exception(failure)))
+        emit(record)
+    except Exception:
+        sys.stderr.write("request log line could not be written\n")

@@ -1,0 +1,98 @@
+"""Who is calling: read from wherever API Gateway put the authorizer's result.
+
+API Gateway places the caller's identity in one of four shapes of
+``requestContext.authorizer``:
+
+=================================  ==========================================
+REST API, Lambda authorizer        ``authorizer.<key>`` (values are strings)
+REST API, Cognito authorizer       ``authorizer.claims.<claim>``
+HTTP API, Lambda authorizer        ``authorizer.lambda.<key>``
+HTTP API, JWT authorizer           ``authorizer.jwt.claims.<claim>``
+=================================  ==========================================
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from shared import errors
+from shared.config import settings
+
+MAX_SUB_LENGTH = 255
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated caller: the token's subject and the claims handlers use."""
+
+    sub: str
+    email: str = ""
+    name: str = ""
+    scopes: tuple[str, ...] = ()
+
+    @classmethod
+    def from_claims(cls, claims: dict) -> Principal | None:
+        """The principal in a flat mapping of claims, or None without a usable ``sub``."""
+        sub = claims.get("sub") or claims.get("principalId")
+        if not isinstance(sub, str) or not sub or len(sub) > MAX_SUB_LENGTH:
+            return None
+        return cls(
+            sub=sub,
+            email=_string(claims.get("email")),
+            name=_string(claims.get("name")),
+            scopes=_scopes(claims.get("scope", claims.get("scopes"))),
+        )
+
+
+def _string(value) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _scopes(value) -> tuple[str, ...]:
+    if isinstance(value, list):
+        return tuple(scope for scope in value if isinstance(scope, str))
+    if isinstance(value, str):
+        return tuple(value.strip("[]").split())
+    return ()
+
+
+def _claims_in(authorizer: dict) -> dict:
+    jwt = authorizer.get("jwt")
+    if isinstance(jwt, dict) and isinstance(jwt.get("claims"), dict):
+        claims = dict(jwt["claims"])
+        if jwt.get("scopes") and "scope" not in claims:
+            claims["scopes"] = jwt["scopes"]
+        return claims
+    for key in ("lambda", "claims"):
+        if isinstance(authorizer.get(key), dict):
+            return authorizer[key]
+    return authorizer
+
+
+def principal_from_event(request_context: dict, headers: dict[str, str]) -> Principal:
+    """The caller named by ``requestContext.authorizer``; raise 401 when there is none.
+
+    With ``LOCAL_AUTH=true`` (local runs only) and no authorizer result in the
+    event, the bearer token in ``headers`` is verified in-process with the same
+    verifier the authorizer function uses.
+    """
+    authorizer = request_context.get("authorizer")
+    principal = Principal.from_claims(_claims_in(authorizer)) if isinstance(authorizer, dict) else None
+    if principal is not None:
+        return principal
+    if settings().local_auth and "authorization" in headers:
+        return _principal_from_bearer(headers["authorization"])
+    raise errors.Unauthorized("this route needs an authenticated caller")
+
+
+def _principal_from_bearer(authorization: str) -> Principal:
+    from shared import tokens
+
+    try:
+        claims = tokens.verify_authorization(authorization)
+    except tokens.InvalidToken as exc:
+        raise errors.Unauthorized(f"the bearer token was refused: {exc}") from None
+    principal = Principal.from_claims(claims)
+    if principal is None:
+        raise errors.Unauthorized("the bearer token has no usable sub claim")
+    return principal

@@ -1,0 +1,138 @@
+"""Profile documents: storage, revisions and the views shown to clients.
+
+A profile's ``_id`` is the token's ``sub``. Every write stores a new random
+``revision``; the ETag of ``/me`` and ``/users/{id}`` is that revision, and
+``If-Match`` updates are compare-and-swap on it, so a stale writer gets 412.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+
+from pymongo import ReturnDocument
+from pymongo.errors import DuplicateKeyError
+
+from shared import db, errors
+from shared.conditional import ANY
+from shared.principal import Principal
+
+COLLECTION = "profiles"
+PRIVATE_FIELDS = ("email", "name", "bio", "locale", "timezone", "avatar_url", "preferences", "created_at", "updated_at")
+PUBLIC_FIELDS = ("name", "bio", "avatar_url", "created_at")
+PUBLIC_PROJECTION = {field: 1 for field in (*PUBLIC_FIELDS, "revision")}
+# The order of GET /users: newest first, _id breaks ties. Backed by an index (see shared/indexes.py).
+LIST_ORDER = [("created_at", -1), ("_id", -1)]
+
+
+def _now() -> datetime:
+    # BSON dates hold milliseconds; truncating here keeps the cursor exact.
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+def new_revision() -> str:
+    return os.urandom(6).hex()
+
+
+def etag(document: dict) -> str:
+    return f'"{document["revision"]}"'
+
+
+def private_view(document: dict) -> dict:
+    """The owner's view of a profile (GET /me)."""
+    view = {"id": document["_id"]}
+    view.update((field, document[field]) for field in PRIVATE_FIELDS if field in document)
+    return view
+
+
+def public_view(document: dict) -> dict:
+    """What anyone may see of a profile: never the email or internal fields."""
+    view = {"id": document["_id"]}
+    view.update((field, document[field]) for field in PUBLIC_FIELDS if field in document)
+    return view
+
+
+def _from_claims(principal: Principal) -> dict:
+    now = _now()
+    document = {"_id": principal.sub, "created_at": now, "updated_at": now, "revision": new_revision()}
+    if principal.email:
+        document["email"] = principal.email
+    document["name"] = principal.name or principal.email.partition("@")[0] or principal.sub
+    return document
+
+
+def get_or_create(principal: Principal) -> dict:
+    """The caller's profile, created from the token's claims the first time."""
+    profiles = db.collection(COLLECTION)
+    with db.mapped_errors():
+        document = profiles.find_one({"_id": principal.sub})
+        if document is not None:
+            return document
+        document = _from_claims(principal)
+        try:
+            profiles.insert_one(document)
+        except DuplicateKeyError:  # a concurrent first request created it
+            document = profiles.find_one({"_id": principal.sub}) or document
+    return document
+
+
+def find_public(user_id: str) -> dict | None:
+    """The public fields and revision of one profile, or None."""
+    with db.mapped_errors():
+        return db.collection(COLLECTION).find_one({"_id": user_id}, PUBLIC_PROJECTION)
+
+
+def _owner_query(principal: Principal, if_match: list[str] | str | None) -> dict:
+    query = {"_id": principal.sub}
+    if if_match == ANY:
+        query["revision"] = {"$exists": True}
+    elif if_match is not None:
+        query["revision"] = {"$in": list(if_match)}
+    return query
+
+
+def update(principal: Principal, to_set: dict, to_unset: list[str], if_match: list[str] | str | None) -> dict:
+    """Apply a validated change to the caller's profile and return the new document.
+
+    ``if_match`` comes from :func:`shared.conditional.if_match_revisions`: None
+    (unconditional), ``"*"`` (the profile must exist) or the revisions the
+    client accepts. Without a condition a missing profile is first created
+    from the claims; with one, a missing or changed profile gives 412.
+    """
+    now = _now()
+    change = {"$set": {**to_set, "updated_at": now, "revision": new_revision()}}
+    if to_unset:
+        change["$unset"] = {field: "" for field in to_unset}
+    query = _owner_query(principal, if_match)
+    if if_match is None:
+        defaults = _from_claims(principal)
+        changed = (*to_set, *to_unset, "_id", "updated_at", "revision")
+        change["$setOnInsert"] = {key: value for key, value in defaults.items() if key not in changed}
+    with db.mapped_errors():
+        document = db.collection(COLLECTION).find_one_and_update(
+            query, change, upsert=if_match is None, return_document=ReturnDocument.AFTER
+        )
+    if document is None:
+        raise errors.PreconditionFailed("the profile changed since you read it; GET it again and retry")
+    return document
+
+
+def delete(principal: Principal, if_match: list[str] | str | None) -> None:
+    """Delete the caller's profile; with ``if_match``, only at an accepted revision (else 412)."""
+    query = _owner_query(principal, if_match)
+    with db.mapped_errors():
+        deleted = db.collection(COLLECTION).delete_one(query).deleted_count
+    if if_match is not None and not deleted:
+        raise errors.PreconditionFailed("the profile changed or is gone; GET it again and retry")
+
+
+def list_public(after: tuple[datetime, str] | None, limit: int) -> list[dict]:
+    """Up to ``limit`` public profiles in :data:`LIST_ORDER`, starting after the ``after`` key."""
+    query = {}
+    if after is not None:
+        created_at, user_id = after
+        query = {"$or": [{"created_at": {"$lt": created_at}}, {"created_at": created_at, "_id": {"$lt": user_id}}]}
+    with db.mapped_errors():
+        cursor = db.collection(COLLECTION).find(query, PUBLIC_PROJECTION).sort(LIST_ORDER).limit(limit)
+        return list(cursor)

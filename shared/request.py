@@ -1,0 +1,151 @@
+"""A read-only view over an API Gateway proxy event, REST (1.0) or HTTP API (2.0)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from functools import cached_property
+from urllib.parse import parse_qsl
+
+import orjson
+
+from shared import errors
+from shared.principal import Principal, principal_from_event
+
+JSON_TYPES = ("application/json", "application/merge-patch+json")
+
+
+def _mapping(value, where: str) -> dict:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise errors.MalformedEvent(f"{where} must be an object")
+    return value
+
+
+def _text(value, where: str) -> str:
+    if not isinstance(value, str):
+        raise errors.MalformedEvent(f"{where} must be a string")
+    return value
+
+
+def _lower_keys(headers: dict, where: str) -> dict[str, str]:
+    return {_text(name, where).lower(): _text(value, f"{where}.{name}") for name, value in headers.items()}
+
+
+class Request:
+    """What a route function needs to know about one request.
+
+    Built from the raw event; raises :class:`shared.errors.MalformedEvent` when
+    the event lacks what every API Gateway proxy event has. The body is decoded
+    only when a route asks for it.
+    """
+
+    def __init__(self, event, max_body_bytes: int) -> None:
+        if not isinstance(event, dict):
+            raise errors.MalformedEvent("the event must be a JSON object")
+        self.event = event
+        self.max_body_bytes = max_body_bytes
+        self.context = _mapping(event.get("requestContext"), "requestContext")
+        if not self.context:
+            raise errors.MalformedEvent("the event has no requestContext")
+        self.payload_version = "2.0" if event.get("version") == "2.0" else "1.0"
+        if self.payload_version == "2.0":
+            http = _mapping(self.context.get("http"), "requestContext.http")
+            self.method = _text(http.get("method"), "requestContext.http.method").upper()
+            self.path = self._path_without_stage(_text(event.get("rawPath"), "rawPath"))
+        else:
+            self.method = _text(event.get("httpMethod"), "httpMethod").upper()
+            self.path = _text(event.get("path"), "path")
+        if not self.path.startswith("/"):
+            raise errors.MalformedEvent("the path must start with /")
+        self.headers = self._headers()
+        # Set by the router once a route matches.
+        self.route = ""
+        self.path_params: dict[str, str] = {}
+
+    def _path_without_stage(self, raw_path: str) -> str:
+        stage = self.context.get("stage")
+        if isinstance(stage, str) and stage != "$default" and raw_path.startswith(f"/{stage}/"):
+            return raw_path[len(stage) + 1 :]
+        return raw_path
+
+    def _headers(self) -> dict[str, str]:
+        """Header values by lower-case name; for repeated headers, the last value."""
+        headers = _lower_keys(_mapping(self.event.get("headers"), "headers"), "headers")
+        if not headers and self.payload_version == "1.0":
+            for name, values in _mapping(self.event.get("multiValueHeaders"), "multiValueHeaders").items():
+                if isinstance(values, list) and values:
+                    headers[_text(name, "multiValueHeaders").lower()] = _text(values[-1], f"multiValueHeaders.{name}")
+        return headers
+
+    @cached_property
+    def request_id(self) -> str:
+        request_id = self.context.get("requestId")
+        return request_id if isinstance(request_id, str) else ""
+
+    @cached_property
+    def query_lists(self) -> dict[str, list[str]]:
+        """Every value of every query parameter, in order."""
+        if self.payload_version == "2.0":
+            raw = self.event.get("rawQueryString") or ""
+            lists: dict[str, list[str]] = {}
+            for name, value in parse_qsl(_text(raw, "rawQueryString"), keep_blank_values=True):
+                lists.setdefault(name, []).append(value)
+            return lists
+        multi = _mapping(self.event.get("multiValueQueryStringParameters"), "multiValueQueryStringParameters")
+        if multi:
+            return {
+                _text(name, "query"): [_text(value, f"query.{name}") for value in values or []]
+                for name, values in multi.items()
+            }
+        single = _mapping(self.event.get("queryStringParameters"), "queryStringParameters")
+        return {_text(name, "query"): [_text(value, f"query.{name}")] for name, value in single.items()}
+
+    @cached_property
+    def query(self) -> dict[str, str]:
+        """The first value of each query parameter."""
+        return {name: values[0] for name, values in self.query_lists.items() if values}
+
+    @cached_property
+    def body(self) -> bytes:
+        """The raw body, base64-decoded when API Gateway encoded it; 413 above the limit."""
+        raw = self.event.get("body")
+        if raw is None:
+            return b""
+        raw = _text(raw, "body")
+        if self.event.get("isBase64Encoded") is True:
+            if len(raw) > (self.max_body_bytes + 2) // 3 * 4 + 4:
+                raise errors.PayloadTooLarge(f"the body is larger than {self.max_body_bytes} bytes")
+            try:
+                data = base64.b64decode(raw, validate=True)
+            except (binascii.Error, ValueError):
+                raise errors.MalformedEvent("the body is not valid base64") from None
+        else:
+            try:
+                data = raw.encode()
+            except UnicodeEncodeError:
+                raise errors.InvalidJSON("the body is not valid UTF-8") from None
+        if len(data) > self.max_body_bytes:
+            raise errors.PayloadTooLarge(f"the body is larger than {self.max_body_bytes} bytes")
+        return data
+
+    def json(self):
+        """The body parsed as JSON; 415 for another content type, 400 when it does not parse."""
+        content_type = self.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        if content_type not in JSON_TYPES:
+            raise errors.UnsupportedMediaType(
+                "send the body as application/json" if content_type else "the Content-Type header is missing"
+            )
+        body = self.body
+        if not body:
+            raise errors.InvalidJSON("the body is empty")
+        try:
+            return orjson.loads(body)
+        except orjson.JSONDecodeError as exc:
+            raise errors.InvalidJSON(f"the body is not valid JSON: {exc.msg}") from None
+
+    @cached_property
+    def principal(self) -> Principal:
+        """The authenticated caller; 401 when the event carries none."""
+        return principal_from_event(self.context, self.headers)

@@ -1,0 +1,145 @@
+"""Routes declared as method + path template, dispatched from one Lambda event.
+
+    router = Router("users")
+
+    @router.get("/users/{user_id}")
+    def get_user(request):
+        return json_response({"id": request.path_params["user_id"]})
+
+    def lambda_handler(event, context):
+        return router.dispatch(event, context)
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from shared import cors, errors, observability
+from shared.config import settings
+from shared.request import Request
+from shared.responses import Response, problem_response, to_proxy_result
+
+Endpoint = Callable[[Request], Response]
+PARAMETER = re.compile(r"{([A-Za-z_][A-Za-z0-9_]*)}")
+
+
+def compile_template(template: str) -> re.Pattern:
+    """``/users/{user_id}`` -> a pattern whose named groups are the path parameters."""
+    parts = PARAMETER.split(template)
+    pattern = "".join(
+        f"(?P<{part}>[^/]+)" if index % 2 else re.escape(part) for index, part in enumerate(parts)
+    )
+    return re.compile(f"^{pattern}$")
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    template: str
+    endpoint: Endpoint
+    pattern: re.Pattern
+
+    def match(self, path: str) -> dict[str, str] | None:
+        """The path parameters when ``path`` fits the template, else None."""
+        found = self.pattern.match(path)
+        return found.groupdict() if found else None
+
+
+class Router:
+    """The routes of one Lambda function, and the dispatch of its events."""
+
+    def __init__(self, function_name: str) -> None:
+        self.function_name = function_name
+        self.routes: list[Route] = []
+        self.cold_start = True
+
+    def route(self, method: str, template: str) -> Callable[[Endpoint], Endpoint]:
+        def register(endpoint: Endpoint) -> Endpoint:
+            self.routes.append(Route(method.upper(), template, endpoint, compile_template(template)))
+            return endpoint
+
+        return register
+
+    def get(self, template: str) -> Callable[[Endpoint], Endpoint]:
+        return self.route("GET", template)
+
+    def patch(self, template: str) -> Callable[[Endpoint], Endpoint]:
+        return self.route("PATCH", template)
+
+    def delete(self, template: str) -> Callable[[Endpoint], Endpoint]:
+        return self.route("DELETE", template)
+
+    def allowed_methods(self, path: str) -> list[str]:
+        """The methods some route accepts on ``path``, HEAD and OPTIONS included."""
+        methods = {route.method for route in self.routes if route.match(path) is not None}
+        if "GET" in methods:
+            methods.add("HEAD")
+        if methods:
+            methods.add("OPTIONS")
+        return sorted(methods)
+
+    def find(self, method: str, path: str) -> tuple[Route, dict[str, str]]:
+        """The route for ``method`` on ``path`` and its parameters; 404 or 405 otherwise."""
+        wanted = "GET" if method == "HEAD" else method
+        allowed = []
+        for route in self.routes:
+            params = route.match(path)
+            if params is None:
+                continue
+            if route.method == wanted:
+                return route, params
+            allowed.append(route.method)
+        if not allowed:
+            raise errors.NotFound(f"no route matches {path}")
+        allow = ", ".join(self.allowed_methods(path))
+        raise errors.MethodNotAllowed(f"{method} is not allowed on {path}", headers={"Allow": allow})
+
+    def respond(self, request: Request) -> Response:
+        """Run the route that matches ``request`` and return its response."""
+        path = request.path.rstrip("/") or "/"
+        if request.method == "OPTIONS":
+            allowed = self.allowed_methods(path)
+            if not allowed:
+                raise errors.NotFound(f"no route matches {path}")
+            return cors.preflight_response(request.headers, allowed, settings())
+        route, request.path_params = self.find(request.method, path)
+        request.route = route.template
+        response = route.endpoint(request)
+        if request.method == "HEAD":
+            response.body = b""
+        return response
+
+    def dispatch(self, event, context) -> dict:
+        """Answer one API Gateway event. Never raises: every failure is a problem response."""
+        started = time.perf_counter()
+        cold_start, self.cold_start = self.cold_start, False
+        request, failure = None, None
+        request_id = getattr(context, "aws_request_id", "") or ""
+        instance = ""
+        try:
+            request = Request(event, settings().max_body_bytes)
+            request_id = request.request_id or request_id
+            instance = request.path
+            response = self.respond(request)
+        except errors.HTTPError as error:
+            response = problem_response(error, instance, request_id)
+        except Exception as exc:
+            failure = exc
+            error = errors.HTTPError("the server could not answer this request")
+            response = problem_response(error, instance, request_id)
+        if request is not None:
+            cors.add_response_headers(response.headers, request.headers, settings())
+        observability.log_request(
+            function=self.function_name,
+            request=request,
+            request_id=request_id,
+            route=getattr(request, "route", ""),
+            status=response.status,
+            latency_ms=(time.perf_counter() - started) * 1000,
+            cold_start=cold_start,
+            failure=failure,
+        )
+        return to_proxy_result(response)

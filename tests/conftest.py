@@ -1,0 +1,60 @@
+"""Shared fixtures: a real MongoDB-protocol server, a clean database per test.
+
+The server is ``TEST_MONGODB_URI`` when set (a real mongod, for example the
+CI service container); otherwise a local FerretDB started on a free port with
+a temporary data folder, stopped at the end of the session.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from shared import config, db  # noqa: E402
+from tools import localdb  # noqa: E402
+
+os.environ.setdefault("STAGE", "local")
+
+
+@pytest.fixture(scope="session")
+def mongo_uri(tmp_path_factory) -> str:
+    if os.environ.get("TEST_MONGODB_URI"):
+        yield os.environ["TEST_MONGODB_URI"]
+        return
+    port = localdb.free_port()
+    data_dir = tmp_path_factory.mktemp("localdb")
+    with open(data_dir / "server.log", "wb") as log:
+        process = localdb.start(port, data_dir / "data", log_file=log)
+        yield f"mongodb://127.0.0.1:{port}/"
+        localdb.stop(process)
+
+
+@pytest.fixture
+def environment(monkeypatch):
+    """Set environment variables for one test; settings and the client are rebuilt."""
+
+    def apply(**variables: str) -> None:
+        for name, value in variables.items():
+            monkeypatch.setenv(name, value)
+        config.settings.cache_clear()
+        db.close()
+
+    yield apply
+    config.settings.cache_clear()
+    db.close()
+
+
+@pytest.fixture
+def database(mongo_uri, environment):
+    """A fresh, empty database for one test, configured as the functions' database."""
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    environment(MONGODB_URI=mongo_uri, MONGODB_DATABASE=name)
+    yield db.client()[name]
+    db.client().drop_database(name)

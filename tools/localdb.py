@@ -1,0 +1,143 @@
+"""Build and run the local MongoDB-protocol server (FerretDB v1 on SQLite).
+
+The server is a real wire-protocol server, built from the Go module in
+``tools/localdb`` and cached under ``.local/bin``. The binary's name carries a
+hash of the module's sources, so it is rebuilt only when they change.
+
+    python tools/localdb.py build
+    python tools/localdb.py serve [--port 27017] [--data .local/db]
+
+Tests import :func:`start` to run their own instance on a free port.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+MODULE = ROOT / "tools" / "localdb"
+BIN_DIR = ROOT / ".local" / "bin"
+SOURCES = ("go.mod", "go.sum", "main.go")
+
+
+class LocalDBError(RuntimeError):
+    """The local server could not be built or did not start."""
+
+
+def binary_path() -> Path:
+    """Where the binary for the current sources lives (built or not)."""
+    digest = hashlib.sha256()
+    for name in SOURCES:
+        digest.update((MODULE / name).read_bytes())
+    return BIN_DIR / f"localdb-{digest.hexdigest()[:12]}"
+
+
+def build() -> Path:
+    """Build the server once for the current sources; return the binary's path."""
+    target = binary_path()
+    if target.exists():
+        return target
+    if shutil.which("go") is None:
+        raise LocalDBError("Go is needed to build the local database server; install Go >= 1.24")
+    BIN_DIR.mkdir(parents=True, exist_ok=True)
+    print(f"localdb: building {target.name} (first time only, a minute or two)", file=sys.stderr)
+    partial = target.with_suffix(".partial")
+    result = subprocess.run(
+        ["go", "build", "-trimpath", "-o", str(partial), "."],
+        cwd=MODULE,
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode != 0:
+        raise LocalDBError(f"go build failed:\n{result.stderr}")
+    partial.replace(target)
+    return target
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until_listening(port: int, process: subprocess.Popen, timeout: float = 30.0) -> None:
+    """Block until the server accepts TCP connections on ``port``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise LocalDBError(f"localdb exited with status {process.returncode} before listening")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    process.kill()
+    raise LocalDBError(f"localdb did not listen on port {port} within {timeout:.0f} s")
+
+
+def start(port: int, data_dir: Path, log_file=None) -> subprocess.Popen:
+    """Start a server on 127.0.0.1:``port`` storing its files in ``data_dir``.
+
+    Returns the running process once it accepts connections; the caller stops it
+    with ``terminate()``.
+    """
+    binary = build()
+    data_dir = Path(data_dir).resolve()
+    process = subprocess.Popen(
+        [str(binary), "-listen", f"127.0.0.1:{port}", "-data", str(data_dir)],
+        stdout=log_file or subprocess.DEVNULL,
+        stderr=log_file or subprocess.DEVNULL,
+    )
+    wait_until_listening(port, process)
+    return process
+
+
+def stop(process: subprocess.Popen) -> None:
+    """Stop a server started by :func:`start` and wait for it to exit."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("build", help="build the server binary if its sources changed")
+    serve = commands.add_parser("serve", help="run the server in the foreground")
+    serve.add_argument("--port", type=int, default=int(os.environ.get("DB_PORT", "27017")))
+    serve.add_argument("--data", type=Path, default=ROOT / ".local" / "db")
+    args = parser.parse_args(argv)
+
+    try:
+        binary = build()
+    except LocalDBError as exc:
+        print(f"localdb: {exc}", file=sys.stderr)
+        return 1
+    if args.command == "build":
+        print(binary)
+        return 0
+    print(f"localdb: mongodb://127.0.0.1:{args.port}/ (data in {args.data}); Ctrl-C stops it")
+    data_dir = args.data.resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    command = [str(binary), "-listen", f"127.0.0.1:{args.port}", "-data", str(data_dir)]
+    try:
+        return subprocess.call(command)
+    except KeyboardInterrupt:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

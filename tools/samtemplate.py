@@ -1,0 +1,104 @@
+"""Read ``template.yaml``: its functions, their API routes and the authorizer.
+
+CloudFormation's short tags (``!Ref``, ``!GetAtt``, ``!Sub``...) load as their
+long forms (``{"Ref": ...}``, ``{"Fn::GetAtt": [...]}``...).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE = ROOT / "template.yaml"
+
+
+class _Loader(yaml.SafeLoader):
+    pass
+
+
+def _tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node):
+    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
+    if isinstance(node, yaml.ScalarNode):
+        value = loader.construct_scalar(node)
+        if suffix == "GetAtt":
+            value = value.split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    return {name: value}
+
+
+_Loader.add_multi_constructor("!", _tag)
+
+
+def load(path: Path = TEMPLATE) -> dict:
+    """The template as plain data, short tags expanded."""
+    with open(path) as file:
+        return yaml.load(file, Loader=_Loader)
+
+
+@dataclass(frozen=True)
+class ApiRoute:
+    method: str
+    path: str
+    function: str
+    handler: str
+    authorized: bool
+
+
+def functions(template: dict) -> dict[str, dict]:
+    """Every ``AWS::Serverless::Function`` by logical id."""
+    return {
+        name: resource
+        for name, resource in template.get("Resources", {}).items()
+        if resource.get("Type") == "AWS::Serverless::Function"
+    }
+
+
+def api_routes(template: dict) -> list[ApiRoute]:
+    """Every ``Api`` event of every function, with whether the authorizer guards it."""
+    routes = []
+    for name, function in functions(template).items():
+        properties = function.get("Properties", {})
+        for event in properties.get("Events", {}).values():
+            if event.get("Type") != "Api":
+                continue
+            event_properties = event.get("Properties", {})
+            authorizer = event_properties.get("Auth", {}).get("Authorizer")
+            routes.append(
+                ApiRoute(
+                    method=event_properties["Method"].upper(),
+                    path=event_properties["Path"],
+                    function=name,
+                    handler=properties["Handler"],
+                    authorized=authorizer != "NONE",
+                )
+            )
+    return routes
+
+
+def authorizer_function(template: dict) -> tuple[str, str]:
+    """The logical id and handler of the API's default Lambda authorizer."""
+    for resource in template.get("Resources", {}).values():
+        if resource.get("Type") != "AWS::Serverless::Api":
+            continue
+        auth = resource.get("Properties", {}).get("Auth", {})
+        declared = auth.get("Authorizers", {}).get(auth.get("DefaultAuthorizer"), {})
+        function_arn = declared.get("FunctionArn", {})
+        if "Fn::GetAtt" in function_arn:
+            name = function_arn["Fn::GetAtt"][0]
+            return name, functions(template)[name]["Properties"]["Handler"]
+    raise LookupError("template.yaml declares no default Lambda authorizer")
+
+
+def path_matches(template_path: str, path: str) -> bool:
+    """Whether ``path`` fits an API path such as ``/users/{user_id}``."""
+    expected, actual = template_path.strip("/").split("/"), path.strip("/").split("/")
+    return len(expected) == len(actual) and all(
+        want == got or (want.startswith("{") and want.endswith("}") and got)
+        for want, got in zip(expected, actual, strict=True)
+    )
