@@ -49,7 +49,7 @@ def build() -> Path:
         raise LocalDBError("Go is needed to build the local database server; install Go >= 1.24")
     BIN_DIR.mkdir(parents=True, exist_ok=True)
     print(f"localdb: building {target.name} (first time only, a minute or two)", file=sys.stderr)
-    partial = target.with_suffix(".partial")
+    partial = target.with_name(f"{target.name}.{os.getpid()}.partial")
     result = subprocess.run(
         ["go", "build", "-trimpath", "-o", str(partial), "."],
         cwd=MODULE,
