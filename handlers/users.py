@@ -15,7 +15,7 @@ from shared.router import Router
 router = Router("users")
 # Public profiles seen recently by this container. Another container's update
 # shows here after at most USERS_CACHE_TTL_SECONDS.
-public_profiles = TTLCache(settings().users_cache_ttl_seconds)
+public_profiles = TTLCache()
 
 
 def _valid_user_id(user_id: str) -> str:
@@ -28,14 +28,15 @@ def _valid_user_id(user_id: str) -> str:
 def read_user(request: Request) -> Response:
     _ = request.principal  # 401 unless the caller is authenticated
     user_id = _valid_user_id(request.path_params["user_id"])
+    ttl = settings().users_cache_ttl_seconds
     document = public_profiles.get(user_id)
     if document is None:
         document = profiles.find_public(user_id)
         if document is None:
             raise errors.NotFound(f"there is no user {user_id}")
-        public_profiles.put(user_id, document)
+        public_profiles.put(user_id, document, ttl)
     etag = profiles.etag(document)
-    headers = {"etag": etag, "cache-control": f"private, max-age={public_profiles.ttl_seconds}"}
+    headers = {"etag": etag, "cache-control": f"private, max-age={ttl}"}
     if none_match(request.headers.get("if-none-match"), etag):
         return empty_response(304, headers)
     return json_response(profiles.public_view(document), headers=headers)

@@ -1,4 +1,4 @@
-"""A small per-container cache whose entries expire after a fixed time."""
+"""A small per-container cache whose entries expire."""
 
 from __future__ import annotations
 
@@ -6,13 +6,12 @@ import time
 
 
 class TTLCache:
-    """Up to ``max_entries`` values, each forgotten ``ttl_seconds`` after it was stored.
+    """Up to ``max_entries`` values, each forgotten a given time after it was stored.
 
-    A ``ttl_seconds`` of 0 disables caching. When full, the oldest entry goes.
+    When full, the oldest entry goes.
     """
 
-    def __init__(self, ttl_seconds: float, max_entries: int = 1024, clock=time.monotonic) -> None:
-        self.ttl_seconds = ttl_seconds
+    def __init__(self, max_entries: int = 1024, clock=time.monotonic) -> None:
         self.max_entries = max_entries
         self.clock = clock
         self.entries: dict = {}
@@ -28,10 +27,11 @@ class TTLCache:
             return None
         return value
 
-    def put(self, key, value) -> None:
-        if self.ttl_seconds <= 0:
+    def put(self, key, value, ttl_seconds: float) -> None:
+        """Store ``value`` for ``ttl_seconds``; a TTL of 0 or less stores nothing."""
+        if ttl_seconds <= 0:
             return
         self.entries.pop(key, None)
         if len(self.entries) >= self.max_entries:
             del self.entries[next(iter(self.entries))]
-        self.entries[key] = (self.clock() + self.ttl_seconds, value)
+        self.entries[key] = (self.clock() + ttl_seconds, value)

@@ -64,8 +64,8 @@ def _from_claims(principal: Principal) -> dict:
 
 def get_or_create(principal: Principal) -> dict:
     """The caller's profile, created from the token's claims the first time."""
-    profiles = db.collection(COLLECTION)
     with db.mapped_errors():
+        profiles = db.collection(COLLECTION)
         document = profiles.find_one({"_id": principal.sub})
         if document is not None:
             return document

@@ -13,6 +13,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from pymongo import MongoClient
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -51,10 +52,21 @@ def environment(monkeypatch):
     db.close()
 
 
+@pytest.fixture(scope="session")
+def test_client(mongo_uri):
+    """The tests' own client, to seed and inspect data apart from the functions' client."""
+    client = MongoClient(mongo_uri, tz_aware=True)
+    yield client
+    client.close()
+
+
 @pytest.fixture
-def database(mongo_uri, environment):
+def database(test_client, mongo_uri, environment):
     """A fresh, empty database for one test, configured as the functions' database."""
+    from handlers import users
+
     name = f"test_{uuid.uuid4().hex[:12]}"
     environment(MONGODB_URI=mongo_uri, MONGODB_DATABASE=name)
-    yield db.client()[name]
-    db.client().drop_database(name)
+    users.public_profiles.entries.clear()
+    yield test_client[name]
+    test_client.drop_database(name)

@@ -1,0 +1,144 @@
+"""Database faults: a stopped, restarted or unreachable server gives a fast 503, then recovery."""
+
+import socket
+import threading
+import time
+
+import pytest
+
+from handlers import me
+from shared import db
+from tests.apigw import parsed, rest_authorizer, rest_event
+from tools import localdb
+
+TIMEOUT_MS = 500
+
+
+@pytest.fixture
+def own_server(tmp_path, environment):
+    """A server of this test's own, which the test may stop and restart on the same port and data."""
+    port = localdb.free_port()
+    data_dir = tmp_path / "data"
+    process = localdb.start(port, data_dir)
+    environment(MONGODB_URI=f"mongodb://127.0.0.1:{port}/", MONGODB_TIMEOUT_MS=str(TIMEOUT_MS))
+    server = {"process": process}
+
+    def stop():  # killed, as in a crash: the driver gets no goodbye
+        server["process"].kill()
+        server["process"].wait()
+
+    def restart():
+        server["process"] = localdb.start(port, data_dir)
+
+    yield stop, restart
+    stop()
+
+
+def get_me():
+    started = time.monotonic()
+    result = parsed(me.lambda_handler(rest_event("GET", "/me", authorizer=rest_authorizer()), None))
+    return result, time.monotonic() - started
+
+
+def test_stopped_database_gives_503_within_the_timeout(own_server):
+    stop, _ = own_server
+    assert get_me()[0][0] == 200
+    stop()
+    (status, headers, problem), elapsed = get_me()
+    assert status == 503 and headers["retry-after"] == "1"
+    assert problem["type"].endswith("/dependency-unavailable")
+    assert elapsed < TIMEOUT_MS / 1000 + 1.5
+
+
+def test_restarted_database_serves_the_next_request_with_the_same_client(own_server):
+    stop, restart = own_server
+    assert get_me()[0][0] == 200
+    client = db.client()
+    stop()
+    assert get_me()[0][0] == 503
+    restart()
+    (status, _, body), _ = get_me()
+    assert (status, body["id"]) == (200, "alice")
+    assert db.client() is client
+
+
+def test_unreachable_database_never_hangs(environment):
+    environment(MONGODB_URI="mongodb://192.0.2.1:27017/", MONGODB_TIMEOUT_MS=str(TIMEOUT_MS))
+    (status, _, _), elapsed = get_me()
+    assert status == 503
+    assert elapsed < TIMEOUT_MS / 1000 + 1.5
+
+
+def test_problem_never_shows_the_driver_message(environment):
+    environment(MONGODB_URI="mongodb://user:hunter2@127.0.0.1:1/", MONGODB_TIMEOUT_MS=str(TIMEOUT_MS))
+    (status, _, problem), _ = get_me()
+    assert status == 503
+    assert "hunter2" not in str(problem) and "127.0.0.1" not in str(problem)
+
+
+def test_database_warning_log_redacts_credentials(environment, capsys):
+    environment(MONGODB_URI="mongodb://user:hunter2@127.0.0.1:1/", MONGODB_TIMEOUT_MS=str(TIMEOUT_MS))
+    get_me()
+    log = capsys.readouterr().out
+    assert "database unavailable" in log and "hunter2" not in log
+
+
+def test_missing_uri_is_a_500_that_names_nothing(environment, capsys, monkeypatch):
+    monkeypatch.delenv("MONGODB_URI", raising=False)
+    environment()
+    (status, _, problem), _ = get_me()
+    assert status == 500 and "MONGODB_URI" not in str(problem)
+    assert "MONGODB_URI is not set" in capsys.readouterr().out
+
+
+class StallingProxy:
+    """A TCP proxy to the database that can stop passing replies, like a server stuck mid-query."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.stalled = threading.Event()
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            server = socket.create_connection(("127.0.0.1", self.target_port))
+            threading.Thread(target=self._pipe, args=(client, server, False), daemon=True).start()
+            threading.Thread(target=self._pipe, args=(server, client, True), daemon=True).start()
+
+    def _pipe(self, source: socket.socket, sink: socket.socket, is_reply: bool) -> None:
+        try:
+            while data := source.recv(65536):
+                while is_reply and self.stalled.is_set():
+                    time.sleep(0.01)
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            sink.close()
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+def test_stalled_database_gives_503_within_the_timeout_then_recovers(mongo_uri, environment):
+    target_port = int(mongo_uri.rstrip("/").rsplit(":", 1)[1])
+    proxy = StallingProxy(target_port)
+    environment(MONGODB_URI=f"mongodb://127.0.0.1:{proxy.port}/?directConnection=true",
+                MONGODB_TIMEOUT_MS=str(TIMEOUT_MS), MONGODB_DATABASE="stall_test")
+    try:
+        assert get_me()[0][0] == 200
+        proxy.stalled.set()
+        (status, _, _), elapsed = get_me()
+        assert status == 503
+        assert elapsed < TIMEOUT_MS / 1000 + 1.5
+        proxy.stalled.clear()
+        assert get_me()[0][0] == 200
+    finally:
+        proxy.close()
+        db.client().drop_database("stall_test")

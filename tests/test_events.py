@@ -1,0 +1,58 @@
+"""The event files in events/: each is routed by the template and answered as documented."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.apigw import parsed
+from tools import samtemplate
+from tools.invoke import function_for, is_authorizer_event, load_event
+
+ROOT = Path(__file__).resolve().parent.parent
+EVENTS = sorted(path.relative_to(ROOT) for path in (ROOT / "events").rglob("*.json"))
+API_EVENTS = [path for path in EVENTS if not is_authorizer_event(json.loads((ROOT / path).read_text()))]
+EXPECTED_STATUS = {"DELETE": 204}
+
+
+def handler_for(event):
+    _, handler_path = function_for(event, samtemplate.load())
+    module, _, attribute = handler_path.rpartition(".")
+    return getattr(__import__(module, fromlist=[attribute]), attribute)
+
+
+@pytest.mark.parametrize("path", API_EVENTS, ids=str)
+def test_event_is_answered_by_its_function(path, database):
+    alice_signs_in = load_event(ROOT / "events/me.json")
+    handler_for(alice_signs_in)(alice_signs_in, None)
+    event = load_event(ROOT / path)
+    status, headers, body = parsed(handler_for(event)(event, None))
+    method = event.get("httpMethod") or event["requestContext"]["http"]["method"]
+    assert status == EXPECTED_STATUS.get(method, 200), body
+    if body is not None:
+        assert headers["content-type"] == "application/json"
+
+
+def test_every_route_has_a_rest_and_an_http_api_event():
+    routes = {(route.method, route.path) for route in samtemplate.api_routes(samtemplate.load())}
+    covered = {"1.0": set(), "2.0": set()}
+    for path in API_EVENTS:
+        event = json.loads((ROOT / path).read_text())
+        version = event.get("version", "1.0")
+        method = event.get("httpMethod") or event["requestContext"]["http"]["method"]
+        route_path = event.get("resource") or event["routeKey"].split(" ", 1)[1]
+        covered[version].add((method, route_path))
+    assert covered["1.0"] >= routes and covered["2.0"] >= routes
+
+
+def test_make_invoke_prints_the_profile_and_the_cold_start(database, mongo_uri):
+    env = {**os.environ, "MONGODB_URI": mongo_uri, "MONGODB_DATABASE": database.name}
+    result = subprocess.run([sys.executable, "tools/invoke.py", "events/me.json"], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    response = json.loads(result.stdout[result.stdout.index("{\n"):])
+    assert response["statusCode"] == 200 and json.loads(response["body"])["id"] == "alice"
+    assert "cold start" in result.stderr and "import" in result.stderr

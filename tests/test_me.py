@@ -1,0 +1,204 @@
+"""GET, PATCH and DELETE /me against the real database, in every payload and principal shape."""
+
+import json
+
+import pytest
+
+from handlers import me
+from tests.apigw import (
+    ALICE,
+    cognito_authorizer,
+    http_event,
+    http_jwt_authorizer,
+    http_lambda_authorizer,
+    parsed,
+    rest_authorizer,
+    rest_event,
+)
+
+SHAPES = {
+    "rest-lambda": (rest_event, rest_authorizer),
+    "rest-cognito": (rest_event, cognito_authorizer),
+    "http-lambda": (http_event, http_lambda_authorizer),
+    "http-jwt": (http_event, http_jwt_authorizer),
+}
+
+
+@pytest.fixture(params=list(SHAPES))
+def call(request, database):
+    """Invoke the me function as alice, in one payload version and principal shape."""
+    build_event, authorizer = SHAPES[request.param]
+
+    def invoke(method, body=None, headers=None, claims=ALICE):
+        event = build_event(method, "/me", body=body, headers=headers, authorizer=authorizer(claims))
+        return parsed(me.lambda_handler(event, None))
+
+    return invoke
+
+
+def test_first_get_creates_the_profile_from_the_token_claims(call, database):
+    status, headers, body = call("GET")
+    assert status == 200
+    assert body["id"] == "alice" and body["email"] == "alice@example.com" and body["name"] == "Alice Liddell"
+    assert headers["etag"].startswith('"')
+    assert database.profiles.count_documents({"_id": "alice"}) == 1
+
+
+def test_second_get_returns_the_same_profile(call):
+    first = call("GET")
+    second = call("GET")
+    assert first[2] == second[2] and first[1]["etag"] == second[1]["etag"]
+
+
+def test_profile_never_shows_internal_fields(call):
+    _, _, body = call("GET")
+    assert "_id" not in body and "revision" not in body
+
+
+def test_patch_updates_whitelisted_fields(call):
+    status, _, body = call("PATCH", {"bio": "Down the hole", "locale": "en-GB", "preferences": {"theme": "dark"}})
+    assert status == 200
+    assert (body["bio"], body["locale"], body["preferences"]) == ("Down the hole", "en-GB", {"theme": "dark"})
+
+
+def test_patch_changes_the_etag(call):
+    _, headers, _ = call("GET")
+    _, patched_headers, _ = call("PATCH", {"bio": "new"})
+    assert patched_headers["etag"] != headers["etag"]
+
+
+def test_patch_null_removes_an_optional_field(call):
+    call("PATCH", {"bio": "temporary"})
+    _, _, body = call("PATCH", {"bio": None})
+    assert "bio" not in body
+
+
+def test_patch_before_any_get_creates_the_profile(call):
+    status, _, body = call("PATCH", {"bio": "early"})
+    assert status == 200
+    assert body["name"] == "Alice Liddell" and body["bio"] == "early"
+
+
+def test_patch_with_matching_if_match_succeeds(call):
+    _, headers, _ = call("GET")
+    status, _, body = call("PATCH", {"bio": "checked"}, headers={"If-Match": headers["etag"]})
+    assert (status, body["bio"]) == (200, "checked")
+
+
+def test_patch_with_stale_if_match_is_412_and_changes_nothing(call, database):
+    _, headers, _ = call("GET")
+    call("PATCH", {"bio": "someone else"})
+    status, _, body = call("PATCH", {"bio": "mine"}, headers={"If-Match": headers["etag"]})
+    assert status == 412 and body["status"] == 412
+    assert database.profiles.find_one({"_id": "alice"})["bio"] == "someone else"
+
+
+def test_patch_with_if_match_star_needs_an_existing_profile(call):
+    assert call("PATCH", {"bio": "x"}, headers={"If-Match": "*"})[0] == 412
+    call("GET")
+    assert call("PATCH", {"bio": "x"}, headers={"If-Match": "*"})[0] == 200
+
+
+def test_patch_with_weak_if_match_never_matches(call):
+    _, headers, _ = call("GET")
+    assert call("PATCH", {"bio": "x"}, headers={"If-Match": "W/" + headers["etag"]})[0] == 412
+
+
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"email": "mallory@example.com"}, "email"),
+        ({"$set": {"name": "x"}}, "$set"),
+        ({"name.first": "x"}, "name.first"),
+        ({"name": 42}, "name"),
+        ({"name": ""}, "name"),
+        ({"name": None}, "name"),
+        ({"bio": "x" * 501}, "bio"),
+        ({"locale": "not a locale"}, "locale"),
+        ({"timezone": "Mars/Olympus Mons"}, "timezone"),
+        ({"avatar_url": "http://insecure.example.com/a.png"}, "avatar_url"),
+        ({"avatar_url": "javascript:alert(1)"}, "avatar_url"),
+        ({"preferences": {"$where": "1"}}, "preferences"),
+        ({"preferences": {"a.b": 1}}, "preferences"),
+        ({"preferences": {"nested": {"x": 1}}}, "preferences"),
+        ({"preferences": {f"k{i}": i for i in range(21)}}, "preferences"),
+        ({"preferences": ["dark"]}, "preferences"),
+    ],
+)
+def test_patch_refuses_bad_fields_and_changes_nothing(call, database, body, field):
+    before = call("GET")[2]
+    status, response_headers, problem = call("PATCH", body)
+    assert status == 400
+    assert response_headers["content-type"] == "application/problem+json"
+    assert problem["type"].endswith("/validation-failed")
+    assert [error["field"] for error in problem["errors"]] == [field]
+    assert call("GET")[2] == before
+
+
+@pytest.mark.parametrize("body", [[], "name", 3, {}])
+def test_patch_body_must_be_a_non_empty_object(call, body):
+    assert call("PATCH", body)[0] == 400
+
+
+def test_patch_lists_every_bad_field_at_once(call):
+    _, _, problem = call("PATCH", {"name": 1, "bio": 2, "color": "red"})
+    assert sorted(error["field"] for error in problem["errors"]) == ["bio", "color", "name"]
+
+
+def test_patch_with_non_json_content_type_is_415(call):
+    status, _, problem = call("PATCH", "name=x", headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert (status, problem["status"]) == (415, 415)
+
+
+def test_patch_with_bad_json_is_400(call):
+    status, _, problem = call("PATCH", '{"name": ', headers={"Content-Type": "application/json"})
+    assert status == 400 and problem["type"].endswith("/invalid-json")
+
+
+def test_patch_over_the_body_limit_is_413(call, environment, mongo_uri, database):
+    environment(MAX_BODY_BYTES="64")
+    status, _, _ = call("PATCH", json.dumps({"bio": "x" * 100}), headers={"Content-Type": "application/json"})
+    assert status == 413
+
+
+def test_delete_removes_the_profile(call, database):
+    call("GET")
+    status, _, body = call("DELETE")
+    assert (status, body) == (204, None)
+    assert database.profiles.count_documents({}) == 0
+
+
+def test_delete_without_a_profile_is_still_204(call):
+    assert call("DELETE")[0] == 204
+
+
+def test_delete_with_stale_if_match_is_412_and_keeps_the_profile(call, database):
+    _, headers, _ = call("GET")
+    call("PATCH", {"bio": "changed"})
+    assert call("DELETE", headers={"If-Match": headers["etag"]})[0] == 412
+    assert database.profiles.count_documents({}) == 1
+
+
+def test_get_after_delete_creates_a_fresh_profile(call):
+    call("GET")
+    call("PATCH", {"bio": "gone soon"})
+    call("DELETE")
+    _, _, again = call("GET")
+    assert "bio" not in again
+
+
+def test_missing_principal_is_401_problem(database):
+    for event in (rest_event("GET", "/me"), http_event("GET", "/me")):
+        status, headers, problem = parsed(me.lambda_handler(event, None))
+        assert (status, problem["status"]) == (401, 401)
+        assert headers["content-type"] == "application/problem+json"
+
+
+def test_authorizer_without_sub_is_401(database):
+    event = rest_event("GET", "/me", authorizer={"claims": {"email": "nobody@example.com"}})
+    assert parsed(me.lambda_handler(event, None))[0] == 401
+
+
+def test_unknown_method_on_me_is_405(database):
+    status, headers, _ = parsed(me.lambda_handler(rest_event("POST", "/me", authorizer=rest_authorizer()), None))
+    assert status == 405 and headers["allow"] == "DELETE, GET, HEAD, OPTIONS, PATCH"

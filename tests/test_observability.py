@@ -1,0 +1,39 @@
+"""One JSON line per request, which is also a CloudWatch EMF record; secrets never logged."""
+
+import json
+
+from handlers import health
+from shared.observability import redact
+from tests.apigw import rest_event
+
+
+def request_lines(output: str) -> list[dict]:
+    return [json.loads(line) for line in output.splitlines() if '"message":"request"' in line]
+
+
+def test_each_request_writes_one_line_with_its_facts(capsys):
+    health.lambda_handler(rest_event("GET", "/health"), None)
+    [line] = request_lines(capsys.readouterr().out)
+    assert line["route"] == "/health" and line["status"] == 200 and line["request_id"] == "req-1"
+    assert line["method"] == "GET" and isinstance(line["Latency"], float)
+    assert line["ColdStart"] in (0, 1)
+
+
+def test_request_line_is_an_embedded_metric_format_record(capsys):
+    health.lambda_handler(rest_event("GET", "/health"), None)
+    [line] = request_lines(capsys.readouterr().out)
+    directive = line["_aws"]["CloudWatchMetrics"][0]
+    assert {metric["Name"] for metric in directive["Metrics"]} <= set(line)
+    assert all(dimension in line for dimensions in directive["Dimensions"] for dimension in dimensions)
+    assert isinstance(line["_aws"]["Timestamp"], int)
+
+
+def test_request_line_never_carries_headers_or_tokens(capsys):
+    event = rest_event("GET", "/health", headers={"Authorization": "Bearer eyJhbGciOi.eyJzdWIi.c2ln"})
+    health.lambda_handler(event, None)
+    assert "eyJ" not in capsys.readouterr().out
+
+
+def test_redaction_masks_connection_string_credentials_and_tokens():
+    text = "mongodb+srv://app:s3cret@cluster.example.net/db Bearer abc.def.ghi eyJa.eyJb.sig"
+    assert redact(text) == "mongodb+srv://***@cluster.example.net/db Bearer *** ***"
