@@ -33,6 +33,10 @@ def create_indexes(database: Database) -> list[str]:
 
 
 def main() -> int:
+    if not settings().mongodb_uri:
+        print("set MONGODB_URI (for the local server started by `make db`: mongodb://127.0.0.1:27017/)",
+              file=sys.stderr)
+        return 2
     database = db.client()[settings().mongodb_database]
     for name in create_indexes(database):
         print(f"index ready: {database.name}.{name}")

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-from dataclasses import dataclass, field
-
 import orjson
 
 from shared.errors import HTTPError
@@ -13,13 +10,15 @@ JSON = "application/json"
 PROBLEM_JSON = "application/problem+json"
 
 
-@dataclass
 class Response:
     """An HTTP response: status, headers (lower-case names) and body bytes."""
 
-    status: int
-    body: bytes = b""
-    headers: dict[str, str] = field(default_factory=dict)
+    __slots__ = ("body", "headers", "status")
+
+    def __init__(self, status: int, body: bytes = b"", headers: dict[str, str] | None = None) -> None:
+        self.status = status
+        self.body = body
+        self.headers = {} if headers is None else headers
 
 
 def json_response(data, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -56,6 +55,8 @@ def _body_text(body: bytes, headers: dict[str, str]) -> tuple[str, bool]:
         return "", False
     if content_type.startswith(("application/json", "application/problem+json", "text/")):
         return body.decode(), False
+    import base64  # only for binary bodies: kept off the cold start of every JSON response
+
     return base64.b64encode(body).decode(), True
 
 

@@ -26,7 +26,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+# Run as a script, tools/ would come first on the path and tools/token.py would shadow Python's own token module.
+sys.path[:] = [str(ROOT), *(entry for entry in sys.path if Path(entry or ".").resolve() != ROOT / "tools")]
 
 from tools import localdb, samtemplate  # noqa: E402
 

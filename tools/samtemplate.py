@@ -48,6 +48,7 @@ class ApiRoute:
     function: str
     handler: str
     authorized: bool
+    authorizer: str = ""  # the authorizer's name in the Api's Auth.Authorizers; "" for the default or NONE
 
 
 def functions(template: dict) -> dict[str, dict]:
@@ -76,6 +77,7 @@ def api_routes(template: dict) -> list[ApiRoute]:
                     function=name,
                     handler=properties["Handler"],
                     authorized=authorizer != "NONE",
+                    authorizer=authorizer if authorizer and authorizer != "NONE" else "",
                 )
             )
     return routes
@@ -88,11 +90,19 @@ def authorizer_function(template: dict) -> tuple[str, str]:
             continue
         auth = resource.get("Properties", {}).get("Auth", {})
         declared = auth.get("Authorizers", {}).get(auth.get("DefaultAuthorizer"), {})
-        function_arn = declared.get("FunctionArn", {})
-        if "Fn::GetAtt" in function_arn:
-            name = function_arn["Fn::GetAtt"][0]
+        name = function_of_arn(declared.get("FunctionArn"))
+        if name in functions(template):
             return name, functions(template)[name]["Properties"]["Handler"]
     raise LookupError("template.yaml declares no default Lambda authorizer")
+
+
+def function_of_arn(value) -> str:
+    """The logical id in ``!GetAtt Fn.Arn``, ``!Ref Fn.Alias`` or ``!Ref Fn``; "" for anything else."""
+    if isinstance(value, dict) and "Fn::GetAtt" in value:
+        return value["Fn::GetAtt"][0]
+    if isinstance(value, dict) and isinstance(value.get("Ref"), str):
+        return value["Ref"].split(".", 1)[0]
+    return ""
 
 
 def path_matches(template_path: str, path: str) -> bool:

@@ -1,0 +1,109 @@
+"""The JWT Lambda authorizer API Gateway runs before every route but ``/health``.
+
+It reads three payloads and answers each the way API Gateway expects:
+
+============================  ===========================  ================================
+payload                       token from                   answer
+============================  ===========================  ================================
+REST API, ``type: TOKEN``     ``authorizationToken``       IAM policy, or raise Unauthorized
+REST API, ``type: REQUEST``   the Authorization header     IAM policy, or raise Unauthorized
+HTTP API, payload 2.0         the authorization header     ``{"isAuthorized": ...}``
+============================  ===========================  ================================
+
+An allowed caller gets a policy for every method and route of the same API
+and stage, because API Gateway caches the first answer for the token and
+reuses it on the caller's other routes. Any failure that is not the caller's
+(configuration, identity provider down) is raised as an error, which API
+Gateway turns into a 500: never an Allow.
+"""
+
+from __future__ import annotations
+
+from shared import observability, tokens
+from shared.principal import Principal
+
+UNAUTHORIZED = "Unauthorized"  # the one error message API Gateway answers with a 401
+REST_TOKEN, REST_REQUEST, HTTP_API = "TOKEN", "REQUEST", "HTTP"
+
+
+class Unauthorized(Exception):
+    """Raised with the message ``Unauthorized``: API Gateway's signal for a 401."""
+
+
+class AuthorizerFailure(RuntimeError):
+    """Anything but a refused token went wrong; API Gateway answers 500 and allows nothing."""
+
+
+def payload_kind(event) -> str:
+    """Which authorizer payload ``event`` is; ValueError when it is none of them."""
+    if isinstance(event, dict):
+        if event.get("version") == "2.0" and "routeArn" in event:
+            return HTTP_API
+        if event.get("type") in (REST_TOKEN, REST_REQUEST) and "methodArn" in event:
+            return event["type"]
+    raise ValueError("the event is no API Gateway authorizer payload")
+
+
+def authorization_of(event: dict, kind: str) -> str:
+    """The Authorization value the caller sent; InvalidToken when absent or repeated."""
+    if kind == REST_TOKEN:
+        return event.get("authorizationToken") or ""
+    values = [value for name, value in (event.get("headers") or {}).items() if name.lower() == "authorization"]
+    for name, repeated in (event.get("multiValueHeaders") or {}).items():
+        if name.lower() == "authorization" and len(repeated) > 1:
+            raise tokens.InvalidToken("send exactly one Authorization header")
+    if len(values) > 1:
+        raise tokens.InvalidToken("send exactly one Authorization header")
+    return values[0] if values else ""
+
+
+def stage_wide_resource(method_arn: str) -> str:
+    """``arn:...:<apiId>/<stage>/*/*`` for the API and stage of ``method_arn``."""
+    prefix, _, path = method_arn.rpartition(":")
+    api_id, _, rest = path.partition("/")
+    stage = rest.partition("/")[0]
+    if not prefix.startswith("arn:") or ":execute-api:" not in prefix or not api_id or not stage:
+        raise ValueError("methodArn is no execute-api ARN")
+    return f"{prefix}:{api_id}/{stage}/*/*"
+
+
+def context_of(claims: dict) -> dict[str, str]:
+    """What handlers read back: flat, strings only, as :func:`Principal.from_claims` reads it."""
+    principal = Principal.from_claims(claims)
+    return {"sub": principal.sub, "email": principal.email, "name": principal.name,
+            "scope": " ".join(principal.scopes)}
+
+
+def allow(kind: str, event: dict, claims: dict) -> dict:
+    context = context_of(claims)
+    if kind == HTTP_API:
+        return {"isAuthorized": True, "context": context}
+    statement = {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": stage_wide_resource(event["methodArn"])}
+    return {
+        "principalId": context["sub"],
+        "policyDocument": {"Version": "2012-10-17", "Statement": [statement]},
+        "context": context,
+    }
+
+
+def lambda_handler(event, context) -> dict:
+    request_id = getattr(context, "aws_request_id", "")
+    try:
+        kind = payload_kind(event)
+        claims = tokens.verify_authorization(authorization_of(event, kind))
+        answer = allow(kind, event, claims)
+    except tokens.InvalidToken as refused:
+        observability.log("INFO", "token refused", decision="deny", payload=kind, reason=str(refused),
+                          request_id=request_id)
+        if kind == HTTP_API:
+            return {"isAuthorized": False}
+        raise Unauthorized(UNAUTHORIZED) from None
+    except Exception as failure:
+        observability.log("ERROR", "authorizer failure", decision="error", error=type(failure).__name__,
+                          reason=str(failure), request_id=request_id)
+        raise AuthorizerFailure("the authorizer failed; see its log") from None
+    # DEBUG, not INFO: a log line per Allow would cost more than the verification itself;
+    # API Gateway's access log can record $context.authorizer.principalId instead.
+    observability.log("DEBUG", "token accepted", decision="allow", payload=kind, sub=claims["sub"],
+                      request_id=request_id)
+    return answer

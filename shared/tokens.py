@@ -1,0 +1,311 @@
+"""Verify bearer tokens: the one verifier behind the authorizer and ``LOCAL_AUTH``.
+
+Keys come from exactly one place:
+
+- ``JWT_SECRET``: an HMAC secret (HS256 by default). Outside ``STAGE=local`` it
+  must be a Secrets Manager or SSM reference (see :mod:`shared.secrets`),
+  resolved once per container.
+- ``JWT_JWKS_URL``: an identity provider's JSON Web Key Set (RS256 by default;
+  Cognito, Auth0, Okta...). Keys are fetched on first use, cached, and fetched
+  again for an unknown ``kid`` at most once per ``JWT_JWKS_REFRESH_SECONDS``.
+- neither, with ``STAGE=local``: the local development secret, with a local
+  issuer and audience, which ``make token`` signs with. Any other stage refuses it.
+
+Every variable is read once, by the first call of :func:`verifier`; a bad value
+raises :class:`shared.config.ConfigError` naming it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import time
+from collections import namedtuple
+from functools import cache
+from urllib.parse import urlsplit
+from urllib.request import Request, urlopen
+
+import jwt
+
+from shared import secrets
+from shared.config import ConfigError, env_int
+from shared.config import settings as app_settings
+from shared.principal import MAX_SUB_LENGTH
+
+LOCAL_SECRET = "bare-api-local-development-secret-for-make-token-and-tests-only!!"
+LOCAL_ISSUER = "bare-api-local"
+LOCAL_AUDIENCE = "bare-api-local"
+HMAC_MIN_SECRET_BYTES = {"HS256": 32, "HS384": 48, "HS512": 64}
+ASYMMETRIC_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512")
+JWKS_MAX_BYTES = 256 * 1024
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+COMPACT_JWS = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
+
+
+class InvalidToken(Exception):
+    """The bearer token is missing, malformed or fails verification.
+
+    The message says why in words safe to show the caller: never a key, never the token.
+    """
+
+
+class KeysUnavailable(RuntimeError):
+    """The identity provider's keys could not be fetched: a fault of the deployment, not of the caller."""
+
+
+# A namedtuple rather than a frozen dataclass, which costs more of a cold start to create.
+class TokenSettings(namedtuple("TokenSettings", "stage secret jwks_url algorithms issuer audience leeway_seconds "
+                               "max_token_bytes jwks_timeout_ms jwks_refresh_seconds jwks_cache_seconds")):
+    """The verifier's configuration, built by :func:`load`.
+
+    ``secret`` is the JWT_SECRET setting as given (a value or a reference) or
+    the local secret, and "" with a JWKS; ``algorithms`` is a tuple of names.
+    """
+
+    __slots__ = ()
+
+
+def _algorithms(environ, uses_jwks: bool) -> tuple[str, ...]:
+    allowed = ASYMMETRIC_ALGORITHMS if uses_jwks else tuple(HMAC_MIN_SECRET_BYTES)
+    raw = environ.get("JWT_ALGORITHMS", "").strip() or allowed[0]
+    algorithms = tuple(name.strip() for name in raw.split(",") if name.strip())
+    for name in algorithms:
+        if name not in allowed:
+            source = "JWT_JWKS_URL" if uses_jwks else "JWT_SECRET"
+            raise ConfigError(f"JWT_ALGORITHMS may hold only {', '.join(allowed)} with {source}, got {name!r}")
+    return algorithms
+
+
+def _check_jwks_url(url: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS):
+        return
+    raise ConfigError(f"JWT_JWKS_URL must be an https:// URL (http:// only on loopback), got {url!r}")
+
+
+def load(environ, stage: str) -> TokenSettings:
+    """Build :class:`TokenSettings` from ``environ`` for ``stage``; raise ConfigError on bad values.
+
+    Secret references are not resolved here (see :func:`signing_secret`).
+    """
+    local = stage == "local"
+    secret = environ.get("JWT_SECRET", "").strip()
+    jwks_url = environ.get("JWT_JWKS_URL", "").strip()
+    issuer = environ.get("JWT_ISSUER", "").strip()
+    audience = environ.get("JWT_AUDIENCE", "").strip()
+    if secret and jwks_url:
+        raise ConfigError("set JWT_SECRET or JWT_JWKS_URL, not both")
+    if jwks_url:
+        _check_jwks_url(jwks_url)
+    elif not secret and not local:
+        raise ConfigError(f"JWT_SECRET or JWT_JWKS_URL must be set when STAGE is {stage!r}")
+    elif not secret:
+        secret, issuer, audience = LOCAL_SECRET, issuer or LOCAL_ISSUER, audience or LOCAL_AUDIENCE
+    elif not local and not secrets.is_reference(secret):
+        raise ConfigError(f"JWT_SECRET must be a Secrets Manager or SSM reference when STAGE is {stage!r}")
+    if not issuer and not local:
+        raise ConfigError(f"JWT_ISSUER must be set when STAGE is {stage!r}")
+    return TokenSettings(
+        stage=stage,
+        secret=secret,
+        jwks_url=jwks_url,
+        algorithms=_algorithms(environ, uses_jwks=bool(jwks_url)),
+        issuer=issuer,
+        audience=audience,
+        leeway_seconds=env_int(environ, "JWT_LEEWAY_SECONDS", 30, 0, 300),
+        max_token_bytes=env_int(environ, "JWT_MAX_TOKEN_BYTES", 8192, 512, 65536),
+        jwks_timeout_ms=env_int(environ, "JWT_JWKS_TIMEOUT_MS", 2000, 50, 10000),
+        jwks_refresh_seconds=env_int(environ, "JWT_JWKS_REFRESH_SECONDS", 30, 0, 3600),
+        jwks_cache_seconds=env_int(environ, "JWT_JWKS_CACHE_SECONDS", 3600, 60, 86400),
+    )
+
+
+def signing_secret(settings: TokenSettings) -> str:
+    """The HMAC secret itself, fetched when ``JWT_SECRET`` is a reference; ConfigError when unfit."""
+    secret = secrets.resolve(settings.secret)
+    if secret == LOCAL_SECRET and settings.stage != "local":
+        raise ConfigError(f"the local development secret is refused when STAGE is {settings.stage!r}")
+    needed = max(HMAC_MIN_SECRET_BYTES[name] for name in settings.algorithms)
+    if len(secret.encode()) < needed:
+        raise ConfigError(f"JWT_SECRET must be at least {needed} bytes long for {', '.join(settings.algorithms)}")
+    return secret
+
+
+class JWKSet:
+    """An identity provider's signing keys by ``kid``, fetched over HTTPS and cached.
+
+    A fetch happens for an unknown ``kid`` or once the keys are older than
+    ``cache_seconds``, but never twice within ``refresh_seconds``, so tokens
+    with made-up ``kid`` values cannot turn into a stream of requests. Each
+    fetch gives up after ``timeout_seconds`` of silence from the provider.
+    """
+
+    def __init__(self, url: str, timeout_seconds: float, refresh_seconds: float, cache_seconds: float,
+                 clock=time.monotonic) -> None:
+        self.url = url
+        self.timeout_seconds = timeout_seconds
+        self.refresh_seconds = refresh_seconds
+        self.cache_seconds = cache_seconds
+        self.clock = clock
+        self.keys: dict[str, jwt.PyJWK] = {}
+        self.fetched_at: float | None = None
+        self.attempted_at = -math.inf
+
+    def key_for(self, kid: str) -> jwt.PyJWK:
+        """The key named ``kid``; InvalidToken when the provider has none, KeysUnavailable when unreachable."""
+        now = self.clock()
+        key = self.keys.get(kid)
+        if key is not None and now - self.fetched_at < self.cache_seconds:
+            return key
+        if now - self.attempted_at >= self.refresh_seconds:
+            self.attempted_at = now
+            try:
+                self.keys, self.fetched_at = self.fetch(), now
+            except KeysUnavailable:
+                if key is None:
+                    raise
+                return key  # a stale key beats refusing every caller while the provider is down
+            key = self.keys.get(kid)
+        if key is not None:
+            return key
+        if self.fetched_at is None:
+            raise KeysUnavailable(f"no signing keys yet: the last fetch from {self.url} failed")
+        raise InvalidToken("the token's signing key is unknown")
+
+    def fetch(self) -> dict[str, jwt.PyJWK]:
+        """The usable signing keys the provider publishes now; raise KeysUnavailable on any failure."""
+        request = Request(self.url, headers={"Accept": "application/json", "User-Agent": "bare-api-authorizer"})
+        try:
+            with urlopen(request, timeout=self.timeout_seconds) as response:
+                body = response.read(JWKS_MAX_BYTES + 1)
+            document = json.loads(body)
+        except Exception as exc:
+            raise KeysUnavailable(f"could not fetch the JWKS from {self.url}: {type(exc).__name__}") from exc
+        if len(body) > JWKS_MAX_BYTES:
+            raise KeysUnavailable(f"the JWKS at {self.url} is larger than {JWKS_MAX_BYTES} bytes")
+        keys = _signing_keys(document)
+        if not keys:
+            raise KeysUnavailable(f"the JWKS at {self.url} holds no usable RSA or EC signing key with a kid")
+        return keys
+
+
+def _signing_keys(document) -> dict[str, jwt.PyJWK]:
+    entries = document.get("keys") if isinstance(document, dict) else None
+    keys = {}
+    for entry in entries if isinstance(entries, list) else ():
+        usable = (
+            isinstance(entry, dict)
+            and isinstance(entry.get("kid"), str)
+            and entry.get("kty") in ("RSA", "EC")  # public keys only: an "oct" key here would be a shared secret
+            and entry.get("use", "sig") == "sig"
+        )
+        if not usable:
+            continue
+        try:
+            keys[entry["kid"]] = jwt.PyJWK(entry)  # binds the key to one algorithm: its "alg", or its type's default
+        except jwt.PyJWTError:
+            continue
+    return keys
+
+
+REASONS = (
+    (jwt.ExpiredSignatureError, "the token has expired"),
+    (jwt.ImmatureSignatureError, "the token is not valid yet"),
+    (jwt.InvalidIssuerError, "the token's issuer is not accepted"),
+    (jwt.InvalidAudienceError, "the token's audience is not accepted"),
+    (jwt.InvalidAlgorithmError, "the token's algorithm is not accepted for this key"),
+    (jwt.InvalidSignatureError, "the token's signature does not verify"),
+)
+
+
+def _reason(exc: jwt.PyJWTError) -> str:
+    if isinstance(exc, jwt.MissingRequiredClaimError):
+        return f"the token has no {exc.claim} claim"
+    for kind, reason in REASONS:
+        if isinstance(exc, kind):
+            return reason
+    return "the token is malformed"
+
+
+class Verifier:
+    """Checks bearer tokens against one :class:`TokenSettings`; keys and options are prepared once."""
+
+    def __init__(self, settings: TokenSettings) -> None:
+        self.settings = settings
+        self.jwks = None
+        self.secret = ""
+        if settings.jwks_url:
+            self.jwks = JWKSet(settings.jwks_url, settings.jwks_timeout_ms / 1000,
+                               settings.jwks_refresh_seconds, settings.jwks_cache_seconds)
+        else:
+            self.secret = signing_secret(settings)
+        required = ["exp", "iat", "sub"]
+        if settings.issuer:
+            required.append("iss")
+        if settings.audience:
+            required.append("aud")
+        self.max_header_chars = settings.max_token_bytes + len("Bearer ") + 2
+        self.decode_arguments = {
+            "algorithms": list(settings.algorithms),
+            "issuer": settings.issuer or None,
+            "audience": settings.audience or None,
+            "leeway": settings.leeway_seconds,
+            "options": {"require": required, "verify_aud": bool(settings.audience)},
+        }
+
+    def verify(self, authorization: str) -> dict:
+        """The claims of the token in an ``Authorization`` header value; InvalidToken when refused."""
+        token = self._token_in(authorization)
+        key = self._key_for(token) if self.jwks else self.secret
+        try:
+            claims = jwt.decode(token, key, **self.decode_arguments)
+        except jwt.PyJWTError as exc:
+            raise InvalidToken(_reason(exc)) from None
+        sub = claims["sub"]
+        if not isinstance(sub, str) or not sub.strip() or len(sub) > MAX_SUB_LENGTH:
+            raise InvalidToken(f"the token's sub claim must be a non-empty string of at most {MAX_SUB_LENGTH} chars")
+        if "scope" not in claims and "scp" in claims:  # Okta and Entra ID name the scopes "scp"
+            claims["scope"] = claims["scp"]
+        return claims
+
+    def _token_in(self, authorization) -> str:
+        if not isinstance(authorization, str) or not authorization.strip():
+            raise InvalidToken("no bearer token was sent")
+        if len(authorization) > self.max_header_chars:
+            raise InvalidToken("the token is too large")
+        parts = authorization.split()
+        if len(parts) != 2 or parts[0].lower() != "bearer":
+            raise InvalidToken("send exactly one token as 'Authorization: Bearer <token>'")
+        token = parts[1]
+        if len(token) > self.settings.max_token_bytes:
+            raise InvalidToken("the token is too large")
+        if not COMPACT_JWS.fullmatch(token):
+            raise InvalidToken("the token is not a signed JWT (three base64url parts)")
+        return token
+
+    def _key_for(self, token: str) -> jwt.PyJWK:
+        try:
+            kid = jwt.get_unverified_header(token).get("kid")
+        except jwt.PyJWTError:
+            raise InvalidToken("the token is malformed") from None
+        if not kid:
+            raise InvalidToken("the token names no signing key (kid)")
+        return self.jwks.key_for(kid)
+
+
+@cache
+def verifier() -> Verifier:
+    """The process-wide verifier, configured from the environment on first call."""
+    return Verifier(load(os.environ, app_settings().stage))
+
+
+def verify_authorization(header_value: str) -> dict:
+    """The verified claims of ``Authorization: Bearer <token>``.
+
+    Raises :class:`InvalidToken` when the caller's token is refused, and
+    ConfigError, SecretError or :class:`KeysUnavailable` when the fault is
+    the deployment's.
+    """
+    return verifier().verify(header_value)
