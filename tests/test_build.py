@@ -1,0 +1,135 @@
+"""make build: one zip per function, holding only what it imports, with bytecode for the runtime's Python."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import zipfile
+
+import pytest
+
+from tools import build, samtemplate
+from tools.checks import imports
+
+FUNCTIONS = ["AuthorizerFunction", "HealthFunction", "MeFunction", "UsersFunction"]
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory):
+    """The build folder, built once for the session like `make build` does."""
+    out = tmp_path_factory.mktemp("build")
+    build.build(out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def lambda_python() -> str:
+    return build.find_interpreter(build.runtime_version(samtemplate.load()))
+
+
+def names_in(built, function: str) -> set[str]:
+    with zipfile.ZipFile(built / f"{function}.zip") as archive:
+        return set(archive.namelist())
+
+
+def top_level(built, function: str) -> set[str]:
+    return {name.split("/")[0] for name in names_in(built, function) if not name.endswith(".dist-info")} - {""}
+
+
+def test_sizes_are_written_for_every_function(built):
+    sizes = json.loads((built / "sizes.json").read_text())
+    assert sorted(sizes) == FUNCTIONS
+    for size in sizes.values():
+        assert 0 < size["zip_bytes"] < size["unzipped_bytes"]
+        assert sorted(size) == ["unzipped_bytes", "zip_bytes"]
+    assert sizes["HealthFunction"]["zip_bytes"] == (built / "HealthFunction.zip").stat().st_size
+
+
+def test_the_size_table_lists_every_function(built):
+    table = build.size_table(json.loads((built / "sizes.json").read_text()))
+    assert [line.split()[0] for line in table.splitlines()] == ["function", *FUNCTIONS]
+
+
+def test_api_functions_hold_the_driver_but_not_the_token_library(built):
+    for function in ("HealthFunction", "MeFunction", "UsersFunction"):
+        packages = {name for name in top_level(built, function) if "dist-info" not in name}
+        assert packages == {"handlers", "shared", "pymongo", "bson", "gridfs", "dns", "orjson"}, function
+
+
+def test_the_authorizer_holds_the_token_library_but_not_the_driver(built):
+    packages = {name for name in top_level(built, "AuthorizerFunction") if "dist-info" not in name}
+    assert packages == {"authorizer.py", "__pycache__", "shared", "jwt", "orjson", "cryptography", "cffi",
+                        "_cffi_backend.cpython-312-aarch64-linux-gnu.so", "pycparser"}
+
+
+def test_project_modules_are_exactly_those_the_handler_imports(built):
+    for function, entry in (("HealthFunction", "handlers.health"), ("AuthorizerFunction", "authorizer")):
+        wanted = {str(path.relative_to(imports.ROOT)) for path in imports.closure(entry).modules.values()}
+        present = {name for name in names_in(built, function)
+                   if name.endswith(".py") and name.split("/")[0] in ("handlers", "shared", "authorizer.py")}
+        assert present == wanted, function
+
+
+def test_nothing_from_tests_events_or_tools_is_packaged(built):
+    for function in FUNCTIONS:
+        assert not {"tests", "events", "tools", "bench", "template.yaml"} & top_level(built, function)
+
+
+def test_native_code_is_for_linux_arm64_and_python312(built):
+    native = [name for name in names_in(built, "MeFunction") if name.endswith(".so")]
+    assert native and all(name.endswith(".cpython-312-aarch64-linux-gnu.so") for name in native)
+
+
+def test_every_source_file_has_unchecked_hash_bytecode_for_the_runtime(built, lambda_python):
+    # Header of a .pyc: magic (4 bytes), flags (4: bit 0 hash-based, bit 1 check source), source hash (8).
+    probe = ("import importlib.util, sys, pathlib\n"
+             "root = pathlib.Path(sys.argv[1]); bad = []\n"
+             "for source in root.rglob('*.py'):\n"
+             "    cached = pathlib.Path(importlib.util.cache_from_source(str(source)))\n"
+             "    data = cached.read_bytes() if cached.exists() else b''\n"
+             "    header = (data[:4], int.from_bytes(data[4:8], 'little'), data[8:16])\n"
+             "    wanted = (importlib.util.MAGIC_NUMBER, 1, importlib.util.source_hash(source.read_bytes()))\n"
+             "    if header != wanted: bad.append(str(source.relative_to(root)))\n"
+             "print(len(bad), bad[:5])\n")
+    for function in FUNCTIONS:
+        answer = subprocess.run([lambda_python, "-c", probe, str(built / function)], capture_output=True, text=True,
+                                check=True)
+        assert answer.stdout.strip() == "0 []", function
+
+
+def test_importing_from_the_artifact_compiles_nothing(built, lambda_python, tmp_path):
+    probe = ("import sys, importlib._bootstrap_external as external\n"
+             "compiled = []\n"
+             "original = external.SourceLoader.source_to_code\n"
+             "def counting(self, data, path, **kwargs):\n"
+             "    compiled.append(path); return original(self, data, path, **kwargs)\n"
+             "external.SourceLoader.source_to_code = counting\n"
+             "sys.path.insert(0, sys.argv[1])\n"
+             "import shared.config, shared.errors, shared.secrets, dns.name\n"
+             "assert shared.config.__file__.startswith(sys.argv[1]), shared.config.__file__\n"
+             "print(compiled)\n")
+    answer = subprocess.run([lambda_python, "-I", "-c", probe, str(built / "HealthFunction")], capture_output=True,
+                            text=True, check=True, cwd=tmp_path)
+    assert answer.stdout.strip() == "[]"
+
+
+def test_zips_are_reproducible(built, lambda_python, tmp_path):
+    staging = tmp_path / "HealthFunction"
+    staging.mkdir()
+    build.stage_function("handlers.health", staging, "3.12", imports.pinned_requirements())
+    build.compile_bytecode(lambda_python, staging)
+    build.write_zip(staging, tmp_path / "again.zip")
+    assert (tmp_path / "again.zip").read_bytes() == (built / "HealthFunction.zip").read_bytes()
+
+
+def test_a_missing_interpreter_fails_with_what_to_install():
+    with pytest.raises(build.BuildError) as refused:
+        build.find_interpreter("3.99", environ={})
+    assert "no Python 3.99 interpreter found" in str(refused.value)
+    assert "set LAMBDA_PYTHON to its path" in str(refused.value)
+
+
+def test_lambda_python_of_the_wrong_version_is_refused():
+    with pytest.raises(build.BuildError, match=r"is not a working Python 3\.12 interpreter"):
+        build.find_interpreter("3.12", environ={"LAMBDA_PYTHON": sys.executable})

@@ -1,0 +1,302 @@
+"""template.yaml, transformed by SAM for dev and prod, checked offline; and the regression fixtures rejected."""
+
+from __future__ import annotations
+
+import copy
+import fnmatch
+import time
+from pathlib import Path
+
+import jwt
+import pytest
+
+from tools import samtemplate
+from tools.checks import __main__ as checks
+from tools.checks import envvars, imports, sam, template
+from tools.checks.intrinsics import Evaluator
+
+FIXTURES = Path(__file__).parent / "fixtures"
+SECRET = "a-signing-secret-of-more-than-32-bytes-for-hs256!"
+
+
+@pytest.fixture(scope="session")
+def source() -> dict:
+    return samtemplate.load()
+
+
+@pytest.fixture(scope="session")
+def deployed(source) -> dict[str, tuple[dict, Evaluator]]:
+    """``{env: (CloudFormation template, evaluator)}`` as SAM makes it for each samconfig environment."""
+    result = {}
+    for environment, settings in sam.environments().items():
+        values = sam.parameter_values(source, sam.parse_overrides(settings["parameter_overrides"]))
+        cfn = sam.translate(source, values)
+        result[environment] = (cfn, Evaluator(cfn, values))
+    return result
+
+
+def test_the_template_passes_every_deploy_check():
+    assert checks.check_template(samtemplate.TEMPLATE) == []
+
+
+def test_the_bootstrap_template_passes_cfn_lint():
+    assert checks.cfnlint.lint_file(checks.BOOTSTRAP) == []
+
+
+def test_samconfig_defines_dev_and_prod(deployed):
+    assert sorted(deployed) == ["dev", "prod"]
+
+
+@pytest.mark.parametrize("environment", ["dev", "prod"])
+def test_sam_makes_exactly_one_stage_named_like_the_environment(deployed, environment):
+    cfn, evaluator = deployed[environment]
+    stages = template.resources(cfn, "AWS::ApiGateway::Stage")
+    assert [evaluator.value(stage["Properties"]["StageName"]) for stage in stages.values()] == [environment]
+    assert all("StageName" not in deployment["Properties"]
+               for deployment in template.resources(cfn, "AWS::ApiGateway::Deployment").values())
+
+
+def test_the_authorizer_uri_ends_with_invocations_and_caches_300_seconds(deployed):
+    cfn, evaluator = deployed["dev"]
+    (authorizer,) = template.authorizers(cfn).values()
+    uri = evaluator.value(authorizer["authorizerUri"])
+    assert uri == ("arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/<AuthorizerFunctionAliaslive>"
+                   "/invocations")
+    assert authorizer["authorizerResultTtlInSeconds"] == 300
+
+
+def test_api_gateway_may_invoke_the_authorizer_alias(deployed):
+    cfn, evaluator = deployed["dev"]
+    permissions = [evaluator.value(permission["Properties"])
+                   for permission in template.resources(cfn, "AWS::Lambda::Permission").values()]
+    assert {"Action": "lambda:InvokeFunction", "FunctionName": "<AuthorizerFunctionAliaslive>",
+            "Principal": "apigateway.amazonaws.com",
+            "SourceArn": "arn:aws:execute-api:us-east-1:123456789012:<Api>/authorizers/*"} in permissions
+
+
+def test_every_route_goes_to_its_router_and_only_health_and_preflights_skip_the_authorizer(source, deployed):
+    cfn, evaluator = deployed["dev"]
+    public = sorted((method, path) for method, path, _, authorized in template.template_routes(cfn, evaluator)
+                    if not authorized)
+    assert public == [("GET", "/health"), ("OPTIONS", "/health"), ("OPTIONS", "/me"), ("OPTIONS", "/users"),
+                      ("OPTIONS", "/users/{user_id}")]
+    assert sorted(template.template_routes(cfn, evaluator)) == template.router_routes(source)
+
+
+def test_a_route_without_an_event_is_reported(source, deployed):
+    broken = copy.deepcopy(source)
+    del broken["Resources"]["MeFunction"]["Properties"]["Events"]["DeleteMe"]
+    values = sam.parameter_values(broken, {})
+    cfn = sam.translate(broken, values)
+    problems = template.check_routes(broken, cfn, Evaluator(cfn, values))
+    assert problems == ["DELETE /me is served by MeFunction's router but has no Api event: add one to MeFunction "
+                        "behind the authorizer"]
+
+
+def test_a_public_route_that_should_be_authorized_is_reported(source):
+    broken = copy.deepcopy(source)
+    broken["Resources"]["UsersFunction"]["Properties"]["Events"]["ListUsers"]["Properties"]["Auth"] = {
+        "Authorizer": "NONE"}
+    values = sam.parameter_values(broken, {})
+    cfn = sam.translate(broken, values)
+    problems = template.check_routes(broken, cfn, Evaluator(cfn, values))
+    assert problems == ["GET /users must go to UsersFunction behind the authorizer, but the template sends it to "
+                        "UsersFunction without the authorizer: fix its event"]
+
+
+def test_prod_shifts_traffic_gradually_with_alarm_rollback(deployed):
+    cfn, evaluator = deployed["prod"]
+    groups = [evaluator.value(group["Properties"])
+              for group in template.resources(cfn, "AWS::CodeDeploy::DeploymentGroup").values()]
+    assert len(groups) == 4
+    for group in groups:
+        assert group["DeploymentConfigName"] == "CodeDeployDefault.LambdaCanary10Percent5Minutes"
+        assert group["AlarmConfiguration"]["Enabled"] is True
+        assert "DEPLOYMENT_STOP_ON_ALARM" in group["AutoRollbackConfiguration"]["Events"]
+
+
+def test_dev_deploys_all_at_once(deployed):
+    cfn, evaluator = deployed["dev"]
+    names = {evaluator.value(group["Properties"])["DeploymentConfigName"]
+             for group in template.resources(cfn, "AWS::CodeDeploy::DeploymentGroup").values()}
+    assert names == {"CodeDeployDefault.LambdaAllAtOnce"}
+
+
+def test_all_at_once_in_prod_is_reported(deployed):
+    cfn, _ = deployed["prod"]
+    broken = copy.deepcopy(cfn)
+    for group in template.resources(broken, "AWS::CodeDeploy::DeploymentGroup").values():
+        group["Properties"]["DeploymentConfigName"] = "CodeDeployDefault.LambdaAllAtOnce"
+    values = sam.parameter_values(samtemplate.load(), {"DeploymentEnvironment": "prod", "StageName": "prod"})
+    problems = template.check_delivery(broken, Evaluator(broken, values), "prod")
+    assert len(problems) == 4
+    assert "use a Canary or Linear DeploymentPreference with rollback Alarms in production" in problems[0]
+
+
+def test_handlers_import_with_their_template_environment(source):
+    assert template.check_handlers_import(source, Evaluator(source, sam.parameter_values(source, {}))) == []
+
+
+def test_a_handler_that_does_not_import_is_reported(source):
+    broken = copy.deepcopy(source)
+    broken["Resources"]["UsersFunction"]["Properties"]["Handler"] = "handlers.user.lambda_handler"
+    problems = template.check_handlers_import(broken, Evaluator(broken, sam.parameter_values(broken, {})))
+    assert problems == ["UsersFunction's Handler handlers.user.lambda_handler does not import with its template "
+                        "environment (ModuleNotFoundError: No module named 'handlers.user'): fix the Handler path "
+                        "or the variables"]
+
+
+def test_a_variable_the_code_reads_under_another_name_is_reported(source):
+    broken = copy.deepcopy(source)
+    variables = broken["Resources"]["MeFunction"]["Properties"]["Environment"]["Variables"]
+    variables["MONGO_URI"] = variables.pop("MONGODB_URI")
+    problems = template.check_environment(broken, Evaluator(broken, sam.parameter_values(broken, {})))
+    assert problems == [
+        "MeFunction sets MONGO_URI, but its code never reads it (a typo or a leftover?): rename it to a variable "
+        "the code reads, or remove it",
+        "MeFunction's code (shared.db) needs MONGODB_URI, but the template does not set it: add MONGODB_URI to its "
+        "Environment.Variables",
+    ]
+
+
+def test_local_auth_in_the_template_is_reported(source):
+    broken = copy.deepcopy(source)
+    broken["Globals"]["Function"]["Environment"]["Variables"]["LOCAL_AUTH"] = "true"
+    problems = template.check_environment(broken, Evaluator(broken, sam.parameter_values(broken, {})))
+    assert len(problems) == 4
+    assert "AuthorizerFunction sets LOCAL_AUTH, which must never be set outside local runs" in problems[0]
+
+
+def test_variable_names_come_from_the_code():
+    found = envvars.reads(imports.closure("authorizer").modules)
+    assert {"STAGE", "JWT_SECRET", "JWT_ISSUER", "JWT_LEEWAY_SECONDS", "MONGODB_URI"} <= set(found)
+    assert not [read for read in found["JWT_LEEWAY_SECONDS"] if not read.has_default]
+    assert envvars.stale_decisions({**imports.closure("authorizer").modules,
+                                    **imports.closure("handlers.users").modules}) == []
+
+
+def test_a_new_variable_without_a_default_needs_a_decision(tmp_path):
+    module = tmp_path / "limits.py"
+    module.write_text('import os\nRATE = os.environ["RATE_LIMIT"]\n')
+    assert envvars.reads_in(module.read_text(), "shared.limits") == [
+        envvars.Read("RATE_LIMIT", "shared.limits", has_default=False)]
+    assert envvars.problems("MeFunction", {"shared.limits": module}, set()) == [
+        "RATE_LIMIT is read by shared.limits without a usable default: decide whether the template must set it "
+        "(REQUIRED_WITH_MODULE or OPTIONAL in tools/checks/envvars.py)"]
+
+
+def test_secrets_are_arn_references_readable_only_by_their_function(source, deployed):
+    cfn, evaluator = deployed["dev"]
+    assert template.check_secrets(source, cfn) == []
+    role = cfn["Resources"]["MeFunctionRole"]["Properties"]
+    (policy,) = role["Policies"]
+    assert policy["PolicyDocument"]["Statement"] == [{
+        "Effect": "Allow",
+        "Action": {"Fn::If": ["MongoDbUriInSsm", "ssm:GetParameter", "secretsmanager:GetSecretValue"]},
+        "Resource": {"Ref": "MongoDbUriSecretArn"},
+    }]
+    assert evaluator.value(policy["PolicyDocument"]["Statement"][0]["Action"]) == "secretsmanager:GetSecretValue"
+
+
+def test_a_plain_mongodb_uri_is_refused_as_a_parameter(source):
+    with pytest.raises(sam.ParameterError, match="does not match its AllowedPattern"):
+        sam.parameter_values(source, {"MongoDbUriSecretArn": "mongodb+srv://user:pass@cluster.example.net/"})
+
+
+def test_a_dollar_default_stage_in_samconfig_is_refused(source):
+    with pytest.raises(sam.ParameterError, match=r"StageName='\$default' does not match"):
+        sam.parameter_values(source, sam.parse_overrides("StageName=$default"))
+
+
+def test_functions_are_arm64_python312_with_an_alias_and_built_code(source):
+    for name, properties in sam.function_properties(source).items():
+        assert (properties["Runtime"], properties["Architectures"], properties["AutoPublishAlias"]) == (
+            "python3.12", ["arm64"], "live"), name
+        assert properties["CodeUri"] == f"build/{name}.zip"
+
+
+def test_alarms_watch_5xx_latency_and_authorizer_failures(deployed):
+    cfn, _ = deployed["dev"]
+    alarms = template.resources(cfn, "AWS::CloudWatch::Alarm").values()
+    metrics = {alarm["Properties"]["MetricName"] for alarm in alarms}
+    assert {"5XXError", "Latency", "AuthorizerFailures", "Errors"} <= metrics
+
+
+def test_the_authorizer_failure_metric_counts_a_line_the_authorizer_writes(source):
+    pattern = source["Resources"]["AuthorizerFailures"]["Properties"]["FilterPattern"]
+    message = pattern.split('"')[1]
+    assert f'"{message}"' in (imports.ROOT / "authorizer.py").read_text()
+
+
+@pytest.fixture
+def template_authorizer(monkeypatch, source):
+    """The authorizer configured with the template's environment; its JWT secret in (emulated) SSM."""
+    from moto import mock_aws
+
+    from tests import tokenkit
+
+    values = sam.parameter_values(source, {})
+    properties = sam.function_properties(source)["AuthorizerFunction"]
+    for name, value in template.function_environment(properties, Evaluator(source, values)).items():
+        monkeypatch.setenv(name, value)
+    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                        "AWS_DEFAULT_REGION": "us-east-1"}.items():
+        monkeypatch.setenv(name, value)
+    with mock_aws():
+        import boto3
+
+        name = values["JwtSecretArn"].split(":parameter", 1)[1]
+        boto3.client("ssm").put_parameter(Name=name, Value=SECRET, Type="SecureString")
+        tokenkit.forget()
+        import authorizer
+
+        yield authorizer, values
+    tokenkit.forget()
+
+
+def test_one_cached_authorizer_answer_allows_every_authorized_route(template_authorizer, source):
+    authorizer, values = template_authorizer
+    now = int(time.time())
+    token = jwt.encode({"sub": "alice", "iss": values["JwtIssuer"], "aud": values["JwtAudience"], "iat": now,
+                        "exp": now + 600}, SECRET, algorithm="HS256")
+    identity = source["Resources"]["Api"]["Properties"]["Auth"]["Authorizers"]["JwtAuthorizer"]["Identity"]
+    assert identity["Header"] == "Authorization"  # a TOKEN authorizer: API Gateway passes that header's value
+    prefix = "arn:aws:execute-api:us-east-1:123456789012:a1b2c3/dev"
+    event = {"type": "TOKEN", "authorizationToken": f"Bearer {token}", "methodArn": f"{prefix}/GET/me"}
+    answer = authorizer.lambda_handler(event, None)
+    (statement,) = answer["policyDocument"]["Statement"]
+    for route in samtemplate.api_routes(source):
+        if route.authorized:
+            method_arn = f"{prefix}/{route.method}{route.path}"
+            assert statement["Effect"] == "Allow" and fnmatch.fnmatchcase(method_arn, statement["Resource"])
+
+
+def test_the_authorizer_context_reaches_the_handlers_principal(template_authorizer):
+    from shared.principal import principal_from_event
+
+    authorizer, values = template_authorizer
+    now = int(time.time())
+    token = jwt.encode({"sub": "alice", "email": "alice@example.com", "iss": values["JwtIssuer"],
+                        "aud": values["JwtAudience"], "iat": now, "exp": now + 600}, SECRET, algorithm="HS256")
+    answer = authorizer.lambda_handler({"type": "TOKEN", "authorizationToken": f"Bearer {token}",
+                                        "methodArn": "arn:aws:execute-api:us-east-1:1:a/dev/GET/me"}, None)
+    # What a REST API puts in requestContext.authorizer for a Lambda authorizer: principalId and the context.
+    request_authorizer = {"principalId": answer["principalId"], **answer["context"], "integrationLatency": 3}
+    principal = principal_from_event({"authorizer": request_authorizer}, {})
+    assert (principal.sub, principal.email) == ("alice", "alice@example.com")
+
+
+FIXTURE_MESSAGES = {
+    "authorizer-uri-without-invocations.yaml": "end it with /invocations",
+    "stage-named-default.yaml": "letters, digits and underscores only",
+    "two-stages.yaml": "set OpenApiVersion: '3.0.1'",
+    "authorizer-context-claims.yaml": "read $context.authorizer.principalId",
+}
+
+
+@pytest.mark.parametrize("fixture", sorted(FIXTURE_MESSAGES))
+def test_each_regression_template_is_rejected_with_its_own_fix(fixture):
+    problems = checks.check_template(FIXTURES / fixture)
+    assert any(FIXTURE_MESSAGES[fixture] in problem for problem in problems), problems
+    others = [message for name, message in FIXTURE_MESSAGES.items() if name != fixture]
+    assert not [problem for problem in problems if any(message in problem for message in others)]

@@ -1,0 +1,210 @@
+"""Build one deployment zip per function of ``template.yaml``, without AWS or Docker.
+
+    python -m tools.build            # or: make build
+
+Each zip holds only what its function imports: the project modules reached
+from its handler (see :mod:`tools.checks.imports`) and the pinned
+distributions they need, as wheels for the runtime's platform (Linux arm64)
+and Python version. Every ``.py`` is compiled to bytecode by an interpreter of
+exactly the runtime's version, as unchecked hash-based ``.pyc`` files: Lambda's
+code folder is read-only, so a missing or stale ``.pyc`` would be compiled
+again on every cold start, and zip timestamps (2 s resolution) would make
+timestamp-based ``.pyc`` files look stale. Zips are reproducible: same inputs,
+same bytes, so an unchanged function keeps its version on deploy.
+
+The interpreter is ``LAMBDA_PYTHON`` when set, else ``python3.X`` on PATH, else
+pyenv's newest 3.X. Writes ``build/<Function>.zip``, ``build/sizes.json`` and
+prints a table of sizes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tools import samtemplate  # noqa: E402
+from tools.checks import imports, sam  # noqa: E402
+
+BUILD_DIR = ROOT / "build"
+WHEEL_CACHE = ROOT / ".local" / "lambda-deps"
+PLATFORMS = ("manylinux2014_aarch64", "manylinux_2_28_aarch64", "manylinux_2_34_aarch64")
+ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+SKIPPED_PARTS = {"__pycache__", "bin"}
+# Source paths recorded in the bytecode: Lambda's code folder, not the build folder, so builds are reproducible.
+TASK_ROOT = "/var/task"
+
+
+class BuildError(RuntimeError):
+    """The artifacts cannot be built; the message says what to install or fix."""
+
+
+def runtime_version(template: dict) -> str:
+    """``3.12`` for ``Runtime: python3.12`` (in Globals or on every function)."""
+    runtimes = {properties.get("Runtime") for properties in sam.function_properties(template).values()}
+    if len(runtimes) != 1 or not str(next(iter(runtimes))).startswith("python3."):
+        raise BuildError(f"every function must use the same python3.X runtime, got {sorted(map(str, runtimes))}")
+    return next(iter(runtimes)).removeprefix("python")
+
+
+def _reports_version(python: str, version: str) -> bool:
+    try:
+        answer = subprocess.run(
+            [python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+            capture_output=True, text=True, timeout=30,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return answer.returncode == 0 and answer.stdout.strip() == version
+
+
+def _pyenv_python(version: str) -> str | None:
+    if shutil.which("pyenv") is None:
+        return None
+    listed = subprocess.run(["pyenv", "versions", "--bare"], capture_output=True, text=True)
+    candidates = [line.strip() for line in listed.stdout.splitlines() if line.strip().startswith(f"{version}.")]
+    candidates.sort(key=lambda name: [int(part) if part.isdigit() else -1 for part in name.split(".")])
+    for candidate in reversed(candidates):
+        prefix = subprocess.run(["pyenv", "prefix", candidate], capture_output=True, text=True).stdout.strip()
+        python = Path(prefix) / "bin" / f"python{version}"
+        if prefix and python.exists():
+            return str(python)
+    return None
+
+
+def find_interpreter(version: str, environ=os.environ) -> str:
+    """A Python ``version`` interpreter for compiling bytecode; BuildError naming the fix when none is found."""
+    configured = environ.get("LAMBDA_PYTHON", "").strip()
+    if configured:
+        if _reports_version(configured, version):
+            return configured
+        raise BuildError(f"LAMBDA_PYTHON={configured} is not a working Python {version} interpreter")
+    on_path = shutil.which(f"python{version}")
+    if on_path and _reports_version(on_path, version):
+        return on_path
+    found = _pyenv_python(version)
+    if found and _reports_version(found, version):
+        return found
+    raise BuildError(
+        f"no Python {version} interpreter found: the Lambda runtime is python{version} and bytecode is "
+        f"version-specific. Install Python {version} (for example `pyenv install {version}` or your "
+        f"package manager) or set LAMBDA_PYTHON to its path."
+    )
+
+
+def install_distribution(requirement, version: str, cache: Path = WHEEL_CACHE) -> Path:
+    """The folder holding ``requirement`` installed for Lambda (arm64, CPython ``version``), cached."""
+    target = cache / f"cp{version.replace('.', '')}-aarch64" / str(requirement).replace("==", "-")
+    if (target / ".complete").exists():
+        return target
+    if target.exists():
+        shutil.rmtree(target)
+    command = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-compile",
+               "--disable-pip-version-check", "--target", str(target), "--implementation", "cp",
+               "--python-version", version, "--only-binary=:all:"]
+    for platform in PLATFORMS:
+        command += ["--platform", platform]
+    result = subprocess.run([*command, str(requirement)], capture_output=True, text=True)
+    if result.returncode != 0:
+        raise BuildError(f"pip could not install {requirement} for Linux arm64 / Python {version}:\n{result.stderr}")
+    (target / ".complete").touch()
+    return target
+
+
+def _copy_tree(source: Path, destination: Path) -> None:
+    for path in sorted(source.rglob("*")):
+        relative = path.relative_to(source)
+        if path.is_dir() or SKIPPED_PARTS & set(relative.parts) or relative.name == ".complete":
+            continue
+        (destination / relative).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, destination / relative)
+
+
+def stage_function(entry_module: str, staging: Path, version: str, pins) -> None:
+    """Copy the function's project modules and distributions into ``staging``."""
+    found = imports.closure(entry_module)
+    for path in found.modules.values():
+        relative = path.relative_to(ROOT)
+        (staging / relative).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, staging / relative)
+    for requirement in imports.distributions(found.third_party, pins):
+        _copy_tree(install_distribution(requirement, version), staging)
+
+
+def compile_bytecode(python: str, staging: Path) -> None:
+    """Unchecked hash-based ``.pyc`` next to every ``.py``, compiled by the runtime's Python version."""
+    command = [python, "-m", "compileall", "-q", "-j", "0", "--invalidation-mode", "unchecked-hash",
+               "-s", str(staging), "-p", TASK_ROOT, str(staging)]
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise BuildError(f"compileall failed in {staging}:\n{result.stdout}{result.stderr}")
+
+
+def write_zip(staging: Path, destination: Path) -> int:
+    """Zip ``staging`` reproducibly (sorted names, fixed dates and modes); return the unzipped size."""
+    unzipped = 0
+    with zipfile.ZipFile(destination, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        for path in sorted(staging.rglob("*")):
+            if path.is_dir():
+                continue
+            info = zipfile.ZipInfo(path.relative_to(staging).as_posix(), date_time=ZIP_DATE)
+            info.external_attr = 0o644 << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            data = path.read_bytes()
+            unzipped += len(data)
+            archive.writestr(info, data, compresslevel=9)
+    return unzipped
+
+
+def build(out: Path = BUILD_DIR, template_path: Path = samtemplate.TEMPLATE, environ=os.environ) -> dict:
+    """Build every function's zip into ``out``; return ``{function: {"zip_bytes", "unzipped_bytes"}}``."""
+    template = samtemplate.load(template_path)
+    version = runtime_version(template)
+    python = find_interpreter(version, environ)
+    pins = imports.pinned_requirements()
+    sizes = {}
+    for name, properties in sorted(sam.function_properties(template).items()):
+        staging = out / name
+        if staging.exists():
+            shutil.rmtree(staging)
+        staging.mkdir(parents=True)
+        stage_function(properties["Handler"].rpartition(".")[0], staging, version, pins)
+        compile_bytecode(python, staging)
+        archive = out / f"{name}.zip"
+        unzipped = write_zip(staging, archive)
+        sizes[name] = {"zip_bytes": archive.stat().st_size, "unzipped_bytes": unzipped}
+    (out / "sizes.json").write_text(json.dumps(sizes, indent=2, sort_keys=True) + "\n")
+    return sizes
+
+
+def size_table(sizes: dict) -> str:
+    lines = [f"{'function':<24}{'zip':>12}{'unzipped':>12}"]
+    for name, size in sorted(sizes.items()):
+        lines.append(f"{name:<24}{size['zip_bytes'] / 1024:>9.0f} KB{size['unzipped_bytes'] / 1024:>9.0f} KB")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Build one deployment zip per function, without AWS.")
+    parser.add_argument("--out", type=Path, default=BUILD_DIR, help="output folder (default: build/)")
+    args = parser.parse_args(argv)
+    try:
+        sizes = build(args.out.resolve())
+    except (BuildError, imports.ImportAnalysisError) as exc:
+        print(f"build: {exc}", file=sys.stderr)
+        return 1
+    print(size_table(sizes))
+    print(f"sizes written to {args.out / 'sizes.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

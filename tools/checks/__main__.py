@@ -1,0 +1,74 @@
+"""Every offline deploy check: ``python -m tools.checks`` (``make lint`` runs it).
+
+- the SAM template: cfn-lint with the project's rules, then SAM's transform for
+  each samconfig.toml environment and the assertions of :mod:`tools.checks.template`;
+- the bootstrap template (tools/bootstrap.yaml): cfn-lint;
+- the GitHub Actions workflows: actionlint, the checks of :mod:`tools.checks.workflow`
+  and the environment selection run for main, master, a feature branch and a pull request.
+
+Exits 1 and lists the problems (each with its fix) when any check fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from tools.checks import actionlint, cfnlint, sam, template, workflow
+from tools.checks.imports import ROOT
+
+WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+BOOTSTRAP = ROOT / "tools" / "bootstrap.yaml"  # a plain CloudFormation template: cfn-lint only
+
+
+def check_template(path: Path) -> list[str]:
+    """cfn-lint on the template and on SAM's output, then the project's assertions."""
+    problems = cfnlint.lint_file(path)
+    source = template.samtemplate.load(path)
+    for environment, settings in sorted(sam.environments().items()):
+        try:
+            values = sam.parameter_values(source, sam.parse_overrides(settings.get("parameter_overrides", "")))
+            transformed = sam.translate(source, values)
+            problems += cfnlint.lint_document(transformed, f"{path.name} [{environment}, transformed]")
+        except Exception:
+            continue  # template.check reports why the template cannot be transformed
+    return problems + template.check(path)
+
+
+def check_workflows(paths: list[Path]) -> list[str]:
+    """actionlint, then the deploy rules and the environment selection of each workflow."""
+    problems = actionlint.lint(paths)
+    for path in paths:
+        loaded = workflow.load(path)
+        problems += workflow.check(loaded, path.name)
+        if workflow.deploy_jobs(loaded):
+            problems += workflow.check_selection(loaded, path.name)
+    return problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Offline checks of the SAM template and the deploy workflow.")
+    parser.add_argument("--template", type=Path, action="append", help="template(s) to check (default: template.yaml)")
+    parser.add_argument("--workflow", type=Path, action="append", help="workflow(s) to check (default: all)")
+    args = parser.parse_args(argv)
+    only_workflows = args.workflow and not args.template
+    templates = [] if only_workflows else (args.template or [template.samtemplate.TEMPLATE])
+    workflows = args.workflow or ([] if args.template else WORKFLOWS)
+    problems = []
+    for path in templates:
+        problems += check_template(path)
+    if not args.template and not args.workflow:
+        problems += cfnlint.lint_file(BOOTSTRAP)
+        templates.append(BOOTSTRAP)
+    if workflows:
+        problems += check_workflows(workflows)
+    for problem in problems:
+        print(problem)
+    checked = ", ".join(path.name for path in [*templates, *workflows])
+    print(f"deploy checks: {len(problems)} problem(s) in {checked}", file=sys.stderr)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,337 @@
+"""Assertions on the template, after SAM's transform, for every environment of samconfig.toml.
+
+Each check returns a list of problems; each problem says what is wrong and how
+to fix it. ``check(template_path)`` runs them all.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from tools import samtemplate
+from tools.checks import envvars, imports, sam
+from tools.checks.intrinsics import Evaluator
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+STAGE_NAME = re.compile(r"^[A-Za-z0-9_]+$")
+AUTHORIZER_URI = re.compile(
+    r"^arn:aws[a-z-]*:apigateway:[a-z0-9-]+:lambda:path/2015-03-31/functions/(?P<function>.+)/invocations$"
+)
+AUTHORIZER_TTL_SECONDS = 300
+PUBLIC_PATHS = {"/health"}  # every other route needs a valid token
+PREFLIGHT = "OPTIONS"  # answered by the function (its CORS allowlist), so never behind the authorizer
+SECRET_VARIABLE = re.compile(r"(SECRET|PASSWORD|_URI$|_KEY$|TOKEN)")
+REFERENCE_PATTERN = re.compile(r"\^(\$\|\^)?arn:.+")  # an AllowedPattern that admits ARNs only (or nothing)
+MINIMUM_PYTHON = (3, 12)
+
+
+def resources(document: dict, kind: str) -> dict[str, dict]:
+    return {name: resource for name, resource in document.get("Resources", {}).items()
+            if resource.get("Type") == kind}
+
+
+def check_stages(cfn: dict, evaluator: Evaluator) -> list[str]:
+    """Exactly one REST API with exactly one stage, named as API Gateway allows."""
+    found = []
+    apis = resources(cfn, "AWS::ApiGateway::RestApi")
+    stages = resources(cfn, "AWS::ApiGateway::Stage")
+    if len(apis) != 1:
+        found.append(f"the template makes {len(apis)} REST APIs ({', '.join(sorted(apis))}), not one: give every "
+                     f"Api event RestApiId: !Ref <the API> so SAM makes no implicit ServerlessRestApi")
+    extra = [name for name, deployment in resources(cfn, "AWS::ApiGateway::Deployment").items()
+             if "StageName" in deployment.get("Properties", {})]
+    if len(stages) != 1 or extra:
+        names = sorted(stages) + [f"{name} (Deployment.StageName)" for name in extra]
+        found.append(f"the API would have {len(names)} stages ({', '.join(names)}), not one: set OpenApiVersion: "
+                     f"'3.0.1' on the AWS::Serverless::Api (without it SAM adds a stage named 'Stage') and declare "
+                     f"routes as function events, not in DefinitionBody")
+    for name, stage in stages.items():
+        stage_name = str(evaluator.value(stage["Properties"].get("StageName", "")))
+        if not STAGE_NAME.match(stage_name):
+            found.append(f"stage {name} is named {stage_name!r}, which API Gateway refuses for a REST API "
+                         f"(letters, digits and underscores only): use a name such as 'dev' or 'prod'")
+    return found
+
+
+def authorizers(cfn: dict) -> dict[str, dict]:
+    """Every ``x-amazon-apigateway-authorizer`` of every REST API body, and every Authorizer resource."""
+    found = {}
+    for api_name, api in resources(cfn, "AWS::ApiGateway::RestApi").items():
+        body = api.get("Properties", {}).get("Body", {})
+        schemes = {**body.get("securityDefinitions", {}), **body.get("components", {}).get("securitySchemes", {})}
+        for name, scheme in schemes.items():
+            if "x-amazon-apigateway-authorizer" in scheme:
+                found[f"{api_name}.{name}"] = scheme["x-amazon-apigateway-authorizer"]
+    for name, resource in resources(cfn, "AWS::ApiGateway::Authorizer").items():
+        properties = resource.get("Properties", {})
+        found[name] = {"authorizerUri": properties.get("AuthorizerUri"),
+                       "authorizerResultTtlInSeconds": properties.get("AuthorizerResultTtlInSeconds"),
+                       "type": str(properties.get("Type", "")).lower()}
+    return found
+
+
+def check_authorizer(cfn: dict, evaluator: Evaluator) -> list[str]:
+    """One Lambda authorizer: well-formed URI, 300 s cache, and API Gateway allowed to invoke it."""
+    found = []
+    declared = authorizers(cfn)
+    if len(declared) != 1:
+        return [f"the API declares {len(declared)} authorizers, not one: declare the JWT authorizer under the "
+                f"API's Auth.Authorizers with DefaultAuthorizer"]
+    (name, authorizer), = declared.items()
+    uri = str(evaluator.value(authorizer.get("authorizerUri")))
+    matched = AUTHORIZER_URI.match(uri)
+    if matched is None:
+        found.append(f"authorizer {name} has the URI {uri!r}, not arn:<partition>:apigateway:<region>:lambda:path/"
+                     f"2015-03-31/functions/<function arn>/invocations: end it with /invocations (or let SAM write "
+                     f"it from Auth.Authorizers.<name>.FunctionArn)")
+    ttl = authorizer.get("authorizerResultTtlInSeconds")
+    if ttl != AUTHORIZER_TTL_SECONDS:
+        found.append(f"authorizer {name} caches its answer for {ttl} s, not {AUTHORIZER_TTL_SECONDS}: set "
+                     f"Identity.ReauthorizeEvery: {AUTHORIZER_TTL_SECONDS}")
+    if matched is not None and not _invocable(cfn, evaluator, matched.group("function")):
+        found.append(f"API Gateway has no permission to invoke the authorizer {matched.group('function')}: add an "
+                     f"AWS::Lambda::Permission for apigateway.amazonaws.com on that function (SAM adds it for "
+                     f"Auth.Authorizers)")
+    return found
+
+
+def _invocable(cfn: dict, evaluator: Evaluator, function: str) -> bool:
+    def named(value) -> str:
+        return str(value).strip("<>").removesuffix(".Arn")
+
+    for permission in resources(cfn, "AWS::Lambda::Permission").values():
+        properties = evaluator.value(permission.get("Properties", {}))
+        if (properties.get("Principal") == "apigateway.amazonaws.com"
+                and properties.get("Action") == "lambda:InvokeFunction"
+                and named(properties.get("FunctionName")) == named(function)):
+            return True
+    return False
+
+
+def template_routes(cfn: dict, evaluator: Evaluator) -> list[tuple[str, str, str, bool]]:
+    """``(method, path, function, authorized)`` for every operation of the REST API body."""
+    routes = []
+    for api in resources(cfn, "AWS::ApiGateway::RestApi").values():
+        for path, operations in api.get("Properties", {}).get("Body", {}).get("paths", {}).items():
+            for method, operation in operations.items():
+                uri = str(evaluator.value(operation.get("x-amazon-apigateway-integration", {}).get("uri", "")))
+                target = AUTHORIZER_URI.match(uri)
+                function = target.group("function").strip("<>").split(".")[0] if target else uri
+                function = re.sub(r"Alias\w+$", "", function)  # MeFunctionAliaslive -> MeFunction
+                security = [name for requirement in operation.get("security", []) for name in requirement]
+                routes.append((method.upper(), path, function, bool(security) and security != ["NONE"]))
+    return routes
+
+
+def router_routes(template: dict) -> list[tuple[str, str, str, bool]]:
+    """What the routers of ``handlers/`` serve: ``(method, path, function, authorized)``, one preflight per path.
+
+    ``function`` is the template function whose Handler is the router's module (``-`` when none is).
+    """
+    deployed_by = {function["Properties"].get("Handler", "").rpartition(".")[0]: name
+                   for name, function in samtemplate.functions(template).items()}
+    expected = set()
+    for path in sorted((ROOT / "handlers").glob("[!_]*.py")):
+        module = importlib.import_module(f"handlers.{path.stem}")
+        function = deployed_by.get(module.__name__, "-")
+        for route in getattr(getattr(module, "router", None), "routes", []):
+            expected.add((route.method, route.template, function, route.template not in PUBLIC_PATHS))
+            expected.add((PREFLIGHT, route.template, function, False))
+    return sorted(expected)
+
+
+def check_routes(template: dict, cfn: dict, evaluator: Evaluator) -> list[str]:
+    """Every router route has exactly one API event with the right auth, and every event a route."""
+    found = []
+    deployed = template_routes(cfn, evaluator)
+    wanted = router_routes(template)
+    for method, path, function, authorized in wanted:
+        matching = [route for route in deployed if route[:2] == (method, path)]
+        guard = "behind the authorizer" if authorized else "with Auth: {Authorizer: NONE}"
+        if function == "-":
+            found.append(f"{method} {path} is served by a router no function deploys: add a function for it")
+        elif not matching:
+            found.append(f"{method} {path} is served by {function}'s router but has no Api event: add one to "
+                         f"{function} {guard}")
+        elif len(matching) > 1:
+            found.append(f"{method} {path} has {len(matching)} Api events: keep exactly one")
+        elif matching[0][2:] != (function, authorized):
+            found.append(f"{method} {path} must go to {function} {guard}, but the template sends it to "
+                         f"{matching[0][2]} {'behind' if matching[0][3] else 'without'} the authorizer: fix its event")
+    for method, path, function, _ in deployed:
+        if not any(route[:2] == (method, path) for route in wanted):
+            found.append(f"the template routes {method} {path} to {function}, whose router has no such route: "
+                         f"remove the event or add the route")
+    return found
+
+
+def function_environment(properties: dict, evaluator: Evaluator) -> dict[str, str]:
+    variables = evaluator.value(properties.get("Environment", {}).get("Variables", {}))
+    return {name: str(value) for name, value in variables.items()}
+
+
+def check_functions(template: dict) -> list[str]:
+    """Runtime, architecture, alias, code location and handler of every function."""
+    found = []
+    for name, properties in sam.function_properties(template).items():
+        runtime = str(properties.get("Runtime", ""))
+        version = tuple(int(part) for part in re.findall(r"\d+", runtime)[:2])
+        if not runtime.startswith("python") or version < MINIMUM_PYTHON:
+            found.append(f"{name} runs {runtime!r}: use python3.12 or newer (SnapStart needs it)")
+        if properties.get("Architectures") != ["arm64"]:
+            found.append(f"{name} is not arm64: set Architectures: [arm64]")
+        if not properties.get("AutoPublishAlias"):
+            found.append(f"{name} has no AutoPublishAlias: set it so deployments shift traffic and can roll back")
+        if properties.get("CodeUri") != f"build/{name}.zip":
+            found.append(f"{name} has CodeUri {properties.get('CodeUri')!r}: point it at build/{name}.zip, the "
+                         f"artifact `make build` writes")
+    return found
+
+
+def check_handlers_import(template: dict, evaluator: Evaluator) -> list[str]:
+    """Each Handler imports, with the environment the template gives its function, in a fresh interpreter."""
+    found = []
+    for name, properties in sam.function_properties(template).items():
+        module, _, attribute = properties["Handler"].rpartition(".")
+        code = (f"import importlib; handler = getattr(importlib.import_module({module!r}), {attribute!r}); "
+                f"assert callable(handler), 'not callable'")
+        environment = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(ROOT), "PYTHONDONTWRITEBYTECODE": "1",
+                       **function_environment(properties, evaluator)}
+        result = subprocess.run([sys.executable, "-c", code], env=environment, cwd=ROOT, capture_output=True,
+                                text=True, timeout=60)
+        if result.returncode != 0:
+            error = (result.stderr.strip().splitlines() or ["no output"])[-1]
+            found.append(f"{name}'s Handler {properties['Handler']} does not import with its template "
+                         f"environment ({error}): fix the Handler path or the variables")
+    return found
+
+
+def check_environment(template: dict, evaluator: Evaluator) -> list[str]:
+    """The variables each function's code reads against those the template sets (see envvars)."""
+    found = []
+    for name, properties in sam.function_properties(template).items():
+        try:
+            modules = imports.closure(properties["Handler"].rpartition(".")[0]).modules
+        except imports.ImportAnalysisError:
+            continue  # check_handlers_import names the broken Handler
+        found += envvars.problems(name, modules, set(function_environment(properties, evaluator)))
+    return found
+
+
+def check_secrets(template: dict, cfn: dict) -> list[str]:
+    """Secret variables hold references (ARN parameters), readable by their function only, and no `*` action."""
+    found = []
+    parameters = template.get("Parameters", {})
+    for name, properties in sam.function_properties(template).items():
+        for variable, value in properties.get("Environment", {}).get("Variables", {}).items():
+            if not SECRET_VARIABLE.search(variable):
+                continue
+            parameter = value.get("Ref") if isinstance(value, dict) else None
+            pattern = parameters.get(parameter, {}).get("AllowedPattern", "")
+            if parameter is None or not REFERENCE_PATTERN.fullmatch(pattern):
+                found.append(f"{name}'s {variable} is not a reference to a secret: pass !Ref to a parameter whose "
+                             f"AllowedPattern accepts only Secrets Manager or SSM ARNs")
+            elif not _grants_read(cfn, name, parameter):
+                found.append(f"{name} cannot read the secret {parameter}: add a policy statement allowing "
+                             f"secretsmanager:GetSecretValue (or ssm:GetParameter) on !Ref {parameter} only")
+    for role_name, role in resources(cfn, "AWS::IAM::Role").items():
+        for statement in _statements(role):
+            actions = statement.get("Action", [])
+            for action in actions if isinstance(actions, list) else [actions]:
+                if isinstance(action, str) and (action == "*" or action.endswith(":*")):
+                    found.append(f"{role_name} allows the action {action!r}: name the actions it needs")
+    return found
+
+
+def _statements(role: dict) -> list[dict]:
+    statements = []
+    for policy in role.get("Properties", {}).get("Policies", []):
+        if "Fn::If" in policy:
+            policy = policy["Fn::If"][1]
+        statements += policy.get("PolicyDocument", {}).get("Statement", []) if isinstance(policy, dict) else []
+    return statements
+
+
+def _grants_read(cfn: dict, function: str, parameter: str) -> bool:
+    role = cfn["Resources"].get(f"{function}Role", {})
+    for statement in _statements(role):
+        action = json.dumps(statement.get("Action"))
+        if statement.get("Resource") == {"Ref": parameter} and (
+                "secretsmanager:GetSecretValue" in action or "ssm:GetParameter" in action):
+            return True
+    return False
+
+
+def check_delivery(cfn: dict, evaluator: Evaluator, environment: str) -> list[str]:
+    """Gradual rollout with alarm rollback in prod, all at once in dev; alarms, access logs, throttling, URL."""
+    found = []
+    production = environment == "prod"
+    for name, group in resources(cfn, "AWS::CodeDeploy::DeploymentGroup").items():
+        properties = evaluator.value(group["Properties"])
+        config_name = str(properties.get("DeploymentConfigName", ""))
+        alarms = properties.get("AlarmConfiguration", {}).get("Alarms", [])
+        if production and ("AllAtOnce" in config_name or not alarms):
+            found.append(f"{name} deploys to {environment} with {config_name} and {len(alarms)} alarms: use a "
+                         f"Canary or Linear DeploymentPreference with rollback Alarms in production")
+        if not production and "AllAtOnce" not in config_name:
+            found.append(f"{name} deploys to {environment} with {config_name}: use AllAtOnce outside production")
+    functions = resources(cfn, "AWS::Lambda::Function")
+    if len(resources(cfn, "AWS::CodeDeploy::DeploymentGroup")) != len(functions):
+        found.append("not every function has a DeploymentPreference: give each one")
+    metrics = {str(evaluator.value(alarm["Properties"].get("MetricName")))
+               for alarm in resources(cfn, "AWS::CloudWatch::Alarm").values()}
+    for metric, what in (("5XXError", "5xx answers"), ("Latency", "latency"),
+                         ("AuthorizerFailures", "authorizer errors")):
+        if metric not in metrics:
+            found.append(f"no CloudWatch alarm watches {what} ({metric}): add one")
+    for name, stage in resources(cfn, "AWS::ApiGateway::Stage").items():
+        properties = stage.get("Properties", {})
+        if "DestinationArn" not in properties.get("AccessLogSetting", {}):
+            found.append(f"stage {name} writes no access log: set AccessLogSetting on the API")
+        if not any("ThrottlingRateLimit" in setting for setting in properties.get("MethodSettings", [])):
+            found.append(f"stage {name} has no throttling: set MethodSettings ThrottlingRateLimit/BurstLimit")
+    if "ApiUrl" not in cfn.get("Outputs", {}):
+        found.append("the template has no ApiUrl output: add it (the deploy smoke test reads it)")
+    return found
+
+
+def check_environment_parameters(template: dict) -> tuple[dict[str, dict[str, str]], list[str]]:
+    """Parameter values per samconfig environment, checked like CloudFormation; problems when refused."""
+    values, found = {}, []
+    declared = sam.environments()
+    if set(declared) != {"dev", "prod"}:
+        found.append(f"samconfig.toml defines the environments {sorted(declared)}: define exactly dev and prod")
+    for environment, settings in declared.items():
+        try:
+            overrides = sam.parse_overrides(settings.get("parameter_overrides", ""))
+            values[environment] = sam.parameter_values(template, overrides)
+        except sam.ParameterError as exc:
+            found.append(f"samconfig.toml [{environment}]: {exc}")
+    return values, found
+
+
+def check(template_path: Path = samtemplate.TEMPLATE) -> list[str]:
+    """Every problem of the template, for every environment; empty when it is fit to deploy."""
+    template = samtemplate.load(template_path)
+    values, found = check_environment_parameters(template)
+    for environment, parameters in sorted(values.items()):
+        try:
+            cfn = sam.translate(template, parameters)
+        except Exception as exc:
+            found.append(f"SAM cannot transform the template for {environment}: {exc}")
+            continue
+        evaluator = Evaluator(cfn, parameters)
+        source = Evaluator(template, parameters)
+        problems = (check_stages(cfn, evaluator) + check_authorizer(cfn, evaluator)
+                    + check_routes(template, cfn, evaluator) + check_functions(template)
+                    + check_secrets(template, cfn) + check_delivery(cfn, evaluator, environment))
+        if environment == sorted(values)[0]:
+            problems += check_handlers_import(template, source) + check_environment(template, source)
+        found += [f"[{environment}] {problem}" for problem in problems]
+    return list(dict.fromkeys(found))

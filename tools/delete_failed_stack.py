@@ -1,0 +1,83 @@
+"""Delete the stack when a failed first deploy left it in ROLLBACK_COMPLETE, so the next deploy can create it.
+
+    python -m tools.delete_failed_stack --env dev          # the stack named in samconfig.toml
+    python -m tools.delete_failed_stack --stack-name NAME
+
+A stack whose creation failed and rolled back can be neither updated nor
+deployed again ("is in ROLLBACK_COMPLETE state and can not be updated"); it
+holds no resources, so deleting it loses nothing. Any other state is left
+alone; a state only a person can repair (a failed rollback or delete) stops
+the deploy with the command that repairs it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+FAILED_FIRST_DEPLOY = "ROLLBACK_COMPLETE"
+NEEDS_A_PERSON = {
+    "UPDATE_ROLLBACK_FAILED": "aws cloudformation continue-update-rollback --stack-name {stack}",
+    "ROLLBACK_FAILED": "aws cloudformation delete-stack --stack-name {stack} (after removing what blocks it)",
+    "DELETE_FAILED": "aws cloudformation delete-stack --stack-name {stack} (after removing what blocks it)",
+}
+
+
+class StackError(RuntimeError):
+    """The stack is in a state a deploy cannot start from, and deleting it is not safe."""
+
+
+def stack_status(client, stack: str) -> str | None:
+    """The stack's status, or None when there is no such stack."""
+    from botocore.exceptions import ClientError
+
+    try:
+        return client.describe_stacks(StackName=stack)["Stacks"][0]["StackStatus"]
+    except ClientError as exc:
+        if "does not exist" in str(exc):
+            return None
+        raise
+
+
+def clean(client, stack: str, poll_seconds: int = 5, max_polls: int = 120) -> str:
+    """Delete ``stack`` when it is in ROLLBACK_COMPLETE and wait until it is gone; return what was done.
+
+    Raises :class:`StackError` for states that need a person (see :data:`NEEDS_A_PERSON`).
+    """
+    status = stack_status(client, stack)
+    if status is None:
+        return f"{stack}: no such stack, nothing to clean"
+    if status in NEEDS_A_PERSON:
+        command = NEEDS_A_PERSON[status].format(stack=stack)
+        raise StackError(f"{stack} is in {status}, which a deploy cannot start from: run {command}")
+    if status != FAILED_FIRST_DEPLOY:
+        return f"{stack}: {status}, kept"
+    client.delete_stack(StackName=stack)
+    waiter = client.get_waiter("stack_delete_complete")
+    waiter.wait(StackName=stack, WaiterConfig={"Delay": poll_seconds, "MaxAttempts": max_polls})
+    return f"{stack}: was {FAILED_FIRST_DEPLOY} (a failed first deploy), deleted"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    target = parser.add_mutually_exclusive_group(required=True)
+    target.add_argument("--env", help="a samconfig.toml environment (dev or prod)")
+    target.add_argument("--stack-name")
+    parser.add_argument("--region", help="default: the AWS SDK's (AWS_REGION, profile)")
+    args = parser.parse_args(argv)
+
+    import boto3
+
+    from tools.checks import sam
+
+    try:
+        stack = args.stack_name or sam.deploy_settings(args.env)["stack_name"]
+        print(clean(boto3.client("cloudformation", region_name=args.region), stack))
+    except (StackError, sam.ParameterError) as exc:
+        print(f"delete_failed_stack: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
