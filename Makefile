@@ -10,15 +10,23 @@ EVENT ?= events/me.json
 
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help setup invoke test db indexes lint
+.PHONY: help setup invoke test db indexes lint token build deploy bench bench-lambda bench-http serve fuzz
 
 help:
 	@echo "make setup                      virtualenv and dependencies"
-	@echo "make invoke EVENT=events/me.json invoke the function for an event, on the local database"
+	@echo "make invoke EVENT=events/me.json [RUNTIME=rie]  invoke the function for an event, on the local database"
+	@echo "make serve [PORT=3000] [RUNTIME=rie] [WORKERS=1]  the local API Gateway for curl, HTTPie, Postman..."
+	@echo "make fuzz [EXAMPLES=500]        the OpenAPI contract test, with many more examples per operation"
 	@echo "make test                       the whole test suite, on a real MongoDB-protocol server"
 	@echo "make db [DB_PORT=27017]         run the local database server in the foreground"
 	@echo "make indexes                    create the indexes on MONGODB_URI (idempotent)"
-	@echo "make lint                       ruff"
+	@echo "make -s token SUB=alice [SCOPE='a b'] [TTL=3600]  print a local token (STAGE=local only)"
+	@echo "make lint                       ruff, then the offline deploy checks (cfn-lint, SAM transform, actionlint)"
+	@echo "make build                      one zip per function in build/, and their sizes (no AWS needed)"
+	@echo "make deploy ENV=dev|prod        build, then sam deploy with samconfig.toml's ENV settings"
+	@echo "make bench [EVENTS='events/me.json ...'] [COLD_SAMPLES=10] [WARM_COUNT=2000]  latency vs floors and baselines"
+	@echo "make bench-lambda FUNCTION=<name> [ENDPOINT=<url>] [LOG=<rie output>] [RIE=1] [EVENTS=...] [COUNT=20]"
+	@echo "make bench-http URL=<https://.../me> TOKEN=<jwt> [REQUESTS=200] [CONCURRENCY=4]"
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -29,16 +37,56 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 setup: $(VENV)/.installed
 
 invoke: setup
-	$(PY) tools/invoke.py $(EVENT)
+	$(PY) -m tools.invoke $(EVENT) $(if $(RUNTIME),--runtime $(RUNTIME))
+
+serve: PORT ?= 3000
+serve: setup
+	$(PY) -m tools.gateway --port $(PORT) $(if $(RUNTIME),--runtime $(RUNTIME)) $(if $(WORKERS),--workers $(WORKERS))
+
+fuzz: EXAMPLES ?= 500
+fuzz: setup
+	CONTRACT_EXAMPLES=$(EXAMPLES) $(PY) -m pytest tests/test_contract.py -q
 
 test: setup
 	$(PY) -m pytest
 
 db: setup
-	$(PY) tools/localdb.py serve --port $(DB_PORT)
+	$(PY) -m tools.localdb serve --port $(DB_PORT)
 
 indexes: setup
 	$(PY) -m shared.indexes
 
+token: SUB ?= alice
+token: TTL ?= 3600
+token: setup
+	@$(PY) -m tools.local_token --sub "$(SUB)" --scope "$(SCOPE)" --ttl "$(TTL)"
+
 lint: setup
 	$(PY) -m ruff check .
+	$(PY) -m tools.checks
+
+build: setup
+	$(PY) -m tools.build
+
+deploy: setup
+	$(PY) -m tools.deploy deploy --env "$(ENV)"
+
+# The benchmark's own dependencies (baselines, chart), installed on first use.
+$(VENV)/.bench-installed: bench/requirements.txt $(VENV)/.installed
+	$(PY) -m pip install --quiet -r bench/requirements.txt
+	touch $@
+
+bench: COLD_SAMPLES ?= 10
+bench: WARM_COUNT ?= 2000
+bench: setup $(VENV)/.bench-installed
+	$(PY) -m bench.run --events "$(EVENTS)" --cold-samples "$(COLD_SAMPLES)" --warm-count "$(WARM_COUNT)"
+
+bench-lambda: COUNT ?= 20
+bench-lambda: setup
+	$(PY) -m bench.lambda_bench $(if $(RIE),--rie,--function) "$(FUNCTION)" $(if $(ENDPOINT),--endpoint "$(ENDPOINT)") \
+		$(if $(LOG),--log-file "$(LOG)") --events "$(EVENTS)" --count "$(COUNT)"
+
+bench-http: REQUESTS ?= 200
+bench-http: CONCURRENCY ?= 4
+bench-http: setup
+	@$(PY) -m bench.http_load --url "$(URL)" --token "$(TOKEN)" --requests "$(REQUESTS)" --concurrency "$(CONCURRENCY)"

@@ -27,7 +27,12 @@ def _text(value, where: str) -> str:
 
 
 def _lower_keys(headers: dict, where: str) -> dict[str, str]:
-    return {_text(name, where).lower(): _text(value, f"{where}.{name}") for name, value in headers.items()}
+    lowered = {}
+    for name, value in headers.items():
+        if not isinstance(name, str) or not isinstance(value, str):
+            raise errors.MalformedEvent(f"{where} names and values must be strings")
+        lowered[name.lower()] = value
+    return lowered
 
 
 class Request:

@@ -222,7 +222,7 @@ def test_each_authorizer_event_is_routed_to_the_authorizer_and_allowed(name):
 
 def test_make_invoke_prints_an_allow_policy_for_the_token_event():
     env = {**os.environ, "STAGE": "local", "MONGODB_URI": "mongodb://127.0.0.1:1/"}
-    result = subprocess.run([sys.executable, "tools/invoke.py", "events/authorizer-token.json"], cwd=ROOT, env=env,
+    result = subprocess.run([sys.executable, "-m", "tools.invoke", "events/authorizer-token.json"], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=60, check=True)
     answer = json.loads(result.stdout[result.stdout.index("{\n"):])
     assert answer["policyDocument"]["Statement"][0]["Effect"] == "Allow"
@@ -234,7 +234,7 @@ def test_the_authorizer_imports_neither_pymongo_nor_boto3():
         "heavy = lambda: [name for name in ('pymongo', 'bson', 'boto3', 'botocore') if name in sys.modules]\n"
         "import authorizer\n"
         "print(heavy())\n"
-        "from tools.token import mint_local_token\n"
+        "from tools.local_token import mint_local_token\n"
         "event = {'type': 'TOKEN', 'authorizationToken': 'Bearer ' + mint_local_token('alice'),"
         f" 'methodArn': {METHOD_ARN!r}}}\n"
         "assert authorizer.lambda_handler(event, None)['principalId'] == 'alice'\n"

@@ -51,7 +51,7 @@ def test_every_route_has_a_rest_and_an_http_api_event():
 
 def test_make_invoke_prints_the_profile_and_the_cold_start(database, mongo_uri):
     env = {**os.environ, "MONGODB_URI": mongo_uri, "MONGODB_DATABASE": database.name}
-    result = subprocess.run([sys.executable, "tools/invoke.py", "events/me.json"], cwd=ROOT, env=env,
+    result = subprocess.run([sys.executable, "-m", "tools.invoke", "events/me.json"], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     response = json.loads(result.stdout[result.stdout.index("{\n"):])

@@ -15,7 +15,7 @@ from shared import tokens
 from shared.config import ConfigError
 from tests import tokenkit
 from tests.tokenkit import ISSUER, b64url, claims, sign
-from tools.token import mint_local_token
+from tools.local_token import mint_local_token
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "a-production-grade-secret-of-more-than-32-bytes"

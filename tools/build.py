@@ -28,11 +28,10 @@ import sys
 import zipfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from tools import samtemplate
+from tools.checks import imports, sam
 
-from tools import samtemplate  # noqa: E402
-from tools.checks import imports, sam  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 BUILD_DIR = ROOT / "build"
 WHEEL_CACHE = ROOT / ".local" / "lambda-deps"

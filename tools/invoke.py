@@ -1,9 +1,11 @@
 """Invoke the function that ``template.yaml`` routes an event to, on the local database.
 
-    python tools/invoke.py events/me.json
+    python -m tools.invoke events/me.json [--runtime rie]
 
 Prints the response, then the cold start split into import and first
-invocation, and one warm invocation. Without ``MONGODB_URI`` it uses the local
+invocation, and one warm invocation. With ``--runtime rie`` the function runs
+under ``aws-lambda-rie`` and ``awslambdaric`` instead (see ``tools/rie.py``),
+twice, and RIE's own START/END/REPORT lines show on stderr. Without ``MONGODB_URI`` it uses the local
 server on ``DB_PORT`` (27017) if one runs there, or starts one for the
 duration of the call with its data in ``.local/db``.
 
@@ -25,11 +27,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-# Run as a script, tools/ would come first on the path and tools/token.py would shadow Python's own token module.
-sys.path[:] = [str(ROOT), *(entry for entry in sys.path if Path(entry or ".").resolve() != ROOT / "tools")]
+from tools import localdb, samtemplate
 
-from tools import localdb, samtemplate  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 TOKEN_PLACEHOLDER = "{{LOCAL_TOKEN}}"
 
@@ -53,7 +53,7 @@ def load_event(path: Path) -> dict:
     """The event in ``path``, with ``{{LOCAL_TOKEN}}`` replaced by a fresh local token."""
     text = path.read_text()
     if TOKEN_PLACEHOLDER in text:
-        from tools.token import mint_local_token
+        from tools.local_token import mint_local_token
 
         text = text.replace(TOKEN_PLACEHOLDER, mint_local_token("alice"))
     return json.loads(text)
@@ -126,16 +126,46 @@ def _call(handler, event: dict, function_name: str):
         return {"raised": f"{type(exc).__name__}: {exc}"}
 
 
+def invoke_on_rie(function_name: str, template: dict, event: dict, uri: str) -> object:
+    """Run the function under aws-lambda-rie, invoke it twice (cold, then warm); return the first result.
+
+    RIE's output, REPORT lines included, goes to stderr as it comes.
+    """
+    from tools import rie
+    from tools.gateway import api
+    from tools.gateway.workers import function_environment
+
+    function = api.load(template).functions[function_name]
+    port = localdb.free_port()
+    process = rie.start(function.handler, port, function_environment(function, {"MONGODB_URI": uri}))
+    try:
+        results = []
+        for _ in range(2):
+            try:
+                results.append(rie.invoke(port, event, timeout=function.timeout + 2))
+            except rie.FunctionError as exc:
+                results.append({"raised": f"{exc.error_type}: {exc}"})
+    finally:
+        rie.stop(process)
+    return results[0]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Invoke a function with an API Gateway event on the local database.")
     parser.add_argument("event", type=Path, help="an event file, such as events/me.json")
+    parser.add_argument("--runtime", choices=("python", "rie"), default="python",
+                        help="rie: run under aws-lambda-rie and awslambdaric, as in AWS's base images")
     args = parser.parse_args(argv)
 
     event = load_event(args.event)
-    function_name, handler_path = function_for(event, samtemplate.load())
+    template = samtemplate.load()
+    function_name, handler_path = function_for(event, template)
     os.environ.setdefault("STAGE", "local")
     with local_database() as uri:
         os.environ["MONGODB_URI"] = uri
+        if args.runtime == "rie":
+            print(json.dumps(invoke_on_rie(function_name, template, event, uri), indent=2))
+            return 0
         result, import_ms, first_ms, warm_ms = invoke(handler_path, function_name, event)
     print(json.dumps(result, indent=2))
     print(

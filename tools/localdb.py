@@ -4,8 +4,8 @@ The server is a real wire-protocol server, built from the Go module in
 ``tools/localdb`` and cached under ``.local/bin``. The binary's name carries a
 hash of the module's sources, so it is rebuilt only when they change.
 
-    python tools/localdb.py build
-    python tools/localdb.py serve [--port 27017] [--data .local/db]
+    python -m tools.localdb build
+    python -m tools.localdb serve [--port 27017] [--data .local/db]
 
 Tests import :func:`start` to run their own instance on a free port.
 """

@@ -1,7 +1,7 @@
 """Mint a token signed with the local development secret, for local runs only.
 
     make -s token SUB=alice [SCOPE="profile:read profile:write"] [TTL=3600]
-    python -m tools.token --sub alice [--scope ...] [--ttl ...]
+    python -m tools.local_token --sub alice [--scope ...] [--ttl ...]
 
 Prints only the token. It carries the local issuer and audience, so the
 authorizer and ``LOCAL_AUTH`` accept it when ``JWT_SECRET`` and
@@ -15,16 +15,11 @@ import argparse
 import os
 import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-# Run as a script, tools/ would come first on the path, where this very file shadows Python's own token module.
-sys.path[:] = [str(ROOT), *(entry for entry in sys.path if Path(entry or ".").resolve() != ROOT / "tools")]
+import jwt
 
-import jwt  # noqa: E402
-
-from shared import tokens  # noqa: E402
-from shared.config import ConfigError, settings  # noqa: E402
+from shared import tokens
+from shared.config import ConfigError, settings
 
 MAX_TTL_SECONDS = 7 * 24 * 3600
 

@@ -1,0 +1,116 @@
+"""openapi.yaml: consistent with the routers and the template, and honoured by the API over HTTP.
+
+The contract test runs Schemathesis (property-based, on Hypothesis) against a
+local gateway serving template.yaml, with a valid token: no answer may be a
+5xx, and every answer must match the description (status, content type,
+headers, body). ``CONTRACT_EXAMPLES`` sets how many examples per operation
+(``make fuzz`` runs many more).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import uuid
+from pathlib import Path
+
+import pymongo
+import pytest
+import schemathesis
+import yaml
+from hypothesis import HealthCheck, settings
+
+from tests.fixtures.gateway_server import LocalGateway
+from tools import samtemplate
+from tools.local_token import mint_local_token
+
+ROOT = Path(__file__).resolve().parent.parent
+DESCRIPTION = ROOT / "openapi.yaml"
+METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
+EXAMPLES = int(os.environ.get("CONTRACT_EXAMPLES", "20"))
+CHECKS = [
+    schemathesis.checks.not_a_server_error,
+    schemathesis.checks.status_code_conformance,
+    schemathesis.checks.content_type_conformance,
+    schemathesis.checks.response_headers_conformance,
+    schemathesis.checks.response_schema_conformance,
+]
+
+schema = schemathesis.openapi.from_path(DESCRIPTION)
+
+
+def documented() -> dict[tuple[str, str], dict]:
+    """Each operation of openapi.yaml by (METHOD, path)."""
+    description = yaml.safe_load(DESCRIPTION.read_text())
+    return {(method.upper(), path): operation for path, item in description["paths"].items()
+            for method, operation in item.items() if method in METHODS}
+
+
+def is_guarded(operation: dict) -> bool:
+    security = operation.get("security", yaml.safe_load(DESCRIPTION.read_text())["security"])
+    return bool(security)
+
+
+def served() -> set[tuple[str, str]]:
+    """What the routers in handlers/ serve: (METHOD, path template)."""
+    routes = set()
+    for path in sorted((ROOT / "handlers").glob("*.py")):
+        module = importlib.import_module(f"handlers.{path.stem}")
+        if hasattr(module, "router"):
+            routes |= {(route.method, route.template) for route in module.router.routes}
+    return routes
+
+
+def declared() -> dict[tuple[str, str], bool]:
+    """What template.yaml routes, but preflights: (METHOD, path) -> behind the authorizer."""
+    return {(route.method, route.path): route.authorized for route in samtemplate.api_routes(samtemplate.load())
+            if route.method != "OPTIONS"}
+
+
+def test_the_description_lists_exactly_the_routes_the_routers_serve():
+    assert set(documented()) == served()
+
+
+def test_the_description_lists_exactly_the_routes_the_template_declares():
+    assert set(documented()) == set(declared())
+
+
+def test_the_description_and_the_template_guard_the_same_routes():
+    guards = {key: is_guarded(operation) for key, operation in documented().items()}
+    assert guards == declared()
+
+
+def test_every_documented_path_has_a_cors_preflight_route_in_the_template():
+    preflights = {route.path for route in samtemplate.api_routes(samtemplate.load()) if route.method == "OPTIONS"}
+    assert {path for _, path in documented()} == preflights
+
+
+def test_every_path_parameter_is_documented():
+    for (method, path), operation in documented().items():
+        in_path = {part[1:-1] for part in path.split("/") if part.startswith("{")}
+        parameters = operation.get("parameters", [])
+        described = {parameter["name"] for parameter in parameters if parameter.get("in") == "path"}
+        assert described == in_path, (method, path)
+
+
+@pytest.fixture(scope="module")
+def contract_gateway(mongo_uri, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("contract")
+    database = f"test_contract_{uuid.uuid4().hex[:8]}"
+    server = LocalGateway(folder / "gateway.log", env={"MONGODB_URI": mongo_uri, "MONGODB_DATABASE": database})
+    yield server
+    server.stop()
+    with pymongo.MongoClient(mongo_uri) as client:
+        client.drop_database(database)
+
+
+@pytest.fixture(scope="module")
+def token() -> str:
+    return mint_local_token("contract-tester")
+
+
+@schema.parametrize()
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
+def test_the_api_answers_as_its_description_says(case, contract_gateway, token):
+    case.call_and_validate(base_url=contract_gateway.url, headers={"Authorization": f"Bearer {token}"},
+                           checks=CHECKS)

@@ -1,0 +1,12 @@
+"""A local API Gateway (REST API) for ``template.yaml``: ``python -m tools.gateway`` (``make serve``).
+
+Modules: :mod:`~tools.gateway.api` (the template read as routes, functions and
+authorizers), :mod:`~tools.gateway.policy` (authorizer policies),
+:mod:`~tools.gateway.authorizers` (the authorizer step and its cache),
+:mod:`~tools.gateway.proxy` (proxy events and results),
+:mod:`~tools.gateway.workers` (warm worker processes),
+:mod:`~tools.gateway.runner` (the process inside a Python worker) and
+:mod:`~tools.gateway.server` (the request path and the HTTP server).
+
+This package imports nothing itself: worker processes import only the runner.
+"""

@@ -1,0 +1,90 @@
+"""One local execution environment: import a handler once, then run invocations one at a time.
+
+    python -m tools.gateway.runner handlers.me.lambda_handler
+
+Like Lambda's Python runtime, the handler's module is imported at start (the
+Init phase), which is reported as one JSON line ``{"init_ms", "error"}`` on the
+stream that was stdout. Then each line on stdin is one invocation
+``{"event", "request_id", "deadline_ms"}`` and gets one JSON line back:
+``{"result"}`` or ``{"error": {"errorType", "errorMessage"}}``, with ``duration_ms``.
+Whatever the handler prints or logs goes to stderr. Only the standard library
+is imported here, so a cold start costs what the handler's own imports cost.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import sys
+import time
+import traceback
+
+
+class Context:
+    """The parts of Lambda's context object a handler may read."""
+
+    def __init__(self, request_id: str, deadline_ms: float) -> None:
+        self.function_name = os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "function")
+        self.function_version = os.environ.get("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        self.memory_limit_in_mb = int(os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128"))
+        region = os.environ.get("AWS_REGION", "us-east-1")
+        self.invoked_function_arn = f"arn:aws:lambda:{region}:123456789012:function:{self.function_name}"
+        self.log_group_name = f"/aws/lambda/{self.function_name}"
+        self.log_stream_name = "local"
+        self.aws_request_id = request_id
+        self._deadline_ms = deadline_ms
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int(self._deadline_ms - time.time() * 1000))
+
+
+def _load(handler_path: str):
+    module_name, _, attribute = handler_path.rpartition(".")
+    try:
+        return getattr(importlib.import_module(module_name), attribute), None
+    except Exception as exc:
+        traceback.print_exc()
+        return None, {"errorType": "Runtime.ImportModuleError",
+                      "errorMessage": f"Unable to import module '{module_name}': {exc}"}
+
+
+def _run(handler, invocation: dict) -> dict:
+    try:
+        result = handler(invocation["event"], Context(invocation["request_id"], invocation["deadline_ms"]))
+    except Exception as exc:
+        frames = traceback.format_exception(type(exc), exc, exc.__traceback__.tb_next)  # without this frame
+        sys.stderr.write(f"[ERROR] {type(exc).__name__}: {exc}\n{''.join(frames)}")
+        return {"error": {"errorType": type(exc).__name__, "errorMessage": str(exc)}}
+    return {"result": result}
+
+
+def _encoded(answer: dict) -> str:
+    try:
+        return json.dumps(answer)
+    except (TypeError, ValueError) as exc:
+        error = {"errorType": "Runtime.MarshalError", "errorMessage": f"Unable to marshal response: {exc}"}
+        return json.dumps({"error": error, "duration_ms": answer["duration_ms"]})
+
+
+def main(argv: list[str]) -> int:
+    channel = os.fdopen(os.dup(1), "w")
+    os.dup2(2, 1)
+    sys.stdout.reconfigure(line_buffering=True)
+    started = time.perf_counter()
+    handler, init_error = _load(argv[1])
+    channel.write(json.dumps({"init_ms": (time.perf_counter() - started) * 1000, "error": init_error}) + "\n")
+    channel.flush()
+    if init_error:
+        return 1
+    for line in sys.stdin:
+        started = time.perf_counter()
+        answer = _run(handler, json.loads(line))
+        answer["duration_ms"] = (time.perf_counter() - started) * 1000
+        channel.write(_encoded(answer) + "\n")
+        channel.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

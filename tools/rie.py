@@ -1,0 +1,189 @@
+"""Run a handler the way AWS's Python base images do: ``aws-lambda-rie`` + ``awslambdaric``.
+
+The Runtime Interface Emulator (RIE) serves Lambda's Invoke API on loopback
+and drives the runtime interface client through the real Runtime API, so the
+handler runs under the same bootstrap code as in Lambda. RIE prints the
+``START``, ``END`` and ``REPORT`` lines that Lambda writes to CloudWatch.
+
+    process = rie.start("handlers.me.lambda_handler", port)
+    result = rie.invoke(port, event)
+    rie.stop(process)
+
+What RIE does, read from its source and checked by ``tests/test_rie.py``:
+
+- One process serves any number of invocations, one at a time, in one runtime
+  process. The runtime starts on the first invocation, whose REPORT line alone
+  carries ``Init Duration``; but RIE times only its own hand-off there (well
+  under a millisecond): the handler's imports count in that first
+  invocation's ``Duration``.
+- A timed-out invocation answers ``Task timed out after N.00 seconds`` (not
+  JSON), and the next invocation runs in a new runtime process, with no new
+  ``Init Duration``. A runtime that exits fails its invocation with 502
+  ``Runtime.ExitError``, and the next one gets a new runtime too.
+  :mod:`tools.gateway` replaces the whole RIE process in both cases.
+- ``Max Memory Used`` is the configured memory size, not a measurement.
+- A handler that raises answers 200 with ``{"errorMessage", "errorType",
+  "stackTrace"}``, like Lambda's Invoke API without its error header.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN_DIR = ROOT / ".local" / "bin"
+MODULE = "github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@latest"
+INVOKE_PATH = "/2015-03-31/functions/function/invocations"
+START_TIMEOUT_SECONDS = 10.0
+REPORT = re.compile(r"^REPORT RequestId: (?P<request_id>\S+)\s+(?P<fields>.*)$")
+
+
+class RIEError(RuntimeError):
+    """RIE could not be built, did not start, or did not answer."""
+
+
+class FunctionError(Exception):
+    """The handler raised; ``error_type`` and the message are the runtime's report of it."""
+
+    def __init__(self, error_type: str, message: str) -> None:
+        super().__init__(message)
+        self.error_type = error_type
+
+
+class InvokeTimeout(Exception):
+    """The invocation ran past the function's timeout."""
+
+
+def binary() -> Path:
+    """The ``aws-lambda-rie`` binary, built once from the Go module proxy into ``.local/bin``."""
+    target = BIN_DIR / "aws-lambda-rie"
+    if target.exists():
+        return target
+    if shutil.which("go") is None:
+        raise RIEError("Go is needed to build aws-lambda-rie; install Go >= 1.24")
+    BIN_DIR.mkdir(parents=True, exist_ok=True)
+    print("rie: building aws-lambda-rie (first time only)", file=sys.stderr)
+    result = subprocess.run(
+        ["go", "install", MODULE],
+        env={**os.environ, "GOBIN": str(BIN_DIR)},
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode != 0 or not target.exists():
+        raise RIEError(f"go install {MODULE} failed:\n{result.stderr}")
+    return target
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_until_listening(port: int, process: subprocess.Popen) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RIEError(f"aws-lambda-rie exited with status {process.returncode} before listening")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.02)
+    stop(process)
+    raise RIEError(f"aws-lambda-rie did not listen on port {port} within {START_TIMEOUT_SECONDS:.0f} s")
+
+
+def start(handler: str, port: int, env: dict | None = None, log_file=None) -> subprocess.Popen:
+    """Run ``handler`` (``module.function``) under RIE on 127.0.0.1:``port``; return once it listens.
+
+    ``env`` is added to this process's environment; set ``AWS_LAMBDA_FUNCTION_TIMEOUT``
+    (seconds), ``AWS_LAMBDA_FUNCTION_MEMORY_SIZE`` and ``AWS_LAMBDA_FUNCTION_NAME``
+    there as the template does. RIE's output (function logs and the ``REPORT``
+    lines) goes to ``log_file`` (a file object or ``subprocess.PIPE``), else to
+    this process's stderr.
+    """
+    environment = {**os.environ, **(env or {})}
+    environment["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), environment.get("PYTHONPATH")]))
+    environment.setdefault("AWS_LAMBDA_FUNCTION_TIMEOUT", "3")
+    environment.setdefault("LAMBDA_TASK_ROOT", str(ROOT))
+    command = [
+        str(binary()),
+        "--runtime-interface-emulator-address", f"127.0.0.1:{port}",
+        "--runtime-api-address", f"127.0.0.1:{_free_port()}",
+        "--log-level", "error",
+        sys.executable, "-m", "awslambdaric", handler,
+    ]
+    output = log_file if log_file is not None else sys.stderr
+    process = subprocess.Popen(
+        command, cwd=ROOT, env=environment, stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT
+    )
+    _wait_until_listening(port, process)
+    return process
+
+
+def stop(process: subprocess.Popen) -> None:
+    """Stop an RIE process started by :func:`start` (and its runtime) and wait for it."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def invoke(port: int, event, timeout: float, request_id: str | None = None):
+    """Invoke the function behind RIE on ``port`` with ``event``; return its result.
+
+    Raises :class:`FunctionError` when the handler raised, :class:`InvokeTimeout`
+    when the function timed out (or RIE did not answer within ``timeout``
+    seconds) and :class:`RIEError` when RIE failed.
+    """
+    headers = {"Content-Type": "application/json"}
+    if request_id:
+        headers["X-Amzn-RequestId"] = request_id
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}{INVOKE_PATH}", data=json.dumps(event).encode(), headers=headers, method="POST"
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as answer:
+            body = answer.read()
+    except TimeoutError:
+        raise InvokeTimeout(f"no answer within {timeout:.1f} s") from None
+    except urllib.error.HTTPError as exc:
+        raise RIEError(f"aws-lambda-rie answered {exc.code}: {exc.read()[:300]!r}") from None
+    except (urllib.error.URLError, ConnectionError) as exc:
+        raise RIEError(f"aws-lambda-rie did not answer: {exc}") from None
+    if body.startswith(b"Task timed out after"):
+        raise InvokeTimeout(body.decode())
+    try:
+        result = json.loads(body)
+    except ValueError:
+        raise RIEError(f"aws-lambda-rie answered something that is not JSON: {body[:300]!r}") from None
+    if isinstance(result, dict) and set(result) >= {"errorMessage", "errorType"} and "statusCode" not in result:
+        raise FunctionError(str(result["errorType"]), str(result["errorMessage"]))
+    return result
+
+
+def parse_report(line: str) -> dict[str, str] | None:
+    """The fields of a ``REPORT`` line (``Duration``, ``Init Duration``...), or None for another line."""
+    found = REPORT.match(line.strip())
+    if found is None:
+        return None
+    fields = {"RequestId": found["request_id"]}
+    for part in found["fields"].split("\t"):
+        name, _, value = part.partition(": ")
+        if value:
+            fields[name.strip()] = value.strip()
+    return fields
