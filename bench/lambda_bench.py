@@ -31,7 +31,7 @@ from pathlib import Path
 
 from bench import replay
 from bench.stats import summary
-from tools import rie
+from tools import loopback, rie
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -195,9 +195,8 @@ def local_function(function: str, handler: str) -> Iterator[tuple[str, LogFile]]
 
 
 def rie_port() -> int:
-    from tools import localdb
 
-    return localdb.free_port()
+    return loopback.free_port()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -27,7 +27,7 @@ from pathlib import Path
 from bench import cold, replay, report, subjects, warm
 from bench.stats import summary
 from shared import tokens
-from tools import localdb
+from tools import localdb, loopback
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -78,7 +78,7 @@ def database_uri() -> Iterator[tuple[str, str]]:
         yield os.environ["MONGODB_URI"], "MONGODB_URI"
         return
     with tempfile.TemporaryDirectory(prefix="bench-db-") as data_dir:
-        port = localdb.free_port()
+        port = loopback.free_port()
         process = localdb.start(port, Path(data_dir))
         try:
             yield f"mongodb://127.0.0.1:{port}/", "local FerretDB (SQLite) on loopback"

@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from shared import config, db  # noqa: E402
-from tools import localdb  # noqa: E402
+from tools import localdb, loopback  # noqa: E402
 
 os.environ.setdefault("STAGE", "local")
 
@@ -29,7 +29,7 @@ def mongo_uri(tmp_path_factory) -> str:
     if os.environ.get("TEST_MONGODB_URI"):
         yield os.environ["TEST_MONGODB_URI"]
         return
-    port = localdb.free_port()
+    port = loopback.free_port()
     data_dir = tmp_path_factory.mktemp("localdb")
     with open(data_dir / "server.log", "wb") as log:
         process = localdb.start(port, data_dir / "data", log_file=log)

@@ -9,7 +9,7 @@ import pytest
 from handlers import me
 from shared import db
 from tests.apigw import parsed, rest_authorizer, rest_event
-from tools import localdb
+from tools import localdb, loopback
 
 TIMEOUT_MS = 500
 
@@ -17,7 +17,7 @@ TIMEOUT_MS = 500
 @pytest.fixture
 def own_server(tmp_path, environment):
     """A server of this test's own, which the test may stop and restart on the same port and data."""
-    port = localdb.free_port()
+    port = loopback.free_port()
     data_dir = tmp_path / "data"
     process = localdb.start(port, data_dir)
     environment(MONGODB_URI=f"mongodb://127.0.0.1:{port}/", MONGODB_TIMEOUT_MS=str(TIMEOUT_MS))

@@ -16,7 +16,7 @@ from shared import profiles
 from shared.principal import Principal
 from tests.apigw import rest_event
 from tests.fixtures.gateway_server import LocalGateway, write_test_template
-from tools import localdb, rie, samtemplate
+from tools import loopback, rie, samtemplate
 from tools.invoke import LocalContext, function_for, load_event
 from tools.local_token import mint_local_token
 
@@ -35,7 +35,7 @@ def start_rie(tmp_path):
     log = open(tmp_path / "rie.log", "wb")  # noqa: SIM115 - closed below
 
     def start(handler: str, env: dict[str, str]) -> int:
-        port = localdb.free_port()
+        port = loopback.free_port()
         processes.append(rie.start(handler, port, env, log_file=log))
         return port
 

@@ -27,7 +27,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from tools import localdb, samtemplate
+from tools import localdb, loopback, samtemplate
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -146,7 +146,7 @@ def invoke_on_rie(function_name: str, template: dict, event: dict, uri: str) -> 
     from tools.gateway.workers import function_environment
 
     function = api.load(template).functions[function_name]
-    port = localdb.free_port()
+    port = loopback.free_port()
     process = rie.start(function.handler, port, function_environment(function, {"MONGODB_URI": uri}))
     try:
         results = []

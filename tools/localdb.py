@@ -7,7 +7,7 @@ hash of the module's sources, so it is rebuilt only when they change.
     python -m tools.localdb build
     python -m tools.localdb serve [--port 27017] [--data .local/db]
 
-Tests import :func:`start` to run their own instance on a free port.
+Tests import :func:`start` to run their own instance on a free port (see :mod:`tools.loopback`).
 """
 
 from __future__ import annotations
@@ -16,16 +16,17 @@ import argparse
 import hashlib
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
+
+from tools import loopback
 
 ROOT = Path(__file__).resolve().parent.parent
 MODULE = ROOT / "tools" / "localdb"
 BIN_DIR = ROOT / ".local" / "bin"
 SOURCES = ("go.mod", "go.sum", "main.go")
+START_TIMEOUT_SECONDS = 30
 
 
 class LocalDBError(RuntimeError):
@@ -62,28 +63,6 @@ def build() -> Path:
     return target
 
 
-def free_port() -> int:
-    """A TCP port on loopback that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_until_listening(port: int, process: subprocess.Popen, timeout: float = 30.0) -> None:
-    """Block until the server accepts TCP connections on ``port``."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise LocalDBError(f"localdb exited with status {process.returncode} before listening")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.05)
-    process.kill()
-    raise LocalDBError(f"localdb did not listen on port {port} within {timeout:.0f} s")
-
-
 def start(port: int, data_dir: Path, log_file=None) -> subprocess.Popen:
     """Start a server on 127.0.0.1:``port`` storing its files in ``data_dir``.
 
@@ -97,20 +76,16 @@ def start(port: int, data_dir: Path, log_file=None) -> subprocess.Popen:
         stdout=log_file or subprocess.DEVNULL,
         stderr=log_file or subprocess.DEVNULL,
     )
-    wait_until_listening(port, process)
+    try:
+        loopback.wait_until_listening(port, process, START_TIMEOUT_SECONDS)
+    except loopback.NotListening as exc:
+        raise LocalDBError(f"localdb did not start: {exc}") from None
     return process
 
 
 def stop(process: subprocess.Popen) -> None:
     """Stop a server started by :func:`start` and wait for it to exit."""
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
+    loopback.stop(process)
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

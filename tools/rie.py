@@ -31,18 +31,17 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
-import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
+from tools import gobuild, loopback
+
 ROOT = Path(__file__).resolve().parent.parent
-BIN_DIR = ROOT / ".local" / "bin"
-MODULE = "github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@latest"
+MODULE = "github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie"
+VERSION = "v0.0.0-20261030222936-bef5c4ba774d"  # the module publishes no tags to the proxy: a pinned pseudo-version
 INVOKE_PATH = "/2015-03-31/functions/function/invocations"
 START_TIMEOUT_SECONDS = 10.0
 REPORT = re.compile(r"^REPORT RequestId: (?P<request_id>\S+)\s+(?P<fields>.*)$")
@@ -66,42 +65,10 @@ class InvokeTimeout(Exception):
 
 def binary() -> Path:
     """The ``aws-lambda-rie`` binary, built once from the Go module proxy into ``.local/bin``."""
-    target = BIN_DIR / "aws-lambda-rie"
-    if target.exists():
-        return target
-    if shutil.which("go") is None:
-        raise RIEError("Go is needed to build aws-lambda-rie; install Go >= 1.24")
-    BIN_DIR.mkdir(parents=True, exist_ok=True)
-    print("rie: building aws-lambda-rie (first time only)", file=sys.stderr)
-    result = subprocess.run(
-        ["go", "install", MODULE],
-        env={**os.environ, "GOBIN": str(BIN_DIR)},
-        capture_output=True,
-        text=True,
-    )
-    if result.returncode != 0 or not target.exists():
-        raise RIEError(f"go install {MODULE} failed:\n{result.stderr}")
-    return target
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_until_listening(port: int, process: subprocess.Popen) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RIEError(f"aws-lambda-rie exited with status {process.returncode} before listening")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.02)
-    stop(process)
-    raise RIEError(f"aws-lambda-rie did not listen on port {port} within {START_TIMEOUT_SECONDS:.0f} s")
+    try:
+        return gobuild.install(MODULE, VERSION, "aws-lambda-rie")
+    except gobuild.GoBuildError as exc:
+        raise RIEError(str(exc)) from None
 
 
 def start(handler: str, port: int, env: dict | None = None, log_file=None) -> subprocess.Popen:
@@ -120,7 +87,7 @@ def start(handler: str, port: int, env: dict | None = None, log_file=None) -> su
     command = [
         str(binary()),
         "--runtime-interface-emulator-address", f"127.0.0.1:{port}",
-        "--runtime-api-address", f"127.0.0.1:{_free_port()}",
+        "--runtime-api-address", f"127.0.0.1:{loopback.free_port()}",
         "--log-level", "error",
         sys.executable, "-m", "awslambdaric", handler,
     ]
@@ -128,20 +95,16 @@ def start(handler: str, port: int, env: dict | None = None, log_file=None) -> su
     process = subprocess.Popen(
         command, cwd=ROOT, env=environment, stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT
     )
-    _wait_until_listening(port, process)
+    try:
+        loopback.wait_until_listening(port, process, START_TIMEOUT_SECONDS)
+    except loopback.NotListening as exc:
+        raise RIEError(f"aws-lambda-rie did not start: {exc}") from None
     return process
 
 
 def stop(process: subprocess.Popen) -> None:
     """Stop an RIE process started by :func:`start` (and its runtime) and wait for it."""
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
+    loopback.stop(process, timeout=5)
 
 def invoke(port: int, event, timeout: float, request_id: str | None = None):
     """Invoke the function behind RIE on ``port`` with ``event``; return its result.

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 from pathlib import Path
+
+from tools import gobuild
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 VERSION = "v1.7.12"
 MODULE = "github.com/rhysd/actionlint/cmd/actionlint"
-BIN_DIR = ROOT / ".local" / "bin" / f"actionlint-{VERSION}"
 
 
 class ActionlintError(RuntimeError):
@@ -19,17 +18,10 @@ class ActionlintError(RuntimeError):
 
 def binary() -> Path:
     """The actionlint executable, built on first use (needs Go)."""
-    target = BIN_DIR / "actionlint"
-    if target.exists():
-        return target
-    if shutil.which("go") is None:
-        raise ActionlintError("Go is needed to build actionlint for `make lint`; install Go >= 1.24")
-    BIN_DIR.mkdir(parents=True, exist_ok=True)
-    result = subprocess.run(["go", "install", f"{MODULE}@{VERSION}"], env={**os.environ, "GOBIN": str(BIN_DIR)},
-                            capture_output=True, text=True, timeout=600)
-    if result.returncode != 0 or not target.exists():
-        raise ActionlintError(f"go install {MODULE}@{VERSION} failed:\n{result.stderr}")
-    return target
+    try:
+        return gobuild.install(MODULE, VERSION, "actionlint")
+    except gobuild.GoBuildError as exc:
+        raise ActionlintError(f"{exc} (`make lint` runs actionlint)") from None
 
 
 def lint(paths: list[Path]) -> list[str]:

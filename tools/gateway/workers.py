@@ -24,7 +24,7 @@ from pathlib import Path
 
 from tools import rie
 from tools.gateway.api import Function
-from tools.localdb import free_port
+from tools.loopback import free_port
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 ERROR, TIMEOUT, CRASH = "error", "timeout", "crash"
