@@ -88,5 +88,6 @@ def log_request(*, function: str, request, request_id: str, route: str, status: 
 
             record["traceback"] = redact("".join(traceback.format_exception(failure)))
         emit(record)
-    except Exception:
-        sys.stderr.write("request log line could not be written\n")
+    except Exception as broken:  # for example a bad setting: say what, so the cause is never lost
+        cause = f"; the request failed with {type(failure).__name__}: {failure}" if failure is not None else ""
+        sys.stderr.write(redact(f"request log line not written ({type(broken).__name__}: {broken}){cause}") + "\n")

@@ -37,3 +37,10 @@ def test_request_line_never_carries_headers_or_tokens(capsys):
 def test_redaction_masks_connection_string_credentials_and_tokens():
     text = "mongodb+srv://app:s3cret@cluster.example.net/db Bearer abc.def.ghi eyJa.eyJb.sig"
     assert redact(text) == "mongodb+srv://***@cluster.example.net/db Bearer *** ***"
+
+
+def test_bad_setting_is_still_reported_when_the_log_line_cannot_be_written(environment, capsys):
+    environment(LOG_LEVEL="LOUD")
+    status = health.lambda_handler(rest_event("GET", "/health"), None)["statusCode"]
+    assert status == 500
+    assert "LOG_LEVEL must be" in capsys.readouterr().err
