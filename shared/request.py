@@ -26,6 +26,14 @@ def _text(value, where: str) -> str:
     return value
 
 
+def _texts(values, where: str) -> list[str]:
+    if values is None:
+        return []
+    if not isinstance(values, list):
+        raise errors.MalformedEvent(f"{where} must be a list of strings")
+    return [_text(value, where) for value in values]
+
+
 def _lower_keys(headers: dict, where: str) -> dict[str, str]:
     lowered = {}
     for name, value in headers.items():
@@ -102,10 +110,7 @@ class Request:
             return lists
         multi = _mapping(self.event.get("multiValueQueryStringParameters"), "multiValueQueryStringParameters")
         if multi:
-            return {
-                _text(name, "query"): [_text(value, f"query.{name}") for value in values or []]
-                for name, values in multi.items()
-            }
+            return {_text(name, "query"): _texts(values, f"query.{name}") for name, values in multi.items()}
         single = _mapping(self.event.get("queryStringParameters"), "queryStringParameters")
         return {_text(name, "query"): [_text(value, f"query.{name}")] for name, value in single.items()}
 

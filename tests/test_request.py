@@ -167,3 +167,10 @@ def test_non_string_query_values_are_malformed():
     event["multiValueQueryStringParameters"] = None
     with pytest.raises(errors.MalformedEvent):
         _ = request(event).query
+
+
+def test_multi_value_query_that_is_not_a_list_is_malformed():
+    event = rest_event("GET", "/")
+    event["multiValueQueryStringParameters"] = {"tag": "abc"}
+    with pytest.raises(errors.MalformedEvent):
+        _ = request(event).query

@@ -1,0 +1,42 @@
+"""Property: whatever a malformed event holds, a function answers with a 2xx-4xx, never a 500 or a raise."""
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from handlers import health, me, users
+from tests.apigw import http_event, http_lambda_authorizer, rest_authorizer, rest_event
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
+    max_leaves=12,
+)
+EVENT_KEYS = ["headers", "multiValueHeaders", "queryStringParameters", "multiValueQueryStringParameters",
+              "body", "isBase64Encoded", "path", "httpMethod", "rawPath", "rawQueryString", "requestContext"]
+CONTEXT_KEYS = ["authorizer", "http", "requestId", "stage"]
+CASES = [
+    (me, "PATCH", "/me"), (me, "GET", "/me"), (users, "GET", "/users"),
+    (users, "GET", "/users/alice"), (health, "GET", "/health"),
+]
+
+
+def valid_event(version: str, method: str, path: str) -> dict:
+    if version == "2.0":
+        return http_event(method, path, body={"bio": "x"}, authorizer=http_lambda_authorizer())
+    return rest_event(method, path, body={"bio": "x"}, authorizer=rest_authorizer())
+
+
+@pytest.mark.parametrize("handler, method, path", CASES, ids=[f"{m} {p}" for _, m, p in CASES])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(version=st.sampled_from(["1.0", "2.0"]), key=st.sampled_from(EVENT_KEYS),
+       context_key=st.sampled_from(CONTEXT_KEYS), value=JSON, in_context=st.booleans())
+def test_a_mangled_event_never_gives_a_server_error(database, handler, method, path, version, key,
+                                                     context_key, value, in_context):
+    event = valid_event(version, method, path)
+    if in_context:
+        event["requestContext"][context_key] = value
+    else:
+        event[key] = value
+    result = handler.lambda_handler(event, None)
+    assert 200 <= result["statusCode"] < 500, result
