@@ -7,6 +7,7 @@ a temporary data folder, stopped at the end of the session.
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import uuid
@@ -58,6 +59,15 @@ def test_client(mongo_uri):
     client = MongoClient(mongo_uri, tz_aware=True)
     yield client
     client.close()
+
+
+@pytest.fixture
+def configure(monkeypatch):
+    """``configure(**env)``: the token verifier's variables for one test, from a clean slate (see tests/tokenkit.py)."""
+    from tests import tokenkit
+
+    yield functools.partial(tokenkit.configure, monkeypatch)
+    tokenkit.forget()
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import re
@@ -14,7 +13,7 @@ import pytest
 
 import authorizer
 from shared.principal import Principal, principal_from_event
-from tests import apigw, tokenkit
+from tests import apigw
 from tests.tokenkit import claims, sign
 from tools import invoke, samtemplate
 
@@ -24,12 +23,6 @@ METHOD_ARN = f"{REGION_ACCOUNT}:a1b2c3d4e5/dev/GET/me"
 ROUTE_ARN = f"{REGION_ACCOUNT}:a1b2c3d4e5/$default/GET/me"
 RICH_CLAIMS = claims(scope="profile:read profile:write", groups=["admins"], address={"city": "Oxford"},
                      email_verified=True, name="Alice Liddell")
-
-
-@pytest.fixture
-def configure(monkeypatch):
-    yield functools.partial(tokenkit.configure, monkeypatch)
-    tokenkit.forget()
 
 
 @pytest.fixture(autouse=True)

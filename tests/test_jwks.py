@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import hmac
 import time
@@ -32,12 +31,6 @@ def rsa_new():
 @pytest.fixture(scope="module")
 def ec_key():
     return tokenkit.ec_key()
-
-
-@pytest.fixture
-def configure(monkeypatch):
-    yield functools.partial(tokenkit.configure, monkeypatch)
-    tokenkit.forget()
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import os
 import re
 import subprocess
@@ -13,18 +12,11 @@ import pytest
 
 from shared import tokens
 from shared.config import ConfigError
-from tests import tokenkit
 from tests.tokenkit import ISSUER, b64url, claims, sign
 from tools.local_token import mint_local_token
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "a-production-grade-secret-of-more-than-32-bytes"
-
-
-@pytest.fixture
-def configure(monkeypatch):
-    yield functools.partial(tokenkit.configure, monkeypatch)
-    tokenkit.forget()
 
 
 @pytest.fixture(autouse=True)
