@@ -16,10 +16,10 @@ from pathlib import Path
 
 from tools import samtemplate
 from tools.checks import envvars, imports, sam
+from tools.checks.cfn_rules import RestStageName
 from tools.checks.intrinsics import Evaluator
 
 ROOT = Path(__file__).resolve().parent.parent.parent
-STAGE_NAME = re.compile(r"^[A-Za-z0-9_]+$")
 AUTHORIZER_URI = re.compile(
     r"^arn:aws[a-z-]*:apigateway:[a-z0-9-]+:lambda:path/2015-03-31/functions/(?P<function>.+)/invocations$"
 )
@@ -53,7 +53,7 @@ def check_stages(cfn: dict, evaluator: Evaluator) -> list[str]:
                      f"routes as function events, not in DefinitionBody")
     for name, stage in stages.items():
         stage_name = str(evaluator.value(stage["Properties"].get("StageName", "")))
-        if not STAGE_NAME.match(stage_name):
+        if not RestStageName.VALID.match(stage_name):
             found.append(f"stage {name} is named {stage_name!r}, which API Gateway refuses for a REST API "
                          f"(letters, digits and underscores only): use a name such as 'dev' or 'prod'")
     return found

@@ -6,8 +6,8 @@ import re
 
 from cfnlint.rules import CloudFormationLintRule, RuleMatch
 
-VALID = re.compile(r"^[A-Za-z0-9_]+$")
-PATTERN = "^[A-Za-z0-9_]+$"
+PATTERN = "^[A-Za-z0-9_]+$"  # what API Gateway accepts for a REST stage name
+VALID = re.compile(PATTERN)
 STAGE_PROPERTIES = {
     "AWS::Serverless::Api": "StageName",
     "AWS::ApiGateway::Stage": "StageName",
@@ -17,7 +17,7 @@ STAGE_PROPERTIES = {
 
 class RestStageName(CloudFormationLintRule):
     id = "E9002"
-    shortdesc = "REST API stage name must match ^[A-Za-z0-9_]+$"
+    shortdesc = f"REST API stage name must match {PATTERN}"
     description = ("API Gateway refuses a REST stage named '$default' (an HTTP API name) or 'my-stage' at deploy "
                    "time: 'Stage name only allows a-zA-Z0-9_'.")
     tags = ["apigateway", "stage", "project"]
