@@ -99,9 +99,10 @@ def lambda_handler(event, context) -> dict:
             return {"isAuthorized": False}
         raise Unauthorized(UNAUTHORIZED) from None
     except Exception as failure:
+        cause = observability.redact(f"{type(failure).__name__}: {failure}")
         observability.log("ERROR", "authorizer failure", decision="error", error=type(failure).__name__,
                           reason=str(failure), request_id=request_id)
-        raise AuthorizerFailure("the authorizer failed; see its log") from None
+        raise AuthorizerFailure(f"the authorizer failed ({cause})") from None
     # DEBUG, not INFO: a log line per Allow would cost more than the verification itself;
     # API Gateway's access log can record $context.authorizer.principalId instead.
     observability.log("DEBUG", "token accepted", decision="allow", payload=kind, sub=claims["sub"],

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from shared import profiles, validation
-from shared.conditional import if_match_revisions
+from shared.conditional import if_match_revisions, none_match
 from shared.request import Request
 from shared.responses import Response, empty_response, json_response
 from shared.router import Router
@@ -11,14 +11,16 @@ from shared.router import Router
 router = Router("me")
 
 
-def _profile_response(document: dict) -> Response:
+def _profile_response(document: dict, if_none_match: str | None = None) -> Response:
     headers = {"etag": profiles.etag(document), "cache-control": "private, no-cache"}
+    if none_match(if_none_match, headers["etag"]):
+        return empty_response(304, headers)
     return json_response(profiles.private_view(document), headers=headers)
 
 
 @router.get("/me")
 def read_me(request: Request) -> Response:
-    return _profile_response(profiles.get_or_create(request.principal))
+    return _profile_response(profiles.get_or_create(request.principal), request.headers.get("if-none-match"))
 
 
 @router.patch("/me")

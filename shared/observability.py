@@ -15,7 +15,7 @@ from functools import cache
 
 import orjson
 
-from shared.config import settings
+from shared.config import ConfigError, settings
 
 LEVELS = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40}
 SECRET_PATTERNS = (
@@ -37,9 +37,16 @@ def emit(record: dict) -> None:
     sys.stdout.write(orjson.dumps(record, default=str).decode() + "\n")
 
 
+def _threshold() -> int:
+    try:
+        return LEVELS[settings().log_level]
+    except ConfigError:  # the router reports bad settings; until then, log as the default INFO would
+        return LEVELS["INFO"]
+
+
 def log(level: str, message: str, **fields) -> None:
-    """A JSON log line, written when ``level`` is at or above ``LOG_LEVEL``."""
-    if LEVELS[level] < LEVELS.get(settings().log_level, 20):
+    """A JSON log line, written when ``level`` is at or above ``LOG_LEVEL`` (INFO while the settings are invalid)."""
+    if LEVELS[level] < _threshold():
         return
     emit({"level": level, "message": redact(message), **fields})
 
@@ -66,10 +73,14 @@ def metrics_block(namespace: str) -> dict:
 
 def log_request(*, function: str, request, request_id: str, route: str, status: int,
                 latency_ms: float, cold_start: bool, failure: BaseException | None) -> None:
-    """The request's log line and metrics. Never raises."""
+    """The request's log line and metrics. Never raises.
+
+    A failure adds ``error`` (its type), ``detail`` (its message, redacted) and,
+    unless it is a :class:`ConfigError`, whose message says it all, its ``traceback``.
+    With invalid settings the line has no metrics block: its namespace is a setting.
+    """
     try:
         record = {
-            "_aws": metrics_block(settings().app_name),
             "level": "ERROR" if status >= 500 else "INFO",
             "message": "request",
             "function": function,
@@ -82,12 +93,16 @@ def log_request(*, function: str, request, request_id: str, route: str, status: 
             "ServerErrors": 1 if status >= 500 else 0,
             "ColdStart": 1 if cold_start else 0,
         }
+        if not isinstance(failure, ConfigError):
+            record = {"_aws": metrics_block(settings().app_name), **record}
         if failure is not None:
             record["error"] = type(failure).__name__
+            record["detail"] = redact(str(failure))[:500]
+        if failure is not None and not isinstance(failure, ConfigError):
             import traceback  # only on a failure: it costs a millisecond of every cold start
 
             record["traceback"] = redact("".join(traceback.format_exception(failure)))
         emit(record)
-    except Exception as broken:  # for example a bad setting: say what, so the cause is never lost
+    except Exception as broken:  # say what, so the cause is never lost
         cause = f"; the request failed with {type(failure).__name__}: {failure}" if failure is not None else ""
         sys.stderr.write(redact(f"request log line not written ({type(broken).__name__}: {broken}){cause}") + "\n")

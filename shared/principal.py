@@ -19,6 +19,23 @@ from shared import errors
 from shared.config import settings
 
 MAX_SUB_LENGTH = 255
+# A sub names the caller in /users/{user_id}: it must fit in one path segment, whatever API Gateway decodes.
+PATH_SEGMENT_BREAKERS = frozenset("/?#")
+
+
+def sub_problem(sub) -> str | None:
+    """Why ``sub`` cannot name a caller, or None when it can.
+
+    It must be a string of 1 to 255 printable characters that fits in one path
+    segment of ``/users/{user_id}``: no ``/``, ``?`` or ``#`` (an HTTP API
+    decodes the path before routing, so not even percent-encoded), and not ``.``
+    or ``..`` (clients remove such segments from URLs).
+    """
+    if not isinstance(sub, str) or not sub.strip() or len(sub) > MAX_SUB_LENGTH:
+        return f"must be a non-empty string of at most {MAX_SUB_LENGTH} characters"
+    if not sub.isprintable() or PATH_SEGMENT_BREAKERS.intersection(sub) or sub in (".", ".."):
+        return "must fit in one URL path segment: printable, without /, ? or #, and not . or .."
+    return None
 
 
 # A namedtuple rather than a frozen dataclass, which costs more of a cold start to create.
@@ -34,7 +51,7 @@ class Principal(namedtuple("Principal", "sub email name scopes", defaults=("", "
     def from_claims(cls, claims: dict) -> Principal | None:
         """The principal in a flat mapping of claims, or None without a usable ``sub``."""
         sub = claims.get("sub") or claims.get("principalId")
-        if not isinstance(sub, str) or not sub or len(sub) > MAX_SUB_LENGTH:
+        if sub_problem(sub) is not None:
             return None
         return cls(
             sub=sub,

@@ -92,6 +92,17 @@ def _owner_query(principal: Principal, if_match: list[str] | str | None) -> dict
     return query
 
 
+MISSING = "the profile does not exist; If-Match needs an existing profile (GET /me creates it)"
+CHANGED = "the profile changed since you read it; GET it again and retry"
+
+
+def _precondition_failed(principal: Principal) -> errors.PreconditionFailed:
+    """The 412 for a conditional write that matched nothing: say whether the profile is missing or changed."""
+    with db.mapped_errors():
+        exists = db.collection(COLLECTION).find_one({"_id": principal.sub}, {"_id": 1}) is not None
+    return errors.PreconditionFailed(CHANGED if exists else MISSING)
+
+
 def update(principal: Principal, to_set: dict, to_unset: list[str], if_match: list[str] | str | None) -> dict:
     """Apply a validated change to the caller's profile and return the new document.
 
@@ -114,7 +125,7 @@ def update(principal: Principal, to_set: dict, to_unset: list[str], if_match: li
             query, change, upsert=if_match is None, return_document=ReturnDocument.AFTER
         )
     if document is None:
-        raise errors.PreconditionFailed("the profile changed since you read it; GET it again and retry")
+        raise _precondition_failed(principal)
     return document
 
 
@@ -124,7 +135,7 @@ def delete(principal: Principal, if_match: list[str] | str | None) -> None:
     with db.mapped_errors():
         deleted = db.collection(COLLECTION).delete_one(query).deleted_count
     if if_match is not None and not deleted:
-        raise errors.PreconditionFailed("the profile changed or is gone; GET it again and retry")
+        raise _precondition_failed(principal)
 
 
 def list_public(after: tuple[datetime, str] | None, limit: int) -> list[dict]:

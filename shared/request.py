@@ -48,10 +48,11 @@ class Request:
 
     Built from the raw event; raises :class:`shared.errors.MalformedEvent` when
     the event lacks what every API Gateway proxy event has. The body is decoded
-    only when a route asks for it.
+    only when a route asks for it, and refused above ``max_body_bytes`` (which
+    the router sets from the settings once the event is known to be one).
     """
 
-    def __init__(self, event, max_body_bytes: int) -> None:
+    def __init__(self, event, max_body_bytes: int | None = None) -> None:
         if not isinstance(event, dict):
             raise errors.MalformedEvent("the event must be a JSON object")
         self.event = event

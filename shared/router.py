@@ -18,7 +18,7 @@ from collections import namedtuple
 from collections.abc import Callable
 
 from shared import cors, errors, observability
-from shared.config import settings
+from shared.config import Settings, settings
 from shared.request import Request
 from shared.responses import Response, problem_response, to_proxy_result
 
@@ -33,6 +33,15 @@ def compile_template(template: str) -> re.Pattern:
         f"(?P<{part}>[^/]+)" if index % 2 else re.escape(part) for index, part in enumerate(parts)
     )
     return re.compile(f"^{pattern}$")
+
+
+def percent_decoded(params: dict[str, str]) -> dict[str, str]:
+    """``params`` with %XX escapes decoded (as UTF-8), the way API Gateway decodes ``pathParameters``."""
+    if not any("%" in value for value in params.values()):
+        return params
+    from urllib.parse import unquote  # only for encoded parameters: it costs 2 ms of a cold start
+
+    return {name: unquote(value) for name, value in params.items()}
 
 
 # A namedtuple rather than a frozen dataclass, which costs more of a cold start to create.
@@ -72,23 +81,23 @@ class Router:
         return self.route("DELETE", template)
 
     def allowed_methods(self, path: str) -> list[str]:
-        """The methods some route accepts on ``path``, HEAD and OPTIONS included."""
+        """The methods some route accepts on ``path``, and OPTIONS.
+
+        No HEAD: the template routes none, so API Gateway answers it with 403 itself.
+        """
         methods = {route.method for route in self.routes if route.match(path) is not None}
-        if "GET" in methods:
-            methods.add("HEAD")
         if methods:
             methods.add("OPTIONS")
         return sorted(methods)
 
     def find(self, method: str, path: str) -> tuple[Route, dict[str, str]]:
         """The route for ``method`` on ``path`` and its parameters; 404 or 405 otherwise."""
-        wanted = "GET" if method == "HEAD" else method
         allowed = []
         for route in self.routes:
             params = route.match(path)
             if params is None:
                 continue
-            if route.method == wanted:
+            if route.method == method:
                 return route, params
             allowed.append(route.method)
         if not allowed:
@@ -96,41 +105,42 @@ class Router:
         allow = ", ".join(self.allowed_methods(path))
         raise errors.MethodNotAllowed(f"{method} is not allowed on {path}", headers={"Allow": allow})
 
-    def respond(self, request: Request) -> Response:
+    def respond(self, request: Request, config: Settings) -> Response:
         """Run the route that matches ``request`` and return its response."""
         path = request.path.rstrip("/") or "/"
         if request.method == "OPTIONS":
             allowed = self.allowed_methods(path)
             if not allowed:
                 raise errors.NotFound(f"no route matches {path}")
-            return cors.preflight_response(request.headers, allowed, settings())
-        route, request.path_params = self.find(request.method, path)
+            return cors.preflight_response(request.headers, allowed, config)
+        route, params = self.find(request.method, path)
+        # A REST API (1.0) passes the path as the client encoded it; an HTTP API (2.0) decodes it first.
+        request.path_params = params if request.payload_version == "2.0" else percent_decoded(params)
         request.route = route.template
-        response = route.endpoint(request)
-        if request.method == "HEAD":
-            response.body = b""
-        return response
+        return route.endpoint(request)
 
     def dispatch(self, event, context) -> dict:
-        """Answer one API Gateway event. Never raises: every failure is a problem response."""
+        """Answer one API Gateway event. Never raises: every failure, bad settings included, is a problem response."""
         started = time.perf_counter()
         cold_start, self.cold_start = self.cold_start, False
-        request, failure = None, None
+        request, config, failure = None, None, None
         request_id = getattr(context, "aws_request_id", "") or ""
         instance = ""
         try:
-            request = Request(event, settings().max_body_bytes)
+            request = Request(event)
             request_id = request.request_id or request_id
             instance = request.path
-            response = self.respond(request)
+            config = settings()  # after the request, so that even a ConfigError's 500 names the request
+            request.max_body_bytes = config.max_body_bytes
+            response = self.respond(request, config)
         except errors.HTTPError as error:
             response = problem_response(error, instance, request_id)
         except Exception as exc:
             failure = exc
             error = errors.HTTPError("the server could not answer this request")
             response = problem_response(error, instance, request_id)
-        if request is not None:
-            cors.add_response_headers(response.headers, request.headers, settings())
+        if request is not None and config is not None:
+            cors.add_response_headers(response.headers, request.headers, config)
         observability.log_request(
             function=self.function_name,
             request=request,

@@ -12,7 +12,12 @@ Keys come from exactly one place:
   issuer and audience, which ``make token`` signs with. Any other stage refuses it.
 
 Every variable is read once, by the first call of :func:`verifier`; a bad value
-raises :class:`shared.config.ConfigError` naming it.
+raises :class:`shared.config.ConfigError` naming it. The verifier reads only
+``STAGE`` and the ``JWT_*`` variables, so a setting it does not use (a database
+timeout, say) cannot stop the authorizer.
+
+Time claims are checked as RFC 7519 NumericDates, JSON numbers, before PyJWT
+compares them: PyJWT alone would also take ``"1700000000"`` or ``true``.
 """
 
 from __future__ import annotations
@@ -31,8 +36,7 @@ import jwt
 
 from shared import secrets
 from shared.config import ConfigError, env_int
-from shared.config import settings as app_settings
-from shared.principal import MAX_SUB_LENGTH
+from shared.principal import sub_problem
 
 LOCAL_SECRET = "bare-api-local-development-secret-for-make-token-and-tests-only!!"
 LOCAL_ISSUER = "bare-api-local"
@@ -42,6 +46,8 @@ ASYMMETRIC_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "
 JWKS_MAX_BYTES = 256 * 1024
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 COMPACT_JWS = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
+TIME_CLAIMS = ("exp", "nbf", "iat")
+MAX_LIFETIME_LIMIT_SECONDS = 30 * 24 * 3600
 
 
 class InvalidToken(Exception):
@@ -57,11 +63,13 @@ class KeysUnavailable(RuntimeError):
 
 # A namedtuple rather than a frozen dataclass, which costs more of a cold start to create.
 class TokenSettings(namedtuple("TokenSettings", "stage secret jwks_url algorithms issuer audience leeway_seconds "
-                               "max_token_bytes jwks_timeout_ms jwks_refresh_seconds jwks_cache_seconds")):
+                               "max_token_bytes jwks_timeout_ms jwks_refresh_seconds jwks_cache_seconds "
+                               "max_lifetime_seconds")):
     """The verifier's configuration, built by :func:`load`.
 
     ``secret`` is the JWT_SECRET setting as given (a value or a reference) or
-    the local secret, and "" with a JWKS; ``algorithms`` is a tuple of names.
+    the local secret, and "" with a JWKS; ``algorithms`` is a tuple of names;
+    ``max_lifetime_seconds`` is 0 when token lifetimes are not limited.
     """
 
     __slots__ = ()
@@ -119,7 +127,14 @@ def load(environ, stage: str) -> TokenSettings:
         jwks_timeout_ms=env_int(environ, "JWT_JWKS_TIMEOUT_MS", 2000, 50, 10000),
         jwks_refresh_seconds=env_int(environ, "JWT_JWKS_REFRESH_SECONDS", 30, 0, 3600),
         jwks_cache_seconds=env_int(environ, "JWT_JWKS_CACHE_SECONDS", 3600, 60, 86400),
+        # Unset or empty: no limit (0). Set: the longest exp - iat accepted, 60 s to 30 days.
+        max_lifetime_seconds=env_int(environ, "JWT_MAX_LIFETIME_SECONDS", 0, 60, MAX_LIFETIME_LIMIT_SECONDS),
     )
+
+
+def stage_of(environ) -> str:
+    """The deployment stage, as :mod:`shared.config` reads it, without reading any other setting."""
+    return environ.get("STAGE", "local").strip() or "local"
 
 
 def signing_secret(settings: TokenSettings) -> str:
@@ -210,6 +225,26 @@ def _signing_keys(document) -> dict[str, jwt.PyJWK]:
     return keys
 
 
+def _is_numeric_date(value) -> bool:
+    """RFC 7519 NumericDate: a JSON number. Not a string, boolean, null, array or object; not NaN or Infinity."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+class _StrictJWT(jwt.PyJWT):
+    """PyJWT, refusing time claims that are not numbers before its own checks convert them with ``int()``.
+
+    ``_decode_payload`` is PyJWT's documented hook for subclasses; it runs after
+    the signature is verified and before the claims are validated.
+    """
+
+    def _decode_payload(self, decoded: dict) -> dict:
+        payload = super()._decode_payload(decoded)
+        for claim in TIME_CLAIMS:
+            if claim in payload and not _is_numeric_date(payload[claim]):
+                raise InvalidToken(f"the token's {claim} claim must be a number (RFC 7519 NumericDate)")
+        return payload
+
+
 REASONS = (
     (jwt.ExpiredSignatureError, "the token has expired"),
     (jwt.ImmatureSignatureError, "the token is not valid yet"),
@@ -234,6 +269,7 @@ class Verifier:
 
     def __init__(self, settings: TokenSettings) -> None:
         self.settings = settings
+        self.decoder = _StrictJWT()
         self.jwks = None
         self.secret = ""
         if settings.jwks_url:
@@ -260,12 +296,15 @@ class Verifier:
         token = self._token_in(authorization)
         key = self._key_for(token) if self.jwks else self.secret
         try:
-            claims = jwt.decode(token, key, **self.decode_arguments)
+            claims = self.decoder.decode(token, key, **self.decode_arguments)
         except jwt.PyJWTError as exc:
             raise InvalidToken(_reason(exc)) from None
-        sub = claims["sub"]
-        if not isinstance(sub, str) or not sub.strip() or len(sub) > MAX_SUB_LENGTH:
-            raise InvalidToken(f"the token's sub claim must be a non-empty string of at most {MAX_SUB_LENGTH} chars")
+        problem = sub_problem(claims["sub"])
+        if problem is not None:
+            raise InvalidToken(f"the token's sub claim {problem}")
+        limit = self.settings.max_lifetime_seconds
+        if limit and claims["exp"] - claims["iat"] > limit:
+            raise InvalidToken(f"the token lives longer (exp - iat) than the {limit} s this API accepts")
         if "scope" not in claims and "scp" in claims:  # Okta and Entra ID name the scopes "scp"
             claims["scope"] = claims["scp"]
         return claims
@@ -298,7 +337,7 @@ class Verifier:
 @cache
 def verifier() -> Verifier:
     """The process-wide verifier, configured from the environment on first call."""
-    return Verifier(load(os.environ, app_settings().stage))
+    return Verifier(load(os.environ, stage_of(os.environ)))
 
 
 def verify_authorization(header_value: str) -> dict:

@@ -114,6 +114,29 @@ def test_a_configuration_error_raises_and_allows_nothing(configure):
             authorizer.lambda_handler(event, None)
 
 
+def test_a_configuration_error_names_the_variable_in_the_error_lambda_logs(configure):
+    configure(JWT_LEEWAY_SECONDS="lots")
+    with pytest.raises(authorizer.AuthorizerFailure, match="ConfigError: JWT_LEEWAY_SECONDS must be an integer"):
+        authorizer.lambda_handler(token_event(bearer()), None)
+
+
+def test_settings_the_authorizer_does_not_use_cannot_stop_it(configure):
+    configure(MONGODB_TIMEOUT_MS="5", LOG_LEVEL="LOUD")
+    assert authorizer.lambda_handler(token_event(bearer()), None)["principalId"] == "alice"
+
+
+@pytest.mark.parametrize("make_event, refused", [
+    (lambda token: token_event(token), None),
+    (lambda token: http_event({"authorization": token}), {"isAuthorized": False}),
+])
+def test_a_numeric_string_exp_is_refused_by_every_payload(make_event, refused):
+    token = bearer({**claims(), "exp": "99999999999"})
+    if refused is None:
+        denied(make_event(token))
+    else:
+        assert authorizer.lambda_handler(make_event(token), None) == refused
+
+
 @pytest.mark.parametrize("event", [
     {},
     None,

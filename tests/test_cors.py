@@ -23,7 +23,7 @@ def test_preflight_from_an_allowed_origin_is_204_with_cors_headers(allow_app):
     status, headers, body = preflight(APP)
     assert (status, body) == (204, None)
     assert headers["access-control-allow-origin"] == APP
-    assert headers["access-control-allow-methods"] == "DELETE, GET, HEAD, OPTIONS, PATCH"
+    assert headers["access-control-allow-methods"] == "DELETE, GET, OPTIONS, PATCH"
     assert "authorization" in headers["access-control-allow-headers"]
     assert headers["vary"] == "origin"
     assert "access-control-allow-credentials" not in headers
@@ -43,6 +43,10 @@ def test_preflight_for_a_method_the_path_lacks_is_403(allow_app):
     assert preflight(APP, method="PUT")[0] == 403
 
 
+def test_preflight_for_head_is_403_because_the_template_routes_no_head(allow_app):
+    assert preflight(APP, method="HEAD")[0] == 403
+
+
 def test_preflight_on_an_unknown_path_is_404(allow_app):
     assert preflight(APP, path="/nowhere")[0] == 404
 
@@ -54,7 +58,7 @@ def test_preflight_without_configured_origins_is_403(environment):
 
 def test_plain_options_lists_the_allowed_methods():
     status, headers, _ = parsed(health.lambda_handler(rest_event("OPTIONS", "/health"), None))
-    assert (status, headers["allow"]) == (204, "GET, HEAD, OPTIONS")
+    assert (status, headers["allow"]) == (204, "GET, OPTIONS")
 
 
 def test_credentials_are_allowed_only_for_listed_origins(environment):

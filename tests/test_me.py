@@ -99,6 +99,43 @@ def test_patch_with_if_match_star_needs_an_existing_profile(call):
     assert call("PATCH", {"bio": "x"}, headers={"If-Match": "*"})[0] == 200
 
 
+@pytest.mark.parametrize("if_match", ["*", '"a1b2c3"', 'W/"a1b2c3"'])
+@pytest.mark.parametrize("method, body", [("PATCH", {"bio": "x"}), ("DELETE", None)])
+def test_if_match_on_a_missing_profile_is_412_saying_it_does_not_exist(call, database, method, body, if_match):
+    status, _, problem = call(method, body, headers={"If-Match": if_match})
+    assert (status, problem["type"]) == (412, "tag:bare-api,2026:problem/precondition-failed")
+    assert problem["detail"].startswith("the profile does not exist")
+    assert database.profiles.count_documents({}) == 0
+
+
+@pytest.mark.parametrize("method, body", [("PATCH", {"bio": "mine"}), ("DELETE", None)])
+def test_a_stale_if_match_is_412_saying_the_profile_changed(call, method, body):
+    _, headers, _ = call("GET")
+    call("PATCH", {"bio": "someone else"})
+    status, _, problem = call(method, body, headers={"If-Match": headers["etag"]})
+    assert status == 412 and problem["detail"].startswith("the profile changed since you read it")
+
+
+def test_get_with_the_current_etag_in_if_none_match_is_304_with_the_etag(call):
+    _, headers, _ = call("GET")
+    status, not_modified, body = call("GET", headers={"If-None-Match": headers["etag"]})
+    assert (status, body) == (304, None)
+    assert (not_modified["etag"], not_modified["cache-control"]) == (headers["etag"], "private, no-cache")
+
+
+@pytest.mark.parametrize("if_none_match", ['W/{etag}', '"other", {etag}', "*"])
+def test_if_none_match_on_me_compares_weakly_and_accepts_lists_and_star(call, if_none_match):
+    _, headers, _ = call("GET")
+    assert call("GET", headers={"If-None-Match": if_none_match.format(etag=headers["etag"])})[0] == 304
+
+
+def test_get_with_an_old_etag_in_if_none_match_is_200(call):
+    _, headers, _ = call("GET")
+    call("PATCH", {"bio": "changed"})
+    status, _, body = call("GET", headers={"If-None-Match": headers["etag"]})
+    assert (status, body["bio"]) == (200, "changed")
+
+
 def test_patch_with_weak_if_match_never_matches(call):
     _, headers, _ = call("GET")
     assert call("PATCH", {"bio": "x"}, headers={"If-Match": "W/" + headers["etag"]})[0] == 412
@@ -201,4 +238,4 @@ def test_authorizer_without_sub_is_401(database):
 
 def test_unknown_method_on_me_is_405(database):
     status, headers, _ = parsed(me.lambda_handler(rest_event("POST", "/me", authorizer=rest_authorizer()), None))
-    assert status == 405 and headers["allow"] == "DELETE, GET, HEAD, OPTIONS, PATCH"
+    assert status == 405 and headers["allow"] == "DELETE, GET, OPTIONS, PATCH"

@@ -39,8 +39,26 @@ def test_redaction_masks_connection_string_credentials_and_tokens():
     assert redact(text) == "mongodb+srv://***@cluster.example.net/db Bearer *** ***"
 
 
-def test_bad_setting_is_still_reported_when_the_log_line_cannot_be_written(environment, capsys):
+def test_a_bad_setting_is_reported_on_the_request_line_itself(environment, capsys):
     environment(LOG_LEVEL="LOUD")
     status = health.lambda_handler(rest_event("GET", "/health"), None)["statusCode"]
-    assert status == 500
-    assert "LOG_LEVEL must be" in capsys.readouterr().err
+    [line] = request_lines(capsys.readouterr().out)
+    assert status == 500 and line["status"] == 500
+    assert line["error"] == "ConfigError"
+    assert line["detail"] == "LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got 'LOUD'"
+    assert "_aws" not in line  # its namespace is a setting: no metrics from a line that cannot trust them
+
+
+def test_an_unexpected_failure_is_logged_with_its_redacted_message_and_traceback(capsys):
+    from shared.router import Router
+
+    router = Router("broken")
+
+    @router.get("/broken")
+    def broken(request):
+        raise RuntimeError("cannot reach mongodb://app:s3cret@db.example.net/")
+
+    router.dispatch(rest_event("GET", "/broken"), None)
+    [line] = request_lines(capsys.readouterr().out)
+    assert line["error"] == "RuntimeError" and line["detail"] == "cannot reach mongodb://***@db.example.net/"
+    assert "RuntimeError" in line["traceback"] and "s3cret" not in line["traceback"]

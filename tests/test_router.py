@@ -1,4 +1,8 @@
-"""The router: matching, 404/405, HEAD, payload versions, and the last line of defence."""
+"""The router: matching, 404/405, payload versions, encoded parameters, and the last line of defence."""
+
+import json
+
+import pytest
 
 from shared import errors
 from shared.responses import json_response
@@ -51,15 +55,33 @@ def test_unknown_path_is_404_problem():
 def test_known_path_with_other_method_is_405_with_allow():
     status, headers, body = parsed(router.dispatch(rest_event("PUT", "/things/t1"), None))
     assert status == 405
-    assert headers["allow"] == "DELETE, GET, HEAD, OPTIONS"
+    assert headers["allow"] == "DELETE, GET, OPTIONS"
     assert body["title"] == "Method Not Allowed"
 
 
-def test_head_is_answered_by_get_without_body():
-    result = router.dispatch(rest_event("HEAD", "/things/t1"), None)
-    assert result["statusCode"] == 200
-    assert result["body"] == ""
-    assert result["headers"]["content-type"] == "application/json"
+def test_head_is_not_served_because_the_template_routes_none():
+    status, headers, _ = parsed(router.dispatch(rest_event("HEAD", "/things/t1"), None))
+    assert (status, headers["allow"]) == (405, "DELETE, GET, OPTIONS")
+
+
+def test_options_lists_the_methods_without_head():
+    status, headers, _ = parsed(router.dispatch(rest_event("OPTIONS", "/things/t1"), None))
+    assert (status, headers["allow"]) == (204, "DELETE, GET, OPTIONS")
+
+
+def test_a_rest_api_path_parameter_is_percent_decoded():
+    status, _, body = parsed(router.dispatch(rest_event("GET", "/things/caf%C3%A9%20au%20lait"), None))
+    assert (status, body["id"]) == (200, "café au lait")
+
+
+def test_an_encoded_slash_stays_inside_one_rest_api_parameter():
+    status, _, body = parsed(router.dispatch(rest_event("GET", "/things/a%2Fb"), None))
+    assert (status, body["id"]) == (200, "a/b")
+
+
+def test_an_http_api_path_parameter_is_already_decoded_and_not_decoded_twice():
+    status, _, body = parsed(router.dispatch(http_event("GET", "/things/100%25 sure"), None))
+    assert (status, body["id"]) == (200, "100%25 sure")
 
 
 def test_http_error_becomes_its_problem():
@@ -106,3 +128,24 @@ def test_request_id_falls_back_to_the_lambda_context():
     status, _, body = parsed(router.dispatch({"nonsense": True}, Context()))
     assert status == 400
     assert body["request_id"] == "lambda-req-9"
+
+
+@pytest.mark.parametrize("setting", [{"MONGODB_TIMEOUT_MS": "5"}, {"LOG_LEVEL": "LOUD"}, {"CORS_ALLOW_ORIGINS": "x"}])
+def test_a_bad_setting_is_a_500_problem_with_the_request_id_and_one_line_naming_it(environment, capsys, setting):
+    environment(**setting)
+    status, headers, body = parsed(router.dispatch(rest_event("GET", "/things/t1"), None))
+    assert (status, headers["content-type"]) == (500, "application/problem+json")
+    assert (body["request_id"], body["instance"], body["detail"]) == ("req-1", "/things/t1",
+                                                                     "the server could not answer this request")
+    [line] = capsys.readouterr().out.splitlines()
+    record = json.loads(line)
+    assert record["error"] == "ConfigError" and next(iter(setting)) in record["detail"]
+    assert "traceback" not in record and record["status"] == 500
+    assert next(iter(setting)) not in str(body)
+
+
+def test_a_bad_setting_never_raises_out_of_a_cors_response(environment):
+    environment(CORS_ALLOW_ORIGINS="https://app.example.com", MAX_BODY_BYTES="none")
+    event = rest_event("OPTIONS", "/things/t1", headers={"Origin": "https://app.example.com",
+                                                        "Access-Control-Request-Method": "GET"})
+    assert parsed(router.dispatch(event, None))[0] == 500

@@ -110,6 +110,72 @@ def test_an_unusable_sub_is_refused(sub):
     refusal(f"Bearer {sign(claims(sub=sub))}")
 
 
+@pytest.mark.parametrize("sub", ["team/alice", "alice?admin=1", "alice#x", ".", "..", "al\nice", "al\u2028ice"])
+def test_a_sub_that_cannot_be_one_path_segment_is_refused(sub):
+    reason = refusal(f"Bearer {sign(claims(sub=sub))}")
+    assert reason.startswith("the token's sub claim must fit in one URL path segment")
+
+
+@pytest.mark.parametrize("sub", ["al ice", "al%2Fice", "alice@example.com", "élise", "a.b", "..."])
+def test_a_sub_with_characters_a_client_percent_encodes_is_accepted(sub):
+    assert tokens.verify_authorization(f"Bearer {sign(claims(sub=sub))}")["sub"] == sub
+
+
+# Refused: time claims that are not RFC 7519 NumericDates (JSON numbers)
+
+NOT_NUMBERS = ["1700000000", "soon", True, False, None, {}, [], [1700000000], float("inf")]
+
+
+@pytest.mark.parametrize("claim", ["exp", "nbf", "iat"])
+@pytest.mark.parametrize("value", NOT_NUMBERS, ids=repr)
+def test_a_time_claim_that_is_not_a_json_number_is_refused(claim, value):
+    token = sign({**claims(), claim: value})
+    assert refusal(f"Bearer {token}") == f"the token's {claim} claim must be a number (RFC 7519 NumericDate)"
+
+
+def test_a_numeric_string_exp_is_refused_even_when_it_is_in_the_future():
+    token = sign({**claims(), "exp": str(int(time.time()) + 600)})
+    assert refusal(f"Bearer {token}") == "the token's exp claim must be a number (RFC 7519 NumericDate)"
+
+
+def test_time_claims_with_fractions_are_numbers_too():
+    now = time.time()
+    verified = tokens.verify_authorization(f"Bearer {sign(claims(iat=now, nbf=now - 0.5, exp=now + 600.25))}")
+    assert verified["exp"] == now + 600.25
+
+
+def test_a_token_with_a_bad_signature_is_refused_for_its_signature_before_its_claims():
+    token = sign({**claims(), "exp": "tomorrow"}, key="another-secret-that-is-at-least-32-bytes-long")
+    assert refusal(f"Bearer {token}") == "the token's signature does not verify"
+
+
+# Refused: a lifetime above JWT_MAX_LIFETIME_SECONDS
+
+
+def test_without_a_lifetime_limit_a_long_lived_token_is_accepted():
+    now = int(time.time())
+    assert tokens.verify_authorization(f"Bearer {sign(claims(iat=now, exp=now + 365 * 86400))}")["sub"] == "alice"
+
+
+def test_a_token_living_longer_than_the_limit_is_refused(configure):
+    configure(JWT_MAX_LIFETIME_SECONDS="3600")
+    now = int(time.time())
+    reason = refusal(f"Bearer {sign(claims(iat=now, exp=now + 3601))}")
+    assert reason == "the token lives longer (exp - iat) than the 3600 s this API accepts"
+
+
+def test_a_token_living_exactly_the_limit_is_accepted(configure):
+    configure(JWT_MAX_LIFETIME_SECONDS="3600")
+    now = int(time.time())
+    assert tokens.verify_authorization(f"Bearer {sign(claims(iat=now, exp=now + 3600))}")["sub"] == "alice"
+
+
+def test_an_empty_lifetime_limit_means_no_limit(configure):
+    configure(JWT_MAX_LIFETIME_SECONDS="")
+    now = int(time.time())
+    assert tokens.verify_authorization(f"Bearer {sign(claims(iat=now, exp=now + 90 * 86400))}")["sub"] == "alice"
+
+
 def test_iss_and_aud_are_not_checked_when_not_configured(configure):
     configure(JWT_SECRET=SECRET)
     token = sign(claims(iss=None, aud="anything"), key=SECRET)
@@ -183,6 +249,11 @@ def test_refusals_never_echo_the_token_or_the_secret():
 # Configuration
 
 
+def test_the_verifier_ignores_settings_it_does_not_use(configure):
+    configure(MONGODB_TIMEOUT_MS="5", CORS_ALLOW_ORIGINS="not-an-origin")
+    assert tokens.verify_authorization(f"Bearer {sign(claims())}")["sub"] == "alice"
+
+
 def test_the_local_secret_is_refused_outside_the_local_stage(configure):
     configure(STAGE="prod", JWT_ISSUER=ISSUER)
     with pytest.raises(ConfigError, match="JWT_SECRET or JWT_JWKS_URL must be set"):
@@ -213,6 +284,9 @@ def test_outside_the_local_stage_an_issuer_is_required(configure):
     ({"JWT_SECRET": SECRET, "JWT_ALGORITHMS": "HS512"}, "at least 64 bytes"),
     ({"JWT_LEEWAY_SECONDS": "3600"}, "JWT_LEEWAY_SECONDS"),
     ({"JWT_MAX_TOKEN_BYTES": "lots"}, "JWT_MAX_TOKEN_BYTES"),
+    ({"JWT_MAX_LIFETIME_SECONDS": "an hour"}, "JWT_MAX_LIFETIME_SECONDS"),
+    ({"JWT_MAX_LIFETIME_SECONDS": "0"}, "JWT_MAX_LIFETIME_SECONDS must be between 60 and 2592000"),
+    ({"JWT_MAX_LIFETIME_SECONDS": "2592001"}, "JWT_MAX_LIFETIME_SECONDS must be between 60 and 2592000"),
 ])
 def test_a_bad_setting_fails_with_a_config_error_naming_it(configure, env, complaint):
     configure(**env)

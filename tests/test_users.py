@@ -93,6 +93,19 @@ def test_own_update_changes_the_public_etag(database):
     assert after["etag"] != before["etag"] and body["bio"] == "new"
 
 
+def test_a_user_id_percent_encoded_in_a_rest_api_path_is_decoded(database):
+    database.profiles.insert_one({"_id": "al ice@example.com", "name": "Al", "created_at": START, "revision": "r1"})
+    status, _, body = get_user("al%20ice%40example.com")
+    assert (status, body["id"]) == (200, "al ice@example.com")
+
+
+def test_an_http_api_user_id_arrives_decoded(database):
+    database.profiles.insert_one({"_id": "100% real", "name": "Real", "created_at": START, "revision": "r1"})
+    event = http_event("GET", "/users/100% real", authorizer=http_lambda_authorizer())
+    status, _, body = parsed(users.lambda_handler(event, None))
+    assert (status, body["id"]) == (200, "100% real")
+
+
 def test_overlong_user_id_is_400(database):
     status, _, problem = get_user("x" * 300)
     assert status == 400 and problem["parameter"] == "user_id"

@@ -1,9 +1,16 @@
 """Profile update validation: known fields only, typed and bounded."""
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from shared import errors
 from shared.validation import profile_update
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def fields_refused(body) -> list[str]:
@@ -23,6 +30,21 @@ def test_valid_update_is_split_into_set_and_unset():
 @pytest.mark.parametrize("zone", ["UTC", "Europe/Paris", "America/Argentina/Buenos_Aires", "Etc/GMT+3"])
 def test_time_zones_are_accepted(zone):
     assert profile_update({"timezone": zone})[0] == {"timezone": zone}
+
+
+@pytest.mark.parametrize("zone", ["Mars/Olympus_Mons", "Europe/Atlantis", "europe/paris", "Factory",
+                                  "posix/Europe/Paris", "../../etc/passwd", "Europe/Paris ", "", "UTC" * 30, 42])
+def test_anything_but_an_iana_time_zone_is_refused(zone):
+    assert fields_refused({"timezone": zone}) == ["timezone"]
+
+
+def test_the_time_zone_database_is_loaded_only_when_a_patch_sends_a_timezone():
+    script = ("import sys; import handlers.me; from shared import validation; print('tzdata' in sys.modules); "
+              "validation.profile_update({'bio': 'x'}); print('tzdata' in sys.modules); "
+              "validation.profile_update({'timezone': 'Asia/Tokyo'}); print('tzdata' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True,
+                            env={**os.environ, "STAGE": "local"}, timeout=60)
+    assert result.stdout.split() == ["False", "False", "True"]
 
 
 @pytest.mark.parametrize("locale", ["en", "en-GB", "zh-Hant-TW", "fil"])
