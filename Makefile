@@ -10,12 +10,15 @@ EVENT ?= events/me.json
 
 export PYTHONDONTWRITEBYTECODE := 1
 
+# $(call quote,VALUE): VALUE as one shell word, whatever it holds (SUB='al"ice', EVENT='my event.json').
+quote = '$(subst ','\'',$(1))'
+
 .PHONY: help setup invoke test db indexes lint token build deploy bench bench-lambda bench-http serve fuzz
 
 help:
 	@echo "make setup                      virtualenv and dependencies"
-	@echo "make invoke EVENT=events/me.json [RUNTIME=rie]  invoke the function for an event, on the local database"
-	@echo "make serve [PORT=3000] [RUNTIME=rie] [WORKERS=1]  the local API Gateway for curl, HTTPie, Postman..."
+	@echo "make invoke EVENT=events/me.json [REPEAT=N] [RUNTIME=rie] [DB=fresh]  run the event's function once, on the local database"
+	@echo "make serve [PORT=3000] [RUNTIME=rie] [WORKERS=1] [LOGS=json] [DB=fresh]  the local API Gateway for curl, HTTPie, Postman..."
 	@echo "make fuzz [EXAMPLES=500]        the OpenAPI contract test, with many more examples per operation"
 	@echo "make test                       the whole test suite, on a real MongoDB-protocol server"
 	@echo "make db [DB_PORT=27017]         run the local database server in the foreground"
@@ -37,11 +40,14 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 setup: $(VENV)/.installed
 
 invoke: setup
-	$(PY) -m tools.invoke $(EVENT) $(if $(RUNTIME),--runtime $(RUNTIME))
+	@$(PY) -m tools.invoke $(call quote,$(EVENT)) $(if $(RUNTIME),--runtime $(call quote,$(RUNTIME))) \
+		$(if $(REPEAT),--repeat $(call quote,$(REPEAT))) $(if $(DB),--db $(call quote,$(DB)))
 
 serve: PORT ?= 3000
 serve: setup
-	$(PY) -m tools.gateway --port $(PORT) $(if $(RUNTIME),--runtime $(RUNTIME)) $(if $(WORKERS),--workers $(WORKERS))
+	@$(PY) -m tools.gateway --port $(call quote,$(PORT)) $(if $(RUNTIME),--runtime $(call quote,$(RUNTIME))) \
+		$(if $(WORKERS),--workers $(call quote,$(WORKERS))) $(if $(LOGS),--logs $(call quote,$(LOGS))) \
+		$(if $(DB),--db $(call quote,$(DB)))
 
 fuzz: EXAMPLES ?= 500
 fuzz: setup
@@ -54,12 +60,12 @@ db: setup
 	$(PY) -m tools.localdb serve --port $(DB_PORT)
 
 indexes: setup
-	$(PY) -m shared.indexes
+	@$(PY) -m shared.indexes
 
 token: SUB ?= alice
 token: TTL ?= 3600
 token: setup
-	@$(PY) -m tools.local_token --sub "$(SUB)" --scope "$(SCOPE)" --ttl "$(TTL)"
+	@$(PY) -m tools.local_token --sub $(call quote,$(SUB)) --scope $(call quote,$(SCOPE)) --ttl $(call quote,$(TTL))
 
 lint: setup
 	$(PY) -m ruff check .

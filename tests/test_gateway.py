@@ -16,6 +16,8 @@ import pymongo
 import pytest
 
 from tests.fixtures.gateway_server import LocalGateway, write_test_template
+from tests.tokenkit import claims, sign
+from tools import loopback
 from tools.gateway import api, policy
 from tools.gateway.authorizers import PolicyCache
 from tools.gateway.proxy import MalformedResult, read_result
@@ -33,6 +35,7 @@ def gateway(mongo_uri, tmp_path_factory):
     server = LocalGateway(folder / "gateway.log", "--template", str(write_test_template(folder / "template.yaml")),
                           env=env)
     server.calls_file = folder / "authorizer-calls.txt"
+    server.database = database
     yield server
     server.stop()
     with pymongo.MongoClient(mongo_uri) as client:
@@ -250,6 +253,66 @@ def test_a_workers_first_request_is_logged_as_its_cold_start(gateway):
     lines = [line for line in gateway.log().splitlines() if "MeFunction (" in line]
     assert "MeFunction (cold start, init " in lines[0]
     assert all("MeFunction (warm" in line for line in lines[1:]) and len(lines) >= 2
+
+
+def test_the_console_starts_with_the_database_and_the_authorizer_cache_ttl(gateway, mongo_uri):
+    lines = [line.partition(" ")[2] for line in gateway.log().splitlines()]
+    assert f"database: {mongo_uri} {gateway.database} (MONGODB_URI)" in lines
+    assert ("JwtAuthorizer answers are cached 300 s per token: as on API Gateway, a token keeps working for up "
+            "to 300 s after it expires") in lines
+
+
+def test_by_default_the_console_shows_no_json_log_lines(gateway):
+    gateway.request("GET", "/me", bearer(fresh_token()))
+    assert not [line for line in gateway.log().splitlines() if '"message":"request"' in line]
+
+
+def test_a_refused_token_is_logged_with_the_reason(gateway):
+    expired = sign(claims(sub=f"user-{uuid.uuid4().hex[:8]}", iat=1, exp=2))
+    assert gateway.request("GET", "/me", bearer(expired)).status == 401
+    [line] = [line for line in gateway.log().splitlines() if "refused: the token has expired" in line]
+    assert line.endswith("JwtAuthorizer refused")
+
+
+@pytest.fixture(scope="module")
+def misconfigured(mongo_uri, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("misconfigured")
+    env = {"MONGODB_URI": mongo_uri, "MONGODB_DATABASE": "unused", "MONGODB_TIMEOUT_MS": "5"}
+    server = LocalGateway(folder / "gateway.log", "--logs", "json", env=env)
+    yield server
+    server.stop()
+
+
+def test_a_bad_setting_gives_the_client_a_500_problem_with_the_request_id(misconfigured):
+    answer = misconfigured.request("GET", "/me", bearer(fresh_token()))
+    problem = answer.json()
+    assert (answer.status, answer.header("content-type")) == (500, "application/problem+json")
+    assert problem["request_id"] == answer.header("x-amzn-RequestId") and problem["instance"] == "/me"
+
+
+def test_a_bad_setting_is_named_on_the_request_line_and_in_the_json_log(misconfigured):
+    misconfigured.request("GET", "/health")
+    lines = misconfigured.log().splitlines()
+    [line] = [line for line in lines if " GET /health 500 " in line]
+    assert line.endswith("; ConfigError: MONGODB_TIMEOUT_MS must be between 100 and 60000, got 5)")
+    assert any('[HealthFunction] {"level":"ERROR","message":"request"' in line for line in lines)
+
+
+@pytest.fixture(scope="module")
+def database_down(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("database-down")
+    env = {"MONGODB_URI": f"mongodb://127.0.0.1:{loopback.free_port()}/", "MONGODB_TIMEOUT_MS": "200"}
+    server = LocalGateway(folder / "gateway.log", env=env)
+    yield server
+    server.stop()
+
+
+def test_a_function_warning_shows_in_human_form(database_down):
+    assert database_down.request("GET", "/health?deep=true").status == 503
+    lines = database_down.log().splitlines()
+    assert any("[HealthFunction] WARNING database unavailable: error=ServerSelectionTimeoutError" in line
+               for line in lines)
+    assert not [line for line in lines if line.rstrip().endswith("}")]
 
 
 # The parts, without a server.

@@ -150,7 +150,20 @@ def rie_gateway(mongo_uri, tmp_path_factory):
 def test_the_gateway_on_rie_serves_me_with_a_token_and_logs_report_lines(rie_gateway):
     answer = rie_gateway.request("GET", "/me", {"Authorization": f"Bearer {mint_local_token('rie-user')}"})
     assert (answer.status, answer.json()["id"]) == (200, "rie-user")
-    assert any("[MeFunction] REPORT RequestId:" in line for line in rie_gateway.log().splitlines())
+    [line] = [line for line in rie_gateway.log().splitlines() if " GET /me 200 " in line]
+    assert re.search(r"MeFunction \(cold start, Duration [\d.]+ ms\)$", line), line
+
+
+def test_the_gateway_on_rie_shows_the_runtime_lines_with_logs_json(mongo_uri, tmp_path):
+    env = {"MONGODB_URI": mongo_uri, "MONGODB_DATABASE": f"test_rie_json_{uuid.uuid4().hex[:8]}"}
+    server = LocalGateway(tmp_path / "gateway.log", "--runtime", "rie", "--logs", "json", env=env)
+    try:
+        assert server.request("GET", "/health").status == 200
+    finally:
+        server.stop()
+    lines = server.log().splitlines()
+    assert any("[HealthFunction] REPORT RequestId:" in line for line in lines)
+    assert any('[HealthFunction] {"_aws"' in line and '"message":"request"' in line for line in lines)
 
 
 def test_the_gateway_on_rie_round_trips_a_binary_body(rie_gateway):

@@ -1,37 +1,43 @@
 """Invoke the function that ``template.yaml`` routes an event to, on the local database.
 
-    python -m tools.invoke events/me.json [--runtime rie]
+    python -m tools.invoke events/me.json [--repeat N] [--runtime rie] [--db fresh]
 
-Prints the response, then the cold start split into import and first
-invocation, and one warm invocation. With ``--runtime rie`` the function runs
-under ``aws-lambda-rie`` and ``awslambdaric`` instead (see ``tools/rie.py``),
-twice, and RIE's own START/END/REPORT lines show on stderr. Without ``MONGODB_URI`` it uses the local
-server on ``DB_PORT`` (27017) if one runs there, or starts one for the
-duration of the call with its data in ``.local/db``.
+Runs the event once and prints the function's answer on stdout; on stderr, the
+database it used and the cold start, split into import and first invocation.
+``--repeat N`` runs it N times for timing (a PATCH or DELETE applies each
+time): the first run is the cold start, the others warm. With ``--runtime
+rie`` the function runs under ``aws-lambda-rie`` and ``awslambdaric`` instead
+(see ``tools/rie.py``), and RIE's own START/END/REPORT lines show on stderr.
+The database is chosen by :mod:`tools.database` (``--db fresh``: an empty one);
+the authorizer uses none.
 
 In event files, ``{{LOCAL_TOKEN}}`` is replaced by a fresh token signed with
 the local development secret (see ``make token``).
+
+A missing, unreadable or malformed event, or one the template routes to no
+function, is one line on stderr and exit status 2.
 """
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import json
 import os
-import socket
+import statistics
 import sys
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
-from tools import localdb, loopback, samtemplate
+from tools import cli, database, loopback, samtemplate
+from tools.cli import CommandError
 
 ROOT = Path(__file__).resolve().parent.parent
 
 TOKEN_PLACEHOLDER = "{{LOCAL_TOKEN}}"
+NOT_AN_EVENT = ("is neither an API Gateway proxy event (httpMethod and path, or version 2.0 with "
+                "requestContext.http.method and rawPath) nor an authorizer event (type TOKEN or REQUEST with "
+                "methodArn, or version 2.0 with routeArn); see events/ for examples")
 
 
 class LocalContext:
@@ -58,16 +64,48 @@ def fill_token(text: str) -> str:
     return text.replace(TOKEN_PLACEHOLDER, mint_local_token("alice"))
 
 
+def read_event_text(path: Path) -> str:
+    """The text of an event file; CommandError saying what is wrong with the path."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise CommandError(f"{path}: no such file (the events are in events/, such as events/me.json)") from None
+    except IsADirectoryError:
+        raise CommandError(f"{path} is a folder: give one event file in it, such as events/me.json") from None
+    except PermissionError:
+        raise CommandError(f"{path} cannot be read: permission denied") from None
+    except UnicodeDecodeError:
+        raise CommandError(f"{path} is not UTF-8 text, so it holds no JSON event") from None
+    except OSError as exc:
+        raise CommandError(f"{path} cannot be read: {exc.strerror or exc}") from None
+
+
+def parse_event(text: str, path: Path) -> dict:
+    """The JSON object in ``text``; CommandError when it is not one."""
+    try:
+        event = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CommandError(f"{path} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
+    if not isinstance(event, dict):
+        raise CommandError(f"{path} holds a JSON {type(event).__name__}, not an event object")
+    return event
+
+
 def load_event(path: Path) -> dict:
     """The event in ``path``, with ``{{LOCAL_TOKEN}}`` replaced by a fresh local token."""
-    return json.loads(fill_token(path.read_text()))
+    return parse_event(fill_token(read_event_text(path)), path)
 
 
 def event_route(event: dict) -> tuple[str, str]:
-    """The method and path an API Gateway proxy event asks for."""
+    """The method and path an API Gateway proxy event asks for; LookupError when it has none."""
     if event.get("version") == "2.0":
-        return event["requestContext"]["http"]["method"], event["rawPath"]
-    return event["httpMethod"], event["path"]
+        http = (event.get("requestContext") or {}).get("http") or {}
+        method, path = http.get("method"), event.get("rawPath")
+    else:
+        method, path = event.get("httpMethod"), event.get("path")
+    if not isinstance(method, str) or not isinstance(path, str) or not method or not path.startswith("/"):
+        raise LookupError(f"the event {NOT_AN_EVENT}")
+    return method.upper(), path
 
 
 def is_authorizer_event(event: dict) -> bool:
@@ -75,58 +113,36 @@ def is_authorizer_event(event: dict) -> bool:
 
 
 def function_for(event: dict, template: dict) -> tuple[str, str]:
-    """The logical id and handler that ``template`` gives this event."""
+    """The logical id and handler that ``template`` gives this event; LookupError when it routes none."""
     if is_authorizer_event(event):
         return samtemplate.authorizer_function(template)
     method, path = event_route(event)
-    for route in samtemplate.api_routes(template):
+    routes = samtemplate.api_routes(template)
+    for route in routes:
         if route.method == method and samtemplate.path_matches(route.path, path):
             return route.function, route.handler
-    raise LookupError(f"template.yaml routes no function for {method} {path}")
+    served = ", ".join(f"{route.method} {route.path}" for route in routes if route.method != "OPTIONS")
+    raise LookupError(f"template.yaml routes no function for {method} {path}; it routes {served}")
 
 
-def listening(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-            return True
-    except OSError:
-        return False
+def invoke(handler_path: str, function_name: str, event_text: str, repeat: int = 1) -> tuple[object, float, list]:
+    """Import the handler, then invoke it ``repeat`` times; return the first result, the import ms and each run's ms.
 
-
-@contextmanager
-def local_database() -> Iterator[str]:
-    """A MongoDB URI: ``MONGODB_URI``, a server already on ``DB_PORT``, or one started for now."""
-    if os.environ.get("MONGODB_URI"):
-        yield os.environ["MONGODB_URI"]
-        return
-    port = int(os.environ.get("DB_PORT", "27017"))
-    if listening(port):
-        yield f"mongodb://127.0.0.1:{port}/"
-        return
-    process = localdb.start(port, ROOT / ".local" / "db")
-    try:
-        yield f"mongodb://127.0.0.1:{port}/"
-    finally:
-        localdb.stop(process)
-
-
-def invoke(handler_path: str, function_name: str, event_text: str) -> tuple[object, float, float, float]:
-    """Import the handler, then invoke it twice with the event; return the first result and the times in ms.
-
-    The event's token is minted after the import is timed: minting loads jwt,
-    which the function itself may not import.
+    Each run gets a fresh copy of the event (and token), minted outside the
+    timings: minting loads jwt, which the function itself may not import.
     """
     module_name, _, attribute = handler_path.rpartition(".")
     started = time.perf_counter()
     handler = getattr(importlib.import_module(module_name), attribute)
-    imported = time.perf_counter()
-    first_event, second_event = (json.loads(fill_token(event_text)) for _ in range(2))
-    first_started = time.perf_counter()
-    result = _call(handler, first_event, function_name)
-    first = time.perf_counter()
-    _call(handler, second_event, function_name)
-    warm = time.perf_counter()
-    return result, (imported - started) * 1000, (first - first_started) * 1000, (warm - first) * 1000
+    import_ms = (time.perf_counter() - started) * 1000
+    first, runs = None, []
+    for index in range(repeat):
+        event = json.loads(fill_token(event_text))
+        started = time.perf_counter()
+        result = _call(handler, event, function_name)
+        runs.append((time.perf_counter() - started) * 1000)
+        first = result if index == 0 else first
+    return first, import_ms, runs
 
 
 def _call(handler, event: dict, function_name: str):
@@ -136,8 +152,8 @@ def _call(handler, event: dict, function_name: str):
         return {"raised": f"{type(exc).__name__}: {exc}"}
 
 
-def invoke_on_rie(function_name: str, template: dict, event: dict, uri: str) -> object:
-    """Run the function under aws-lambda-rie, invoke it twice (cold, then warm); return the first result.
+def invoke_on_rie(function_name: str, template: dict, event_text: str, environment: dict, repeat: int = 1):
+    """Run the function under aws-lambda-rie, invoke it ``repeat`` times in one runtime; return the first result.
 
     RIE's output, REPORT lines included, goes to stderr as it comes.
     """
@@ -147,45 +163,76 @@ def invoke_on_rie(function_name: str, template: dict, event: dict, uri: str) -> 
 
     function = api.load(template).functions[function_name]
     port = loopback.free_port()
-    process = rie.start(function.handler, port, function_environment(function, {"MONGODB_URI": uri}))
+    try:
+        process = rie.start(function.handler, port, function_environment(function, environment))
+    except rie.RIEError as exc:
+        raise CommandError(str(exc)) from None
     try:
         results = []
-        for _ in range(2):
+        for _ in range(repeat):
             try:
-                results.append(rie.invoke(port, event, timeout=function.timeout + 2))
+                results.append(rie.invoke(port, json.loads(fill_token(event_text)), timeout=function.timeout + 2))
             except rie.FunctionError as exc:
                 results.append({"raised": f"{exc.error_type}: {exc}"})
+            except (rie.InvokeTimeout, rie.RIEError) as exc:
+                results.append({"failed": str(exc)})
     finally:
         rie.stop(process)
     return results[0]
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Invoke a function with an API Gateway event on the local database.")
+def timing_summary(function_name: str, handler_path: str, import_ms: float, runs: list[float]) -> str:
+    """What the runs cost: the first is the cold start; the others, if any, are warm."""
+    cold = (f"{function_name} ({handler_path}): cold start {import_ms + runs[0]:.1f} ms = import {import_ms:.1f} ms"
+            f" + first invocation {runs[0]:.1f} ms")
+    warm = runs[1:]
+    if not warm:
+        return f"{cold} (1 run; --repeat N / REPEAT=N for warm timings)"
+    return (f"{cold}; {len(warm)} warm invocation(s): median {statistics.median(warm):.2f} ms, "
+            f"min {min(warm):.2f} ms, max {max(warm):.2f} ms ({len(runs)} runs of the event in all)")
+
+
+def _parser() -> cli.Parser:
+    parser = cli.Parser(prog="make invoke",
+                        description="Invoke a function with an API Gateway event on the local database.")
     parser.add_argument("event", type=Path, help="an event file, such as events/me.json")
     parser.add_argument("--runtime", choices=("python", "rie"), default="python",
                         help="rie: run under aws-lambda-rie and awslambdaric, as in AWS's base images")
-    args = parser.parse_args(argv)
+    parser.add_argument("--repeat", type=cli.positive, default=1, metavar="N",
+                        help="run the event N times (default 1): the first is the cold start, the others warm")
+    parser.add_argument("--db", choices=("keep", "fresh"), default="keep",
+                        help="fresh: an empty database for this run (see tools/database.py)")
+    return parser
 
-    event_text = args.event.read_text()
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    event_text = read_event_text(args.event)
+    event = parse_event(event_text, args.event)
     template = samtemplate.load()
-    function_name, handler_path = function_for(json.loads(event_text), template)
+    try:
+        function_name, handler_path = function_for(event, template)
+    except LookupError as exc:
+        raise CommandError(f"{args.event}: {exc}") from None
     os.environ.setdefault("STAGE", "local")
-    with local_database() as uri:
-        os.environ["MONGODB_URI"] = uri  # before anything reads the settings
-        if args.runtime == "rie":
-            event = json.loads(fill_token(event_text))
-            print(json.dumps(invoke_on_rie(function_name, template, event, uri), indent=2))
-            return 0
-        result, import_ms, first_ms, warm_ms = invoke(handler_path, function_name, event_text)
+    if is_authorizer_event(event):
+        print("database: none (the authorizer uses none)", file=sys.stderr)
+        return _run(args, function_name, handler_path, template, event_text, {})
+    with database.chosen(fresh=args.db == "fresh") as chosen:
+        print(chosen.describe(), file=sys.stderr)
+        os.environ.update(chosen.environment())  # before anything reads the settings
+        return _run(args, function_name, handler_path, template, event_text, chosen.environment())
+
+
+def _run(args, function_name: str, handler_path: str, template: dict, event_text: str, environment: dict) -> int:
+    if args.runtime == "rie":
+        print(json.dumps(invoke_on_rie(function_name, template, event_text, environment, args.repeat), indent=2))
+        return 0
+    result, import_ms, runs = invoke(handler_path, function_name, event_text, args.repeat)
     print(json.dumps(result, indent=2))
-    print(
-        f"{function_name} ({handler_path}): cold start {import_ms + first_ms:.1f} ms "
-        f"= import {import_ms:.1f} ms + first invoke {first_ms:.1f} ms; warm invoke {warm_ms:.2f} ms",
-        file=sys.stderr,
-    )
+    print(timing_summary(function_name, handler_path, import_ms, runs), file=sys.stderr)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(cli.run(main, "make invoke"))

@@ -1,28 +1,34 @@
 """Serve ``template.yaml``'s REST API on loopback, the way API Gateway would.
 
-    python -m tools.gateway [--port 3000] [--workers 1] [--runtime python|rie] [--parameter Name=Value ...]
+    python -m tools.gateway [--port 3000] [--workers 1] [--runtime python|rie] [--logs human|json]
+                            [--db keep|fresh] [--parameter Name=Value ...]
 
-The database is the same as for ``make invoke``: ``MONGODB_URI``, else a server
-already on ``DB_PORT``, else a local one started for the server's lifetime.
-Variables the template gives a function can be overridden from your shell
+The database is chosen as for ``make invoke`` (see :mod:`tools.database`):
+``MONGODB_URI``, else a server already on ``DB_PORT``, else a local one started
+for the server's lifetime; ``--db fresh`` starts from an empty one. Variables
+the template gives a function can be overridden from your shell
 (``LOG_LEVEL=DEBUG make serve``); the API stage (and so ``STAGE``) is ``local``
-unless ``--parameter StageName=...`` says otherwise.
+unless ``--parameter StageName=...`` says otherwise. Each request prints one
+line (``--logs json``: the functions' own log lines too, see
+:mod:`tools.gateway.console`). A busy or bad port, a bad option or template: one
+line on stderr and exit status 2.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
+import errno
 import signal
 import sys
 from functools import partial
 from pathlib import Path
 
-from tools import rie, samtemplate
+from tools import cli, database, rie, samtemplate
+from tools.cli import CommandError
 from tools.gateway import api as api_model
-from tools.gateway.server import Gateway, Log, make_server
+from tools.gateway.console import MODES, Console, Log
+from tools.gateway.server import Gateway, make_server
 from tools.gateway.workers import Pool, ProcessWorker, RieWorker, function_environment
-from tools.invoke import local_database
 
 RUNTIMES = {"python": ProcessWorker, "rie": RieWorker}
 
@@ -46,47 +52,73 @@ def describe_routes(api: api_model.Api) -> list[str]:
     return lines
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT") or 3000))
+def describe_caching(api: api_model.Api) -> list[str]:
+    """What each authorizer's cache means for a token that expires."""
+    return [f"{authorizer.name} answers are cached {authorizer.ttl} s per token: as on API Gateway, a token keeps "
+            f"working for up to {authorizer.ttl} s after it expires" for authorizer in api.authorizers.values()
+            if authorizer.ttl > 0]
+
+
+def _parser() -> cli.Parser:
+    parser = cli.Parser(prog="make serve", description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=cli.port, default=3000, help="PORT: the port to listen on (default 3000)")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--template", type=Path, default=samtemplate.TEMPLATE)
-    parser.add_argument("--workers", type=int, default=1, help="warm workers per function (default 1)")
-    parser.add_argument("--runtime", choices=sorted(RUNTIMES), default="python")
+    parser.add_argument("--workers", type=cli.positive, default=1, help="WORKERS: warm workers per function")
+    parser.add_argument("--runtime", choices=sorted(RUNTIMES), default="python", help="RUNTIME: python or rie")
+    parser.add_argument("--logs", choices=MODES, default="human", help="LOGS: json adds the functions' log lines")
+    parser.add_argument("--db", choices=("keep", "fresh"), default="keep", help="DB: fresh starts from an empty one")
     parser.add_argument("--parameter", type=_parameter, action="append", default=[], metavar="Name=Value")
-    args = parser.parse_args(argv)
-    if args.workers < 1:
-        parser.error("--workers must be at least 1")
+    return parser
 
+
+def bind(host: str, port: int):
+    """The HTTP server bound to ``host:port``; CommandError saying why it cannot be."""
+    try:
+        return make_server(host, port)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise CommandError(f"port {port} is already in use (another make serve?): stop it, or pick another "
+                               f"port with PORT={port + 1 if port < 65535 else 3000}") from None
+        if exc.errno == errno.EACCES:
+            raise CommandError(f"port {port} needs privileges to listen on: pick one above 1023 with PORT=") from None
+        raise CommandError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
     log = Log()
     try:
         api = api_model.load(samtemplate.load(args.template), dict(args.parameter))
         if args.runtime == "rie":
             rie.binary()
     except (api_model.TemplateError, rie.RIEError, OSError) as exc:
-        print(f"gateway: {exc}", file=sys.stderr)
-        return 2
+        raise CommandError(str(exc)) from None
+    server = bind(args.host, args.port)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    with local_database() as uri:
-        overrides = {"MONGODB_URI": uri}
-        worker = RUNTIMES[args.runtime]
-        pools = {name: Pool(args.workers, partial(worker, function, function_environment(function, overrides), log))
-                 for name, function in api.functions.items()}
-        server = make_server(Gateway(api, pools, log), args.host, args.port)
-        log(f"local API Gateway on http://{args.host}:{args.port} (stage {api.stage}, {args.runtime} runtime, "
-            f"{args.workers} worker(s) per function)")
-        for line in describe_routes(api):
-            log(line)
-        try:
-            server.serve_forever()
-        except KeyboardInterrupt:
-            pass
-        finally:
-            server.server_close()
-            for pool in pools.values():
-                pool.close()
+    try:
+        with database.chosen(fresh=args.db == "fresh") as chosen:
+            worker = RUNTIMES[args.runtime]
+            pools = {name: Pool(args.workers, partial(worker, function,
+                                                      function_environment(function, chosen.environment()), log))
+                     for name, function in api.functions.items()}
+            server.gateway = Gateway(api, pools, Console(log, args.logs))
+            log(f"local API Gateway on http://{args.host}:{args.port} (stage {api.stage}, {args.runtime} runtime, "
+                f"{args.workers} worker(s) per function, logs {args.logs})")
+            log(chosen.describe())
+            for line in [*describe_routes(api), *describe_caching(api)]:
+                log(line)
+            try:
+                server.serve_forever()
+            except KeyboardInterrupt:
+                pass
+            finally:
+                for pool in pools.values():
+                    pool.close()
+    finally:
+        server.server_close()
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(cli.run(main, "make serve"))

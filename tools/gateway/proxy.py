@@ -139,7 +139,7 @@ def build_event(request: HttpRequest, api: Api, route: Route, raw_params: dict[s
         context["authorizer"] = authorizer_context
     return {
         "resource": route.path,
-        "path": unquote(request.path),
+        "path": request.path,  # as the client encoded it: a REST API decodes only pathParameters
         "httpMethod": request.method,
         "headers": headers,
         "multiValueHeaders": multi_headers,

@@ -6,9 +6,12 @@ Like Lambda's Python runtime, the handler's module is imported at start (the
 Init phase), which is reported as one JSON line ``{"init_ms", "error"}`` on the
 stream that was stdout. Then each line on stdin is one invocation
 ``{"event", "request_id", "deadline_ms"}`` and gets one JSON line back:
-``{"result"}`` or ``{"error": {"errorType", "errorMessage"}}``, with ``duration_ms``.
-Whatever the handler prints or logs goes to stderr. Only the standard library
-is imported here, so a cold start costs what the handler's own imports cost.
+``{"result"}`` or ``{"error": {"errorType", "errorMessage", "stackTrace"}}``,
+with ``duration_ms``. Each line the handler writes to ``sys.stdout`` (its log
+lines) comes first, as ``{"log": line}`` on the same stream, so the gateway
+knows which invocation wrote it; anything else goes to stderr. Only the
+standard library is imported here, so a cold start costs what the handler's
+own imports cost.
 """
 
 from __future__ import annotations
@@ -39,6 +42,29 @@ class Context:
         return max(0, int(self._deadline_ms - time.time() * 1000))
 
 
+class LogLines:
+    """``sys.stdout`` for the handler: every complete line goes to ``channel`` as ``{"log": line}``."""
+
+    def __init__(self, channel) -> None:
+        self.channel = channel
+        self.pending = ""
+
+    def write(self, text: str) -> int:
+        self.pending += text
+        *lines, self.pending = self.pending.split("\n")
+        for line in lines:
+            self.channel.write(json.dumps({"log": line}) + "\n")
+        return len(text)
+
+    def flush(self) -> None:
+        if self.pending:
+            self.write("\n")
+        self.channel.flush()
+
+    def isatty(self) -> bool:
+        return False
+
+
 def _load(handler_path: str):
     module_name, _, attribute = handler_path.rpartition(".")
     try:
@@ -54,8 +80,10 @@ def _run(handler, invocation: dict) -> dict:
         result = handler(invocation["event"], Context(invocation["request_id"], invocation["deadline_ms"]))
     except Exception as exc:
         frames = traceback.format_exception(type(exc), exc, exc.__traceback__.tb_next)  # without this frame
-        sys.stderr.write(f"[ERROR] {type(exc).__name__}: {exc}\n{''.join(frames)}")
-        return {"error": {"errorType": type(exc).__name__, "errorMessage": str(exc)}}
+        return {"error": {"errorType": type(exc).__name__, "errorMessage": str(exc),
+                          "stackTrace": "".join(frames).splitlines()}}
+    finally:
+        sys.stdout.flush()
     return {"result": result}
 
 
@@ -69,10 +97,11 @@ def _encoded(answer: dict) -> str:
 
 def main(argv: list[str]) -> int:
     channel = os.fdopen(os.dup(1), "w")
-    os.dup2(2, 1)
-    sys.stdout.reconfigure(line_buffering=True)
+    os.dup2(2, 1)  # what bypasses sys.stdout (a C library, a subprocess) goes to stderr
+    sys.stdout = LogLines(channel)
     started = time.perf_counter()
     handler, init_error = _load(argv[1])
+    sys.stdout.flush()
     channel.write(json.dumps({"init_ms": (time.perf_counter() - started) * 1000, "error": init_error}) + "\n")
     channel.flush()
     if init_error:

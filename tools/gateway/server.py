@@ -4,21 +4,20 @@ For each request: find the route (403 ``Missing Authentication Token`` when
 none fits, as a REST API answers), run the route's authorizer (or reuse its
 cached policy), build the REST API proxy event, invoke the function on a warm
 worker and turn its proxy result back into HTTP. Failures get API Gateway's
-own status codes and bodies. One log line per request.
+own status codes and bodies. One line per request, through a
+:class:`~tools.gateway.console.Console`.
 """
 
 from __future__ import annotations
 
 import json
-import sys
-import threading
 import time
 import uuid
-from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from tools.gateway.api import Api
 from tools.gateway.authorizers import Authorization
+from tools.gateway.console import Console
 from tools.gateway.proxy import HttpRequest, HttpResponse, MalformedResult, build_event, read_result
 from tools.gateway.workers import TIMEOUT, Invocation, Pool
 
@@ -36,27 +35,14 @@ INTERNAL_ERROR = ("Internal server error", "InternalServerErrorException")
 TIMED_OUT = ("Endpoint request timed out", "InternalServerErrorException")
 
 
-class Log:
-    """Whole lines on stderr, from any thread."""
-
-    def __init__(self, stream=None) -> None:
-        self.stream = stream or sys.stderr
-        self.lock = threading.Lock()
-
-    def __call__(self, line: str) -> None:
-        with self.lock:
-            self.stream.write(f"{time.strftime('%H:%M:%S')} {line}\n")
-            self.stream.flush()
-
-
 class Gateway:
     """API Gateway's request path for one :class:`Api`, over one worker pool per function."""
 
-    def __init__(self, api: Api, pools: dict[str, Pool], log: Callable[[str], None]) -> None:
+    def __init__(self, api: Api, pools: dict[str, Pool], console: Console) -> None:
         self.api = api
         self.pools = pools
-        self.log = log
-        self.authorization = Authorization(api, self.invoke, log)
+        self.console = console
+        self.authorization = Authorization(api, self.invoke, console.log)
 
     def invoke(self, function: str, event: dict) -> Invocation:
         """Invoke ``function`` on a free worker, with a Lambda request id of its own."""
@@ -66,13 +52,17 @@ class Gateway:
         """The response to one HTTP request; logs one line."""
         started = time.perf_counter()
         request_id = str(uuid.uuid4())
-        response, cache, note = self._respond(request, request_id)
+        invocations: list[tuple[str, Invocation]] = []
+        response, cache, note = self._respond(request, request_id, invocations)
         response.headers.append(("x-amzn-RequestId", request_id))
         latency_ms = (time.perf_counter() - started) * 1000
-        self.log(f"{request.method} {request.path} {response.status} {latency_ms:.1f} ms authorizer={cache} {note}")
+        line = f"{request.method} {request.path} {response.status} {latency_ms:.1f} ms authorizer={cache} {note}"
+        self.console.request(line, invocations)
         return response
 
-    def _respond(self, request: HttpRequest, request_id: str) -> tuple[HttpResponse, str, str]:
+    def _respond(self, request: HttpRequest, request_id: str,
+                 invocations: list[tuple[str, Invocation]]) -> tuple[HttpResponse, str, str]:
+        """The response, the authorizer cache note and the request's note; ``invocations`` gets what ran."""
         found = self.api.find(request.method, request.path)
         if found is None:
             return gateway_response(403, *MISSING_TOKEN), "-", "no route"
@@ -82,7 +72,9 @@ class Gateway:
             decision = self.authorization.decide(route, request, params, request_id)
             cache = decision.cache
             if decision.invocation is not None:
-                cache += f" [{decision.invocation.describe(self.api.authorizers[route.authorizer].function)}]"
+                function = self.api.authorizers[route.authorizer].function
+                invocations.append((function, decision.invocation))
+                cache += f" [{decision.invocation.describe(function)}]"
             if not decision.allowed:
                 response = gateway_response(decision.status, decision.message, decision.error_type)
                 verdict = "failed" if decision.status >= 500 else "refused"
@@ -90,6 +82,7 @@ class Gateway:
             context = decision.context
         event = build_event(request, self.api, route, params, request_id, context)
         invocation = self.invoke(route.function, event)
+        invocations.append((route.function, invocation))
         note = invocation.describe(route.function)
         if invocation.failure == TIMEOUT:
             return gateway_response(504, *TIMED_OUT), cache, note
@@ -161,9 +154,12 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
 
-def make_server(gateway: Gateway, host: str, port: int) -> ThreadingHTTPServer:
-    """A threaded HTTP server for ``gateway`` on ``host:port`` (not yet serving)."""
+def make_server(host: str, port: int) -> ThreadingHTTPServer:
+    """A threaded HTTP server bound to ``host:port``, not yet serving: set its ``gateway`` first.
+
+    Binding comes first so that a busy port is reported before anything else starts.
+    """
     server = ThreadingHTTPServer((host, port), Handler)
     server.daemon_threads = True
-    server.gateway = gateway
+    server.gateway = None
     return server

@@ -19,7 +19,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tools import rie
@@ -45,17 +45,44 @@ class Invocation:
     cold: bool = False
     init_ms: float | None = None
     duration_ms: float = 0.0
+    logs: list[str] = field(default_factory=list)  # what the function wrote to stdout during the invocation
+    stack_trace: list[str] = field(default_factory=list)  # for ERROR, where the handler raised
+    report: dict[str, str] | None = None  # RIE's REPORT line, parsed
 
     def describe(self, function: str) -> str:
         """``MeFunction (cold start, init 98.4 ms)``, ``MeFunction (warm; timeout: ...)``..."""
         start = "warm"
         if self.cold:
             start = f"cold start, init {self.init_ms:.1f} ms" if self.init_ms is not None else "cold start"
-        outcome = ""
-        if self.failure:
+        if self.report and "Duration" in self.report:
+            start += f", Duration {self.report['Duration']}"
+        outcome, logged = "", self.logged_problem()
+        if self.failure and not (self.failure == ERROR and self.detail == "Unauthorized" and logged):
             error_type = f"{self.error_type}: " if self.error_type else ""
             outcome = f"; {self.failure}: {error_type}{self.detail}"
+        elif logged:
+            outcome = f"; {logged}"
         return f"{function} ({start}{outcome})"
+
+    def log_records(self) -> list[dict]:
+        """The function's log lines that are JSON objects (shared.observability writes those)."""
+        records = []
+        for line in self.logs:
+            if line.startswith("{"):
+                with contextlib.suppress(ValueError):
+                    record = json.loads(line)
+                    if isinstance(record, dict):
+                        records.append(record)
+        return records
+
+    def logged_problem(self) -> str:
+        """What went wrong, as the function logged it: a failed request's error, or why a token was refused."""
+        for record in self.log_records():
+            if record.get("message") == "request" and record.get("error"):
+                return f"{record['error']}: {record.get('detail', '')}".rstrip(": ")
+            if record.get("message") == "token refused" and record.get("reason"):
+                return f"refused: {record['reason']}"
+        return ""
 
 
 def function_environment(function: Function, overrides: dict[str, str]) -> dict[str, str]:
@@ -75,14 +102,41 @@ def function_environment(function: Function, overrides: dict[str, str]) -> dict[
     }
 
 
-def forward_lines(stream, prefix: str, log: Log) -> None:
-    """Copy each line of ``stream`` to ``log`` with ``prefix``, on a background thread, until EOF."""
+def forward_lines(stream, prefix: str, log: Log, take=None) -> None:
+    """Copy each line of ``stream`` to ``log`` with ``prefix``, on a background thread, until EOF.
+
+    ``take(line)``, when given, sees each line first and returns True to keep it from ``log``.
+    """
 
     def pump() -> None:
         for raw in iter(stream.readline, b""):
-            log(f"{prefix} {raw.decode(errors='replace').rstrip()}")
+            line = raw.decode(errors="replace").rstrip()
+            if take is None or not take(line):
+                log(f"{prefix} {line}")
 
     threading.Thread(target=pump, daemon=True).start()
+
+
+class LineReader:
+    """Lines from a pipe, each within a deadline (``select`` on the descriptor; no hidden buffering)."""
+
+    def __init__(self, stream) -> None:
+        self.fd = stream.fileno()
+        self.buffer = b""
+
+    def readline(self, timeout: float) -> bytes | None:
+        """The next line; b"" at end of stream, None when nothing complete came within ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        while b"\n" not in self.buffer:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not select.select([self.fd], [], [], remaining)[0]:
+                return None
+            chunk = os.read(self.fd, 65536)
+            if not chunk:
+                return b""
+            self.buffer += chunk
+        line, _, self.buffer = self.buffer.partition(b"\n")
+        return line + b"\n"
 
 
 def _describe(error: dict) -> str:
@@ -103,6 +157,7 @@ class ProcessWorker:
         self.environment = environment
         self.log = log
         self.process: subprocess.Popen | None = None
+        self.reader: LineReader | None = None
 
     def _start(self) -> subprocess.Popen:
         process = subprocess.Popen(
@@ -110,19 +165,24 @@ class ProcessWorker:
             cwd=ROOT, env=self.environment, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         )
         forward_lines(process.stderr, f"[{self.function.name}]", self.log)
+        self.reader = LineReader(process.stdout)
         return process
 
     def _answer(self, timeout: float, outcome: Invocation) -> dict | None:
-        """The runner's next JSON line; None (and ``outcome``'s failure set) on timeout or exit."""
-        readable, _, _ = select.select([self.process.stdout], [], [], timeout)
-        if not readable:
-            outcome.failure, outcome.detail = TIMEOUT, f"Task timed out after {timeout:.2f} seconds"
-            return None
-        line = self.process.stdout.readline()
-        if not line:
-            outcome.failure, outcome.detail = CRASH, f"Runtime exited with status {self.process.wait()}"
-            return None
-        return json.loads(line)
+        """The runner's next answer, its log lines gathered into ``outcome``; None on timeout or exit."""
+        deadline = time.monotonic() + timeout
+        while True:
+            line = self.reader.readline(deadline - time.monotonic())
+            if line is None:
+                outcome.failure, outcome.detail = TIMEOUT, f"Task timed out after {timeout:.2f} seconds"
+                return None
+            if not line:
+                outcome.failure, outcome.detail = CRASH, f"Runtime exited with status {self.process.wait()}"
+                return None
+            message = json.loads(line)
+            if "log" not in message:
+                return message
+            outcome.logs.append(message["log"])
 
     def invoke(self, event: dict, request_id: str) -> Invocation:
         outcome = Invocation(cold=self.process is None)
@@ -151,6 +211,7 @@ class ProcessWorker:
             outcome.result = answer.get("result")
             if error:
                 outcome.failure, outcome.error_type, outcome.detail = ERROR, error["errorType"], error["errorMessage"]
+                outcome.stack_trace = error.get("stackTrace") or []
         return outcome
 
     def stop(self) -> None:
@@ -161,7 +222,11 @@ class ProcessWorker:
 
 
 class RieWorker:
-    """``aws-lambda-rie`` running the handler under ``awslambdaric``; its REPORT lines go to the log."""
+    """``aws-lambda-rie`` running the handler under ``awslambdaric``.
+
+    RIE's output during an invocation (the function's lines, START, END and
+    REPORT) is gathered into its :class:`Invocation`; anything else goes to the log.
+    """
 
     def __init__(self, function: Function, environment: dict[str, str], log: Log) -> None:
         self.function = function
@@ -169,13 +234,35 @@ class RieWorker:
         self.log = log
         self.process: subprocess.Popen | None = None
         self.port = 0
+        self.gathering: list[str] | None = None
+        self.reported = threading.Condition()
+
+    def _take(self, line: str) -> bool:
+        with self.reported:
+            if self.gathering is None:
+                return False
+            self.gathering.append(line)
+            if line.startswith("REPORT RequestId:"):
+                self.reported.notify_all()
+            return True
+
+    def _gathered(self) -> tuple[list[str], dict[str, str] | None]:
+        """The lines of the invocation that just ended, once its REPORT line came (or after a grace period)."""
+        with self.reported:
+            self.reported.wait_for(lambda: any(line.startswith("REPORT ") for line in self.gathering),
+                                   RIE_GRACE_SECONDS)
+            lines, self.gathering = self.gathering, None
+        report = next((rie.parse_report(line) for line in lines if line.startswith("REPORT ")), None)
+        return lines, report
 
     def invoke(self, event: dict, request_id: str) -> Invocation:
         cold = self.process is None
         if cold:
             self.port = free_port()
             self.process = rie.start(self.function.handler, self.port, self.environment, log_file=subprocess.PIPE)
-            forward_lines(self.process.stdout, f"[{self.function.name}]", self.log)
+            forward_lines(self.process.stdout, f"[{self.function.name}]", self.log, take=self._take)
+        with self.reported:
+            self.gathering = []
         started = time.perf_counter()
         outcome = Invocation(cold=cold)
         try:
@@ -187,6 +274,7 @@ class RieWorker:
         except rie.RIEError as exc:
             outcome.failure, outcome.detail = CRASH, str(exc)
         outcome.duration_ms = (time.perf_counter() - started) * 1000
+        outcome.logs, outcome.report = self._gathered()
         return outcome
 
     def stop(self) -> None:

@@ -1,0 +1,294 @@
+"""The developer commands, run for real: bad input is one line on stderr and a non-zero exit, never a traceback.
+
+Each case runs the command's module (what its make target runs) in a subprocess;
+a few go through ``make`` itself, for the Makefile's quoting.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pymongo
+import pytest
+
+from shared import tokens
+
+ROOT = Path(__file__).resolve().parent.parent
+# Variables a developer's shell may hold that would change what the commands do.
+AMBIENT = ("MONGODB_URI", "MONGODB_DATABASE", "DB_PORT", "LOG_LEVEL", "LOCAL_AUTH", "PORT", "MONGODB_TIMEOUT_MS")
+
+
+def clean_environment(**overrides: str) -> dict[str, str]:
+    env = {name: value for name, value in os.environ.items() if name not in AMBIENT and not name.startswith("JWT_")}
+    return {**env, "STAGE": "local", **overrides}
+
+
+def run(module: str, *arguments: str, timeout: float = 60, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", module, *arguments], cwd=ROOT, env=clean_environment(**env),
+                          capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+
+
+def make(*arguments: str, timeout: float = 120, **env: str) -> subprocess.CompletedProcess:
+    command = ["make", "-s", "-o", ".venv/.installed", *arguments]  # never reinstall the virtualenv from a test
+    return subprocess.run(command, cwd=ROOT, env=clean_environment(**env), capture_output=True, text=True,
+                          timeout=timeout, stdin=subprocess.DEVNULL)
+
+
+def one_line_error(result: subprocess.CompletedProcess, command: str) -> str:
+    """The single line a failed command printed; fails the test on a traceback, more lines or exit 0."""
+    assert result.returncode != 0, result
+    assert "Traceback" not in result.stderr, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip() and not line.startswith("make: ***")]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(f"{command}: "), lines[0]
+    return lines[0]
+
+
+def closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+# make invoke
+
+
+@pytest.fixture(scope="module")
+def bad_events(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("events")
+    (folder / "list.json").write_text("[1, 2]")
+    (folder / "empty.json").write_text("{}")
+    (folder / "broken.json").write_text('{"httpMethod": ')
+    (folder / "latin1.json").write_bytes(b'{"path": "caf\xe9"}')
+    (folder / "unrouted.json").write_text('{"httpMethod": "POST", "path": "/nowhere", "requestContext": {}}')
+    (folder / "no-path.json").write_text('{"httpMethod": "GET", "requestContext": {}}')
+    return folder
+
+
+@pytest.mark.parametrize("name, complaint", [
+    ("missing.json", "no such file"),
+    (".", "is a folder"),
+    ("broken.json", "is not valid JSON: Expecting value at line 1"),
+    ("list.json", "holds a JSON list, not an event object"),
+    ("empty.json", "is neither an API Gateway proxy event"),
+    ("no-path.json", "is neither an API Gateway proxy event"),
+    ("unrouted.json", "template.yaml routes no function for POST /nowhere; it routes GET /health"),
+    ("latin1.json", "is not UTF-8 text"),
+    ("list.json/inside.json", "cannot be read"),
+])
+def test_invoke_refuses_a_bad_event_in_one_line(bad_events, name, complaint):
+    result = run("tools.invoke", str(bad_events / name))
+    assert complaint in one_line_error(result, "make invoke")
+    assert result.stdout == ""
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads any file")
+def test_invoke_refuses_an_unreadable_event_in_one_line(tmp_path):
+    locked = tmp_path / "locked.json"
+    locked.write_text("{}")
+    locked.chmod(0)
+    assert "permission denied" in one_line_error(run("tools.invoke", str(locked)), "make invoke")
+
+
+@pytest.mark.parametrize("arguments, complaint", [
+    (["--repeat", "0"], "argument --repeat: must be at least 1"),
+    (["--repeat", "twice"], "argument --repeat: must be a whole number"),
+    (["--db", "new"], "argument --db: invalid choice: 'new'"),
+    (["--runtime", "docker"], "argument --runtime: invalid choice: 'docker'"),
+])
+def test_invoke_refuses_bad_options_in_one_line(arguments, complaint):
+    assert complaint in one_line_error(run("tools.invoke", "events/health.json", *arguments), "make invoke")
+
+
+def test_invoke_refuses_a_bad_db_port_in_one_line():
+    result = run("tools.invoke", "events/health.json", DB_PORT="abc")
+    line = one_line_error(result, "make invoke")
+    assert line == "make invoke: DB_PORT must be a port number from 1 to 65535, got 'abc'"
+
+
+def request_lines(stdout: str) -> int:
+    return stdout.count('"message":"request"')
+
+
+def test_invoke_runs_the_event_once_and_says_so():
+    result = run("tools.invoke", "events/health.json", MONGODB_URI="mongodb://127.0.0.1:1/")
+    assert result.returncode == 0, result.stderr
+    assert request_lines(result.stdout) == 1
+    assert re.search(r"HealthFunction \(handlers\.health\.lambda_handler\): cold start [\d.]+ ms = import [\d.]+ ms "
+                     r"\+ first invocation [\d.]+ ms \(1 run;", result.stderr)
+
+
+def test_invoke_repeats_the_event_for_timing_when_asked():
+    result = run("tools.invoke", "events/health.json", "--repeat", "3", MONGODB_URI="mongodb://127.0.0.1:1/")
+    assert request_lines(result.stdout) == 3
+    warm = r"; 2 warm invocation\(s\): median [\d.]+ ms, min [\d.]+ ms, max [\d.]+ ms \(3 runs"
+    assert re.search(warm, result.stderr)
+
+
+def test_invoke_names_its_database_without_the_credentials():
+    result = run("tools.invoke", "events/health.json", MONGODB_URI="mongodb://app:s3cret@127.0.0.1:1/",
+                 MONGODB_DATABASE="shop")
+    assert "database: mongodb://***@127.0.0.1:1/ shop (MONGODB_URI)" in result.stderr.splitlines()
+    assert "s3cret" not in result.stderr + result.stdout
+
+
+def test_invoke_uses_a_server_already_listening_on_db_port(mongo_uri):
+    port = mongo_uri.rstrip("/").rpartition(":")[2]
+    result = run("tools.invoke", "events/health.json", DB_PORT=port)
+    assert f"database: mongodb://127.0.0.1:{port}/ app (a server already listening on DB_PORT {port})" in result.stderr
+
+
+def test_invoke_says_the_authorizer_uses_no_database():
+    result = run("tools.invoke", "events/authorizer-token.json")
+    assert result.returncode == 0 and "database: none (the authorizer uses none)" in result.stderr
+
+
+def test_invoke_with_db_fresh_uses_a_new_database_and_drops_it(mongo_uri, test_client):
+    result = run("tools.invoke", "events/me.json", "--db", "fresh", MONGODB_URI=mongo_uri, MONGODB_DATABASE="invoke")
+    assert result.returncode == 0, result.stderr
+    [line] = [line for line in result.stderr.splitlines() if line.startswith("database: ")]
+    fresh = re.search(r" (invoke_fresh_[0-9a-f]{8}) \(MONGODB_URI; DB=fresh: a new database, dropped at the end\)",
+                      line)
+    assert fresh, line
+    assert '\\"id\\":\\"alice\\"' in result.stdout  # the profile was created in it...
+    assert fresh[1] not in test_client.list_database_names()  # ...which is gone
+
+
+def test_invoke_with_db_fresh_and_no_server_starts_one_on_a_temporary_folder():
+    port = closed_port()
+    result = run("tools.invoke", "events/users.json", "--db", "fresh", DB_PORT=str(port), timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert (f"database: mongodb://127.0.0.1:{port}/ app (a local server started on DB_PORT {port}; data in a "
+            f"temporary folder deleted at the end (DB=fresh))") in result.stderr
+    assert '\\"items\\":[]' in result.stdout
+
+
+def test_make_invoke_passes_an_event_path_with_spaces_and_quotes(tmp_path):
+    event = tmp_path / "it's my \"event\".json"
+    event.write_text((ROOT / "events/health.json").read_text())
+    result = make("invoke", f"EVENT={event}", MONGODB_URI="mongodb://127.0.0.1:1/")
+    assert result.returncode == 0, result.stderr
+    assert '"statusCode": 200' in result.stdout
+
+
+# make serve
+
+
+@pytest.mark.parametrize("arguments, complaint", [
+    (["--port", "abc"], "argument --port: must be a whole number, got 'abc'"),
+    (["--port", "99999"], "argument --port: must be a port number from 1 to 65535, got '99999'"),
+    (["--port", "0"], "argument --port: must be a port number from 1 to 65535, got '0'"),
+    (["--workers", "0"], "argument --workers: must be at least 1, got '0'"),
+    (["--workers", "abc"], "argument --workers: must be a whole number, got 'abc'"),
+    (["--runtime", "docker"], "argument --runtime: invalid choice: 'docker' (choose from 'python', 'rie')"),
+    (["--logs", "loud"], "argument --logs: invalid choice: 'loud'"),
+    (["--db", "new"], "argument --db: invalid choice: 'new'"),
+])
+def test_serve_refuses_bad_options_in_one_line(arguments, complaint):
+    assert complaint in one_line_error(run("tools.gateway", *arguments), "make serve")
+
+
+def test_serve_on_a_port_in_use_says_so_in_one_line():
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        line = one_line_error(run("tools.gateway", "--port", str(port)), "make serve")
+    assert line.startswith(f"make serve: port {port} is already in use (another make serve?)")
+
+
+def test_make_serve_passes_bad_variables_through_to_one_line():
+    result = make("serve", "PORT=abc", "WORKERS=2")
+    assert "argument --port: must be a whole number, got 'abc'" in one_line_error(result, "make serve")
+
+
+# make token
+
+
+def test_make_token_takes_a_sub_with_a_double_quote():
+    result = make("token", 'SUB=al"ice', "TTL=60")
+    assert result.returncode == 0, result.stderr
+    assert tokens.verify_authorization(f"Bearer {result.stdout.strip()}")["sub"] == 'al"ice'
+
+
+@pytest.mark.parametrize("variables, complaint", [
+    (["TTL=abc"], "TTL must be a whole number of seconds, got 'abc'"),
+    (["TTL=0"], "TTL must be between 1 and 604800 seconds, got 0"),
+    (["SUB=team/alice"], "SUB must fit in one URL path segment"),
+    (["SUB="], "SUB must be a non-empty string"),
+    (['SCOPE=profile:"read"'], "SCOPE must be space-separated scope names"),
+])
+def test_make_token_refuses_bad_variables_in_one_line(variables, complaint):
+    result = make("token", *variables)
+    assert complaint in one_line_error(result, "make token")
+    assert result.stdout == ""
+
+
+def test_token_refuses_a_sub_with_surrounding_spaces_in_one_line():
+    result = run("tools.local_token", "--sub", " alice")
+    assert "SUB must not start or end with spaces" in one_line_error(result, "make token")
+
+
+def test_make_token_outside_the_local_stage_refuses_in_one_line():
+    result = make("token", STAGE="prod")
+    assert "local tokens are for STAGE=local only" in one_line_error(result, "make token")
+
+
+@pytest.mark.parametrize("variables, warning", [
+    ({"JWT_SECRET": "a-secret-of-the-developer-that-is-long-enough"}, "JWT_SECRET is set, so the authorizer verifies "
+     "with it, not with the local development secret: the authorizer of `make serve` or `make invoke` run from this "
+     "environment will refuse this token (401); unset JWT_SECRET to use local tokens"),
+    ({"JWT_JWKS_URL": "https://issuer.example.com/jwks.json"}, "JWT_JWKS_URL is set, so the authorizer verifies with "
+     "the keys at https://issuer.example.com/jwks.json"),
+    ({"JWT_ISSUER": "https://auth.example.com/"}, "this token carries iss=https://auth.example.com/ instead of "
+     "bare-api-local"),
+    ({"JWT_AUDIENCE": "my-api"}, "this token carries aud=my-api instead of bare-api-local"),
+    ({"JWT_ALGORITHMS": "HS512"}, "JWT_ALGORITHMS=HS512 leaves out HS256"),
+    ({"JWT_MAX_LIFETIME_SECONDS": "600"}, "JWT_MAX_LIFETIME_SECONDS=600 is less than TTL=3600"),
+])
+def test_make_token_warns_about_settings_the_local_authorizer_will_not_use_for_it(variables, warning):
+    result = make("token", **variables)
+    assert result.returncode == 0, result.stderr
+    assert re.fullmatch(r"[\w-]+\.[\w-]+\.[\w-]+\n", result.stdout)
+    [line] = result.stderr.splitlines()
+    assert line.startswith("make token: warning: ") and warning in line
+
+
+def test_make_token_in_a_clean_environment_warns_about_nothing():
+    result = make("token")
+    assert (result.returncode, result.stderr) == (0, "")
+
+
+# make indexes
+
+
+@pytest.mark.parametrize("env, complaint", [
+    ({}, "set MONGODB_URI"),
+    ({"MONGODB_URI": "localhost"}, "MONGODB_URI must start with mongodb:// or mongodb+srv://"),
+    ({"MONGODB_URI": "mongodb://"}, "MONGODB_URI is not a usable connection string"),
+    ({"MONGODB_URI": "mongodb://127.0.0.1/", "MONGODB_TIMEOUT_MS": "5"}, "MONGODB_TIMEOUT_MS must be between"),
+])
+def test_indexes_refuses_a_bad_setting_in_one_line(env, complaint):
+    assert complaint in one_line_error(run("shared.indexes", **env), "make indexes")
+
+
+def test_indexes_on_an_unreachable_database_fails_in_one_line_within_its_timeout():
+    uri = f"mongodb://app:s3cret@127.0.0.1:{closed_port()}/"
+    result = run("shared.indexes", MONGODB_URI=uri, MONGODB_TIMEOUT_MS="300", timeout=30)
+    line = one_line_error(result, "make indexes")
+    assert line.endswith("no answer within MONGODB_TIMEOUT_MS=300 ms") and "s3cret" not in line
+
+
+def test_make_indexes_creates_the_indexes(mongo_uri):
+    database = f"test_indexes_{uuid.uuid4().hex[:8]}"
+    result = make("indexes", MONGODB_URI=mongo_uri, MONGODB_DATABASE=database)
+    assert result.returncode == 0, result.stderr
+    assert f"index ready: {database}.profiles_newest_first" in result.stdout
+    with pymongo.MongoClient(mongo_uri) as client:
+        client.drop_database(database)
