@@ -24,6 +24,9 @@ ROOT = Path(__file__).resolve().parent.parent
 AMBIENT = ("MONGODB_URI", "MONGODB_DATABASE", "DB_PORT", "LOG_LEVEL", "LOCAL_AUTH", "PORT", "MONGODB_TIMEOUT_MS")
 
 
+MAKE_FAILED = re.compile(r"make(\[\d+\])?: \*\*\* ")  # make's own line about a failed recipe
+
+
 def clean_environment(**overrides: str) -> dict[str, str]:
     env = {name: value for name, value in os.environ.items() if name not in AMBIENT and not name.startswith("JWT_")}
     return {**env, "STAGE": "local", **overrides}
@@ -44,7 +47,7 @@ def one_line_error(result: subprocess.CompletedProcess, command: str) -> str:
     """The single line a failed command printed; fails the test on a traceback, more lines or exit 0."""
     assert result.returncode != 0, result
     assert "Traceback" not in result.stderr, result.stderr
-    lines = [line for line in result.stderr.splitlines() if line.strip() and not line.startswith("make: ***")]
+    lines = [line for line in result.stderr.splitlines() if line.strip() and not MAKE_FAILED.match(line)]
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith(f"{command}: "), lines[0]
     return lines[0]
