@@ -66,29 +66,38 @@ def build() -> Path:
     return target
 
 
-def command(binary: Path, port: int | None, data_dir: Path, tls: TLSListener | None = None) -> list[str]:
-    """The server's command line: plain TCP on ``port`` (None: none), TLS as ``tls`` says (None: none)."""
+def command(binary: Path, port: int | None, data_dir: Path, tls: TLSListener | None = None,
+            ungated_port: int | None = None) -> list[str]:
+    """The server's command line: plain TCP on ``port``, TLS as ``tls`` says, FerretDB's own on ``ungated_port``.
+
+    None turns a listener off.
+    """
     arguments = [str(binary), "-data", str(Path(data_dir).resolve())]
     if port is not None:
         arguments += ["-listen", f"127.0.0.1:{port}"]
     if tls is not None:
         arguments += ["-tls-listen", f"127.0.0.1:{tls.port}", "-tls-cert", str(tls.cert_file),
                       "-tls-key", str(tls.key_file)]
+    if ungated_port is not None:
+        arguments += ["-ungated-listen", f"127.0.0.1:{ungated_port}"]
     return arguments
 
 
-def start(port: int, data_dir: Path, log_file=None, tls: TLSListener | None = None) -> subprocess.Popen:
+def start(port: int, data_dir: Path, log_file=None, tls: TLSListener | None = None,
+          ungated_port: int | None = None) -> subprocess.Popen:
     """Start a server on 127.0.0.1:``port`` storing its files in ``data_dir``, and on ``tls`` too when given.
 
-    Returns the running process once every listener accepts connections; the
-    caller stops it with :func:`stop`.
+    ``ungated_port`` also exposes the embedded FerretDB directly, without the
+    write gate: only to compare against it. Returns the running process once
+    every listener accepts connections; the caller stops it with :func:`stop`.
     """
     process = subprocess.Popen(
-        command(build(), port, data_dir, tls),
+        command(build(), port, data_dir, tls, ungated_port),
         stdout=log_file or subprocess.DEVNULL,
         stderr=log_file or subprocess.DEVNULL,
     )
-    wait_until_listening(process, [port] if tls is None else [port, tls.port])
+    ports = [port, *([tls.port] if tls else []), *([ungated_port] if ungated_port else [])]
+    wait_until_listening(process, ports)
     return process
 
 
