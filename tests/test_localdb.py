@@ -5,6 +5,7 @@ server itself, not the project's code on top of it.
 """
 
 import ipaddress
+import os
 import signal
 import socket
 import struct
@@ -195,14 +196,24 @@ def test_binary_on_a_busy_port_fails_in_one_line(tmp_path):
 
 
 def serve(port: int, data_dir) -> subprocess.Popen:
+    """``python -m tools.localdb serve`` in a session of its own, so that a failed test can kill it whole."""
     command = [sys.executable, "-m", "tools.localdb", "serve", "--port", str(port), "--data", str(data_dir)]
-    return subprocess.Popen(command, cwd=localdb.ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(command, cwd=localdb.ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+
+
+def finish(process: subprocess.Popen) -> tuple[str, str]:
+    try:
+        return process.communicate(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        raise
 
 
 def test_serve_on_a_busy_port_prints_one_line_and_no_banner(tmp_path):
     with socket.create_server(("127.0.0.1", 0)) as busy:
         process = serve(busy.getsockname()[1], tmp_path)
-        stdout, stderr = process.communicate(timeout=30)
+        stdout, stderr = finish(process)
     assert process.returncode == 1 and stdout == ""
     assert stderr.count("\n") == 1 and "already in use" in stderr
 
@@ -216,5 +227,5 @@ def test_serve_prints_its_banner_once_it_listens_and_stops_on_ctrl_c(tmp_path):
         assert loopback.listening(port)
     finally:
         process.send_signal(signal.SIGINT)
-        process.communicate(timeout=15)
+        finish(process)
     assert process.returncode == 0

@@ -124,16 +124,16 @@ def serve(port: int, data_dir: Path) -> int:
     process = subprocess.Popen(command(build(), port, data_dir))
     try:
         loopback.wait_until_listening(port, process, START_TIMEOUT_SECONDS)
+        print(f"localdb: mongodb://127.0.0.1:{port}/ (data in {data_dir}); Ctrl-C stops it", flush=True)
+        return process.wait()
     except loopback.NotListening as exc:
         if process.returncode != 1:  # status 1: the server has printed its own one-line reason
             print(f"localdb: {exc}", file=sys.stderr)
         return 1
-    print(f"localdb: mongodb://127.0.0.1:{port}/ (data in {data_dir}); Ctrl-C stops it", flush=True)
-    try:
-        return process.wait()
     except KeyboardInterrupt:
-        stop(process)
         return 0
+    finally:
+        stop(process)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -158,9 +158,10 @@ def counts_line(kind: str, counts) -> str:
 
 def report(result: Result) -> list[str]:
     plan = result.plan
+    kills = f"{plan.kills} database kill(s) of {plan.outage:g} s" if plan.kills else "no database kill"
     lines = [f"soak: {plan.duration:g} s, {plan.clients} clients on {plan.profiles} profiles, {plan.workers} gateway "
-             f"worker(s) per function, {plan.kills} database kill(s) of {plan.outage:g} s, "
-             f"client timeout {plan.timeout:g} s" + (", WITHOUT the write gate" if plan.ungated else "")]
+             f"worker(s) per function, {kills}, client timeout {plan.timeout:g} s"
+             + (", WITHOUT the write gate" if plan.ungated else "")]
     tallies = ledgers.tally(result.ledger.answers)
     lines += [counts_line(kind, tallies[kind]) for kind in ("GET", "PATCH")]
     spans = ledgers.windows(result.outages, plan.timeout)
