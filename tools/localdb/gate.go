@@ -10,7 +10,6 @@ package main
 import (
 	"bufio"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -69,7 +68,7 @@ func (r *relay) run() {
 	for {
 		request, err := readMessage(clientReader)
 		if err != nil {
-			r.logEnd("client", err)
+			r.ended(err)
 			return
 		}
 		if op := request.opCode(); op != opMsg && op != opQuery {
@@ -85,7 +84,7 @@ func (r *relay) run() {
 		}
 		for _, reply := range replies {
 			if _, err := r.client.Write(reply); err != nil {
-				r.logEnd("client", err)
+				r.ended(err)
 				return
 			}
 		}
@@ -121,9 +120,9 @@ func (r *relay) exchange(request message, backendReader *bufio.Reader) ([]messag
 	}
 }
 
-func (r *relay) logEnd(side string, err error) {
+func (r *relay) ended(err error) {
 	if !isClosed(err) {
-		r.log.Info(fmt.Sprintf("%s connection ended", side), slog.String("error", err.Error()))
+		r.log.Warn("client connection ended", slog.String("error", err.Error()))
 	}
 }
 

@@ -17,10 +17,8 @@ const (
 	headerLen  = 16
 	maxMessage = 48_000_000 // maxMessageSizeBytes in FerretDB's hello reply
 
-	opReply      = 1
-	opQuery      = 2004
-	opCompressed = 2012
-	opMsg        = 2013
+	opQuery = 2004
+	opMsg   = 2013
 
 	flagChecksumPresent = 1 << 0
 	flagMoreToCome      = 1 << 1

@@ -81,7 +81,9 @@ class Result:
 def warm_up(gateway: Gateway, tokens: list[str], timeout: float) -> None:
     """Create every profile and start the workers before the clock runs (cold starts are not the subject)."""
     for token in tokens:
-        outcome, _, _ = ApiClient(gateway.port, token, timeout).call("GET")
+        client = ApiClient(gateway.port, token, timeout)
+        outcome, _, _ = client.call("GET")
+        client.close()
         if outcome != ledgers.OK:
             raise RuntimeError(f"warm-up GET /me answered {outcome}")
 
