@@ -7,6 +7,7 @@ import os
 import subprocess
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from itertools import product
 
 import boto3
 import pytest
@@ -77,11 +78,24 @@ def test_a_plain_connection_string_is_refused_as_the_secret():
     assert str(refused.value).endswith("(from MONGODB_URI_SECRET_ARN)")
 
 
-def test_overrides_join_samconfig_and_the_users_variables():
+def test_overrides_join_samconfig_the_users_variables_and_the_template_defaults():
     overrides = deploy.parameter_overrides("prod", environ=VALID)
     assert overrides == {"DeploymentEnvironment": "prod", "StageName": "prod", "LogLevel": "INFO",
-                         "MongoDbUriSecretArn": VALID["MONGODB_URI_SECRET_ARN"],
-                         "JwtSecretArn": VALID["JWT_SECRET_ARN"], "JwtIssuer": VALID["JWT_ISSUER"]}
+                         "MongoDbUriSecretArn": VALID["MONGODB_URI_SECRET_ARN"], "MongoDbDatabase": "app",
+                         "JwtSecretArn": VALID["JWT_SECRET_ARN"], "JwtJwksUrl": "", "JwtIssuer": VALID["JWT_ISSUER"],
+                         "JwtAudience": "", "CorsAllowOrigins": "", "ThrottleRateLimit": "100",
+                         "ThrottleBurstLimit": "200", "EnableSnapStart": "false", "AlarmTopicArn": ""}
+
+
+def test_an_empty_variable_sends_the_template_default_not_the_previous_value():
+    overrides = deploy.parameter_overrides("dev", environ={**VALID, "MONGODB_DATABASE": " ", "JWT_AUDIENCE": ""})
+    assert (overrides["MongoDbDatabase"], overrides["JwtAudience"]) == ("app", "")
+
+
+def test_a_value_the_sam_cli_cannot_carry_is_refused_with_the_fix():
+    with pytest.raises(deploy.DeployError, match=r"^parameter JwtAudience: the SAM CLI cannot pass a value that ends "
+                                                 r"with a backslash"):
+        deploy.override_argument("JwtAudience", "api\\")
 
 
 def test_the_api_url_comes_from_the_stack_outputs(monkeypatch):
@@ -137,3 +151,57 @@ def test_the_bootstrap_bucket_and_role_are_used_when_given():
     assert deploy.bootstrap_options({"ARTIFACT_BUCKET": "bare-api-artifacts-1a2b",
                                      "CLOUDFORMATION_ROLE_ARN": "arn:aws:iam::123456789012:role/cfn"}) == [
         "--s3-bucket", "bare-api-artifacts-1a2b", "--role-arn", "arn:aws:iam::123456789012:role/cfn"]
+
+
+# The command line `make deploy` runs, parsed by the pinned SAM CLI's own code (tools/checks/samcli.py).
+
+JWKS = {**VALID, "JWT_SECRET_ARN": "", "JWT_JWKS_URL": "https://idp.example.com/.well-known/jwks.json"}
+
+
+@pytest.fixture(scope="session")
+def sam_deploy():
+    from tools.checks import samcli
+
+    samcli.python()  # the first run installs the pinned SAM CLI into .local/samcli
+    return samcli.parse_deploy
+
+
+def sam_parsed(sam_deploy, environ: dict, environment: str = "dev") -> dict:
+    overrides = deploy.parameter_overrides(environment, environ=environ)
+    return sam_deploy(deploy.deploy_arguments(environment, "eu-west-1", overrides, environ))
+
+
+def test_switching_from_a_secret_to_a_jwks_url_sends_the_secret_arn_empty(sam_deploy):
+    parsed = sam_parsed(sam_deploy, JWKS)
+    overrides = parsed["options"]["parameter_overrides"]
+    assert (overrides.get("JwtSecretArn"), overrides.get("JwtJwksUrl")) == ("", JWKS["JWT_JWKS_URL"])
+
+
+def test_no_parameter_keeps_its_previous_value(sam_deploy):
+    parsed = sam_parsed(sam_deploy, VALID)
+    reused = [parameter["ParameterKey"] for parameter in parsed["changeset_parameters"]
+              if parameter.get("UsePreviousValue")]
+    assert reused == []
+
+
+@pytest.mark.parametrize("value", ["https://a.example.com, https://b.example.com", 'say "hi"', "it's", "a=b,c=d",
+                                   "back\\slash", "two  spaces", "backslash\\ space", "\\'",
+                                   "line\nbreak"])
+def test_a_value_reaches_cloudformation_exactly(sam_deploy, value):
+    parsed = sam_parsed(sam_deploy, {**VALID, "CORS_ALLOW_ORIGINS": value})
+    assert parsed["options"]["parameter_overrides"]["CorsAllowOrigins"] == value
+
+
+def test_every_short_value_round_trips_or_is_refused_with_the_reason(sam_deploy):
+    values = ["".join(characters) for length in range(5) for characters in product('a "\'\\=,', repeat=length)]
+    carried, refused = {}, []
+    for index, value in enumerate(values):
+        try:
+            deploy.deploy_arguments("dev", "eu-west-1", {f"P{index}": value})
+            carried[f"P{index}"] = value
+        except deploy.DeployError as exc:
+            assert "backslash" in str(exc)
+            refused.append(value)
+    parsed = sam_deploy(deploy.deploy_arguments("dev", "eu-west-1", carried))["options"]["parameter_overrides"]
+    assert {name: parsed.get(name) for name in carried} == carried
+    assert refused and all(value.endswith("\\") or '\\"' in value for value in refused)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -39,6 +40,8 @@ PARAMETER_VARIABLES = {
     "AlarmTopicArn": "ALARM_TOPIC_ARN",
     "EnableSnapStart": "ENABLE_SNAPSTART",
 }
+QUOTED_CHARACTERS = re.compile(r"[ \"']")
+UNCARRIED_BACKSLASHES = re.compile(r'(?<!\\)\\(?:\\\\)*(?="|\Z)')  # an odd run, then a double quote or the end
 SMOKE_TIMEOUT_SECONDS = 10
 SMOKE_ATTEMPTS = 6  # a new stage may answer 403/5xx for a few seconds after the deploy
 
@@ -69,22 +72,35 @@ def require_credentials(session=None) -> str:
 
 
 def parameter_overrides(environment: str, environ=os.environ) -> dict[str, str]:
-    """samconfig.toml's overrides for ``environment`` plus the user's variables, checked like CloudFormation."""
-    template = samtemplate.load()
-    declared = template.get("Parameters", {})
-    values = sam.parse_overrides(sam.deploy_settings(environment).get("parameter_overrides", ""))
-    for parameter, variable in PARAMETER_VARIABLES.items():
-        if environ.get(variable, "").strip():
-            values[parameter] = environ[variable].strip()
-    missing = [f"{PARAMETER_VARIABLES.get(name, name)} ({declaration.get('Description', name)})"
-               for name, declaration in declared.items() if name not in values and "Default" not in declaration]
+    """A value for every template parameter, checked like CloudFormation; DeployError naming what to set.
+
+    Each value is the user's variable (:data:`PARAMETER_VARIABLES`) when set, else
+    samconfig.toml's override, else the template's default, so that no deploy
+    silently keeps a value from the previous one (the SAM CLI reuses the stack's
+    previous value for any parameter it is not given).
+    """
+    declared = samtemplate.load().get("Parameters", {})
+    configured = sam.parse_overrides(sam.deploy_settings(environment).get("parameter_overrides", ""))
+    unknown = sorted(set(configured) - set(declared))
+    if unknown:
+        raise DeployError(f"samconfig.toml [{environment}] sets {', '.join(unknown)}, which template.yaml does not "
+                          f"declare: remove it from parameter_overrides")
+    values, missing = {}, []
+    for name, declaration in declared.items():
+        variable = PARAMETER_VARIABLES.get(name)
+        value = environ.get(variable, "").strip() if variable else ""
+        if not value:
+            value = configured.get(name, str(declaration.get("Default", "")) if "Default" in declaration else None)
+        if value is None:
+            missing.append(f"{variable or name} ({declaration.get('Description', name)})")
+            continue
+        try:
+            sam.check_value(name, declaration, value)
+        except sam.ParameterError as exc:
+            raise DeployError(f"{exc} (from {variable or 'samconfig.toml'})") from None
+        values[name] = value
     if missing:
         raise DeployError("set " + "; ".join(missing))
-    for name, value in values.items():
-        try:
-            sam.check_value(name, declared[name], value)
-        except sam.ParameterError as exc:
-            raise DeployError(f"{exc} (from {PARAMETER_VARIABLES.get(name, 'samconfig.toml')})") from None
     return values
 
 
@@ -103,10 +119,32 @@ def deploy(environment: str, environ=os.environ) -> int:
     region = require_credentials()
     overrides = parameter_overrides(environment, environ)
     print(build.size_table(build.build()))
-    command = [sam_cli, "deploy", "--config-env", environment, "--template-file", str(samtemplate.TEMPLATE),
-               "--region", region, "--no-progressbar", *bootstrap_options(environ), "--parameter-overrides"]
-    command += [f"{name}={value}" for name, value in overrides.items()]
-    return subprocess.call(command, cwd=samtemplate.ROOT)
+    return subprocess.call([sam_cli, *deploy_arguments(environment, region, overrides, environ)], cwd=samtemplate.ROOT)
+
+
+def deploy_arguments(environment: str, region: str, overrides: dict[str, str], environ=os.environ) -> list[str]:
+    """The arguments of ``sam deploy`` (after the ``sam`` executable) for ``environment``."""
+    arguments = ["deploy", "--config-env", environment, "--template-file", str(samtemplate.TEMPLATE),
+                 "--region", region, "--no-progressbar", *bootstrap_options(environ), "--parameter-overrides"]
+    return arguments + [override_argument(name, value) for name, value in overrides.items()]
+
+
+def override_argument(name: str, value: str) -> str:
+    """``Name="value"``, quoted and escaped so that the SAM CLI's parser reads back exactly ``value``.
+
+    That parser (``CfnParameterOverridesType``) ends an unquoted value at the first
+    space, and unescapes only a backslash before a space or a quote; so every space
+    and quote gets a backslash and other backslashes stay as they are. It has no
+    way to carry an odd run of backslashes at the end or before a double quote.
+    """
+    if "ParameterKey=" in value:
+        raise DeployError(f"parameter {name}: the SAM CLI reads a value containing 'ParameterKey=' as another "
+                          f"parameter: change the value")
+    if UNCARRIED_BACKSLASHES.search(value):
+        raise DeployError(f"parameter {name}: the SAM CLI cannot pass a value that ends with a backslash or has an "
+                          f"odd number of backslashes before a double quote: change the value")
+    escaped = QUOTED_CHARACTERS.sub(lambda found: "\\" + found.group(0), value)
+    return f'{name}="{escaped}"'
 
 
 def api_url(client, stack: str) -> str:
