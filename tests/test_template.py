@@ -291,6 +291,7 @@ FIXTURE_MESSAGES = {
     "stage-named-default.yaml": "letters, digits and underscores only",
     "two-stages.yaml": "set OpenApiVersion: '3.0.1'",
     "authorizer-context-claims.yaml": "read $context.authorizer.principalId",
+    "rules-with-join.yaml": "Fn::Join is not allowed in Rules",
 }
 
 
