@@ -15,7 +15,8 @@ from moto import mock_aws
 
 from handlers import health, me
 from tests.apigw import rest_event
-from tools import deploy
+from tools import deploy, samtemplate
+from tools.checks import sam
 from tools.checks.imports import ROOT
 
 VALID = {
@@ -168,6 +169,7 @@ def sam_deploy():
 
 def sam_parsed(sam_deploy, environ: dict, environment: str = "dev") -> dict:
     overrides = deploy.parameter_overrides(environment, environ=environ)
+    overrides.update(sam.function_revisions(samtemplate.load(), overrides, sam.example_code(samtemplate.load())))
     return sam_deploy(deploy.deploy_arguments(environment, "eu-west-1", overrides, environ))
 
 
@@ -205,3 +207,27 @@ def test_every_short_value_round_trips_or_is_refused_with_the_reason(sam_deploy)
     parsed = sam_deploy(deploy.deploy_arguments("dev", "eu-west-1", carried))["options"]["parameter_overrides"]
     assert {name: parsed.get(name) for name in carried} == carried
     assert refused and all(value.endswith("\\") or '\\"' in value for value in refused)
+
+
+@pytest.fixture
+def zips(tmp_path):
+    """A build folder with one zip per function."""
+    for name in samtemplate.functions(samtemplate.load()):
+        (tmp_path / f"{name}.zip").write_bytes(f"code of {name}".encode())
+    return tmp_path
+
+
+def test_a_new_zip_changes_only_its_functions_revision(zips):
+    overrides = deploy.parameter_overrides("dev", environ=VALID)
+    before = deploy.revisions(overrides, zips)
+    (zips / "MeFunction.zip").write_bytes(b"new code")
+    after = deploy.revisions(overrides, zips)
+    assert [name for name in before if before[name] != after[name]] == ["MeFunctionRevision"]
+
+
+def test_a_new_setting_changes_the_revision_of_the_functions_that_use_it(zips):
+    before = deploy.revisions(deploy.parameter_overrides("dev", environ=VALID), zips)
+    after = deploy.revisions(deploy.parameter_overrides("dev", environ={**VALID, "JWT_ISSUER": "https://b.example/"}),
+                             zips)
+    assert [name for name in before if before[name] != after[name]] == ["AuthorizerFunctionRevision"]
+    assert deploy.revisions(deploy.parameter_overrides("dev", environ=VALID), zips) == before

@@ -198,6 +198,30 @@ def test_secrets_are_arn_references_readable_only_by_their_function(source, depl
     assert evaluator.value(policy["PolicyDocument"]["Statement"][0]["Action"]) == "secretsmanager:GetSecretValue"
 
 
+def version_ids(source, values) -> dict[str, str]:
+    return template.deployment(source, values, sam.example_code(source))[0]
+
+
+def test_a_parameter_only_change_publishes_new_versions_and_no_change_keeps_them(source):
+    values = sam.parameter_values(source, {})
+    assert version_ids(source, values) == version_ids(source, dict(values))
+    debug = version_ids(source, {**values, "LogLevel": "DEBUG"})
+    assert all(debug[name] != version for name, version in version_ids(source, values).items())
+
+
+def test_each_function_gets_a_new_version_exactly_when_its_code_or_configuration_changes(source):
+    assert template.check_versions(source, sam.parameter_values(source, {})) == []
+
+
+def test_a_function_without_a_revision_is_reported(source):
+    broken = copy.deepcopy(source)
+    del broken["Resources"]["MeFunction"]["Properties"]["AutoPublishCodeSha256"]
+    del broken["Parameters"]["MeFunctionRevision"]
+    problems = template.check_versions(broken, sam.parameter_values(broken, {}))
+    assert "changing LogLevel ('INFO' -> 'DEBUG') changes the configuration of MeFunction but not the version" in (
+        "\n".join(problems))
+
+
 def test_a_plain_mongodb_uri_is_refused_as_a_parameter(source):
     with pytest.raises(sam.ParameterError, match="does not match its AllowedPattern"):
         sam.parameter_values(source, {"MongoDbUriSecretArn": "mongodb+srv://user:pass@cluster.example.net/"})

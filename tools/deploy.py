@@ -8,14 +8,16 @@ AWS credentials and region, and the parameters each user supplies (from the
 environment variables in :data:`PARAMETER_VARIABLES`, checked against the
 template's constraints). ``ARTIFACT_BUCKET`` and ``CLOUDFORMATION_ROLE_ARN``
 (outputs of tools/bootstrap.yaml) choose the upload bucket and the role
-CloudFormation deploys with. Then it builds the zips (``make build``) and runs
-``sam deploy --config-env <env>``, which uploads those zips as they are: there is
-no ``sam build`` step (see README, "Deploy").
+CloudFormation deploys with. Then it builds the zips (``make build``), computes
+each function's revision from its zip and configuration (:func:`revisions`), and
+runs ``sam deploy --config-env <env>`` with a value for every parameter; it
+uploads those zips as they are: there is no ``sam build`` step (see README, "Deploy").
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import re
 import shutil
@@ -24,6 +26,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 from tools import build, samtemplate
 from tools.checks import sam
@@ -79,7 +82,9 @@ def parameter_overrides(environment: str, environ=os.environ) -> dict[str, str]:
     silently keeps a value from the previous one (the SAM CLI reuses the stack's
     previous value for any parameter it is not given).
     """
-    declared = samtemplate.load().get("Parameters", {})
+    template = samtemplate.load()
+    declared = template.get("Parameters", {})
+    computed = set(sam.revision_parameters(template).values())  # see revisions(), after the build
     configured = sam.parse_overrides(sam.deploy_settings(environment).get("parameter_overrides", ""))
     unknown = sorted(set(configured) - set(declared))
     if unknown:
@@ -87,6 +92,8 @@ def parameter_overrides(environment: str, environ=os.environ) -> dict[str, str]:
                           f"declare: remove it from parameter_overrides")
     values, missing = {}, []
     for name, declaration in declared.items():
+        if name in computed:
+            continue
         variable = PARAMETER_VARIABLES.get(name)
         value = environ.get(variable, "").strip() if variable else ""
         if not value:
@@ -119,7 +126,20 @@ def deploy(environment: str, environ=os.environ) -> int:
     region = require_credentials()
     overrides = parameter_overrides(environment, environ)
     print(build.size_table(build.build()))
+    overrides.update(revisions(overrides))
     return subprocess.call([sam_cli, *deploy_arguments(environment, region, overrides, environ)], cwd=samtemplate.ROOT)
+
+
+def revisions(overrides: dict[str, str], folder: Path = build.BUILD_DIR) -> dict[str, str]:
+    """Each function's revision parameter: a hash of its zip in ``folder`` and of its configuration.
+
+    A function gets a new version (and the live alias moves) exactly when its own
+    code or configuration changes; see :func:`tools.checks.sam.function_revisions`.
+    """
+    template = samtemplate.load()
+    code = {name: hashlib.sha256((folder / f"{name}.zip").read_bytes()).hexdigest()
+            for name in samtemplate.functions(template)}
+    return sam.function_revisions(template, overrides, code)
 
 
 def deploy_arguments(environment: str, region: str, overrides: dict[str, str], environ=os.environ) -> list[str]:
