@@ -85,7 +85,26 @@ def test_overrides_join_samconfig_the_users_variables_and_the_template_defaults(
                          "MongoDbUriSecretArn": VALID["MONGODB_URI_SECRET_ARN"], "MongoDbDatabase": "app",
                          "JwtSecretArn": VALID["JWT_SECRET_ARN"], "JwtJwksUrl": "", "JwtIssuer": VALID["JWT_ISSUER"],
                          "JwtAudience": "", "CorsAllowOrigins": "", "ThrottleRateLimit": "100",
-                         "ThrottleBurstLimit": "200", "EnableSnapStart": "false", "AlarmTopicArn": ""}
+                         "ThrottleBurstLimit": "200", "EnableSnapStart": "false", "AlarmTopicArn": "",
+                         "PermissionsBoundaryArn": ""}
+
+
+def test_with_the_bootstraps_role_every_role_gets_the_stacks_boundary():
+    environ = {**VALID, "CLOUDFORMATION_ROLE_ARN": "arn:aws:iam::123456789012:role/bootstrap-DevCloudFormationRole-1"}
+    assert deploy.parameter_overrides("dev", environ=environ)["PermissionsBoundaryArn"] == (
+        "arn:aws:iam::123456789012:policy/bare-api-dev-boundary")
+
+
+def test_a_cloudformation_role_that_is_no_role_arn_is_refused():
+    with pytest.raises(deploy.DeployError, match=r"^CLOUDFORMATION_ROLE_ARN='bare-api' is not an IAM role ARN"):
+        deploy.parameter_overrides("dev", environ={**VALID, "CLOUDFORMATION_ROLE_ARN": "bare-api"})
+
+
+def test_a_secret_the_boundary_does_not_cover_is_refused():
+    environ = {**VALID, "CLOUDFORMATION_ROLE_ARN": "arn:aws:iam::123456789012:role/cfn",
+               "MONGODB_URI_SECRET_ARN": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/mongodb-AbCdEf"}
+    with pytest.raises(deploy.DeployError, match=r"^MONGODB_URI_SECRET_ARN names a secret outside bare-api/dev/"):
+        deploy.parameter_overrides("dev", environ=environ)
 
 
 def test_an_empty_variable_sends_the_template_default_not_the_previous_value():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import fnmatch
+import json
 import time
 from pathlib import Path
 
@@ -39,8 +40,115 @@ def test_the_template_passes_every_deploy_check():
     assert checks.check_template(samtemplate.TEMPLATE) == []
 
 
-def test_the_bootstrap_template_passes_cfn_lint():
-    assert checks.cfnlint.lint_file(checks.BOOTSTRAP) == []
+def test_the_bootstrap_template_passes_cfn_lint_and_its_checks():
+    assert checks.check_bootstrap() == []
+
+
+@pytest.fixture(scope="session")
+def bootstrap_template() -> dict:
+    return samtemplate.load(checks.BOOTSTRAP)
+
+
+@pytest.fixture(scope="session")
+def app_stack(deployed) -> dict:
+    return deployed["prod"][0]
+
+
+SHARED_ROLES_PROBLEMS = [
+    "ArtifactBucket is not versioned",
+    "ArtifactBucket's lifecycle rule expire-old-artifacts expires current artifacts",
+    "ArtifactBucket keeps the parts of interrupted uploads forever",
+    "CloudFormationExecutionRole allows 'lambda:*': name the actions it needs",
+    "CloudFormationExecutionRole may pass roles to any service",
+    "CloudFormationExecutionRole may iam:AttachRolePolicy, iam:CreateRole, iam:DeleteRolePolicy, "
+    "iam:DetachRolePolicy, iam:PutRolePolicy without a permissions boundary",
+    "GitHubDeployRole is trusted by ['repo:<GitHubRepository>:environment:dev', "
+    "'repo:<GitHubRepository>:environment:prod']: trust exactly one GitHub environment",
+    "ConfigureApiGatewayLogging defaults to true",
+    "ApiGatewayLogsRole is deleted with the bootstrap stack",
+    "CloudFormationExecutionRole cannot do what CloudFormation needs for the app stack's resources: allow "
+    "iam:ListAttachedRolePolicies, iam:ListRolePolicies",
+]
+
+
+@pytest.mark.parametrize("expected", SHARED_ROLES_PROBLEMS)
+def test_the_old_shared_bootstrap_is_rejected(app_stack, expected):
+    problems = checks.bootstrap.check(samtemplate.load(FIXTURES / "bootstrap-shared-roles.yaml"), app_stack)
+    assert any(problem.startswith(expected) for problem in problems), problems
+
+
+def statement(template: dict, role: str, sid: str) -> dict:
+    (policy,) = template["Resources"][role]["Properties"]["Policies"]
+    return next(item for item in policy["PolicyDocument"]["Statement"] if item.get("Sid") == sid)
+
+
+def test_a_prod_role_that_reaches_the_dev_stack_is_rejected(bootstrap_template):
+    broken = copy.deepcopy(bootstrap_template)
+    statement(broken, "ProdDeployRole", "Stack")["Resource"] = {
+        "Fn::Sub": "arn:${AWS::Partition}:cloudformation:${AWS::Region}:${AWS::AccountId}:stack/${StackPrefix}-*"}
+    assert checks.bootstrap.check_environments(broken) == [
+        "ProdDeployRole (prod) reaches arn:<AWS::Partition>:cloudformation:<AWS::Region>:<AWS::AccountId>:stack/"
+        "<StackPrefix>-*: scope it to the prod stack (<StackPrefix>-prod), its artifact prefix and its secrets "
+        "(<StackPrefix>/prod/*)"]
+
+
+def test_a_deploy_role_trusted_by_any_branch_is_rejected(bootstrap_template):
+    broken = copy.deepcopy(bootstrap_template)
+    trust = broken["Resources"]["ProdDeployRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]
+    subject = trust["Condition"]["StringEquals"].pop("token.actions.githubusercontent.com:sub")
+    trust["Condition"]["StringLike"] = {"token.actions.githubusercontent.com:sub": subject}
+    problems = checks.bootstrap.check_environments(broken)
+    assert problems[0].startswith("ProdDeployRole is trusted by ['repo:<GitHubRepository>:environment:prod']: "
+                                  "trust exactly one GitHub environment (StringEquals")
+
+
+def test_an_action_without_resource_level_permissions_must_have_resource_star(bootstrap_template):
+    broken = copy.deepcopy(bootstrap_template)
+    statement(broken, "DevCloudFormationRole", "StopRollout")["Resource"] = "arn:aws:codedeploy:us-east-1:1:x"
+    assert checks.bootstrap.check_actions(broken) == [
+        "DevCloudFormationRole allows codedeploy:StopDeployment on arn:aws:codedeploy:us-east-1:1:x, but "
+        "codedeploy:StopDeployment has no resource-level permissions, so IAM never matches it: give it Resource: "
+        "'*' in a statement of its own"]
+
+
+def test_an_action_iam_does_not_define_is_rejected(bootstrap_template):
+    broken = copy.deepcopy(bootstrap_template)
+    statement(broken, "DevDeployRole", "Secrets")["Action"] = "secretsmanager:GetSecret"
+    assert checks.bootstrap.check_actions(broken) == [
+        "DevDeployRole allows 'secretsmanager:GetSecret', which IAM does not define: fix the name"]
+
+
+def test_a_cloudformation_role_missing_a_handler_permission_is_rejected(bootstrap_template, app_stack):
+    broken = copy.deepcopy(bootstrap_template)
+    statement(broken, "ProdCloudFormationRole", "Functions")["Action"].remove("lambda:PublishVersion")
+    assert checks.bootstrap.check_handlers(broken, app_stack) == [
+        "ProdCloudFormationRole cannot do what CloudFormation needs for the app stack's resources: allow "
+        "lambda:PublishVersion (or list them in NOT_NEEDED in tools/checks/bootstrap.py with why)"]
+
+
+def test_the_prod_roles_are_the_dev_roles_for_prod(bootstrap_template):
+    def renamed(value):
+        text = json.dumps(value).replace("-dev", "-prod").replace("/dev/", "/prod/").replace("Dev", "Prod")
+        return json.loads(text.replace("environment:dev", "environment:prod").replace("the-dev-", "the-prod-")
+                          .replace(" dev ", " prod "))
+
+    resources = bootstrap_template["Resources"]
+    for name in ("DevBoundary", "DevCloudFormationRole", "DevDeployRole"):
+        assert renamed(resources[name]) == resources[name.replace("Dev", "Prod")], name
+
+
+def test_every_role_of_the_app_stack_carries_the_boundary(deployed):
+    cfn, _ = deployed["prod"]
+    assert template.check_boundaries(cfn) == []
+    assert "CodeDeployServiceRole" not in cfn["Resources"]  # SAM's own, without a boundary, is not made
+
+
+def test_a_role_without_the_boundary_is_rejected(source):
+    broken = copy.deepcopy(source)
+    del broken["Globals"]["Function"]["PermissionsBoundary"]
+    cfn = sam.translate(broken, sam.parameter_values(broken, {}))
+    assert template.check_boundaries(cfn)[0].startswith(
+        "AuthorizerFunctionRole has no PermissionsBoundary, so the bootstrap's CloudFormation role may not create it")
 
 
 def test_samconfig_defines_dev_and_prod(deployed):

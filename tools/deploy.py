@@ -43,6 +43,8 @@ PARAMETER_VARIABLES = {
     "AlarmTopicArn": "ALARM_TOPIC_ARN",
     "EnableSnapStart": "ENABLE_SNAPSTART",
 }
+BOUNDARY_PARAMETER = "PermissionsBoundaryArn"
+ROLE_ARN = re.compile(r"arn:(?P<partition>aws[a-z-]*):iam::(?P<account>[0-9]{12}):role/.+")
 QUOTED_CHARACTERS = re.compile(r"[ \"']")
 UNCARRIED_BACKSLASHES = re.compile(r'(?<!\\)\\(?:\\\\)*(?="|\Z)')  # an odd run, then a double quote or the end
 SMOKE_TIMEOUT_SECONDS = 10
@@ -80,7 +82,8 @@ def parameter_overrides(environment: str, environ=os.environ) -> dict[str, str]:
     Each value is the user's variable (:data:`PARAMETER_VARIABLES`) when set, else
     samconfig.toml's override, else the template's default, so that no deploy
     silently keeps a value from the previous one (the SAM CLI reuses the stack's
-    previous value for any parameter it is not given).
+    previous value for any parameter it is not given). The permissions boundary
+    comes from ``CLOUDFORMATION_ROLE_ARN``; the revisions come after the build.
     """
     template = samtemplate.load()
     declared = template.get("Parameters", {})
@@ -91,8 +94,10 @@ def parameter_overrides(environment: str, environ=os.environ) -> dict[str, str]:
         raise DeployError(f"samconfig.toml [{environment}] sets {', '.join(unknown)}, which template.yaml does not "
                           f"declare: remove it from parameter_overrides")
     values, missing = {}, []
+    if BOUNDARY_PARAMETER in declared:
+        values[BOUNDARY_PARAMETER] = permissions_boundary(environment, environ)
     for name, declaration in declared.items():
-        if name in computed:
+        if name in computed or name in values:
             continue
         variable = PARAMETER_VARIABLES.get(name)
         value = environ.get(variable, "").strip() if variable else ""
@@ -108,7 +113,34 @@ def parameter_overrides(environment: str, environ=os.environ) -> dict[str, str]:
         values[name] = value
     if missing:
         raise DeployError("set " + "; ".join(missing))
+    if values.get(BOUNDARY_PARAMETER):
+        check_secret_names(environment, values)
     return values
+
+
+def permissions_boundary(environment: str, environ=os.environ) -> str:
+    """The bootstrap's boundary policy for the stack when CloudFormation deploys with its role; else ""."""
+    role = environ.get("CLOUDFORMATION_ROLE_ARN", "").strip()
+    if not role:
+        return ""
+    matched = ROLE_ARN.fullmatch(role)
+    if matched is None:
+        raise DeployError(f"CLOUDFORMATION_ROLE_ARN={role!r} is not an IAM role ARN: use the bootstrap stack's "
+                          f"{environment.title()}CloudFormationRoleArn output")
+    stack = sam.deploy_settings(environment)["stack_name"]
+    return f"arn:{matched['partition']}:iam::{matched['account']}:policy/{sam.boundary_policy_name(stack)}"
+
+
+def check_secret_names(environment: str, values: dict[str, str]) -> None:
+    """DeployError for a secret the stack's roles may not read: the bootstrap's boundary allows <prefix>/<env>/."""
+    prefix = sam.deploy_settings(environment)["stack_name"].removesuffix(f"-{environment}")
+    readable = (f":secret:{prefix}/{environment}/", f":parameter/{prefix}/{environment}/")
+    for name, variable in PARAMETER_VARIABLES.items():
+        value = values.get(name, "")
+        if name.endswith("SecretArn") and value and not any(part in value for part in readable):
+            raise DeployError(f"{variable} names a secret outside {prefix}/{environment}/, which the {environment} "
+                              f"stack's roles may not read (the bootstrap's permissions boundary): create it under "
+                              f"{prefix}/{environment}/")
 
 
 def bootstrap_options(environ=os.environ) -> list[str]:

@@ -76,6 +76,11 @@ def deploy_settings(environment: str, path: Path = SAMCONFIG) -> dict:
     return declared[environment]
 
 
+def boundary_policy_name(stack: str) -> str:
+    """The permissions boundary tools/bootstrap.yaml makes for the app stack named ``stack``."""
+    return f"{stack}-boundary"
+
+
 def parse_overrides(overrides) -> dict[str, str]:
     """``"A=1 B='x y'"`` (or a list of ``A=1`` strings) -> ``{"A": "1", "B": "x y"}``."""
     items = shlex.split(overrides) if isinstance(overrides, str) else list(overrides or [])

@@ -42,6 +42,7 @@ SECOND_VALUES = {
     "JwtAudience": "other-audience",
     "CorsAllowOrigins": "https://app.example.com, https://admin.example.com",
     "AlarmTopicArn": "arn:aws:sns:us-east-1:123456789012:alarms",
+    "PermissionsBoundaryArn": "arn:aws:iam::123456789012:policy/bare-api-dev-boundary",
 }
 
 
@@ -263,6 +264,20 @@ def check_secrets(template: dict, cfn: dict) -> list[str]:
     return found
 
 
+def check_boundaries(cfn: dict) -> list[str]:
+    """Every role the stack creates carries the permissions boundary the CloudFormation role requires."""
+    found = []
+    for name, role in resources(cfn, "AWS::IAM::Role").items():
+        boundary = role.get("Properties", {}).get("PermissionsBoundary")
+        if isinstance(boundary, dict) and "Fn::If" in boundary:
+            boundary = boundary["Fn::If"][1]
+        if not (isinstance(boundary, dict) and boundary.get("Ref") in cfn.get("Parameters", {})):
+            found.append(f"{name} has no PermissionsBoundary, so the bootstrap's CloudFormation role may not create "
+                         f"it: set Globals.Function.PermissionsBoundary (and PermissionsBoundary on other roles, "
+                         f"such as DeploymentPreference's Role) to !Ref PermissionsBoundaryArn")
+    return found
+
+
 def _statements(role: dict) -> list[dict]:
     statements = []
     for policy in role.get("Properties", {}).get("Policies", []):
@@ -406,7 +421,8 @@ def check(template_path: Path = samtemplate.TEMPLATE) -> list[str]:
         source = Evaluator(template, parameters)
         problems = (check_stages(cfn, evaluator) + check_authorizer(cfn, evaluator)
                     + check_routes(template, cfn, evaluator) + check_functions(template)
-                    + check_secrets(template, cfn) + check_delivery(cfn, evaluator, environment))
+                    + check_secrets(template, cfn) + check_boundaries(cfn)
+                    + check_delivery(cfn, evaluator, environment))
         if environment == sorted(values)[0]:
             problems += (check_handlers_import(template, source) + check_environment(template, source)
                          + check_versions(template, parameters))
