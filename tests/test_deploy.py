@@ -86,7 +86,7 @@ def test_overrides_join_samconfig_the_users_variables_and_the_template_defaults(
                          "JwtSecretArn": VALID["JWT_SECRET_ARN"], "JwtJwksUrl": "", "JwtIssuer": VALID["JWT_ISSUER"],
                          "JwtAudience": "", "CorsAllowOrigins": "", "ThrottleRateLimit": "100",
                          "ThrottleBurstLimit": "200", "EnableSnapStart": "false", "AlarmTopicArn": "",
-                         "PermissionsBoundaryArn": ""}
+                         "PermissionsBoundaryArn": "", "SecretsKmsKeyArn": ""}
 
 
 def test_with_the_bootstraps_role_every_role_gets_the_stacks_boundary():

@@ -297,7 +297,7 @@ def test_secrets_are_arn_references_readable_only_by_their_function(source, depl
     cfn, evaluator = deployed["dev"]
     assert template.check_secrets(source, cfn) == []
     role = cfn["Resources"]["MeFunctionRole"]["Properties"]
-    (policy,) = role["Policies"]
+    policy, _decrypt_with_a_customer_managed_key = role["Policies"]
     assert policy["PolicyDocument"]["Statement"] == [{
         "Effect": "Allow",
         "Action": {"Fn::If": ["MongoDbUriInSsm", "ssm:GetParameter", "secretsmanager:GetSecretValue"]},
@@ -333,6 +333,39 @@ def test_a_function_without_a_revision_is_reported(source):
 def test_a_plain_mongodb_uri_is_refused_as_a_parameter(source):
     with pytest.raises(sam.ParameterError, match="does not match its AllowedPattern"):
         sam.parameter_values(source, {"MongoDbUriSecretArn": "mongodb+srv://user:pass@cluster.example.net/"})
+
+
+def test_a_secrets_manager_arn_without_its_random_suffix_is_refused(source):
+    partial = "arn:aws:secretsmanager:us-east-1:123456789012:secret:bare-api/dev/mongodb-uri"
+    for parameter in ("MongoDbUriSecretArn", "JwtSecretArn"):
+        with pytest.raises(sam.ParameterError, match="does not match its AllowedPattern"):
+            sam.parameter_values(source, {parameter: partial})
+    assert sam.parameter_values(source, {"JwtSecretArn": partial + "-AbCdEf"})["JwtSecretArn"] == partial + "-AbCdEf"
+
+
+KMS_KEY = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
+
+def decrypt_statements(source, **overrides) -> dict[str, list]:
+    values = sam.parameter_values(source, overrides)
+    cfn = sam.translate(source, values)
+    evaluator = Evaluator(cfn, values)
+    return {name: [statement for policy in evaluator.value(role["Properties"].get("Policies", []))
+                   for statement in policy["PolicyDocument"]["Statement"] if statement["Action"] == "kms:Decrypt"]
+            for name, role in template.resources(cfn, "AWS::IAM::Role").items()}
+
+
+def test_with_a_customer_managed_key_each_secret_reader_may_decrypt_through_its_service_only(source):
+    statements = decrypt_statements(source, SecretsKmsKeyArn=KMS_KEY)
+    via = {"StringEquals": {"kms:ViaService": ["secretsmanager.us-east-1.amazonaws.com",
+                                               "ssm.us-east-1.amazonaws.com"]}}
+    for role in ("AuthorizerFunctionRole", "HealthFunctionRole", "MeFunctionRole", "UsersFunctionRole"):
+        assert statements[role] == [{"Effect": "Allow", "Action": "kms:Decrypt", "Resource": KMS_KEY,
+                                     "Condition": via}], role
+
+
+def test_without_a_key_no_role_may_decrypt(source):
+    assert all(statements == [] for statements in decrypt_statements(source).values())
 
 
 def test_a_dollar_default_stage_in_samconfig_is_refused(source):

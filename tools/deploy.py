@@ -42,6 +42,7 @@ PARAMETER_VARIABLES = {
     "CorsAllowOrigins": "CORS_ALLOW_ORIGINS",
     "AlarmTopicArn": "ALARM_TOPIC_ARN",
     "EnableSnapStart": "ENABLE_SNAPSTART",
+    "SecretsKmsKeyArn": "SECRETS_KMS_KEY_ARN",
 }
 BOUNDARY_PARAMETER = "PermissionsBoundaryArn"
 ROLE_ARN = re.compile(r"arn:(?P<partition>aws[a-z-]*):iam::(?P<account>[0-9]{12}):role/.+")

@@ -43,6 +43,7 @@ SECOND_VALUES = {
     "CorsAllowOrigins": "https://app.example.com, https://admin.example.com",
     "AlarmTopicArn": "arn:aws:sns:us-east-1:123456789012:alarms",
     "PermissionsBoundaryArn": "arn:aws:iam::123456789012:policy/bare-api-dev-boundary",
+    "SecretsKmsKeyArn": "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
 }
 
 
