@@ -387,6 +387,27 @@ def test_alarms_watch_5xx_latency_and_authorizer_failures(deployed):
     assert {"5XXError", "Latency", "AuthorizerFailures", "Errors"} <= metrics
 
 
+def test_each_canary_alarm_counts_the_errors_of_the_version_being_deployed(deployed):
+    cfn, evaluator = deployed["prod"]
+    assert template.check_canary_alarms(cfn, evaluator) == []
+    (version,) = [name for name in template.resources(cfn, "AWS::Lambda::Version") if name.startswith("MeFunction")]
+    assert cfn["Resources"]["MeErrorsAlarm"]["Properties"]["Dimensions"] == [
+        {"Name": "FunctionName", "Value": {"Ref": "MeFunction"}},
+        {"Name": "Resource", "Value": {"Fn::Sub": "${MeFunction}:live"}},
+        {"Name": "ExecutedVersion", "Value": {"Fn::GetAtt": [version, "Version"]}}]
+
+
+def test_a_canary_alarm_that_counts_every_version_is_reported(source):
+    broken = copy.deepcopy(source)
+    broken["Resources"]["UsersErrorsAlarm"]["Properties"]["Dimensions"].pop()
+    values = sam.parameter_values(broken, {"DeploymentEnvironment": "prod", "StageName": "prod"})
+    cfn = sam.translate(broken, values)
+    assert template.check_canary_alarms(cfn, Evaluator(cfn, values)) == [
+        "UsersErrorsAlarm rolls back UsersFunction's canary but counts ['FunctionName', 'Resource'], so the old "
+        "version's errors (90% of the traffic) count too: give it the dimensions FunctionName, Resource "
+        "(<function>:live) and ExecutedVersion: !GetAtt UsersFunction.Version.Version"]
+
+
 def test_the_authorizer_failure_metric_counts_a_line_the_authorizer_writes(source):
     pattern = source["Resources"]["AuthorizerFailures"]["Properties"]["FilterPattern"]
     message = pattern.split('"')[1]

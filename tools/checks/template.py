@@ -393,6 +393,34 @@ def _second_value(name: str, declaration: dict, value: str) -> str | None:
     return SECOND_VALUES.get(name)
 
 
+def check_canary_alarms(cfn: dict, evaluator: Evaluator) -> list[str]:
+    """Each function's rollback alarm on AWS/Lambda watches the version being deployed, not the function."""
+    found = []
+    alarms = resources(cfn, "AWS::CloudWatch::Alarm")
+    versions = {str(version["Properties"]["FunctionName"].get("Ref")): name
+                for name, version in resources(cfn, "AWS::Lambda::Version").items()}
+    for group_name, group in resources(cfn, "AWS::CodeDeploy::DeploymentGroup").items():
+        function = group_name.removesuffix("DeploymentGroup")
+        for alarm_name in _alarm_names(group, evaluator):
+            properties = alarms.get(alarm_name, {}).get("Properties", {})
+            if properties.get("Namespace") != "AWS/Lambda":
+                continue
+            dimensions = {item["Name"]: item["Value"] for item in properties.get("Dimensions", [])}
+            expected = {"FunctionName": {"Ref": function}, "Resource": {"Fn::Sub": f"${{{function}}}:live"},
+                        "ExecutedVersion": {"Fn::GetAtt": [versions.get(function), "Version"]}}
+            if dimensions != expected:
+                found.append(f"{alarm_name} rolls back {function}'s canary but counts {sorted(dimensions)}, so the "
+                             f"old version's errors (90% of the traffic) count too: give it the dimensions "
+                             f"FunctionName, Resource (<function>:live) and ExecutedVersion: "
+                             f"!GetAtt {function}.Version.Version")
+    return found
+
+
+def _alarm_names(group: dict, evaluator: Evaluator) -> list[str]:
+    configuration = evaluator.value(group["Properties"].get("AlarmConfiguration", {}))
+    return [str(alarm.get("Name", "")).strip("<>") for alarm in configuration.get("Alarms", [])]
+
+
 def check_environment_parameters(template: dict) -> tuple[dict[str, dict[str, str]], list[str]]:
     """Parameter values per samconfig environment, checked like CloudFormation; problems when refused."""
     values, found = {}, []
@@ -423,7 +451,7 @@ def check(template_path: Path = samtemplate.TEMPLATE) -> list[str]:
         problems = (check_stages(cfn, evaluator) + check_authorizer(cfn, evaluator)
                     + check_routes(template, cfn, evaluator) + check_functions(template)
                     + check_secrets(template, cfn) + check_boundaries(cfn)
-                    + check_delivery(cfn, evaluator, environment))
+                    + check_delivery(cfn, evaluator, environment) + check_canary_alarms(cfn, evaluator))
         if environment == sorted(values)[0]:
             problems += (check_handlers_import(template, source) + check_environment(template, source)
                          + check_versions(template, parameters))
