@@ -44,6 +44,8 @@ PARAMETER_VARIABLES = {
     "EnableSnapStart": "ENABLE_SNAPSTART",
     "SecretsKmsKeyArn": "SECRETS_KMS_KEY_ARN",
 }
+# The bootstrap's outputs (see bootstrap_options); in CI, variables like PARAMETER_VARIABLES.
+BOOTSTRAP_VARIABLES = ("ARTIFACT_BUCKET", "CLOUDFORMATION_ROLE_ARN")
 BOUNDARY_PARAMETER = "PermissionsBoundaryArn"
 ROLE_ARN = re.compile(r"arn:(?P<partition>aws[a-z-]*):iam::(?P<account>[0-9]{12}):role/.+")
 QUOTED_CHARACTERS = re.compile(r"[ \"']")
