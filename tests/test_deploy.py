@@ -42,7 +42,7 @@ def no_aws(monkeypatch, tmp_path):
 def test_make_deploy_without_the_sam_cli_says_how_to_install_it():
     path = f"{ROOT / '.venv' / 'bin'}:/usr/bin:/bin"  # no /usr/local/bin, where CI runners keep their sam
     result = subprocess.run([*MAKE_DEPLOY, "ENV=dev"], cwd=ROOT, capture_output=True, text=True,
-                            env={**os.environ, "PATH": path}, timeout=120)
+                            env={**os.environ, **VALID, "PATH": path}, timeout=120)
     assert result.returncode != 0
     assert "deploy: the AWS SAM CLI is not installed: `pip install aws-sam-cli`" in result.stderr
 
@@ -250,3 +250,64 @@ def test_a_new_setting_changes_the_revision_of_the_functions_that_use_it(zips):
                              zips)
     assert [name for name in before if before[name] != after[name]] == ["AuthorizerFunctionRevision"]
     assert deploy.revisions(deploy.parameter_overrides("dev", environ=VALID), zips) == before
+
+
+# Bad input: one line on stderr that says what to do, exit status 1, never a traceback.
+
+def run_tool(module: str, *arguments: str, environ: dict | None = None, path: str | None = None):
+    environment = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
+    environment.update(AWS_SHARED_CREDENTIALS_FILE="/nonexistent", AWS_CONFIG_FILE="/nonexistent",
+                       AWS_EC2_METADATA_DISABLED="true", PATH=path or environment["PATH"], **(environ or {}))
+    return subprocess.run([str(ROOT / ".venv" / "bin" / "python"), "-m", module, *arguments], cwd=ROOT,
+                          capture_output=True, text=True, env=environment, timeout=120)
+
+
+def one_line(result) -> str:
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    return line
+
+
+def test_make_deploy_without_env_says_how_to_pass_it():
+    result = subprocess.run(MAKE_DEPLOY, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert "deploy: no environment given: use one of dev, prod (make deploy ENV=dev)" in result.stderr
+
+
+def test_a_bad_value_is_refused_before_anything_else_is_needed():
+    line = one_line(run_tool("tools.deploy", "deploy", "--env", "dev", path="/usr/bin:/bin",
+                             environ={**VALID, "MONGODB_URI_SECRET_ARN": "mongodb://localhost/"}))
+    assert line.startswith("deploy: parameter MongoDbUriSecretArn='mongodb://localhost/' does not match")
+
+
+def test_make_deploy_without_credentials_says_how_to_log_in(sam_deploy):
+    path = f"{ROOT / '.local' / 'samcli' / 'bin'}:/usr/bin:/bin"  # the pinned SAM CLI, no credentials anywhere
+    line = one_line(run_tool("tools.deploy", "deploy", "--env", "dev", environ=VALID, path=path))
+    assert line.startswith("deploy: no AWS credentials: run `aws sso login` or `aws configure`")
+
+
+def test_the_smoke_test_without_credentials_says_how_to_log_in():
+    line = one_line(run_tool("tools.deploy", "smoke", "--env", "dev"))
+    assert line.startswith("deploy: no AWS credentials: run `aws sso login` or `aws configure`")
+
+
+def test_the_smoke_test_without_a_region_says_how_to_set_it():
+    line = one_line(run_tool("tools.deploy", "smoke", "--env", "dev",
+                             environ={"AWS_ACCESS_KEY_ID": "AKIAEXAMPLE", "AWS_SECRET_ACCESS_KEY": "example"}))
+    assert line.startswith("deploy: no AWS region: export AWS_DEFAULT_REGION")
+
+
+def test_the_smoke_test_of_a_stack_that_does_not_exist_says_to_deploy_first(monkeypatch, capsys):
+    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                        "AWS_DEFAULT_REGION": "eu-west-1"}.items():
+        monkeypatch.setenv(name, value)
+    with mock_aws():
+        assert deploy.main(["smoke", "--env", "dev"]) == 1
+    assert capsys.readouterr().err == ("deploy: stack bare-api-dev does not exist in eu-west-1: deploy it first "
+                                       "(make deploy ENV=dev)\n")
+
+
+def test_the_smoke_test_of_a_stage_nobody_answers_reports_it():
+    assert deploy.smoke("http://127.0.0.1:9/dev", attempts=1) == [
+        "GET /health failed ([Errno 111] Connection refused), expected 200",
+        "GET /me failed ([Errno 111] Connection refused), expected 401"]

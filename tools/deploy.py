@@ -29,7 +29,7 @@ import urllib.request
 from pathlib import Path
 
 from tools import build, samtemplate
-from tools.checks import sam
+from tools.checks import imports, sam
 
 # Template parameter <- environment variable (in CI: the GitHub environment's variables).
 PARAMETER_VARIABLES = {
@@ -156,10 +156,9 @@ def bootstrap_options(environ=os.environ) -> list[str]:
 
 def deploy(environment: str, environ=os.environ) -> int:
     """Check, build, then ``sam deploy``; return its exit status. DeployError when a deploy cannot start."""
-    sam.deploy_settings(environment)
+    overrides = parameter_overrides(environment, environ)  # first what needs nothing but the checkout
     sam_cli = require_sam_cli()
     region = require_credentials()
-    overrides = parameter_overrides(environment, environ)
     print(build.size_table(build.build()))
     overrides.update(revisions(overrides))
     return subprocess.call([sam_cli, *deploy_arguments(environment, region, overrides, environ)], cwd=samtemplate.ROOT)
@@ -203,21 +202,35 @@ def override_argument(name: str, value: str) -> str:
 
 
 def api_url(client, stack: str) -> str:
-    """The stack's ApiUrl output."""
-    outputs = client.describe_stacks(StackName=stack)["Stacks"][0].get("Outputs", [])
-    for output in outputs:
+    """The stack's ApiUrl output; DeployError when there is no such stack or output."""
+    from botocore.exceptions import ClientError
+
+    try:
+        stacks = client.describe_stacks(StackName=stack)["Stacks"]
+    except ClientError as exc:
+        if "does not exist" not in str(exc):
+            raise
+        environment = stack.rpartition("-")[2]
+        raise DeployError(f"stack {stack} does not exist in {client.meta.region_name}: deploy it first "
+                          f"(make deploy ENV={environment})") from None
+    for output in stacks[0].get("Outputs", []):
         if output["OutputKey"] == "ApiUrl":
             return output["OutputValue"].rstrip("/")
     raise DeployError(f"stack {stack} has no ApiUrl output")
 
 
-def status_of(url: str) -> int:
+def status_of(url: str) -> int | str:
+    """The HTTP status ``url`` answers with, or why it answered nothing."""
     request = urllib.request.Request(url, headers={"User-Agent": "bare-api-smoke-test"})
     try:
         with urllib.request.urlopen(request, timeout=SMOKE_TIMEOUT_SECONDS) as response:
             return response.status
     except urllib.error.HTTPError as answer:
         return answer.code
+    except urllib.error.URLError as exc:
+        return str(exc.reason)
+    except OSError as exc:  # a timeout or a reset while reading the answer
+        return str(exc) or type(exc).__name__
 
 
 def smoke(base_url: str, attempts: int = SMOKE_ATTEMPTS, pause_seconds: float = 5.0) -> list[str]:
@@ -226,8 +239,9 @@ def smoke(base_url: str, attempts: int = SMOKE_ATTEMPTS, pause_seconds: float = 
     problems: list[str] = []
     for attempt in range(attempts):
         got = {path: status_of(base_url + path) for path in expected}
-        problems = [f"GET {path} answered {got[path]}, expected {status}" for path, status in expected.items()
-                    if got[path] != status]
+        problems = [f"GET {path} failed ({got[path]}), expected {status}" if isinstance(got[path], str)
+                    else f"GET {path} answered {got[path]}, expected {status}"
+                    for path, status in expected.items() if got[path] != status]
         if not problems:
             return []
         if attempt + 1 < attempts:
@@ -235,25 +249,46 @@ def smoke(base_url: str, attempts: int = SMOKE_ATTEMPTS, pause_seconds: float = 
     return problems
 
 
+def smoke_stage(environment: str) -> int:
+    """Smoke-test the stage of the environment's stack; print the outcome and return the exit status."""
+    import boto3
+
+    stack = sam.deploy_settings(environment)["stack_name"]
+    region = require_credentials()
+    url = api_url(boto3.client("cloudformation", region_name=region), stack)
+    problems = smoke(url)
+    for problem in problems:
+        print(f"smoke test: {problem}", file=sys.stderr)
+    print(f"smoke test of {url}: {'failed' if problems else 'ok'}")
+    return 1 if problems else 0
+
+
+def aws_failure(exc: Exception) -> str:
+    """One line for an AWS call that failed: what AWS said, and what to check."""
+    from botocore.exceptions import ClientError
+
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        return (f"AWS refused {exc.operation_name} ({error.get('Code')}: {error.get('Message')}): check the role's "
+                f"permissions and the region")
+    return f"the AWS call failed ({exc}): check the network, the credentials and the region"
+
+
 def main(argv: list[str] | None = None) -> int:
+    from botocore.exceptions import BotoCoreError, ClientError
+
     parser = argparse.ArgumentParser(description="Deploy with the SAM CLI, or smoke-test a deployed stage.")
     parser.add_argument("command", choices=["deploy", "smoke"])
     parser.add_argument("--env", required=True, help="a samconfig.toml environment: dev or prod")
     args = parser.parse_args(argv)
     try:
-        if args.command == "deploy":
-            return deploy(args.env)
-        import boto3
-
-        url = api_url(boto3.client("cloudformation"), sam.deploy_settings(args.env)["stack_name"])
-        problems = smoke(url)
-    except (DeployError, sam.ParameterError, build.BuildError) as exc:
-        print(f"deploy: {exc}", file=sys.stderr)
-        return 1
-    for problem in problems:
-        print(f"smoke test: {problem}", file=sys.stderr)
-    print(f"smoke test of {url}: {'failed' if problems else 'ok'}")
-    return 1 if problems else 0
+        return deploy(args.env) if args.command == "deploy" else smoke_stage(args.env)
+    except (DeployError, sam.ParameterError, build.BuildError, imports.ImportAnalysisError) as exc:
+        message = str(exc)
+    except (BotoCoreError, ClientError) as exc:
+        message = aws_failure(exc)
+    print(f"deploy: {message}", file=sys.stderr)
+    return 1
 
 
 if __name__ == "__main__":

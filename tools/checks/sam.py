@@ -71,6 +71,8 @@ def function_properties(template: dict) -> dict[str, dict]:
 def deploy_settings(environment: str, path: Path = SAMCONFIG) -> dict:
     """The ``[<environment>.deploy.parameters]`` of samconfig.toml; ParameterError naming the choices."""
     declared = environments(path)
+    if not environment:
+        raise ParameterError(f"no environment given: use one of {', '.join(sorted(declared))} (make deploy ENV=dev)")
     if environment not in declared:
         raise ParameterError(f"unknown environment {environment!r}: use one of {', '.join(sorted(declared))}")
     return declared[environment]

@@ -9,9 +9,9 @@ command line exactly as ``sam deploy`` does, without running it.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -36,20 +36,19 @@ def python() -> Path:
     """The interpreter of a virtualenv holding the pinned SAM CLI, made on first use (about a minute)."""
     interpreter = VENV / "bin" / "python"
     stamp = VENV / STAMP
-    if interpreter.exists() and stamp.exists() and stamp.read_text() == _digest():
-        return interpreter
-    staging = VENV.with_name(f"{VENV.name}.{os.getpid()}")
-    shutil.rmtree(staging, ignore_errors=True)
-    print("installing the pinned SAM CLI into .local/samcli (first time only)", file=sys.stderr)
-    for command in ([sys.executable, "-m", "venv", str(staging)],
-                    [str(staging / "bin" / "python"), "-m", "pip", "install", "--quiet", "-r", str(REQUIREMENTS)]):
-        result = subprocess.run(command, capture_output=True, text=True, timeout=900)
-        if result.returncode != 0:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise SamCliError(f"{' '.join(command[:4])} failed:\n{result.stderr[-2000:]}")
-    (staging / STAMP).write_text(_digest())
-    shutil.rmtree(VENV, ignore_errors=True)
-    os.replace(staging, VENV)  # a virtualenv's interpreter runs from wherever its folder is
+    VENV.parent.mkdir(parents=True, exist_ok=True)
+    with open(VENV.with_name(f"{VENV.name}.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # another test run may be making it right now
+        if interpreter.exists() and stamp.exists() and stamp.read_text() == _digest():
+            return interpreter
+        shutil.rmtree(VENV, ignore_errors=True)
+        print("installing the pinned SAM CLI into .local/samcli (first time only)", file=sys.stderr)
+        for command in ([sys.executable, "-m", "venv", str(VENV)],
+                        [str(interpreter), "-m", "pip", "install", "--quiet", "-r", str(REQUIREMENTS)]):
+            result = subprocess.run(command, capture_output=True, text=True, timeout=900)
+            if result.returncode != 0:
+                raise SamCliError(f"{' '.join(command[:4])} failed:\n{result.stderr[-2000:]}")
+        stamp.write_text(_digest())  # last: a half-made virtualenv has no stamp and is made again
     return interpreter
 
 
