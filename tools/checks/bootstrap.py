@@ -116,7 +116,7 @@ def check_artifact_bucket(template: dict) -> list[str]:
 
 
 def check_actions(template: dict) -> list[str]:
-    """Named, existing actions, each with a Resource it supports; PassRole only to named services."""
+    """Named actions that IAM defines, each with a Resource it supports."""
     found = []
     known = iam_actions()
     for name, policy in policies(template).items():
@@ -133,15 +133,22 @@ def check_actions(template: dict) -> list[str]:
                                  f"statement of its own")
                 if action in NEVER:
                     found.append(f"{name} allows {action}: a role of the app stack must keep its boundary")
+    return found
+
+
+def check_conditions(template: dict) -> list[str]:
+    """Roles passed only to named services, and created or changed only with a permissions boundary."""
+    found = []
+    for name, policy in policies(template).items():
+        for statement in statements(policy):
             conditions = statement.get("Condition", {})
             if "iam:PassRole" in allowed_actions(statement) and \
                     not conditions.get("StringEquals", {}).get("iam:PassedToService"):
                 found.append(f"{name} may pass roles to any service: add Condition: {{StringEquals: "
                              f"{{iam:PassedToService: <service>.amazonaws.com}}}}")
-            boundary = conditions.get("StringEquals", {}).get("iam:PermissionsBoundary")
-            unbounded = sorted(set(allowed_actions(statement)) & NEEDS_BOUNDARY) if not _names_policy(
-                template, boundary) else []
-            if unbounded:
+            bounded = _names_policy(template, conditions.get("StringEquals", {}).get("iam:PermissionsBoundary"))
+            unbounded = sorted(set(allowed_actions(statement)) & NEEDS_BOUNDARY)
+            if unbounded and not bounded:
                 found.append(f"{name} may {', '.join(unbounded)} without a permissions boundary: add Condition: "
                              f"{{StringEquals: {{iam:PermissionsBoundary: !Ref <the boundary policy>}}}}")
     return found
@@ -300,8 +307,8 @@ def check_logging_role(template: dict) -> list[str]:
 
 def check(template: dict, app: dict | None = None) -> list[str]:
     """Every problem of the bootstrap template; ``app`` is the app stack's transformed template."""
-    found = (check_artifact_bucket(template) + check_actions(template) + check_environments(template)
-             + check_names(template) + check_logging_role(template))
+    found = (check_artifact_bucket(template) + check_actions(template) + check_conditions(template)
+             + check_environments(template) + check_names(template) + check_logging_role(template))
     if app is not None:
         found += check_handlers(template, app)
     return list(dict.fromkeys(found))
