@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from shared import early
+
+early.database()  # the secret fetch and the database connection start now, while the rest imports
+
 from shared import profiles, validation
 from shared.conditional import if_match_revisions
 from shared.request import Request
