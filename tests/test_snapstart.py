@@ -66,7 +66,7 @@ def test_after_the_restore_the_hook_fetches_and_connects_and_requests_use_it(sna
 
 
 def test_a_client_made_during_init_is_closed_before_the_snapshot(snap_start, aws, environment):
-    uri, database, _ = snap_start
+    uri, _, _ = snap_start
     arn = create_secret(aws, "db", uri)
     environment(MONGODB_URI=arn, MONGODB_DATABASE="snap_start")
     early.database()
