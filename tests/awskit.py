@@ -73,3 +73,17 @@ def function_role(url: str, actions: list[str]) -> dict:
     policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": actions, "Resource": "*"}]}
     iam.put_role_policy(RoleName="function", PolicyName="secrets", PolicyDocument=json.dumps(policy))
     return seed("sts", url).assume_role(RoleArn=role["Arn"], RoleSessionName="function")["Credentials"]
+
+
+@pytest.fixture(scope="session")
+def aws_tls_server(tmp_path_factory):
+    """moto's server over HTTPS with a certificate of a CA made for this session; the server and the CA file."""
+    from tools import localtls
+
+    folder = tmp_path_factory.mktemp("localaws-tls")
+    files = localtls.generate(folder)
+    log = open(folder / "moto.log", "wb")  # noqa: SIM115 -- closed below
+    server = localaws.start(loopback.free_port(), tls=(files.cert_file, files.key_file), log_file=log)
+    yield server, files.ca_file
+    localaws.stop(server)
+    log.close()

@@ -6,6 +6,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import boto3
 import pytest
 
 from shared import aws as awsapi
@@ -276,3 +277,24 @@ def test_database_uri_from_secrets_manager_is_used(aws, environment, mongo_uri):
     environment(MONGODB_URI=create_secret(aws, "db", mongo_uri))
     status, _, body = parsed(health.lambda_handler(rest_event("GET", "/health", query={"deep": "true"}), None))
     assert (status, body["database"]) == (200, "ok")
+
+
+# HTTPS, verified against AWS_CA_BUNDLE as botocore does
+
+
+def test_https_is_verified_against_aws_ca_bundle(aws, aws_tls_server, monkeypatch):
+    server, ca_file = aws_tls_server
+    localaws.reset(server.url, ca_file)
+    client = boto3.client("secretsmanager", endpoint_url=server.url, region_name=REGION, verify=str(ca_file),
+                          aws_access_key_id="seed", aws_secret_access_key="seed")
+    arn = client.create_secret(Name="tls", SecretString="over https")["ARN"]
+    monkeypatch.setenv("AWS_ENDPOINT_URL", server.url)
+    monkeypatch.setenv("AWS_CA_BUNDLE", str(ca_file))
+    assert secrets.resolve(arn) == "over https"
+
+
+def test_a_certificate_from_an_unknown_ca_is_refused(aws, aws_tls_server, monkeypatch):
+    server, _ = aws_tls_server
+    monkeypatch.setenv("AWS_ENDPOINT_URL", server.url)  # the system's CAs do not know the run's CA
+    with pytest.raises(secrets.SecretError, match="SSLCertVerificationError"):
+        secrets.resolve(ABSENT)
