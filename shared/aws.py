@@ -17,26 +17,31 @@ What it needs from the environment, as botocore reads it:
 Every request has 1 s to connect and 1 s per read, and is tried at most twice
 (again only after a network error, a throttle or a 5xx), so a call gives up
 within about 4 s. Failures are :class:`AWSError` with AWS's error code and
-never a response body.
+never a response body. HTTP/1.1 is spoken directly on the socket, one request
+per connection: ``http.client`` would cost a cold start more to import (see
+``make bench``) than this whole module.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import socket
 import ssl
 import time
 from collections import namedtuple
 from functools import cache
-from http.client import HTTPConnection, HTTPException, HTTPSConnection
 from urllib.parse import urlsplit
 
 from shared import sigv4
 
-TIMEOUT_SECONDS = 1.0
+TIMEOUT_SECONDS = 1.0  # to connect, and for each read
+ATTEMPT_SECONDS = 2.0  # for a whole answer, however slowly it trickles in
 ATTEMPTS = 2
 RETRY_PAUSE_SECONDS = 0.05
 MAX_ANSWER_BYTES = 1024 * 1024
+MAX_HEADER_BYTES = 64 * 1024
+CHUNK_BYTES = 65536
 USER_AGENT = "bare-api"
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 THROTTLING = frozenset({"ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded"})
@@ -110,21 +115,65 @@ def _split(url: str):
 
 
 def _exchange(url: str, method: str, headers: dict[str, str], body: bytes | None, environ) -> tuple[int, dict, bytes]:
+    """One HTTP/1.1 request on a new connection, closed after the answer: (status, headers, body)."""
     parts = _split(url)
-    if parts.scheme == "https":
-        context = tls_context(environ.get("AWS_CA_BUNDLE", "").strip())
-        connection = HTTPSConnection(parts.hostname, parts.port, timeout=TIMEOUT_SECONDS, context=context)
-    else:
-        connection = HTTPConnection(parts.hostname, parts.port, timeout=TIMEOUT_SECONDS)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    lines = [f"{method} {parts.path or '/'} HTTP/1.1", f"Host: {parts.netloc}", "Connection: close",
+             f"Content-Length: {len(body or b'')}"]
+    lines += [f"{name}: {value}" for name, value in headers.items() if name.lower() != "host"]
+    request = ("\r\n".join(lines) + "\r\n\r\n").encode() + (body or b"")
     try:
-        connection.request(method, parts.path or "/", body=body, headers=headers)
-        response = connection.getresponse()
-        answer = response.read(MAX_ANSWER_BYTES + 1)
-        return response.status, {name.lower(): value for name, value in response.getheaders()}, answer
-    except (OSError, HTTPException) as exc:
+        with socket.create_connection((parts.hostname, port), timeout=TIMEOUT_SECONDS) as raw:
+            if parts.scheme == "https":
+                context = tls_context(environ.get("AWS_CA_BUNDLE", "").strip())
+                with context.wrap_socket(raw, server_hostname=parts.hostname) as tls:
+                    return _answer(tls, request)
+            return _answer(raw, request)
+    except OSError as exc:  # refused, unreachable, timed out, or a certificate that does not verify
         raise AWSError(type(exc).__name__, retryable=True) from None
-    finally:
-        connection.close()
+
+
+def _answer(connection: socket.socket, request: bytes) -> tuple[int, dict, bytes]:
+    connection.sendall(request)
+    received = b""
+    while b"\r\n\r\n" not in received:
+        chunk = connection.recv(CHUNK_BYTES)
+        if not chunk or len(received) > MAX_HEADER_BYTES:
+            raise AWSError("MalformedAnswer", retryable=True)
+        received += chunk
+    head, _, rest = received.partition(b"\r\n\r\n")
+    status_line, *header_lines = head.decode("latin-1").split("\r\n")
+    try:
+        status = int(status_line.split(" ", 2)[1])
+    except (IndexError, ValueError):
+        raise AWSError("MalformedAnswer", retryable=True) from None
+    answer_headers = {}
+    for line in header_lines:
+        name, _, value = line.partition(":")
+        answer_headers[name.strip().lower()] = value.strip()
+    length = int(answer_headers.get("content-length", "-1"))
+    deadline = time.monotonic() + ATTEMPT_SECONDS
+    while len(rest) != length and len(rest) <= MAX_ANSWER_BYTES and (chunk := connection.recv(CHUNK_BYTES)):
+        rest += chunk  # without a Content-Length, the answer ends when the server closes (Connection: close)
+        if time.monotonic() > deadline:
+            raise AWSError("TimeoutError", retryable=True)
+    if answer_headers.get("transfer-encoding", "").lower() == "chunked":
+        rest = _unchunked(rest)
+    return status, answer_headers, rest[:length] if length >= 0 else rest
+
+
+def _unchunked(data: bytes) -> bytes:
+    """The body of a chunked transfer encoding."""
+    body = b""
+    while True:
+        size_line, _, data = data.partition(b"\r\n")
+        try:
+            size = int(size_line.split(b";")[0], 16)
+        except ValueError:
+            raise AWSError("MalformedAnswer", retryable=True) from None
+        if size == 0:
+            return body
+        body, data = body + data[:size], data[size + 2:]
 
 
 def _with_retry(attempt):

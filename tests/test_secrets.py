@@ -298,3 +298,26 @@ def test_a_certificate_from_an_unknown_ca_is_refused(aws, aws_tls_server, monkey
     monkeypatch.setenv("AWS_ENDPOINT_URL", server.url)  # the system's CAs do not know the run's CA
     with pytest.raises(secrets.SecretError, match="SSLCertVerificationError"):
         secrets.resolve(ABSENT)
+
+
+def test_a_chunked_answer_is_read_whole(aws):
+    role = function_role(aws, ["secretsmanager:GetSecretValue"])
+    document = json.dumps({"AccessKeyId": role["AccessKeyId"], "SecretAccessKey": role["SecretAccessKey"],
+                           "Token": role["SessionToken"]}).encode()
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def answer_chunked():
+        connection, _ = listener.accept()
+        connection.recv(65536)
+        halves = (document[:10], document[10:])
+        body = b"".join(b"%x\r\n%s\r\n" % (len(half), half) for half in halves) + b"0\r\n\r\n"
+        connection.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + body)
+        connection.close()
+
+    threading.Thread(target=answer_chunked, daemon=True).start()
+    environ = {"AWS_CONTAINER_CREDENTIALS_FULL_URI": f"http://127.0.0.1:{listener.getsockname()[1]}/credentials"}
+    try:
+        found = awsapi.credentials(environ)
+    finally:
+        listener.close()
+    assert found == awsapi.sigv4.Credentials(role["AccessKeyId"], role["SecretAccessKey"], role["SessionToken"])
