@@ -6,14 +6,15 @@ request at a time per container) and short timeouts, so a database that is
 down or slow gives a fast 503 instead of a hung request. TLS certificates are
 always verified: a ``MONGODB_URI`` that turns verification off is refused.
 
-:func:`connect_early` (see :mod:`shared.early`) creates the client and opens
-its first connection in a background thread during the cold start; the first
-request waits for it instead of opening a connection of its own.
+:func:`connect_early` (see :mod:`shared.early`) creates the client in a
+background thread during the cold start, so that its monitor connects while
+the rest of the function imports; the first request waits for it instead of
+making a client of its own.
 
 Secret rotation: when the database refuses the credentials of a URI fetched
 from a secret, the secret is fetched again (at most once per
 :data:`RENEW_INTERVAL_SECONDS`) and, if it changed, the client is rebuilt with
-it and its first connection opened, so the next request uses the new value.
+it and a connection tried, so the next request uses the new value.
 """
 
 from __future__ import annotations
@@ -90,11 +91,14 @@ def client() -> MongoClient:
     return _client
 
 
-def connect_early() -> None:
-    """Create the client and open its first connection, in this (background) thread; never raises.
+def connect_early(open_connection: bool = False) -> None:
+    """Create the client in this (background) thread, so that its monitor connects now; never raises.
 
-    Does nothing when the client exists already. A failure is left for the
-    first request to meet, as a 503 or a configuration error.
+    With ``open_connection``, also open and authenticate the pooled connection
+    the first request will use (worth its round trip only when the first
+    request is not waiting already, as under provisioned concurrency). Does
+    nothing when the client exists. A failure is left for the first request to
+    meet, as a 503 or a configuration error.
     """
     global _warming
     with _lock:
@@ -102,7 +106,9 @@ def connect_early() -> None:
             return
         _warming = threading.current_thread()
     try:
-        client().admin.command("ping")
+        created = client()
+        if open_connection:
+            created.admin.command("ping")
     except Exception:
         pass  # the first request meets the same failure, and answers it
     finally:
@@ -146,7 +152,7 @@ def renew_credentials() -> bool:
     if secrets.refresh(reference) == in_use:
         return False
     close()
-    connect_early()
+    connect_early(open_connection=True)  # the new credentials, tried once now
     return True
 
 

@@ -5,8 +5,9 @@ call) and a database connection (TCP, TLS, the handshake): waits on the
 network that would otherwise come after the CPU-bound imports. The first lines
 of ``handlers/me.py`` and ``handlers/users.py`` call :func:`database`, which
 starts the secret's fetch in a background thread before pymongo is imported;
-once the value is there, a second thread creates the MongoClient and opens its
-first connection (:func:`shared.db.connect_early`). The authorizer calls
+once the value is there, a second thread creates the MongoClient, whose
+monitor connects in the background (:func:`shared.db.connect_early`; under
+provisioned concurrency it also opens the first pooled connection). The authorizer calls
 :func:`jwt_secret` the same way. The first request waits for whatever is still
 running and meets a failure as it would have without the early start (a 503,
 or the authorizer's 500); the next request tries again.
@@ -27,6 +28,7 @@ import threading
 from shared import secrets
 
 SNAP_START = "snap-start"
+PROVISIONED = "provisioned-concurrency"  # initialized ahead of requests: nothing waits for its connection
 
 
 def is_snap_start(environ=os.environ) -> bool:
@@ -70,7 +72,7 @@ def _connect_database(uri: str) -> None:
         from shared import db  # the main thread may be importing pymongo: this waits for it
     except Exception:
         return
-    db.connect_early()
+    db.connect_early(open_connection=os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") == PROVISIONED)
 
 
 def _before_snapshot_database() -> None:

@@ -5,6 +5,7 @@ server behind a TCP proxy that counts connections (and can add a delay).
 """
 
 import threading
+import time
 
 import pytest
 
@@ -34,6 +35,14 @@ def wait_for_early_start() -> None:
             thread.join(10)
 
 
+def eventually(condition, timeout: float = 5.0) -> bool:
+    """Whether ``condition()`` holds within ``timeout`` (the driver's monitor connects in its own thread)."""
+    deadline = time.monotonic() + timeout
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return condition()
+
+
 def get_me() -> int:
     return parsed(me.lambda_handler(rest_event("GET", "/me", authorizer=rest_authorizer()), None))[0]
 
@@ -45,9 +54,9 @@ def test_the_secret_is_fetched_and_a_connection_opened_before_any_request(aws, e
     early.database()
     wait_for_early_start()
     assert secrets.wait(arn)
-    assert proxy.connections == 2  # the driver's monitor, and the pooled connection the first request will use
+    assert db._client is not None and eventually(lambda: proxy.connections == 1)  # the client's monitor
     assert get_me() == 200
-    assert proxy.connections == 2
+    assert proxy.connections == 2  # and the request opened the pooled connection it used
 
 
 def test_a_request_during_the_early_start_waits_for_it_and_opens_no_connection_of_its_own(
@@ -69,7 +78,17 @@ def test_a_plain_uri_is_connected_early_too(environment, proxied_database):
     environment(MONGODB_URI=uri, MONGODB_DATABASE="early_start")
     early.database()
     wait_for_early_start()
-    assert proxy.connections == 2 and get_me() == 200 and proxy.connections == 2
+    assert eventually(lambda: proxy.connections == 1) and get_me() == 200 and proxy.connections == 2
+
+
+def test_under_provisioned_concurrency_the_first_pooled_connection_is_opened_early_too(
+        environment, proxied_database, monkeypatch):
+    uri, proxy = proxied_database
+    monkeypatch.setenv("AWS_LAMBDA_INITIALIZATION_TYPE", "provisioned-concurrency")
+    environment(MONGODB_URI=uri, MONGODB_DATABASE="early_start")
+    early.database()
+    wait_for_early_start()
+    assert proxy.connections == 2 and get_me() == 200 and proxy.connections == 2  # nothing more to open
 
 
 def test_without_a_database_uri_nothing_starts(environment, monkeypatch):

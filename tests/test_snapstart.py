@@ -8,6 +8,7 @@ the snapshot, after-restore hooks, then invocations.
 
 import sys
 import threading
+import time
 
 import pytest
 import snapshot_restore_py
@@ -40,6 +41,14 @@ def wait_for_early_start() -> None:
             thread.join(10)
 
 
+def eventually(condition, timeout: float = 5.0) -> bool:
+    """Whether ``condition()`` holds within ``timeout`` (the driver's monitor connects in its own thread)."""
+    deadline = time.monotonic() + timeout
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return condition()
+
+
 def get_me() -> int:
     return parsed(me.lambda_handler(rest_event("GET", "/me", authorizer=rest_authorizer()), None))[0]
 
@@ -61,7 +70,7 @@ def test_after_the_restore_the_hook_fetches_and_connects_and_requests_use_it(sna
     lambda_runtime_hooks_runner.run_before_snapshot()
     lambda_runtime_hooks_runner.run_after_restore()
     wait_for_early_start()
-    assert endpoint.connections == 1 and database.connections == 2
+    assert endpoint.connections == 1 and db._client is not None and eventually(lambda: database.connections == 1)
     assert get_me() == 200 and database.connections == 2
 
 
