@@ -31,6 +31,7 @@ from pathlib import Path
 from bench import cold, costs, production, replay, report, subjects, warm
 from bench.stats import summary
 from shared import tokens
+from tools import localdb, loopback
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -77,6 +78,21 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if args.delay_ms < 0:
         parser.error("--delay-ms must be 0 or more")
     return args
+
+
+@contextmanager
+def database_uri() -> Iterator[tuple[str, str]]:
+    """A MongoDB URI and a label for it: ``MONGODB_URI``, or a plain local server started for the caller."""
+    if os.environ.get("MONGODB_URI"):
+        yield os.environ["MONGODB_URI"], "MONGODB_URI"
+        return
+    with tempfile.TemporaryDirectory(prefix="bench-db-") as data_dir:
+        port = loopback.free_port()
+        process = localdb.start(port, Path(data_dir))
+        try:
+            yield f"mongodb://127.0.0.1:{port}/", "local FerretDB (SQLite) on loopback"
+        finally:
+            localdb.stop(process)
 
 
 @contextmanager
