@@ -24,7 +24,7 @@ import time
 import urllib.error
 import urllib.request
 
-from tools import build, samtemplate
+from tools import build, samtemplate, srv_check
 from tools.checks import sam
 
 # Template parameter <- environment variable (in CI: the GitHub environment's variables).
@@ -102,6 +102,7 @@ def deploy(environment: str, environ=os.environ) -> int:
     sam_cli = require_sam_cli()
     region = require_credentials()
     overrides = parameter_overrides(environment, environ)
+    srv_check.warn_if_srv(overrides.get("MongoDbUriSecretArn", ""))
     print(build.size_table(build.build()))
     command = [sam_cli, "deploy", "--config-env", environment, "--template-file", str(samtemplate.TEMPLATE),
                "--region", region, "--no-progressbar", *bootstrap_options(environ), "--parameter-overrides"]
