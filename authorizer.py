@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from shared import early
 
-early.jwt_secret()  # JWT_SECRET's fetch starts now, while jwt imports
+early.secret("JWT_SECRET")  # its fetch starts now, while jwt imports
 
 from shared import observability, tokens
 from shared.principal import Principal

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from shared import early
+from shared import early_db
 
-early.database()  # the secret fetch and the database connection start now, while the rest imports
+early_db.start()  # the secret fetch and the database connection start now, while the rest imports
 
 from shared import errors, profiles
 from shared.cache import TTLCache

@@ -12,7 +12,7 @@ import pytest
 import authorizer
 from bench.netdelay import DelayProxy
 from handlers import me
-from shared import db, early, secrets
+from shared import db, early, early_db, secrets
 from tests import tokenkit
 from tests.apigw import parsed, rest_authorizer, rest_event
 from tests.awskit import ACCOUNT, REGION, create_secret
@@ -51,7 +51,7 @@ def test_the_secret_is_fetched_and_a_connection_opened_before_any_request(aws, e
     uri, proxy = proxied_database
     arn = create_secret(aws, "db", uri)
     environment(MONGODB_URI=arn, MONGODB_DATABASE="early_start")
-    early.database()
+    early_db.start()
     wait_for_early_start()
     assert secrets.wait(arn)
     assert db._client is not None and eventually(lambda: proxy.connections == 1)  # the client's monitor
@@ -66,7 +66,7 @@ def test_a_request_during_the_early_start_waits_for_it_and_opens_no_connection_o
     try:
         environment(MONGODB_URI=create_secret(aws, "db", f"mongodb://127.0.0.1:{slow.port}/?directConnection=true"),
                     MONGODB_DATABASE="early_start")
-        early.database()
+        early_db.start()
         assert get_me() == 200
         assert slow.connections == 2
     finally:
@@ -76,7 +76,7 @@ def test_a_request_during_the_early_start_waits_for_it_and_opens_no_connection_o
 def test_a_plain_uri_is_connected_early_too(environment, proxied_database):
     uri, proxy = proxied_database
     environment(MONGODB_URI=uri, MONGODB_DATABASE="early_start")
-    early.database()
+    early_db.start()
     wait_for_early_start()
     assert eventually(lambda: proxy.connections == 1) and get_me() == 200 and proxy.connections == 2
 
@@ -86,7 +86,7 @@ def test_under_provisioned_concurrency_the_first_pooled_connection_is_opened_ear
     uri, proxy = proxied_database
     monkeypatch.setenv("AWS_LAMBDA_INITIALIZATION_TYPE", "provisioned-concurrency")
     environment(MONGODB_URI=uri, MONGODB_DATABASE="early_start")
-    early.database()
+    early_db.start()
     wait_for_early_start()
     assert proxy.connections == 2 and get_me() == 200 and proxy.connections == 2  # nothing more to open
 
@@ -95,7 +95,7 @@ def test_without_a_database_uri_nothing_starts(environment, monkeypatch):
     monkeypatch.delenv("MONGODB_URI", raising=False)
     environment()
     before = {thread.name for thread in threading.enumerate()}
-    early.database()
+    early_db.start()
     assert {thread.name for thread in threading.enumerate()} - before == set()
     assert db._client is None
 
@@ -104,7 +104,7 @@ def test_a_failed_early_fetch_is_the_first_requests_503_and_the_next_request_fet
         aws, environment, proxied_database):
     uri, proxy = proxied_database
     environment(MONGODB_URI=MISSING, MONGODB_DATABASE="early_start")
-    early.database()
+    early_db.start()
     wait_for_early_start()
     assert proxy.connections == 0
     assert get_me() == 503
@@ -115,7 +115,7 @@ def test_a_failed_early_fetch_is_the_first_requests_503_and_the_next_request_fet
 def test_the_authorizer_prefetches_its_signing_secret(aws, configure):
     arn = create_secret(aws, "jwt", "s" * 48)
     configure(STAGE="dev", JWT_SECRET=arn, JWT_ISSUER=tokenkit.ISSUER, JWT_AUDIENCE=tokenkit.AUDIENCE)
-    early.jwt_secret()
+    early.secret("JWT_SECRET")
     assert secrets.wait(arn)
     token = tokenkit.sign(tokenkit.claims(iss=tokenkit.ISSUER, aud=tokenkit.AUDIENCE), key="s" * 48)
     event = {"type": "TOKEN", "authorizationToken": f"Bearer {token}",
@@ -125,7 +125,7 @@ def test_the_authorizer_prefetches_its_signing_secret(aws, configure):
 
 def test_a_failed_prefetch_of_the_signing_secret_fails_the_first_call_and_the_next_fetches_again(aws, configure):
     configure(STAGE="dev", JWT_SECRET=MISSING, JWT_ISSUER=tokenkit.ISSUER, JWT_AUDIENCE=tokenkit.AUDIENCE)
-    early.jwt_secret()
+    early.secret("JWT_SECRET")
     token = tokenkit.sign(tokenkit.claims(iss=tokenkit.ISSUER, aud=tokenkit.AUDIENCE), key="s" * 48)
     event = {"type": "TOKEN", "authorizationToken": f"Bearer {token}",
              "methodArn": "arn:aws:execute-api:eu-west-1:123456789012:api/dev/GET/me"}

@@ -16,7 +16,7 @@ from awslambdaric import lambda_runtime_hooks_runner
 
 from bench.netdelay import DelayProxy
 from handlers import me
-from shared import db, early, secrets
+from shared import db, early, early_db, secrets
 from tests.apigw import parsed, rest_authorizer, rest_event
 from tests.awskit import ACCOUNT, REGION, create_secret
 
@@ -56,7 +56,7 @@ def get_me() -> int:
 def test_before_the_snapshot_nothing_is_fetched_or_connected(snap_start, aws, environment):
     uri, database, endpoint = snap_start
     environment(MONGODB_URI=create_secret(aws, "db", uri), MONGODB_DATABASE="snap_start")
-    early.database()
+    early_db.start()
     wait_for_early_start()
     lambda_runtime_hooks_runner.run_before_snapshot()
     assert (database.connections, endpoint.connections, db._client) == (0, 0, None)
@@ -66,7 +66,7 @@ def test_after_the_restore_the_hook_fetches_and_connects_and_requests_use_it(sna
     uri, database, endpoint = snap_start
     arn = create_secret(aws, "db", uri)
     environment(MONGODB_URI=arn, MONGODB_DATABASE="snap_start")
-    early.database()
+    early_db.start()
     lambda_runtime_hooks_runner.run_before_snapshot()
     lambda_runtime_hooks_runner.run_after_restore()
     wait_for_early_start()
@@ -78,7 +78,7 @@ def test_a_client_made_during_init_is_closed_before_the_snapshot(snap_start, aws
     uri, _, _ = snap_start
     arn = create_secret(aws, "db", uri)
     environment(MONGODB_URI=arn, MONGODB_DATABASE="snap_start")
-    early.database()
+    early_db.start()
     db.client().admin.command("ping")  # something connected during init, against the advice
     lambda_runtime_hooks_runner.run_before_snapshot()
     assert db._client is None and not secrets.wait(arn)
@@ -91,7 +91,7 @@ def test_a_request_that_comes_before_the_restore_hook_finished_waits_for_it(snap
     try:
         environment(MONGODB_URI=create_secret(aws, "db", f"mongodb://127.0.0.1:{slow.port}/?directConnection=true"),
                     MONGODB_DATABASE="snap_start")
-        early.database()
+        early_db.start()
         lambda_runtime_hooks_runner.run_before_snapshot()
         lambda_runtime_hooks_runner.run_after_restore()
         assert get_me() == 200 and slow.connections == 2
@@ -103,7 +103,7 @@ def test_a_secret_that_fails_after_the_restore_is_a_503_then_the_next_request_fe
                                                                                              environment):
     uri, _, _ = snap_start
     environment(MONGODB_URI=f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:later", MONGODB_DATABASE="snap_start")
-    early.database()
+    early_db.start()
     lambda_runtime_hooks_runner.run_before_snapshot()
     lambda_runtime_hooks_runner.run_after_restore()
     assert get_me() == 503
@@ -116,7 +116,7 @@ def test_the_authorizers_secret_is_fetched_only_after_the_restore(snap_start, aw
     arn = create_secret(aws, "jwt", "s" * 48)
     configure(STAGE="dev", JWT_SECRET=arn, JWT_ISSUER="https://issuer.example.com/")
     monkeypatch.setenv("AWS_LAMBDA_INITIALIZATION_TYPE", "snap-start")
-    early.jwt_secret()
+    early.secret("JWT_SECRET")
     lambda_runtime_hooks_runner.run_before_snapshot()
     assert endpoint.connections == 0
     lambda_runtime_hooks_runner.run_after_restore()
@@ -127,7 +127,7 @@ def test_without_the_runtimes_hook_library_nothing_starts_early(snap_start, aws,
     uri, database, endpoint = snap_start
     monkeypatch.setitem(sys.modules, "snapshot_restore_py", None)  # as if it were not installed
     environment(MONGODB_URI=create_secret(aws, "db", uri), MONGODB_DATABASE="snap_start")
-    early.database()
+    early_db.start()
     wait_for_early_start()
     assert (database.connections, endpoint.connections) == (0, 0)
     assert get_me() == 200
