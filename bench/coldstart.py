@@ -46,6 +46,8 @@ def status_of(result) -> str:
         return str(result["statusCode"])
     if isinstance(result, dict) and "policyDocument" in result:
         return str(result["policyDocument"]["Statement"][0]["Effect"])
+    if isinstance(result, dict) and "isAuthorized" in result:  # an HTTP API authorizer's simple response
+        return "Allow" if result["isAuthorized"] is True else "Deny"
     return "ok"
 
 

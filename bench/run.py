@@ -175,9 +175,10 @@ class ProductionGroup:
 
 def production_event(item: replay.ReplayEvent) -> replay.ReplayEvent:
     """``item``, its bearer token replaced by one the production authorizer accepts."""
+    sent = [item.event.get("authorizationToken") or ""]
+    sent += [str(value) for name, value in (item.event.get("headers") or {}).items() if name.lower() == "authorization"]
     text = item.as_json()
-    for token in {item.event.get("authorizationToken", "").partition(" ")[2],
-                  str((item.event.get("headers") or {}).get("Authorization", "")).partition(" ")[2]} - {""}:
+    for token in {value.partition(" ")[2] for value in sent} - {""}:
         text = text.replace(token, production.authorizer_token())
     return replace(item, event=json.loads(text))
 

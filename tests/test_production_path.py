@@ -11,7 +11,8 @@ from pymongo import MongoClient
 
 from bench import cold, production, replay, run, subjects
 
-EVENTS = ("events/me.json", "events/user.json", "events/health.json", "events/authorizer-token.json")
+EVENTS = ("events/me.json", "events/user.json", "events/health.json", "events/authorizer-token.json",
+          "events/authorizer-http.json")
 
 
 @pytest.fixture(scope="module")
