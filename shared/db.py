@@ -6,10 +6,10 @@ request at a time per container) and short timeouts, so a database that is
 down or slow gives a fast 503 instead of a hung request. TLS certificates are
 always verified: a ``MONGODB_URI`` that turns verification off is refused.
 
-:func:`connect_early` (see :mod:`shared.early`) creates the client in a
-background thread during the cold start, so that its monitor connects while
-the rest of the function imports; the first request waits for it instead of
-making a client of its own.
+:func:`connect_early` (see :mod:`shared.early_db`) creates the client during
+the cold start, so that its monitor connects while the rest of the function
+imports; a first request that comes while another thread creates it waits for
+that client instead of making one of its own.
 
 Secret rotation: when the database refuses the credentials of a URI fetched
 from a secret, the secret is fetched again (at most once per
@@ -29,7 +29,7 @@ from pymongo import MongoClient
 from pymongo.collection import Collection
 from pymongo.errors import ConnectionFailure, DuplicateKeyError, OperationFailure, PyMongoError
 
-from shared import errors, observability, secrets
+from shared import early_db, errors, observability, secrets
 from shared.config import ConfigError, settings
 
 RETRY_AFTER_SECONDS = "1"
@@ -92,7 +92,7 @@ def client() -> MongoClient:
 
 
 def connect_early(open_connection: bool = False) -> None:
-    """Create the client in this (background) thread, so that its monitor connects now; never raises.
+    """Create the client now, so that its monitor connects in the background; never raises.
 
     With ``open_connection``, also open and authenticate the pooled connection
     the first request will use (worth its round trip only when the first
@@ -195,3 +195,9 @@ def _refused_credentials() -> None:
         renewed = False
     observability.log("ERROR", "the database refused the credentials", renewed_from_secret=renewed)
     raise _unavailable() from None
+
+
+# When the function's first lines asked for an early start (shared.early_db), create the client now, in the
+# thread importing this module: the first moment pymongo is loaded.
+if early_db.requested():
+    early_db.connect(connect_early)

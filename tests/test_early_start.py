@@ -4,8 +4,12 @@ Against the real pieces: moto's server for the secret, the session's database
 server behind a TCP proxy that counts connections (and can add a delay).
 """
 
+import os
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -133,3 +137,12 @@ def test_a_failed_prefetch_of_the_signing_secret_fails_the_first_call_and_the_ne
         authorizer.lambda_handler(event, None)
     create_secret(aws, "not-yet", "s" * 48)
     assert authorizer.lambda_handler(event, None)["principalId"] == "alice"
+
+
+def test_in_a_fresh_process_the_client_exists_when_the_handler_has_imported(aws, mongo_uri, tmp_path):
+    probe = ("import threading, handlers.me, shared.db\n"
+             "print(shared.db._client is not None, [t.name for t in threading.enumerate() if t.name == 'db-connect'])")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent),
+           "MONGODB_URI": create_secret(aws, "db", mongo_uri)}
+    answer = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, cwd=tmp_path)
+    assert answer.stdout.strip() == "True []", answer.stderr
