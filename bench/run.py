@@ -98,12 +98,12 @@ def database_uri() -> Iterator[tuple[str, str]]:
 @contextmanager
 def databases(args: argparse.Namespace) -> Iterator[tuple[str, str, production.World | None]]:
     """A MongoDB URI, a label for it and the production world: ``MONGODB_URI`` (no world), or servers of this run."""
-    if os.environ.get("MONGODB_URI"):
-        yield os.environ["MONGODB_URI"], "MONGODB_URI", None
+    if os.environ.get("MONGODB_URI") or args.no_production:
+        with database_uri() as (uri, label):
+            yield uri, label, None
         return
-    with production.world(0 if args.no_production else args.delay_ms) as (world, uri):
-        label = "local FerretDB (SQLite) on loopback"
-        yield uri, label, None if args.no_production else world
+    with production.world(args.delay_ms) as (world, uri):
+        yield uri, "local FerretDB (SQLite) on loopback", world
 
 
 def function_environment(uri: str, database: str) -> dict[str, str]:

@@ -34,6 +34,8 @@ def test_the_first_request_as_deployed_loads_no_aws_sdk(deployed, name, tmp_path
     sample = cold.sample(subject, event_file, tmp_path)
     assert sample.status in ("200", "Allow")
     assert sample.aws_sdk == ()
+    if item.function in ("AuthorizerFunction", "HealthFunction"):
+        assert "pymongo" not in sample.drivers
 
 
 def test_the_old_boto3_path_does_load_it(deployed, tmp_path):
