@@ -151,9 +151,13 @@ def _answer(connection: socket.socket, request: bytes) -> tuple[int, dict, bytes
     for line in header_lines:
         name, _, value = line.partition(":")
         answer_headers[name.strip().lower()] = value.strip()
-    length = int(answer_headers.get("content-length", "-1"))
+    declared = answer_headers.get("content-length", "")
+    if declared and not declared.isdigit():
+        raise AWSError("MalformedAnswer", retryable=True)
+    length = int(declared) if declared else -1
     deadline = time.monotonic() + ATTEMPT_SECONDS
-    while len(rest) != length and len(rest) <= MAX_ANSWER_BYTES and (chunk := connection.recv(CHUNK_BYTES)):
+    while (length < 0 or len(rest) < length) and len(rest) <= MAX_ANSWER_BYTES and (
+            chunk := connection.recv(CHUNK_BYTES)):
         rest += chunk  # without a Content-Length, the answer ends when the server closes (Connection: close)
         if time.monotonic() > deadline:
             raise AWSError("TimeoutError", retryable=True)
