@@ -44,7 +44,7 @@ _client: MongoClient | None = None
 # about 20 us, as much as the rest of a warm request's own work.
 _collections: dict[str, Collection] = {}
 _lock = threading.Lock()
-_warming: threading.Thread | None = None  # the thread opening the first connection, while it does
+_connecting: tuple[threading.Thread, threading.Event] | None = None  # connect_early's thread, and its end
 _renewed_at = -RENEW_INTERVAL_SECONDS
 
 
@@ -78,12 +78,16 @@ def _new_client() -> MongoClient:
     )
 
 
+def _wait_for_early_connect() -> None:
+    connecting = _connecting
+    if connecting is not None and connecting[0] is not threading.current_thread():
+        connecting[1].wait()
+
+
 def client() -> MongoClient:
     """The container's MongoClient, created on the first call (or waited for, when it is being connected early)."""
     global _client
-    warming = _warming
-    if warming is not None and warming is not threading.current_thread():
-        warming.join()
+    _wait_for_early_connect()
     if _client is None:
         with _lock:
             if _client is None:
@@ -100,11 +104,12 @@ def connect_early(open_connection: bool = False) -> None:
     nothing when the client exists. A failure is left for the first request to
     meet, as a 503 or a configuration error.
     """
-    global _warming
+    global _connecting
     with _lock:
-        if _client is not None or _warming is not None:
+        if _client is not None or _connecting is not None:
             return
-        _warming = threading.current_thread()
+        _connecting = (threading.current_thread(), threading.Event())
+    done = _connecting[1]
     try:
         created = client()
         if open_connection:
@@ -112,7 +117,8 @@ def connect_early(open_connection: bool = False) -> None:
     except Exception:
         pass  # the first request meets the same failure, and answers it
     finally:
-        _warming = None
+        _connecting = None
+        done.set()
 
 
 def collection(name: str) -> Collection:
@@ -126,9 +132,7 @@ def collection(name: str) -> Collection:
 def close() -> None:
     """Close the client; the next :func:`client` call opens a new one."""
     global _client
-    warming = _warming
-    if warming is not None and warming is not threading.current_thread():
-        warming.join()
+    _wait_for_early_connect()
     with _lock:
         _collections.clear()
         if _client is not None:

@@ -198,9 +198,9 @@ def test_plain_http_is_refused_beyond_loopback(aws, monkeypatch):
 def test_a_prefetched_secret_is_waited_for_and_fetched_once(aws):
     arn = create_secret(aws, "db", "first")
     secrets.prefetch(arn)
-    seed("secretsmanager", aws).put_secret_value(SecretId=arn, SecretString="second")
     assert secrets.wait(arn)
-    assert secrets.resolve(arn) == "first"
+    seed("secretsmanager", aws).put_secret_value(SecretId=arn, SecretString="second")
+    assert secrets.resolve(arn) == "first"  # the prefetched value: no second fetch
 
 
 def test_a_failed_prefetch_raises_at_the_first_resolve_and_the_next_fetches_again(aws):
