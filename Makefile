@@ -28,7 +28,7 @@ help:
 	@echo "make lint                       ruff, then the offline deploy checks (cfn-lint, SAM transform, actionlint)"
 	@echo "make build                      one zip per function in build/, and their sizes (no AWS needed)"
 	@echo "make deploy ENV=dev|prod        build, then sam deploy with samconfig.toml's ENV settings"
-	@echo "make bench [EVENTS='events/me.json ...'] [COLD_SAMPLES=10] [WARM_COUNT=2000]  latency vs floors and baselines"
+	@echo "make bench [EVENTS='events/me.json ...'] [COLD_SAMPLES=10] [WARM_COUNT=2000] [DELAY_MS=5]  latency vs floors and baselines"
 	@echo "make bench-lambda FUNCTION=<name> [ENDPOINT=<url>] [LOG=<rie output>] [RIE=1] [EVENTS=...] [COUNT=20]"
 	@echo "make bench-http URL=<https://.../me> TOKEN=<jwt> [REQUESTS=200] [CONCURRENCY=4]"
 
@@ -91,7 +91,8 @@ $(VENV)/.bench-installed: bench/requirements.txt $(VENV)/.installed
 bench: COLD_SAMPLES ?= 10
 bench: WARM_COUNT ?= 2000
 bench: setup $(VENV)/.bench-installed
-	$(PY) -m bench.run --events "$(EVENTS)" --cold-samples "$(COLD_SAMPLES)" --warm-count "$(WARM_COUNT)"
+	$(PY) -m bench.run --events "$(EVENTS)" --cold-samples "$(COLD_SAMPLES)" --warm-count "$(WARM_COUNT)" \
+		$(if $(DELAY_MS),--delay-ms "$(DELAY_MS)")
 
 bench-lambda: COUNT ?= 20
 bench-lambda: setup

@@ -19,6 +19,10 @@ Gateway turns into a 500: never an Allow.
 
 from __future__ import annotations
 
+from shared import early
+
+early.secret("JWT_SECRET")  # its fetch starts now, while jwt imports
+
 from shared import observability, tokens
 from shared.principal import Principal
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench.subjects import BARE_API, FASTAPI, FLOOR, POWERTOOLS
+from bench.subjects import BARE_API, FASTAPI, FLOOR, PLAIN, POWERTOOLS
 
 SYSTEMS = (BARE_API, FLOOR, FASTAPI, POWERTOOLS)
 COLORS = {BARE_API: "#1b7837", FLOOR: "#969696", FASTAPI: "#c51b7d", POWERTOOLS: "#2166ac"}
@@ -12,7 +12,8 @@ ROUTES = ("GET /health", "GET /me", "authorizer")
 
 
 def _entry(entries: list[dict], route: str, system: str) -> dict | None:
-    return next((e for e in entries if e["route"] == route and e["system"] == system), None)
+    return next((e for e in entries if e["route"] == route and e["system"] == system
+                 and e.get("config", PLAIN) == PLAIN), None)
 
 
 def _bars(axis, entries: list[dict], value, title: str, unit: str) -> None:

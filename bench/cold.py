@@ -6,6 +6,11 @@ handler's module and everything it loads) and first invocation. Samples of
 all subjects alternate, round after round, so drift on a shared machine hits
 all of them alike.
 
+CPU time is the child's own (user + system, all threads) from its start to
+the first response. Children see none of this machine's CA variables
+(:data:`MACHINE_VARIABLES`): a Lambda process has none, and they decide how
+much a TLS context costs to load.
+
 Bytecode: Lambda artifacts carry compiled ``.pyc`` files, so every subject
 runs with them present. They live in a private cache (``PYTHONPYCACHEPREFIX``)
 filled by one untimed run of each subject; timed runs write nothing.
@@ -18,7 +23,7 @@ import os
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from bench.subjects import Subject
@@ -26,6 +31,8 @@ from bench.subjects import Subject
 ROOT = Path(__file__).resolve().parent.parent
 COLDSTART = ROOT / "bench" / "coldstart.py"
 TIMEOUT_SECONDS = 60
+MACHINE_VARIABLES = ("SSL_CERT_FILE", "SSL_CERT_DIR", "AWS_CA_BUNDLE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE",
+                     "AWS_PROFILE", "AWS_ENDPOINT_URL")
 
 
 class ColdStartError(RuntimeError):
@@ -40,6 +47,10 @@ class ColdSample:
     max_rss_kb: int
     status: str
     drivers: tuple[str, ...]
+    cpu_ms: float = 0.0
+    aws_sdk: tuple[str, ...] = ()
+    spawned_ns: int = 0
+    phases: dict = field(default_factory=dict, compare=False)
 
     @property
     def total_ms(self) -> float:
@@ -48,8 +59,8 @@ class ColdSample:
 
 
 def child_environment(subject: Subject, pycache: Path, write_bytecode: bool) -> dict[str, str]:
-    env = {**os.environ, **subject.env, "PYTHONPATH": str(ROOT), "PYTHONPYCACHEPREFIX": str(pycache),
-           "PYTHONUNBUFFERED": "1"}
+    env = {name: value for name, value in os.environ.items() if name not in MACHINE_VARIABLES}
+    env.update({**subject.env, "PYTHONPATH": str(ROOT), "PYTHONPYCACHEPREFIX": str(pycache), "PYTHONUNBUFFERED": "1"})
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     if not write_bytecode:
         env["PYTHONDONTWRITEBYTECODE"] = "1"
@@ -92,6 +103,9 @@ def sample(subject: Subject, event_file: Path | None, pycache: Path, write_bytec
         max_rss_kb=report["max_rss_kb"],
         status=status,
         drivers=tuple(report["drivers"]),
+        cpu_ms=report.get("cpu_ns", 0) / 1e6,
+        aws_sdk=tuple(report.get("aws_sdk", ())),
+        spawned_ns=spawned_ns,
     )
 
 
@@ -108,10 +122,11 @@ class ColdCase:
         return f"{self.subject.key}@{self.event_name or '-'}"
 
 
-def alternate(cases: list[ColdCase], rounds: int, pycache: Path, before_each=None, progress=None):
+def alternate(cases: list[ColdCase], rounds: int, pycache: Path, before_each=None, progress=None, after_each=None):
     """Sample every case once per round, each round starting one place later; return samples by case key.
 
-    ``before_each(case)`` runs (untimed) before every sample; ``progress(done, total)`` after each.
+    ``before_each(case)`` runs (untimed) before every sample; ``after_each(case, sample)`` after it, returning
+    the sample's ``phases`` (a dict); ``progress(done, total)`` after each.
     """
     samples: dict[str, list[ColdSample]] = {case.key: [] for case in cases}
     total, done = rounds * len(cases), 0
@@ -120,7 +135,10 @@ def alternate(cases: list[ColdCase], rounds: int, pycache: Path, before_each=Non
         for case in cases[shift:] + cases[:shift]:
             if before_each is not None:
                 before_each(case)
-            samples[case.key].append(sample(case.subject, case.event_file, pycache))
+            taken = sample(case.subject, case.event_file, pycache)
+            if after_each is not None:
+                taken = replace(taken, phases=after_each(case, taken))
+            samples[case.key].append(taken)
             done += 1
             if progress is not None:
                 progress(done, total)

@@ -4,8 +4,10 @@
     python bench/coldstart.py - -          # the interpreter alone
 
 The last line on stdout is ``BENCH {json}`` with monotonic-clock timestamps in
-ns (the same clock as the parent's ``time.monotonic_ns()``), the first
-response's status, which drivers the process imported and its peak RSS. Only
+ns (the same clock as the parent's ``time.monotonic_ns()``), the process's CPU
+time (user + system, all threads, since it started) at the first response, the
+first response's status, which drivers and AWS SDK modules the process
+imported and its peak RSS. Only
 stdlib modules that Lambda's own runtime loads before the handler (json,
 importlib) are imported ahead of it; nothing of the benchmark harness is.
 """
@@ -20,6 +22,7 @@ import os  # noqa: E402
 import sys  # noqa: E402
 
 DRIVERS = ("pymongo", "orjson", "jwt", "motor", "fastapi", "aws_lambda_powertools", "boto3")
+AWS_SDK = ("boto3", "botocore", "s3transfer")  # what a deployed function's path must never load
 
 
 class Context:
@@ -43,6 +46,8 @@ def status_of(result) -> str:
         return str(result["statusCode"])
     if isinstance(result, dict) and "policyDocument" in result:
         return str(result["policyDocument"]["Statement"][0]["Effect"])
+    if isinstance(result, dict) and "isAuthorized" in result:  # an HTTP API authorizer's simple response
+        return "Allow" if result["isAuthorized"] is True else "Deny"
     return "ok"
 
 
@@ -85,10 +90,12 @@ def main() -> None:
             fields["imported_ns"] = time.monotonic_ns()
             result = handler(event, Context())
             fields["invoked_ns"] = time.monotonic_ns()
+            fields["cpu_ns"] = time.process_time_ns()
             fields["status"] = status_of(result)
         except Exception as exc:
             fields["error"] = f"{type(exc).__name__}: {exc}"
     fields["drivers"] = [name for name in DRIVERS if name in sys.modules]
+    fields["aws_sdk"] = [name for name in AWS_SDK if name in sys.modules]
     fields["max_rss_kb"] = peak_rss_kb()
     report(fields)
     os._exit(0)  # skip interpreter teardown: it is not part of a cold start

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from bench.replay import ReplayEvent
 
 BARE_API = "bare-api"
+BOTO3_SECRETS = "boto3 secrets"
+PLAIN, PRODUCTION = "plain", "production"  # configurations: a plain local URI, or as deployed (see bench.production)
 FLOOR = "floor"
 INTERPRETER = "interpreter"
 FASTAPI = "FastAPI+Mangum"
@@ -24,20 +26,22 @@ BASELINE_HANDLERS = {
     POWERTOOLS: "bench.baselines.powertools_app.lambda_handler",
 }
 BASELINE_ROUTES = ("GET /health", "GET /me")
+BOTO3_SECRETS_HANDLER = "bench.baselines.boto3_secrets.lambda_handler"
 
 
 @dataclass(frozen=True)
 class Subject:
-    """One handler to measure, and the environment it runs with."""
+    """One handler to measure, the environment it runs with, and the configuration that environment models."""
 
     system: str
     name: str
     handler: str
     env: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
+    config: str = PLAIN
 
     @property
     def key(self) -> str:
-        return f"{self.system}:{self.name}"
+        return f"{self.system}:{self.name}" + (f":{self.config}" if self.config != PLAIN else "")
 
 
 def interpreter() -> Subject:
@@ -64,3 +68,19 @@ def serves_baseline(item: ReplayEvent) -> bool:
     event = item.event
     has_query = bool(event.get("queryStringParameters") or event.get("multiValueQueryStringParameters"))
     return item.route in BASELINE_ROUTES and event.get("version") != "2.0" and not has_query
+
+
+def production_function(name: str, handler: str, env: dict[str, str], variant: str) -> Subject:
+    """A function as deployed, its secrets as ``variant`` says (such as "Secrets Manager")."""
+    return Subject(BARE_API, f"{name} ({variant})", handler, env, PRODUCTION)
+
+
+def production_floor(drivers: list[str], env: dict[str, str]) -> Subject:
+    """The least any handler with these drivers does as deployed: over TLS to the database, with the same CA."""
+    used = [driver for driver in FLOOR_DRIVERS if driver in drivers] or ["orjson"]
+    return Subject(FLOOR, "+".join(used), FLOOR_HANDLER, {**env, "BENCH_FLOOR_DRIVERS": ",".join(used)}, PRODUCTION)
+
+
+def boto3_secrets(env: dict[str, str]) -> Subject:
+    """GET /me with the secret path bare-api had before: boto3 fetches MONGODB_URI's secret."""
+    return Subject(BOTO3_SECRETS, "GET /me", BOTO3_SECRETS_HANDLER, env, PRODUCTION)

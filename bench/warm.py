@@ -17,6 +17,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.cold import MACHINE_VARIABLES
 from bench.replay import ReplayEvent
 from bench.subjects import Subject
 
@@ -46,7 +47,8 @@ class Worker:
     def __init__(self, subject: Subject) -> None:
         self.subject = subject
         # Unbuffered, as Lambda's runtime makes stdout: each log line is one write, as there.
-        env = {**os.environ, **subject.env, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
+        env = {name: value for name, value in os.environ.items() if name not in MACHINE_VARIABLES}
+        env.update({**subject.env, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"})
         self.stderr = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 -- closed by close()
         self.process = subprocess.Popen(
             [sys.executable, "-m", "bench.worker", subject.handler],

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from shared import early_db
+
+early_db.start()  # the secret fetch and the database connection start now, while the rest imports
+
 from shared import profiles, validation
 from shared.conditional import if_match_revisions, none_match
 from shared.request import Request

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from shared import early_db
+
+early_db.start()  # the secret fetch and the database connection start now, while the rest imports
+
 from shared import errors, profiles
 from shared.cache import TTLCache
 from shared.conditional import none_match

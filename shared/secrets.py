@@ -8,21 +8,29 @@ A setting such as ``MONGODB_URI`` or ``JWT_SECRET`` may hold the value itself
 - ``arn:<partition>:ssm:<region>:<account>:parameter/<name>`` (a SecureString's ARN)
 - ``ssm:/<name>`` (a parameter name in the function's own region)
 
-boto3 is imported only when a reference is resolved.
+References are fetched with the standard library (:mod:`shared.aws`: one
+signed HTTPS call, no boto3), which is imported only when there is one to
+fetch. :func:`prefetch` starts a fetch in a background thread, so that it
+overlaps the imports that follow; :func:`resolve` waits for it.
 """
 
 from __future__ import annotations
 
-from functools import cache
+import os
+import threading
+from collections import namedtuple
 
 SSM_NAME_PREFIX = "ssm:"
-# Two attempts of at most 1 s to connect and 1 s to read: a failing fetch ends well within the
-# authorizer's 5 s and the API functions' 10 s timeouts.
-FETCH_TIMEOUT_SECONDS = 1
 
 
 class SecretError(RuntimeError):
-    """A secret reference could not be resolved."""
+    """A secret reference could not be resolved. The message names the reference, never the value."""
+
+
+class Reference(namedtuple("Reference", "service partition region operation payload")):
+    """What to ask AWS for: ``operation`` of ``service`` (``secretsmanager`` or ``ssm``) with ``payload``."""
+
+    __slots__ = ()
 
 
 def _arn_service(value: str) -> str:
@@ -35,43 +43,126 @@ def is_reference(value: str) -> bool:
     return value.startswith(SSM_NAME_PREFIX) or _arn_service(value) in ("secretsmanager", "ssm")
 
 
-def _region_of(arn: str) -> str | None:
-    return arn.split(":")[3] or None
+def parse(value: str, environ=os.environ) -> Reference:
+    """The AWS call behind the reference ``value``; SecretError when it names no region."""
+    if value.startswith(SSM_NAME_PREFIX):
+        region = environ.get("AWS_REGION", "").strip() or environ.get("AWS_DEFAULT_REGION", "").strip()
+        payload = {"Name": value[len(SSM_NAME_PREFIX):], "WithDecryption": True}
+        reference = Reference("ssm", None, region, "GetParameter", payload)
+    else:
+        _, partition, service, region, _ = value.split(":", 4)
+        if service == "secretsmanager":
+            reference = Reference(service, partition, region, "GetSecretValue", {"SecretId": value})
+        else:
+            payload = {"Name": value.split(":parameter", 1)[1], "WithDecryption": True}
+            reference = Reference(service, partition, region, "GetParameter", payload)
+    if not reference.region:
+        raise SecretError(f"could not read the secret {value}: no region (set AWS_REGION)")
+    return reference
 
 
-def _client(service: str, region: str | None):
-    import boto3
-    from botocore.config import Config
+def fetch(value: str, environ=os.environ) -> str:
+    """The current value of the secret ``value`` names, fetched now. Raises :class:`SecretError`."""
+    from shared import aws
 
-    config = Config(
-        connect_timeout=FETCH_TIMEOUT_SECONDS, read_timeout=FETCH_TIMEOUT_SECONDS, retries={"total_max_attempts": 2}
-    )
-    return boto3.client(service, region_name=region, config=config)
+    reference = parse(value, environ)
+    api = aws.SECRETS_MANAGER if reference.service == "secretsmanager" else aws.SSM
+    try:
+        answer = aws.call(api, reference.operation, reference.payload, reference.region, reference.partition, environ)
+    except aws.AWSError as exc:
+        raise SecretError(f"could not read the secret {value}: {exc.code}") from None
+    if reference.service == "secretsmanager":
+        secret = answer.get("SecretString")
+    else:
+        secret = (answer.get("Parameter") or {}).get("Value")
+    if not secret or not isinstance(secret, str):
+        raise SecretError(f"the secret {value} is empty or binary")
+    return secret
 
 
-@cache
+class _Fetch(threading.Thread):
+    """One fetch running in the background; ``value`` or ``error`` once it has ended."""
+
+    def __init__(self, value: str) -> None:
+        super().__init__(name="secret-prefetch", daemon=True)
+        self.reference = value
+        self.value: str | None = None
+        self.error: SecretError | None = None
+
+    def run(self) -> None:
+        try:
+            self.value = fetch(self.reference)
+        except SecretError as exc:
+            self.error = exc
+        except Exception as exc:  # a bug must not vanish with the thread: resolve() raises it as a SecretError
+            self.error = SecretError(f"could not read the secret {self.reference}: {type(exc).__name__}")
+
+
+_values: dict[str, str] = {}
+_fetches: dict[str, _Fetch] = {}
+_lock = threading.Lock()
+
+
+def prefetch(value: str) -> None:
+    """Start fetching ``value`` in the background when it is a reference not fetched yet; else do nothing."""
+    if not is_reference(value):
+        return
+    from shared import aws  # noqa: F401 -- imported here, not in the thread: imports belong to the main thread
+
+    with _lock:
+        if value in _values or value in _fetches:
+            return
+        _fetches[value] = started = _Fetch(value)
+    started.start()
+
+
+def wait(value: str) -> bool:
+    """Wait for a fetch of ``value`` started by :func:`prefetch`; whether a value is there now."""
+    with _lock:
+        running = _fetches.get(value)
+    if running is not None:
+        running.join()
+    return value in _values or (running is not None and running.value is not None)
+
+
 def resolve(value: str) -> str:
     """The secret named by ``value``, or ``value`` itself when it is no reference.
 
-    Fetched values are cached for the life of the container. Raises
-    :class:`SecretError` (never the AWS error, whose text may name resources).
+    A fetched value is kept for the life of the container. A prefetch still
+    running is waited for; one that failed raises its SecretError once, and
+    the next call fetches again.
     """
     if not is_reference(value):
         return value
-    try:
-        if _arn_service(value) == "secretsmanager":
-            answer = _client("secretsmanager", _region_of(value)).get_secret_value(SecretId=value)
-            secret = answer.get("SecretString")
-        elif _arn_service(value) == "ssm":
-            name = value.split(":parameter", 1)[1]
-            answer = _client("ssm", _region_of(value)).get_parameter(Name=name, WithDecryption=True)
-            secret = answer["Parameter"]["Value"]
-        else:
-            name = value[len(SSM_NAME_PREFIX):]
-            answer = _client("ssm", None).get_parameter(Name=name, WithDecryption=True)
-            secret = answer["Parameter"]["Value"]
-    except Exception as exc:
-        raise SecretError(f"could not read the secret {value}: {type(exc).__name__}") from exc
-    if not secret:
-        raise SecretError(f"the secret {value} is empty or binary")
+    with _lock:
+        if value in _values:
+            return _values[value]
+        running = _fetches.get(value)
+    if running is None:
+        secret = fetch(value)
+    else:
+        running.join()
+        with _lock:
+            if _fetches.get(value) is running:
+                del _fetches[value]
+        if running.error is not None:
+            raise running.error
+        secret = running.value
+    with _lock:
+        _values[value] = secret
     return secret
+
+
+def refresh(value: str) -> str:
+    """Fetch ``value`` again now (after a rotation) and keep the new value; SecretError when that fails."""
+    secret = fetch(value)
+    with _lock:
+        _values[value] = secret
+    return secret
+
+
+def forget() -> None:
+    """Drop every fetched value (a SnapStart snapshot must hold none); running fetches end unheard."""
+    with _lock:
+        _values.clear()
+        _fetches.clear()

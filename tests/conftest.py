@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from shared import config, db  # noqa: E402
+from tests.awskit import aws, aws_server, aws_tls_server  # noqa: E402, F401 -- fixtures: the local AWS endpoint
 from tools import localdb, loopback  # noqa: E402
 
 os.environ.setdefault("STAGE", "local")

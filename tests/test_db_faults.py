@@ -7,7 +7,7 @@ import time
 import pytest
 
 from handlers import me
-from shared import db
+from shared import db, secrets
 from tests.apigw import parsed, rest_authorizer, rest_event
 from tools import localdb, loopback
 
@@ -142,3 +142,84 @@ def test_stalled_database_gives_503_within_the_timeout_then_recovers(mongo_uri, 
     finally:
         proxy.close()
         db.client().drop_database("stall_test")
+
+
+# TLS verification
+
+
+@pytest.mark.parametrize("option", ["tlsInsecure=true", "tlsAllowInvalidCertificates=true",
+                                    "TLSALLOWINVALIDHOSTNAMES=true"])
+def test_a_uri_that_turns_off_certificate_verification_is_refused(environment, capsys, option):
+    environment(MONGODB_URI=f"mongodb://127.0.0.1:1/?tls=true&{option}", MONGODB_TIMEOUT_MS=str(TIMEOUT_MS))
+    (status, _, _), _ = get_me()
+    assert status == 500
+    assert "turns off TLS certificate verification" in capsys.readouterr().out
+
+
+# Rotation: the database refuses the credentials of a URI fetched from a secret
+
+
+def refused_and_accepted(mongo_uri: str) -> tuple[str, str]:
+    """Two URIs of the session's server: one whose credentials it refuses (error 18), one it accepts.
+
+    The local server (FerretDB with SQLite) accepts PLAIN credentials and refuses
+    SCRAM, the driver's default, with AuthenticationFailed: a real refusal, though
+    for the mechanism rather than the password (MongoDB would check both).
+    """
+    host = mongo_uri.removeprefix("mongodb://").rstrip("/")
+    return (f"mongodb://old:hunter2@{host}/?directConnection=true",
+            f"mongodb://new:rotated@{host}/?directConnection=true&authMechanism=PLAIN")
+
+
+@pytest.fixture
+def rotation(aws, environment, mongo_uri, monkeypatch):
+    """A secret holding refused credentials, already fetched by the container; the local AWS URL and its ARN."""
+    from tests.awskit import create_secret
+
+    refused, _ = refused_and_accepted(mongo_uri)
+    arn = create_secret(aws, "db", refused)
+    environment(MONGODB_URI=arn, MONGODB_TIMEOUT_MS=str(TIMEOUT_MS), MONGODB_DATABASE="rotation_test")
+    monkeypatch.setattr(db, "_renewed_at", -db.RENEW_INTERVAL_SECONDS)
+    assert secrets.resolve(arn) == refused
+    return aws, arn
+
+
+def test_refused_credentials_are_a_503_that_names_nothing(rotation, capsys):
+    (status, headers, problem), _ = get_me()
+    assert status == 503 and headers["retry-after"] == "1"
+    assert "hunter2" not in str(problem) and "hunter2" not in capsys.readouterr().out
+
+
+def test_after_a_rotation_the_secret_is_fetched_again_and_the_next_request_uses_it(rotation, mongo_uri):
+    from tests.awskit import seed
+
+    aws, arn = rotation
+    _, accepted = refused_and_accepted(mongo_uri)
+    seed("secretsmanager", aws).put_secret_value(SecretId=arn, SecretString=accepted)
+    assert get_me()[0][0] == 503
+    assert secrets.resolve(arn) == accepted
+    assert get_me()[0][0] == 200
+
+
+def test_the_secret_is_fetched_again_at_most_once_per_interval(rotation, mongo_uri, monkeypatch):
+    from tests.awskit import seed
+
+    aws, arn = rotation
+    _, accepted = refused_and_accepted(mongo_uri)
+    fetches = []
+    monkeypatch.setattr(secrets, "fetch", lambda value, fetch=secrets.fetch: fetches.append(value) or fetch(value))
+    assert get_me()[0][0] == 503  # fetched again: still the refused value
+    seed("secretsmanager", aws).put_secret_value(SecretId=arn, SecretString=accepted)
+    assert get_me()[0][0] == 503  # refused again within the interval: not fetched
+    assert fetches == [arn]
+    monkeypatch.setattr(db, "_renewed_at", -db.RENEW_INTERVAL_SECONDS)  # the interval has passed
+    assert get_me()[0][0] == 503
+    assert get_me()[0][0] == 200
+    assert fetches == [arn, arn]
+
+
+def test_refused_credentials_in_a_plain_uri_fetch_nothing(environment, mongo_uri, monkeypatch):
+    refused, _ = refused_and_accepted(mongo_uri)
+    environment(MONGODB_URI=refused, MONGODB_TIMEOUT_MS=str(TIMEOUT_MS))
+    monkeypatch.setattr(secrets, "fetch", lambda value: pytest.fail("nothing to fetch"))
+    assert get_me()[0][0] == 503

@@ -67,13 +67,21 @@ def test_no_request_creates_an_index(command_log):
 
 
 def test_importing_the_functions_sends_no_command(mongo_uri):
-    code = (
-        "import handlers.me, handlers.users, handlers.health, shared.db, sys;"
-        "print(shared.db._client is None)"
+    code = (  # importing connects early (shared.early_db), but must not send a command
+        "import threading, pymongo.monitoring as monitoring\n"
+        "class Log(monitoring.CommandListener):\n"
+        "    seen = []\n"
+        "    def started(self, event): self.seen.append(event.command_name)\n"
+        "    def succeeded(self, event): pass\n"
+        "    def failed(self, event): pass\n"
+        "monitoring.register(Log())\n"
+        "import handlers.me, handlers.users, handlers.health, shared.db\n"
+        "[thread.join(10) for thread in threading.enumerate() if thread.name == 'db-connect']\n"
+        "print(shared.db._client is not None, Log.seen)"
     )
     env = {"MONGODB_URI": mongo_uri, "PATH": ""}
     output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
-    assert output.stdout.strip() == "True"
+    assert output.stdout.strip() == "True []"
 
 
 def test_make_indexes_command_creates_them(database, mongo_uri):

@@ -415,9 +415,9 @@ def test_the_authorizer_failure_metric_counts_a_line_the_authorizer_writes(sourc
 
 
 @pytest.fixture
-def template_authorizer(monkeypatch, source):
-    """The authorizer configured with the template's environment; its JWT secret in (emulated) SSM."""
-    from moto import mock_aws
+def template_authorizer(monkeypatch, source, aws):
+    """The authorizer configured with the template's environment; its JWT secret in SSM (moto's server, ``aws``)."""
+    import boto3
 
     from tests import tokenkit
 
@@ -425,18 +425,13 @@ def template_authorizer(monkeypatch, source):
     properties = sam.function_properties(source)["AuthorizerFunction"]
     for name, value in template.function_environment(properties, Evaluator(source, values)).items():
         monkeypatch.setenv(name, value)
-    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                        "AWS_DEFAULT_REGION": "us-east-1"}.items():
-        monkeypatch.setenv(name, value)
-    with mock_aws():
-        import boto3
+    name = values["JwtSecretArn"].split(":parameter", 1)[1]
+    boto3.client("ssm", region_name=values["JwtSecretArn"].split(":")[3]).put_parameter(
+        Name=name, Value=SECRET, Type="SecureString")
+    tokenkit.forget()
+    import authorizer
 
-        name = values["JwtSecretArn"].split(":parameter", 1)[1]
-        boto3.client("ssm").put_parameter(Name=name, Value=SECRET, Type="SecureString")
-        tokenkit.forget()
-        import authorizer
-
-        yield authorizer, values
+    yield authorizer, values
     tokenkit.forget()
 
 

@@ -24,18 +24,6 @@ def local(configure):
     configure()
 
 
-@pytest.fixture
-def aws(monkeypatch):
-    """Secrets Manager and SSM, emulated in-process by moto."""
-    from moto import mock_aws
-
-    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                        "AWS_DEFAULT_REGION": "eu-west-1"}.items():
-        monkeypatch.setenv(name, value)
-    with mock_aws():
-        yield
-
-
 def refusal(authorization) -> str:
     with pytest.raises(tokens.InvalidToken) as refused:
         tokens.verify_authorization(authorization)

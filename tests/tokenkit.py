@@ -54,7 +54,7 @@ def configure(monkeypatch, **env: str) -> None:
 def forget() -> None:
     config.settings.cache_clear()
     tokens.verifier.cache_clear()
-    secrets.resolve.cache_clear()
+    secrets.forget()
 
 
 def rsa_key() -> rsa.RSAPrivateKey:

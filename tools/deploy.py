@@ -28,7 +28,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from tools import build, samtemplate
+from tools import build, samtemplate, srv_check
 from tools.checks import imports, sam
 
 # Template parameter <- environment variable (in CI: the GitHub environment's variables).
@@ -159,6 +159,7 @@ def deploy(environment: str, environ=os.environ) -> int:
     overrides = parameter_overrides(environment, environ)  # first what needs nothing but the checkout
     sam_cli = require_sam_cli()
     region = require_credentials()
+    srv_check.warn_if_srv(overrides.get("MongoDbUriSecretArn", ""))
     print(build.size_table(build.build()))
     overrides.update(revisions(overrides))
     return subprocess.call([sam_cli, *deploy_arguments(environment, region, overrides, environ)], cwd=samtemplate.ROOT)

@@ -28,6 +28,9 @@ REQUIRED_WITH_MODULE = {
 OPTIONAL = {
     "JWT_ALGORITHMS": "empty means the usual algorithm for the key source (HS256, or RS256 with a JWKS)",
 }
+# AWS_* variables are set by the Lambda runtime (credentials, region, initialization type) or follow the
+# AWS SDKs' conventions for overrides (endpoints, CA bundle); the code reads them unset as "not configured".
+AWS_CONVENTIONS_PREFIX = "AWS_"
 NEVER_SET = {
     "LOCAL_AUTH": "local runs only: it lets an API function verify bearer tokens itself",
 }
@@ -105,7 +108,8 @@ def problems(function: str, modules: dict[str, Path], template_variables: set[st
             found.append(f"{function}'s code ({module}) needs {name}, but the template does not set it: "
                          f"add {name} to its Environment.Variables")
     for name, occurrences in sorted(read.items()):
-        undecided = name not in REQUIRED_WITH_MODULE and name not in OPTIONAL and name not in NEVER_SET
+        undecided = name not in REQUIRED_WITH_MODULE and name not in OPTIONAL and name not in NEVER_SET \
+            and not name.startswith(AWS_CONVENTIONS_PREFIX)
         if undecided and not any(occurrence.has_default for occurrence in occurrences):
             found.append(f"{name} is read by {occurrences[0].module} without a usable default: decide whether the "
                          f"template must set it (REQUIRED_WITH_MODULE or OPTIONAL in tools/checks/envvars.py)")

@@ -21,8 +21,8 @@ from packaging.requirements import Requirement
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 PROJECT_PACKAGES = ("shared", "handlers", "authorizer")
-# Provided by the Lambda Python runtime; shared.secrets imports boto3 only to resolve a reference.
-RUNTIME_PROVIDED = frozenset({"boto3", "botocore"})
+# Provided by the Lambda Python runtime: shared.early imports its SnapStart hooks module only under SnapStart.
+RUNTIME_PROVIDED = frozenset({"snapshot_restore_py"})
 # Import edges used only by local runs. shared.principal imports shared.tokens for LOCAL_AUTH, which
 # shared.config refuses unless STAGE=local, so a deployed API function never follows that edge.
 LOCAL_ONLY_EDGES = frozenset({("shared.principal", "shared.tokens")})
