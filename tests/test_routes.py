@@ -142,10 +142,10 @@ def test_only_public_routes_and_preflights_skip_the_authorizer(source, declared)
 def test_a_new_route_asks_for_its_event_and_its_preflight(source, declared):
     problems = template_problems(source, [*declared, AVATAR])
     assert [problem.splitlines()[0] for problem in problems] == [
-        "GET /users/{user_id}/avatar is declared in handlers.users but has no Api event: add to template.yaml under "
+        "GET /users/{user_id}/avatar (declared in handlers.users) has no Api event: add to template.yaml under "
         "Resources.UsersFunction.Properties.Events:",
-        "OPTIONS /users/{user_id}/avatar is a preflight (one per path) but has no Api event: add to template.yaml "
-        "under Resources.UsersFunction.Properties.Events:"]
+        "OPTIONS /users/{user_id}/avatar (the CORS preflight every path needs, without the authorizer) has no Api "
+        "event: add to template.yaml under Resources.UsersFunction.Properties.Events:"]
     assert problems[0].splitlines()[1:] == [
         "        ReadAvatar:",
         "          Type: Api",
@@ -167,7 +167,7 @@ def test_a_route_without_an_event_is_reported(source, declared):
     broken = copy.deepcopy(source)
     del broken["Resources"]["MeFunction"]["Properties"]["Events"]["DeleteMe"]
     (problem,) = template_problems(broken, declared)
-    assert problem.startswith("DELETE /me is declared in handlers.me but has no Api event: add to template.yaml "
+    assert problem.startswith("DELETE /me (declared in handlers.me) has no Api event: add to template.yaml "
                               "under Resources.MeFunction.Properties.Events:\n        DeleteMe:\n")
 
 

@@ -213,8 +213,9 @@ def check_template_events(template: dict, cfn: dict, evaluator: Evaluator, route
         guard = "without the authorizer" if route.public else "behind the authorizer"
         events_key = ["Resources", function, "Properties", "Events"]
         if not matching:
-            why = "is a preflight (one per path)" if route.method == PREFLIGHT else f"is declared in {route.module}"
-            found.append(addition(f"{route} {why} but has no Api event", TEMPLATE_FILE, events_key,
+            why = ("(the CORS preflight every path needs, without the authorizer)" if route.method == PREFLIGHT
+                   else f"(declared in {route.module})")
+            found.append(addition(f"{route} {why} has no Api event", TEMPLATE_FILE, events_key,
                                   api_events(template, [route], event_names(template, function))))
         elif len(matching) > 1:
             found.append(f"{route} has {len(matching)} Api events ({', '.join(names.get(route.key, []))}): "

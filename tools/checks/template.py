@@ -273,6 +273,6 @@ def check(template_path: Path = samtemplate.TEMPLATE) -> list[str]:
                     + check_secrets(template, cfn) + check_delivery(cfn, evaluator, environment))
         if environment == sorted(values)[0]:
             problems += check_handlers_import(template, source) + check_environment(template, source)
-            problems += routes.check(template, cfn, evaluator)
+            found += routes.check(template, cfn, evaluator)  # the same for every environment
         found += [f"[{environment}] {problem}" for problem in problems]
     return list(dict.fromkeys(found))
