@@ -224,10 +224,12 @@ def test_pasting_the_requested_function_and_alarm_satisfies_the_check(source, de
 
 
 def test_a_new_function_gets_only_the_variables_and_policies_its_code_needs(source, declared):
-    # shared.responses reads no variable; handlers.health reaches shared.db, which reads the MONGODB_* ones
+    # shared.router reads MONGODB_URI (shared.config) but does not reach shared.db, so needs no database or secret
     properties = copy.deepcopy(source["Resources"]["UsersFunction"]["Properties"])
-    routes.keep_what_the_code_reads(source, properties, "shared.responses")
+    routes.keep_what_the_code_reads(source, properties, "shared.router")
     assert "Environment" not in properties and "Policies" not in properties
+    assert list(properties) == [key for key in source["Resources"]["UsersFunction"]["Properties"]
+                                if key not in ("Environment", "Policies")]
     properties = copy.deepcopy(source["Resources"]["UsersFunction"]["Properties"])
     routes.keep_what_the_code_reads(source, properties, "handlers.health")
     assert set(properties["Environment"]["Variables"]) == {"MONGODB_URI", "MONGODB_DATABASE"}

@@ -275,21 +275,29 @@ def _refs(value) -> set[str]:
 
 
 def keep_what_the_code_reads(template: dict, properties: dict, module: str) -> None:
-    """Drop the variables ``module``'s code never reads, and the policies only they needed."""
+    """Drop the variables ``module``'s code does not need (see envvars), and the policies only they needed."""
     try:
-        read = set(envvars.reads(imports.closure(module).modules))
+        modules = imports.closure(module).modules
     except imports.ImportAnalysisError:
         return
-    variables = {name: value for name, value in properties.get("Environment", {}).get("Variables", {}).items()
-                 if name in read}
-    properties.pop("Environment", None)
-    if variables:
-        properties["Environment"] = {"Variables": variables}
+    read = envvars.reads(modules)
+
+    def needed(name: str) -> bool:
+        required_with = envvars.REQUIRED_WITH_MODULE.get(name)
+        return required_with in modules if required_with else name in read
+
+    variables = properties.get("Environment", {}).get("Variables", {})
+    kept = {name: value for name, value in variables.items() if needed(name)}
     parameters = set(template.get("Parameters", {}))
-    policies = [policy for policy in properties.pop("Policies", [])
-                if _refs(policy) & parameters <= _refs(variables)]
+    policies = [policy for policy in properties.get("Policies", []) if _refs(policy) & parameters <= _refs(kept)]
+    if kept:
+        properties["Environment"]["Variables"] = kept
+    else:
+        properties.pop("Environment", None)
     if policies:
         properties["Policies"] = policies
+    else:
+        properties.pop("Policies", None)
 
 
 def function_resource(template: dict, module: str, name: str, routes: list[Declared], alarms: dict[str, str]) -> dict:
