@@ -223,6 +223,25 @@ def test_pasting_the_requested_function_and_alarm_satisfies_the_check(source, de
     assert fixed["Resources"]["ExampleFunction"]["Properties"]["Handler"] == "handlers.example.lambda_handler"
 
 
+def test_a_new_function_asks_for_the_parameters_named_after_its_model(source, declared):
+    changed = copy.deepcopy(source)
+    changed["Parameters"]["HealthFunctionRevision"] = {"Type": "String", "Default": "abc",
+                                                       "Description": "a hash of HealthFunction's code"}
+    changed["Resources"]["HealthFunction"]["Properties"]["AutoPublishCodeSha256"] = {"Ref": "HealthFunctionRevision"}
+    problems = template_problems(changed, [*declared, NEW_MODULE])
+    assert "      AutoPublishCodeSha256: !Ref ExampleFunctionRevision" in problems[0].splitlines()
+    assert problems[1].splitlines() == [
+        "ExampleFunction refers to parameters of its own, as HealthFunction does: add to template.yaml under "
+        "Parameters:",
+        "  ExampleFunctionRevision:",
+        "    Type: String",
+        "    Default: abc",
+        "    Description: a hash of ExampleFunction's code"]
+    for problem in problems:
+        paste(problem, changed)
+    assert template_problems(changed, [*declared, NEW_MODULE]) == []
+
+
 def test_a_new_function_gets_only_the_variables_and_policies_its_code_needs(source, declared):
     # shared.router reads MONGODB_URI (shared.config) but does not reach shared.db, so needs no database or secret
     properties = copy.deepcopy(source["Resources"]["UsersFunction"]["Properties"])

@@ -22,6 +22,7 @@ import copy
 import importlib
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote
@@ -95,10 +96,14 @@ def suggested_function(module: str) -> str:
     return camel(module.rpartition(".")[2]) + "Function"
 
 
+def handler_module(function: dict) -> str:
+    """``handlers.users`` for a function whose ``Handler`` is ``handlers.users.lambda_handler``."""
+    return str(function.get("Properties", {}).get("Handler", "")).rpartition(".")[0]
+
+
 def functions_by_module(template: dict) -> dict[str, str]:
     """``{handler module: function logical id}``, as the template's ``Handler`` properties map them."""
-    return {function.get("Properties", {}).get("Handler", "").rpartition(".")[0]: name
-            for name, function in samtemplate.functions(template).items()}
+    return {handler_module(function): name for name, function in samtemplate.functions(template).items()}
 
 
 def planned_functions(template: dict, routes: list[Declared]) -> dict[str, str]:
@@ -266,6 +271,12 @@ def renamed(value, old_function: str, new_function: str, old_module: str, new_mo
     return re.sub(rf"\b{re.escape(old_stem)}\b", new_stem, value)
 
 
+def renamer(template: dict, model: str, function: str, module: str) -> Callable:
+    """What renames a copy of what belongs to the function ``model`` for ``function`` and its ``module``."""
+    model_module = handler_module(template["Resources"][model])
+    return lambda value: renamed(value, model, function, model_module, module)
+
+
 def _refs(value) -> set[str]:
     if isinstance(value, dict):
         return {value["Ref"]} if isinstance(value.get("Ref"), str) else set().union(*map(_refs, value.values()))
@@ -307,27 +318,36 @@ def function_resource(template: dict, module: str, name: str, routes: list[Decla
         resource = {"Type": "AWS::Serverless::Function",
                     "Properties": {"CodeUri": f"build/{name}.zip", "Handler": f"{module}.lambda_handler"}}
     else:
-        resource = copy.deepcopy(template["Resources"][model])
-        model_module = functions_by_module({"Resources": {model: resource}}).popitem()[0]
-        resource = renamed(resource, model, name, model_module, module)
+        resource = renamer(template, model, name, module)(template["Resources"][model])
         keep_what_the_code_reads(template, resource["Properties"], module)
     resource["Properties"]["Events"] = api_events(template, routes + preflights(routes), set())
     return resource
 
 
+def own_parameters(template: dict, model: str, function: str, module: str) -> dict[str, dict]:
+    """The parameters named after ``model`` that it refers to (``HealthFunctionRevision``), renamed for ``function``."""
+    rename, parameters = renamer(template, model, function, module), template.get("Parameters", {})
+    return {rename(name): rename(parameters[name]) for name in sorted(_refs(template["Resources"][model]))
+            if name in parameters and rename(name) not in parameters}
+
+
 def check_functions(template: dict, routes: list[Declared], alarms: dict[str, str]) -> list[str]:
     """Every module that declares routes is the Handler of a function."""
     found = []
+    model = model_function(template, alarms)
     for module, function in planned_functions(template, routes).items():
         if function in samtemplate.functions(template):
             continue
         served = [route for route in routes if route.module == module]
-        model = model_function(template, alarms)
         found.append(addition(
             f"{module} declares {', '.join(map(str, served))}, but no function in {TEMPLATE_FILE} has Handler: "
             f"{module}.lambda_handler", TEMPLATE_FILE, ["Resources"],
             {function: function_resource(template, module, function, served, alarms)})
             + (f"\n(modelled on {model}, with only the variables and policies {module}'s code needs)" if model else ""))
+        parameters = own_parameters(template, model, function, module) if model else {}
+        if parameters:
+            found.append(addition(f"{function} refers to parameters of its own, as {model} does", TEMPLATE_FILE,
+                                  ["Parameters"], parameters))
     return found
 
 
@@ -357,24 +377,18 @@ def error_alarms(cfn: dict, evaluator: Evaluator) -> dict[str, str]:
     return found
 
 
-FALLBACK_ALARM = {
-    "Type": "AWS::CloudWatch::Alarm",
-    "Properties": {"AlarmDescription": "the {stem} function crashed or timed out", "Namespace": "AWS/Lambda",
-                   "MetricName": "Errors", "Dimensions": [{"Name": "FunctionName", "Value": {"Ref": "{function}"}}],
-                   "Statistic": "Sum", "Period": 60, "EvaluationPeriods": 1, "Threshold": 1,
-                   "ComparisonOperator": "GreaterThanOrEqualToThreshold", "TreatMissingData": "notBreaching"},
-}
-
-
 def alarm_resource(template: dict, function: str, module: str, alarms: dict[str, str]) -> tuple[str, dict]:
     """``(name, alarm)``: the model function's error alarm for ``function``, or a plain one without a model."""
     model = model_function(template, alarms)
     if model in alarms and alarms[model] in template.get("Resources", {}):
-        model_module = functions_by_module({"Resources": {model: template["Resources"][model]}}).popitem()[0]
-        alarm = renamed(template["Resources"][alarms[model]], model, function, model_module, module)
-        return renamed(alarms[model], model, function, model_module, module), alarm
-    text = json.dumps(FALLBACK_ALARM).replace("{stem}", module.rpartition(".")[2]).replace("{function}", function)
-    return f"{function.removesuffix('Function')}ErrorsAlarm", json.loads(text)
+        rename = renamer(template, model, function, module)
+        return rename(alarms[model]), rename(template["Resources"][alarms[model]])
+    return f"{function.removesuffix('Function')}ErrorsAlarm", {"Type": "AWS::CloudWatch::Alarm", "Properties": {
+        "AlarmDescription": f"the {module.rpartition('.')[2]} function crashed or timed out",
+        "Namespace": "AWS/Lambda", "MetricName": "Errors",
+        "Dimensions": [{"Name": "FunctionName", "Value": {"Ref": function}}], "Statistic": "Sum", "Period": 60,
+        "EvaluationPeriods": 1, "Threshold": 1, "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+        "TreatMissingData": "notBreaching"}}
 
 
 def check_alarms(template: dict, routes: list[Declared], alarms: dict[str, str]) -> list[str]:
