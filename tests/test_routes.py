@@ -58,7 +58,7 @@ def template_problems(template: dict, declared: list[routes.Declared]) -> list[s
 def paste(problem: str, document: dict) -> None:
     """Do what ``problem`` asks: paste its block under the keys it names."""
     header, *lines = problem.splitlines()
-    keys = re.search(r"add to \S+ under (\S+):$", header).group(1)
+    keys = re.search(r"(?:add to|replace the event in) \S+ under (\S+):$", header).group(1)
     block = []
     for line in lines:
         if not line.startswith(" "):
@@ -95,6 +95,18 @@ def test_declared_routes_come_from_the_routers_of_handlers(declared):
     found = {(route.method, route.path, route.public, route.module, route.endpoint) for route in declared}
     assert {("GET", "/health", True, "handlers.health", "health"), ("PATCH", "/me", False, "handlers.me", "update_me"),
             ("GET", "/users/{user_id}", False, "handlers.users", "read_user")} <= found
+
+
+def test_a_handler_module_that_does_not_import_is_one_problem(tmp_path, monkeypatch):
+    import handlers
+
+    (tmp_path / "unfinished.py").write_text("from shared.router import Routr\n")
+    monkeypatch.setattr(handlers, "__path__", [*handlers.__path__, str(tmp_path)])
+    with pytest.raises(routes.DeclarationError) as refused:
+        routes.declared_routes(tmp_path)
+    assert str(refused.value).startswith(
+        "handlers/unfinished.py does not import (ImportError: cannot import name 'Routr' from 'shared.router'")
+    assert str(refused.value).endswith("so its routes cannot be checked: fix it, then run the checks again")
 
 
 def test_each_path_gets_one_public_preflight_in_its_module(declared):
@@ -175,11 +187,24 @@ def test_a_guarded_route_without_the_authorizer_is_reported_with_its_event(sourc
     broken["Resources"]["UsersFunction"]["Properties"]["Events"]["ListUsers"]["Properties"]["Auth"] = {
         "Authorizer": "NONE"}
     (problem,) = template_problems(broken, declared)
-    assert problem.splitlines()[0] == (
+    assert problem.splitlines()[:2] == [
         "GET /users must go to UsersFunction behind the authorizer, but the template sends it to UsersFunction "
-        "without the authorizer: remove Resources.UsersFunction.Properties.Events.ListUsers, then: add to "
-        "template.yaml under Resources.UsersFunction.Properties.Events:")
+        "without the authorizer: replace the event in template.yaml under Resources.UsersFunction.Properties.Events:",
+        "        ListUsers:"]
     assert "Auth" not in problem
+    paste(problem, broken)
+    assert template_problems(broken, declared) == []
+
+
+def test_a_route_sent_to_another_function_is_moved_to_its_own(source, declared):
+    broken = copy.deepcopy(source)
+    moved = broken["Resources"]["UsersFunction"]["Properties"]["Events"].pop("ListUsers")
+    broken["Resources"]["MeFunction"]["Properties"]["Events"]["ListUsers"] = moved
+    (problem,) = template_problems(broken, declared)
+    assert problem.splitlines()[0] == (
+        "GET /users must go to UsersFunction behind the authorizer, but the template sends it to MeFunction behind "
+        "the authorizer: remove Resources.MeFunction.Properties.Events.ListUsers, then: add to template.yaml under "
+        "Resources.UsersFunction.Properties.Events:")
 
 
 def test_a_public_route_behind_the_authorizer_is_reported(source, declared):

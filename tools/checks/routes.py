@@ -65,11 +65,19 @@ class Declared:
         return f"{self.method} {self.path}"
 
 
-def declared_routes() -> list[Declared]:
+class DeclarationError(Exception):
+    """A handler module cannot be imported, so its routes cannot be read."""
+
+
+def declared_routes(folder: Path = HANDLERS) -> list[Declared]:
     """Every route the routers of ``handlers/`` declare, module by module, in declaration order."""
     found = []
-    for path in sorted(HANDLERS.glob("[!_]*.py")):
-        module = importlib.import_module(f"handlers.{path.stem}")
+    for path in sorted(folder.glob("[!_]*.py")):
+        try:
+            module = importlib.import_module(f"handlers.{path.stem}")
+        except Exception as exc:
+            raise DeclarationError(f"handlers/{path.name} does not import ({type(exc).__name__}: {exc}), so its "
+                                   f"routes cannot be checked: fix it, then run the checks again") from None
         for route in getattr(getattr(module, "router", None), "routes", []):
             summary = (route.endpoint.__doc__ or route.endpoint.__name__.replace("_", " ")).strip().splitlines()[0]
             found.append(Declared(route.method, route.template, route.public, module.__name__,
@@ -226,11 +234,15 @@ def check_template_events(template: dict, cfn: dict, evaluator: Evaluator, route
             found.append(f"{route} has {len(matching)} Api events ({', '.join(names.get(route.key, []))}): "
                          f"keep exactly one, in {function}")
         elif matching[0][2:] != (function, not route.public):
-            actual = "behind" if matching[0][3] else "without"
-            events = ", ".join(names.get(route.key, [])) or "its event"
-            found.append(addition(f"{route} must go to {function} {guard}, but the template sends it to "
-                                  f"{matching[0][2]} {actual} the authorizer: remove {events}, then", TEMPLATE_FILE,
-                                  events_key, api_events(template, [route], event_names(template, function))))
+            problem = (f"{route} must go to {function} {guard}, but the template sends it to {matching[0][2]} "
+                       f"{'behind' if matching[0][3] else 'without'} the authorizer")
+            event = (names.get(route.key) or ["its event"])[0]
+            if event.startswith(".".join(events_key) + "."):
+                found.append(addition(problem, TEMPLATE_FILE, events_key,
+                                      {event.rpartition(".")[2]: api_event(template, route)}, "replace the event in"))
+            else:
+                found.append(addition(f"{problem}: remove {event}, then", TEMPLATE_FILE, events_key,
+                                      api_events(template, [route], event_names(template, function))))
     for method, path, function, _ in deployed:
         if (method, path) not in wanted:
             events = ", ".join(names.get((method, path), [])) or f"its event in {function}"
@@ -501,7 +513,10 @@ def check_operation(route: Declared, found: dict, description: dict) -> list[str
 def check_openapi(routes: list[Declared], description: dict | None = None) -> list[str]:
     """openapi.yaml has exactly the declared routes, each guarded as declared, path parameters described."""
     if description is None:
-        description = yaml.safe_load(OPENAPI.read_text())
+        try:
+            description = yaml.safe_load(OPENAPI.read_text())
+        except (OSError, yaml.YAMLError) as exc:
+            return [f"{OPENAPI_FILE} cannot be read as YAML ({exc}): fix it, then run the checks again"]
     operations = documented(description)
     found = []
     for route in routes:
@@ -634,7 +649,10 @@ def check_event_files(routes: list[Declared], events: dict[str, dict] | None = N
 
 def check(template: dict, cfn: dict, evaluator: Evaluator) -> list[str]:
     """Every problem between the routers' declarations and the template, openapi.yaml and events/."""
-    routes = declared_routes()
+    try:
+        routes = declared_routes()
+    except DeclarationError as exc:
+        return [str(exc)]
     alarms = error_alarms(cfn, evaluator)
     return (check_declarations(routes) + check_functions(template, routes, alarms)
             + check_template_events(template, cfn, evaluator, routes) + check_alarms(template, routes, alarms)

@@ -61,10 +61,11 @@ def yaml_block(data, indent: int = 0) -> str:
     return "\n".join(" " * indent + line for line in text.rstrip("\n").splitlines())
 
 
-def addition(problem: str, file: str, under: list[str], data: dict | list) -> str:
+def addition(problem: str, file: str, under: list[str], data: dict | list, action: str = "add to") -> str:
     """``problem``, then where to paste ``data`` (the keys of ``file`` it goes under), then ``data`` indented to fit.
 
     Both files indent by two spaces a level, so the block is ready to paste at the start of a line.
+    ``action`` is ``add to``, or ``replace the event in`` for a block that replaces the one of its name.
     """
     where = ".".join(under) if under else "the top level"
-    return f"{problem}: add to {file} under {where}:\n{yaml_block(data, indent=2 * len(under))}"
+    return f"{problem}: {action} {file} under {where}:\n{yaml_block(data, indent=2 * len(under))}"
