@@ -355,7 +355,8 @@ def check_functions(template: dict, routes: list[Declared], alarms: dict[str, st
             f"{module} declares {', '.join(map(str, served))}, but no function in {TEMPLATE_FILE} has Handler: "
             f"{module}.lambda_handler", TEMPLATE_FILE, ["Resources"],
             {function: function_resource(template, module, function, served, alarms)})
-            + (f"\n(modelled on {model}, with only the variables and policies {module}'s code needs)" if model else ""))
+            + (f"\n(modelled on {model}, keeping only the variables and policies the code of {module} needs)"
+               if model else ""))
         parameters = own_parameters(template, model, function, module) if model else {}
         if parameters:
             found.append(addition(f"{function} refers to parameters of its own, as {model} does", TEMPLATE_FILE,
