@@ -13,7 +13,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 # $(call quote,VALUE): VALUE as one shell word, whatever it holds (SUB='al"ice', EVENT='my event.json').
 quote = '$(subst ','\'',$(1))'
 
-.PHONY: help setup invoke test db indexes lint token build deploy bench bench-lambda bench-http serve fuzz
+.PHONY: help setup invoke test db indexes lint token build deploy bench bench-lambda bench-http serve fuzz soak
 
 help:
 	@echo "make setup                      virtualenv and dependencies"
@@ -22,6 +22,7 @@ help:
 	@echo "make fuzz [EXAMPLES=500]        the OpenAPI contract test, with many more examples per operation"
 	@echo "make test                       the whole test suite, on a real MongoDB-protocol server"
 	@echo "make db [DB_PORT=27017]         run the local database server in the foreground"
+	@echo "make soak [DURATION=60] [CLIENTS=12] [WORKERS=3] [KILLS=2]  load through the local API while the database is killed"
 	@echo "make indexes                    create the indexes on MONGODB_URI (idempotent)"
 	@echo "make -s token SUB=alice [SCOPE='a b'] [TTL=3600]  print a local token (STAGE=local only)"
 	@echo "make lint                       ruff, then the offline deploy checks (cfn-lint, SAM transform, actionlint)"
@@ -58,6 +59,11 @@ test: setup
 
 db: setup
 	$(PY) -m tools.localdb serve --port $(DB_PORT)
+
+soak: DURATION ?= 60
+soak: setup
+	$(PY) -m tools.soak --duration $(DURATION) $(if $(CLIENTS),--clients $(CLIENTS)) $(if $(WORKERS),--workers $(WORKERS)) \
+		$(if $(KILLS),--kills $(KILLS))
 
 indexes: setup
 	@$(PY) -m shared.indexes

@@ -67,3 +67,42 @@ def test_the_command_line_reads_the_stack_name_from_samconfig(cloudformation, ca
 def test_an_unknown_environment_is_refused(cloudformation, capsys):
     assert delete_failed_stack.main(["--env", "staging"]) == 1
     assert "unknown environment 'staging': use one of dev, prod" in capsys.readouterr().err
+
+
+def run_clean_up(*arguments: str, environ: dict | None = None):
+    import os
+    import subprocess
+
+    from tools.checks.imports import ROOT
+
+    environment = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
+    environment.update(AWS_SHARED_CREDENTIALS_FILE="/nonexistent", AWS_CONFIG_FILE="/nonexistent",
+                       AWS_EC2_METADATA_DISABLED="true", **(environ or {}))
+    result = subprocess.run([str(ROOT / ".venv" / "bin" / "python"), "-m", "tools.delete_failed_stack", *arguments],
+                            cwd=ROOT, capture_output=True, text=True, env=environment, timeout=120)
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    return line
+
+
+def test_without_credentials_it_says_how_to_log_in():
+    assert run_clean_up("--env", "dev", "--region", REGION).startswith(
+        "delete_failed_stack: no AWS credentials: run `aws sso login` or `aws configure`")
+
+
+def test_without_a_region_it_says_how_to_set_it():
+    assert run_clean_up("--env", "dev", environ={"AWS_ACCESS_KEY_ID": "AKIAEXAMPLE",
+                                                 "AWS_SECRET_ACCESS_KEY": "example"}).startswith(
+        "delete_failed_stack: no AWS region: export AWS_DEFAULT_REGION")
+
+
+def test_a_refused_call_is_one_line_with_what_aws_said(cloudformation, capsys, monkeypatch):
+    from botocore.stub import Stubber
+
+    refusing = Stubber(cloudformation)
+    refusing.add_client_error("describe_stacks", service_error_code="AccessDenied", service_message="not authorized")
+    refusing.activate()
+    monkeypatch.setattr(boto3, "client", lambda *arguments, **options: cloudformation)
+    assert delete_failed_stack.main(["--env", "dev", "--region", REGION]) == 1
+    assert capsys.readouterr().err == ("delete_failed_stack: AWS refused DescribeStacks (AccessDenied: not "
+                                       "authorized): check the role's permissions and the region\n")

@@ -7,6 +7,7 @@ import os
 import subprocess
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from itertools import product
 
 import boto3
 import pytest
@@ -14,7 +15,8 @@ from moto import mock_aws
 
 from handlers import health, me
 from tests.apigw import rest_event
-from tools import deploy
+from tools import deploy, samtemplate
+from tools.checks import sam
 from tools.checks.imports import ROOT
 
 VALID = {
@@ -40,7 +42,7 @@ def no_aws(monkeypatch, tmp_path):
 def test_make_deploy_without_the_sam_cli_says_how_to_install_it():
     path = f"{ROOT / '.venv' / 'bin'}:/usr/bin:/bin"  # no /usr/local/bin, where CI runners keep their sam
     result = subprocess.run([*MAKE_DEPLOY, "ENV=dev"], cwd=ROOT, capture_output=True, text=True,
-                            env={**os.environ, "PATH": path}, timeout=120)
+                            env={**os.environ, **VALID, "PATH": path}, timeout=120)
     assert result.returncode != 0
     assert "deploy: the AWS SAM CLI is not installed: `pip install aws-sam-cli`" in result.stderr
 
@@ -77,11 +79,43 @@ def test_a_plain_connection_string_is_refused_as_the_secret():
     assert str(refused.value).endswith("(from MONGODB_URI_SECRET_ARN)")
 
 
-def test_overrides_join_samconfig_and_the_users_variables():
+def test_overrides_join_samconfig_the_users_variables_and_the_template_defaults():
     overrides = deploy.parameter_overrides("prod", environ=VALID)
     assert overrides == {"DeploymentEnvironment": "prod", "StageName": "prod", "LogLevel": "INFO",
-                         "MongoDbUriSecretArn": VALID["MONGODB_URI_SECRET_ARN"],
-                         "JwtSecretArn": VALID["JWT_SECRET_ARN"], "JwtIssuer": VALID["JWT_ISSUER"]}
+                         "MongoDbUriSecretArn": VALID["MONGODB_URI_SECRET_ARN"], "MongoDbDatabase": "app",
+                         "JwtSecretArn": VALID["JWT_SECRET_ARN"], "JwtJwksUrl": "", "JwtIssuer": VALID["JWT_ISSUER"],
+                         "JwtAudience": "", "CorsAllowOrigins": "", "ThrottleRateLimit": "100",
+                         "ThrottleBurstLimit": "200", "EnableSnapStart": "false", "AlarmTopicArn": "",
+                         "PermissionsBoundaryArn": "", "SecretsKmsKeyArn": ""}
+
+
+def test_with_the_bootstraps_role_every_role_gets_the_stacks_boundary():
+    environ = {**VALID, "CLOUDFORMATION_ROLE_ARN": "arn:aws:iam::123456789012:role/bootstrap-DevCloudFormationRole-1"}
+    assert deploy.parameter_overrides("dev", environ=environ)["PermissionsBoundaryArn"] == (
+        "arn:aws:iam::123456789012:policy/bare-api-dev-boundary")
+
+
+def test_a_cloudformation_role_that_is_no_role_arn_is_refused():
+    with pytest.raises(deploy.DeployError, match=r"^CLOUDFORMATION_ROLE_ARN='bare-api' is not an IAM role ARN"):
+        deploy.parameter_overrides("dev", environ={**VALID, "CLOUDFORMATION_ROLE_ARN": "bare-api"})
+
+
+def test_a_secret_the_boundary_does_not_cover_is_refused():
+    environ = {**VALID, "CLOUDFORMATION_ROLE_ARN": "arn:aws:iam::123456789012:role/cfn",
+               "MONGODB_URI_SECRET_ARN": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/mongodb-AbCdEf"}
+    with pytest.raises(deploy.DeployError, match=r"^MONGODB_URI_SECRET_ARN names a secret outside bare-api/dev/"):
+        deploy.parameter_overrides("dev", environ=environ)
+
+
+def test_an_empty_variable_sends_the_template_default_not_the_previous_value():
+    overrides = deploy.parameter_overrides("dev", environ={**VALID, "MONGODB_DATABASE": " ", "JWT_AUDIENCE": ""})
+    assert (overrides["MongoDbDatabase"], overrides["JwtAudience"]) == ("app", "")
+
+
+def test_a_value_the_sam_cli_cannot_carry_is_refused_with_the_fix():
+    with pytest.raises(deploy.DeployError, match=r"^parameter JwtAudience: the SAM CLI cannot pass a value that ends "
+                                                 r"with a backslash"):
+        deploy.override_argument("JwtAudience", "api\\")
 
 
 def test_the_api_url_comes_from_the_stack_outputs(monkeypatch):
@@ -137,3 +171,143 @@ def test_the_bootstrap_bucket_and_role_are_used_when_given():
     assert deploy.bootstrap_options({"ARTIFACT_BUCKET": "bare-api-artifacts-1a2b",
                                      "CLOUDFORMATION_ROLE_ARN": "arn:aws:iam::123456789012:role/cfn"}) == [
         "--s3-bucket", "bare-api-artifacts-1a2b", "--role-arn", "arn:aws:iam::123456789012:role/cfn"]
+
+
+# The command line `make deploy` runs, parsed by the pinned SAM CLI's own code (tools/checks/samcli.py).
+
+JWKS = {**VALID, "JWT_SECRET_ARN": "", "JWT_JWKS_URL": "https://idp.example.com/.well-known/jwks.json"}
+
+
+@pytest.fixture(scope="session")
+def sam_deploy():
+    from tools.checks import samcli
+
+    samcli.python()  # the first run installs the pinned SAM CLI into .local/samcli
+    return samcli.parse_deploy
+
+
+def sam_parsed(sam_deploy, environ: dict, environment: str = "dev") -> dict:
+    overrides = deploy.parameter_overrides(environment, environ=environ)
+    overrides.update(sam.function_revisions(samtemplate.load(), overrides, sam.example_code(samtemplate.load())))
+    return sam_deploy(deploy.deploy_arguments(environment, "eu-west-1", overrides, environ))
+
+
+def test_switching_from_a_secret_to_a_jwks_url_sends_the_secret_arn_empty(sam_deploy):
+    parsed = sam_parsed(sam_deploy, JWKS)
+    overrides = parsed["options"]["parameter_overrides"]
+    assert (overrides.get("JwtSecretArn"), overrides.get("JwtJwksUrl")) == ("", JWKS["JWT_JWKS_URL"])
+
+
+def test_no_parameter_keeps_its_previous_value(sam_deploy):
+    parsed = sam_parsed(sam_deploy, VALID)
+    reused = [parameter["ParameterKey"] for parameter in parsed["changeset_parameters"]
+              if parameter.get("UsePreviousValue")]
+    assert reused == []
+
+
+@pytest.mark.parametrize("value", ["https://a.example.com, https://b.example.com", 'say "hi"', "it's", "a=b,c=d",
+                                   "back\\slash", "two  spaces", "backslash\\ space", "\\'",
+                                   "line\nbreak"])
+def test_a_value_reaches_cloudformation_exactly(sam_deploy, value):
+    parsed = sam_parsed(sam_deploy, {**VALID, "CORS_ALLOW_ORIGINS": value})
+    assert parsed["options"]["parameter_overrides"]["CorsAllowOrigins"] == value
+
+
+def test_every_short_value_round_trips_or_is_refused_with_the_reason(sam_deploy):
+    values = ["".join(characters) for length in range(5) for characters in product('a "\'\\=,', repeat=length)]
+    carried, refused = {}, []
+    for index, value in enumerate(values):
+        try:
+            deploy.deploy_arguments("dev", "eu-west-1", {f"P{index}": value})
+            carried[f"P{index}"] = value
+        except deploy.DeployError as exc:
+            assert "backslash" in str(exc)
+            refused.append(value)
+    parsed = sam_deploy(deploy.deploy_arguments("dev", "eu-west-1", carried))["options"]["parameter_overrides"]
+    assert {name: parsed.get(name) for name in carried} == carried
+    assert refused and all(value.endswith("\\") or '\\"' in value for value in refused)
+
+
+@pytest.fixture
+def zips(tmp_path):
+    """A build folder with one zip per function."""
+    for name in samtemplate.functions(samtemplate.load()):
+        (tmp_path / f"{name}.zip").write_bytes(f"code of {name}".encode())
+    return tmp_path
+
+
+def test_a_new_zip_changes_only_its_functions_revision(zips):
+    overrides = deploy.parameter_overrides("dev", environ=VALID)
+    before = deploy.revisions(overrides, zips)
+    (zips / "MeFunction.zip").write_bytes(b"new code")
+    after = deploy.revisions(overrides, zips)
+    assert [name for name in before if before[name] != after[name]] == ["MeFunctionRevision"]
+
+
+def test_a_new_setting_changes_the_revision_of_the_functions_that_use_it(zips):
+    before = deploy.revisions(deploy.parameter_overrides("dev", environ=VALID), zips)
+    after = deploy.revisions(deploy.parameter_overrides("dev", environ={**VALID, "JWT_ISSUER": "https://b.example/"}),
+                             zips)
+    assert [name for name in before if before[name] != after[name]] == ["AuthorizerFunctionRevision"]
+    assert deploy.revisions(deploy.parameter_overrides("dev", environ=VALID), zips) == before
+
+
+# Bad input: one line on stderr that says what to do, exit status 1, never a traceback.
+
+def run_tool(module: str, *arguments: str, environ: dict | None = None, path: str | None = None):
+    environment = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
+    environment.update(AWS_SHARED_CREDENTIALS_FILE="/nonexistent", AWS_CONFIG_FILE="/nonexistent",
+                       AWS_EC2_METADATA_DISABLED="true", PATH=path or environment["PATH"], **(environ or {}))
+    return subprocess.run([str(ROOT / ".venv" / "bin" / "python"), "-m", module, *arguments], cwd=ROOT,
+                          capture_output=True, text=True, env=environment, timeout=120)
+
+
+def one_line(result) -> str:
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    return line
+
+
+def test_make_deploy_without_env_says_how_to_pass_it():
+    result = subprocess.run(MAKE_DEPLOY, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert "deploy: no environment given: use one of dev, prod (make deploy ENV=dev)" in result.stderr
+
+
+def test_a_bad_value_is_refused_before_anything_else_is_needed():
+    line = one_line(run_tool("tools.deploy", "deploy", "--env", "dev", path="/usr/bin:/bin",
+                             environ={**VALID, "MONGODB_URI_SECRET_ARN": "mongodb://localhost/"}))
+    assert line.startswith("deploy: parameter MongoDbUriSecretArn='mongodb://localhost/' does not match")
+
+
+def test_make_deploy_without_credentials_says_how_to_log_in(sam_deploy):
+    path = f"{ROOT / '.local' / 'samcli' / 'bin'}:/usr/bin:/bin"  # the pinned SAM CLI, no credentials anywhere
+    line = one_line(run_tool("tools.deploy", "deploy", "--env", "dev", environ=VALID, path=path))
+    assert line.startswith("deploy: no AWS credentials: run `aws sso login` or `aws configure`")
+
+
+def test_the_smoke_test_without_credentials_says_how_to_log_in():
+    line = one_line(run_tool("tools.deploy", "smoke", "--env", "dev"))
+    assert line.startswith("deploy: no AWS credentials: run `aws sso login` or `aws configure`")
+
+
+def test_the_smoke_test_without_a_region_says_how_to_set_it():
+    line = one_line(run_tool("tools.deploy", "smoke", "--env", "dev",
+                             environ={"AWS_ACCESS_KEY_ID": "AKIAEXAMPLE", "AWS_SECRET_ACCESS_KEY": "example"}))
+    assert line.startswith("deploy: no AWS region: export AWS_DEFAULT_REGION")
+
+
+def test_the_smoke_test_of_a_stack_that_does_not_exist_says_to_deploy_first(monkeypatch, capsys):
+    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                        "AWS_DEFAULT_REGION": "eu-west-1"}.items():
+        monkeypatch.setenv(name, value)
+    with mock_aws():
+        assert deploy.main(["smoke", "--env", "dev"]) == 1
+    assert capsys.readouterr().err == ("deploy: stack bare-api-dev does not exist in eu-west-1: deploy it first "
+                                       "(make deploy ENV=dev)\n")
+
+
+def test_the_smoke_test_of_a_stage_nobody_answers_reports_it():
+    assert deploy.smoke("http://127.0.0.1:9/dev", attempts=1) == [
+        "GET /health failed ([Errno 111] Connection refused), expected 200",
+        "GET /me failed ([Errno 111] Connection refused), expected 401"]

@@ -228,16 +228,17 @@ def test_an_event_no_router_declares_is_reported(source, declared):
 
 def test_a_module_without_a_function_asks_for_the_function_and_its_alarm(source, declared):
     problems = template_problems(source, [*declared, NEW_MODULE])
-    assert [problem.splitlines()[0] for problem in problems] == [
-        "handlers.example declares GET /example, but no function in template.yaml has Handler: "
-        "handlers.example.lambda_handler: add to template.yaml under Resources:",
-        "ExampleFunction has no error alarm of its own (AWS/Lambda Errors on its FunctionName), so its crashes and "
-        "timeouts alert no one and roll no deployment back: add to template.yaml under Resources:"]
+    firsts = [problem.splitlines()[0] for problem in problems]
+    assert firsts[0] == ("handlers.example declares GET /example, but no function in template.yaml has Handler: "
+                         "handlers.example.lambda_handler: add to template.yaml under Resources:")
+    assert firsts[-1] == ("ExampleFunction has no error alarm of its own (AWS/Lambda Errors on its FunctionName), so "
+                          "its crashes and timeouts alert no one and roll no deployment back: add to template.yaml "
+                          "under Resources:")
     function = problems[0].splitlines()
     assert {"      CodeUri: build/ExampleFunction.zip", "      Handler: handlers.example.lambda_handler",
             "        PreflightExample:", "              Authorizer: NONE"} <= set(function)
     assert "!Ref ExampleErrorsAlarm" in problems[0]
-    assert "        Value: !Ref ExampleFunction" in problems[1].splitlines()
+    assert "        Value: !Ref ExampleFunction" in problems[-1].splitlines()
 
 
 def test_pasting_the_requested_function_and_alarm_satisfies_the_check(source, declared):

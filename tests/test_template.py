@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import fnmatch
+import json
 import time
 from pathlib import Path
 
@@ -39,8 +40,115 @@ def test_the_template_passes_every_deploy_check():
     assert checks.check_template(samtemplate.TEMPLATE) == []
 
 
-def test_the_bootstrap_template_passes_cfn_lint():
-    assert checks.cfnlint.lint_file(checks.BOOTSTRAP) == []
+def test_the_bootstrap_template_passes_cfn_lint_and_its_checks():
+    assert checks.check_bootstrap() == []
+
+
+@pytest.fixture(scope="session")
+def bootstrap_template() -> dict:
+    return samtemplate.load(checks.BOOTSTRAP)
+
+
+@pytest.fixture(scope="session")
+def app_stack(deployed) -> dict:
+    return deployed["prod"][0]
+
+
+SHARED_ROLES_PROBLEMS = [
+    "ArtifactBucket is not versioned",
+    "ArtifactBucket's lifecycle rule expire-old-artifacts expires current artifacts",
+    "ArtifactBucket keeps the parts of interrupted uploads forever",
+    "CloudFormationExecutionRole allows 'lambda:*': name the actions it needs",
+    "CloudFormationExecutionRole may pass roles to any service",
+    "CloudFormationExecutionRole may iam:AttachRolePolicy, iam:CreateRole, iam:DeleteRolePolicy, "
+    "iam:DetachRolePolicy, iam:PutRolePolicy without a permissions boundary",
+    "GitHubDeployRole is trusted by ['repo:<GitHubRepository>:environment:dev', "
+    "'repo:<GitHubRepository>:environment:prod']: trust exactly one GitHub environment",
+    "ConfigureApiGatewayLogging defaults to true",
+    "ApiGatewayLogsRole is deleted with the bootstrap stack",
+    "CloudFormationExecutionRole cannot do what CloudFormation needs for the app stack's resources: allow "
+    "iam:ListAttachedRolePolicies, iam:ListRolePolicies",
+]
+
+
+@pytest.mark.parametrize("expected", SHARED_ROLES_PROBLEMS)
+def test_the_old_shared_bootstrap_is_rejected(app_stack, expected):
+    problems = checks.bootstrap.check(samtemplate.load(FIXTURES / "bootstrap-shared-roles.yaml"), app_stack)
+    assert any(problem.startswith(expected) for problem in problems), problems
+
+
+def statement(template: dict, role: str, sid: str) -> dict:
+    (policy,) = template["Resources"][role]["Properties"]["Policies"]
+    return next(item for item in policy["PolicyDocument"]["Statement"] if item.get("Sid") == sid)
+
+
+def test_a_prod_role_that_reaches_the_dev_stack_is_rejected(bootstrap_template):
+    broken = copy.deepcopy(bootstrap_template)
+    statement(broken, "ProdDeployRole", "Stack")["Resource"] = {
+        "Fn::Sub": "arn:${AWS::Partition}:cloudformation:${AWS::Region}:${AWS::AccountId}:stack/${StackPrefix}-*"}
+    assert checks.bootstrap.check_environments(broken) == [
+        "ProdDeployRole (prod) reaches arn:<AWS::Partition>:cloudformation:<AWS::Region>:<AWS::AccountId>:stack/"
+        "<StackPrefix>-*: scope it to the prod stack (<StackPrefix>-prod), its artifact prefix and its secrets "
+        "(<StackPrefix>/prod/*)"]
+
+
+def test_a_deploy_role_trusted_by_any_branch_is_rejected(bootstrap_template):
+    broken = copy.deepcopy(bootstrap_template)
+    trust = broken["Resources"]["ProdDeployRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]
+    subject = trust["Condition"]["StringEquals"].pop("token.actions.githubusercontent.com:sub")
+    trust["Condition"]["StringLike"] = {"token.actions.githubusercontent.com:sub": subject}
+    problems = checks.bootstrap.check_environments(broken)
+    assert problems[0].startswith("ProdDeployRole is trusted by ['repo:<GitHubRepository>:environment:prod']: "
+                                  "trust exactly one GitHub environment (StringEquals")
+
+
+def test_an_action_without_resource_level_permissions_must_have_resource_star(bootstrap_template):
+    broken = copy.deepcopy(bootstrap_template)
+    statement(broken, "DevCloudFormationRole", "StopRollout")["Resource"] = "arn:aws:codedeploy:us-east-1:1:x"
+    assert checks.bootstrap.check_actions(broken) == [
+        "DevCloudFormationRole allows codedeploy:StopDeployment on arn:aws:codedeploy:us-east-1:1:x, but "
+        "codedeploy:StopDeployment has no resource-level permissions, so IAM never matches it: give it Resource: "
+        "'*' in a statement of its own"]
+
+
+def test_an_action_iam_does_not_define_is_rejected(bootstrap_template):
+    broken = copy.deepcopy(bootstrap_template)
+    statement(broken, "DevDeployRole", "Secrets")["Action"] = "secretsmanager:GetSecret"
+    assert checks.bootstrap.check_actions(broken) == [
+        "DevDeployRole allows 'secretsmanager:GetSecret', which IAM does not define: fix the name"]
+
+
+def test_a_cloudformation_role_missing_a_handler_permission_is_rejected(bootstrap_template, app_stack):
+    broken = copy.deepcopy(bootstrap_template)
+    statement(broken, "ProdCloudFormationRole", "Functions")["Action"].remove("lambda:PublishVersion")
+    assert checks.bootstrap.check_handlers(broken, app_stack) == [
+        "ProdCloudFormationRole cannot do what CloudFormation needs for the app stack's resources: allow "
+        "lambda:PublishVersion (or list them in NOT_NEEDED in tools/checks/bootstrap.py with why)"]
+
+
+def test_the_prod_roles_are_the_dev_roles_for_prod(bootstrap_template):
+    def renamed(value):
+        text = json.dumps(value).replace("-dev", "-prod").replace("/dev/", "/prod/").replace("Dev", "Prod")
+        return json.loads(text.replace("environment:dev", "environment:prod").replace("the-dev-", "the-prod-")
+                          .replace(" dev ", " prod "))
+
+    resources = bootstrap_template["Resources"]
+    for name in ("DevBoundary", "DevCloudFormationRole", "DevDeployRole"):
+        assert renamed(resources[name]) == resources[name.replace("Dev", "Prod")], name
+
+
+def test_every_role_of_the_app_stack_carries_the_boundary(deployed):
+    cfn, _ = deployed["prod"]
+    assert template.check_boundaries(cfn) == []
+    assert "CodeDeployServiceRole" not in cfn["Resources"]  # SAM's own, without a boundary, is not made
+
+
+def test_a_role_without_the_boundary_is_rejected(source):
+    broken = copy.deepcopy(source)
+    del broken["Globals"]["Function"]["PermissionsBoundary"]
+    cfn = sam.translate(broken, sam.parameter_values(broken, {}))
+    assert template.check_boundaries(cfn)[0].startswith(
+        "AuthorizerFunctionRole has no PermissionsBoundary, so the bootstrap's CloudFormation role may not create it")
 
 
 def test_samconfig_defines_dev_and_prod(deployed):
@@ -159,7 +267,7 @@ def test_secrets_are_arn_references_readable_only_by_their_function(source, depl
     cfn, evaluator = deployed["dev"]
     assert template.check_secrets(source, cfn) == []
     role = cfn["Resources"]["MeFunctionRole"]["Properties"]
-    (policy,) = role["Policies"]
+    policy, _decrypt_with_a_customer_managed_key = role["Policies"]
     assert policy["PolicyDocument"]["Statement"] == [{
         "Effect": "Allow",
         "Action": {"Fn::If": ["MongoDbUriInSsm", "ssm:GetParameter", "secretsmanager:GetSecretValue"]},
@@ -168,9 +276,66 @@ def test_secrets_are_arn_references_readable_only_by_their_function(source, depl
     assert evaluator.value(policy["PolicyDocument"]["Statement"][0]["Action"]) == "secretsmanager:GetSecretValue"
 
 
+def version_ids(source, values) -> dict[str, str]:
+    return template.deployment(source, values, sam.example_code(source))[0]
+
+
+def test_a_parameter_only_change_publishes_new_versions_and_no_change_keeps_them(source):
+    values = sam.parameter_values(source, {})
+    assert version_ids(source, values) == version_ids(source, dict(values))
+    debug = version_ids(source, {**values, "LogLevel": "DEBUG"})
+    assert all(debug[name] != version for name, version in version_ids(source, values).items())
+
+
+def test_each_function_gets_a_new_version_exactly_when_its_code_or_configuration_changes(source):
+    assert template.check_versions(source, sam.parameter_values(source, {})) == []
+
+
+def test_a_function_without_a_revision_is_reported(source):
+    broken = copy.deepcopy(source)
+    del broken["Resources"]["MeFunction"]["Properties"]["AutoPublishCodeSha256"]
+    del broken["Parameters"]["MeFunctionRevision"]
+    problems = template.check_versions(broken, sam.parameter_values(broken, {}))
+    assert "changing LogLevel ('INFO' -> 'DEBUG') changes the configuration of MeFunction but not the version" in (
+        "\n".join(problems))
+
+
 def test_a_plain_mongodb_uri_is_refused_as_a_parameter(source):
     with pytest.raises(sam.ParameterError, match="does not match its AllowedPattern"):
         sam.parameter_values(source, {"MongoDbUriSecretArn": "mongodb+srv://user:pass@cluster.example.net/"})
+
+
+def test_a_secrets_manager_arn_without_its_random_suffix_is_refused(source):
+    partial = "arn:aws:secretsmanager:us-east-1:123456789012:secret:bare-api/dev/mongodb-uri"
+    for parameter in ("MongoDbUriSecretArn", "JwtSecretArn"):
+        with pytest.raises(sam.ParameterError, match="does not match its AllowedPattern"):
+            sam.parameter_values(source, {parameter: partial})
+    assert sam.parameter_values(source, {"JwtSecretArn": partial + "-AbCdEf"})["JwtSecretArn"] == partial + "-AbCdEf"
+
+
+KMS_KEY = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
+
+def decrypt_statements(source, **overrides) -> dict[str, list]:
+    values = sam.parameter_values(source, overrides)
+    cfn = sam.translate(source, values)
+    evaluator = Evaluator(cfn, values)
+    return {name: [statement for policy in evaluator.value(role["Properties"].get("Policies", []))
+                   for statement in policy["PolicyDocument"]["Statement"] if statement["Action"] == "kms:Decrypt"]
+            for name, role in template.resources(cfn, "AWS::IAM::Role").items()}
+
+
+def test_with_a_customer_managed_key_each_secret_reader_may_decrypt_through_its_service_only(source):
+    statements = decrypt_statements(source, SecretsKmsKeyArn=KMS_KEY)
+    via = {"StringEquals": {"kms:ViaService": ["secretsmanager.us-east-1.amazonaws.com",
+                                               "ssm.us-east-1.amazonaws.com"]}}
+    for role in ("AuthorizerFunctionRole", "HealthFunctionRole", "MeFunctionRole", "UsersFunctionRole"):
+        assert statements[role] == [{"Effect": "Allow", "Action": "kms:Decrypt", "Resource": KMS_KEY,
+                                     "Condition": via}], role
+
+
+def test_without_a_key_no_role_may_decrypt(source):
+    assert all(statements == [] for statements in decrypt_statements(source).values())
 
 
 def test_a_dollar_default_stage_in_samconfig_is_refused(source):
@@ -190,6 +355,27 @@ def test_alarms_watch_5xx_latency_and_authorizer_failures(deployed):
     alarms = template.resources(cfn, "AWS::CloudWatch::Alarm").values()
     metrics = {alarm["Properties"]["MetricName"] for alarm in alarms}
     assert {"5XXError", "Latency", "AuthorizerFailures", "Errors"} <= metrics
+
+
+def test_each_canary_alarm_counts_the_errors_of_the_version_being_deployed(deployed):
+    cfn, evaluator = deployed["prod"]
+    assert template.check_canary_alarms(cfn, evaluator) == []
+    (version,) = [name for name in template.resources(cfn, "AWS::Lambda::Version") if name.startswith("MeFunction")]
+    assert cfn["Resources"]["MeErrorsAlarm"]["Properties"]["Dimensions"] == [
+        {"Name": "FunctionName", "Value": {"Ref": "MeFunction"}},
+        {"Name": "Resource", "Value": {"Fn::Sub": "${MeFunction}:live"}},
+        {"Name": "ExecutedVersion", "Value": {"Fn::GetAtt": [version, "Version"]}}]
+
+
+def test_a_canary_alarm_that_counts_every_version_is_reported(source):
+    broken = copy.deepcopy(source)
+    broken["Resources"]["UsersErrorsAlarm"]["Properties"]["Dimensions"].pop()
+    values = sam.parameter_values(broken, {"DeploymentEnvironment": "prod", "StageName": "prod"})
+    cfn = sam.translate(broken, values)
+    assert template.check_canary_alarms(cfn, Evaluator(cfn, values)) == [
+        "UsersErrorsAlarm rolls back UsersFunction's canary but counts ['FunctionName', 'Resource'], so the old "
+        "version's errors (90% of the traffic) count too: give it the dimensions FunctionName, Resource "
+        "(<function>:live) and ExecutedVersion: !GetAtt UsersFunction.Version.Version"]
 
 
 def test_the_authorizer_failure_metric_counts_a_line_the_authorizer_writes(source):
@@ -261,6 +447,7 @@ FIXTURE_MESSAGES = {
     "stage-named-default.yaml": "letters, digits and underscores only",
     "two-stages.yaml": "set OpenApiVersion: '3.0.1'",
     "authorizer-context-claims.yaml": "read $context.authorizer.principalId",
+    "rules-with-join.yaml": "Fn::Join is not allowed in Rules",
 }
 
 

@@ -114,3 +114,38 @@ def test_the_command_line_exits_1_and_prints_the_fix(capsys):
 
     assert main(["--workflow", str(FIXTURE)]) == 1
     assert "is decided in 2 places" in capsys.readouterr().out
+
+
+def deploy_step(workflow_document: dict) -> dict:
+    return next(step for step in workflow_document["jobs"]["deploy"]["steps"] if step.get("run") ==
+                'make deploy ENV="$DEPLOY_ENV"')
+
+
+def test_the_deploy_step_passes_every_setting_make_deploy_reads(ci):
+    from tools.deploy import BOOTSTRAP_VARIABLES, PARAMETER_VARIABLES
+
+    passed = deploy_step(ci)["env"]
+    assert {name: passed.get(name) for name in [*PARAMETER_VARIABLES.values(), *BOOTSTRAP_VARIABLES]} == {
+        name: f"${{{{ vars.{name} }}}}" for name in [*PARAMETER_VARIABLES.values(), *BOOTSTRAP_VARIABLES]}
+
+
+def test_a_setting_the_deploy_step_leaves_out_is_rejected(ci):
+    broken = copy.deepcopy(ci)
+    del deploy_step(broken)["env"]["ENABLE_SNAPSTART"]
+    assert workflow.check(broken) == [
+        "workflow: job deploy's make deploy step does not pass ENABLE_SNAPSTART: add ENABLE_SNAPSTART: "
+        "${{ vars.ENABLE_SNAPSTART }} to its env"]
+
+
+def test_the_deploy_job_installs_the_sam_cli_the_tests_parse_with(ci):
+    runs = [step.get("run", "") for step in ci["jobs"]["deploy"]["steps"]]
+    assert "python -m pip install --quiet -r tools/checks/samcli-requirements.txt" in runs
+
+
+def test_a_role_that_is_not_the_environments_is_rejected(ci):
+    broken = copy.deepcopy(ci)
+    step = next(step for step in broken["jobs"]["deploy"]["steps"] if "configure-aws" in step.get("uses", ""))
+    step["with"]["role-to-assume"] = "arn:aws:iam::123456789012:role/deploy"
+    assert workflow.check(broken) == [
+        "workflow: job deploy assumes a role that is not its environment's: run it in the selected environment and "
+        "use role-to-assume: ${{ vars.AWS_DEPLOY_ROLE_ARN }}, defined per environment"]

@@ -67,16 +67,22 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
 
+    from tools import deploy
     from tools.checks import sam
 
     try:
         stack = args.stack_name or sam.deploy_settings(args.env)["stack_name"]
-        print(clean(boto3.client("cloudformation", region_name=args.region), stack))
-    except (StackError, sam.ParameterError) as exc:
-        print(f"delete_failed_stack: {exc}", file=sys.stderr)
-        return 1
-    return 0
+        region = deploy.require_credentials(boto3.session.Session(region_name=args.region))
+        print(clean(boto3.client("cloudformation", region_name=region), stack))
+        return 0
+    except (StackError, sam.ParameterError, deploy.DeployError) as exc:
+        message = str(exc)
+    except (BotoCoreError, ClientError) as exc:  # a refused call, or a delete that failed (WaiterError)
+        message = deploy.aws_failure(exc)
+    print(f"delete_failed_stack: {message}", file=sys.stderr)
+    return 1
 
 
 if __name__ == "__main__":

@@ -8,24 +8,28 @@ AWS credentials and region, and the parameters each user supplies (from the
 environment variables in :data:`PARAMETER_VARIABLES`, checked against the
 template's constraints). ``ARTIFACT_BUCKET`` and ``CLOUDFORMATION_ROLE_ARN``
 (outputs of tools/bootstrap.yaml) choose the upload bucket and the role
-CloudFormation deploys with. Then it builds the zips (``make build``) and runs
-``sam deploy --config-env <env>``, which uploads those zips as they are: there is
-no ``sam build`` step (see README, "Deploy").
+CloudFormation deploys with. Then it builds the zips (``make build``), computes
+each function's revision from its zip and configuration (:func:`revisions`), and
+runs ``sam deploy --config-env <env>`` with a value for every parameter; it
+uploads those zips as they are: there is no ``sam build`` step (see README, "Deploy").
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 from tools import build, samtemplate
-from tools.checks import sam
+from tools.checks import imports, sam
 
 # Template parameter <- environment variable (in CI: the GitHub environment's variables).
 PARAMETER_VARIABLES = {
@@ -38,7 +42,14 @@ PARAMETER_VARIABLES = {
     "CorsAllowOrigins": "CORS_ALLOW_ORIGINS",
     "AlarmTopicArn": "ALARM_TOPIC_ARN",
     "EnableSnapStart": "ENABLE_SNAPSTART",
+    "SecretsKmsKeyArn": "SECRETS_KMS_KEY_ARN",
 }
+# The bootstrap's outputs (see bootstrap_options); in CI, variables like PARAMETER_VARIABLES.
+BOOTSTRAP_VARIABLES = ("ARTIFACT_BUCKET", "CLOUDFORMATION_ROLE_ARN")
+BOUNDARY_PARAMETER = "PermissionsBoundaryArn"
+ROLE_ARN = re.compile(r"arn:(?P<partition>aws[a-z-]*):iam::(?P<account>[0-9]{12}):role/.+")
+QUOTED_CHARACTERS = re.compile(r"[ \"']")
+UNCARRIED_BACKSLASHES = re.compile(r'(?<!\\)\\(?:\\\\)*(?="|\Z)')  # an odd run, then a double quote or the end
 SMOKE_TIMEOUT_SECONDS = 10
 SMOKE_ATTEMPTS = 6  # a new stage may answer 403/5xx for a few seconds after the deploy
 
@@ -69,23 +80,70 @@ def require_credentials(session=None) -> str:
 
 
 def parameter_overrides(environment: str, environ=os.environ) -> dict[str, str]:
-    """samconfig.toml's overrides for ``environment`` plus the user's variables, checked like CloudFormation."""
+    """A value for every template parameter, checked like CloudFormation; DeployError naming what to set.
+
+    Each value is the user's variable (:data:`PARAMETER_VARIABLES`) when set, else
+    samconfig.toml's override, else the template's default, so that no deploy
+    silently keeps a value from the previous one (the SAM CLI reuses the stack's
+    previous value for any parameter it is not given). The permissions boundary
+    comes from ``CLOUDFORMATION_ROLE_ARN``; the revisions come after the build.
+    """
     template = samtemplate.load()
     declared = template.get("Parameters", {})
-    values = sam.parse_overrides(sam.deploy_settings(environment).get("parameter_overrides", ""))
-    for parameter, variable in PARAMETER_VARIABLES.items():
-        if environ.get(variable, "").strip():
-            values[parameter] = environ[variable].strip()
-    missing = [f"{PARAMETER_VARIABLES.get(name, name)} ({declaration.get('Description', name)})"
-               for name, declaration in declared.items() if name not in values and "Default" not in declaration]
+    computed = set(sam.revision_parameters(template).values())  # see revisions(), after the build
+    configured = sam.parse_overrides(sam.deploy_settings(environment).get("parameter_overrides", ""))
+    unknown = sorted(set(configured) - set(declared))
+    if unknown:
+        raise DeployError(f"samconfig.toml [{environment}] sets {', '.join(unknown)}, which template.yaml does not "
+                          f"declare: remove it from parameter_overrides")
+    values, missing = {}, []
+    if BOUNDARY_PARAMETER in declared:
+        values[BOUNDARY_PARAMETER] = permissions_boundary(environment, environ)
+    for name, declaration in declared.items():
+        if name in computed or name in values:
+            continue
+        variable = PARAMETER_VARIABLES.get(name)
+        value = environ.get(variable, "").strip() if variable else ""
+        if not value:
+            value = configured.get(name, str(declaration.get("Default", "")) if "Default" in declaration else None)
+        if value is None:
+            missing.append(f"{variable or name} ({declaration.get('Description', name)})")
+            continue
+        try:
+            sam.check_value(name, declaration, value)
+        except sam.ParameterError as exc:
+            raise DeployError(f"{exc} (from {variable or 'samconfig.toml'})") from None
+        values[name] = value
     if missing:
         raise DeployError("set " + "; ".join(missing))
-    for name, value in values.items():
-        try:
-            sam.check_value(name, declared[name], value)
-        except sam.ParameterError as exc:
-            raise DeployError(f"{exc} (from {PARAMETER_VARIABLES.get(name, 'samconfig.toml')})") from None
+    if values.get(BOUNDARY_PARAMETER):
+        check_secret_names(environment, values)
     return values
+
+
+def permissions_boundary(environment: str, environ=os.environ) -> str:
+    """The bootstrap's boundary policy for the stack when CloudFormation deploys with its role; else ""."""
+    role = environ.get("CLOUDFORMATION_ROLE_ARN", "").strip()
+    if not role:
+        return ""
+    matched = ROLE_ARN.fullmatch(role)
+    if matched is None:
+        raise DeployError(f"CLOUDFORMATION_ROLE_ARN={role!r} is not an IAM role ARN: use the bootstrap stack's "
+                          f"{environment.title()}CloudFormationRoleArn output")
+    stack = sam.deploy_settings(environment)["stack_name"]
+    return f"arn:{matched['partition']}:iam::{matched['account']}:policy/{sam.boundary_policy_name(stack)}"
+
+
+def check_secret_names(environment: str, values: dict[str, str]) -> None:
+    """DeployError for a secret the stack's roles may not read: the bootstrap's boundary allows <prefix>/<env>/."""
+    prefix = sam.deploy_settings(environment)["stack_name"].removesuffix(f"-{environment}")
+    readable = (f":secret:{prefix}/{environment}/", f":parameter/{prefix}/{environment}/")
+    for name, variable in PARAMETER_VARIABLES.items():
+        value = values.get(name, "")
+        if name.endswith("SecretArn") and value and not any(part in value for part in readable):
+            raise DeployError(f"{variable} names a secret outside {prefix}/{environment}/, which the {environment} "
+                              f"stack's roles may not read (the bootstrap's permissions boundary): create it under "
+                              f"{prefix}/{environment}/")
 
 
 def bootstrap_options(environ=os.environ) -> list[str]:
@@ -98,33 +156,81 @@ def bootstrap_options(environ=os.environ) -> list[str]:
 
 def deploy(environment: str, environ=os.environ) -> int:
     """Check, build, then ``sam deploy``; return its exit status. DeployError when a deploy cannot start."""
-    sam.deploy_settings(environment)
+    overrides = parameter_overrides(environment, environ)  # first what needs nothing but the checkout
     sam_cli = require_sam_cli()
     region = require_credentials()
-    overrides = parameter_overrides(environment, environ)
     print(build.size_table(build.build()))
-    command = [sam_cli, "deploy", "--config-env", environment, "--template-file", str(samtemplate.TEMPLATE),
-               "--region", region, "--no-progressbar", *bootstrap_options(environ), "--parameter-overrides"]
-    command += [f"{name}={value}" for name, value in overrides.items()]
-    return subprocess.call(command, cwd=samtemplate.ROOT)
+    overrides.update(revisions(overrides))
+    return subprocess.call([sam_cli, *deploy_arguments(environment, region, overrides, environ)], cwd=samtemplate.ROOT)
+
+
+def revisions(overrides: dict[str, str], folder: Path = build.BUILD_DIR) -> dict[str, str]:
+    """Each function's revision parameter: a hash of its zip in ``folder`` and of its configuration.
+
+    A function gets a new version (and the live alias moves) exactly when its own
+    code or configuration changes; see :func:`tools.checks.sam.function_revisions`.
+    """
+    template = samtemplate.load()
+    code = {name: hashlib.sha256((folder / f"{name}.zip").read_bytes()).hexdigest()
+            for name in samtemplate.functions(template)}
+    return sam.function_revisions(template, overrides, code)
+
+
+def deploy_arguments(environment: str, region: str, overrides: dict[str, str], environ=os.environ) -> list[str]:
+    """The arguments of ``sam deploy`` (after the ``sam`` executable) for ``environment``."""
+    arguments = ["deploy", "--config-env", environment, "--template-file", str(samtemplate.TEMPLATE),
+                 "--region", region, "--no-progressbar", *bootstrap_options(environ), "--parameter-overrides"]
+    return arguments + [override_argument(name, value) for name, value in overrides.items()]
+
+
+def override_argument(name: str, value: str) -> str:
+    """``Name="value"``, quoted and escaped so that the SAM CLI's parser reads back exactly ``value``.
+
+    That parser (``CfnParameterOverridesType``) ends an unquoted value at the first
+    space, and unescapes only a backslash before a space or a quote; so every space
+    and quote gets a backslash and other backslashes stay as they are. It has no
+    way to carry an odd run of backslashes at the end or before a double quote.
+    """
+    if "ParameterKey=" in value:
+        raise DeployError(f"parameter {name}: the SAM CLI reads a value containing 'ParameterKey=' as another "
+                          f"parameter: change the value")
+    if UNCARRIED_BACKSLASHES.search(value):
+        raise DeployError(f"parameter {name}: the SAM CLI cannot pass a value that ends with a backslash or has an "
+                          f"odd number of backslashes before a double quote: change the value")
+    escaped = QUOTED_CHARACTERS.sub(lambda found: "\\" + found.group(0), value)
+    return f'{name}="{escaped}"'
 
 
 def api_url(client, stack: str) -> str:
-    """The stack's ApiUrl output."""
-    outputs = client.describe_stacks(StackName=stack)["Stacks"][0].get("Outputs", [])
-    for output in outputs:
+    """The stack's ApiUrl output; DeployError when there is no such stack or output."""
+    from botocore.exceptions import ClientError
+
+    try:
+        stacks = client.describe_stacks(StackName=stack)["Stacks"]
+    except ClientError as exc:
+        if "does not exist" not in str(exc):
+            raise
+        environment = stack.rpartition("-")[2]
+        raise DeployError(f"stack {stack} does not exist in {client.meta.region_name}: deploy it first "
+                          f"(make deploy ENV={environment})") from None
+    for output in stacks[0].get("Outputs", []):
         if output["OutputKey"] == "ApiUrl":
             return output["OutputValue"].rstrip("/")
     raise DeployError(f"stack {stack} has no ApiUrl output")
 
 
-def status_of(url: str) -> int:
+def status_of(url: str) -> int | str:
+    """The HTTP status ``url`` answers with, or why it answered nothing."""
     request = urllib.request.Request(url, headers={"User-Agent": "bare-api-smoke-test"})
     try:
         with urllib.request.urlopen(request, timeout=SMOKE_TIMEOUT_SECONDS) as response:
             return response.status
     except urllib.error.HTTPError as answer:
         return answer.code
+    except urllib.error.URLError as exc:
+        return str(exc.reason)
+    except OSError as exc:  # a timeout or a reset while reading the answer
+        return str(exc) or type(exc).__name__
 
 
 def smoke(base_url: str, attempts: int = SMOKE_ATTEMPTS, pause_seconds: float = 5.0) -> list[str]:
@@ -133,8 +239,9 @@ def smoke(base_url: str, attempts: int = SMOKE_ATTEMPTS, pause_seconds: float = 
     problems: list[str] = []
     for attempt in range(attempts):
         got = {path: status_of(base_url + path) for path in expected}
-        problems = [f"GET {path} answered {got[path]}, expected {status}" for path, status in expected.items()
-                    if got[path] != status]
+        problems = [f"GET {path} failed ({got[path]}), expected {status}" if isinstance(got[path], str)
+                    else f"GET {path} answered {got[path]}, expected {status}"
+                    for path, status in expected.items() if got[path] != status]
         if not problems:
             return []
         if attempt + 1 < attempts:
@@ -142,25 +249,46 @@ def smoke(base_url: str, attempts: int = SMOKE_ATTEMPTS, pause_seconds: float = 
     return problems
 
 
+def smoke_stage(environment: str) -> int:
+    """Smoke-test the stage of the environment's stack; print the outcome and return the exit status."""
+    import boto3
+
+    stack = sam.deploy_settings(environment)["stack_name"]
+    region = require_credentials()
+    url = api_url(boto3.client("cloudformation", region_name=region), stack)
+    problems = smoke(url)
+    for problem in problems:
+        print(f"smoke test: {problem}", file=sys.stderr)
+    print(f"smoke test of {url}: {'failed' if problems else 'ok'}")
+    return 1 if problems else 0
+
+
+def aws_failure(exc: Exception) -> str:
+    """One line for an AWS call that failed: what AWS said, and what to check."""
+    from botocore.exceptions import ClientError
+
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        return (f"AWS refused {exc.operation_name} ({error.get('Code')}: {error.get('Message')}): check the role's "
+                f"permissions and the region")
+    return f"the AWS call failed ({exc}): check the network, the credentials and the region"
+
+
 def main(argv: list[str] | None = None) -> int:
+    from botocore.exceptions import BotoCoreError, ClientError
+
     parser = argparse.ArgumentParser(description="Deploy with the SAM CLI, or smoke-test a deployed stage.")
     parser.add_argument("command", choices=["deploy", "smoke"])
     parser.add_argument("--env", required=True, help="a samconfig.toml environment: dev or prod")
     args = parser.parse_args(argv)
     try:
-        if args.command == "deploy":
-            return deploy(args.env)
-        import boto3
-
-        url = api_url(boto3.client("cloudformation"), sam.deploy_settings(args.env)["stack_name"])
-        problems = smoke(url)
-    except (DeployError, sam.ParameterError, build.BuildError) as exc:
-        print(f"deploy: {exc}", file=sys.stderr)
-        return 1
-    for problem in problems:
-        print(f"smoke test: {problem}", file=sys.stderr)
-    print(f"smoke test of {url}: {'failed' if problems else 'ok'}")
-    return 1 if problems else 0
+        return deploy(args.env) if args.command == "deploy" else smoke_stage(args.env)
+    except (DeployError, sam.ParameterError, build.BuildError, imports.ImportAnalysisError) as exc:
+        message = str(exc)
+    except (BotoCoreError, ClientError) as exc:
+        message = aws_failure(exc)
+    print(f"deploy: {message}", file=sys.stderr)
+    return 1
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections import namedtuple
 from pathlib import Path
 
 from tools import loopback
@@ -25,8 +26,10 @@ from tools import loopback
 ROOT = Path(__file__).resolve().parent.parent
 MODULE = ROOT / "tools" / "localdb"
 BIN_DIR = ROOT / ".local" / "bin"
-SOURCES = ("go.mod", "go.sum", "main.go")
 START_TIMEOUT_SECONDS = 30
+
+TLSListener = namedtuple("TLSListener", "port cert_file key_file")
+TLSListener.__doc__ = "A TLS listener on 127.0.0.1:``port`` with a PEM certificate and key (see tools.localtls)."
 
 
 class LocalDBError(RuntimeError):
@@ -36,8 +39,8 @@ class LocalDBError(RuntimeError):
 def binary_path() -> Path:
     """Where the binary for the current sources lives (built or not)."""
     digest = hashlib.sha256()
-    for name in SOURCES:
-        digest.update((MODULE / name).read_bytes())
+    for path in sorted([MODULE / "go.mod", MODULE / "go.sum", *MODULE.glob("*.go")]):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
     return BIN_DIR / f"localdb-{digest.hexdigest()[:12]}"
 
 
@@ -63,55 +66,94 @@ def build() -> Path:
     return target
 
 
-def start(port: int, data_dir: Path, log_file=None) -> subprocess.Popen:
-    """Start a server on 127.0.0.1:``port`` storing its files in ``data_dir``.
+def command(binary: Path, port: int | None, data_dir: Path, tls: TLSListener | None = None,
+            ungated_port: int | None = None) -> list[str]:
+    """The server's command line: plain TCP on ``port``, TLS as ``tls`` says, FerretDB's own on ``ungated_port``.
 
-    Returns the running process once it accepts connections; the caller stops it
-    with ``terminate()``.
+    None turns a listener off.
     """
-    binary = build()
-    data_dir = Path(data_dir).resolve()
+    arguments = [str(binary), "-data", str(Path(data_dir).resolve())]
+    if port is not None:
+        arguments += ["-listen", f"127.0.0.1:{port}"]
+    if tls is not None:
+        arguments += ["-tls-listen", f"127.0.0.1:{tls.port}", "-tls-cert", str(tls.cert_file),
+                      "-tls-key", str(tls.key_file)]
+    if ungated_port is not None:
+        arguments += ["-ungated-listen", f"127.0.0.1:{ungated_port}"]
+    return arguments
+
+
+def start(port: int, data_dir: Path, log_file=None, tls: TLSListener | None = None,
+          ungated_port: int | None = None) -> subprocess.Popen:
+    """Start a server on 127.0.0.1:``port`` storing its files in ``data_dir``, and on ``tls`` too when given.
+
+    ``ungated_port`` also exposes the embedded FerretDB directly, without the
+    write gate: only to compare against it. Returns the running process once
+    every listener accepts connections; the caller stops it with :func:`stop`.
+    """
     process = subprocess.Popen(
-        [str(binary), "-listen", f"127.0.0.1:{port}", "-data", str(data_dir)],
+        command(build(), port, data_dir, tls, ungated_port),
         stdout=log_file or subprocess.DEVNULL,
         stderr=log_file or subprocess.DEVNULL,
     )
-    try:
-        loopback.wait_until_listening(port, process, START_TIMEOUT_SECONDS)
-    except loopback.NotListening as exc:
-        raise LocalDBError(f"localdb did not start: {exc}") from None
+    ports = [port, *([tls.port] if tls else []), *([ungated_port] if ungated_port else [])]
+    wait_until_listening(process, ports)
     return process
+
+
+def wait_until_listening(process: subprocess.Popen, ports: list[int]) -> None:
+    """Block until ``process`` accepts connections on every port; LocalDBError (and it is stopped) otherwise."""
+    try:
+        for port in ports:
+            loopback.wait_until_listening(port, process, START_TIMEOUT_SECONDS)
+    except loopback.NotListening as exc:
+        loopback.stop(process)
+        raise LocalDBError(f"localdb did not start: {exc}") from None
 
 
 def stop(process: subprocess.Popen) -> None:
     """Stop a server started by :func:`start` and wait for it to exit."""
     loopback.stop(process)
 
+
+def serve(port: int, data_dir: Path) -> int:
+    """Run a server in the foreground until Ctrl-C; a busy port or a failed start is one line on stderr and 1."""
+    if loopback.listening(port):
+        print(f"localdb: port {port} is already in use; stop that server or choose another DB_PORT", file=sys.stderr)
+        return 1
+    process = subprocess.Popen(command(build(), port, data_dir))
+    try:
+        loopback.wait_until_listening(port, process, START_TIMEOUT_SECONDS)
+        print(f"localdb: mongodb://127.0.0.1:{port}/ (data in {data_dir}); Ctrl-C stops it", flush=True)
+        return process.wait()
+    except loopback.NotListening as exc:
+        if process.returncode != 1:  # status 1: the server has printed its own one-line reason
+            print(f"localdb: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        stop(process)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("build", help="build the server binary if its sources changed")
-    serve = commands.add_parser("serve", help="run the server in the foreground")
-    serve.add_argument("--port", type=int, default=int(os.environ.get("DB_PORT", "27017")))
-    serve.add_argument("--data", type=Path, default=ROOT / ".local" / "db")
+    serve_parser = commands.add_parser("serve", help="run the server in the foreground")
+    serve_parser.add_argument("--port", type=int, default=int(os.environ.get("DB_PORT", "27017")))
+    serve_parser.add_argument("--data", type=Path, default=ROOT / ".local" / "db")
     args = parser.parse_args(argv)
 
     try:
         binary = build()
+        if args.command == "build":
+            print(binary)
+            return 0
+        return serve(args.port, args.data.resolve())
     except LocalDBError as exc:
         print(f"localdb: {exc}", file=sys.stderr)
         return 1
-    if args.command == "build":
-        print(binary)
-        return 0
-    print(f"localdb: mongodb://127.0.0.1:{args.port}/ (data in {args.data}); Ctrl-C stops it")
-    data_dir = args.data.resolve()
-    data_dir.mkdir(parents=True, exist_ok=True)
-    command = [str(binary), "-listen", f"127.0.0.1:{args.port}", "-data", str(data_dir)]
-    try:
-        return subprocess.call(command)
-    except KeyboardInterrupt:
-        return 0
 
 
 if __name__ == "__main__":

@@ -18,6 +18,15 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def listening(port: int) -> bool:
+    """Whether something accepts TCP connections on 127.0.0.1:``port``."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return True
+    except OSError:
+        return False
+
+
 def wait_until_listening(port: int, process: subprocess.Popen, timeout: float) -> None:
     """Block until ``process`` accepts TCP connections on ``port``; NotListening otherwise (and it is stopped)."""
     deadline = time.monotonic() + timeout

@@ -312,7 +312,15 @@ def keep_what_the_code_reads(template: dict, properties: dict, module: str) -> N
     variables = properties.get("Environment", {}).get("Variables", {})
     kept = {name: value for name, value in variables.items() if needed(name)}
     parameters = set(template.get("Parameters", {}))
-    policies = [policy for policy in properties.get("Policies", []) if _refs(policy) & parameters <= _refs(kept)]
+    referenced, kept_references = _refs(variables) & parameters, _refs(kept) & parameters
+
+    def policy_needed(policy) -> bool:
+        named = _refs(policy) & parameters
+        if named & referenced:  # about a variable's value, such as reading the secret MONGODB_URI names
+            return bool(named & kept_references)
+        return not named or bool(kept_references)  # what reading any secret needs (its KMS key), or general
+
+    policies = [policy for policy in properties.get("Policies", []) if policy_needed(policy)]
     if kept:
         properties["Environment"]["Variables"] = kept
     else:

@@ -4,11 +4,16 @@
 parameter overrides; parameters that each user supplies at deploy time (secret
 ARNs, issuer) get the example values below. Every value is checked against
 the parameter's constraints, as CloudFormation would at deploy time.
+
+Each function's revision parameter (the ``!Ref`` in its ``AutoPublishCodeSha256``)
+is computed, never supplied: see :func:`function_revisions`.
 """
 
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
 import logging
 import re
 import shlex
@@ -16,7 +21,7 @@ import tomllib
 from pathlib import Path
 
 from tools import samtemplate
-from tools.checks.intrinsics import PSEUDO
+from tools.checks.intrinsics import PSEUDO, SUB_VARIABLE
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 SAMCONFIG = ROOT / "samconfig.toml"
@@ -28,6 +33,10 @@ EXAMPLE_VALUES = {
     "JwtIssuer": "https://issuer.example.com/",
     "JwtAudience": "bare-api",
 }
+
+
+# Properties of a SAM function that are not part of a Lambda version: triggers, rollout, and the role's policies.
+NOT_VERSIONED = ("Events", "DeploymentPreference", "Policies", "PermissionsBoundary", "AutoPublishCodeSha256")
 
 
 class ParameterError(ValueError):
@@ -62,9 +71,16 @@ def function_properties(template: dict) -> dict[str, dict]:
 def deploy_settings(environment: str, path: Path = SAMCONFIG) -> dict:
     """The ``[<environment>.deploy.parameters]`` of samconfig.toml; ParameterError naming the choices."""
     declared = environments(path)
+    if not environment:
+        raise ParameterError(f"no environment given: use one of {', '.join(sorted(declared))} (make deploy ENV=dev)")
     if environment not in declared:
         raise ParameterError(f"unknown environment {environment!r}: use one of {', '.join(sorted(declared))}")
     return declared[environment]
+
+
+def boundary_policy_name(stack: str) -> str:
+    """The permissions boundary tools/bootstrap.yaml makes for the app stack named ``stack``."""
+    return f"{stack}-boundary"
 
 
 def parse_overrides(overrides) -> dict[str, str]:
@@ -92,9 +108,15 @@ def check_value(name: str, declaration: dict, value: str) -> None:
 
 
 def parameter_values(template: dict, overrides: dict[str, str]) -> dict[str, str]:
-    """Every parameter's value: override, else example, else default; each checked like CloudFormation."""
+    """Every parameter's value: override, else example, else default; each checked like CloudFormation.
+
+    Revision parameters not overridden get the revision of example code (see :func:`example_code`).
+    """
     values = {}
+    computed = set(revision_parameters(template).values()) - set(overrides)
     for name, declaration in template.get("Parameters", {}).items():
+        if name in computed:
+            continue
         if name in overrides:
             value = overrides[name]
         elif name in EXAMPLE_VALUES:
@@ -105,21 +127,87 @@ def parameter_values(template: dict, overrides: dict[str, str]) -> dict[str, str
             raise ParameterError(f"parameter {name} has no default: give it a value in samconfig.toml")
         check_value(name, declaration, value)
         values[name] = value
+    for name, revision in function_revisions(template, values, example_code(template)).items():
+        if name in computed:
+            check_value(name, template["Parameters"][name], revision)
+            values[name] = revision
     unknown = set(overrides) - set(values)
     if unknown:
         raise ParameterError(f"samconfig.toml overrides parameters the template does not declare: {sorted(unknown)}")
     return values
 
 
-def translate(template: dict, parameters: dict[str, str]) -> dict:
-    """The CloudFormation template SAM makes of ``template``, offline (code URIs stand for uploaded zips)."""
+def revision_parameters(template: dict) -> dict[str, str]:
+    """``{function: parameter}`` for every function whose ``AutoPublishCodeSha256`` is ``!Ref <parameter>``."""
+    found = {}
+    for name, properties in function_properties(template).items():
+        reference = properties.get("AutoPublishCodeSha256")
+        if isinstance(reference, dict) and isinstance(reference.get("Ref"), str):
+            found[name] = reference["Ref"]
+    return found
+
+
+def function_revisions(template: dict, values: dict[str, str], code: dict[str, str]) -> dict[str, str]:
+    """``{revision parameter: sha256}`` of each function's code digest, properties and the parameters they use.
+
+    SAM names a function's version after the first characters of ``AutoPublishCodeSha256``
+    (and appends it to the function's Description, so Lambda really publishes), but
+    otherwise after the code location and a few literal properties: without it, a
+    parameter-only change (``LogLevel``, ``JwtIssuer``...) would update ``$LATEST`` and
+    leave the alias on the old version. ``code`` maps each function to its zip's digest.
+    """
+    revisions = revision_parameters(template)
+    result = {}
+    for function, parameter in revisions.items():
+        properties = {key: value for key, value in function_properties(template)[function].items()
+                      if key not in NOT_VERSIONED}
+        used = sorted(referenced_parameters(template, properties) - set(revisions.values()))
+        document = {"code": code[function], "properties": properties,
+                    "parameters": {name: values[name] for name in used}}
+        result[parameter] = hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
+    return result
+
+
+def referenced_parameters(template: dict, value) -> set[str]:
+    """The template parameters ``value`` refers to: by Ref, in Fn::Sub, or through a condition."""
+    declared = template.get("Parameters", {})
+    found = set()
+    if isinstance(value, list):
+        for item in value:
+            found |= referenced_parameters(template, item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if key == "Ref" and item in declared:
+                found.add(item)
+            elif key == "Fn::Sub":
+                text = item if isinstance(item, str) else item[0]
+                found |= {name for name in SUB_VARIABLE.findall(text) if name in declared}
+            if key in ("Fn::If", "Condition"):
+                condition = item[0] if key == "Fn::If" else item
+                found |= referenced_parameters(template, template.get("Conditions", {}).get(condition))
+            found |= referenced_parameters(template, item)
+    return found
+
+
+def example_code(template: dict) -> dict[str, str]:
+    """A stand-in zip digest per function, for checks that run without ``make build``."""
+    return {name: hashlib.sha256(f"code of {name}".encode()).hexdigest() for name in samtemplate.functions(template)}
+
+
+def translate(template: dict, parameters: dict[str, str], code: dict[str, str] | None = None) -> dict:
+    """The CloudFormation template SAM makes of ``template``, offline.
+
+    Code URIs stand for uploaded zips; with ``code`` (``{function: zip digest}``) each
+    key is named after its digest, as ``sam deploy`` names what it uploads.
+    """
     from samtranslator.parser.parser import Parser
     from samtranslator.translator.translator import Translator
 
     logging.getLogger("samtranslator").setLevel(logging.ERROR)
     document = copy.deepcopy(template)
     for name in samtemplate.functions(document):
-        document["Resources"][name]["Properties"]["CodeUri"] = f"s3://{ARTIFACT_BUCKET}/{name}.zip"
+        key = f"{name}/{code[name]}.zip" if code else f"{name}.zip"
+        document["Resources"][name]["Properties"]["CodeUri"] = f"s3://{ARTIFACT_BUCKET}/{key}"
     translator = Translator(None, Parser(), boto_session=_offline_session())
     return translator.translate(document, parameter_values={**PSEUDO, **parameters},
                                 get_managed_policy_map=lambda: {})

@@ -6,6 +6,7 @@ to fix it. ``check(template_path)`` runs them all.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -26,6 +27,21 @@ AUTHORIZER_TTL_SECONDS = 300
 SECRET_VARIABLE = re.compile(r"(SECRET|PASSWORD|_URI$|_KEY$|TOKEN)")
 REFERENCE_PATTERN = re.compile(r"\^(\$\|\^)?arn:.+")  # an AllowedPattern that admits ARNs only (or nothing)
 MINIMUM_PYTHON = (3, 12)
+# A second valid value for each parameter without AllowedValues, so the version check can change it.
+SECOND_VALUES = {
+    "StageName": "v2",
+    "LogLevel": "DEBUG",
+    "MongoDbUriSecretArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:bare-api/dev/other-uri-GhIjKl",
+    "MongoDbDatabase": "other",
+    "JwtSecretArn": "arn:aws:ssm:us-east-1:123456789012:parameter/bare-api/dev/other-secret",
+    "JwtJwksUrl": "https://issuer.example.com/.well-known/jwks.json",
+    "JwtIssuer": "https://other-issuer.example.com/",
+    "JwtAudience": "other-audience",
+    "CorsAllowOrigins": "https://app.example.com, https://admin.example.com",
+    "AlarmTopicArn": "arn:aws:sns:us-east-1:123456789012:alarms",
+    "PermissionsBoundaryArn": "arn:aws:iam::123456789012:policy/bare-api-dev-boundary",
+    "SecretsKmsKeyArn": "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+}
 
 
 def resources(document: dict, kind: str) -> dict[str, dict]:
@@ -189,6 +205,20 @@ def check_secrets(template: dict, cfn: dict) -> list[str]:
     return found
 
 
+def check_boundaries(cfn: dict) -> list[str]:
+    """Every role the stack creates carries the permissions boundary the CloudFormation role requires."""
+    found = []
+    for name, role in resources(cfn, "AWS::IAM::Role").items():
+        boundary = role.get("Properties", {}).get("PermissionsBoundary")
+        if isinstance(boundary, dict) and "Fn::If" in boundary:
+            boundary = boundary["Fn::If"][1]
+        if not (isinstance(boundary, dict) and boundary.get("Ref") in cfn.get("Parameters", {})):
+            found.append(f"{name} has no PermissionsBoundary, so the bootstrap's CloudFormation role may not create "
+                         f"it: set Globals.Function.PermissionsBoundary (and PermissionsBoundary on other roles, "
+                         f"such as DeploymentPreference's Role) to !Ref PermissionsBoundaryArn")
+    return found
+
+
 def _statements(role: dict) -> list[dict]:
     statements = []
     for policy in role.get("Properties", {}).get("Policies", []):
@@ -241,6 +271,96 @@ def check_delivery(cfn: dict, evaluator: Evaluator, environment: str) -> list[st
     return found
 
 
+def deployment(template: dict, values: dict[str, str], code: dict[str, str]) -> tuple[dict, dict]:
+    """``({function: version logical id}, {function: evaluated configuration})`` as SAM deploys ``code``."""
+    parameters = {**values, **sam.function_revisions(template, values, code)}
+    cfn = sam.translate(template, parameters, code)
+    evaluator = Evaluator(cfn, parameters)
+    versions = {str(version["Properties"]["FunctionName"].get("Ref")): name
+                for name, version in resources(cfn, "AWS::Lambda::Version").items()}
+    # SAM appends the revision to Description, so that Lambda publishes: part of the version, not of the input.
+    configurations = {name: evaluator.value({key: value for key, value in function["Properties"].items()
+                                             if key != "Description"})
+                      for name, function in resources(cfn, "AWS::Lambda::Function").items()}
+    return versions, configurations
+
+
+def check_versions(template: dict, values: dict[str, str]) -> list[str]:
+    """A function gets a new version id exactly when its code or its configuration changes.
+
+    The template is transformed again with each parameter changed in turn, and with
+    each function's code changed; the same inputs must give the same ids.
+    """
+    code = sam.example_code(template)
+    versions, configurations = deployment(template, values, code)
+    found = []
+    if deployment(template, values, code)[0] != versions:
+        found.append("SAM names the versions differently for the same inputs: keep their names deterministic")
+    changes = [(f"{name}'s code", values, {**code, name: hashlib.sha256(f"new code of {name}".encode()).hexdigest()})
+               for name in versions]
+    computed = set(sam.revision_parameters(template).values())
+    for name, declaration in template.get("Parameters", {}).items():
+        other = _second_value(name, declaration, values[name])
+        if name in computed:
+            continue
+        if other is None:
+            found.append(f"the version check has no second value for parameter {name}: add one to SECOND_VALUES "
+                         f"in tools/checks/template.py")
+            continue
+        changes.append((f"{name} ({values[name]!r} -> {other!r})", {**values, name: other}, code))
+    for what, changed_values, changed_code in changes:
+        new_versions, new_configurations = deployment(template, changed_values, changed_code)
+        stale = [name for name in versions
+                 if new_configurations[name] != configurations[name] and new_versions[name] == versions[name]]
+        needless = [name for name in versions
+                    if new_configurations[name] == configurations[name] and new_versions[name] != versions[name]]
+        if stale:
+            found.append(f"changing {what} changes the configuration of {', '.join(stale)} but not the version, so "
+                         f"the live alias keeps the old one: give each function AutoPublishCodeSha256: "
+                         f"!Ref <Function>Revision, a parameter make deploy computes from its code and configuration")
+        if needless:
+            found.append(f"changing {what} publishes a new version of {', '.join(needless)}, whose configuration "
+                         f"does not change: compute its revision only from what its configuration uses")
+    return found
+
+
+def _second_value(name: str, declaration: dict, value: str) -> str | None:
+    allowed = [str(item) for item in declaration.get("AllowedValues", []) if str(item) != value]
+    if allowed:
+        return allowed[0]
+    if declaration.get("Type") == "Number":
+        return str(int(value) + 1)
+    return SECOND_VALUES.get(name)
+
+
+def check_canary_alarms(cfn: dict, evaluator: Evaluator) -> list[str]:
+    """Each function's rollback alarm on AWS/Lambda watches the version being deployed, not the function."""
+    found = []
+    alarms = resources(cfn, "AWS::CloudWatch::Alarm")
+    versions = {str(version["Properties"]["FunctionName"].get("Ref")): name
+                for name, version in resources(cfn, "AWS::Lambda::Version").items()}
+    for group_name, group in resources(cfn, "AWS::CodeDeploy::DeploymentGroup").items():
+        function = group_name.removesuffix("DeploymentGroup")
+        for alarm_name in _alarm_names(group, evaluator):
+            properties = alarms.get(alarm_name, {}).get("Properties", {})
+            if properties.get("Namespace") != "AWS/Lambda":
+                continue
+            dimensions = {item["Name"]: item["Value"] for item in properties.get("Dimensions", [])}
+            expected = {"FunctionName": {"Ref": function}, "Resource": {"Fn::Sub": f"${{{function}}}:live"},
+                        "ExecutedVersion": {"Fn::GetAtt": [versions.get(function), "Version"]}}
+            if dimensions != expected:
+                found.append(f"{alarm_name} rolls back {function}'s canary but counts {sorted(dimensions)}, so the "
+                             f"old version's errors (90% of the traffic) count too: give it the dimensions "
+                             f"FunctionName, Resource (<function>:live) and ExecutedVersion: "
+                             f"!GetAtt {function}.Version.Version")
+    return found
+
+
+def _alarm_names(group: dict, evaluator: Evaluator) -> list[str]:
+    configuration = evaluator.value(group["Properties"].get("AlarmConfiguration", {}))
+    return [str(alarm.get("Name", "")).strip("<>") for alarm in configuration.get("Alarms", [])]
+
+
 def check_environment_parameters(template: dict) -> tuple[dict[str, dict[str, str]], list[str]]:
     """Parameter values per samconfig environment, checked like CloudFormation; problems when refused."""
     values, found = {}, []
@@ -270,9 +390,11 @@ def check(template_path: Path = samtemplate.TEMPLATE) -> list[str]:
         source = Evaluator(template, parameters)
         problems = (check_stages(cfn, evaluator) + check_authorizer(cfn, evaluator)
                     + check_functions(template)
-                    + check_secrets(template, cfn) + check_delivery(cfn, evaluator, environment))
+                    + check_secrets(template, cfn) + check_boundaries(cfn)
+                    + check_delivery(cfn, evaluator, environment) + check_canary_alarms(cfn, evaluator))
         if environment == sorted(values)[0]:
-            problems += check_handlers_import(template, source) + check_environment(template, source)
+            problems += (check_handlers_import(template, source) + check_environment(template, source)
+                         + check_versions(template, parameters))
             found += routes.check(template, cfn, evaluator)  # the same for every environment
         found += [f"[{environment}] {problem}" for problem in problems]
     return list(dict.fromkeys(found))

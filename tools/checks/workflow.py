@@ -23,6 +23,7 @@ BRANCH_REFERENCE = re.compile(r"github\.(ref|ref_name|head_ref|base_ref)\b|GITHU
 EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
 OUTPUT_REFERENCE = re.compile(r"needs\.([\w-]+)\.outputs\.([\w-]+)")
 CREDENTIALS_ACTION = "aws-actions/configure-aws-credentials"
+SAM_CLI_REQUIREMENTS = "tools/checks/samcli-requirements.txt"
 LONG_LIVED_KEYS = re.compile(r"AWS_SECRET_ACCESS_KEY|AWS_ACCESS_KEY_ID|aws-secret-access-key|aws-access-key-id")
 
 
@@ -111,6 +112,25 @@ def _check_deploy_job(name: str, job_name: str, job: dict) -> list[str]:
         found.append(f"{name}: job {job_name} reads {output} without needing job {selected.group(1)}: add it to needs")
     if "test" not in _needs(job):
         found.append(f"{name}: job {job_name} does not wait for the tests: add test to its needs")
+    return found + _check_deploy_settings(name, job_name, job)
+
+
+def _check_deploy_settings(name: str, job_name: str, job: dict) -> list[str]:
+    """The deploy step gets every setting make deploy reads, from the environment's variables; the pinned SAM CLI."""
+    from tools.deploy import BOOTSTRAP_VARIABLES, PARAMETER_VARIABLES
+
+    found = []
+    steps = job.get("steps", [])
+    for step in (step for step in steps if "make deploy" in str(step.get("run", ""))):
+        passed = step.get("env") or {}
+        for variable in [*PARAMETER_VARIABLES.values(), *BOOTSTRAP_VARIABLES]:
+            if str(passed.get(variable, "")).replace(" ", "") != f"${{{{vars.{variable}}}}}":
+                found.append(f"{name}: job {job_name}'s make deploy step does not pass {variable}: add "
+                             f"{variable}: ${{{{ vars.{variable} }}}} to its env")
+    installs = " ".join(str(step.get("run", "")) for step in steps)
+    if "make deploy" in installs and SAM_CLI_REQUIREMENTS not in installs:
+        found.append(f"{name}: job {job_name} does not install the SAM CLI the tests parse with: run "
+                     f"python -m pip install -r {SAM_CLI_REQUIREMENTS}")
     return found
 
 
@@ -126,6 +146,10 @@ def _check_credentials(name: str, job_name: str, job: dict) -> list[str]:
             continue
         if "role-to-assume" not in step.get("with", {}):
             found.append(f"{name}: job {job_name} gets AWS credentials without role-to-assume: use OpenID Connect")
+        elif "environment" not in job or "vars.AWS_DEPLOY_ROLE_ARN" not in str(step["with"]["role-to-assume"]):
+            found.append(f"{name}: job {job_name} assumes a role that is not its environment's: run it in the "
+                         f"selected environment and use role-to-assume: ${{{{ vars.AWS_DEPLOY_ROLE_ARN }}}}, "
+                         f"defined per environment")
         if job.get("permissions", {}).get("id-token") != "write":
             found.append(f"{name}: job {job_name} assumes a role without the OIDC token: set permissions: "
                          f"{{id-token: write, contents: read}}")
