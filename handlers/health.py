@@ -15,7 +15,7 @@ router = Router("health")
 NO_STORE = {"cache-control": "no-store"}
 
 
-@router.get("/health")
+@router.get("/health", public=True)
 def health(request: Request) -> Response:
     deep = request.query.get("deep", "false").lower()
     if deep not in ("true", "false"):

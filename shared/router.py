@@ -2,7 +2,7 @@
 
     router = Router("users")
 
-    @router.get("/users/{user_id}")
+    @router.get("/users/{user_id}")  # behind the authorizer; public=True for a route that needs no token
     def get_user(request):
         return json_response({"id": request.path_params["user_id"]})
 
@@ -45,8 +45,8 @@ def percent_decoded(params: dict[str, str]) -> dict[str, str]:
 
 
 # A namedtuple rather than a frozen dataclass, which costs more of a cold start to create.
-class Route(namedtuple("Route", "method template endpoint pattern")):
-    """A method, a path template, the endpoint that answers it and the template's compiled pattern."""
+class Route(namedtuple("Route", "method template endpoint pattern public", defaults=(False,))):
+    """A method, a path template, its endpoint and compiled pattern, and whether it is public (no authorizer)."""
 
     __slots__ = ()
 
@@ -64,21 +64,27 @@ class Router:
         self.routes: list[Route] = []
         self.cold_start = True
 
-    def route(self, method: str, template: str) -> Callable[[Endpoint], Endpoint]:
+    def route(self, method: str, template: str, public: bool = False) -> Callable[[Endpoint], Endpoint]:
+        """Declare ``endpoint`` as the answer to ``method`` on ``template``; ``public`` routes need no token.
+
+        This declaration is the only one: ``make lint`` checks the template's events, openapi.yaml,
+        events/ and the alarms against it (see tools/checks/routes.py).
+        """
+
         def register(endpoint: Endpoint) -> Endpoint:
-            self.routes.append(Route(method.upper(), template, endpoint, compile_template(template)))
+            self.routes.append(Route(method.upper(), template, endpoint, compile_template(template), public))
             return endpoint
 
         return register
 
-    def get(self, template: str) -> Callable[[Endpoint], Endpoint]:
-        return self.route("GET", template)
+    def get(self, template: str, public: bool = False) -> Callable[[Endpoint], Endpoint]:
+        return self.route("GET", template, public)
 
-    def patch(self, template: str) -> Callable[[Endpoint], Endpoint]:
-        return self.route("PATCH", template)
+    def patch(self, template: str, public: bool = False) -> Callable[[Endpoint], Endpoint]:
+        return self.route("PATCH", template, public)
 
-    def delete(self, template: str) -> Callable[[Endpoint], Endpoint]:
-        return self.route("DELETE", template)
+    def delete(self, template: str, public: bool = False) -> Callable[[Endpoint], Endpoint]:
+        return self.route("DELETE", template, public)
 
     def allowed_methods(self, path: str) -> list[str]:
         """The methods some route accepts on ``path``, and OPTIONS.

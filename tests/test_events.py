@@ -11,6 +11,7 @@ import pytest
 
 from tests.apigw import parsed
 from tools import samtemplate
+from tools.checks import routes
 from tools.invoke import function_for, is_authorizer_event, load_event
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,17 +38,8 @@ def test_event_is_answered_by_its_function(path, database):
         assert headers["content-type"] == "application/json"
 
 
-def test_every_route_has_a_rest_and_an_http_api_event():
-    routes = {(route.method, route.path) for route in samtemplate.api_routes(samtemplate.load())
-              if route.method != "OPTIONS"}
-    covered = {"1.0": set(), "2.0": set()}
-    for path in API_EVENTS:
-        event = json.loads((ROOT / path).read_text())
-        version = event.get("version", "1.0")
-        method = event.get("httpMethod") or event["requestContext"]["http"]["method"]
-        route_path = event.get("resource") or event["routeKey"].split(" ", 1)[1]
-        covered[version].add((method, route_path))
-    assert covered["1.0"] >= routes and covered["2.0"] >= routes
+def test_every_declared_route_has_a_rest_api_event_and_every_event_a_declared_route():
+    assert routes.check_event_files(routes.declared_routes()) == []
 
 
 def test_make_invoke_prints_the_profile_and_the_cold_start(database, mongo_uri):

@@ -7,7 +7,6 @@ to fix it. ``check(template_path)`` runs them all.
 from __future__ import annotations
 
 import hashlib
-import importlib
 import json
 import os
 import re
@@ -16,7 +15,7 @@ import sys
 from pathlib import Path
 
 from tools import samtemplate
-from tools.checks import envvars, imports, sam
+from tools.checks import envvars, imports, routes, sam
 from tools.checks.cfn_rules import RestStageName
 from tools.checks.intrinsics import Evaluator
 
@@ -25,8 +24,6 @@ AUTHORIZER_URI = re.compile(
     r"^arn:aws[a-z-]*:apigateway:[a-z0-9-]+:lambda:path/2015-03-31/functions/(?P<function>.+)/invocations$"
 )
 AUTHORIZER_TTL_SECONDS = 300
-PUBLIC_PATHS = {"/health"}  # every other route needs a valid token
-PREFLIGHT = "OPTIONS"  # answered by the function (its CORS allowlist), so never behind the authorizer
 SECRET_VARIABLE = re.compile(r"(SECRET|PASSWORD|_URI$|_KEY$|TOKEN)")
 REFERENCE_PATTERN = re.compile(r"\^(\$\|\^)?arn:.+")  # an AllowedPattern that admits ARNs only (or nothing)
 MINIMUM_PYTHON = (3, 12)
@@ -128,63 +125,6 @@ def _invocable(cfn: dict, evaluator: Evaluator, function: str) -> bool:
                 and named(properties.get("FunctionName")) == named(function)):
             return True
     return False
-
-
-def template_routes(cfn: dict, evaluator: Evaluator) -> list[tuple[str, str, str, bool]]:
-    """``(method, path, function, authorized)`` for every operation of the REST API body."""
-    routes = []
-    for api in resources(cfn, "AWS::ApiGateway::RestApi").values():
-        for path, operations in api.get("Properties", {}).get("Body", {}).get("paths", {}).items():
-            for method, operation in operations.items():
-                uri = str(evaluator.value(operation.get("x-amazon-apigateway-integration", {}).get("uri", "")))
-                target = AUTHORIZER_URI.match(uri)
-                function = target.group("function").strip("<>").split(".")[0] if target else uri
-                function = re.sub(r"Alias\w+$", "", function)  # MeFunctionAliaslive -> MeFunction
-                security = [name for requirement in operation.get("security", []) for name in requirement]
-                routes.append((method.upper(), path, function, bool(security) and security != ["NONE"]))
-    return routes
-
-
-def router_routes(template: dict) -> list[tuple[str, str, str, bool]]:
-    """What the routers of ``handlers/`` serve: ``(method, path, function, authorized)``, one preflight per path.
-
-    ``function`` is the template function whose Handler is the router's module (``-`` when none is).
-    """
-    deployed_by = {function["Properties"].get("Handler", "").rpartition(".")[0]: name
-                   for name, function in samtemplate.functions(template).items()}
-    expected = set()
-    for path in sorted((ROOT / "handlers").glob("[!_]*.py")):
-        module = importlib.import_module(f"handlers.{path.stem}")
-        function = deployed_by.get(module.__name__, "-")
-        for route in getattr(getattr(module, "router", None), "routes", []):
-            expected.add((route.method, route.template, function, route.template not in PUBLIC_PATHS))
-            expected.add((PREFLIGHT, route.template, function, False))
-    return sorted(expected)
-
-
-def check_routes(template: dict, cfn: dict, evaluator: Evaluator) -> list[str]:
-    """Every router route has exactly one API event with the right auth, and every event a route."""
-    found = []
-    deployed = template_routes(cfn, evaluator)
-    wanted = router_routes(template)
-    for method, path, function, authorized in wanted:
-        matching = [route for route in deployed if route[:2] == (method, path)]
-        guard = "behind the authorizer" if authorized else "with Auth: {Authorizer: NONE}"
-        if function == "-":
-            found.append(f"{method} {path} is served by a router no function deploys: add a function for it")
-        elif not matching:
-            found.append(f"{method} {path} is served by {function}'s router but has no Api event: add one to "
-                         f"{function} {guard}")
-        elif len(matching) > 1:
-            found.append(f"{method} {path} has {len(matching)} Api events: keep exactly one")
-        elif matching[0][2:] != (function, authorized):
-            found.append(f"{method} {path} must go to {function} {guard}, but the template sends it to "
-                         f"{matching[0][2]} {'behind' if matching[0][3] else 'without'} the authorizer: fix its event")
-    for method, path, function, _ in deployed:
-        if not any(route[:2] == (method, path) for route in wanted):
-            found.append(f"the template routes {method} {path} to {function}, whose router has no such route: "
-                         f"remove the event or add the route")
-    return found
 
 
 def function_environment(properties: dict, evaluator: Evaluator) -> dict[str, str]:
@@ -449,11 +389,12 @@ def check(template_path: Path = samtemplate.TEMPLATE) -> list[str]:
         evaluator = Evaluator(cfn, parameters)
         source = Evaluator(template, parameters)
         problems = (check_stages(cfn, evaluator) + check_authorizer(cfn, evaluator)
-                    + check_routes(template, cfn, evaluator) + check_functions(template)
+                    + check_functions(template)
                     + check_secrets(template, cfn) + check_boundaries(cfn)
                     + check_delivery(cfn, evaluator, environment) + check_canary_alarms(cfn, evaluator))
         if environment == sorted(values)[0]:
             problems += (check_handlers_import(template, source) + check_environment(template, source)
                          + check_versions(template, parameters))
+            found += routes.check(template, cfn, evaluator)  # the same for every environment
         found += [f"[{environment}] {problem}" for problem in problems]
     return list(dict.fromkeys(found))

@@ -1,0 +1,468 @@
+"""One declaration per route: the routers' declarations; the template, openapi.yaml and events/ checked against them.
+
+Every message that asks for an addition carries the block to paste and where: the
+tests paste it there, as a user would, and the check then passes.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import textwrap
+
+import pytest
+import yaml
+
+from shared.router import Router
+from tools import samtemplate
+from tools.checks import routes, sam
+from tools.checks.intrinsics import Evaluator
+from tools.checks.snippets import yaml_block
+
+# Routes no router declares: one more for UsersFunction, and one in a module that has no function yet.
+EXAMPLE = routes.Declared("GET", "/users/{user_id}/example", False, "handlers.users", "read_example", "An example")
+NEW_MODULE = routes.Declared("GET", "/example", True, "handlers.example", "example", "An example of a new module")
+
+
+@pytest.fixture(scope="module")
+def declared() -> list[routes.Declared]:
+    return routes.declared_routes()
+
+
+@pytest.fixture(scope="module")
+def source() -> dict:
+    return samtemplate.load()
+
+
+@pytest.fixture(scope="module")
+def description() -> dict:
+    return yaml.safe_load(routes.OPENAPI.read_text())
+
+
+def transformed(template: dict) -> tuple[dict, Evaluator]:
+    values = sam.parameter_values(template, {})
+    cfn = sam.translate(template, values)
+    return cfn, Evaluator(cfn, values)
+
+
+def template_problems(template: dict, declared: list[routes.Declared]) -> list[str]:
+    """What the template checks of this module say about ``template`` for these declarations."""
+    cfn, evaluator = transformed(template)
+    alarms = routes.error_alarms(cfn, evaluator)
+    return (routes.check_functions(template, declared, alarms)
+            + routes.check_template_events(template, cfn, evaluator, declared)
+            + routes.check_alarms(template, declared, alarms))
+
+
+def paste(problem: str, document: dict) -> None:
+    """Do what ``problem`` asks: paste its block under the keys it names."""
+    header, *lines = problem.splitlines()
+    keys = re.search(r"(?:add to|replace the event in) \S+ under (\S+):$", header).group(1)
+    block = []
+    for line in lines:
+        if not line.startswith(" "):
+            break
+        block.append(line)
+    addition = yaml.load(textwrap.dedent("\n".join(block)), Loader=samtemplate._Loader)
+    target = document
+    for key in keys.split("."):
+        target = target.setdefault(key, {})
+    if isinstance(addition, list):
+        target.extend(addition)
+    else:
+        target.update(addition)
+
+
+def merged(base: dict, fields: dict) -> dict:
+    result = copy.deepcopy(base)
+    for key, value in fields.items():
+        result[key] = merged(result.get(key) or {}, value) if isinstance(value, dict) else value
+    return result
+
+
+# The declaration
+
+def test_a_route_is_guarded_unless_declared_public():
+    router = Router("example")
+    router.get("/open", public=True)(lambda request: None)
+    router.patch("/guarded")(lambda request: None)
+    assert [(route.method, route.template, route.public) for route in router.routes] == [
+        ("GET", "/open", True), ("PATCH", "/guarded", False)]
+
+
+def test_declared_routes_come_from_the_routers_of_handlers(declared):
+    found = {(route.method, route.path, route.public, route.module, route.endpoint) for route in declared}
+    assert {("GET", "/health", True, "handlers.health", "health"), ("PATCH", "/me", False, "handlers.me", "update_me"),
+            ("GET", "/users/{user_id}", False, "handlers.users", "read_user")} <= found
+
+
+def test_a_handler_module_that_does_not_import_is_one_problem(tmp_path, monkeypatch):
+    import handlers
+
+    (tmp_path / "unfinished.py").write_text("from shared.router import Routr\n")
+    monkeypatch.setattr(handlers, "__path__", [*handlers.__path__, str(tmp_path)])
+    with pytest.raises(routes.DeclarationError) as refused:
+        routes.declared_routes(tmp_path)
+    assert str(refused.value).startswith(
+        "handlers/unfinished.py does not import (ImportError: cannot import name 'Routr' from 'shared.router'")
+    assert str(refused.value).endswith("so its routes cannot be checked: fix it, then run the checks again")
+
+
+def test_each_path_gets_one_public_preflight_in_its_module(declared):
+    preflights = routes.preflights(declared)
+    assert sorted(route.path for route in preflights) == sorted({route.path for route in declared})
+    assert all(route.method == "OPTIONS" and route.public for route in preflights)
+
+
+def test_a_route_declared_twice_is_reported(declared):
+    twice = [*declared, routes.Declared("GET", "/me", False, "handlers.me", "read_me_again")]
+    assert routes.check_declarations(twice) == [
+        "GET /me is declared twice, by handlers.me.read_me and handlers.me.read_me_again: keep one"]
+
+
+def test_a_path_served_by_two_modules_is_reported(declared):
+    split = [*declared, routes.Declared("PATCH", "/users", False, "handlers.admin", "update_users")]
+    assert routes.check_declarations(split) == [
+        "/users is served by handlers.admin, handlers.users: keep every method of a path in one handler module, "
+        "whose function also answers the path's OPTIONS preflight"]
+
+
+def test_the_repository_agrees_with_its_declarations(source, declared):
+    cfn, evaluator = transformed(source)
+    assert routes.check(source, cfn, evaluator) == []
+
+
+# template.yaml
+
+def test_exactly_the_declared_routes_and_a_preflight_per_path_reach_their_functions(source, declared):
+    cfn, evaluator = transformed(source)
+    functions = routes.functions_by_module(source)
+    wanted = {(route.method, route.path, functions[route.module], not route.public)
+              for route in declared + routes.preflights(declared)}
+    assert sorted(routes.template_routes(cfn, evaluator)) == sorted(wanted)
+
+
+def test_only_public_routes_and_preflights_skip_the_authorizer(source, declared):
+    cfn, evaluator = transformed(source)
+    open_routes = {(method, path) for method, path, _, authorized in routes.template_routes(cfn, evaluator)
+                   if not authorized}
+    assert open_routes == {route.key for route in declared + routes.preflights(declared) if route.public}
+
+
+def test_a_new_route_asks_for_its_event_and_its_preflight(source, declared):
+    problems = template_problems(source, [*declared, EXAMPLE])
+    assert [problem.splitlines()[0] for problem in problems] == [
+        "GET /users/{user_id}/example (declared in handlers.users) has no Api event: add to template.yaml under "
+        "Resources.UsersFunction.Properties.Events:",
+        "OPTIONS /users/{user_id}/example (the CORS preflight every path needs, without the authorizer) has no Api "
+        "event: add to template.yaml under Resources.UsersFunction.Properties.Events:"]
+    assert problems[0].splitlines()[1:] == [
+        "        ReadExample:",
+        "          Type: Api",
+        "          Properties:",
+        "            RestApiId: !Ref Api",
+        "            Path: /users/{user_id}/example",
+        "            Method: GET"]
+    assert "              Authorizer: NONE" in problems[1].splitlines()
+
+
+def test_pasting_the_requested_events_satisfies_the_check(source, declared):
+    fixed = copy.deepcopy(source)
+    for problem in template_problems(source, [*declared, EXAMPLE]):
+        paste(problem, fixed)
+    assert template_problems(fixed, [*declared, EXAMPLE]) == []
+
+
+def test_a_route_without_an_event_is_reported(source, declared):
+    broken = copy.deepcopy(source)
+    del broken["Resources"]["MeFunction"]["Properties"]["Events"]["DeleteMe"]
+    (problem,) = template_problems(broken, declared)
+    assert problem.startswith("DELETE /me (declared in handlers.me) has no Api event: add to template.yaml "
+                              "under Resources.MeFunction.Properties.Events:\n        DeleteMe:\n")
+
+
+def test_a_guarded_route_without_the_authorizer_is_reported_with_its_event(source, declared):
+    broken = copy.deepcopy(source)
+    broken["Resources"]["UsersFunction"]["Properties"]["Events"]["ListUsers"]["Properties"]["Auth"] = {
+        "Authorizer": "NONE"}
+    (problem,) = template_problems(broken, declared)
+    assert problem.splitlines()[:2] == [
+        "GET /users must go to UsersFunction behind the authorizer, but the template sends it to UsersFunction "
+        "without the authorizer: replace the event in template.yaml under Resources.UsersFunction.Properties.Events:",
+        "        ListUsers:"]
+    assert "Auth" not in problem
+    paste(problem, broken)
+    assert template_problems(broken, declared) == []
+
+
+def test_a_route_sent_to_another_function_is_moved_to_its_own(source, declared):
+    broken = copy.deepcopy(source)
+    moved = broken["Resources"]["UsersFunction"]["Properties"]["Events"].pop("ListUsers")
+    broken["Resources"]["MeFunction"]["Properties"]["Events"]["ListUsers"] = moved
+    (problem,) = template_problems(broken, declared)
+    assert problem.splitlines()[0] == (
+        "GET /users must go to UsersFunction behind the authorizer, but the template sends it to MeFunction behind "
+        "the authorizer: remove Resources.MeFunction.Properties.Events.ListUsers, then: add to template.yaml under "
+        "Resources.UsersFunction.Properties.Events:")
+
+
+def test_a_public_route_behind_the_authorizer_is_reported(source, declared):
+    broken = copy.deepcopy(source)
+    del broken["Resources"]["HealthFunction"]["Properties"]["Events"]["GetHealth"]["Properties"]["Auth"]
+    (problem,) = template_problems(broken, declared)
+    assert problem.startswith("GET /health must go to HealthFunction without the authorizer, but the template sends "
+                              "it to HealthFunction behind the authorizer")
+    assert "              Authorizer: NONE" in problem.splitlines()
+
+
+def test_an_event_no_router_declares_is_reported(source, declared):
+    broken = copy.deepcopy(source)
+    broken["Resources"]["MeFunction"]["Properties"]["Events"]["PostMe"] = {
+        "Type": "Api", "Properties": {"RestApiId": {"Ref": "Api"}, "Path": "/me", "Method": "POST"}}
+    assert template_problems(broken, declared) == [
+        "the template routes POST /me to MeFunction, but no router declares it: remove "
+        "Resources.MeFunction.Properties.Events.PostMe, or declare the route in its handler module "
+        "(@router.route('POST', '/me'))"]
+
+
+def test_a_module_without_a_function_asks_for_the_function_and_its_alarm(source, declared):
+    problems = template_problems(source, [*declared, NEW_MODULE])
+    firsts = [problem.splitlines()[0] for problem in problems]
+    assert firsts[0] == ("handlers.example declares GET /example, but no function in template.yaml has Handler: "
+                         "handlers.example.lambda_handler: add to template.yaml under Resources:")
+    assert firsts[-1] == ("ExampleFunction has no error alarm of its own (AWS/Lambda Errors on its FunctionName), so "
+                          "its crashes and timeouts alert no one and roll no deployment back: add to template.yaml "
+                          "under Resources:")
+    function = problems[0].splitlines()
+    assert {"      CodeUri: build/ExampleFunction.zip", "      Handler: handlers.example.lambda_handler",
+            "        PreflightExample:", "              Authorizer: NONE"} <= set(function)
+    assert "!Ref ExampleErrorsAlarm" in problems[0]
+    assert "        Value: !Ref ExampleFunction" in problems[-1].splitlines()
+
+
+def test_pasting_the_requested_function_and_alarm_satisfies_the_check(source, declared):
+    fixed = copy.deepcopy(source)
+    for problem in template_problems(source, [*declared, NEW_MODULE]):
+        paste(problem, fixed)
+    assert template_problems(fixed, [*declared, NEW_MODULE]) == []
+    assert fixed["Resources"]["ExampleFunction"]["Properties"]["Handler"] == "handlers.example.lambda_handler"
+
+
+def test_a_new_function_asks_for_the_parameters_named_after_its_model(source, declared):
+    changed = copy.deepcopy(source)
+    changed["Parameters"]["HealthFunctionRevision"] = {"Type": "String", "Default": "abc",
+                                                       "Description": "a hash of HealthFunction's code"}
+    changed["Resources"]["HealthFunction"]["Properties"]["AutoPublishCodeSha256"] = {"Ref": "HealthFunctionRevision"}
+    problems = template_problems(changed, [*declared, NEW_MODULE])
+    assert "      AutoPublishCodeSha256: !Ref ExampleFunctionRevision" in problems[0].splitlines()
+    assert problems[1].splitlines() == [
+        "ExampleFunction refers to parameters of its own, as HealthFunction does: add to template.yaml under "
+        "Parameters:",
+        "  ExampleFunctionRevision:",
+        "    Type: String",
+        "    Default: abc",
+        "    Description: a hash of ExampleFunction's code"]
+    for problem in problems:
+        paste(problem, changed)
+    assert template_problems(changed, [*declared, NEW_MODULE]) == []
+
+
+def test_a_new_function_gets_only_the_variables_and_policies_its_code_needs(source, declared):
+    # shared.router reads MONGODB_URI (shared.config) but does not reach shared.db, so needs no database or secret
+    properties = copy.deepcopy(source["Resources"]["UsersFunction"]["Properties"])
+    routes.keep_what_the_code_reads(source, properties, "shared.router")
+    assert "Environment" not in properties and "Policies" not in properties
+    assert list(properties) == [key for key in source["Resources"]["UsersFunction"]["Properties"]
+                                if key not in ("Environment", "Policies")]
+    properties = copy.deepcopy(source["Resources"]["UsersFunction"]["Properties"])
+    routes.keep_what_the_code_reads(source, properties, "handlers.health")
+    assert set(properties["Environment"]["Variables"]) == {"MONGODB_URI", "MONGODB_DATABASE"}
+    assert properties["Policies"] == source["Resources"]["UsersFunction"]["Properties"]["Policies"]
+
+
+def test_a_function_without_an_error_alarm_is_reported_with_one_to_paste(source, declared):
+    broken = copy.deepcopy(source)
+    del broken["Resources"]["MeErrorsAlarm"]
+    preference = broken["Resources"]["MeFunction"]["Properties"]["DeploymentPreference"]
+    preference["Alarms"] = [{"Ref": "ApiServerErrorsAlarm"}]
+    (problem,) = template_problems(broken, declared)
+    assert problem.startswith("MeFunction has no error alarm of its own")
+    assert problem.splitlines()[-1] == ("then list !Ref MeErrorsAlarm in MeFunction's DeploymentPreference.Alarms, "
+                                        "as the others do")
+    paste(problem, broken)
+    assert template_problems(broken, declared) == []
+
+
+@pytest.mark.parametrize("dimensions", [
+    [{"Name": "FunctionName", "Value": {"Ref": "MeFunction"}}],
+    [{"Name": "FunctionName", "Value": {"Ref": "MeFunction"}},
+     {"Name": "ExecutedVersion", "Value": {"Fn::GetAtt": ["MeFunctionVersion", "Version"]}}],
+], ids=["function", "executed-version"])
+def test_an_error_alarm_may_narrow_the_function_to_a_version(source, declared, dimensions):
+    changed = copy.deepcopy(source)
+    changed["Resources"]["MeErrorsAlarm"]["Properties"]["Dimensions"] = dimensions
+    assert template_problems(changed, declared) == []
+
+
+def test_an_error_alarm_may_be_metric_math(source, declared):
+    changed = copy.deepcopy(source)
+    properties = changed["Resources"]["MeErrorsAlarm"]["Properties"]
+    metric = {key: properties.pop(key) for key in ("Namespace", "MetricName", "Dimensions")}
+    period, statistic = properties.pop("Period"), properties.pop("Statistic")
+    properties["Metrics"] = [{"Id": "errors", "ReturnData": True,
+                              "MetricStat": {"Metric": metric, "Period": period, "Stat": statistic}}]
+    assert template_problems(changed, declared) == []
+
+
+def test_an_alarm_on_another_metric_is_not_an_error_alarm(source, declared):
+    broken = copy.deepcopy(source)
+    broken["Resources"]["MeErrorsAlarm"]["Properties"]["MetricName"] = "Throttles"
+    (problem,) = template_problems(broken, declared)
+    assert problem.startswith("MeFunction has no error alarm of its own")
+
+
+def test_the_authorizer_needs_no_lambda_error_alarm(source, declared):
+    cfn, evaluator = transformed(source)
+    assert "AuthorizerFunction" not in routes.error_alarms(cfn, evaluator)
+    assert routes.check_alarms(source, declared, routes.error_alarms(cfn, evaluator)) == []
+
+
+# openapi.yaml
+
+def test_a_new_route_asks_for_its_operation(declared, description):
+    (problem,) = routes.check_openapi([*declared, EXAMPLE], description)
+    assert problem.splitlines()[:4] == [
+        "openapi.yaml does not describe GET /users/{user_id}/example: add to openapi.yaml under paths:",
+        "  /users/{user_id}/example:",
+        "    get:",
+        "      operationId: readExample"]
+    fixed = copy.deepcopy(description)
+    paste(problem, fixed)
+    operation = fixed["paths"]["/users/{user_id}/example"]["get"]
+    assert operation["parameters"][0] == description["paths"]["/users/{user_id}"]["get"]["parameters"][0]
+    assert sorted(operation["responses"]) == ["200", "400", "401", "403", "404", "503"]
+    assert routes.check_openapi([*declared, EXAMPLE], fixed) == []
+
+
+def test_a_new_public_route_is_documented_without_security(declared, description):
+    (problem,) = routes.check_openapi([*declared, NEW_MODULE], description)
+    fixed = copy.deepcopy(description)
+    paste(problem, fixed)
+    assert fixed["paths"]["/example"]["get"]["security"] == []
+    assert routes.check_openapi([*declared, NEW_MODULE], fixed) == []
+
+
+def test_a_new_method_on_a_documented_path_goes_under_that_path(declared, description):
+    delete_user = routes.Declared("DELETE", "/users/{user_id}", False, "handlers.users", "delete_user", "Delete")
+    (problem,) = routes.check_openapi([*declared, delete_user], description)
+    assert problem.splitlines()[:3] == [
+        "openapi.yaml does not describe DELETE /users/{user_id}: add to openapi.yaml under paths./users/{user_id}:",
+        "    delete:",
+        "      operationId: deleteUser"]
+    assert "'204':" in problem and "'200':" not in problem
+
+
+def test_a_public_route_documented_with_a_token_is_reported(declared, description):
+    broken = copy.deepcopy(description)
+    del broken["paths"]["/health"]["get"]["security"]
+    assert routes.check_openapi(declared, broken) == [
+        "openapi.yaml says GET /health needs a token, but its router declares it public: set security: [] on "
+        "paths./health.get"]
+
+
+def test_a_guarded_route_documented_without_a_token_is_reported(declared, description):
+    broken = copy.deepcopy(description)
+    broken["paths"]["/me"]["patch"]["security"] = []
+    assert routes.check_openapi(declared, broken) == [
+        "openapi.yaml says PATCH /me needs no token, but its router does not declare it public: remove security "
+        "from paths./me.patch (or declare the route with public=True)"]
+
+
+def test_an_undescribed_path_parameter_is_reported_with_its_description(declared, description):
+    broken = copy.deepcopy(description)
+    operation = broken["paths"]["/users/{user_id}"]["get"]
+    operation["parameters"] = [parameter for parameter in operation["parameters"] if parameter.get("in") != "path"]
+    (problem,) = routes.check_openapi(declared, broken)
+    assert problem.splitlines()[0] == ("openapi.yaml does not describe the path parameters of GET /users/{user_id}: "
+                                       "add to openapi.yaml under paths./users/{user_id}.get.parameters:")
+    paste(problem, broken)
+    assert routes.check_openapi(declared, broken) == []
+
+
+def test_an_operation_no_router_declares_is_reported(declared, description):
+    broken = copy.deepcopy(description)
+    broken["paths"]["/me"]["post"] = {"responses": {"200": {"description": "made"}}}
+    assert routes.check_openapi(declared, broken) == [
+        "openapi.yaml describes POST /me, which no router declares: remove paths./me.post, or declare the route"]
+
+
+# events/
+
+def test_a_new_route_asks_for_an_event_copied_from_the_closest_one(declared):
+    events = routes.event_files()
+    (problem,) = routes.check_event_files([*declared, EXAMPLE], events)
+    copied = re.fullmatch(r".*: copy (\S+) \(GET /users/\{user_id\}\) to (\S+) and set in the copy (\{.*\})", problem)
+    assert copied is not None, problem
+    assert (copied.group(1), copied.group(2)) == ("events/user.json", "events/users-example.json")
+    events[copied.group(2)] = merged(events[copied.group(1)], json.loads(copied.group(3)))
+    assert routes.check_event_files([*declared, EXAMPLE], events) == []
+    assert events["events/users-example.json"]["requestContext"]["path"] == "/dev/users/alice/example"
+
+
+def test_a_new_public_route_copies_a_public_event_without_its_query(declared):
+    events = routes.event_files()
+    (problem,) = routes.check_event_files([*declared, NEW_MODULE], events)
+    assert ": copy events/health.json (GET /health) to events/example.json and set in the copy " in problem
+
+
+def test_an_event_for_an_undeclared_route_is_reported(declared):
+    events = routes.event_files()
+    events["events/me.json"] = merged(events["events/me.json"], {"httpMethod": "POST"})
+    problems = routes.check_event_files(declared, events)
+    assert problems[0] == ("events/me.json is an event for POST /me (its httpMethod and resource), which no router "
+                           "declares: point it at a declared route, or delete it")
+
+
+def test_an_event_whose_path_does_not_fit_its_resource_is_reported(declared):
+    events = routes.event_files()
+    events["events/user.json"] = merged(events["events/user.json"], {"path": "/users/alice/photo"})
+    assert routes.check_event_files(declared, events) == [
+        "events/user.json: its path '/users/alice/photo' does not fit /users/{user_id}: set path to a path that "
+        "does"]
+
+
+def test_an_event_whose_parameters_disagree_with_its_path_is_reported(declared):
+    events = routes.event_files()
+    events["events/user.json"] = merged(events["events/user.json"], {"path": "/users/bob", "requestContext": {
+        "path": "/dev/users/bob"}})
+    assert routes.check_event_files(declared, events) == [
+        'events/user.json: its pathParameters are {"user_id": "alice"}, but its path /users/bob gives '
+        '{"user_id": "bob"}: set "pathParameters": {"user_id": "bob"}']
+
+
+def test_an_event_whose_request_context_names_another_route_is_reported(declared):
+    events = routes.event_files()
+    events["events/users.json"] = merged(events["events/users.json"], {"requestContext": {
+        "resourcePath": "/users/{user_id}"}})
+    assert routes.check_event_files(declared, events) == [
+        "events/users.json: requestContext.resourcePath is '/users/{user_id}', but the event is for '/users': set it "
+        "to '/users'"]
+
+
+def test_percent_encoded_paths_give_decoded_parameters(declared):
+    events = routes.event_files()
+    events["events/user.json"] = merged(events["events/user.json"], {
+        "path": "/users/al%20ice", "pathParameters": {"user_id": "al ice"},
+        "requestContext": {"path": "/dev/users/al%20ice"}})
+    assert routes.check_event_files(declared, events) == []
+
+
+# snippets
+
+def test_blocks_use_the_templates_short_tags_and_load_back_as_they_were(source):
+    function = source["Resources"]["MeFunction"]
+    block = yaml_block(function, indent=4)
+    alarms = "        Alarms: !If [IsProduction, [!Ref MeErrorsAlarm, !Ref ApiServerErrorsAlarm], []]"
+    assert alarms in block.splitlines()
+    assert yaml.load(textwrap.dedent(block), Loader=samtemplate._Loader) == function
