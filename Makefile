@@ -13,7 +13,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 # $(call quote,VALUE): VALUE as one shell word, whatever it holds (SUB='al"ice', EVENT='my event.json').
 quote = '$(subst ','\'',$(1))'
 
-.PHONY: help setup invoke test db indexes lint token build deploy bench bench-lambda bench-http serve fuzz soak
+.PHONY: help setup invoke test db indexes lint token build deploy bench bench-instructions bench-lambda bench-http serve fuzz soak
 
 help:
 	@echo "make setup                      virtualenv and dependencies"
@@ -29,6 +29,7 @@ help:
 	@echo "make build                      one zip per function in build/, and their sizes (no AWS needed)"
 	@echo "make deploy ENV=dev|prod        build, then sam deploy with samconfig.toml's ENV settings"
 	@echo "make bench [EVENTS='events/me.json ...'] [COLD_SAMPLES=10] [WARM_COUNT=2000] [DELAY_MS=5]  latency vs floors and baselines"
+	@echo "make bench-instructions [EVENTS='events/me.json ...']  production cold starts vs floors in instructions (valgrind)"
 	@echo "make bench-lambda FUNCTION=<name> [ENDPOINT=<url>] [LOG=<rie output>] [RIE=1] [EVENTS=...] [COUNT=20]"
 	@echo "make bench-http URL=<https://.../me> TOKEN=<jwt> [REQUESTS=200] [CONCURRENCY=4]"
 
@@ -93,6 +94,10 @@ bench: WARM_COUNT ?= 2000
 bench: setup $(VENV)/.bench-installed
 	$(PY) -m bench.run --events "$(EVENTS)" --cold-samples "$(COLD_SAMPLES)" --warm-count "$(WARM_COUNT)" \
 		$(if $(DELAY_MS),--delay-ms "$(DELAY_MS)")
+
+bench-instructions: EVENTS ?= events/me.json events/authorizer-http.json
+bench-instructions: setup
+	$(PY) -m bench.instructions --events $(call quote,$(EVENTS)) $(if $(DELAY_MS),--delay-ms $(call quote,$(DELAY_MS)))
 
 bench-lambda: COUNT ?= 20
 bench-lambda: setup

@@ -26,6 +26,7 @@ import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from bench import cpus
 from bench.subjects import Subject
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -80,19 +81,24 @@ def sample(subject: Subject, event_file: Path | None, pycache: Path, write_bytec
     command = [sys.executable, str(COLDSTART), subject.handler, str(event_file or "-")]
     env = child_environment(subject, pycache, write_bytecode)
     spawned_ns = time.monotonic_ns()
+    with cpus.measured():
+        process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   text=True)
     try:
-        completed = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=TIMEOUT_SECONDS)
+        stdout, stderr = process.communicate(timeout=TIMEOUT_SECONDS)
     except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
         raise ColdStartError(f"{subject.key}: no answer within {TIMEOUT_SECONDS} s") from None
-    report = parse_report(completed.stdout)
+    report = parse_report(stdout)
     if report is None:
-        failure = f"exited {completed.returncode} without a report"
-        raise ColdStartError(f"{subject.key}: {failure}:\n{completed.stderr[-2000:]}")
+        failure = f"exited {process.returncode} without a report"
+        raise ColdStartError(f"{subject.key}: {failure}:\n{stderr[-2000:]}")
     if "error" in report:
-        raise ColdStartError(f"{subject.key}: {report['error']}\n{completed.stderr[-2000:]}")
+        raise ColdStartError(f"{subject.key}: {report['error']}\n{stderr[-2000:]}")
     status = report.get("status", "ok")
     if status[0] in "45" or status == "Deny":
-        raise ColdStartError(f"{subject.key}: the first response was {status}\n{completed.stdout[-2000:]}")
+        raise ColdStartError(f"{subject.key}: the first response was {status}\n{stdout[-2000:]}")
     interpreter_ns = report["started_ns"] - spawned_ns
     import_ns = report.get("imported_ns", 0) - report.get("import_started_ns", 0)
     invoke_ns = report.get("invoked_ns", 0) - report.get("imported_ns", 0)

@@ -14,6 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from bench import cpus
 from bench.cold import MACHINE_VARIABLES
 from bench.stats import summary
 
@@ -49,9 +50,13 @@ def _sample(before: str, measured: str) -> float:
     env = {name: value for name, value in os.environ.items() if name not in MACHINE_VARIABLES}
     env["PYTHONPATH"] = str(ROOT)
     code = PROBE.format(before=before, measured=measured)
-    completed = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True,
-                               timeout=60, check=True)
-    return int(completed.stdout.strip()) / 1e6
+    with cpus.measured():
+        process = subprocess.Popen([sys.executable, "-c", code], env=env, cwd=ROOT, stdout=subprocess.PIPE,
+                                   text=True)
+    stdout, _ = process.communicate(timeout=60)
+    if process.returncode != 0:
+        raise subprocess.CalledProcessError(process.returncode, "a set-up cost probe")
+    return int(stdout.strip()) / 1e6
 
 
 def measure(samples: int, ca_file: Path | None = None) -> list[dict]:

@@ -317,7 +317,15 @@ def header(results: dict) -> str:
     return (f"bare-api benchmark, {results['generated_at']} (commit {m['commit'] or '?'}): {m['cpu_count']} CPUs "
             f"({m['cpu_model']}), {m['implementation']} {m['python']}, {m['platform']}\n"
             f"database: {results['database']}; bytecode: {results['settings']['bytecode']}; "
-            f"load average at start {m['load_average'][0]:.2f}")
+            f"load average at start {m['load_average'][0]:.2f}; {placement(m.get('cpus') or {})}")
+
+
+def placement(cpus: dict) -> str:
+    """Where the measured processes ran, as :mod:`bench.cpus` placed them."""
+    if not cpus:
+        return "measured processes shared the CPUs with the servers"
+    return (f"measured processes on CPU {', '.join(map(str, cpus['measured']))}, servers and harness on CPU "
+            f"{', '.join(map(str, cpus['harness']))}")
 
 
 def render(results: dict) -> str:

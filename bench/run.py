@@ -28,7 +28,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import cold, costs, production, replay, report, subjects, warm
+from bench import cold, costs, cpus, production, replay, report, subjects, warm
 from bench.stats import summary
 from shared import tokens
 from tools import localdb, loopback
@@ -343,6 +343,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("STAGE", "local")  # the events' tokens are minted with the local development secret
     args = parse_args(argv)
     started = time.monotonic()
+    placed = cpus.pin_harness()  # before any server starts: they inherit it
     try:
         events = replay.load(replay.select(args.events))
     except (ValueError, LookupError) as exc:
@@ -350,7 +351,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     results = {
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": machine(),
+        "machine": {**machine(), "cpus": placed},
         "settings": {
             "events": [item.name for item in events],
             "cold_samples": args.cold_samples,

@@ -17,6 +17,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench import cpus
 from bench.cold import MACHINE_VARIABLES
 from bench.replay import ReplayEvent
 from bench.subjects import Subject
@@ -50,10 +51,11 @@ class Worker:
         env = {name: value for name, value in os.environ.items() if name not in MACHINE_VARIABLES}
         env.update({**subject.env, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"})
         self.stderr = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 -- closed by close()
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "bench.worker", subject.handler],
-            cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr, text=True,
-        )
+        with cpus.measured():
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "bench.worker", subject.handler],
+                cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr, text=True,
+            )
         self._answer()
 
     def _answer(self) -> dict:

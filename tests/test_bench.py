@@ -7,6 +7,7 @@ on loopback. Timings are never asserted, only that each is measured.
 
 from __future__ import annotations
 
+import os
 import threading
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -425,3 +426,43 @@ def test_http_load_ends_by_itself_when_nothing_listens():
 def test_http_load_refuses_a_url_it_cannot_reach_by_http():
     with pytest.raises(ValueError, match="http"):
         http_load.load("ftp://example.com/me")
+
+
+def test_instruction_counts_are_judged_by_the_production_cpu_limits():
+    from bench import instructions
+
+    rows = [("GET /me", "bare-api MeFunction (Secrets Manager)", 537_600_000, 507_900_000),
+            ("GET /me", "bare-api MeFunction", 503_800_000, 487_400_000),
+            ("authorizer", "bare-api AuthorizerFunction (Secrets Manager)", 500_000_000, 419_600_000)]
+    verdicts = {target.name: target.passed for target in instructions.targets(rows)}
+    assert verdicts == {
+        "production cold start of GET /me within 1.1x of its floor, instructions": True,
+        "production cold start of authorizer within 1.15x of its floor, instructions": False,
+    }
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2 or 0 not in os.sched_getaffinity(0), reason="needs CPUs 0 and 1")
+def test_measured_processes_start_on_a_cpu_of_their_own_and_the_harness_stays_off_it(monkeypatch):
+    import subprocess
+    import sys
+
+    from bench import cpus
+
+    monkeypatch.setattr(cpus, "_chosen", {})  # put back after the test: later tests place nothing
+
+    seen = {}
+
+    def harness() -> None:  # a thread of its own: affinity is per thread, and pytest's must stay as it is
+        placed = cpus.pin_harness()
+        probe = [sys.executable, "-c", "import os; print(sorted(os.sched_getaffinity(0)))"]
+        with cpus.measured():
+            measured = subprocess.Popen(probe, stdout=subprocess.PIPE, text=True)
+        server = subprocess.Popen(probe, stdout=subprocess.PIPE, text=True)
+        seen.update(placed=placed, measured=measured.communicate()[0].strip(), server=server.communicate()[0].strip())
+
+    thread = threading.Thread(target=harness)
+    thread.start()
+    thread.join()
+    assert seen["measured"] == str(seen["placed"]["measured"]) == "[0]"
+    assert seen["server"] == str(seen["placed"]["harness"])
+    assert 0 not in seen["placed"]["harness"]
