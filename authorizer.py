@@ -19,6 +19,8 @@ Gateway turns into a 500: never an Allow.
 
 from __future__ import annotations
 
+import os
+
 from shared import early
 
 early.secret("JWT_SECRET")  # its fetch starts now, while jwt imports
@@ -104,8 +106,10 @@ def lambda_handler(event, context) -> dict:
         raise Unauthorized(UNAUTHORIZED) from None
     except Exception as failure:
         cause = observability.redact(f"{type(failure).__name__}: {failure}")
+        # version: the template's failure metric has it as a dimension, so a canary's alarm counts its own failures.
         observability.log("ERROR", "authorizer failure", decision="error", error=type(failure).__name__,
-                          reason=str(failure), request_id=request_id)
+                          reason=str(failure), request_id=request_id,
+                          version=os.environ.get("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"))
         raise AuthorizerFailure(f"the authorizer failed ({cause})") from None
     # DEBUG, not INFO: a log line per Allow would cost more than the verification itself;
     # API Gateway's access log can record $context.authorizer.principalId instead.

@@ -127,8 +127,8 @@ def load(environ, stage: str) -> TokenSettings:
         jwks_timeout_ms=env_int(environ, "JWT_JWKS_TIMEOUT_MS", 2000, 50, 10000),
         jwks_refresh_seconds=env_int(environ, "JWT_JWKS_REFRESH_SECONDS", 30, 0, 3600),
         jwks_cache_seconds=env_int(environ, "JWT_JWKS_CACHE_SECONDS", 3600, 60, 86400),
-        # Unset or empty: no limit (0). Set: the longest exp - iat accepted, 60 s to 30 days.
-        max_lifetime_seconds=env_int(environ, "JWT_MAX_LIFETIME_SECONDS", 0, 60, MAX_LIFETIME_LIMIT_SECONDS),
+        # Unset, empty or 0: no limit. Else the longest exp - iat accepted, up to 30 days.
+        max_lifetime_seconds=env_int(environ, "JWT_MAX_LIFETIME_SECONDS", 0, 0, MAX_LIFETIME_LIMIT_SECONDS),
     )
 
 

@@ -114,6 +114,15 @@ def test_a_configuration_error_raises_and_allows_nothing(configure):
             authorizer.lambda_handler(event, None)
 
 
+def test_a_failure_line_names_the_version_that_failed_for_the_canary_alarm(configure, monkeypatch, capsys):
+    configure(JWT_LEEWAY_SECONDS="lots")
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_VERSION", "7")
+    with pytest.raises(authorizer.AuthorizerFailure):
+        authorizer.lambda_handler(token_event(bearer()), None)
+    (line,) = [json.loads(line) for line in capsys.readouterr().out.splitlines() if "authorizer failure" in line]
+    assert (line["message"], line["version"]) == ("authorizer failure", "7")
+
+
 def test_a_configuration_error_names_the_variable_in_the_error_lambda_logs(configure):
     configure(JWT_LEEWAY_SECONDS="lots")
     with pytest.raises(authorizer.AuthorizerFailure, match="ConfigError: JWT_LEEWAY_SECONDS must be an integer"):

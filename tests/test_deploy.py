@@ -280,6 +280,14 @@ def test_a_bad_value_is_refused_before_anything_else_is_needed():
     assert line.startswith("deploy: parameter MongoDbUriSecretArn='mongodb://localhost/' does not match")
 
 
+@pytest.mark.parametrize("value, reason", [("an hour", "is not a number"), ("-1", "is outside 0..2592000"),
+                                           ("2592001", "is outside 0..2592000")])
+def test_a_number_outside_its_parameter_bounds_is_refused_before_anything_else(value, reason):
+    line = one_line(run_tool("tools.deploy", "deploy", "--env", "dev", path="/usr/bin:/bin",
+                             environ={**VALID, "JWT_MAX_LIFETIME_SECONDS": value}))
+    assert line.startswith(f"deploy: parameter JwtMaxLifetimeSeconds={value!r} {reason}")
+
+
 def test_make_deploy_without_credentials_says_how_to_log_in(sam_deploy):
     path = f"{ROOT / '.local' / 'samcli' / 'bin'}:/usr/bin:/bin"  # the pinned SAM CLI, no credentials anywhere
     line = one_line(run_tool("tools.deploy", "deploy", "--env", "dev", environ=VALID, path=path))

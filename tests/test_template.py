@@ -378,6 +378,22 @@ def test_a_canary_alarm_that_counts_every_version_is_reported(source):
         "(<function>:live) and ExecutedVersion: !GetAtt UsersFunction.Version.Version"]
 
 
+def test_an_authorizer_canary_alarm_that_counts_every_version_is_reported(source):
+    broken = copy.deepcopy(source)
+    del broken["Resources"]["AuthorizerErrorsAlarm"]["Properties"]["Dimensions"]
+    values = sam.parameter_values(broken, {"DeploymentEnvironment": "prod", "StageName": "prod"})
+    cfn = sam.translate(broken, values)
+    assert template.check_canary_alarms(cfn, Evaluator(cfn, values)) == [
+        "AuthorizerErrorsAlarm rolls back AuthorizerFunction's canary but counts every version: give its metric a "
+        "version dimension (a metric filter's Dimensions from the log line's version) and the alarm that dimension "
+        "= !GetAtt AuthorizerFunction.Version.Version"]
+
+
+def test_the_authorizer_failure_metric_is_counted_per_version_from_the_line_it_writes(source):
+    transformation, = source["Resources"]["AuthorizerFailures"]["Properties"]["MetricTransformations"]
+    assert transformation["Dimensions"] == [{"Key": "version", "Value": "$.version"}]  # see test_authorizer
+
+
 def test_the_authorizer_failure_metric_counts_a_line_the_authorizer_writes(source):
     pattern = source["Resources"]["AuthorizerFailures"]["Properties"]["FilterPattern"]
     message = pattern.split('"')[1]

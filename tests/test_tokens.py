@@ -164,6 +164,12 @@ def test_an_empty_lifetime_limit_means_no_limit(configure):
     assert tokens.verify_authorization(f"Bearer {sign(claims(iat=now, exp=now + 90 * 86400))}")["sub"] == "alice"
 
 
+def test_a_lifetime_limit_of_zero_means_no_limit(configure):
+    configure(JWT_MAX_LIFETIME_SECONDS="0")  # the template's default
+    now = int(time.time())
+    assert tokens.verify_authorization(f"Bearer {sign(claims(iat=now, exp=now + 90 * 86400))}")["sub"] == "alice"
+
+
 def test_iss_and_aud_are_not_checked_when_not_configured(configure):
     configure(JWT_SECRET=SECRET)
     token = sign(claims(iss=None, aud="anything"), key=SECRET)
@@ -273,8 +279,8 @@ def test_outside_the_local_stage_an_issuer_is_required(configure):
     ({"JWT_LEEWAY_SECONDS": "3600"}, "JWT_LEEWAY_SECONDS"),
     ({"JWT_MAX_TOKEN_BYTES": "lots"}, "JWT_MAX_TOKEN_BYTES"),
     ({"JWT_MAX_LIFETIME_SECONDS": "an hour"}, "JWT_MAX_LIFETIME_SECONDS"),
-    ({"JWT_MAX_LIFETIME_SECONDS": "0"}, "JWT_MAX_LIFETIME_SECONDS must be between 60 and 2592000"),
-    ({"JWT_MAX_LIFETIME_SECONDS": "2592001"}, "JWT_MAX_LIFETIME_SECONDS must be between 60 and 2592000"),
+    ({"JWT_MAX_LIFETIME_SECONDS": "-1"}, "JWT_MAX_LIFETIME_SECONDS must be between 0 and 2592000"),
+    ({"JWT_MAX_LIFETIME_SECONDS": "2592001"}, "JWT_MAX_LIFETIME_SECONDS must be between 0 and 2592000"),
 ])
 def test_a_bad_setting_fails_with_a_config_error_naming_it(configure, env, complaint):
     configure(**env)

@@ -39,6 +39,7 @@ PARAMETER_VARIABLES = {
     "JwtJwksUrl": "JWT_JWKS_URL",
     "JwtIssuer": "JWT_ISSUER",
     "JwtAudience": "JWT_AUDIENCE",
+    "JwtMaxLifetimeSeconds": "JWT_MAX_LIFETIME_SECONDS",
     "CorsAllowOrigins": "CORS_ALLOW_ORIGINS",
     "AlarmTopicArn": "ALARM_TOPIC_ARN",
     "EnableSnapStart": "ENABLE_SNAPSTART",

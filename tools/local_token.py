@@ -85,7 +85,7 @@ def environment_warnings(environ, ttl: int) -> list[str]:
             warnings.append(f"{name} is set, so this token carries {claim}={value(name)} instead of {local}: an "
                             f"authorizer run without the same {name} (another shell, say) refuses it (401)")
     limit = value("JWT_MAX_LIFETIME_SECONDS")
-    if limit.isdigit() and ttl > int(limit):
+    if limit.isdigit() and 0 < int(limit) < ttl:  # 0: no limit
         warnings.append(f"JWT_MAX_LIFETIME_SECONDS={limit} is less than TTL={ttl}: {REFUSES}; use TTL={limit} or less")
     return warnings
 

@@ -105,6 +105,19 @@ def check_value(name: str, declaration: dict, value: str) -> None:
         raise ParameterError(f"parameter {name}={value!r} does not match its AllowedPattern {pattern}")
     if len(value) < int(declaration.get("MinLength", 0)):
         raise ParameterError(f"parameter {name} must not be empty")
+    if declaration.get("Type") == "Number":
+        _check_number(name, declaration, value)
+
+
+def _check_number(name: str, declaration: dict, value: str) -> None:
+    try:
+        number = float(value)
+    except ValueError:
+        raise ParameterError(f"parameter {name}={value!r} is not a number") from None
+    low, high = declaration.get("MinValue"), declaration.get("MaxValue")
+    if (low is not None and number < float(low)) or (high is not None and number > float(high)):
+        raise ParameterError(f"parameter {name}={value!r} is outside {low if low is not None else '-inf'}.."
+                             f"{high if high is not None else 'inf'}")
 
 
 def parameter_values(template: dict, overrides: dict[str, str]) -> dict[str, str]:

@@ -37,6 +37,7 @@ SECOND_VALUES = {
     "JwtJwksUrl": "https://issuer.example.com/.well-known/jwks.json",
     "JwtIssuer": "https://other-issuer.example.com/",
     "JwtAudience": "other-audience",
+    "JwtMaxLifetimeSeconds": "3600",
     "CorsAllowOrigins": "https://app.example.com, https://admin.example.com",
     "AlarmTopicArn": "arn:aws:sns:us-east-1:123456789012:alarms",
     "PermissionsBoundaryArn": "arn:aws:iam::123456789012:policy/bare-api-dev-boundary",
@@ -343,11 +344,18 @@ def check_canary_alarms(cfn: dict, evaluator: Evaluator) -> list[str]:
         function = group_name.removesuffix("DeploymentGroup")
         for alarm_name in _alarm_names(group, evaluator):
             properties = alarms.get(alarm_name, {}).get("Properties", {})
-            if properties.get("Namespace") != "AWS/Lambda":
-                continue
             dimensions = {item["Name"]: item["Value"] for item in properties.get("Dimensions", [])}
+            new_version = {"Fn::GetAtt": [versions.get(function), "Version"]}
+            if properties.get("Namespace") == "AWS/ApiGateway":
+                continue  # the API's own metrics have no version to tell apart
+            if properties.get("Namespace") != "AWS/Lambda":
+                if new_version not in dimensions.values():
+                    found.append(f"{alarm_name} rolls back {function}'s canary but counts every version: give its "
+                                 f"metric a version dimension (a metric filter's Dimensions from the log line's "
+                                 f"version) and the alarm that dimension = !GetAtt {function}.Version.Version")
+                continue
             expected = {"FunctionName": {"Ref": function}, "Resource": {"Fn::Sub": f"${{{function}}}:live"},
-                        "ExecutedVersion": {"Fn::GetAtt": [versions.get(function), "Version"]}}
+                        "ExecutedVersion": new_version}
             if dimensions != expected:
                 found.append(f"{alarm_name} rolls back {function}'s canary but counts {sorted(dimensions)}, so the "
                              f"old version's errors (90% of the traffic) count too: give it the dimensions "
