@@ -64,7 +64,7 @@ def paste(problem: str, document: dict) -> None:
         if not line.startswith(" "):
             break
         block.append(line)
-    addition = yaml.load(textwrap.dedent("\n".join(block)), Loader=samtemplate._Loader)
+    addition = samtemplate.loads(textwrap.dedent("\n".join(block)))
     target = document
     for key in keys.split("."):
         target = target.setdefault(key, {})
@@ -465,4 +465,4 @@ def test_blocks_use_the_templates_short_tags_and_load_back_as_they_were(source):
     block = yaml_block(function, indent=4)
     alarms = "        Alarms: !If [IsProduction, [!Ref MeErrorsAlarm, !Ref ApiServerErrorsAlarm], []]"
     assert alarms in block.splitlines()
-    assert yaml.load(textwrap.dedent(block), Loader=samtemplate._Loader) == function
+    assert samtemplate.loads(textwrap.dedent(block)) == function

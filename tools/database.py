@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import sys
 import tempfile
 import uuid
@@ -22,7 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from tools import localdb
+from tools import localdb, loopback
 from tools.cli import CommandError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,15 +43,6 @@ class Database:
     def environment(self) -> dict[str, str]:
         """What the functions need to use it."""
         return {"MONGODB_URI": self.uri, "MONGODB_DATABASE": self.name}
-
-
-def listening(port: int) -> bool:
-    """Whether something accepts TCP connections on 127.0.0.1:``port``."""
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-            return True
-    except OSError:
-        return False
 
 
 def db_port(environ=os.environ) -> int:
@@ -84,7 +74,7 @@ def chosen(fresh: bool = False, environ=os.environ) -> Iterator[Database]:
     uri = environ.get("MONGODB_URI", "").strip()
     base = environ.get("MONGODB_DATABASE", "").strip() or "app"
     port = db_port(environ)
-    if uri or listening(port):
+    if uri or loopback.listening(port):
         where = "MONGODB_URI" if uri else f"a server already listening on DB_PORT {port}"
         uri = uri or f"mongodb://127.0.0.1:{port}/"
         if not fresh:

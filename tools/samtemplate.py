@@ -20,7 +20,7 @@ class _Loader(yaml.SafeLoader):
 
 
 def _tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node):
-    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
+    name = suffix if suffix in ("Ref", "Condition") else f"Fn::{suffix}"  # the two long forms without Fn::
     if isinstance(node, yaml.ScalarNode):
         value = loader.construct_scalar(node)
         if suffix == "GetAtt":
@@ -39,6 +39,11 @@ def load(path: Path = TEMPLATE) -> dict:
     """The template as plain data, short tags expanded."""
     with open(path) as file:
         return yaml.load(file, Loader=_Loader)
+
+
+def loads(text: str):
+    """A piece of template text as plain data, short tags expanded, as :func:`load` reads a file."""
+    return yaml.load(text, Loader=_Loader)
 
 
 @dataclass(frozen=True)
