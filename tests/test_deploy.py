@@ -84,9 +84,9 @@ def test_overrides_join_samconfig_the_users_variables_and_the_template_defaults(
     assert overrides == {"DeploymentEnvironment": "prod", "StageName": "prod", "LogLevel": "INFO",
                          "MongoDbUriSecretArn": VALID["MONGODB_URI_SECRET_ARN"], "MongoDbDatabase": "app",
                          "JwtSecretArn": VALID["JWT_SECRET_ARN"], "JwtJwksUrl": "", "JwtIssuer": VALID["JWT_ISSUER"],
-                         "JwtAudience": "", "CorsAllowOrigins": "", "ThrottleRateLimit": "100",
-                         "ThrottleBurstLimit": "200", "EnableSnapStart": "false", "AlarmTopicArn": "",
-                         "PermissionsBoundaryArn": "", "SecretsKmsKeyArn": ""}
+                         "JwtAudience": "", "JwtMaxLifetimeSeconds": "0", "CorsAllowOrigins": "",
+                         "ThrottleRateLimit": "100", "ThrottleBurstLimit": "200", "EnableSnapStart": "false",
+                         "AlarmTopicArn": "", "PermissionsBoundaryArn": "", "SecretsKmsKeyArn": ""}
 
 
 def test_with_the_bootstraps_role_every_role_gets_the_stacks_boundary():
