@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, settings
 
 from tests.fixtures.gateway_server import LocalGateway
 from tools import samtemplate
-from tools.checks import routes
+from tools.checks import declarations, openapi
 from tools.local_token import mint_local_token
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,7 +40,7 @@ schema = schemathesis.openapi.from_path(DESCRIPTION)
 
 def documented() -> dict[tuple[str, str], dict]:
     """Each operation of openapi.yaml by (METHOD, path)."""
-    return routes.documented(yaml.safe_load(DESCRIPTION.read_text()))
+    return openapi.documented(yaml.safe_load(DESCRIPTION.read_text()))
 
 
 def is_guarded(operation: dict) -> bool:
@@ -55,7 +55,7 @@ def template_guards() -> dict[tuple[str, str], bool]:
 
 
 def test_the_description_has_exactly_the_declared_routes_guarded_as_declared_with_their_parameters():
-    assert routes.check_openapi(routes.declared_routes()) == []
+    assert openapi.check_openapi(declarations.declared_routes()) == []
 
 
 def test_the_description_lists_exactly_the_routes_the_template_declares():

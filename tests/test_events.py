@@ -11,7 +11,7 @@ import pytest
 
 from tests.apigw import parsed
 from tools import samtemplate
-from tools.checks import routes
+from tools.checks import declarations, event_files
 from tools.invoke import function_for, is_authorizer_event, load_event
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,7 +39,7 @@ def test_event_is_answered_by_its_function(path, database):
 
 
 def test_every_declared_route_has_a_rest_api_event_and_every_event_a_declared_route():
-    assert routes.check_event_files(routes.declared_routes()) == []
+    assert event_files.check_event_files(declarations.declared_routes()) == []
 
 
 def test_make_invoke_prints_the_profile_and_the_cold_start(database, mongo_uri):

@@ -16,18 +16,19 @@ import yaml
 
 from shared.router import Router
 from tools import samtemplate
-from tools.checks import routes, sam
+from tools.checks import declarations, event_files, openapi, routes, sam
 from tools.checks.intrinsics import Evaluator
 from tools.checks.snippets import yaml_block
 
 # Routes no router declares: one more for UsersFunction, and one in a module that has no function yet.
-EXAMPLE = routes.Declared("GET", "/users/{user_id}/example", False, "handlers.users", "read_example", "An example")
-NEW_MODULE = routes.Declared("GET", "/example", True, "handlers.example", "example", "An example of a new module")
+EXAMPLE = declarations.Declared("GET", "/users/{user_id}/example", False, "handlers.users", "read_example",
+                                 "An example")
+NEW_MODULE = declarations.Declared("GET", "/example", True, "handlers.example", "example", "An example of a new module")
 
 
 @pytest.fixture(scope="module")
-def declared() -> list[routes.Declared]:
-    return routes.declared_routes()
+def declared() -> list[declarations.Declared]:
+    return declarations.declared_routes()
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +38,7 @@ def source() -> dict:
 
 @pytest.fixture(scope="module")
 def description() -> dict:
-    return yaml.safe_load(routes.OPENAPI.read_text())
+    return yaml.safe_load(openapi.OPENAPI.read_text())
 
 
 def transformed(template: dict) -> tuple[dict, Evaluator]:
@@ -46,7 +47,7 @@ def transformed(template: dict) -> tuple[dict, Evaluator]:
     return cfn, Evaluator(cfn, values)
 
 
-def template_problems(template: dict, declared: list[routes.Declared]) -> list[str]:
+def template_problems(template: dict, declared: list[declarations.Declared]) -> list[str]:
     """What the template checks of this module say about ``template`` for these declarations."""
     cfn, evaluator = transformed(template)
     alarms = routes.error_alarms(cfn, evaluator)
@@ -102,28 +103,28 @@ def test_a_handler_module_that_does_not_import_is_one_problem(tmp_path, monkeypa
 
     (tmp_path / "unfinished.py").write_text("from shared.router import Routr\n")
     monkeypatch.setattr(handlers, "__path__", [*handlers.__path__, str(tmp_path)])
-    with pytest.raises(routes.DeclarationError) as refused:
-        routes.declared_routes(tmp_path)
+    with pytest.raises(declarations.DeclarationError) as refused:
+        declarations.declared_routes(tmp_path)
     assert str(refused.value).startswith(
         "handlers/unfinished.py does not import (ImportError: cannot import name 'Routr' from 'shared.router'")
     assert str(refused.value).endswith("so its routes cannot be checked: fix it, then run the checks again")
 
 
 def test_each_path_gets_one_public_preflight_in_its_module(declared):
-    preflights = routes.preflights(declared)
+    preflights = declarations.preflights(declared)
     assert sorted(route.path for route in preflights) == sorted({route.path for route in declared})
     assert all(route.method == "OPTIONS" and route.public for route in preflights)
 
 
 def test_a_route_declared_twice_is_reported(declared):
-    twice = [*declared, routes.Declared("GET", "/me", False, "handlers.me", "read_me_again")]
-    assert routes.check_declarations(twice) == [
+    twice = [*declared, declarations.Declared("GET", "/me", False, "handlers.me", "read_me_again")]
+    assert declarations.check_declarations(twice) == [
         "GET /me is declared twice, by handlers.me.read_me and handlers.me.read_me_again: keep one"]
 
 
 def test_a_path_served_by_two_modules_is_reported(declared):
-    split = [*declared, routes.Declared("PATCH", "/users", False, "handlers.admin", "update_users")]
-    assert routes.check_declarations(split) == [
+    split = [*declared, declarations.Declared("PATCH", "/users", False, "handlers.admin", "update_users")]
+    assert declarations.check_declarations(split) == [
         "/users is served by handlers.admin, handlers.users: keep every method of a path in one handler module, "
         "whose function also answers the path's OPTIONS preflight"]
 
@@ -137,9 +138,9 @@ def test_the_repository_agrees_with_its_declarations(source, declared):
 
 def test_exactly_the_declared_routes_and_a_preflight_per_path_reach_their_functions(source, declared):
     cfn, evaluator = transformed(source)
-    functions = routes.functions_by_module(source)
+    functions = declarations.functions_by_module(source)
     wanted = {(route.method, route.path, functions[route.module], not route.public)
-              for route in declared + routes.preflights(declared)}
+              for route in declared + declarations.preflights(declared)}
     assert sorted(routes.template_routes(cfn, evaluator)) == sorted(wanted)
 
 
@@ -147,7 +148,7 @@ def test_only_public_routes_and_preflights_skip_the_authorizer(source, declared)
     cfn, evaluator = transformed(source)
     open_routes = {(method, path) for method, path, _, authorized in routes.template_routes(cfn, evaluator)
                    if not authorized}
-    assert open_routes == {route.key for route in declared + routes.preflights(declared) if route.public}
+    assert open_routes == {route.key for route in declared + declarations.preflights(declared) if route.public}
 
 
 def test_a_new_route_asks_for_its_event_and_its_preflight(source, declared):
@@ -331,7 +332,7 @@ def test_the_authorizer_needs_no_lambda_error_alarm(source, declared):
 # openapi.yaml
 
 def test_a_new_route_asks_for_its_operation(declared, description):
-    (problem,) = routes.check_openapi([*declared, EXAMPLE], description)
+    (problem,) = openapi.check_openapi([*declared, EXAMPLE], description)
     assert problem.splitlines()[:4] == [
         "openapi.yaml does not describe GET /users/{user_id}/example: add to openapi.yaml under paths:",
         "  /users/{user_id}/example:",
@@ -342,20 +343,20 @@ def test_a_new_route_asks_for_its_operation(declared, description):
     operation = fixed["paths"]["/users/{user_id}/example"]["get"]
     assert operation["parameters"][0] == description["paths"]["/users/{user_id}"]["get"]["parameters"][0]
     assert sorted(operation["responses"]) == ["200", "400", "401", "403", "404", "503"]
-    assert routes.check_openapi([*declared, EXAMPLE], fixed) == []
+    assert openapi.check_openapi([*declared, EXAMPLE], fixed) == []
 
 
 def test_a_new_public_route_is_documented_without_security(declared, description):
-    (problem,) = routes.check_openapi([*declared, NEW_MODULE], description)
+    (problem,) = openapi.check_openapi([*declared, NEW_MODULE], description)
     fixed = copy.deepcopy(description)
     paste(problem, fixed)
     assert fixed["paths"]["/example"]["get"]["security"] == []
-    assert routes.check_openapi([*declared, NEW_MODULE], fixed) == []
+    assert openapi.check_openapi([*declared, NEW_MODULE], fixed) == []
 
 
 def test_a_new_method_on_a_documented_path_goes_under_that_path(declared, description):
-    delete_user = routes.Declared("DELETE", "/users/{user_id}", False, "handlers.users", "delete_user", "Delete")
-    (problem,) = routes.check_openapi([*declared, delete_user], description)
+    delete_user = declarations.Declared("DELETE", "/users/{user_id}", False, "handlers.users", "delete_user", "Delete")
+    (problem,) = openapi.check_openapi([*declared, delete_user], description)
     assert problem.splitlines()[:3] == [
         "openapi.yaml does not describe DELETE /users/{user_id}: add to openapi.yaml under paths./users/{user_id}:",
         "    delete:",
@@ -366,7 +367,7 @@ def test_a_new_method_on_a_documented_path_goes_under_that_path(declared, descri
 def test_a_public_route_documented_with_a_token_is_reported(declared, description):
     broken = copy.deepcopy(description)
     del broken["paths"]["/health"]["get"]["security"]
-    assert routes.check_openapi(declared, broken) == [
+    assert openapi.check_openapi(declared, broken) == [
         "openapi.yaml says GET /health needs a token, but its router declares it public: set security: [] on "
         "paths./health.get"]
 
@@ -374,7 +375,7 @@ def test_a_public_route_documented_with_a_token_is_reported(declared, descriptio
 def test_a_guarded_route_documented_without_a_token_is_reported(declared, description):
     broken = copy.deepcopy(description)
     broken["paths"]["/me"]["patch"]["security"] = []
-    assert routes.check_openapi(declared, broken) == [
+    assert openapi.check_openapi(declared, broken) == [
         "openapi.yaml says PATCH /me needs no token, but its router does not declare it public: remove security "
         "from paths./me.patch (or declare the route with public=True)"]
 
@@ -383,79 +384,79 @@ def test_an_undescribed_path_parameter_is_reported_with_its_description(declared
     broken = copy.deepcopy(description)
     operation = broken["paths"]["/users/{user_id}"]["get"]
     operation["parameters"] = [parameter for parameter in operation["parameters"] if parameter.get("in") != "path"]
-    (problem,) = routes.check_openapi(declared, broken)
+    (problem,) = openapi.check_openapi(declared, broken)
     assert problem.splitlines()[0] == ("openapi.yaml does not describe the path parameters of GET /users/{user_id}: "
                                        "add to openapi.yaml under paths./users/{user_id}.get.parameters:")
     paste(problem, broken)
-    assert routes.check_openapi(declared, broken) == []
+    assert openapi.check_openapi(declared, broken) == []
 
 
 def test_an_operation_no_router_declares_is_reported(declared, description):
     broken = copy.deepcopy(description)
     broken["paths"]["/me"]["post"] = {"responses": {"200": {"description": "made"}}}
-    assert routes.check_openapi(declared, broken) == [
+    assert openapi.check_openapi(declared, broken) == [
         "openapi.yaml describes POST /me, which no router declares: remove paths./me.post, or declare the route"]
 
 
 # events/
 
 def test_a_new_route_asks_for_an_event_copied_from_the_closest_one(declared):
-    events = routes.event_files()
-    (problem,) = routes.check_event_files([*declared, EXAMPLE], events)
+    events = event_files.event_files()
+    (problem,) = event_files.check_event_files([*declared, EXAMPLE], events)
     copied = re.fullmatch(r".*: copy (\S+) \(GET /users/\{user_id\}\) to (\S+) and set in the copy (\{.*\})", problem)
     assert copied is not None, problem
     assert (copied.group(1), copied.group(2)) == ("events/user.json", "events/users-example.json")
     events[copied.group(2)] = merged(events[copied.group(1)], json.loads(copied.group(3)))
-    assert routes.check_event_files([*declared, EXAMPLE], events) == []
+    assert event_files.check_event_files([*declared, EXAMPLE], events) == []
     assert events["events/users-example.json"]["requestContext"]["path"] == "/dev/users/alice/example"
 
 
 def test_a_new_public_route_copies_a_public_event_without_its_query(declared):
-    events = routes.event_files()
-    (problem,) = routes.check_event_files([*declared, NEW_MODULE], events)
+    events = event_files.event_files()
+    (problem,) = event_files.check_event_files([*declared, NEW_MODULE], events)
     assert ": copy events/health.json (GET /health) to events/example.json and set in the copy " in problem
 
 
 def test_an_event_for_an_undeclared_route_is_reported(declared):
-    events = routes.event_files()
+    events = event_files.event_files()
     events["events/me.json"] = merged(events["events/me.json"], {"httpMethod": "POST"})
-    problems = routes.check_event_files(declared, events)
+    problems = event_files.check_event_files(declared, events)
     assert problems[0] == ("events/me.json is an event for POST /me (its httpMethod and resource), which no router "
                            "declares: point it at a declared route, or delete it")
 
 
 def test_an_event_whose_path_does_not_fit_its_resource_is_reported(declared):
-    events = routes.event_files()
+    events = event_files.event_files()
     events["events/user.json"] = merged(events["events/user.json"], {"path": "/users/alice/photo"})
-    assert routes.check_event_files(declared, events) == [
+    assert event_files.check_event_files(declared, events) == [
         "events/user.json: its path '/users/alice/photo' does not fit /users/{user_id}: set path to a path that "
         "does"]
 
 
 def test_an_event_whose_parameters_disagree_with_its_path_is_reported(declared):
-    events = routes.event_files()
+    events = event_files.event_files()
     events["events/user.json"] = merged(events["events/user.json"], {"path": "/users/bob", "requestContext": {
         "path": "/dev/users/bob"}})
-    assert routes.check_event_files(declared, events) == [
+    assert event_files.check_event_files(declared, events) == [
         'events/user.json: its pathParameters are {"user_id": "alice"}, but its path /users/bob gives '
         '{"user_id": "bob"}: set "pathParameters": {"user_id": "bob"}']
 
 
 def test_an_event_whose_request_context_names_another_route_is_reported(declared):
-    events = routes.event_files()
+    events = event_files.event_files()
     events["events/users.json"] = merged(events["events/users.json"], {"requestContext": {
         "resourcePath": "/users/{user_id}"}})
-    assert routes.check_event_files(declared, events) == [
+    assert event_files.check_event_files(declared, events) == [
         "events/users.json: requestContext.resourcePath is '/users/{user_id}', but the event is for '/users': set it "
         "to '/users'"]
 
 
 def test_percent_encoded_paths_give_decoded_parameters(declared):
-    events = routes.event_files()
+    events = event_files.event_files()
     events["events/user.json"] = merged(events["events/user.json"], {
         "path": "/users/al%20ice", "pathParameters": {"user_id": "al ice"},
         "requestContext": {"path": "/dev/users/al%20ice"}})
-    assert routes.check_event_files(declared, events) == []
+    assert event_files.check_event_files(declared, events) == []
 
 
 # snippets

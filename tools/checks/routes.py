@@ -1,142 +1,41 @@
-"""One declaration per route: the routers of handlers/, and everything make lint checks against them.
+"""The template against the routes the routers declare (see :mod:`tools.checks.declarations`).
 
-A route is declared once, where it is served: ``@router.get("/users/{user_id}")``
-in its handler module, with ``public=True`` when it needs no token. The template's
-``Handler`` (``handlers.users.lambda_handler``) maps the module to its function.
-The rest is derived from the declaration and checked against it:
+- a function for every handler module that declares routes;
+- one Api event per route, behind the authorizer unless public, and one
+  ``OPTIONS`` event per path without it (a browser's preflight carries no token);
+- an ``AWS/Lambda`` ``Errors`` alarm on every function but the authorizer.
 
-- template.yaml: a function for every handler module; one Api event per route,
-  behind the authorizer unless public; one ``OPTIONS`` event per path, without
-  it (a browser's preflight carries no token); an ``AWS/Lambda`` ``Errors`` alarm
-  on every function but the authorizer;
-- openapi.yaml: one operation per route, ``security: []`` exactly on the public
-  ones, and every path parameter described;
-- events/: at least one REST API event per route, each one consistent with itself.
-
-Each problem says what to add, to which file and under which key, with the block to paste.
+:func:`check` runs these, then the checks of openapi.yaml (:mod:`tools.checks.openapi`)
+and of events/ (:mod:`tools.checks.event_files`). Each problem says what to add,
+to which file and under which key, with the block to paste.
 """
 
 from __future__ import annotations
 
-import copy
-import importlib
-import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
-from urllib.parse import unquote
 
-import yaml
-
-from shared.router import compile_template
 from tools import samtemplate
-from tools.checks import envvars, imports
+from tools.checks import envvars, event_files, imports, openapi
+from tools.checks.declarations import (
+    PREFLIGHT,
+    DeclarationError,
+    Declared,
+    camel,
+    check_declarations,
+    declared_routes,
+    functions_by_module,
+    handler_module,
+    planned_functions,
+    preflights,
+)
 from tools.checks.intrinsics import Evaluator, Unevaluable
 from tools.checks.snippets import addition
 
-ROOT = Path(__file__).resolve().parent.parent.parent
-HANDLERS = ROOT / "handlers"
-OPENAPI = ROOT / "openapi.yaml"
-EVENTS = ROOT / "events"
-PREFLIGHT = "OPTIONS"
 TEMPLATE_FILE = "template.yaml"
-OPENAPI_FILE = "openapi.yaml"
 # What an integration URI invokes, once evaluated: ...:lambda:path/2015-03-31/functions/<MeFunctionAliaslive>/...
 INVOKED = re.compile(r":lambda:path/2015-03-31/functions/<(?P<target>[^>]+)>/invocations$")
 
-
-@dataclass(frozen=True)
-class Declared:
-    """One route as its router declares it."""
-
-    method: str
-    path: str
-    public: bool
-    module: str  # the handler module, such as handlers.users
-    endpoint: str  # the endpoint's name, such as read_user
-    summary: str = ""  # the first line of the endpoint's docstring
-
-    @property
-    def key(self) -> tuple[str, str]:
-        return self.method, self.path
-
-    def __str__(self) -> str:
-        return f"{self.method} {self.path}"
-
-
-class DeclarationError(Exception):
-    """A handler module cannot be imported, so its routes cannot be read."""
-
-
-def declared_routes(folder: Path = HANDLERS) -> list[Declared]:
-    """Every route the routers of ``handlers/`` declare, module by module, in declaration order."""
-    found = []
-    for path in sorted(folder.glob("[!_]*.py")):
-        try:
-            module = importlib.import_module(f"handlers.{path.stem}")
-        except Exception as exc:
-            raise DeclarationError(f"handlers/{path.name} does not import ({type(exc).__name__}: {exc}), so its "
-                                   f"routes cannot be checked: fix it, then run the checks again") from None
-        for route in getattr(getattr(module, "router", None), "routes", []):
-            summary = (route.endpoint.__doc__ or route.endpoint.__name__.replace("_", " ")).strip().splitlines()[0]
-            found.append(Declared(route.method, route.template, route.public, module.__name__,
-                                  route.endpoint.__name__, summary))
-    return found
-
-
-def preflights(routes: list[Declared]) -> list[Declared]:
-    """One public ``OPTIONS`` route per declared path, in the module that serves the path."""
-    first: dict[str, Declared] = {}
-    for route in routes:
-        first.setdefault(route.path, route)
-    return [Declared(PREFLIGHT, path, True, route.module, "preflight", f"CORS preflight of {path}")
-            for path, route in first.items()]
-
-
-def camel(text: str) -> str:
-    """``read_avatar`` -> ``ReadAvatar``; ``/users/{user_id}`` -> ``UsersUserId``."""
-    return "".join(word[:1].upper() + word[1:] for word in re.findall(r"[A-Za-z0-9]+", text))
-
-
-def suggested_function(module: str) -> str:
-    """The logical id a new function for ``module`` gets: ``handlers.ping`` -> ``PingFunction``."""
-    return camel(module.rpartition(".")[2]) + "Function"
-
-
-def handler_module(function: dict) -> str:
-    """``handlers.users`` for a function whose ``Handler`` is ``handlers.users.lambda_handler``."""
-    return str(function.get("Properties", {}).get("Handler", "")).rpartition(".")[0]
-
-
-def functions_by_module(template: dict) -> dict[str, str]:
-    """``{handler module: function logical id}``, as the template's ``Handler`` properties map them."""
-    return {handler_module(function): name for name, function in samtemplate.functions(template).items()}
-
-
-def planned_functions(template: dict, routes: list[Declared]) -> dict[str, str]:
-    """``{module: function}`` for every module that declares routes: its function, or the one it should get."""
-    deployed = functions_by_module(template)
-    return {route.module: deployed.get(route.module, suggested_function(route.module)) for route in routes}
-
-
-def check_declarations(routes: list[Declared]) -> list[str]:
-    """Each route declared once, and all the methods of a path in one module (whose function answers OPTIONS)."""
-    found, seen, modules = [], {}, {}
-    for route in routes:
-        if route.key in seen:
-            found.append(f"{route} is declared twice, by {seen[route.key].module}.{seen[route.key].endpoint} and "
-                         f"{route.module}.{route.endpoint}: keep one")
-        seen.setdefault(route.key, route)
-        modules.setdefault(route.path, []).append(route.module)
-    for path, serving in modules.items():
-        if len(set(serving)) > 1:
-            found.append(f"{path} is served by {', '.join(sorted(set(serving)))}: keep every method of a path in one "
-                         f"handler module, whose function also answers the path's OPTIONS preflight")
-    return found
-
-
-# The template: functions, Api events and error alarms.
 
 def template_routes(cfn: dict, evaluator: Evaluator) -> list[tuple[str, str, str, bool]]:
     """``(method, path, function, authorized)`` for every operation of the REST API body SAM makes."""
@@ -430,232 +329,6 @@ def check_alarms(template: dict, routes: list[Declared], alarms: dict[str, str])
     return found
 
 
-# openapi.yaml
-
-METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
-
-
-def documented(description: dict) -> dict[tuple[str, str], dict]:
-    """Each operation of an OpenAPI description by ``(METHOD, path)``."""
-    return {(method.upper(), path): operation for path, item in description.get("paths", {}).items()
-            for method, operation in item.items() if method in METHODS}
-
-
-def path_parameters(path: str) -> list[str]:
-    return re.findall(r"{([^}]+)}", path)
-
-
-def described_parameter(description: dict, name: str) -> dict:
-    """The first description of path parameter ``name`` in the document, else a plain string one."""
-    for operation in documented(description).values():
-        for parameter in operation.get("parameters", []):
-            if parameter.get("in") == "path" and parameter.get("name") == name:
-                return copy.deepcopy(parameter)
-    return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-
-
-def uses_database(module: str) -> bool:
-    try:
-        return "shared.db" in imports.closure(module).modules
-    except imports.ImportAnalysisError:
-        return True
-
-
-def operation(route: Declared, description: dict) -> dict:
-    """An OpenAPI operation for ``route``: its parameters and the answers the project's code can give."""
-    known = description.get("components", {}).get("responses", {})
-
-    def answer(name: str) -> dict:
-        return {"$ref": f"#/components/responses/{name}"} if name in known else {"description": name}
-
-    success = {"description": route.summary}
-    if route.method != "DELETE":
-        success["content"] = {"application/json": {"schema": {"type": "object"}}}
-    responses = {"204" if route.method == "DELETE" else "200": success}
-    parameters = [described_parameter(description, name) for name in path_parameters(route.path)]
-    if parameters or route.method in ("POST", "PUT", "PATCH"):
-        responses["400"] = answer("BadRequest")
-    if not route.public:
-        responses.update({"401": answer("Unauthorized"), "403": answer("Forbidden")})
-    if parameters:
-        responses["404"] = answer("Problem")
-    if uses_database(route.module):
-        responses["503"] = answer("ServiceUnavailable")
-    result = {"operationId": route.endpoint.split("_")[0] + camel("_".join(route.endpoint.split("_")[1:])),
-              "summary": route.summary}
-    if parameters:
-        result["parameters"] = parameters
-    result["responses"] = responses
-    if route.public:
-        result["security"] = []
-    return result
-
-
-def check_operation(route: Declared, found: dict, description: dict) -> list[str]:
-    """The operation's guard and path parameters against the route's declaration."""
-    problems = []
-    where = f"paths.{route.path}.{route.method.lower()}"
-    guarded = bool(found.get("security", description.get("security", [])))
-    if route.public and guarded:
-        problems.append(f"{OPENAPI_FILE} says {route} needs a token, but its router declares it public: set "
-                        f"security: [] on {where}")
-    if not route.public and not guarded:
-        problems.append(f"{OPENAPI_FILE} says {route} needs no token, but its router does not declare it public: "
-                        f"remove security from {where} (or declare the route with public=True)")
-    described = [parameter.get("name") for parameter in found.get("parameters", []) if parameter.get("in") == "path"]
-    missing = [described_parameter(description, name) for name in path_parameters(route.path)
-               if name not in described]
-    keys = ["paths", route.path, route.method.lower()]
-    if missing and "parameters" in found:
-        problems.append(addition(f"{OPENAPI_FILE} does not describe the path parameters of {route}", OPENAPI_FILE,
-                                 [*keys, "parameters"], missing))
-    elif missing:
-        problems.append(addition(f"{OPENAPI_FILE} does not describe the path parameters of {route}", OPENAPI_FILE,
-                                 keys, {"parameters": missing}))
-    for name in described:
-        if name not in path_parameters(route.path):
-            problems.append(f"{OPENAPI_FILE} describes a path parameter {name} on {route}, whose path has none of "
-                            f"that name: remove it from {where}.parameters")
-    return problems
-
-
-def check_openapi(routes: list[Declared], description: dict | None = None) -> list[str]:
-    """openapi.yaml has exactly the declared routes, each guarded as declared, path parameters described."""
-    if description is None:
-        try:
-            description = yaml.safe_load(OPENAPI.read_text())
-        except (OSError, yaml.YAMLError) as exc:
-            return [f"{OPENAPI_FILE} cannot be read as YAML ({exc}): fix it, then run the checks again"]
-    operations = documented(description)
-    found = []
-    for route in routes:
-        if route.key in operations:
-            found += check_operation(route, operations[route.key], description)
-        elif route.path in description.get("paths", {}):
-            found.append(addition(f"{OPENAPI_FILE} does not describe {route}", OPENAPI_FILE, ["paths", route.path],
-                                  {route.method.lower(): operation(route, description)}))
-        else:
-            found.append(addition(f"{OPENAPI_FILE} does not describe {route}", OPENAPI_FILE, ["paths"],
-                                  {route.path: {route.method.lower(): operation(route, description)}}))
-    declared = {route.key for route in routes}
-    for method, path in operations:
-        if (method, path) not in declared:
-            found.append(f"{OPENAPI_FILE} describes {method} {path}, which no router declares: remove "
-                         f"paths.{path}.{method.lower()}, or declare the route")
-    return found
-
-
-# events/
-
-def event_files(folder: Path = EVENTS) -> dict[str, dict]:
-    """``{"events/...json": event}`` for every API Gateway proxy event file (authorizer events left out)."""
-    found = {}
-    for path in sorted(folder.rglob("*.json")):
-        try:
-            event = json.loads(path.read_text(encoding="utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            event = None  # make invoke names what is wrong with it
-        if isinstance(event, dict) and event.get("type") not in ("TOKEN", "REQUEST") and "routeArn" not in event:
-            found[str(path.relative_to(folder.parent))] = event
-    return found
-
-
-def event_route(event: dict) -> tuple[str, str, str]:
-    """``(method, route path, request path)`` of a REST API (1.0) or HTTP API (2.0) proxy event."""
-    if event.get("version") == "2.0":
-        method, _, path = str(event.get("routeKey", "")).partition(" ")
-        return method, path, str(event.get("rawPath", ""))
-    return str(event.get("httpMethod", "")), str(event.get("resource", "")), str(event.get("path", ""))
-
-
-def check_event(name: str, event: dict, declared: set[tuple[str, str]]) -> list[str]:
-    """An event file is for a declared route, and its path, parameters and request context agree with it."""
-    method, route_path, path = event_route(event)
-    rest = event.get("version") != "2.0"
-    fields = "its httpMethod and resource" if rest else "its routeKey"
-    if (method, route_path) not in declared:
-        return [f"{name} is an event for {method} {route_path} ({fields}), which no router declares: point it at a "
-                f"declared route, or delete it"]
-    matched = compile_template(route_path).match(path)
-    if matched is None:
-        return [f"{name}: its path {path!r} does not fit {route_path}: set {'path' if rest else 'rawPath'} to a "
-                f"path that does"]
-    problems = []
-    parameters = {key: unquote(value) for key, value in matched.groupdict().items()} or None
-    if event.get("pathParameters") != parameters:
-        problems.append(f"{name}: its pathParameters are {json.dumps(event.get('pathParameters'))}, but its path "
-                        f"{path} gives {json.dumps(parameters)}: set \"pathParameters\": {json.dumps(parameters)}")
-    context = event.get("requestContext") or {}
-    if rest:
-        for key, want in (("httpMethod", method), ("resourcePath", route_path)):
-            if key in context and context[key] != want:
-                problems.append(f"{name}: requestContext.{key} is {context[key]!r}, but the event is for {want!r}: "
-                                f"set it to {want!r}")
-        if "path" in context and not str(context["path"]).endswith(path):
-            problems.append(f"{name}: requestContext.path {context['path']!r} is not the stage and {path!r}: set it "
-                            f"to \"/{context.get('stage', 'dev')}{path}\"")
-    return problems
-
-
-def _likeness(route: Declared, other: Declared, event: dict) -> tuple:
-    """How little of an event for ``other`` changes for ``route``: same function, guard, method, no query, path."""
-    shared_segments = 0
-    for mine, theirs in zip(route.path.split("/"), other.path.split("/"), strict=False):
-        if mine != theirs:
-            break
-        shared_segments += 1
-    return (other.module == route.module, other.public == route.public, other.method == route.method,
-            not event.get("queryStringParameters"), shared_segments)
-
-
-def suggested_event_file(route: Declared, taken: set[str]) -> str:
-    words = [part for part in route.path.strip("/").split("/") if part and not part.startswith("{")] or ["root"]
-    base = "events/" + "-".join(words) + ("" if route.method == "GET" else f"-{route.method.lower()}")
-    name, number = f"{base}.json", 2
-    while name in taken:
-        name, number = f"{base}-{number}.json", number + 1
-    return name
-
-
-def missing_event(route: Declared, routes: list[Declared], events: dict[str, dict]) -> str:
-    """What to copy, where, and what to set in the copy, for a route without a REST API event."""
-    problem = f"{route} has no REST API event in events/ (make invoke, the benchmark and the tests run each one)"
-    by_key = {declared.key: declared for declared in routes}
-    models = [(name, by_key[event_route(event)[:2]]) for name, event in events.items()
-              if event.get("version") != "2.0" and event_route(event)[:2] in by_key]
-    if not models:
-        return f"{problem}: write one as API Gateway sends it to a Lambda proxy integration (payload format 1.0)"
-    name, model = max(models, key=lambda pair: _likeness(route, pair[1], events[pair[0]]))  # first of equals
-    event = events[name]
-    values = event.get("pathParameters") or {}
-    path = re.sub(r"{([^}]+)}", lambda found: values.get(found.group(1), "example"), route.path)
-    parameters = {key: values.get(key, "example") for key in path_parameters(route.path)} or None
-    stage = (event.get("requestContext") or {}).get("stage", "dev")
-    fields = {"httpMethod": route.method, "resource": route.path, "path": path, "pathParameters": parameters,
-              "requestContext": {"httpMethod": route.method, "resourcePath": route.path, "path": f"/{stage}{path}"}}
-    if event.get("queryStringParameters"):
-        fields.update(queryStringParameters=None, multiValueQueryStringParameters=None)
-    if route.method in ("GET", "DELETE") and event.get("body") is not None:
-        fields["body"] = None
-    advice = ""
-    if model.public and not route.public:
-        advice = "; it needs a token too: copy the Authorization header and requestContext.authorizer of events/me.json"
-    elif route.public and not model.public:
-        advice = "; it needs no token: remove its Authorization header and requestContext.authorizer"
-    return (f"{problem}: copy {name} ({model}) to {suggested_event_file(route, set(events))} and set in the copy "
-            f"{json.dumps(fields)}{advice}")
-
-
-def check_event_files(routes: list[Declared], events: dict[str, dict] | None = None) -> list[str]:
-    """Every event file is consistent and for a declared route; every route has a REST API (1.0) event."""
-    events = event_files() if events is None else events
-    declared = {route.key for route in routes}
-    found = [problem for name, event in events.items() for problem in check_event(name, event, declared)]
-    covered = {event_route(event)[:2] for event in events.values() if event.get("version") != "2.0"}
-    found += [missing_event(route, routes, events) for route in routes if route.key not in covered]
-    return found
-
-
 def check(template: dict, cfn: dict, evaluator: Evaluator) -> list[str]:
     """Every problem between the routers' declarations and the template, openapi.yaml and events/."""
     try:
@@ -665,4 +338,4 @@ def check(template: dict, cfn: dict, evaluator: Evaluator) -> list[str]:
     alarms = error_alarms(cfn, evaluator)
     return (check_declarations(routes) + check_functions(template, routes, alarms)
             + check_template_events(template, cfn, evaluator, routes) + check_alarms(template, routes, alarms)
-            + check_openapi(routes) + check_event_files(routes))
+            + openapi.check_openapi(routes) + event_files.check_event_files(routes))
