@@ -8,18 +8,16 @@ import os
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
 
 import authorizer
 from bench.netdelay import DelayProxy
-from handlers import me
 from shared import db, early, early_db, secrets
 from tests import tokenkit
-from tests.apigw import parsed, rest_authorizer, rest_event
 from tests.awskit import ACCOUNT, REGION, create_secret
+from tests.startkit import eventually, get_me, wait_for_early_start
 
 MISSING = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:not-yet"
 
@@ -31,24 +29,6 @@ def proxied_database(mongo_uri):
     proxy = DelayProxy(port)
     yield f"mongodb://127.0.0.1:{proxy.port}/?directConnection=true", proxy
     proxy.close()
-
-
-def wait_for_early_start() -> None:
-    for thread in threading.enumerate():
-        if thread.name in ("db-connect", "secret-prefetch"):
-            thread.join(10)
-
-
-def eventually(condition, timeout: float = 5.0) -> bool:
-    """Whether ``condition()`` holds within ``timeout`` (the driver's monitor connects in its own thread)."""
-    deadline = time.monotonic() + timeout
-    while not condition() and time.monotonic() < deadline:
-        time.sleep(0.01)
-    return condition()
-
-
-def get_me() -> int:
-    return parsed(me.lambda_handler(rest_event("GET", "/me", authorizer=rest_authorizer()), None))[0]
 
 
 def test_the_secret_is_fetched_and_a_connection_opened_before_any_request(aws, environment, proxied_database):

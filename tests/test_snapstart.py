@@ -7,18 +7,15 @@ the snapshot, after-restore hooks, then invocations.
 """
 
 import sys
-import threading
-import time
 
 import pytest
 import snapshot_restore_py
 from awslambdaric import lambda_runtime_hooks_runner
 
 from bench.netdelay import DelayProxy
-from handlers import me
 from shared import db, early, early_db, secrets
-from tests.apigw import parsed, rest_authorizer, rest_event
 from tests.awskit import ACCOUNT, REGION, create_secret
+from tests.startkit import eventually, get_me, wait_for_early_start
 
 
 @pytest.fixture
@@ -33,24 +30,6 @@ def snap_start(monkeypatch, aws, mongo_uri):
     snapshot_restore_py.get_after_restore().clear()
     database.close()
     endpoint.close()
-
-
-def wait_for_early_start() -> None:
-    for thread in threading.enumerate():
-        if thread.name in ("db-connect", "secret-prefetch"):
-            thread.join(10)
-
-
-def eventually(condition, timeout: float = 5.0) -> bool:
-    """Whether ``condition()`` holds within ``timeout`` (the driver's monitor connects in its own thread)."""
-    deadline = time.monotonic() + timeout
-    while not condition() and time.monotonic() < deadline:
-        time.sleep(0.01)
-    return condition()
-
-
-def get_me() -> int:
-    return parsed(me.lambda_handler(rest_event("GET", "/me", authorizer=rest_authorizer()), None))[0]
 
 
 def test_before_the_snapshot_nothing_is_fetched_or_connected(snap_start, aws, environment):

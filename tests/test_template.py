@@ -367,12 +367,17 @@ def test_each_canary_alarm_counts_the_errors_of_the_version_being_deployed(deplo
         {"Name": "ExecutedVersion", "Value": {"Fn::GetAtt": [version, "Version"]}}]
 
 
+def canary_alarm_problems(broken: dict) -> list[str]:
+    """check_canary_alarms on ``broken`` as SAM transforms it for prod."""
+    values = sam.parameter_values(broken, {"DeploymentEnvironment": "prod", "StageName": "prod"})
+    cfn = sam.translate(broken, values)
+    return template.check_canary_alarms(cfn, Evaluator(cfn, values))
+
+
 def test_a_canary_alarm_that_counts_every_version_is_reported(source):
     broken = copy.deepcopy(source)
     broken["Resources"]["UsersErrorsAlarm"]["Properties"]["Dimensions"].pop()
-    values = sam.parameter_values(broken, {"DeploymentEnvironment": "prod", "StageName": "prod"})
-    cfn = sam.translate(broken, values)
-    assert template.check_canary_alarms(cfn, Evaluator(cfn, values)) == [
+    assert canary_alarm_problems(broken) == [
         "UsersErrorsAlarm rolls back UsersFunction's canary but counts ['FunctionName', 'Resource'], so the old "
         "version's errors (90% of the traffic) count too: give it the dimensions FunctionName, Resource "
         "(<function>:live) and ExecutedVersion: !GetAtt UsersFunction.Version.Version"]
@@ -381,9 +386,7 @@ def test_a_canary_alarm_that_counts_every_version_is_reported(source):
 def test_an_authorizer_canary_alarm_that_counts_every_version_is_reported(source):
     broken = copy.deepcopy(source)
     del broken["Resources"]["AuthorizerErrorsAlarm"]["Properties"]["Dimensions"]
-    values = sam.parameter_values(broken, {"DeploymentEnvironment": "prod", "StageName": "prod"})
-    cfn = sam.translate(broken, values)
-    assert template.check_canary_alarms(cfn, Evaluator(cfn, values)) == [
+    assert canary_alarm_problems(broken) == [
         "AuthorizerErrorsAlarm rolls back AuthorizerFunction's canary but counts every version: give its metric a "
         "version dimension (a metric filter's Dimensions from the log line's version) and the alarm that dimension "
         "= !GetAtt AuthorizerFunction.Version.Version"]
