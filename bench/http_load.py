@@ -13,7 +13,6 @@ throughput, status counts and how many connections were opened.
 
 from __future__ import annotations
 
-import argparse
 import http.client
 import os
 import ssl
@@ -24,6 +23,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from bench.stats import summary
+from tools import cli
 
 
 @dataclass
@@ -151,13 +151,14 @@ def render(result: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Load a deployed API over HTTP(S) with keep-alive connections.")
+    parser = cli.Parser(prog="make bench-http",
+                        description="Load a deployed API over HTTP(S) with keep-alive connections.")
     parser.add_argument("--url", default=os.environ.get("URL", ""), help="the full URL, such as .../dev/me")
     parser.add_argument("--token", default=os.environ.get("TOKEN", ""), help="bearer token (optional)")
-    parser.add_argument("--requests", type=int, default=200, help="timed requests in all")
-    parser.add_argument("--concurrency", type=int, default=4, help="connections, one thread each")
+    parser.add_argument("--requests", type=cli.positive, default=200, help="timed requests in all")
+    parser.add_argument("--concurrency", type=cli.positive, default=4, help="connections, one thread each")
     parser.add_argument("--method", default="GET")
-    parser.add_argument("--warmup", type=int, default=1, help="untimed requests per connection first")
+    parser.add_argument("--warmup", type=cli.whole_number, default=1, help="untimed requests per connection first")
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds per request")
     args = parser.parse_args(argv)
     if not args.url:

@@ -15,7 +15,6 @@ cycles, so this complements ``make bench`` and does not replace it.
 
 from __future__ import annotations
 
-import argparse
 import re
 import shutil
 import subprocess
@@ -24,6 +23,7 @@ import tempfile
 from pathlib import Path
 
 from bench import cold, production, replay, report, run, subjects
+from tools import cli
 
 DATABASE = "bare_api_bench_instructions"
 DEFAULT_EVENTS = "events/me.json events/authorizer-http.json"
@@ -93,17 +93,18 @@ def targets(rows: list[tuple[str, str, int, int]]) -> list[report.Target]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Cold starts in instructions (callgrind), against their floors.")
+    parser = cli.Parser(prog="make bench-instructions",
+                        description="Cold starts in instructions (callgrind), against their floors.")
     parser.add_argument("--events", default=DEFAULT_EVENTS, help="event files or globs")
     parser.add_argument("--delay-ms", type=float, default=0.0, help="modelled network delay per direction")
     args = parser.parse_args(argv)
-    if shutil.which("valgrind") is None:
-        print("bench-instructions: valgrind is needed (Debian/Ubuntu: apt-get install valgrind)", file=sys.stderr)
-        return 2
     try:
         events = replay.load(replay.select(args.events))
     except (ValueError, LookupError) as exc:
         print(f"bench-instructions: {exc}", file=sys.stderr)
+        return 2
+    if shutil.which("valgrind") is None:
+        print("bench-instructions: valgrind is needed (Debian/Ubuntu: apt-get install valgrind)", file=sys.stderr)
         return 2
     from pymongo import MongoClient
 

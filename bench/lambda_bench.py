@@ -17,7 +17,6 @@ routes to a function whose logical id appears in the function's name.
 
 from __future__ import annotations
 
-import argparse
 import base64
 import json
 import os
@@ -31,7 +30,7 @@ from pathlib import Path
 
 from bench import replay
 from bench.stats import summary
-from tools import loopback, rie
+from tools import cli, loopback, rie
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -201,14 +200,15 @@ def rie_port() -> int:
 
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("STAGE", "local")  # the events' tokens are minted with the local development secret
-    parser = argparse.ArgumentParser(description="Invoke a Lambda function with the events; report its REPORT lines.")
+    parser = cli.Parser(prog="make bench-lambda",
+                        description="Invoke a Lambda function with the events; report its REPORT lines.")
     parser.add_argument("--function", default=os.environ.get("FUNCTION", ""), help="function name or ARN")
     parser.add_argument("--endpoint", default=os.environ.get("ENDPOINT") or None,
                         help="the Invoke API's URL, such as aws-lambda-rie's")
     parser.add_argument("--rie", metavar="LOGICAL_ID", help="run this template function under aws-lambda-rie here")
     parser.add_argument("--log-file", type=Path, help="aws-lambda-rie's output, to read its REPORT lines")
     parser.add_argument("--events", default=os.environ.get("EVENTS", ""), help="event files or globs")
-    parser.add_argument("--count", type=int, default=20, help="invocations per event")
+    parser.add_argument("--count", type=cli.positive, default=20, help="invocations per event")
     parser.add_argument("--region", default=None)
     args = parser.parse_args(argv)
     if not args.function and not args.rie:

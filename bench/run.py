@@ -31,7 +31,7 @@ from pathlib import Path
 from bench import cold, costs, cpus, production, replay, report, subjects, warm
 from bench.stats import summary
 from shared import tokens
-from tools import localdb, loopback
+from tools import cli, localdb, loopback
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -60,12 +60,12 @@ class Group:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description="Cold start and warm latency, against floors and baselines.")
+    parser = cli.Parser(prog="make bench", description="Cold start and warm latency, against floors and baselines.")
     parser.add_argument("--events", default=os.environ.get("EVENTS", ""), help="event files or globs (default: all)")
-    parser.add_argument("--cold-samples", type=int, default=10, help="fresh interpreters per subject (>= 1)")
-    parser.add_argument("--warm-count", type=int, default=2000, help="timed warm invocations per event")
-    parser.add_argument("--warmup", type=int, default=200, help="untimed invocations per event first")
-    parser.add_argument("--chunk", type=int, default=100, help="invocations per turn when alternating")
+    parser.add_argument("--cold-samples", type=cli.positive, default=10, help="fresh interpreters per subject (>= 1)")
+    parser.add_argument("--warm-count", type=cli.positive, default=2000, help="timed warm invocations per event")
+    parser.add_argument("--warmup", type=cli.whole_number, default=200, help="untimed invocations per event first")
+    parser.add_argument("--chunk", type=cli.positive, default=100, help="invocations per turn when alternating")
     parser.add_argument("--no-baselines", action="store_true", help="skip FastAPI+Mangum and Powertools")
     parser.add_argument("--results", type=Path, default=RESULTS, help="folder for JSON, table and chart")
     parser.add_argument("--no-chart", action="store_true", help="skip the PNG chart (needs matplotlib)")

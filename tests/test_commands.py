@@ -295,3 +295,29 @@ def test_make_indexes_creates_the_indexes(mongo_uri):
     assert f"index ready: {database}.profiles_newest_first" in result.stdout
     with pymongo.MongoClient(mongo_uri) as client:
         client.drop_database(database)
+
+
+# make db, make soak and the benchmark commands: a bad argument is one line, before anything starts
+
+@pytest.mark.parametrize("module, arguments, command, reason", [
+    ("tools.localdb", ("serve", "--port", "abc"), "make db", "argument --port: must be a whole number, got 'abc'"),
+    ("tools.localdb", ("serve", "--port", "99999"), "make db", "argument --port: must be a port number"),
+    ("tools.soak", ("--duration", "abc"), "make soak", "argument --duration: invalid float value: 'abc'"),
+    ("tools.soak", ("--clients", "0"), "make soak", "argument --clients: must be at least 1, got '0'"),
+    ("bench.run", ("--cold-samples", "0"), "make bench", "argument --cold-samples: must be at least 1, got '0'"),
+    ("bench.run", ("--warm-count", "x"), "make bench", "argument --warm-count: must be a whole number, got 'x'"),
+    ("bench.instructions", ("--events", "events/nope.json"), "bench-instructions",
+     "no event file matches 'events/nope.json'"),
+    ("bench.http_load", ("--url", "http://127.0.0.1:1/", "--requests", "abc"), "make bench-http",
+     "argument --requests: must be a whole number, got 'abc'"),
+    ("bench.lambda_bench", ("--function", "MeFunction", "--count", "0"), "make bench-lambda",
+     "argument --count: must be at least 1, got '0'"),
+])
+def test_a_bad_argument_of_a_long_running_command_is_one_line(module, arguments, command, reason):
+    line = one_line_error(run(module, *arguments), command)
+    assert line.startswith(f"{command}: {reason}"), line
+
+
+def test_make_db_with_a_port_that_is_no_number_is_one_line():
+    assert one_line_error(make("db", DB_PORT="abc"), "make db") == (
+        "make db: argument --port: must be a whole number, got 'abc'")

@@ -19,7 +19,6 @@ prints a table of sizes.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import shutil
@@ -28,7 +27,7 @@ import sys
 import zipfile
 from pathlib import Path
 
-from tools import samtemplate
+from tools import cli, samtemplate
 from tools.checks import imports, sam
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -192,7 +191,7 @@ def size_table(sizes: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Build one deployment zip per function, without AWS.")
+    parser = cli.Parser(prog="make build", description="Build one deployment zip per function, without AWS.")
     parser.add_argument("--out", type=Path, default=BUILD_DIR, help="output folder (default: build/)")
     args = parser.parse_args(argv)
     try:

@@ -12,8 +12,9 @@ the deploy with the command that repairs it.
 
 from __future__ import annotations
 
-import argparse
 import sys
+
+from tools import cli
 
 FAILED_FIRST_DEPLOY = "ROLLBACK_COMPLETE"
 NEEDS_A_PERSON = {
@@ -59,7 +60,7 @@ def clean(client, stack: str, poll_seconds: int = 5, max_polls: int = 120) -> st
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = cli.Parser(prog="python -m tools.delete_failed_stack", description=__doc__.splitlines()[0])
     target = parser.add_mutually_exclusive_group(required=True)
     target.add_argument("--env", help="a samconfig.toml environment (dev or prod)")
     target.add_argument("--stack-name")

@@ -16,7 +16,6 @@ uploads those zips as they are: there is no ``sam build`` step (see README, "Dep
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import os
 import re
@@ -28,7 +27,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from tools import build, samtemplate, srv_check
+from tools import build, cli, samtemplate, srv_check
 from tools.checks import imports, sam
 
 # Template parameter <- environment variable (in CI: the GitHub environment's variables).
@@ -279,7 +278,7 @@ def aws_failure(exc: Exception) -> str:
 def main(argv: list[str] | None = None) -> int:
     from botocore.exceptions import BotoCoreError, ClientError
 
-    parser = argparse.ArgumentParser(description="Deploy with the SAM CLI, or smoke-test a deployed stage.")
+    parser = cli.Parser(prog="make deploy", description="Deploy with the SAM CLI, or smoke-test a deployed stage.")
     parser.add_argument("command", choices=["deploy", "smoke"])
     parser.add_argument("--env", required=True, help="a samconfig.toml environment: dev or prod")
     args = parser.parse_args(argv)

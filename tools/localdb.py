@@ -12,7 +12,6 @@ Tests import :func:`start` to run their own instance on a free port (see :mod:`t
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import os
 import shutil
@@ -21,7 +20,7 @@ import sys
 from collections import namedtuple
 from pathlib import Path
 
-from tools import loopback
+from tools import cli, loopback
 
 ROOT = Path(__file__).resolve().parent.parent
 MODULE = ROOT / "tools" / "localdb"
@@ -137,11 +136,11 @@ def serve(port: int, data_dir: Path) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = cli.Parser(prog="make db", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("build", help="build the server binary if its sources changed")
-    serve_parser = commands.add_parser("serve", help="run the server in the foreground")
-    serve_parser.add_argument("--port", type=int, default=int(os.environ.get("DB_PORT", "27017")))
+    commands.add_parser("build", prog="python -m tools.localdb build", help="build the server binary if needed")
+    serve_parser = commands.add_parser("serve", prog="make db", help="run the server in the foreground")
+    serve_parser.add_argument("--port", type=cli.port, default=os.environ.get("DB_PORT", "").strip() or "27017")
     serve_parser.add_argument("--data", type=Path, default=ROOT / ".local" / "db")
     args = parser.parse_args(argv)
 

@@ -12,10 +12,10 @@ Exits 1 and lists the problems (each with its fix) when any check fails.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
+from tools import cli
 from tools.checks import actionlint, bootstrap, cfnlint, sam, template, workflow
 from tools.checks.imports import ROOT
 
@@ -60,7 +60,7 @@ def check_workflows(paths: list[Path]) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Offline checks of the SAM template and the deploy workflow.")
+    parser = cli.Parser(prog="make lint", description="Offline checks of the SAM template and the deploy workflow.")
     parser.add_argument("--template", type=Path, action="append", help="template(s) to check (default: template.yaml)")
     parser.add_argument("--workflow", type=Path, action="append", help="workflow(s) to check (default: all)")
     args = parser.parse_args(argv)

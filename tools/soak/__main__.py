@@ -16,7 +16,6 @@ exits 1 on a failed check.
 
 from __future__ import annotations
 
-import argparse
 import sys
 import tempfile
 import time
@@ -27,7 +26,7 @@ from pathlib import Path
 from pymongo import MongoClient
 
 from shared.config import ConfigError
-from tools import localdb
+from tools import cli, localdb
 from tools.local_token import mint_local_token
 from tools.soak import ledger as ledgers
 from tools.soak.clients import ApiClient, ReadModifyWrite
@@ -189,12 +188,12 @@ def report(result: Result) -> list[str]:
 
 def parse_plan(argv: list[str] | None) -> Plan:
     defaults = Plan()
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = cli.Parser(prog="make soak", description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=float, default=defaults.duration, help="seconds of load (default 60)")
-    parser.add_argument("--clients", type=int, default=defaults.clients)
-    parser.add_argument("--profiles", type=int, default=defaults.profiles)
-    parser.add_argument("--workers", type=int, default=defaults.workers, help="gateway workers per function")
-    parser.add_argument("--kills", type=int, default=defaults.kills, help="database kills, spread over the run")
+    parser.add_argument("--clients", type=cli.positive, default=defaults.clients)
+    parser.add_argument("--profiles", type=cli.positive, default=defaults.profiles)
+    parser.add_argument("--workers", type=cli.positive, default=defaults.workers, help="gateway workers per function")
+    parser.add_argument("--kills", type=cli.whole_number, default=defaults.kills, help="database kills over the run")
     parser.add_argument("--outage", type=float, default=defaults.outage, help="seconds the database stays down")
     parser.add_argument("--timeout", type=float, default=defaults.timeout, help="client timeout per request, s")
     parser.add_argument("--ungated", action="store_true", help="use FerretDB's own listener, without the write gate")

@@ -10,7 +10,6 @@ latency, alternating between the two listeners in the same run.
 
 from __future__ import annotations
 
-import argparse
 import os
 import statistics
 import sys
@@ -22,7 +21,7 @@ from pathlib import Path
 
 from pymongo import MongoClient
 
-from tools import localdb, loopback
+from tools import cli, localdb, loopback
 
 Race = namedtuple("Race", "method acknowledged stored attempts")
 DATABASE = "soak_direct"
@@ -87,7 +86,7 @@ def print_races(label: str, uri: str, threads: int, attempts: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = cli.Parser(prog="python -m tools.soak.direct", description=__doc__.splitlines()[0])
     parser.add_argument("--uri", help="measure this server only (default: a local server, gated and ungated)")
     parser.add_argument("--threads", type=int, default=6)
     parser.add_argument("--attempts", type=int, default=300)
