@@ -1,4 +1,4 @@
-"""The benchmark's results as a table, the targets as PASS/FAIL lines, and the files under ``results/``.
+"""The benchmark's results as a table, the targets as PASS/FAIL lines, the files under ``results/`` and the docs page.
 
 Everything here works on the plain results dict that :mod:`bench.run` builds
 and saves as JSON, so a saved run can be rendered again.
@@ -7,6 +7,8 @@ and saves as JSON, so a saved run can be rendered again.
 from __future__ import annotations
 
 import json
+import os
+import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -348,3 +350,38 @@ def save(results: dict, folder: Path, chart: bool = True) -> list[Path]:
 
         paths.append(draw(results, stem.with_suffix(".png")))
     return paths
+
+
+def page(results: dict, chart: str | None = None) -> str:
+    """The run as a Markdown page: what was run, the chart (a relative link) and the whole report."""
+    settings = results["settings"]
+    events = settings.get("events") or []
+    lines = [
+        "# The latest benchmark run",
+        "",
+        "`make bench` writes this page (and `bench/chart.png`) at the end of every run that completes. How a run "
+        "works and what the numbers mean: the README's [Performance](../README.md#performance) section.",
+        "",
+        f"Run of {results['generated_at']}: {len(events)} events, {settings['cold_samples']} cold starts per "
+        f"subject, {settings['warm_count']} warm invocations per event, in {results.get('duration_s', '?')} s.",
+    ]
+    if chart:
+        lines += ["", f"![Cold start and warm latency per system]({chart})"]
+    lines += ["", "```text", render(results), "```", ""]
+    return "\n".join(lines)
+
+
+def publish(results: dict, target: Path, chart: Path | None, chart_copy: Path) -> list[Path]:
+    """Write the run's :func:`page` to ``target`` and, if there is a ``chart``, copy it to ``chart_copy``.
+
+    Returns the files written. The page links to the copy, relative to its own folder.
+    """
+    written, link = [target], None
+    if chart is not None:
+        chart_copy.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(chart, chart_copy)
+        written.append(chart_copy)
+        link = Path(os.path.relpath(chart_copy, target.parent)).as_posix()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(page(results, link))
+    return written

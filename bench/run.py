@@ -9,7 +9,9 @@ local AWS endpoint over HTTPS, the database over TLS, a modelled network);
 with it, it uses the database ``BENCH_DATABASE`` (default ``bare_api_bench``)
 there, which it empties first and drops at the end, and measures the plain
 configuration only. Prints the tables and the PASS/FAIL lines; writes the raw
-numbers (JSON), the tables and the chart (PNG) under ``results/``.
+numbers (JSON), the tables and the chart (PNG) under ``results/``; then
+refreshes the docs page ``docs/benchmark.md`` and the README's chart
+``bench/chart.png`` with this run (``--no-docs`` leaves them as they are).
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ from tools import cli, localdb, loopback
 ROOT = Path(__file__).resolve().parent.parent
 
 RESULTS = ROOT / "results"
+DOCS_PAGE = ROOT / "docs" / "benchmark.md"
+README_CHART = ROOT / "bench" / "chart.png"
 PYCACHE = ROOT / ".local" / "bench" / "pycache"
 ARTIFACTS = ROOT / "build"
 
@@ -69,6 +73,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--no-baselines", action="store_true", help="skip FastAPI+Mangum and Powertools")
     parser.add_argument("--results", type=Path, default=RESULTS, help="folder for JSON, table and chart")
     parser.add_argument("--no-chart", action="store_true", help="skip the PNG chart (needs matplotlib)")
+    parser.add_argument("--docs", type=Path, default=DOCS_PAGE, help="the page this run rewrites (docs/benchmark.md)")
+    parser.add_argument("--no-docs", action="store_true",
+                        help="leave the docs page and the README's chart (bench/chart.png) as they are")
     parser.add_argument("--delay-ms", type=float, default=5.0,
                         help="modelled network delay per direction to the database and the secrets (production rows)")
     parser.add_argument("--no-production", action="store_true", help="skip the production configuration")
@@ -378,6 +385,9 @@ def main(argv: list[str] | None = None) -> int:
     results["duration_s"] = round(time.monotonic() - started, 1)
     print(report.render(results))
     paths = report.save(results, args.results, chart=not args.no_chart)
+    if not args.no_docs:
+        chart = None if args.no_chart else paths[-1]
+        paths += report.publish(results, args.docs, chart, README_CHART)
     shown = [path.relative_to(ROOT) if path.is_relative_to(ROOT) else path for path in paths]
     print("\nresults: " + ", ".join(map(str, shown)))
     return 0

@@ -318,6 +318,33 @@ def test_a_saved_run_is_json_and_text(tmp_path):
     assert "cold start of GET /me" in paths[1].read_text()
 
 
+def test_a_published_run_is_a_docs_page_with_the_whole_report_and_a_copy_of_its_chart(tmp_path):
+    data = results([cold_entry("GET /me", "bare-api", 110), cold_entry("GET /me", "floor", 100)], [])
+    chart = tmp_path / "results" / "bench-run.png"
+    chart.parent.mkdir()
+    chart.write_bytes(b"\x89PNG the run's chart")
+    written = report.publish(data, tmp_path / "docs" / "benchmark.md", chart, tmp_path / "bench" / "chart.png")
+    assert written == [tmp_path / "docs" / "benchmark.md", tmp_path / "bench" / "chart.png"]
+    assert written[1].read_bytes() == chart.read_bytes()
+    text = written[0].read_text()
+    assert "](../bench/chart.png)" in text
+    assert "```text\n" + report.render(data) + "\n```" in text
+
+
+def test_a_run_without_a_chart_publishes_the_page_alone(tmp_path):
+    data = results([cold_entry("GET /me", "bare-api", 110), cold_entry("GET /me", "floor", 100)], [])
+    written = report.publish(data, tmp_path / "benchmark.md", None, tmp_path / "chart.png")
+    assert written == [tmp_path / "benchmark.md"] and not (tmp_path / "chart.png").exists()
+    assert "![" not in written[0].read_text()
+
+
+def test_make_bench_refreshes_the_docs_page_and_the_readme_chart_unless_told_not_to():
+    from bench import run
+
+    assert (run.parse_args([]).docs, run.README_CHART) == (ROOT / "docs" / "benchmark.md", ROOT / "bench" / "chart.png")
+    assert run.parse_args(["--no-docs"]).no_docs
+
+
 # Lambda's Invoke API: aws-lambda-rie on loopback through boto3
 
 
