@@ -59,12 +59,12 @@ test: setup
 	$(PY) -m pytest
 
 db: setup
-	$(PY) -m tools.localdb serve --port $(DB_PORT)
+	@$(PY) -m tools.localdb serve --port $(call quote,$(DB_PORT))
 
 soak: DURATION ?= 60
 soak: setup
-	$(PY) -m tools.soak --duration $(DURATION) $(if $(CLIENTS),--clients $(CLIENTS)) $(if $(WORKERS),--workers $(WORKERS)) \
-		$(if $(KILLS),--kills $(KILLS))
+	@$(PY) -m tools.soak --duration $(call quote,$(DURATION)) $(if $(CLIENTS),--clients $(call quote,$(CLIENTS))) \
+		$(if $(WORKERS),--workers $(call quote,$(WORKERS))) $(if $(KILLS),--kills $(call quote,$(KILLS)))
 
 indexes: setup
 	@$(PY) -m shared.indexes
@@ -79,10 +79,10 @@ lint: setup
 	$(PY) -m tools.checks
 
 build: setup
-	$(PY) -m tools.build
+	@$(PY) -m tools.build
 
 deploy: setup
-	$(PY) -m tools.deploy deploy --env "$(ENV)"
+	@$(PY) -m tools.deploy deploy --env $(call quote,$(ENV))
 
 # The benchmark's own dependencies (baselines, chart), installed on first use.
 $(VENV)/.bench-installed: bench/requirements.txt $(VENV)/.installed

@@ -223,7 +223,7 @@ def test_serve_prints_its_banner_once_it_listens_and_stops_on_ctrl_c(tmp_path):
     process = serve(port, tmp_path)
     try:
         banner = process.stdout.readline()
-        assert banner.startswith(f"localdb: mongodb://127.0.0.1:{port}/")
+        assert banner.startswith(f"make db: mongodb://127.0.0.1:{port}/")
         assert loopback.listening(port)
     finally:
         process.send_signal(signal.SIGINT)

@@ -118,16 +118,16 @@ def stop(process: subprocess.Popen) -> None:
 def serve(port: int, data_dir: Path) -> int:
     """Run a server in the foreground until Ctrl-C; a busy port or a failed start is one line on stderr and 1."""
     if loopback.listening(port):
-        print(f"localdb: port {port} is already in use; stop that server or choose another DB_PORT", file=sys.stderr)
+        print(f"make db: port {port} is already in use; stop that server or choose another DB_PORT", file=sys.stderr)
         return 1
     process = subprocess.Popen(command(build(), port, data_dir))
     try:
         loopback.wait_until_listening(port, process, START_TIMEOUT_SECONDS)
-        print(f"localdb: mongodb://127.0.0.1:{port}/ (data in {data_dir}); Ctrl-C stops it", flush=True)
+        print(f"make db: mongodb://127.0.0.1:{port}/ (data in {data_dir}); Ctrl-C stops it", flush=True)
         return process.wait()
     except loopback.NotListening as exc:
         if process.returncode != 1:  # status 1: the server has printed its own one-line reason
-            print(f"localdb: {exc}", file=sys.stderr)
+            print(f"make db: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 0
