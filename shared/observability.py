@@ -80,7 +80,9 @@ def log_request(*, function: str, request, request_id: str, route: str, status: 
     With invalid settings the line has no metrics block: its namespace is a setting.
     """
     try:
-        record = {
+        # The metrics block first, as CloudWatch shows it; none with invalid settings (its namespace is one).
+        record = {} if isinstance(failure, ConfigError) else {"_aws": metrics_block(settings().app_name)}
+        record.update({
             "level": "ERROR" if status >= 500 else "INFO",
             "message": "request",
             "function": function,
@@ -92,9 +94,7 @@ def log_request(*, function: str, request, request_id: str, route: str, status: 
             "Latency": round(latency_ms, 3),
             "ServerErrors": 1 if status >= 500 else 0,
             "ColdStart": 1 if cold_start else 0,
-        }
-        if not isinstance(failure, ConfigError):
-            record = {"_aws": metrics_block(settings().app_name), **record}
+        })
         if failure is not None:
             record["error"] = type(failure).__name__
             record["detail"] = redact(str(failure))[:500]

@@ -33,7 +33,7 @@ def sub_problem(sub) -> str | None:
     """
     if not isinstance(sub, str) or not sub.strip() or len(sub) > MAX_SUB_LENGTH:
         return f"must be a non-empty string of at most {MAX_SUB_LENGTH} characters"
-    if not sub.isprintable() or PATH_SEGMENT_BREAKERS.intersection(sub) or sub in (".", ".."):
+    if not sub.isprintable() or not PATH_SEGMENT_BREAKERS.isdisjoint(sub) or sub in (".", ".."):
         return "must fit in one URL path segment: printable, without /, ? or #, and not . or .."
     return None
 

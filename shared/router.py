@@ -37,7 +37,7 @@ def compile_template(template: str) -> re.Pattern:
 
 def percent_decoded(params: dict[str, str]) -> dict[str, str]:
     """``params`` with %XX escapes decoded (as UTF-8), the way API Gateway decodes ``pathParameters``."""
-    if not any("%" in value for value in params.values()):
+    if not params or not any("%" in value for value in params.values()):
         return params
     from urllib.parse import unquote  # only for encoded parameters: it costs 2 ms of a cold start
 
