@@ -162,13 +162,13 @@ def test_a_uri_that_turns_off_certificate_verification_is_refused(environment, c
 def refused_and_accepted(mongo_uri: str) -> tuple[str, str]:
     """Two URIs of the session's server: one whose credentials it refuses (error 18), one it accepts.
 
-    The local server (FerretDB with SQLite) accepts PLAIN credentials and refuses
-    SCRAM, the driver's default, with AuthenticationFailed: a real refusal, though
-    for the mechanism rather than the password (MongoDB would check both).
+    Both servers the suite runs on refuse the first with AuthenticationFailed: the
+    local one (FerretDB with SQLite) refuses SCRAM, the driver's default, for the
+    mechanism; a mongod without access control (the CI service), for the unknown
+    user. Both accept the second, which names no user: the rotated value.
     """
     host = mongo_uri.removeprefix("mongodb://").rstrip("/")
-    return (f"mongodb://old:hunter2@{host}/?directConnection=true",
-            f"mongodb://new:rotated@{host}/?directConnection=true&authMechanism=PLAIN")
+    return (f"mongodb://old:hunter2@{host}/?directConnection=true", f"mongodb://{host}/?directConnection=true")
 
 
 @pytest.fixture

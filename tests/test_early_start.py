@@ -126,3 +126,7 @@ def test_in_a_fresh_process_the_client_exists_when_the_handler_has_imported(aws,
            "MONGODB_URI": create_secret(aws, "db", mongo_uri)}
     answer = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, cwd=tmp_path)
     assert answer.stdout.strip() == "True []", answer.stderr
+
+
+def test_the_client_monitors_the_server_by_polling_as_the_driver_does_on_lambda(database):
+    assert db.client().options.server_monitoring_mode == "poll"
