@@ -5,7 +5,8 @@
     proxy.close()
 
 Bytes pass unchanged (TLS goes through end to end), in order, each chunk held
-until ``delay`` after it was read. The proxy counts connections and records
+until ``delay`` after it was read; while ``stalled`` is set, replies (server to
+client) are held, like a server stuck mid-query. The proxy counts connections and records
 when each chunk arrived (``time.monotonic_ns()``, the clock the benchmark's
 processes share), which is how the benchmark dates a cold start's network
 phases from outside the process.
@@ -33,6 +34,7 @@ class DelayProxy:
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = self.listener.getsockname()[1]
         self._lock = threading.Lock()
+        self.stalled = threading.Event()
         self.accepted_ns: list[int] = []
         self.chunks: list[Chunk] = []
         threading.Thread(target=self._accept, name="delay-proxy", daemon=True).start()
@@ -67,7 +69,7 @@ class DelayProxy:
                 pending: queue.Queue = queue.Queue()
                 threading.Thread(target=self._read, args=(source, pending, number, direction), daemon=True).start()
                 closing = (client, server) if direction == DOWN else ()
-                threading.Thread(target=self._write, args=(sink, pending, closing), daemon=True).start()
+                threading.Thread(target=self._write, args=(sink, pending, direction, closing), daemon=True).start()
 
     def _read(self, source: socket.socket, pending: queue.Queue, number: int, direction: str) -> None:
         try:
@@ -80,10 +82,13 @@ class DelayProxy:
             pass
         pending.put((time.monotonic_ns(), b""))
 
-    def _write(self, sink: socket.socket, pending: queue.Queue, closing: tuple[socket.socket, ...]) -> None:
+    def _write(self, sink: socket.socket, pending: queue.Queue, direction: str,
+               closing: tuple[socket.socket, ...]) -> None:
         """Send each chunk ``delay`` after it arrived; at the end, pass the close on (and close ``closing``)."""
         try:
             while data := self._next(pending):
+                while direction == DOWN and self.stalled.is_set():
+                    time.sleep(0.01)
                 sink.sendall(data)
             sink.shutdown(socket.SHUT_WR)
         except OSError:

@@ -27,6 +27,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from bench.netdelay import DOWN, UP, DelayProxy
 from tools import localaws, localdb, localtls, loopback
@@ -166,7 +167,7 @@ def world(delay_ms: float) -> Iterator[tuple[World, str]]:
                                                                                       files.key_file))
         aws = localaws.start(loopback.free_port(), tls=(files.cert_file, files.key_file))
         database_proxy = DelayProxy(tls_port, delay_ms / 1000)
-        aws_proxy = DelayProxy(int(aws.url.rsplit(":", 1)[1]), delay_ms / 1000)
+        aws_proxy = DelayProxy(urlsplit(aws.url).port, delay_ms / 1000)
         try:
             tls_uri = (f"mongodb://127.0.0.1:{database_proxy.port}/?tls=true&tlsCAFile={files.ca_file}"
                        f"&directConnection=true")

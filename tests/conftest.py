@@ -12,6 +12,7 @@ import os
 import sys
 import uuid
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from pymongo import MongoClient
@@ -37,6 +38,12 @@ def mongo_uri(tmp_path_factory) -> str:
         process = localdb.start(port, data_dir / "data", log_file=log)
         yield f"mongodb://127.0.0.1:{port}/"
         localdb.stop(process)
+
+
+@pytest.fixture(scope="session")
+def mongo_port(mongo_uri) -> int:
+    """The port of the session's server on loopback: what a TCP proxy in front of it forwards to."""
+    return urlsplit(mongo_uri).port
 
 
 @pytest.fixture

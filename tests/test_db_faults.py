@@ -1,11 +1,10 @@
 """Database faults: a stopped, restarted or unreachable server gives a fast 503, then recovery."""
 
-import socket
-import threading
 import time
 
 import pytest
 
+from bench.netdelay import DelayProxy
 from handlers import me
 from shared import db, secrets
 from tests.apigw import parsed, rest_authorizer, rest_event
@@ -91,44 +90,8 @@ def test_missing_uri_is_a_500_that_names_nothing(environment, capsys, monkeypatc
     assert "MONGODB_URI is not set" in capsys.readouterr().out
 
 
-class StallingProxy:
-    """A TCP proxy to the database that can stop passing replies, like a server stuck mid-query."""
-
-    def __init__(self, target_port: int) -> None:
-        self.target_port = target_port
-        self.stalled = threading.Event()
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
-            server = socket.create_connection(("127.0.0.1", self.target_port))
-            threading.Thread(target=self._pipe, args=(client, server, False), daemon=True).start()
-            threading.Thread(target=self._pipe, args=(server, client, True), daemon=True).start()
-
-    def _pipe(self, source: socket.socket, sink: socket.socket, is_reply: bool) -> None:
-        try:
-            while data := source.recv(65536):
-                while is_reply and self.stalled.is_set():
-                    time.sleep(0.01)
-                sink.sendall(data)
-        except OSError:
-            pass
-        finally:
-            sink.close()
-
-    def close(self) -> None:
-        self.listener.close()
-
-
-def test_stalled_database_gives_503_within_the_timeout_then_recovers(mongo_uri, environment):
-    target_port = int(mongo_uri.rstrip("/").rsplit(":", 1)[1])
-    proxy = StallingProxy(target_port)
+def test_stalled_database_gives_503_within_the_timeout_then_recovers(mongo_port, environment):
+    proxy = DelayProxy(mongo_port)
     environment(MONGODB_URI=f"mongodb://127.0.0.1:{proxy.port}/?directConnection=true",
                 MONGODB_TIMEOUT_MS=str(TIMEOUT_MS), MONGODB_DATABASE="stall_test")
     try:

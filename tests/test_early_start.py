@@ -23,10 +23,9 @@ MISSING = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:not-yet"
 
 
 @pytest.fixture
-def proxied_database(mongo_uri):
+def proxied_database(mongo_port):
     """A URI of the session's database through a proxy that counts connections; the proxy."""
-    port = int(mongo_uri.rstrip("/").rsplit(":", 1)[1])
-    proxy = DelayProxy(port)
+    proxy = DelayProxy(mongo_port)
     yield f"mongodb://127.0.0.1:{proxy.port}/?directConnection=true", proxy
     proxy.close()
 
@@ -44,9 +43,8 @@ def test_the_secret_is_fetched_and_a_connection_opened_before_any_request(aws, e
 
 
 def test_a_request_during_the_early_start_waits_for_it_and_opens_no_connection_of_its_own(
-        aws, environment, mongo_uri):
-    port = int(mongo_uri.rstrip("/").rsplit(":", 1)[1])
-    slow = DelayProxy(port, delay=0.05)
+        aws, environment, mongo_port):
+    slow = DelayProxy(mongo_port, delay=0.05)
     try:
         environment(MONGODB_URI=create_secret(aws, "db", f"mongodb://127.0.0.1:{slow.port}/?directConnection=true"),
                     MONGODB_DATABASE="early_start")

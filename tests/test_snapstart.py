@@ -7,6 +7,7 @@ the snapshot, after-restore hooks, then invocations.
 """
 
 import sys
+from urllib.parse import urlsplit
 
 import pytest
 import snapshot_restore_py
@@ -19,11 +20,11 @@ from tests.startkit import eventually, get_me, wait_for_early_start
 
 
 @pytest.fixture
-def snap_start(monkeypatch, aws, mongo_uri):
+def snap_start(monkeypatch, aws, mongo_port):
     """SnapStart's initialization, a proxy counting connections to the database and one counting calls to AWS."""
     monkeypatch.setenv("AWS_LAMBDA_INITIALIZATION_TYPE", "snap-start")
-    database = DelayProxy(int(mongo_uri.rstrip("/").rsplit(":", 1)[1]))
-    endpoint = DelayProxy(int(aws.rsplit(":", 1)[1]))
+    database = DelayProxy(mongo_port)
+    endpoint = DelayProxy(urlsplit(aws).port)
     monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{endpoint.port}")
     yield f"mongodb://127.0.0.1:{database.port}/?directConnection=true", database, endpoint
     snapshot_restore_py.get_before_snapshot().clear()
@@ -65,8 +66,9 @@ def test_a_client_made_during_init_is_closed_before_the_snapshot(snap_start, aws
     assert get_me() == 200
 
 
-def test_a_request_that_comes_before_the_restore_hook_finished_waits_for_it(snap_start, aws, environment, mongo_uri):
-    slow = DelayProxy(int(mongo_uri.rstrip("/").rsplit(":", 1)[1]), delay=0.05)
+def test_a_request_that_comes_before_the_restore_hook_finished_waits_for_it(snap_start, aws, environment,
+                                                                             mongo_port):
+    slow = DelayProxy(mongo_port, delay=0.05)
     try:
         environment(MONGODB_URI=create_secret(aws, "db", f"mongodb://127.0.0.1:{slow.port}/?directConnection=true"),
                     MONGODB_DATABASE="snap_start")
