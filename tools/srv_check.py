@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import sys
 
+from shared import secrets
+
 SRV_SCHEME = "mongodb+srv://"
 WARNING = (
     "deploy: warning: the MONGODB_URI secret holds a mongodb+srv:// URI. Every cold start then imports dnspython "
@@ -21,16 +23,18 @@ WARNING = (
 
 
 def read_secret(reference: str, session=None) -> str:
-    """The value of a Secrets Manager secret or SSM parameter, by ARN, with the deploying user's credentials."""
+    """The value of a Secrets Manager secret or SSM parameter, by ARN, with the deploying user's credentials.
+
+    boto3 rather than :mod:`shared.aws`: a person deploying may have only a profile or an SSO session, which
+    boto3 reads and the functions' client does not. The reference is read as the functions read it.
+    """
     import boto3
 
-    session = session or boto3.session.Session()
-    region = reference.split(":")[3] or None
-    if reference.split(":")[2] == "ssm":
-        name = reference.split(":parameter", 1)[1]
-        return session.client("ssm", region_name=region).get_parameter(Name=name, WithDecryption=True)["Parameter"][
-            "Value"]
-    return session.client("secretsmanager", region_name=region).get_secret_value(SecretId=reference)["SecretString"]
+    call = secrets.parse(reference)
+    client = (session or boto3.session.Session()).client(call.service, region_name=call.region)
+    if call.service == "ssm":
+        return client.get_parameter(**call.payload)["Parameter"]["Value"]
+    return client.get_secret_value(**call.payload)["SecretString"]
 
 
 def srv_warning(reference: str, session=None) -> str | None:
