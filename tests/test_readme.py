@@ -289,6 +289,13 @@ def test_the_where_things_live_table_places_every_module_of_shared_and_handlers(
     assert named - modules - {"authorizer.py"} == set()
 
 
+@pytest.mark.parametrize("page", [path.relative_to(ROOT).as_posix() for path in PAGES])
+def test_every_code_block_is_closed(page):
+    fences = [line for line in (ROOT / page).read_text().splitlines() if line.startswith("```")]
+    assert len(fences) % 2 == 0, f"{page} leaves a code block open"
+    assert all(opening != "```" for opening in fences[0::2]), f"{page} opens a code block without a language"
+
+
 def test_the_readme_fits_in_about_300_lines_and_shows_the_quick_start():
     assert len(README.splitlines()) <= README_MAX_LINES
     for command in QUICK_START:
