@@ -359,8 +359,8 @@ def page(results: dict, chart: str | None = None) -> str:
     lines = [
         "# The latest benchmark run",
         "",
-        "`make bench` writes this page (and `bench/chart.png`) at the end of every run that completes. How a run "
-        "works and what the numbers mean: the README's [Performance](../README.md#performance) section.",
+        "`make bench` writes this page (and `docs/benchmark.png`) at the end of every run that completes. How a run "
+        "works and what the numbers mean: [Performance](performance.md).",
         "",
         f"Run of {results['generated_at']}: {len(events)} events, {settings['cold_samples']} cold starts per "
         f"subject, {settings['warm_count']} warm invocations per event, in {results.get('duration_s', '?')} s.",

@@ -10,8 +10,8 @@ with it, it uses the database ``BENCH_DATABASE`` (default ``bare_api_bench``)
 there, which it empties first and drops at the end, and measures the plain
 configuration only. Prints the tables and the PASS/FAIL lines; writes the raw
 numbers (JSON), the tables and the chart (PNG) under ``results/``; then
-refreshes the docs page ``docs/benchmark.md`` and the README's chart
-``bench/chart.png`` with this run (``--no-docs`` leaves them as they are).
+refreshes the docs page ``docs/benchmark.md`` and its chart
+``docs/benchmark.png`` with this run (``--no-docs`` leaves them as they are).
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 RESULTS = ROOT / "results"
 DOCS_PAGE = ROOT / "docs" / "benchmark.md"
-README_CHART = ROOT / "bench" / "chart.png"
+CHART_COPY = ROOT / "docs" / "benchmark.png"
 PYCACHE = ROOT / ".local" / "bench" / "pycache"
 ARTIFACTS = ROOT / "build"
 
@@ -75,7 +75,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--no-chart", action="store_true", help="skip the PNG chart (needs matplotlib)")
     parser.add_argument("--docs", type=Path, default=DOCS_PAGE, help="the page this run rewrites (docs/benchmark.md)")
     parser.add_argument("--no-docs", action="store_true",
-                        help="leave the docs page and the README's chart (bench/chart.png) as they are")
+                        help="leave the docs page and its chart (docs/benchmark.png) as they are")
     parser.add_argument("--delay-ms", type=float, default=5.0,
                         help="modelled network delay per direction to the database and the secrets (production rows)")
     parser.add_argument("--no-production", action="store_true", help="skip the production configuration")
@@ -387,7 +387,7 @@ def main(argv: list[str] | None = None) -> int:
     paths = report.save(results, args.results, chart=not args.no_chart)
     if not args.no_docs:
         chart = None if args.no_chart else paths[-1]
-        paths += report.publish(results, args.docs, chart, README_CHART)
+        paths += report.publish(results, args.docs, chart, CHART_COPY)
     shown = [path.relative_to(ROOT) if path.is_relative_to(ROOT) else path for path in paths]
     print("\nresults: " + ", ".join(map(str, shown)))
     return 0

@@ -1,15 +1,19 @@
-"""The README against the code: what it shows is what the commands print and what the code does, today.
+"""The README and docs/ against the code: what they show is what the commands print and the code does, today.
 
 Outputs that do not change from run to run are compared with the real command,
 run now: ``make help``, the developer commands' bad-input lines, the end of
-``make lint`` and ``make serve``'s route table. In a README block, ``$ command``
-starts a command, the lines up to the next one are its output, and a ``...``
-line stands for any number of lines. make's own ``make: *** ... Error N`` line
-is left out of the README and of the comparison.
+``make lint`` and ``make serve``'s route table, wherever a page shows them (the
+README or a page of docs/). In a ```console block, ``$ command`` starts a
+command, the lines up to the next one are its output, and a ``...`` line stands
+for any number of lines. make's own ``make: *** ... Error N`` line is left out
+of the pages and of the comparison.
 
 The tables are compared with the code they describe (the settings' defaults and
-ranges, the routes), the folder tables and module list with the repository, and
-every internal link must lead to a heading or a file.
+ranges, the routes), the folder tables and module lists with the repository,
+and every relative link must lead to a file and, with an anchor, to a heading
+of it as GitHub renders it (``mkdocs build --strict``, in test_docs.py, checks
+the same pages as the site renders them). The README stays short: at most
+about a screenful of screens, with the quick start's two commands.
 """
 
 from __future__ import annotations
@@ -28,6 +32,10 @@ from tools import loopback
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()
+# Every page that shows samples or tables: the README, then docs/ (docs/benchmark.md is what make bench wrote).
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+README_MAX_LINES = 300
+QUICK_START = ("make invoke EVENT=events/me.json", "make test")
 ELIDED = "..."
 # The blocks compared with the commands they show, each named by its first command.
 CHECKED_BLOCKS = ("make help", "make invoke EVENT=events/me.jsn", "make lint")
@@ -46,16 +54,17 @@ def environment() -> dict[str, str]:
             if name not in NOT_INHERITED and not name.startswith("JWT_")}
 
 
-def console_blocks(text: str = README) -> list[list[str]]:
-    """The lines of every ```console block."""
-    return [block.split("\n") for block in re.findall(r"^```console\n(.*?)\n```$", text, re.MULTILINE | re.DOTALL)]
+def console_blocks() -> list[list[str]]:
+    """The lines of every ```console block of every page."""
+    pattern = re.compile(r"^```console\n(.*?)\n```$", re.MULTILINE | re.DOTALL)
+    return [block.split("\n") for page in PAGES for block in pattern.findall(page.read_text())]
 
 
-def block_starting(command: str) -> list[str]:
-    """The console block whose first line is ``$ command``."""
+def blocks_starting(command: str) -> list[list[str]]:
+    """Every console block, on any page, whose first line is ``$ command``; there must be one."""
     found = [block for block in console_blocks() if block[0] == f"$ {command}"]
-    assert found, f"README.md has no console block starting with '$ {command}'"
-    return found[0]
+    assert found, f"no page (README.md, docs/) has a console block starting with '$ {command}'"
+    return found
 
 
 def sessions(block: list[str]) -> list[tuple[str, list[str]]]:
@@ -85,27 +94,29 @@ def without_make_errors(output: str) -> list[str]:
 @pytest.fixture(scope="module")
 def printed() -> dict[str, list[str]]:
     """What each command of the checked blocks prints now (stdout and stderr), all run side by side."""
-    commands = [command for name in CHECKED_BLOCKS for command, _ in sessions(block_starting(name))]
+    commands = list(dict.fromkeys(command for name in CHECKED_BLOCKS for block in blocks_starting(name)
+                                  for command, _ in sessions(block)))
     running = {command: subprocess.Popen(command, shell=True, cwd=ROOT, env=environment(), text=True,
                                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT) for command in commands}
     return {command: without_make_errors(process.communicate(timeout=300)[0]) for command, process in running.items()}
 
 
 def assert_shown(name: str, printed: dict[str, list[str]]) -> None:
-    for command, shown in sessions(block_starting(name)):
-        assert matches(shown, printed[command]), f"$ {command}\nREADME shows:\n" + "\n".join(shown) + \
-            "\nit prints:\n" + "\n".join(printed[command])
+    for block in blocks_starting(name):
+        for command, shown in sessions(block):
+            assert matches(shown, printed[command]), f"$ {command}\nthe page shows:\n" + "\n".join(shown) + \
+                "\nit prints:\n" + "\n".join(printed[command])
 
 
-def test_make_help_prints_the_targets_the_readme_lists(printed):
+def test_make_help_prints_the_targets_the_pages_list(printed):
     assert_shown("make help", printed)
 
 
-def test_each_bad_input_gets_the_line_the_readme_shows(printed):
+def test_each_bad_input_gets_the_line_the_pages_show(printed):
     assert_shown("make invoke EVENT=events/me.jsn", printed)
 
 
-def test_make_lint_ends_as_the_readme_shows(printed):
+def test_make_lint_ends_as_the_pages_show(printed):
     assert_shown("make lint", printed)
 
 
@@ -135,15 +146,16 @@ def serve_banner(uri: str) -> list[str]:
     return lines
 
 
-def test_make_serve_lists_the_routes_the_readme_shows(mongo_uri):
+def test_make_serve_lists_the_routes_the_pages_show(mongo_uri):
     shown = banner([line for block in console_blocks() if block[0] == "$ make serve" for line in block])
-    assert shown, "README.md shows no make serve route table"
+    assert shown, "no page shows a make serve route table"
     assert banner(serve_banner(mongo_uri)) == shown
 
 
-def table_after(heading: str) -> list[list[str]]:
-    """The cells of the first table after ``heading``, without its header."""
-    text = README[README.index(f"\n{heading}\n"):]
+def table_after(page: str, heading: str) -> list[list[str]]:
+    """The cells of the first table after the line ``heading`` of ``page``, without the table's header."""
+    text = "\n" + (ROOT / page).read_text()
+    text = text[text.index(f"\n{heading}\n"):]
     rows = re.search(r"^(\|.*\|\n)+", text, re.MULTILINE).group(0).strip().split("\n")
     return [[cell.strip() for cell in row.strip("|").split(" | ")] for row in rows[2:]]
 
@@ -170,7 +182,8 @@ def assert_range(load, name: str, meaning: str) -> None:
 
 
 def test_the_configuration_table_gives_every_setting_with_its_default_and_range():
-    rows = {code(name): (default, meaning) for name, default, meaning in table_after("## Configuration")}
+    table = table_after("docs/configuration.md", "# Configuration")
+    rows = {code(name): (default, meaning) for name, default, meaning in table}
     defaults = config.load({})._asdict()
     assert sorted(rows) == sorted(field.upper() for field in defaults)
     for field, value in defaults.items():
@@ -181,7 +194,8 @@ def test_the_configuration_table_gives_every_setting_with_its_default_and_range(
 
 
 def test_the_token_variables_table_gives_every_setting_with_its_default_and_range():
-    rows = {code(name): (default, meaning) for name, default, meaning in table_after("### Variables")}
+    table = table_after("docs/authentication.md", "## Variables")
+    rows = {code(name): (default, meaning) for name, default, meaning in table}
     defaults = tokens.load({}, "local")._asdict()
     defaults.pop("stage")
     assert sorted(rows) == sorted(f"JWT_{field.upper()}" for field in defaults)
@@ -195,15 +209,18 @@ def test_the_token_variables_table_gives_every_setting_with_its_default_and_rang
 def test_the_routes_table_lists_every_declared_route_and_its_module():
     from tools.checks import routes
 
-    shown = {(code(route), code(module)) for route, module, _ in table_after("## Routes")}
+    shown = {(code(route), code(module)) for route, module, _ in table_after("README.md", "## Routes")}
     declared = {(f"{route.method} {route.path}", f"{route.module.replace('.', '/')}.py")
                 for route in routes.declared_routes()}
     assert shown == declared
 
 
+ARCHITECTURE = "docs/architecture.md"
+
+
 def folder_rows() -> dict[str, str]:
     """Every path the folder tables name, with the row that names it."""
-    rows = table_after("## Architecture and folders") + table_after("What `tools/` holds:")
+    rows = table_after(ARCHITECTURE, "## Folders") + table_after(ARCHITECTURE, "What `tools/` holds:")
     return {path: row[1] for row in rows for path in re.findall(r"`([^`]+)`", row[0])}
 
 
@@ -219,7 +236,7 @@ def test_the_folder_tables_name_every_tracked_top_level_entry_and_every_tool():
                                                        for path in named)}
     missing |= {f"tools/{entry}" for entry in tracked("tools") - {"__init__.py"}
                 if not any(path == f"tools/{entry}" or path.startswith(f"tools/{entry}/") for path in named)}
-    assert not missing, f"README.md's folder tables do not name {sorted(missing)}"
+    assert not missing, f"{ARCHITECTURE}'s folder tables do not name {sorted(missing)}"
     assert not [path for path in named if not (ROOT / path).exists() and path not in (".venv", ".local")]
 
 
@@ -240,7 +257,7 @@ def anchors(text: str) -> set[str]:
     return found
 
 
-@pytest.mark.parametrize("page", ["README.md", "docs/benchmark.md"])
+@pytest.mark.parametrize("page", [path.relative_to(ROOT).as_posix() for path in PAGES])
 def test_every_link_leads_to_a_heading_or_a_file(page):
     path = ROOT / page
     broken = []
@@ -254,8 +271,32 @@ def test_every_link_leads_to_a_heading_or_a_file(page):
     assert not broken, f"{page} links to {broken}"
 
 
-def test_the_readme_links_the_page_and_the_chart_make_bench_writes():
+def test_the_performance_page_shows_the_page_and_the_chart_make_bench_writes():
     from bench import run
 
-    for written in (run.DOCS_PAGE, run.README_CHART):
-        assert f"]({written.relative_to(ROOT).as_posix()})" in README
+    performance = ROOT / "docs" / "performance.md"
+    for written in (run.DOCS_PAGE, run.CHART_COPY):
+        assert f"]({Path(os.path.relpath(written, performance.parent)).as_posix()})" in performance.read_text()
+    assert f"]({run.DOCS_PAGE.relative_to(ROOT).as_posix()})" in README
+
+
+def test_the_where_things_live_table_places_every_module_of_shared_and_handlers():
+    rows = table_after(ARCHITECTURE, "## Where things live")
+    named = {path for _, modules in rows for path in re.findall(r"`([a-z0-9_/]+\.py)`", modules)}
+    modules = {path.relative_to(ROOT).as_posix() for folder in ("shared", "handlers")
+               for path in (ROOT / folder).glob("*.py") if path.name != "__init__.py"}
+    assert modules - named == set(), f"{ARCHITECTURE}'s Where things live does not place {sorted(modules - named)}"
+    assert named - modules - {"authorizer.py"} == set()
+
+
+@pytest.mark.parametrize("page", [path.relative_to(ROOT).as_posix() for path in PAGES])
+def test_every_code_block_is_closed(page):
+    fences = [line for line in (ROOT / page).read_text().splitlines() if line.startswith("```")]
+    assert len(fences) % 2 == 0, f"{page} leaves a code block open"
+    assert all(opening != "```" for opening in fences[0::2]), f"{page} opens a code block without a language"
+
+
+def test_the_readme_fits_in_about_300_lines_and_shows_the_quick_start():
+    assert len(README.splitlines()) <= README_MAX_LINES
+    for command in QUICK_START:
+        assert re.search(rf"^{re.escape(command)}\b", README, re.MULTILINE), command
