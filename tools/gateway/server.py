@@ -38,11 +38,14 @@ TIMED_OUT = ("Endpoint request timed out", "InternalServerErrorException")
 class Gateway:
     """API Gateway's request path for one :class:`Api`, over one worker pool per function."""
 
-    def __init__(self, api: Api, pools: dict[str, Pool], console: Console) -> None:
+    def __init__(self, api: Api, pools: dict[str, Pool], console: Console, reloader=None) -> None:
         self.api = api
         self.pools = pools
         self.console = console
         self.authorization = Authorization(api, self.invoke, console.log)
+        self.reloader = reloader  # a tools.gateway.reload.Reloader, or None
+        if reloader is not None:
+            reloader.start(api)
 
     def invoke(self, function: str, event: dict) -> Invocation:
         """Invoke ``function`` on a free worker, with a Lambda request id of its own."""
@@ -51,6 +54,8 @@ class Gateway:
     def handle(self, request: HttpRequest) -> HttpResponse:
         """The response to one HTTP request; logs one line."""
         started = time.perf_counter()
+        if self.reloader is not None:
+            self.reloader.check(self)
         request_id = str(uuid.uuid4())
         invocations: list[tuple[str, Invocation]] = []
         response, cache, note = self._respond(request, request_id, invocations)

@@ -290,6 +290,7 @@ class Pool:
         self.make_worker = make_worker
         self.idle: list = []
         self.workers: set = set()
+        self.stale: set = set()  # busy workers that stop when they finish (see renew)
         self.condition = threading.Condition()
 
     def _acquire(self):
@@ -303,6 +304,9 @@ class Pool:
             return worker
 
     def _release(self, worker, keep: bool) -> None:
+        with self.condition:
+            keep = keep and worker not in self.stale
+            self.stale.discard(worker)
         if not keep:
             worker.stop()
         with self.condition:
@@ -322,6 +326,16 @@ class Pool:
             return Invocation(failure=CRASH, detail=f"the worker failed: {type(exc).__name__}: {exc}")
         self._release(worker, keep=invocation.failure not in (TIMEOUT, CRASH))
         return invocation
+
+    def renew(self) -> None:
+        """No worker started before this call answers again: idle ones stop now, busy ones once they finish."""
+        with self.condition:
+            idle, self.idle = self.idle, []
+            self.workers.difference_update(idle)
+            self.stale.update(self.workers)
+            self.condition.notify_all()
+        for worker in idle:
+            worker.stop()
 
     def close(self) -> None:
         with self.condition:
