@@ -95,7 +95,7 @@ def load_handler(handler_path: str):
     ``Runtime.HandlerNotFound``.
     """
     module_name, _, attribute = handler_path.rpartition(".")
-    fix = f"fix Handler {handler_path} in the template"
+    fix = f"fix Handler {handler_path} in template.yaml"
     if not module_name:
         raise HandlerError("Runtime.MalformedHandlerName", f"Handler {handler_path!r} is not module.function: {fix}")
     try:

@@ -102,8 +102,8 @@ def function_environment(function: Function, overrides: dict[str, str]) -> dict[
     }
 
 
-def forward_lines(stream, prefix: str, log: Log, take=None) -> None:
-    """Copy each line of ``stream`` to ``log`` with ``prefix``, on a background thread, until EOF.
+def forward_lines(stream, prefix: str, log: Log, take=None) -> threading.Thread:
+    """Copy each line of ``stream`` to ``log`` with ``prefix``, on a background thread (returned), until EOF.
 
     ``take(line)``, when given, sees each line first and returns True to keep it from ``log``.
     """
@@ -114,7 +114,9 @@ def forward_lines(stream, prefix: str, log: Log, take=None) -> None:
             if take is None or not take(line):
                 log(f"{prefix} {line}")
 
-    threading.Thread(target=pump, daemon=True).start()
+    thread = threading.Thread(target=pump, daemon=True)
+    thread.start()
+    return thread
 
 
 class LineReader:
