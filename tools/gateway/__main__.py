@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import os
 import signal
 import sys
 from functools import partial
@@ -63,6 +64,16 @@ def describe_caching(api: api_model.Api) -> list[str]:
     return [f"{authorizer.name} answers are cached {authorizer.ttl} s per token: as on API Gateway, a token keeps "
             f"working for up to {authorizer.ttl} s after it expires" for authorizer in api.authorizers.values()
             if authorizer.ttl > 0]
+
+
+def describe_stage(api: api_model.Api, environ=os.environ) -> list[str]:
+    """A warning when the shell's ``STAGE`` overrides the API's stage for the functions."""
+    stage = environ.get("STAGE", "").strip()
+    if not stage or stage == api.stage:
+        return []
+    return [f"STAGE={stage} from your shell overrides the stage {api.stage} for the functions: outside STAGE=local "
+            f"they refuse the local development secret and local tokens, so guarded routes answer 500 or 401; "
+            f"unset STAGE (or set it to {api.stage}) to run them locally"]
 
 
 def _parser() -> cli.Parser:
@@ -122,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
             log(f"local API Gateway on http://{args.host}:{args.port} (stage {api.stage}, {args.runtime} runtime, "
                 f"{args.workers} worker(s) per function, logs {args.logs}, reload {'on' if args.reload else 'off'})")
             log(chosen.describe())
-            for line in [*describe_routes(api), *describe_caching(api)]:
+            for line in [*describe_routes(api), *describe_caching(api), *describe_stage(api)]:
                 log(line)
             try:
                 server.serve_forever()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import select
 import subprocess
 import sys
@@ -29,6 +30,8 @@ from tools.loopback import free_port
 ROOT = Path(__file__).resolve().parent.parent.parent
 ERROR, TIMEOUT, CRASH = "error", "timeout", "crash"
 RIE_GRACE_SECONDS = 2.0
+RIE_FAILED_GRACE_SECONDS = 0.3
+NO_MODULE = re.compile(r"^Runtime\.ImportModuleError: Unable to import module '[^']+': No module named '([^']+)'")
 INIT_TIMEOUT_SECONDS = 10.0  # Lambda gives Init its own 10 s
 
 Log = Callable[[str], None]
@@ -141,6 +144,16 @@ class LineReader:
         return line + b"\n"
 
 
+def with_handler_fix(detail: str, handler: str) -> str:
+    """``detail`` of a runtime that could not load ``handler``, with the fix when the Handler itself is wrong."""
+    missing, module = NO_MODULE.search(detail), handler.rpartition(".")[0]
+    wrong_handler = detail.startswith("Runtime.HandlerNotFound") or (
+        missing is not None and f"{module}.".startswith(f"{missing[1]}."))
+    if wrong_handler and "fix Handler" not in detail:
+        return f"{detail}: fix Handler {handler} in template.yaml"
+    return detail
+
+
 def _describe(error: dict) -> str:
     return f"{error['errorType']}: {error['errorMessage']}"
 
@@ -248,11 +261,10 @@ class RieWorker:
                 self.reported.notify_all()
             return True
 
-    def _gathered(self) -> tuple[list[str], dict[str, str] | None]:
+    def _gathered(self, grace_seconds: float) -> tuple[list[str], dict[str, str] | None]:
         """The lines of the invocation that just ended, once its REPORT line came (or after a grace period)."""
         with self.reported:
-            self.reported.wait_for(lambda: any(line.startswith("REPORT ") for line in self.gathering),
-                                   RIE_GRACE_SECONDS)
+            self.reported.wait_for(lambda: any(line.startswith("REPORT ") for line in self.gathering), grace_seconds)
             lines, self.gathering = self.gathering, None
         report = next((rie.parse_report(line) for line in lines if line.startswith("REPORT ")), None)
         return lines, report
@@ -274,9 +286,11 @@ class RieWorker:
         except rie.InvokeTimeout as exc:
             outcome.failure, outcome.detail = TIMEOUT, str(exc)
         except rie.RIEError as exc:
-            outcome.failure, outcome.detail = CRASH, str(exc)
+            outcome.failure, outcome.detail = CRASH, with_handler_fix(str(exc), self.function.handler)
         outcome.duration_ms = (time.perf_counter() - started) * 1000
-        outcome.logs, outcome.report = self._gathered()
+        # A runtime that failed writes no REPORT line: its last lines need only a moment.
+        outcome.logs, outcome.report = self._gathered(RIE_FAILED_GRACE_SECONDS if outcome.failure == CRASH
+                                                      else RIE_GRACE_SECONDS)
         return outcome
 
     def stop(self) -> None:
