@@ -177,14 +177,27 @@ def invoke(handler_path: str, function_name: str, event_text: str, repeat: int =
     return first, import_ms, runs, logged.lines()
 
 
-def logged_error(lines: list[str]) -> tuple[str, str] | None:
-    """The ``error`` and ``detail`` of the request log line among ``lines``, if it names an error."""
+def _records(lines: list[str]) -> list[dict]:
+    records = []
     for line in lines:
         if line.startswith("{"):
             with contextlib.suppress(ValueError):
                 record = json.loads(line)
-                if isinstance(record, dict) and record.get("message") == "request" and record.get("error"):
-                    return str(record["error"]), str(record.get("detail", ""))
+                if isinstance(record, dict):
+                    records.append(record)
+    return records
+
+
+def logged_error(lines: list[str]) -> tuple[str, str] | None:
+    """What went wrong, as the function logged it: its request line's ``error`` and ``detail``, else its first
+    warning or error (``database unavailable``, ``ServerSelectionTimeoutError``)."""
+    records = _records(lines)
+    for record in records:
+        if record.get("message") == "request" and record.get("error"):
+            return str(record["error"]), str(record.get("detail", ""))
+    for record in records:
+        if record.get("level") in ("WARNING", "ERROR") and record.get("message") != "request":
+            return str(record.get("message", "")), str(record.get("error", ""))
     return None
 
 
@@ -205,7 +218,7 @@ def failure(function_name: str, result, lines: list[str]) -> str | None:
         return f"{function_name} answered {status} (its log lines above say why)"
     name, detail = error
     fix = f": {SETTING_FIX}" if name == "ConfigError" else ""
-    return f"{function_name} answered {status}: {name}: {detail}{fix}"
+    return f"{function_name} answered {status}: {name}: {detail}{fix}".rstrip(": ")
 
 
 def _call(handler, event: dict, function_name: str):
