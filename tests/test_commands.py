@@ -215,6 +215,14 @@ def test_invoke_prints_the_answer_then_names_a_bad_setting_in_one_line_and_exits
                                               f"unset it for its default")
 
 
+def test_invoke_on_rie_names_a_bad_setting_in_one_line_and_exits_1_too():
+    result = run("tools.invoke", "events/health.json", "--runtime", "rie", MONGODB_URI="mongodb://127.0.0.1:1/",
+                 LOG_LEVEL="LOUD")
+    assert result.returncode == 1 and '"statusCode": 500' in result.stdout, result.stderr
+    assert result.stderr.splitlines()[-1].startswith(
+        "make invoke: HealthFunction answered 500: ConfigError: LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR")
+
+
 def test_invoke_exits_1_when_the_database_is_unavailable_and_says_so():
     result = run("tools.invoke", "events/health-deep.json", MONGODB_URI=f"mongodb://127.0.0.1:{closed_port()}/",
                  MONGODB_TIMEOUT_MS="200")

@@ -236,7 +236,7 @@ def invoke_on_rie(function_name: str, template: dict, event_text: str, environme
     """
     from tools import rie
     from tools.gateway import api
-    from tools.gateway.workers import forward_lines, function_environment
+    from tools.gateway.workers import forward_lines, function_environment, with_handler_fix
 
     function = api.load(template).functions[function_name]
     port = loopback.free_port()
@@ -261,7 +261,7 @@ def invoke_on_rie(function_name: str, template: dict, event_text: str, environme
             except rie.FunctionError as exc:
                 results.append({"raised": f"{exc.error_type}: {exc}"})
             except (rie.InvokeTimeout, rie.RIEError) as exc:
-                results.append({"failed": str(exc)})
+                results.append({"failed": with_handler_fix(str(exc), function.handler)})
     finally:
         rie.stop(process)
         pump.join(timeout=RIE_OUTPUT_SECONDS)
