@@ -144,6 +144,18 @@ def test_a_wrong_handler_in_the_template_is_one_line_naming_the_fix(served):
     assert gateway.request("GET", "/users", bearer()).status == 200
 
 
+def test_a_template_that_no_longer_loads_is_one_line_and_the_previous_routes_stay_served(served):
+    root, gateway = served
+    template = root / "template.yaml"
+    good = template.read_text()
+    template.write_text(good + "\n  Broken: [unclosed\n")
+    assert gateway.request("GET", "/health").status == 200
+    [line] = gateway.lines(r"reloaded: template\.yaml changed; .*; the template does not load \(")
+    assert line.endswith("): still serving the previous one")
+    template.write_text(good)
+    assert gateway.request("GET", "/health").status == 200
+
+
 def test_a_handler_edit_keeps_the_authorizer_cache_and_an_authorizer_edit_empties_it(served):
     root, gateway = served
     token = bearer()

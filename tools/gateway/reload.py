@@ -31,7 +31,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from tools.gateway.api import Api, TemplateError
+from tools.gateway.api import Api
 from tools.gateway.workers import Pool
 
 Stamps = dict[str, tuple[int, int]]
@@ -132,8 +132,8 @@ def _handler_module(handler: str) -> str:
 class Reloader:
     """Checks the watched files before a request and brings the gateway up to date with them.
 
-    ``load_api()`` reads the template again (raising TemplateError, OSError or
-    ValueError when it cannot); ``make_pool(function)`` makes a function's pool.
+    ``load_api()`` reads the template again (whatever it raises is reported on
+    the reload line); ``make_pool(function)`` makes a function's pool.
     """
 
     def __init__(self, root: Path, template: Path, load_api: Callable[[], Api],
@@ -177,8 +177,9 @@ class Reloader:
         if str(self.template) in changed:
             try:
                 api = self.load_api()
-            except (TemplateError, OSError, ValueError, KeyError) as exc:
-                problem = f"; the template does not load ({type(exc).__name__}: {exc}): still serving the previous one"
+            except Exception as exc:  # a template being edited may be anything: say so and keep serving
+                reason = " ".join(f"{type(exc).__name__}: {exc}".split())
+                problem = f"; the template does not load ({reason}): still serving the previous one"
         code_changed = any(path.endswith(".py") for path in changed)
         replaced = self._replace_pools(gateway, old, api, code_changed)
         flush = api.authorizers != old.authorizers or any(

@@ -19,7 +19,7 @@ from tools.gateway.api import Api
 from tools.gateway.authorizers import Authorization
 from tools.gateway.console import Console
 from tools.gateway.proxy import HttpRequest, HttpResponse, MalformedResult, build_event, read_result
-from tools.gateway.workers import TIMEOUT, Invocation, Pool
+from tools.gateway.workers import CRASH, TIMEOUT, Invocation, Pool
 
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
 
@@ -49,7 +49,10 @@ class Gateway:
 
     def invoke(self, function: str, event: dict) -> Invocation:
         """Invoke ``function`` on a free worker, with a Lambda request id of its own."""
-        return self.pools[function].invoke(event, str(uuid.uuid4()))
+        pool = self.pools.get(function)
+        if pool is None:  # a reload removed it while this request was on its way
+            return Invocation(failure=CRASH, detail=f"{function} is no longer in the template")
+        return pool.invoke(event, str(uuid.uuid4()))
 
     def handle(self, request: HttpRequest) -> HttpResponse:
         """The response to one HTTP request; logs one line."""
