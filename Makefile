@@ -18,7 +18,7 @@ quote = '$(subst ','\'',$(1))'
 help:
 	@echo "make setup                      virtualenv and dependencies"
 	@echo "make invoke EVENT=events/me.json [REPEAT=N] [RUNTIME=rie] [DB=fresh]  run the event's function once, on the local database"
-	@echo "make serve [PORT=3000] [RUNTIME=rie] [WORKERS=1] [LOGS=json] [DB=fresh] [RELOAD=0]  the local API Gateway for curl, HTTPie, Postman... (edits reload on the next request; RELOAD=0: off)"
+	@echo "make serve [PORT=3000] [RUNTIME=rie] [WORKERS=1] [LOGS=json] [DB=fresh] [RELOAD=0]  the local API Gateway for curl, HTTPie, Postman...; reloads edits (RELOAD=0: off)"
 	@echo "make fuzz [EXAMPLES=500]        the OpenAPI contract test, with many more examples per operation"
 	@echo "make test                       the whole test suite, on a real MongoDB-protocol server"
 	@echo "make db [DB_PORT=27017]         run the local database server in the foreground"
