@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -270,6 +271,20 @@ def test_serve_on_a_port_in_use_says_so_in_one_line():
 def test_make_serve_passes_bad_variables_through_to_one_line():
     result = make("serve", "PORT=abc", "WORKERS=2")
     assert "argument --port: must be a whole number, got 'abc'" in one_line_error(result, "make serve")
+
+
+@pytest.mark.parametrize("variables, state", [([], "reload on"), (["RELOAD=0"], "reload off")])
+def test_make_serve_reloads_unless_reload_is_0(variables, state):
+    command = ["make", "-s", "-o", ".venv/.installed", "serve", f"PORT={closed_port()}", *variables]
+    env = clean_environment(MONGODB_URI="mongodb://127.0.0.1:1/")
+    process = subprocess.Popen(command, cwd=ROOT, env=env, text=True, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        first = process.stderr.readline()
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+    assert first.rstrip().endswith(f", logs human, {state})"), first
 
 
 def test_serve_with_a_production_stage_and_a_bad_database_uri_says_each_in_one_line(tmp_path):
