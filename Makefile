@@ -18,7 +18,7 @@ quote = '$(subst ','\'',$(1))'
 help:
 	@echo "make setup                      virtualenv and dependencies"
 	@echo "make invoke EVENT=events/me.json [REPEAT=N] [RUNTIME=rie] [DB=fresh]  run the event's function once, on the local database"
-	@echo "make serve [PORT=3000] [RUNTIME=rie] [WORKERS=1] [LOGS=json] [DB=fresh]  the local API Gateway for curl, HTTPie, Postman..."
+	@echo "make serve [PORT=3000] [RUNTIME=rie] [WORKERS=1] [LOGS=json] [DB=fresh] [RELOAD=0]  the local API Gateway for curl, HTTPie, Postman...; reloads edits (RELOAD=0: off)"
 	@echo "make fuzz [EXAMPLES=500]        the OpenAPI contract test, with many more examples per operation"
 	@echo "make test                       the whole test suite, on a real MongoDB-protocol server"
 	@echo "make docs                       the documentation site in site/ (MkDocs, strict: broken links fail)"
@@ -50,7 +50,7 @@ serve: PORT ?= 3000
 serve: setup
 	@$(PY) -m tools.gateway --port $(call quote,$(PORT)) $(if $(RUNTIME),--runtime $(call quote,$(RUNTIME))) \
 		$(if $(WORKERS),--workers $(call quote,$(WORKERS))) $(if $(LOGS),--logs $(call quote,$(LOGS))) \
-		$(if $(DB),--db $(call quote,$(DB)))
+		$(if $(DB),--db $(call quote,$(DB))) $(if $(filter 0 no false off,$(RELOAD)),--no-reload)
 
 fuzz: EXAMPLES ?= 500
 fuzz: setup

@@ -16,6 +16,9 @@ class ConfigError(ValueError):
     """An environment variable is missing or has an invalid value."""
 
 
+MONGODB_URI_PREFIXES = ("mongodb://", "mongodb+srv://", "arn:", "ssm:")  # the last two: secret references
+
+
 # A namedtuple rather than a frozen dataclass: generating a dataclass's methods
 # costs a measurable share of every function's cold start (see `make bench`).
 _SETTINGS_FIELDS = (
@@ -67,6 +70,16 @@ def _origins(environ) -> tuple[str, ...]:
     return origins
 
 
+def _mongodb_uri(environ) -> str:
+    """``MONGODB_URI``: empty, a MongoDB connection string, or a secret reference (see shared.secrets)."""
+    uri = environ.get("MONGODB_URI", "").strip()
+    if uri and not uri.startswith(MONGODB_URI_PREFIXES):
+        start = uri.split(":", 1)[0].split("@", 1)[0][:24]  # never a password
+        raise ConfigError(f"MONGODB_URI must start with mongodb:// or mongodb+srv:// (or be a secret reference: "
+                          f"arn:...:secret:... or ssm:/name), got a value starting {start!r}")
+    return uri
+
+
 def load(environ=os.environ) -> Settings:
     """Build :class:`Settings` from ``environ``; raise :class:`ConfigError` on bad values."""
     stage = environ.get("STAGE", "local").strip() or "local"
@@ -84,7 +97,7 @@ def load(environ=os.environ) -> Settings:
         app_name=environ.get("APP_NAME", "bare-api").strip() or "bare-api",
         stage=stage,
         log_level=log_level,
-        mongodb_uri=environ.get("MONGODB_URI", "").strip(),
+        mongodb_uri=_mongodb_uri(environ),
         mongodb_database=environ.get("MONGODB_DATABASE", "app").strip() or "app",
         mongodb_timeout_ms=env_int(environ, "MONGODB_TIMEOUT_MS", 2000, 100, 60000),
         mongodb_max_pool_size=env_int(environ, "MONGODB_MAX_POOL_SIZE", 2, 1, 100),

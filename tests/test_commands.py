@@ -6,8 +6,10 @@ a few go through ``make`` itself, for the Makefile's quoting.
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -180,6 +182,66 @@ def test_make_invoke_passes_an_event_path_with_spaces_and_quotes(tmp_path):
     assert '"statusCode": 200' in result.stdout
 
 
+def test_invoke_outside_the_local_stage_refuses_a_local_token_event_in_one_line():
+    line = one_line_error(run("tools.invoke", "events/me.json", STAGE="prod"), "make invoke")
+    assert line == ("make invoke: events/me.json asks for a local token ({{LOCAL_TOKEN}}), and local tokens are for "
+                    "STAGE=local only, but STAGE is 'prod': unset STAGE, or put a token valid at 'prod' in the event "
+                    "instead of {{LOCAL_TOKEN}}")
+
+
+# Every setting shared/config.py checks, with a value it refuses and what it says.
+BAD_SETTINGS = [
+    ("MONGODB_URI", "notauri", "MONGODB_URI must start with mongodb:// or mongodb+srv:// (or be a secret reference: "
+                               "arn:...:secret:... or ssm:/name), got a value starting 'notauri'"),
+    ("MONGODB_TIMEOUT_MS", "5", "MONGODB_TIMEOUT_MS must be between 100 and 60000, got 5"),
+    ("MONGODB_MAX_POOL_SIZE", "0", "MONGODB_MAX_POOL_SIZE must be between 1 and 100, got 0"),
+    ("MAX_BODY_BYTES", "lots", "MAX_BODY_BYTES must be an integer, got 'lots'"),
+    ("USERS_CACHE_TTL_SECONDS", "-1", "USERS_CACHE_TTL_SECONDS must be between 0 and 3600, got -1"),
+    ("LOG_LEVEL", "LOUD", "LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got 'LOUD'"),
+    ("LOCAL_AUTH", "maybe", "LOCAL_AUTH must be true or false, got 'maybe'"),
+    ("CORS_ALLOW_CREDENTIALS", "maybe", "CORS_ALLOW_CREDENTIALS must be true or false, got 'maybe'"),
+    ("CORS_ALLOW_ORIGINS", "app.example.com",
+     "CORS_ALLOW_ORIGINS entries must look like https://app.example.com, got 'app.example.com'"),
+]
+
+
+@pytest.mark.parametrize("variable, value, complaint", BAD_SETTINGS)
+def test_invoke_prints_the_answer_then_names_a_bad_setting_in_one_line_and_exits_1(variable, value, complaint):
+    env = {"MONGODB_URI": "mongodb://127.0.0.1:1/", variable: value}
+    result = run("tools.invoke", "events/health.json", **env)
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert '"statusCode": 500' in result.stdout
+    assert result.stderr.splitlines()[-1] == (f"make invoke: HealthFunction answered 500: ConfigError: {complaint}: "
+                                              f"set it right in your shell or in the template's Environment, or "
+                                              f"unset it for its default")
+
+
+def test_invoke_on_rie_names_a_bad_setting_in_one_line_and_exits_1_too():
+    result = run("tools.invoke", "events/health.json", "--runtime", "rie", MONGODB_URI="mongodb://127.0.0.1:1/",
+                 LOG_LEVEL="LOUD")
+    assert result.returncode == 1 and '"statusCode": 500' in result.stdout, result.stderr
+    assert result.stderr.splitlines()[-1].startswith(
+        "make invoke: HealthFunction answered 500: ConfigError: LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR")
+
+
+def test_invoke_exits_1_when_the_database_is_unavailable_and_says_so():
+    result = run("tools.invoke", "events/health-deep.json", MONGODB_URI=f"mongodb://127.0.0.1:{closed_port()}/",
+                 MONGODB_TIMEOUT_MS="200")
+    assert result.returncode == 1 and '"statusCode": 503' in result.stdout
+    assert result.stderr.splitlines()[-1] == ("make invoke: HealthFunction answered 503: database unavailable: "
+                                              "ServerSelectionTimeoutError")
+
+
+def test_invoke_exits_0_when_the_authorizer_refuses_a_token(tmp_path):
+    event = json.loads((ROOT / "events/authorizer-token.json").read_text())
+    event["authorizationToken"] = "Bearer not-a-token"
+    path = tmp_path / "refused.json"
+    path.write_text(json.dumps(event))
+    result = run("tools.invoke", str(path))
+    assert result.returncode == 0, result.stderr
+    assert '"raised": "Unauthorized: Unauthorized"' in result.stdout
+
+
 # make serve
 
 
@@ -209,6 +271,44 @@ def test_serve_on_a_port_in_use_says_so_in_one_line():
 def test_make_serve_passes_bad_variables_through_to_one_line():
     result = make("serve", "PORT=abc", "WORKERS=2")
     assert "argument --port: must be a whole number, got 'abc'" in one_line_error(result, "make serve")
+
+
+@pytest.mark.parametrize("variables, state", [([], "reload on"), (["RELOAD=0"], "reload off")])
+def test_make_serve_reloads_unless_reload_is_0(variables, state):
+    command = ["make", "-s", "-o", ".venv/.installed", "serve", f"PORT={closed_port()}", *variables]
+    env = clean_environment(MONGODB_URI="mongodb://127.0.0.1:1/")
+    process = subprocess.Popen(command, cwd=ROOT, env=env, text=True, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        first = process.stderr.readline()
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+    assert first.rstrip().endswith(f", logs human, {state})"), first
+
+
+def test_serve_with_a_production_stage_and_a_bad_database_uri_says_each_in_one_line(tmp_path):
+    from tests.fixtures.gateway_server import LocalGateway
+
+    env = {**clean_environment(), "STAGE": "prod", "MONGODB_URI": "notauri"}
+    gateway = LocalGateway(tmp_path / "gateway.log", env=env)
+    try:
+        answer = gateway.request("GET", "/health")
+        assert (answer.status, answer.header("content-type")) == (500, "application/problem+json")
+        token = subprocess.run([sys.executable, "-m", "tools.local_token"], cwd=ROOT, env=clean_environment(),
+                               capture_output=True, text=True, check=True).stdout.strip()
+        assert gateway.request("GET", "/me", {"Authorization": f"Bearer {token}"}).status == 500
+    finally:
+        gateway.stop()
+    log = gateway.log()
+    assert "Traceback" not in log
+    assert ("STAGE=prod from your shell overrides the stage local for the functions: outside STAGE=local they refuse "
+            "the local development secret and local tokens") in log
+    [health] = [line for line in log.splitlines() if " GET /health 500 " in line]
+    assert health.endswith("; ConfigError: MONGODB_URI must start with mongodb:// or mongodb+srv:// (or be a secret "
+                           "reference: arn:...:secret:... or ssm:/name), got a value starting 'notauri')")
+    [me] = [line for line in log.splitlines() if " GET /me 500 " in line]
+    assert "ConfigError: JWT_SECRET or JWT_JWKS_URL must be set when STAGE is 'prod'" in me
 
 
 # make token

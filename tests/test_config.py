@@ -31,8 +31,25 @@ def test_values_are_read_from_the_environment():
         ({"CORS_ALLOW_ORIGINS": "app.example.com"}, "CORS_ALLOW_ORIGINS"),
         ({"CORS_ALLOW_ORIGINS": "*", "CORS_ALLOW_CREDENTIALS": "true"}, "CORS_ALLOW_ORIGINS"),
         ({"LOCAL_AUTH": "true", "STAGE": "prod"}, "LOCAL_AUTH"),
+        ({"MONGODB_URI": "notauri"}, "MONGODB_URI"),
+        ({"MONGODB_URI": "localhost:27017"}, "MONGODB_URI"),
+        ({"MONGODB_URI": "http://db.example.com/"}, "MONGODB_URI"),
     ],
 )
 def test_bad_values_fail_with_the_variable_named(environ, named):
     with pytest.raises(ConfigError, match=named):
         load(environ)
+
+
+@pytest.mark.parametrize("uri", [
+    "", "mongodb://127.0.0.1:27017/", "mongodb+srv://cluster0.example.mongodb.net/",
+    "arn:aws:secretsmanager:eu-west-1:123456789012:secret:bare-api/mongodb-AbCdEf", "ssm:/bare-api/mongodb-uri",
+])
+def test_a_mongodb_uri_or_a_secret_reference_is_accepted(uri):
+    assert load({"MONGODB_URI": uri}).mongodb_uri == uri
+
+
+def test_a_refused_mongodb_uri_is_not_echoed_past_its_first_word():
+    with pytest.raises(ConfigError) as refused:
+        load({"MONGODB_URI": "app:s3cret@db.example.com"})
+    assert "s3cret" not in str(refused.value) and "'app'" in str(refused.value)

@@ -17,6 +17,7 @@ from shared.principal import Principal
 from tests.apigw import rest_event
 from tests.fixtures.gateway_server import LocalGateway, write_test_template
 from tools import loopback, rie, samtemplate
+from tools.gateway.workers import with_handler_fix
 from tools.invoke import LocalContext, function_for, load_event
 from tools.local_token import mint_local_token
 
@@ -131,6 +132,28 @@ def test_after_the_runtime_exits_rie_fails_that_invocation_and_serves_the_next(s
     with pytest.raises(rie.RIEError, match=re.escape("Runtime.ExitError")):
         rie.invoke(port, misbehaving("exit"), timeout=10)
     assert rie.invoke(port, misbehaving("ok"), timeout=10)["statusCode"] == 200
+
+
+@pytest.mark.parametrize("handler, error", [
+    ("tests.fixtures.no_such_module.handler", "Runtime.ImportModuleError: Unable to import module "
+                                              "'tests.fixtures.no_such_module': No module named "
+                                              "'tests.fixtures.no_such_module'"),
+    ("tests.fixtures.gateway_functions.no_such_function", "Runtime.HandlerNotFound: Handler 'no_such_function' "
+                                                          "missing on module 'tests.fixtures.gateway_functions'"),
+])
+def test_a_handler_that_does_not_load_is_the_runtimes_error_in_one_line(start_rie, handler, error):
+    port = start_rie(handler, {})
+    with pytest.raises(rie.RIEError) as raised:
+        rie.invoke(port, misbehaving("ok"), timeout=10)
+    assert str(raised.value) == error
+
+
+def test_the_gateway_on_rie_adds_the_fix_to_a_wrong_handler():
+    detail = "Runtime.ImportModuleError: Unable to import module 'handlers.mee': No module named 'handlers.mee'"
+    assert with_handler_fix(detail, "handlers.mee.lambda_handler") == (
+        f"{detail}: fix Handler handlers.mee.lambda_handler in template.yaml")
+    inner = "Runtime.ImportModuleError: Unable to import module 'handlers.me': No module named 'yaml'"
+    assert with_handler_fix(inner, "handlers.me.lambda_handler") == inner
 
 
 @pytest.fixture(scope="module")

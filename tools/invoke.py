@@ -14,16 +14,21 @@ the authorizer uses none.
 In event files, ``{{LOCAL_TOKEN}}`` is replaced by a fresh token signed with
 the local development secret (see ``make token``).
 
-A missing, unreadable or malformed event, or one the template routes to no
-function, is one line on stderr and exit status 2.
+A missing, unreadable or malformed event, one the template routes to no
+function, a ``Handler`` that does not load, or a ``{{LOCAL_TOKEN}}`` event
+outside ``STAGE=local`` is one line on stderr and exit status 2. When the
+function fails (a 5xx answer, an exception other than an authorizer's
+``Unauthorized``, a timeout), the answer is printed, then one line saying why
+(the error its request log names, such as a bad setting), and the exit status is 1.
 """
 
 from __future__ import annotations
 
-import importlib
+import contextlib
 import json
 import os
 import statistics
+import subprocess
 import sys
 import time
 import uuid
@@ -31,8 +36,12 @@ from pathlib import Path
 
 from tools import cli, database, loopback, samtemplate
 from tools.cli import CommandError
+from tools.gateway.runner import HandlerError, load_handler
 
 ROOT = Path(__file__).resolve().parent.parent
+FUNCTION_FAILED = 1
+RIE_OUTPUT_SECONDS = 2.0  # for RIE's last lines to come once it stopped
+SETTING_FIX = "set it right in your shell or in the template's Environment, or unset it for its default"
 
 TOKEN_PLACEHOLDER = "{{LOCAL_TOKEN}}"
 NOT_AN_EVENT = ("is neither an API Gateway proxy event (httpMethod and path, or version 2.0 with "
@@ -125,24 +134,91 @@ def function_for(event: dict, template: dict) -> tuple[str, str]:
     raise LookupError(f"template.yaml routes no function for {method} {path}; it routes {served}")
 
 
-def invoke(handler_path: str, function_name: str, event_text: str, repeat: int = 1) -> tuple[object, float, list]:
-    """Import the handler, then invoke it ``repeat`` times; return the first result, the import ms and each run's ms.
+class LogLines:
+    """``sys.stdout`` while a function runs: what it writes goes on to ``stream``, and is kept."""
 
-    Each run gets a fresh copy of the event (and token), minted outside the
-    timings: minting loads jwt, which the function itself may not import.
+    def __init__(self, stream) -> None:
+        self.stream = stream
+        self.written: list[str] = []
+
+    def write(self, text: str) -> int:
+        self.written.append(text)
+        return self.stream.write(text)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+    def lines(self) -> list[str]:
+        return "".join(self.written).splitlines()
+
+
+def invoke(handler_path: str, function_name: str, event_text: str, repeat: int = 1):
+    """Import the handler, then invoke it ``repeat`` times.
+
+    Returns the first result, the import ms, each run's ms and the log lines
+    of the first run. Each run gets a fresh copy of the event (and token),
+    minted outside the timings: minting loads jwt, which the function itself
+    may not import. A handler that does not load is a CommandError.
     """
-    module_name, _, attribute = handler_path.rpartition(".")
     started = time.perf_counter()
-    handler = getattr(importlib.import_module(module_name), attribute)
+    try:
+        handler = load_handler(handler_path)
+    except HandlerError as exc:
+        raise CommandError(f"{function_name}: {exc}") from None
     import_ms = (time.perf_counter() - started) * 1000
-    first, runs = None, []
+    first, runs, logged = None, [], LogLines(sys.stdout)
     for index in range(repeat):
         event = json.loads(fill_token(event_text))
-        started = time.perf_counter()
-        result = _call(handler, event, function_name)
-        runs.append((time.perf_counter() - started) * 1000)
+        with contextlib.redirect_stdout(logged) if index == 0 else contextlib.nullcontext():
+            started = time.perf_counter()
+            result = _call(handler, event, function_name)
+            runs.append((time.perf_counter() - started) * 1000)
         first = result if index == 0 else first
-    return first, import_ms, runs
+    return first, import_ms, runs, logged.lines()
+
+
+def _records(lines: list[str]) -> list[dict]:
+    records = []
+    for line in lines:
+        if line.startswith("{"):
+            with contextlib.suppress(ValueError):
+                record = json.loads(line)
+                if isinstance(record, dict):
+                    records.append(record)
+    return records
+
+
+def logged_error(lines: list[str]) -> tuple[str, str] | None:
+    """What went wrong, as the function logged it: its request line's ``error`` and ``detail``, else its first
+    warning or error (``database unavailable``, ``ServerSelectionTimeoutError``)."""
+    records = _records(lines)
+    for record in records:
+        if record.get("message") == "request" and record.get("error"):
+            return str(record["error"]), str(record.get("detail", ""))
+    for record in records:
+        if record.get("level") in ("WARNING", "ERROR") and record.get("message") != "request":
+            return str(record.get("message", "")), str(record.get("error", ""))
+    return None
+
+
+def failure(function_name: str, result, lines: list[str]) -> str | None:
+    """One line saying why the function failed, or None when it answered (a 4xx or an authorizer's deny included)."""
+    if not isinstance(result, dict):
+        return None
+    if "failed" in result:
+        return f"{function_name} failed: {result['failed']}"
+    if "raised" in result:
+        raised = str(result["raised"])
+        return None if raised.endswith(": Unauthorized") else f"{function_name} raised {raised}"
+    status = result.get("statusCode")
+    if not isinstance(status, int) or status < 500:
+        return None
+    error = logged_error(lines)
+    if error is None:
+        return f"{function_name} answered {status} (its log lines above say why)"
+    name, detail = error
+    fix = f": {SETTING_FIX}" if name == "ConfigError" else ""
+    return f"{function_name} answered {status}: {name}: {detail}{fix}".rstrip(": ")
 
 
 def _call(handler, event: dict, function_name: str):
@@ -153,20 +229,30 @@ def _call(handler, event: dict, function_name: str):
 
 
 def invoke_on_rie(function_name: str, template: dict, event_text: str, environment: dict, repeat: int = 1):
-    """Run the function under aws-lambda-rie, invoke it ``repeat`` times in one runtime; return the first result.
+    """Run the function under aws-lambda-rie, invoke it ``repeat`` times in one runtime.
 
-    RIE's output, REPORT lines included, goes to stderr as it comes.
+    Returns the first result and RIE's output lines (the function's log lines
+    among them), which also go to stderr as they come.
     """
     from tools import rie
     from tools.gateway import api
-    from tools.gateway.workers import function_environment
+    from tools.gateway.workers import forward_lines, function_environment, with_handler_fix
 
     function = api.load(template).functions[function_name]
     port = loopback.free_port()
     try:
-        process = rie.start(function.handler, port, function_environment(function, environment))
+        process = rie.start(function.handler, port, function_environment(function, environment),
+                            log_file=subprocess.PIPE)
     except rie.RIEError as exc:
         raise CommandError(str(exc)) from None
+    lines: list[str] = []
+
+    def keep(line: str) -> bool:
+        lines.append(line)
+        print(line, file=sys.stderr, flush=True)
+        return True
+
+    pump = forward_lines(process.stdout, "", print, take=keep)
     try:
         results = []
         for _ in range(repeat):
@@ -175,10 +261,11 @@ def invoke_on_rie(function_name: str, template: dict, event_text: str, environme
             except rie.FunctionError as exc:
                 results.append({"raised": f"{exc.error_type}: {exc}"})
             except (rie.InvokeTimeout, rie.RIEError) as exc:
-                results.append({"failed": str(exc)})
+                results.append({"failed": with_handler_fix(str(exc), function.handler)})
     finally:
         rie.stop(process)
-    return results[0]
+        pump.join(timeout=RIE_OUTPUT_SECONDS)
+    return results[0], lines
 
 
 def timing_summary(function_name: str, handler_path: str, import_ms: float, runs: list[float]) -> str:
@@ -205,10 +292,20 @@ def _parser() -> cli.Parser:
     return parser
 
 
+def check_token_stage(event_text: str, path: Path, environ=os.environ) -> None:
+    """CommandError when the event asks for a local token but ``STAGE`` is not ``local``, which mints none."""
+    stage = environ.get("STAGE", "").strip() or "local"
+    if TOKEN_PLACEHOLDER in event_text and stage != "local":
+        raise CommandError(f"{path} asks for a local token ({TOKEN_PLACEHOLDER}), and local tokens are for "
+                           f"STAGE=local only, but STAGE is {stage!r}: unset STAGE, or put a token valid at "
+                           f"{stage!r} in the event instead of {TOKEN_PLACEHOLDER}")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     event_text = read_event_text(args.event)
     event = parse_event(event_text, args.event)
+    check_token_stage(event_text, args.event)
     template = samtemplate.load()
     try:
         function_name, handler_path = function_for(event, template)
@@ -226,12 +323,17 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(args, function_name: str, handler_path: str, template: dict, event_text: str, environment: dict) -> int:
     if args.runtime == "rie":
-        print(json.dumps(invoke_on_rie(function_name, template, event_text, environment, args.repeat), indent=2))
+        result, lines = invoke_on_rie(function_name, template, event_text, environment, args.repeat)
+        print(json.dumps(result, indent=2))
+    else:
+        result, import_ms, runs, lines = invoke(handler_path, function_name, event_text, args.repeat)
+        print(json.dumps(result, indent=2))
+        print(timing_summary(function_name, handler_path, import_ms, runs), file=sys.stderr)
+    problem = failure(function_name, result, lines)
+    if problem is None:
         return 0
-    result, import_ms, runs = invoke(handler_path, function_name, event_text, args.repeat)
-    print(json.dumps(result, indent=2))
-    print(timing_summary(function_name, handler_path, import_ms, runs), file=sys.stderr)
-    return 0
+    print(f"make invoke: {problem}", file=sys.stderr)
+    return FUNCTION_FAILED
 
 
 if __name__ == "__main__":

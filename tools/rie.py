@@ -125,7 +125,7 @@ def invoke(port: int, event, timeout: float, request_id: str | None = None):
     except TimeoutError:
         raise InvokeTimeout(f"no answer within {timeout:.1f} s") from None
     except urllib.error.HTTPError as exc:
-        raise RIEError(f"aws-lambda-rie answered {exc.code}: {exc.read()[:300]!r}") from None
+        raise RIEError(_runtime_failure(exc.code, exc.read())) from None
     except (urllib.error.URLError, ConnectionError) as exc:
         raise RIEError(f"aws-lambda-rie did not answer: {exc}") from None
     if body.startswith(b"Task timed out after"):
@@ -137,6 +137,17 @@ def invoke(port: int, event, timeout: float, request_id: str | None = None):
     if isinstance(result, dict) and set(result) >= {"errorMessage", "errorType"} and "statusCode" not in result:
         raise FunctionError(str(result["errorType"]), str(result["errorMessage"]))
     return result
+
+
+def _runtime_failure(status: int, body: bytes) -> str:
+    """``Runtime.ImportModuleError: Unable to import module ...``: the runtime's error RIE passes on, else the body."""
+    try:
+        error = json.loads(body)
+    except ValueError:
+        error = None
+    if isinstance(error, dict) and error.get("errorType"):
+        return f"{error['errorType']}: {error.get('errorMessage', '')}"
+    return f"aws-lambda-rie answered {status}: {body[:300]!r}"
 
 
 def parse_report(line: str) -> dict[str, str] | None:

@@ -5,7 +5,8 @@ authorizers), :mod:`~tools.gateway.policy` (authorizer policies),
 :mod:`~tools.gateway.authorizers` (the authorizer step and its cache),
 :mod:`~tools.gateway.proxy` (proxy events and results),
 :mod:`~tools.gateway.workers` (warm worker processes),
-:mod:`~tools.gateway.runner` (the process inside a Python worker) and
+:mod:`~tools.gateway.runner` (the process inside a Python worker),
+:mod:`~tools.gateway.reload` (edits picked up on the next request) and
 :mod:`~tools.gateway.server` (the request path and the HTTP server).
 
 This package imports nothing itself: worker processes import only the runner.

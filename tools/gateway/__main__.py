@@ -1,7 +1,7 @@
 """Serve ``template.yaml``'s REST API on loopback, the way API Gateway would.
 
     python -m tools.gateway [--port 3000] [--workers 1] [--runtime python|rie] [--logs human|json]
-                            [--db keep|fresh] [--parameter Name=Value ...]
+                            [--db keep|fresh] [--no-reload] [--parameter Name=Value ...]
 
 The database is chosen as for ``make invoke`` (see :mod:`tools.database`):
 ``MONGODB_URI``, else a server already on ``DB_PORT``, else a local one started
@@ -12,12 +12,18 @@ unless ``--parameter StageName=...`` says otherwise. Each request prints one
 line (``--logs json``: the functions' own log lines too, see
 :mod:`tools.gateway.console`). A busy or bad port, a bad option or template: one
 line on stderr and exit status 2.
+
+Edits to ``handlers/``, ``shared/``, ``authorizer.py``, the template and
+``openapi.yaml`` are picked up by the next request, with one line saying so
+(see :mod:`tools.gateway.reload`); ``--no-reload`` (``RELOAD=0``) serves the
+code and routes it started with.
 """
 
 from __future__ import annotations
 
 import argparse
 import errno
+import os
 import signal
 import sys
 from functools import partial
@@ -27,8 +33,9 @@ from tools import cli, database, rie, samtemplate
 from tools.cli import CommandError
 from tools.gateway import api as api_model
 from tools.gateway.console import MODES, Console, Log
+from tools.gateway.reload import Reloader
 from tools.gateway.server import Gateway, make_server
-from tools.gateway.workers import Pool, ProcessWorker, RieWorker, function_environment
+from tools.gateway.workers import ROOT, Pool, ProcessWorker, RieWorker, function_environment
 
 RUNTIMES = {"python": ProcessWorker, "rie": RieWorker}
 
@@ -59,6 +66,16 @@ def describe_caching(api: api_model.Api) -> list[str]:
             if authorizer.ttl > 0]
 
 
+def describe_stage(api: api_model.Api, environ=os.environ) -> list[str]:
+    """A warning when the shell's ``STAGE`` overrides the API's stage for the functions."""
+    stage = environ.get("STAGE", "").strip()
+    if not stage or stage == api.stage:
+        return []
+    return [f"STAGE={stage} from your shell overrides the stage {api.stage} for the functions: outside STAGE=local "
+            f"they refuse the local development secret and local tokens, so guarded routes answer 500 or 401; "
+            f"unset STAGE (or set it to {api.stage}) to run them locally"]
+
+
 def _parser() -> cli.Parser:
     parser = cli.Parser(prog="make serve", description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=cli.port, default=3000, help="PORT: the port to listen on (default 3000)")
@@ -68,6 +85,8 @@ def _parser() -> cli.Parser:
     parser.add_argument("--runtime", choices=sorted(RUNTIMES), default="python", help="RUNTIME: python or rie")
     parser.add_argument("--logs", choices=MODES, default="human", help="LOGS: json adds the functions' log lines")
     parser.add_argument("--db", choices=("keep", "fresh"), default="keep", help="DB: fresh starts from an empty one")
+    parser.add_argument("--no-reload", dest="reload", action="store_false",
+                        help="RELOAD=0: keep the code and routes it started with")
     parser.add_argument("--parameter", type=_parameter, action="append", default=[], metavar="Name=Value")
     return parser
 
@@ -85,11 +104,15 @@ def bind(host: str, port: int):
         raise CommandError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
 
 
+def _load_api(args) -> api_model.Api:
+    return api_model.load(samtemplate.load(args.template), dict(args.parameter))
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     log = Log()
     try:
-        api = api_model.load(samtemplate.load(args.template), dict(args.parameter))
+        api = _load_api(args)
         if args.runtime == "rie":
             rie.binary()
     except (api_model.TemplateError, rie.RIEError, OSError) as exc:
@@ -98,22 +121,26 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         with database.chosen(fresh=args.db == "fresh") as chosen:
-            worker = RUNTIMES[args.runtime]
-            pools = {name: Pool(args.workers, partial(worker, function,
-                                                      function_environment(function, chosen.environment()), log))
-                     for name, function in api.functions.items()}
-            server.gateway = Gateway(api, pools, Console(log, args.logs))
+            worker, environment = RUNTIMES[args.runtime], chosen.environment()
+
+            def make_pool(function: api_model.Function) -> Pool:
+                return Pool(args.workers, partial(worker, function, function_environment(function, environment), log))
+
+            pools = {name: make_pool(function) for name, function in api.functions.items()}
+            reloader = Reloader(ROOT, args.template.resolve(), partial(_load_api, args), make_pool, log) \
+                if args.reload else None
+            server.gateway = Gateway(api, pools, Console(log, args.logs), reloader)
             log(f"local API Gateway on http://{args.host}:{args.port} (stage {api.stage}, {args.runtime} runtime, "
-                f"{args.workers} worker(s) per function, logs {args.logs})")
+                f"{args.workers} worker(s) per function, logs {args.logs}, reload {'on' if args.reload else 'off'})")
             log(chosen.describe())
-            for line in [*describe_routes(api), *describe_caching(api)]:
+            for line in [*describe_routes(api), *describe_caching(api), *describe_stage(api)]:
                 log(line)
             try:
                 server.serve_forever()
             except KeyboardInterrupt:
                 pass
             finally:
-                for pool in pools.values():
+                for pool in server.gateway.pools.values():
                     pool.close()
     finally:
         server.server_close()

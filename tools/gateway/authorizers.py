@@ -64,6 +64,10 @@ class PolicyCache:
                 return None
             return answer
 
+    def clear(self) -> None:
+        with self.lock:
+            self.entries.clear()
+
     def put(self, key: tuple, answer: policy.AuthorizerAnswer, ttl: int) -> None:
         if ttl > 0:
             with self.lock:

@@ -4,7 +4,9 @@
   gateway's line (status, latency, authorizer cache, cold or warm start, and
   the error a failed request logged); of the other JSON log lines only
   warnings and errors show, as ``LEVEL message: key=value ...``; lines that are
-  not JSON (a ``print``) show as they are.
+  not JSON (a ``print``) show as they are. A function's exception shows its
+  stack trace, unless the function logged an error of its own first (as the
+  authorizer does before it fails on a bad setting): that line says it.
 - ``json``: every line each function wrote, as it wrote it (under RIE, its
   START, END and REPORT lines too), then the gateway's line.
 """
@@ -12,6 +14,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 import threading
 import time
@@ -25,6 +28,9 @@ MODES = (HUMAN, JSON)
 SHOWN_LEVELS = ("WARNING", "ERROR")
 HIDDEN_FIELDS = {"level", "message", "_aws", "traceback"}
 RUNTIME_LINES = ("START RequestId: ", "END RequestId: ", "REPORT RequestId: ")
+# What RIE and awslambdaric write about a runtime that failed: the request's line says it in one.
+RUNTIME_FAILURE = re.compile(r"^\d\d \w{3} \d{4} [\d:,]+ \[\w+\] \(rapid\) |^\[ERROR\] Runtime\.\w+: "
+                             r"|^\[WARNING\]\s.*LAMBDA_WARNING: Unhandled exception")
 
 
 class Log:
@@ -44,6 +50,8 @@ def human_form(line: str) -> str | None:
     """How ``line`` shows in human mode, or None when it is hidden."""
     if line.startswith(RUNTIME_LINES):
         return None  # the request's line carries RIE's Duration
+    if RUNTIME_FAILURE.search(line):
+        return None
     try:
         record = json.loads(line) if line.startswith("{") else None
     except ValueError:
@@ -75,4 +83,5 @@ class Console:
         shown = [text for text in map(human_form, invocation.logs) if text is not None]
         if invocation.failure == ERROR and invocation.detail == UNAUTHORIZED:  # a refused token: no bug to show
             return [text for text in shown if not text.startswith(f"[ERROR] {UNAUTHORIZED}")]
-        return shown + (invocation.stack_trace if invocation.failure == ERROR else [])
+        logged_error = any(record.get("level") == "ERROR" for record in invocation.log_records())
+        return shown + (invocation.stack_trace if invocation.failure == ERROR and not logged_error else [])

@@ -65,14 +65,65 @@ class LogLines:
         return False
 
 
-def _load(handler_path: str):
+class HandlerError(Exception):
+    """The handler cannot be loaded; ``error_type`` is the Lambda runtime's name for why (``Runtime.*``)."""
+
+    def __init__(self, error_type: str, message: str) -> None:
+        super().__init__(message)
+        self.error_type = error_type
+
+
+def _names_the_handler_module(missing: str | None, module_name: str) -> bool:
+    return missing is not None and (module_name == missing or module_name.startswith(f"{missing}."))
+
+
+def _where(exc: BaseException) -> str:
+    """``handlers/me.py, line 12``: the last frame of the code that raised, relative to the working folder."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    if not frames:
+        return ""
+    frame = frames[-1]
+    return f" ({os.path.relpath(frame.filename)}, line {frame.lineno})"
+
+
+def load_handler(handler_path: str):
+    """The function ``handler_path`` (``package.module.function``) names, imported as Lambda's runtime would.
+
+    Raises :class:`HandlerError` with one line saying what is wrong and, when
+    the ``Handler`` itself is, how to fix it: ``Runtime.ImportModuleError`` (no
+    such module, or its import raised), ``Runtime.UserCodeSyntaxError`` or
+    ``Runtime.HandlerNotFound``.
+    """
     module_name, _, attribute = handler_path.rpartition(".")
+    fix = f"fix Handler {handler_path} in template.yaml"
+    if not module_name:
+        raise HandlerError("Runtime.MalformedHandlerName", f"Handler {handler_path!r} is not module.function: {fix}")
     try:
-        return getattr(importlib.import_module(module_name), attribute), None
+        module = importlib.import_module(module_name)
+    except SyntaxError as exc:
+        where = f"{os.path.relpath(exc.filename)}, line {exc.lineno}" if exc.filename else f"line {exc.lineno}"
+        raise HandlerError("Runtime.UserCodeSyntaxError",
+                           f"Syntax error in module '{module_name}': {exc.msg} ({where})") from None
+    except ModuleNotFoundError as exc:
+        if _names_the_handler_module(exc.name, module_name):
+            message = f"Unable to import module '{module_name}': no module named '{exc.name}': {fix}"
+            raise HandlerError("Runtime.ImportModuleError", message) from None
+        raise HandlerError("Runtime.ImportModuleError",
+                           f"Unable to import module '{module_name}': {exc}{_where(exc)}") from None
     except Exception as exc:
-        traceback.print_exc()
-        return None, {"errorType": "Runtime.ImportModuleError",
-                      "errorMessage": f"Unable to import module '{module_name}': {exc}"}
+        raise HandlerError("Runtime.ImportModuleError", f"Unable to import module '{module_name}': "
+                                                        f"{type(exc).__name__}: {exc}{_where(exc)}") from None
+    handler = getattr(module, attribute, None)
+    if not callable(handler):
+        raise HandlerError("Runtime.HandlerNotFound", f"Handler '{attribute}' missing on module '{module_name}': {fix}")
+    return handler
+
+
+def _load(handler_path: str):
+    try:
+        return load_handler(handler_path), None
+    except HandlerError as exc:
+        return None, {"errorType": exc.error_type, "errorMessage": str(exc)}
 
 
 def _run(handler, invocation: dict) -> dict:

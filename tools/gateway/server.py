@@ -19,7 +19,7 @@ from tools.gateway.api import Api
 from tools.gateway.authorizers import Authorization
 from tools.gateway.console import Console
 from tools.gateway.proxy import HttpRequest, HttpResponse, MalformedResult, build_event, read_result
-from tools.gateway.workers import TIMEOUT, Invocation, Pool
+from tools.gateway.workers import CRASH, TIMEOUT, Invocation, Pool
 
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
 
@@ -38,19 +38,27 @@ TIMED_OUT = ("Endpoint request timed out", "InternalServerErrorException")
 class Gateway:
     """API Gateway's request path for one :class:`Api`, over one worker pool per function."""
 
-    def __init__(self, api: Api, pools: dict[str, Pool], console: Console) -> None:
+    def __init__(self, api: Api, pools: dict[str, Pool], console: Console, reloader=None) -> None:
         self.api = api
         self.pools = pools
         self.console = console
         self.authorization = Authorization(api, self.invoke, console.log)
+        self.reloader = reloader  # a tools.gateway.reload.Reloader, or None
+        if reloader is not None:
+            reloader.start(api)
 
     def invoke(self, function: str, event: dict) -> Invocation:
         """Invoke ``function`` on a free worker, with a Lambda request id of its own."""
-        return self.pools[function].invoke(event, str(uuid.uuid4()))
+        pool = self.pools.get(function)
+        if pool is None:  # a reload removed it while this request was on its way
+            return Invocation(failure=CRASH, detail=f"{function} is no longer in the template")
+        return pool.invoke(event, str(uuid.uuid4()))
 
     def handle(self, request: HttpRequest) -> HttpResponse:
         """The response to one HTTP request; logs one line."""
         started = time.perf_counter()
+        if self.reloader is not None:
+            self.reloader.check(self)
         request_id = str(uuid.uuid4())
         invocations: list[tuple[str, Invocation]] = []
         response, cache, note = self._respond(request, request_id, invocations)
@@ -99,6 +107,7 @@ class Handler(BaseHTTPRequestHandler):
 
     protocol_version = "HTTP/1.1"
     server_version = "bare-api-local-gateway"
+    disable_nagle_algorithm = True  # headers and body are two writes: without this, keep-alive waits ~40 ms each
 
     def _read_chunked(self) -> bytes:
         body = b""

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import select
 import subprocess
 import sys
@@ -29,6 +30,8 @@ from tools.loopback import free_port
 ROOT = Path(__file__).resolve().parent.parent.parent
 ERROR, TIMEOUT, CRASH = "error", "timeout", "crash"
 RIE_GRACE_SECONDS = 2.0
+RIE_FAILED_GRACE_SECONDS = 0.3
+NO_MODULE = re.compile(r"^Runtime\.ImportModuleError: Unable to import module '[^']+': No module named '([^']+)'")
 INIT_TIMEOUT_SECONDS = 10.0  # Lambda gives Init its own 10 s
 
 Log = Callable[[str], None]
@@ -102,8 +105,8 @@ def function_environment(function: Function, overrides: dict[str, str]) -> dict[
     }
 
 
-def forward_lines(stream, prefix: str, log: Log, take=None) -> None:
-    """Copy each line of ``stream`` to ``log`` with ``prefix``, on a background thread, until EOF.
+def forward_lines(stream, prefix: str, log: Log, take=None) -> threading.Thread:
+    """Copy each line of ``stream`` to ``log`` with ``prefix``, on a background thread (returned), until EOF.
 
     ``take(line)``, when given, sees each line first and returns True to keep it from ``log``.
     """
@@ -114,7 +117,9 @@ def forward_lines(stream, prefix: str, log: Log, take=None) -> None:
             if take is None or not take(line):
                 log(f"{prefix} {line}")
 
-    threading.Thread(target=pump, daemon=True).start()
+    thread = threading.Thread(target=pump, daemon=True)
+    thread.start()
+    return thread
 
 
 class LineReader:
@@ -137,6 +142,16 @@ class LineReader:
             self.buffer += chunk
         line, _, self.buffer = self.buffer.partition(b"\n")
         return line + b"\n"
+
+
+def with_handler_fix(detail: str, handler: str) -> str:
+    """``detail`` of a runtime that could not load ``handler``, with the fix when the Handler itself is wrong."""
+    missing, module = NO_MODULE.search(detail), handler.rpartition(".")[0]
+    wrong_handler = detail.startswith("Runtime.HandlerNotFound") or (
+        missing is not None and f"{module}.".startswith(f"{missing[1]}."))
+    if wrong_handler and "fix Handler" not in detail:
+        return f"{detail}: fix Handler {handler} in template.yaml"
+    return detail
 
 
 def _describe(error: dict) -> str:
@@ -246,11 +261,10 @@ class RieWorker:
                 self.reported.notify_all()
             return True
 
-    def _gathered(self) -> tuple[list[str], dict[str, str] | None]:
+    def _gathered(self, grace_seconds: float) -> tuple[list[str], dict[str, str] | None]:
         """The lines of the invocation that just ended, once its REPORT line came (or after a grace period)."""
         with self.reported:
-            self.reported.wait_for(lambda: any(line.startswith("REPORT ") for line in self.gathering),
-                                   RIE_GRACE_SECONDS)
+            self.reported.wait_for(lambda: any(line.startswith("REPORT ") for line in self.gathering), grace_seconds)
             lines, self.gathering = self.gathering, None
         report = next((rie.parse_report(line) for line in lines if line.startswith("REPORT ")), None)
         return lines, report
@@ -272,9 +286,11 @@ class RieWorker:
         except rie.InvokeTimeout as exc:
             outcome.failure, outcome.detail = TIMEOUT, str(exc)
         except rie.RIEError as exc:
-            outcome.failure, outcome.detail = CRASH, str(exc)
+            outcome.failure, outcome.detail = CRASH, with_handler_fix(str(exc), self.function.handler)
         outcome.duration_ms = (time.perf_counter() - started) * 1000
-        outcome.logs, outcome.report = self._gathered()
+        # A runtime that failed writes no REPORT line: its last lines need only a moment.
+        outcome.logs, outcome.report = self._gathered(RIE_FAILED_GRACE_SECONDS if outcome.failure == CRASH
+                                                      else RIE_GRACE_SECONDS)
         return outcome
 
     def stop(self) -> None:
@@ -290,6 +306,7 @@ class Pool:
         self.make_worker = make_worker
         self.idle: list = []
         self.workers: set = set()
+        self.stale: set = set()  # busy workers that stop when they finish (see renew)
         self.condition = threading.Condition()
 
     def _acquire(self):
@@ -303,6 +320,9 @@ class Pool:
             return worker
 
     def _release(self, worker, keep: bool) -> None:
+        with self.condition:
+            keep = keep and worker not in self.stale
+            self.stale.discard(worker)
         if not keep:
             worker.stop()
         with self.condition:
@@ -322,6 +342,16 @@ class Pool:
             return Invocation(failure=CRASH, detail=f"the worker failed: {type(exc).__name__}: {exc}")
         self._release(worker, keep=invocation.failure not in (TIMEOUT, CRASH))
         return invocation
+
+    def renew(self) -> None:
+        """No worker started before this call answers again: idle ones stop now, busy ones once they finish."""
+        with self.condition:
+            idle, self.idle = self.idle, []
+            self.workers.difference_update(idle)
+            self.stale.update(self.workers)
+            self.condition.notify_all()
+        for worker in idle:
+            worker.stop()
 
     def close(self) -> None:
         with self.condition:
