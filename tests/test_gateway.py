@@ -83,6 +83,15 @@ def test_a_good_token_reaches_me_and_then_users_from_the_authorizer_cache(gatewa
     assert authorizer_calls(gateway, token) == 1
 
 
+def test_a_colon_in_the_path_is_authorized_like_any_other_path(gateway):
+    sub = f"f:ldap:{uuid.uuid4().hex[:10]}"  # a federated subject, as Keycloak names it
+    token = mint_local_token(sub)
+    first = gateway.request("GET", f"/users/{sub}", bearer(token))
+    assert first.status == 404  # the authorizer allowed it; there is no profile yet
+    assert gateway.request("GET", "/me", bearer(token)).json()["id"] == sub
+    assert gateway.request("GET", f"/users/{sub}", bearer(token)).status == 200
+
+
 def test_a_cached_policy_for_one_route_gives_403_on_another_route(gateway):
     identity = chosen("this-route")
     assert gateway.request("GET", "/policy/a", identity).status == 200
