@@ -76,8 +76,7 @@ def exchange(url: str, method: str, headers: dict[str, str], body: bytes, timeou
     lines += [f"{name}: {value}" for name, value in headers.items()]
     request = ("\r\n".join(lines) + "\r\n\r\n").encode() + body
     try:
-        with socket.create_connection((parts.hostname, parts.port or (443 if https else 80)),
-                                      timeout=_left(deadline)) as raw:
+        with _connect(parts.hostname, parts.port or (443 if https else 80), deadline) as raw:
             if not https:
                 return _answer(raw, request, deadline, max_bytes)
             raw.settimeout(_left(deadline))  # the handshake as a whole, as CPython bounds it
@@ -94,6 +93,25 @@ def _left(deadline: float) -> float:
     if left <= 0:
         raise TimeoutError("the deadline passed")
     return left
+
+
+def _connect(host: str, port: int, deadline: float) -> socket.socket:
+    """A connection to the first of ``host``'s addresses that accepts one, all tries within the deadline.
+
+    (``socket.create_connection`` gives each address the whole timeout.) The
+    name lookup itself is the system resolver's, bounded by its own timeout.
+    """
+    failure: OSError = OSError(f"no address for {host}")
+    for family, kind, protocol, _, address in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM):
+        connection = socket.socket(family, kind, protocol)
+        try:
+            connection.settimeout(_left(deadline))
+            connection.connect(address)
+            return connection
+        except OSError as exc:
+            connection.close()
+            failure = exc
+    raise failure
 
 
 def _receive(connection: socket.socket, deadline: float) -> bytes:

@@ -410,3 +410,13 @@ def test_headers_and_multi_value_headers_merge_without_repeating_a_pair():
 def test_a_malformed_proxy_result_is_refused(result):
     with pytest.raises(MalformedResult):
         read_result(result)
+
+
+@pytest.mark.parametrize("path", ["/me", "/users/f:ldap:bob", "/a:b/c:d:e", "/"])
+def test_the_method_arn_is_laid_out_as_api_gateway_documents_it(path):
+    served = api.Api(stage="local", routes=(), functions={}, authorizers={})
+    arn = served.method_arn("GET", path)
+    assert arn == f"{ARN}/GET/{path.lstrip('/')}"
+    partition_to_account, _, rest = arn.partition(":localapi01/")
+    assert partition_to_account.split(":") == ["arn", "aws", "execute-api", "us-east-1", "123456789012"]
+    assert rest.split("/", 2) == ["local", "GET", path.lstrip("/")]
