@@ -29,7 +29,7 @@ MAX_HEADER_BYTES = 64 * 1024
 RECEIVE_BYTES = 65536
 STATUS_LINE = re.compile(rb"HTTP/1\.[01] ([0-9]{3})(?: .*)?")
 DECIMAL = re.compile(r"[0-9]{1,15}")
-CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]{1,15}")
+CHUNK_HEADER = re.compile(rb"([0-9A-Fa-f]{1,15})[ \t]*(?:;[^\r\n]*)?\r\n")  # a size, then extensions
 
 
 class ExchangeError(Exception):
@@ -169,17 +169,13 @@ def unchunked(data: bytes | bytearray) -> bytes:
     pieces = []
     position = 0
     while True:
-        line_end = data.find(b"\r\n", position)
-        if line_end < 0:
+        header = CHUNK_HEADER.match(data, position)
+        if header is None:
             raise ExchangeError("MalformedAnswer")
-        size_text = bytes(view[position:line_end]).partition(b";")[0].strip()
-        if not CHUNK_SIZE.fullmatch(size_text):
-            raise ExchangeError("MalformedAnswer")
-        size = int(size_text, 16)
-        start = line_end + 2
+        size, start = int(header.group(1), 16), header.end()
         if size == 0:
             return b"".join(pieces)
-        if data[start + size:start + size + 2] != b"\r\n":
-            raise ExchangeError("MalformedAnswer")  # cut short, or a chunk longer than it said
-        pieces.append(view[start:start + size])
         position = start + size + 2
+        if data[position - 2:position] != b"\r\n":
+            raise ExchangeError("MalformedAnswer")  # cut short, or a chunk longer than it said
+        pieces.append(view[start:position - 2])
