@@ -20,6 +20,7 @@ Gateway turns into a 500: never an Allow.
 from __future__ import annotations
 
 import os
+import re
 
 from shared import early
 
@@ -29,6 +30,11 @@ from shared import observability, tokens
 from shared.principal import Principal
 
 UNAUTHORIZED = "Unauthorized"  # the one error message API Gateway answers with a 401
+MAX_REASON_CHARS = 500
+# arn:<partition>:execute-api:<region>:<account>:<apiId>/<stage>/<METHOD>/<path>, as API Gateway documents
+# methodArn: only the first five colons separate fields; the path, the last field, may hold any number more.
+METHOD_ARN = re.compile(r"(arn:aws[a-z-]*:execute-api:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9]+/[$\w-]+)/[A-Za-z]+/.*",
+                        re.DOTALL | re.ASCII)
 REST_TOKEN, REST_REQUEST, HTTP_API = "TOKEN", "REQUEST", "HTTP"
 
 
@@ -63,14 +69,12 @@ def authorization_of(event: dict, kind: str) -> str:
     return values[0] if values else ""
 
 
-def stage_wide_resource(method_arn: str) -> str:
-    """``arn:...:<apiId>/<stage>/*/*`` for the API and stage of ``method_arn``."""
-    prefix, _, path = method_arn.rpartition(":")
-    api_id, _, rest = path.partition("/")
-    stage = rest.partition("/")[0]
-    if not prefix.startswith("arn:") or ":execute-api:" not in prefix or not api_id or not stage:
-        raise ValueError("methodArn is no execute-api ARN")
-    return f"{prefix}:{api_id}/{stage}/*/*"
+def stage_wide_resource(method_arn) -> str:
+    """``arn:...:<apiId>/<stage>/*/*`` for the API and stage of ``method_arn``, whatever its path holds."""
+    matched = METHOD_ARN.fullmatch(method_arn) if isinstance(method_arn, str) else None
+    if matched is None:
+        raise ValueError("methodArn is no execute-api ARN laid out as API Gateway documents it")
+    return f"{matched.group(1)}/*/*"
 
 
 def context_of(claims: dict) -> dict[str, str]:
@@ -105,12 +109,12 @@ def lambda_handler(event, context) -> dict:
             return {"isAuthorized": False}
         raise Unauthorized(UNAUTHORIZED) from None
     except Exception as failure:
-        cause = observability.redact(f"{type(failure).__name__}: {failure}")
+        reason = observability.redact(str(failure))[:MAX_REASON_CHARS]  # redacted first: a cut could split a secret
         # version: the template's failure metric has it as a dimension, so a canary's alarm counts its own failures.
         observability.log("ERROR", "authorizer failure", decision="error", error=type(failure).__name__,
-                          reason=str(failure), request_id=request_id,
+                          reason=reason, request_id=request_id,
                           version=os.environ.get("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"))
-        raise AuthorizerFailure(f"the authorizer failed ({cause})") from None
+        raise AuthorizerFailure(f"the authorizer failed ({type(failure).__name__}: {reason})") from None
     # DEBUG, not INFO: a log line per Allow would cost more than the verification itself;
     # API Gateway's access log can record $context.authorizer.principalId instead.
     observability.log("DEBUG", "token accepted", decision="allow", payload=kind, sub=claims["sub"],

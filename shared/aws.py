@@ -14,36 +14,36 @@ What it needs from the environment, as botocore reads it:
 - ``AWS_CA_BUNDLE``: the only CAs trusted for HTTPS when set, else the
   system's store.
 
-Every request has 1 s to connect and 1 s per read, and is tried at most twice
-(again only after a network error, a throttle or a 5xx), so a call gives up
-within about 4 s. Failures are :class:`AWSError` with AWS's error code and
-never a response body. HTTP/1.1 is spoken directly on the socket, one request
-per connection: ``http.client`` would cost a cold start more to import (see
-``make bench``) than this whole module.
+Each attempt has one 2 s deadline for everything (connect, TLS, headers and
+body: :mod:`shared.httpclient`), and a call is tried at most twice (again only
+after a network error, a malformed answer, a throttle or a 5xx), so it gives
+up within about 4 s; fetching container credentials first is one more such
+call. Failures are :class:`AWSError` with AWS's error code and never a
+response body. Before any connection, the region must be shaped like an AWS
+region, and credentials must hold no control character (each becomes a
+header line).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import socket
+import re
 import ssl
 import time
 from collections import namedtuple
 from functools import cache
-from urllib.parse import urlsplit
 
-from shared import sigv4
+from shared import httpclient, sigv4
 
-TIMEOUT_SECONDS = 1.0  # to connect, and for each read
-ATTEMPT_SECONDS = 2.0  # for a whole answer, however slowly it trickles in
+ATTEMPT_SECONDS = 2.0  # for a whole attempt: connect, send, headers and body, however slowly they trickle in
 ATTEMPTS = 2
 RETRY_PAUSE_SECONDS = 0.05
 MAX_ANSWER_BYTES = 1024 * 1024
-MAX_HEADER_BYTES = 64 * 1024
-CHUNK_BYTES = 65536
 USER_AGENT = "bare-api"
-LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+# botocore's rule for a region name (a DNS label), in lower case as AWS names every region.
+REGION = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 THROTTLING = frozenset({"ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded"})
 # (partition, region prefix, DNS suffix, dual-stack DNS suffix), from botocore's partitions.json; most specific first.
 PARTITIONS = (
@@ -106,78 +106,24 @@ def tls_context(ca_bundle: str) -> ssl.SSLContext:
     return ssl.create_default_context(cafile=ca_bundle or None)
 
 
-def _split(url: str):
-    """``url``'s parts; AWSError for a URL it must not use."""
-    parts = urlsplit(url)
-    if parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS):
-        return parts
-    raise AWSError("InvalidEndpoint")  # plain http beyond loopback would put the secret on the wire
-
-
 def _exchange(url: str, method: str, headers: dict[str, str], body: bytes | None, environ) -> tuple[int, dict, bytes]:
-    """One HTTP/1.1 request on a new connection, closed after the answer: (status, headers, body)."""
-    parts = _split(url)
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    lines = [f"{method} {parts.path or '/'} HTTP/1.1", f"Host: {parts.netloc}", "Connection: close",
-             f"Content-Length: {len(body or b'')}"]
-    lines += [f"{name}: {value}" for name, value in headers.items() if name.lower() != "host"]
-    request = ("\r\n".join(lines) + "\r\n\r\n").encode() + (body or b"")
+    """One request, bounded by :data:`ATTEMPT_SECONDS` as a whole: (status, headers, body)."""
+    tls = tls_context(environ.get("AWS_CA_BUNDLE", "").strip()) if url.startswith("https:") else None
     try:
-        with socket.create_connection((parts.hostname, port), timeout=TIMEOUT_SECONDS) as raw:
-            if parts.scheme == "https":
-                context = tls_context(environ.get("AWS_CA_BUNDLE", "").strip())
-                with context.wrap_socket(raw, server_hostname=parts.hostname) as tls:
-                    return _answer(tls, request)
-            return _answer(raw, request)
-    except OSError as exc:  # refused, unreachable, timed out, or a certificate that does not verify
-        raise AWSError(type(exc).__name__, retryable=True) from None
+        return httpclient.exchange(url, method, headers, body or b"", ATTEMPT_SECONDS, MAX_ANSWER_BYTES, tls)
+    except httpclient.ExchangeError as exc:  # only an endpoint it must not use is worth no second attempt
+        raise AWSError(exc.code, retryable=exc.code != "InvalidEndpoint") from None
 
 
-def _answer(connection: socket.socket, request: bytes) -> tuple[int, dict, bytes]:
-    connection.sendall(request)
-    received = b""
-    while b"\r\n\r\n" not in received:
-        chunk = connection.recv(CHUNK_BYTES)
-        if not chunk or len(received) > MAX_HEADER_BYTES:
-            raise AWSError("MalformedAnswer", retryable=True)
-        received += chunk
-    head, _, rest = received.partition(b"\r\n\r\n")
-    status_line, *header_lines = head.decode("latin-1").split("\r\n")
+def _document(answer: bytes) -> dict:
+    """The JSON object ``answer`` holds; a retryable MalformedAnswer when it holds none (however it fails)."""
     try:
-        status = int(status_line.split(" ", 2)[1])
-    except (IndexError, ValueError):
+        document = json.loads(answer)
+    except (ValueError, RecursionError):  # RecursionError: nesting deeper than the parser goes
         raise AWSError("MalformedAnswer", retryable=True) from None
-    answer_headers = {}
-    for line in header_lines:
-        name, _, value = line.partition(":")
-        answer_headers[name.strip().lower()] = value.strip()
-    declared = answer_headers.get("content-length", "")
-    if declared and not declared.isdigit():
+    if not isinstance(document, dict):
         raise AWSError("MalformedAnswer", retryable=True)
-    length = int(declared) if declared else -1
-    deadline = time.monotonic() + ATTEMPT_SECONDS
-    while (length < 0 or len(rest) < length) and len(rest) <= MAX_ANSWER_BYTES and (
-            chunk := connection.recv(CHUNK_BYTES)):
-        rest += chunk  # without a Content-Length, the answer ends when the server closes (Connection: close)
-        if time.monotonic() > deadline:
-            raise AWSError("TimeoutError", retryable=True)
-    if answer_headers.get("transfer-encoding", "").lower() == "chunked":
-        rest = _unchunked(rest)
-    return status, answer_headers, rest[:length] if length >= 0 else rest
-
-
-def _unchunked(data: bytes) -> bytes:
-    """The body of a chunked transfer encoding."""
-    body = b""
-    while True:
-        size_line, _, data = data.partition(b"\r\n")
-        try:
-            size = int(size_line.split(b";")[0], 16)
-        except ValueError:
-            raise AWSError("MalformedAnswer", retryable=True) from None
-        if size == 0:
-            return body
-        body, data = body + data[:size], data[size + 2:]
+    return document
 
 
 def _with_retry(attempt):
@@ -191,24 +137,37 @@ def _with_retry(attempt):
     raise AssertionError("unreachable")
 
 
-def _container_credentials(url: str, environ) -> sigv4.Credentials:
-    headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+def _container_token(environ) -> str:
     token = environ.get("AWS_CONTAINER_AUTHORIZATION_TOKEN", "").strip()
     token_file = environ.get("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", "").strip()
     if token_file:  # takes precedence, as in botocore
         try:
             with open(token_file) as file:
                 token = file.read().strip()
-        except OSError:
+        except (OSError, UnicodeError):
             raise AWSError("CredentialsTokenFileUnreadable") from None
+    if CONTROL_CHARACTERS.search(token):  # a CR or LF would start a header line of its own
+        raise AWSError("InvalidContainerAuthorizationToken")
+    return token
+
+
+def _container_credentials(url: str, environ) -> sigv4.Credentials:
+    headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+    token = _container_token(environ)
     if token:
         headers["Authorization"] = token
-    status, _, answer = _with_retry(lambda: _exchange(url, "GET", headers, None, environ))
-    try:
-        document = json.loads(answer) if status == 200 else {}
-        return sigv4.Credentials(document["AccessKeyId"], document["SecretAccessKey"], document.get("Token") or "")
-    except (ValueError, KeyError, TypeError):
-        raise AWSError(f"CredentialsEndpointAnswered{status}") from None
+
+    def attempt() -> tuple[int, dict]:
+        status, _, answer = _exchange(url, "GET", headers, None, environ)
+        return status, _document(answer) if status == 200 else {}
+
+    status, document = _with_retry(attempt)
+    parts = (document.get("AccessKeyId"), document.get("SecretAccessKey"), document.get("Token") or "")
+    if not (parts[0] and parts[1]) or not all(isinstance(part, str) for part in parts):
+        raise AWSError(f"CredentialsEndpointAnswered{status}")
+    if any(CONTROL_CHARACTERS.search(part) for part in parts):
+        raise AWSError("InvalidContainerCredentials")
+    return sigv4.Credentials(*parts)
 
 
 def credentials(environ=os.environ) -> sigv4.Credentials:
@@ -218,7 +177,10 @@ def credentials(environ=os.environ) -> sigv4.Credentials:
         secret_key = environ.get("AWS_SECRET_ACCESS_KEY", "").strip()
         if not secret_key:
             raise AWSError("PartialCredentials")
-        return sigv4.Credentials(access_key, secret_key, environ.get("AWS_SESSION_TOKEN", "").strip())
+        keys = sigv4.Credentials(access_key, secret_key, environ.get("AWS_SESSION_TOKEN", "").strip())
+        if any(CONTROL_CHARACTERS.search(part) for part in keys):
+            raise AWSError("InvalidCredentials")
+        return keys
     full_uri = environ.get("AWS_CONTAINER_CREDENTIALS_FULL_URI", "").strip()
     if full_uri:
         return _container_credentials(full_uri, environ)
@@ -234,11 +196,12 @@ def error_code(status: int, headers: dict[str, str], answer: bytes) -> str:
     kind = headers.get("x-amzn-errortype", "")
     if not kind:
         try:
-            document = json.loads(answer)
+            document = _document(answer)
             kind = document.get("__type") or document.get("code") or ""
-        except (ValueError, AttributeError):
+        except AWSError:
             kind = answer.decode("utf-8", "replace").partition("<Code>")[2].partition("</Code>")[0]
-    return str(kind).split(":")[0].rpartition("#")[2].strip()[:100] or f"HTTP{status}"
+    code = str(kind).split(":")[0].rpartition("#")[2].strip()[:100]
+    return code if code.isascii() and code.isprintable() and code else f"HTTP{status}"
 
 
 def call(api: API, operation: str, payload: dict, region: str, partition: str | None = None,
@@ -246,23 +209,26 @@ def call(api: API, operation: str, payload: dict, region: str, partition: str | 
     """The JSON answer of ``operation`` (such as ``GetSecretValue``); AWSError when it fails."""
     if not region:
         raise AWSError("NoRegion")
+    if not REGION.fullmatch(region):  # it becomes part of the host name and of a signed header
+        raise AWSError("InvalidRegion")
     url = endpoint(api, region, partition, environ)
     keys = credentials(environ)
     body = json.dumps(payload).encode()
-    parts = _split(url)
+    try:
+        parts = httpclient.checked_url(url)
+    except httpclient.ExchangeError as exc:
+        raise AWSError(exc.code) from None
 
     def attempt() -> dict:
         headers = {"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": f"{api.target_prefix}.{operation}"}
         signed = sigv4.sign("POST", parts.netloc, parts.path or "/", headers, body, keys, region, api.service)
+        del signed["Host"]  # the transport writes it
         status, answer_headers, answer = _exchange(url, "POST", {**signed, "User-Agent": USER_AGENT}, body, environ)
         if status != 200:
             code = error_code(status, answer_headers, answer)
             raise AWSError(code, retryable=status >= 500 or code in THROTTLING)
         if len(answer) > MAX_ANSWER_BYTES:
             raise AWSError("AnswerTooLarge")
-        try:
-            return json.loads(answer)
-        except ValueError:
-            raise AWSError("MalformedAnswer") from None
+        return _document(answer)
 
     return _with_retry(attempt)

@@ -182,7 +182,7 @@ def mapped_errors() -> Iterator[None]:
     except PyMongoError as exc:
         if not isinstance(exc, ConnectionFailure) and not exc.timeout:
             raise
-        detail = observability.redact(str(exc)[:300])
+        detail = observability.redact(str(exc))[:300]  # redacted first: a cut could split a secret
         observability.log("WARNING", "database unavailable", error=type(exc).__name__, detail=detail)
         raise _unavailable() from None
     except secrets.SecretError as exc:

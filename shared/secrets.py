@@ -17,10 +17,13 @@ overlaps the imports that follow; :func:`resolve` waits for it.
 from __future__ import annotations
 
 import os
+import re
 import threading
 from collections import namedtuple
 
 SSM_NAME_PREFIX = "ssm:"
+# partition:region:account of an ARN; the region as botocore checks one, in AWS's lower case.
+ARN_FIELDS = re.compile(r"aws(?:-[a-z]+)*:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?:[0-9]{12}")
 
 
 class SecretError(RuntimeError):
@@ -44,17 +47,27 @@ def is_reference(value: str) -> bool:
 
 
 def parse(value: str, environ=os.environ) -> Reference:
-    """The AWS call behind the reference ``value``; SecretError when it names no region."""
+    """The AWS call behind the reference ``value``; SecretError when it names no region or is malformed.
+
+    An ARN's partition, region and account must be shaped as AWS's are
+    (``aws-cn``, ``eu-west-1``, twelve digits), so that nothing else can
+    reach the host name or a header.
+    """
     if value.startswith(SSM_NAME_PREFIX):
         region = environ.get("AWS_REGION", "").strip() or environ.get("AWS_DEFAULT_REGION", "").strip()
         payload = {"Name": value[len(SSM_NAME_PREFIX):], "WithDecryption": True}
         reference = Reference("ssm", None, region, "GetParameter", payload)
     else:
-        _, partition, service, region, _ = value.split(":", 4)
+        _, partition, service, region, account, resource = value.split(":", 5)
+        kind = "secret:" if service == "secretsmanager" else "parameter/"
+        if not ARN_FIELDS.fullmatch(f"{partition}:{region}:{account}") or not resource.startswith(kind):
+            raise SecretError(f"the secret reference {value!r} is malformed: it must read "
+                              f"arn:<partition>:{service}:<region>:<account>:{kind}<name>, with a partition, "
+                              "region and account shaped like AWS's (aws, eu-west-1, 123456789012)")
         if service == "secretsmanager":
             reference = Reference(service, partition, region, "GetSecretValue", {"SecretId": value})
         else:
-            payload = {"Name": value.split(":parameter", 1)[1], "WithDecryption": True}
+            payload = {"Name": resource[len("parameter"):], "WithDecryption": True}
             reference = Reference(service, partition, region, "GetParameter", payload)
     if not reference.region:
         raise SecretError(f"could not read the secret {value}: no region (set AWS_REGION)")
@@ -74,7 +87,8 @@ def fetch(value: str, environ=os.environ) -> str:
     if reference.service == "secretsmanager":
         secret = answer.get("SecretString")
     else:
-        secret = (answer.get("Parameter") or {}).get("Value")
+        parameter = answer.get("Parameter")
+        secret = parameter.get("Value") if isinstance(parameter, dict) else None
     if not secret or not isinstance(secret, str):
         raise SecretError(f"the secret {value} is empty or binary")
     return secret

@@ -16,8 +16,9 @@ raises :class:`shared.config.ConfigError` naming it. The verifier reads only
 ``STAGE`` and the ``JWT_*`` variables, so a setting it does not use (a database
 timeout, say) cannot stop the authorizer.
 
-Time claims are checked as RFC 7519 NumericDates, JSON numbers, before PyJWT
-compares them: PyJWT alone would also take ``"1700000000"`` or ``true``.
+Time claims are checked as RFC 7519 NumericDates, JSON numbers between the
+years 1970 and 9999, before PyJWT compares them: PyJWT alone would also take
+``"1700000000"`` or ``true``, and fail on ``10**400``.
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ import time
 from collections import namedtuple
 from functools import cache
 from urllib.parse import urlsplit
-from urllib.request import Request, urlopen
 
 import jwt
 
@@ -48,6 +48,7 @@ LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 COMPACT_JWS = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
 TIME_CLAIMS = ("exp", "nbf", "iat")
 MAX_LIFETIME_LIMIT_SECONDS = 30 * 24 * 3600
+LATEST_NUMERIC_DATE = 253402300799  # 9999-12-31T23:59:59Z
 
 
 class InvalidToken(Exception):
@@ -87,10 +88,15 @@ def _algorithms(environ, uses_jwks: bool) -> tuple[str, ...]:
 
 
 def _check_jwks_url(url: str) -> None:
-    parts = urlsplit(url)
-    if parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS):
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 -- raises ValueError for a port that is no number
+    except ValueError:
+        parts = None
+    if parts and "@" not in parts.netloc and (
+            parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS)):
         return
-    raise ConfigError(f"JWT_JWKS_URL must be an https:// URL (http:// only on loopback), got {url!r}")
+    raise ConfigError(f"JWT_JWKS_URL must be an https:// URL (http:// only on loopback) without userinfo, got {url!r}")
 
 
 def load(environ, stage: str) -> TokenSettings:
@@ -154,7 +160,9 @@ class JWKSet:
     A fetch happens for an unknown ``kid`` or once the keys are older than
     ``cache_seconds``, but never twice within ``refresh_seconds``, so tokens
     with made-up ``kid`` values cannot turn into a stream of requests. Each
-    fetch gives up after ``timeout_seconds`` of silence from the provider.
+    fetch (connect, headers and body) gives up once ``timeout_seconds`` have
+    passed, and follows no redirect. An entry that cannot be loaded as a key
+    is skipped, and logged the first time it is seen.
     """
 
     def __init__(self, url: str, timeout_seconds: float, refresh_seconds: float, cache_seconds: float,
@@ -167,6 +175,7 @@ class JWKSet:
         self.keys: dict[str, jwt.PyJWK] = {}
         self.fetched_at: float | None = None
         self.attempted_at = -math.inf
+        self.reported: set[str] = set()  # the kids of skipped entries already logged
 
     def key_for(self, kid: str) -> jwt.PyJWK:
         """The key named ``kid``; InvalidToken when the provider has none, KeysUnavailable when unreachable."""
@@ -191,24 +200,41 @@ class JWKSet:
 
     def fetch(self) -> dict[str, jwt.PyJWK]:
         """The usable signing keys the provider publishes now; raise KeysUnavailable on any failure."""
-        request = Request(self.url, headers={"Accept": "application/json", "User-Agent": "bare-api-authorizer"})
+        from shared import httpclient  # only with a JWKS, and only when its keys are needed
+
+        headers = {"Accept": "application/json", "User-Agent": "bare-api-authorizer"}
         try:
-            with urlopen(request, timeout=self.timeout_seconds) as response:
-                body = response.read(JWKS_MAX_BYTES + 1)
-            document = json.loads(body)
-        except Exception as exc:
-            raise KeysUnavailable(f"could not fetch the JWKS from {self.url}: {type(exc).__name__}") from exc
+            status, _, body = httpclient.exchange(self.url, "GET", headers, b"", self.timeout_seconds, JWKS_MAX_BYTES)
+        except httpclient.ExchangeError as exc:
+            raise KeysUnavailable(f"could not fetch the JWKS from {self.url}: {exc.code}") from None
+        if status != 200:
+            raise KeysUnavailable(f"the JWKS at {self.url} answered {status} (redirects are not followed)")
         if len(body) > JWKS_MAX_BYTES:
             raise KeysUnavailable(f"the JWKS at {self.url} is larger than {JWKS_MAX_BYTES} bytes")
-        keys = _signing_keys(document)
+        try:
+            document = json.loads(body)
+        except (ValueError, RecursionError):
+            raise KeysUnavailable(f"the JWKS at {self.url} is not JSON") from None
+        keys, skipped = _signing_keys(document)
+        self._report(skipped)
         if not keys:
             raise KeysUnavailable(f"the JWKS at {self.url} holds no usable RSA or EC signing key with a kid")
         return keys
 
+    def _report(self, skipped: dict[str, str]) -> None:
+        unreported = {kid: error for kid, error in skipped.items() if kid not in self.reported}
+        if unreported:
+            from shared import observability
 
-def _signing_keys(document) -> dict[str, jwt.PyJWK]:
+            self.reported.update(unreported)
+            observability.log("WARNING", "JWKS entries skipped: they cannot be loaded as signing keys", url=self.url,
+                              kids=list(unreported), errors=list(unreported.values()))
+
+
+def _signing_keys(document) -> tuple[dict[str, jwt.PyJWK], dict[str, str]]:
+    """The loadable signing keys by kid, and the kids of the entries that failed to load with their error's name."""
     entries = document.get("keys") if isinstance(document, dict) else None
-    keys = {}
+    keys, skipped = {}, {}
     for entry in entries if isinstance(entries, list) else ():
         usable = (
             isinstance(entry, dict)
@@ -220,14 +246,23 @@ def _signing_keys(document) -> dict[str, jwt.PyJWK]:
             continue
         try:
             keys[entry["kid"]] = jwt.PyJWK(entry)  # binds the key to one algorithm: its "alg", or its type's default
-        except jwt.PyJWTError:
-            continue
-    return keys
+        except Exception as exc:  # PyJWT raises many kinds for odd entries (NotImplementedError, TypeError...)
+            skipped[entry["kid"]] = type(exc).__name__
+    return keys, skipped
 
 
-def _is_numeric_date(value) -> bool:
-    """RFC 7519 NumericDate: a JSON number. Not a string, boolean, null, array or object; not NaN or Infinity."""
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+def _numeric_date_problem(value) -> str | None:
+    """Why ``value`` is no RFC 7519 NumericDate this API accepts, or None: a JSON number from 1970 to 9999.
+
+    Not a string, boolean, null, array or object; not NaN or Infinity; no
+    number too large for a date (``10**400`` would overflow PyJWT's checks).
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or (
+            isinstance(value, float) and not math.isfinite(value)):
+        return "must be a number (RFC 7519 NumericDate)"
+    if not 0 <= value <= LATEST_NUMERIC_DATE:
+        return "must be a date between the years 1970 and 9999"
+    return None
 
 
 class _StrictJWT(jwt.PyJWT):
@@ -240,8 +275,10 @@ class _StrictJWT(jwt.PyJWT):
     def _decode_payload(self, decoded: dict) -> dict:
         payload = super()._decode_payload(decoded)
         for claim in TIME_CLAIMS:
-            if claim in payload and not _is_numeric_date(payload[claim]):
-                raise InvalidToken(f"the token's {claim} claim must be a number (RFC 7519 NumericDate)")
+            if claim in payload:
+                problem = _numeric_date_problem(payload[claim])
+                if problem is not None:
+                    raise InvalidToken(f"the token's {claim} claim {problem}")
         return payload
 
 
@@ -329,7 +366,7 @@ class Verifier:
             kid = jwt.get_unverified_header(token).get("kid")
         except jwt.PyJWTError:
             raise InvalidToken("the token is malformed") from None
-        if not kid:
+        if not kid or not isinstance(kid, str):
             raise InvalidToken("the token names no signing key (kid)")
         return self.jwks.key_for(kid)
 

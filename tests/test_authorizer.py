@@ -269,3 +269,57 @@ def test_the_authorizer_imports_neither_pymongo_nor_boto3():
     result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env={**env, "STAGE": "local"},
                             capture_output=True, text=True, timeout=60, check=True)
     assert result.stdout.split() == ["[]", "[]"]
+
+
+# Any path, any number: a refusal or an Allow, never a failure
+
+
+@pytest.mark.parametrize("path", ["users/f:ldap:bob", "users/:", "users/a:b:c:d:e:f:g", ":", "a:b/c:d/e:f",
+                                  "users/arn:aws:execute-api:x:y:z/dev", ""])
+def test_a_colon_anywhere_in_the_path_gets_the_same_stage_wide_allow(path):
+    method_arn = f"{REGION_ACCOUNT}:a1b2c3d4e5/dev/GET/{path}"
+    rest_request = {**request_event({"Authorization": bearer()}), "methodArn": method_arn}
+    for event in (token_event(bearer(), method_arn), rest_request):
+        statement = authorizer.lambda_handler(event, None)["policyDocument"]["Statement"][0]
+        assert statement["Resource"] == f"{REGION_ACCOUNT}:a1b2c3d4e5/dev/*/*"
+
+
+@pytest.mark.parametrize("path", ["users/f:ldap:bob", "a:b:c:d:e:f:g/h"])
+def test_a_colon_anywhere_in_an_http_api_route_arn_still_authorizes(path):
+    event = {**http_event({"authorization": bearer()}), "routeArn": f"{REGION_ACCOUNT}:a1b2c3d4e5/$default/GET/{path}"}
+    assert authorizer.lambda_handler(event, None)["isAuthorized"] is True
+
+
+@pytest.mark.parametrize("method_arn", [
+    "arn:aws:execute-api:eu-west-1:123456789012",
+    "arn:aws:execute-api:eu-west-1:123456789012:",
+    "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5",
+    "arn:aws:execute-api:eu-west-1:123456789012:/dev/GET/me",
+    "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5//GET/me",
+    "arn:aws:execute-api:eu-west-1:1234:a1b2c3d4e5/dev/GET/me",
+    "arn:aws:execute-api:eu-west-1/x:123456789012:a1b2c3d4e5/dev/GET/me",
+    "arn:aws:lambda:eu-west-1:123456789012:a1b2c3d4e5/dev/GET/me",
+    "arn::execute-api:eu-west-1:123456789012:a1b2c3d4e5/dev/GET/me",
+    "xarn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/dev/GET/me",
+])
+def test_a_method_arn_not_laid_out_as_documented_raises_and_allows_nothing(method_arn):
+    with pytest.raises(authorizer.AuthorizerFailure):
+        authorizer.lambda_handler(token_event(bearer(), method_arn=method_arn), None)
+
+
+@pytest.mark.parametrize("exp", [10**400, -10**400, 10**20, float("inf")], ids=repr)
+def test_a_validly_signed_token_with_a_huge_exp_is_refused_by_every_payload(exp):
+    token = bearer({**claims(), "exp": exp})
+    denied(token_event(token))
+    assert authorizer.lambda_handler(http_event({"authorization": token}), None) == {"isAuthorized": False}
+
+
+def test_a_failure_is_logged_redacted_and_cut(configure, capsys):
+    leaked = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9." + "s" * 2000
+    configure(JWT_LEEWAY_SECONDS=leaked)
+    with pytest.raises(authorizer.AuthorizerFailure) as failure:
+        authorizer.lambda_handler(token_event(bearer()), None)
+    (line,) = [line for line in capsys.readouterr().out.splitlines() if "authorizer failure" in line]
+    assert "eyJhbGci" not in line and "sss" not in line
+    assert "JWT_LEEWAY_SECONDS" in json.loads(line)["reason"] and len(json.loads(line)["reason"]) <= 500
+    assert "eyJhbGci" not in str(failure.value) and len(str(failure.value)) <= 600

@@ -83,6 +83,15 @@ def test_a_good_token_reaches_me_and_then_users_from_the_authorizer_cache(gatewa
     assert authorizer_calls(gateway, token) == 1
 
 
+def test_a_colon_in_the_path_is_authorized_like_any_other_path(gateway):
+    sub = f"f:ldap:{uuid.uuid4().hex[:10]}"  # a federated subject, as Keycloak names it
+    token = mint_local_token(sub)
+    first = gateway.request("GET", f"/users/{sub}", bearer(token))
+    assert first.status == 404  # the authorizer allowed it; there is no profile yet
+    assert gateway.request("GET", "/me", bearer(token)).json()["id"] == sub
+    assert gateway.request("GET", f"/users/{sub}", bearer(token)).status == 200
+
+
 def test_a_cached_policy_for_one_route_gives_403_on_another_route(gateway):
     identity = chosen("this-route")
     assert gateway.request("GET", "/policy/a", identity).status == 200
@@ -401,3 +410,13 @@ def test_headers_and_multi_value_headers_merge_without_repeating_a_pair():
 def test_a_malformed_proxy_result_is_refused(result):
     with pytest.raises(MalformedResult):
         read_result(result)
+
+
+@pytest.mark.parametrize("path", ["/me", "/users/f:ldap:bob", "/a:b/c:d:e", "/"])
+def test_the_method_arn_is_laid_out_as_api_gateway_documents_it(path):
+    served = api.Api(stage="local", routes=(), functions={}, authorizers={})
+    arn = served.method_arn("GET", path)
+    assert arn == f"{ARN}/GET/{path.lstrip('/')}"
+    partition_to_account, _, rest = arn.partition(":localapi01/")
+    assert partition_to_account.split(":") == ["arn", "aws", "execute-api", "us-east-1", "123456789012"]
+    assert rest.split("/", 2) == ["local", "GET", path.lstrip("/")]

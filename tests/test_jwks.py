@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import time
 
 import pytest
@@ -13,6 +14,7 @@ import authorizer
 from shared import tokens
 from shared.config import ConfigError
 from tests import tokenkit
+from tests.rawkit import RawServer, answer, trickle
 from tests.tokenkit import AUDIENCE, ISSUER, JWKSServer, claims, public_jwk, sign
 
 FETCH_TIMEOUT_MS = 200
@@ -184,3 +186,95 @@ def test_cached_keys_outlive_a_provider_outage_and_expire_once_it_is_back(rsa_ol
         assert keys.key_for("rsa-2").key_id == "rsa-2"
         with pytest.raises(tokens.InvalidToken):
             keys.key_for("rsa-1")
+
+
+def configure_provider(configure, url: str, **extra: str) -> None:
+    configure(JWT_JWKS_URL=url, JWT_ISSUER=ISSUER, JWT_AUDIENCE=AUDIENCE, **extra)
+
+
+# Redirects are answers, never followed
+
+
+@pytest.mark.parametrize("keys_host", ["127.0.0.2", "127.0.0.1"])  # a host the http:// rule refuses, and one it allows
+def test_a_redirect_is_not_followed_even_to_a_server_holding_the_keys(configure, rsa_old, keys_host):
+    with JWKSServer([public_jwk(rsa_old, "rsa-1", "RS256")], host=keys_host) as keys:
+        with RawServer(answer("302 Found", body=b"", headers=f"Location: {keys.url}\r\n"
+                                                             "Content-Length: 0\r\n".encode())) as redirect:
+            configure_provider(configure, redirect.url + "/.well-known/jwks.json")
+            token = sign(provider_claims(), rsa_old, "RS256", kid="rsa-1")
+            with pytest.raises(tokens.KeysUnavailable, match="answered 302"):
+                tokens.verify_authorization(f"Bearer {token}")
+        assert keys.requests == 0
+
+
+# One deadline for the whole fetch
+
+
+@pytest.mark.parametrize("phase", ["status and headers", "body"])
+def test_a_trickling_jwks_gives_up_at_the_fetch_deadline(configure, rsa_old, phase):
+    document = json.dumps({"keys": [public_jwk(rsa_old, "rsa-1", "RS256")]}).encode()
+    head = b"HTTP/1.1 200 OK\r\nX-Padding: " + b"a" * 400 + b"\r\n"
+    reply = (trickle(head, pause=0.1) if phase == "status and headers"  # a byte every 0.1 s: 40 s in all
+             else trickle(answer(body=document[:400] + b" " * 400), pause=0.1, size=10))
+    with RawServer(reply) as slow:
+        configure_provider(configure, slow.url + "/jwks.json", JWT_JWKS_TIMEOUT_MS="500")
+        token = sign(provider_claims(), rsa_old, "RS256", kid="rsa-1")
+        started = time.monotonic()
+        with pytest.raises(tokens.KeysUnavailable, match="TimeoutError"):
+            tokens.verify_authorization(f"Bearer {token}")
+        # Generous against a 500 ms setting on a loaded machine; a per-read timeout took 16 s to 40 s here.
+        assert time.monotonic() - started < 5
+
+
+# Entries that cannot be loaded are skipped, whatever they raise
+
+
+def odd_entries(good: dict) -> list[dict]:
+    return [
+        {**good, "kid": "alg-none", "alg": "none"},
+        {**good, "kid": "alg-list", "alg": ["RS256"]},
+        {**good, "kid": "alg-object", "alg": {"name": "RS256"}},
+        {**good, "kid": "alg-hmac", "alg": "HS256"},
+        {**good, "kid": "n-number", "n": 5},
+        {**good, "kid": "n-missing", "n": None},
+        {**good, "kid": "e-garbage", "e": "!!!"},
+        {"kty": "EC", "kid": "ec-curve", "crv": "P-999", "x": "AA", "y": "AA"},
+        {"kty": "EC", "kid": "ec-list", "crv": ["P-256"], "x": "AA", "y": "AA"},
+    ]
+
+
+def skipped_lines(output: str) -> list[dict]:
+    return [json.loads(line) for line in output.splitlines() if "skipped" in line]
+
+
+def test_at_a_cold_start_entries_that_cannot_be_loaded_are_skipped_and_the_rest_verify(configure, rsa_old, capsys):
+    good = public_jwk(rsa_old, "rsa-1", "RS256")
+    with JWKSServer([*odd_entries(good), good]) as server:
+        configure_provider(configure, server.url)
+        assert tokens.verify_authorization(f"Bearer {sign(provider_claims(), rsa_old, 'RS256', kid='rsa-1')}")
+        assert refusal(f"Bearer {sign(provider_claims(), rsa_old, 'RS256', kid='alg-none')}") == (
+            "the token's signing key is unknown")
+    (line,) = skipped_lines(capsys.readouterr().out)
+    assert set(line["kids"]) == {entry["kid"] for entry in odd_entries(good)}
+
+
+def test_when_warm_a_new_odd_entry_is_skipped_logged_once_and_a_random_kid_is_refused(configure, rsa_old, capsys):
+    good = public_jwk(rsa_old, "rsa-1", "RS256")
+    with JWKSServer([good]) as server:
+        configure_provider(configure, server.url, JWT_JWKS_REFRESH_SECONDS="0")
+        token = f"Bearer {sign(provider_claims(), rsa_old, 'RS256', kid='rsa-1')}"
+        assert tokens.verify_authorization(token)["sub"] == "alice"
+        server.keys = [{**good, "kid": "alg-none", "alg": "none"}, good]
+        for kid in ("random-1", "random-2"):  # each unknown kid fetches again (no refresh interval)
+            assert refusal(f"Bearer {sign(provider_claims(), rsa_old, 'RS256', kid=kid)}") == (
+                "the token's signing key is unknown")
+        assert tokens.verify_authorization(token)["sub"] == "alice"
+        assert server.requests == 3
+    (line,) = skipped_lines(capsys.readouterr().out)
+    assert line["kids"] == ["alg-none"]
+
+
+@pytest.mark.parametrize("kid", [["rsa-1"], {"id": "rsa-1"}, 1, True], ids=repr)
+def test_a_kid_that_is_not_a_string_is_refused(provider, kid):
+    token = forged_hs256(provider_claims(), b"any secret", kid)  # PyJWT would not sign such a header
+    assert refusal(f"Bearer {token}") in ("the token names no signing key (kid)", "the token is malformed")

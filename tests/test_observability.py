@@ -1,8 +1,14 @@
 """One JSON line per request, which is also a CloudWatch EMF record; secrets never logged."""
 
 import json
+import time
+
+import pytest
+from pymongo.errors import ServerSelectionTimeoutError
 
 from handlers import health
+from shared import db
+from shared.errors import ServiceUnavailable
 from shared.observability import redact
 from tests.apigw import rest_event
 
@@ -62,3 +68,45 @@ def test_an_unexpected_failure_is_logged_with_its_redacted_message_and_traceback
     [line] = request_lines(capsys.readouterr().out)
     assert line["error"] == "RuntimeError" and line["detail"] == "cannot reach mongodb://***@db.example.net/"
     assert "RuntimeError" in line["traceback"] and "s3cret" not in line["traceback"]
+
+
+ADVERSARIAL = {
+    "eyJ repeated": "eyJ" * 40_000,
+    "eyJ and a dot repeated": "eyJ." * 30_000,
+    "one dot after a long run": "eyJ" * 40_000 + ".",
+    "bearer repeated": "bearer " * 20_000,
+    "bearer and spaces": "bearer" + " " * 100_000,
+    "mongodb without an at": "mongodb://" + "a" * 100_000,
+    "mongodb repeated": "mongodb://a" * 10_000,
+}
+
+
+@pytest.mark.parametrize("text", ADVERSARIAL.values(), ids=ADVERSARIAL.keys())
+def test_redaction_takes_linear_time_on_adversarial_text(text):
+    started = time.perf_counter()
+    redact(text)
+    # A quadratic pattern took 1.25 s on a third of the first input and 6.8 s on two thirds of it; linear
+    # matching takes milliseconds, so 1 s is a generous bound on a loaded machine.
+    assert time.perf_counter() - started < 1.0
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("token=eyJhbGciOi.eyJzdWIi.c2ln;", "token=***;"),
+    ("xeyJhbGciOi.eyJzdWIi.c2ln", "***"),
+    ("eyJa.b.c.d", "***.d"),
+    ("eyJ" * 1000, "eyJ" * 1000),
+    ("a.eyJb.c.d", "a.***"),
+])
+def test_redaction_masks_a_jwt_wherever_it_starts(text, expected):
+    assert redact(text) == expected
+
+
+@pytest.mark.parametrize("secret", ["mongodb://app:s3cretpassw0rd@db.example.net/",
+                                    "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJlc2lnbmF0dXJl"])
+@pytest.mark.parametrize("offset", [280, 290, 295, 299])
+def test_a_database_error_is_redacted_before_it_is_cut(capsys, secret, offset):
+    with pytest.raises(ServiceUnavailable), db.mapped_errors():
+        raise ServerSelectionTimeoutError("x" * offset + " " + secret)
+    (line,) = [json.loads(line) for line in capsys.readouterr().out.splitlines() if "database unavailable" in line]
+    assert "app:s3" not in line["detail"] and "eyJhbGci" not in line["detail"]
+    assert len(line["detail"]) <= 300

@@ -183,7 +183,7 @@ def test_an_endpoint_that_never_answers_gives_up_within_two_short_attempts(aws, 
     finally:
         silent.close()
     elapsed = time.monotonic() - started
-    assert awsapi.ATTEMPTS * awsapi.TIMEOUT_SECONDS <= elapsed < awsapi.ATTEMPTS * awsapi.TIMEOUT_SECONDS + 1.5
+    assert awsapi.ATTEMPTS * awsapi.ATTEMPT_SECONDS <= elapsed < awsapi.ATTEMPTS * awsapi.ATTEMPT_SECONDS + 1.5
 
 
 def test_plain_http_is_refused_beyond_loopback(aws, monkeypatch):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 import os
 import re
 import subprocess
@@ -119,6 +122,33 @@ NOT_NUMBERS = ["1700000000", "soon", True, False, None, {}, [], [1700000000], fl
 def test_a_time_claim_that_is_not_a_json_number_is_refused(claim, value):
     token = sign({**claims(), claim: value})
     assert refusal(f"Bearer {token}") == f"the token's {claim} claim must be a number (RFC 7519 NumericDate)"
+
+
+def sign_raw(payload_json: str) -> str:
+    """An HS256 token over ``payload_json`` exactly as written: JSON numbers no Python value encodes to."""
+    signing_input = f"{b64url({'alg': 'HS256', 'typ': 'JWT'})}.{b64url(payload_json.encode())}"
+    signature = hmac.new(tokens.LOCAL_SECRET.encode(), signing_input.encode(), hashlib.sha256).digest()
+    return f"{signing_input}.{b64url(signature)}"
+
+
+HUGE_OR_ODD_NUMBERS = ["1" + "0" * 400, "-1" + "0" * 400, "1" + "0" * 5000, "1e400", "-1e400", "1e300", "1e20",
+                       "Infinity", "-Infinity", "NaN", "253402300800", "-1"]
+
+
+@pytest.mark.parametrize("claim", ["exp", "nbf", "iat"])
+@pytest.mark.parametrize("number", HUGE_OR_ODD_NUMBERS, ids=lambda number: number[:12])
+def test_a_time_claim_outside_the_years_1970_to_9999_is_refused(claim, number):
+    valid = {**claims(), "nbf": int(time.time()) - 10}
+    fields = [f'"{name}": {number if name == claim else json.dumps(value)}' for name, value in valid.items()]
+    reason = refusal(f"Bearer {sign_raw('{' + ', '.join(fields) + '}')}")
+    assert reason in (f"the token's {claim} claim must be a number (RFC 7519 NumericDate)",
+                      f"the token's {claim} claim must be a date between the years 1970 and 9999",
+                      "the token is malformed")
+
+
+def test_a_token_signed_over_raw_json_verifies_when_its_numbers_are_ordinary():
+    fields = ", ".join(f'"{name}": {json.dumps(value)}' for name, value in claims().items())
+    assert tokens.verify_authorization(f"Bearer {sign_raw('{' + fields + '}')}")["sub"] == "alice"
 
 
 def test_a_numeric_string_exp_is_refused_even_when_it_is_in_the_future():
@@ -274,6 +304,9 @@ def test_outside_the_local_stage_an_issuer_is_required(configure):
     ({"JWT_JWKS_URL": "https://issuer.example.com/jwks.json", "JWT_SECRET": SECRET}, "not both"),
     ({"JWT_JWKS_URL": "http://issuer.example.com/jwks.json"}, "JWT_JWKS_URL"),
     ({"JWT_JWKS_URL": "file:///etc/passwd"}, "JWT_JWKS_URL"),
+    ({"JWT_JWKS_URL": "https://user:pass@issuer.example.com/jwks.json"}, "JWT_JWKS_URL"),
+    ({"JWT_JWKS_URL": "http://issuer.example.com@127.0.0.1/jwks.json"}, "JWT_JWKS_URL"),
+    ({"JWT_JWKS_URL": "https://issuer.example.com:port/jwks.json"}, "JWT_JWKS_URL"),
     ({"JWT_SECRET": "short"}, "at least 32 bytes"),
     ({"JWT_SECRET": SECRET, "JWT_ALGORITHMS": "HS512"}, "at least 64 bytes"),
     ({"JWT_LEEWAY_SECONDS": "3600"}, "JWT_LEEWAY_SECONDS"),

@@ -87,17 +87,17 @@ class JWKSServer:
     ``requests`` counts the fetches; ``delay`` holds every answer back that many seconds.
     """
 
-    def __init__(self, keys=(), delay: float = 0.0) -> None:
+    def __init__(self, keys=(), delay: float = 0.0, host: str = "127.0.0.1") -> None:
         self.keys = list(keys)
         self.delay = delay
         self.requests = 0
         self.released = threading.Event()
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.httpd = ThreadingHTTPServer((host, 0), self._handler())
         self.httpd.daemon_threads = True
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_port}/.well-known/jwks.json"
+        return f"http://{self.httpd.server_address[0]}:{self.httpd.server_port}/.well-known/jwks.json"
 
     def _handler(self):
         server = self
