@@ -12,9 +12,9 @@ A toolkit module (standard library only; nothing in it knows any resource):
     NOTE.json_schema()                       # its OpenAPI 3.1 (JSON Schema 2020-12) schema object
 
 Every field takes ``required=False`` (must be present), ``nullable=False`` (``null`` accepted; in a
-patch, ``null`` removes the field), ``description=""``, ``example=`` (a valid value, checked at
-declaration; each type has a default one unless it has a pattern) and ``message=`` (the one message for
-any bad value, instead of the field's own). ``check(value)`` returns the value or raises
+patch, ``null`` removes the field), ``description=""``, ``example=`` (a valid value, checked when
+:meth:`Field.example` gives it; each type has a default one unless it has a pattern) and ``message=``
+(the one message for any bad value, instead of the field's own). ``check(value)`` returns the value or raises
 :class:`FieldError`; ``json_schema()`` describes it.
 
 Text is never free-form: a one-line :class:`String` refuses the Unicode categories Cc (controls, tabs and
@@ -37,13 +37,13 @@ from shared import errors
 MAX_SAFE_INTEGER = 2**53
 MAX_FIELD_NAME_SHOWN = 50
 # Cc, Cf, Zl and Zp as of Unicode 15 (Python 3.12), but U+200C and U+200D; tests/test_schema.py checks it.
-_REFUSED_BEYOND_ASCII_CONTROLS = (
-    "\x7f-\x9f\xad\u0600-\u0605\u061c\u06dd\u070f\u0890-\u0891\u08e2\u180e\u200b\u200e-\u200f"
-    "\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd\U00013430-\U0001343f"
-    "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f"
+_REFUSED_RANGES = (
+    (0x00, 0x1F), (0x7F, 0x9F), (0xAD, 0xAD), (0x600, 0x605), (0x61C, 0x61C), (0x6DD, 0x6DD), (0x70F, 0x70F),
+    (0x890, 0x891), (0x8E2, 0x8E2), (0x180E, 0x180E), (0x200B, 0x200B), (0x200E, 0x200F), (0x2028, 0x202E),
+    (0x2060, 0x2064), (0x2066, 0x206F), (0xFEFF, 0xFEFF), (0xFFF9, 0xFFFB), (0x110BD, 0x110BD), (0x110CD, 0x110CD),
+    (0x13430, 0x1343F), (0x1BCA0, 0x1BCA3), (0x1D173, 0x1D17A), (0xE0001, 0xE0001), (0xE0020, 0xE007F),
 )
-ONE_LINE_REFUSED = re.compile(f"[\x00-\x1f{_REFUSED_BEYOND_ASCII_CONTROLS}]")
-MULTILINE_REFUSED = re.compile(f"[\x00-\x08\x0b-\x1f{_REFUSED_BEYOND_ASCII_CONTROLS}]")  # \t and \n allowed
+_refused: dict[bool, frozenset[str]] = {}
 _NO_EXAMPLE = object()
 
 
@@ -61,6 +61,24 @@ def shown(key: str) -> str:
     return key[:MAX_FIELD_NAME_SHOWN]
 
 
+def refused_characters(one_line: bool) -> frozenset[str]:
+    """What text may not hold: Cc, Cf, Zl, Zp but U+200C/U+200D; ``\\t`` and ``\\n`` too when ``one_line``.
+
+    Sets rather than a regular expression, which would cost half a millisecond of a cold start to
+    compile; built on first use.
+    """
+    if not _refused:
+        _refused[True] = frozenset(chr(code) for first, last in _REFUSED_RANGES for code in range(first, last + 1))
+        _refused[False] = _refused[True] - {"\t", "\n"}
+    return _refused[one_line]
+
+
+def _has_refused_characters(value: str, one_line: bool) -> bool:
+    if value.isprintable():  # the usual case, one C loop: no refused character is printable
+        return False
+    return not refused_characters(one_line).isdisjoint(value)
+
+
 class Field:
     """The common part of every field type; subclasses define ``_check`` and ``_schema``."""
 
@@ -73,11 +91,6 @@ class Field:
         self.description = description
         self.message = message
         self._example = example
-        if example is not _NO_EXAMPLE:
-            try:
-                self.check(example)
-            except FieldError as exc:
-                raise ValueError(f"example {example!r} breaks its own field's rule: {exc}") from None
 
     def check(self, value):
         """``value`` if it follows the rule (``None`` only when nullable); :class:`FieldError` otherwise."""
@@ -93,12 +106,18 @@ class Field:
             raise FieldError(self.message) from None
 
     def example(self):
-        """A valid value: the declared ``example``, else the type's default one."""
-        if self._example is not _NO_EXAMPLE:
-            return self._example
-        if self.default_example is _NO_EXAMPLE:
+        """A valid value: the declared ``example``, else the type's default one.
+
+        ValueError when there is none (a pattern needs ``example=``) or when it breaks the field's own
+        rule: checked here, where the OpenAPI document and event files are made, not at every cold start.
+        """
+        example = self.default_example if self._example is _NO_EXAMPLE else self._example
+        if example is _NO_EXAMPLE:
             raise ValueError(f"{type(self).__name__} field with a pattern or custom rule needs an example=")
-        return self.default_example
+        try:
+            return self.check(example)
+        except FieldError as exc:
+            raise ValueError(f"example {example!r} breaks its own field's rule: {exc}") from None
 
     def json_schema(self) -> dict:
         """The field's JSON Schema (OpenAPI 3.1): ``null`` is added to the type when nullable."""
@@ -149,8 +168,7 @@ class String(Field):
             raise FieldError("must be a string")
         if not self.min_length <= len(value) <= self.max_length:
             raise FieldError(f"must be {self.min_length} to {self.max_length} characters long")
-        refused = ONE_LINE_REFUSED if self.one_line else MULTILINE_REFUSED
-        if refused.search(value):
+        if _has_refused_characters(value, self.one_line):
             raise FieldError("must be one line, without control or format characters" if self.one_line
                              else "must not contain control or format characters other than line breaks and tabs")
         if not self.blank and not value.strip():
