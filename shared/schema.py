@@ -76,6 +76,8 @@ def refused_characters(one_line: bool) -> frozenset[str]:
 def _has_refused_characters(value: str, one_line: bool) -> bool:
     if value.isprintable():  # the usual case, one C loop: no refused character is printable
         return False
+    if not one_line and value.replace("\n", " ").replace("\t", " ").isprintable():
+        return False
     return not refused_characters(one_line).isdisjoint(value)
 
 
@@ -83,6 +85,7 @@ class Field:
     """The common part of every field type; subclasses define ``_check`` and ``_schema``."""
 
     default_example = _NO_EXAMPLE
+    python_types: tuple[type, ...] = ()  # the types of the values it takes, as orjson decodes JSON
 
     def __init__(self, *, required: bool = False, nullable: bool = False, description: str = "",
                  example=_NO_EXAMPLE, message: str | None = None) -> None:
@@ -98,11 +101,11 @@ class Field:
             if self.nullable:
                 return None
             raise FieldError(self.message or "may not be null")
-        if self.message is None:
-            return self._check(value)
         try:
             return self._check(value)
         except FieldError:
+            if self.message is None:
+                raise
             raise FieldError(self.message) from None
 
     def example(self):
@@ -131,9 +134,6 @@ class Field:
             schema["description"] = self.description
         return schema
 
-    def accepts_type(self, value) -> bool:
-        """Whether ``value`` is of this field's JSON type (for :class:`AnyOf`)."""
-        return True
 
     def _check(self, value):
         return value
@@ -149,6 +149,8 @@ class String(Field):
     ``blank=False`` refuses a value of only whitespace.
     """
 
+    python_types = (str,)
+
     def __init__(self, min_length: int = 0, max_length: int = 1000, pattern: str | None = None,
                  one_line: bool = True, blank: bool = True, **common) -> None:
         self.min_length = min_length
@@ -160,8 +162,6 @@ class String(Field):
         self.default_example = _NO_EXAMPLE if pattern else "x" * max(min_length, 1)
         super().__init__(**common)
 
-    def accepts_type(self, value) -> bool:
-        return isinstance(value, str)
 
     def _check(self, value):
         if not isinstance(value, str):
@@ -198,10 +198,8 @@ class Url(String):
         super()._check(value)
         if "\\" in value or not value.startswith("https://"):
             raise FieldError("must be an https:// URL without backslashes")
-        from urllib.parse import urlsplit  # only when a URL is checked: it costs 2 ms of a cold start
-
         try:
-            parts = urlsplit(value)
+            parts = _urlsplit(value)
             host = parts.hostname
         except ValueError:
             raise FieldError("must be an https:// URL") from None
@@ -215,9 +213,18 @@ class Url(String):
         return {"type": "string", "format": "uri", "maxLength": self.max_length, "pattern": "^https://[^@\\\\/?#]+([/?#].*)?$"}
 
 
+def _urlsplit(url: str):
+    global _urlsplit
+    from urllib.parse import urlsplit  # on the first URL checked: it costs 2 ms of a cold start
+
+    _urlsplit = urlsplit
+    return urlsplit(url)
+
+
 class Integer(Field):
     """A whole number (not a boolean, not ``1.0``) from ``minimum`` to ``maximum``, within +/- 2**53."""
 
+    python_types = (int,)
     default_example = 0
 
     def __init__(self, minimum: int | None = None, maximum: int | None = None, **common) -> None:
@@ -226,8 +233,6 @@ class Integer(Field):
         self.default_example = min(max(0, self.minimum), self.maximum)
         super().__init__(**common)
 
-    def accepts_type(self, value) -> bool:
-        return type(value) is int
 
     def _check(self, value):
         if type(value) is not int:
@@ -243,6 +248,7 @@ class Integer(Field):
 class Number(Field):
     """A number (integer or not; never a boolean); whole numbers within +/- 2**53; optional bounds."""
 
+    python_types = (int, float)
     default_example = 0
 
     def __init__(self, minimum: float | None = None, maximum: float | None = None, **common) -> None:
@@ -254,8 +260,6 @@ class Number(Field):
             self.default_example = maximum
         super().__init__(**common)
 
-    def accepts_type(self, value) -> bool:
-        return type(value) in (int, float)
 
     def _check(self, value):
         if type(value) not in (int, float):
@@ -278,10 +282,9 @@ class Number(Field):
 class Boolean(Field):
     """``true`` or ``false``."""
 
+    python_types = (bool,)
     default_example = True
 
-    def accepts_type(self, value) -> bool:
-        return isinstance(value, bool)
 
     def _check(self, value):
         if not isinstance(value, bool):
@@ -299,11 +302,10 @@ class Enum(Field):
         self.values = tuple(values)
         if not self.values:
             raise ValueError("Enum needs at least one value")
+        self.python_types = tuple({type(value): None for value in self.values})
         self.default_example = self.values[0]
         super().__init__(**common)
 
-    def accepts_type(self, value) -> bool:
-        return any(type(value) is type(allowed) for allowed in self.values)
 
     def _check(self, value):
         if not any(type(value) is type(allowed) and value == allowed for allowed in self.values):
@@ -321,20 +323,25 @@ class Enum(Field):
 
 
 class AnyOf(Field):
-    """A value of one of several fields, chosen by its JSON type: ``AnyOf(String(...), Number(), Boolean())``."""
+    """A value of one of several fields, chosen by its JSON type: ``AnyOf(String(...), Number(), Boolean())``.
+
+    Each choice's ``python_types`` says which values it takes (``str`` for a String); the first wins.
+    """
 
     def __init__(self, *choices: Field, **common) -> None:
         self.choices = choices
+        self._by_type = {}  # the first choice that takes each Python type
+        for choice in choices:
+            for python_type in choice.python_types:
+                self._by_type.setdefault(python_type, choice)
+        self.python_types = tuple(self._by_type)
         self.default_example = choices[0].example()
         super().__init__(**common)
 
-    def accepts_type(self, value) -> bool:
-        return any(choice.accepts_type(value) for choice in self.choices)
-
     def _check(self, value):
-        for choice in self.choices:
-            if choice.accepts_type(value):
-                return choice.check(value)
+        choice = self._by_type.get(type(value))
+        if choice is not None:
+            return choice._check(value) if choice.message is None else choice.check(value)
         names = [f"a {type(choice).__name__.lower()}" for choice in self.choices]
         raise FieldError(f"must be {' or '.join([', '.join(names[:-1]), names[-1]] if len(names) > 1 else names)}")
 
@@ -345,6 +352,8 @@ class AnyOf(Field):
 class List(Field):
     """An array of at most ``max_items`` values, each checked by ``item``; a bad one is named by its index."""
 
+    python_types = (list,)
+
     def __init__(self, item: Field, max_items: int = 100, min_items: int = 0, **common) -> None:
         self.item = item
         self.max_items = max_items
@@ -352,8 +361,6 @@ class List(Field):
         self.default_example = [item.example()] * max(min_items, 1 if max_items else 0)
         super().__init__(**common)
 
-    def accepts_type(self, value) -> bool:
-        return isinstance(value, list)
 
     def _check(self, value):
         if not isinstance(value, list):
@@ -381,6 +388,8 @@ class Map(Field):
     Keys starting with ``$`` or containing ``.`` are refused whatever ``key`` says.
     """
 
+    python_types = (dict,)
+
     def __init__(self, value: Field, key: String | None = None, max_items: int = 100, **common) -> None:
         self.key = key if key is not None else String(min_length=1, max_length=100)
         self.value = value
@@ -388,24 +397,22 @@ class Map(Field):
         self.default_example = {self.key.example(): value.example()}
         super().__init__(**common)
 
-    def accepts_type(self, value) -> bool:
-        return isinstance(value, dict)
 
     def _check(self, value):
         if not isinstance(value, dict):
             raise FieldError("must be an object")
         if len(value) > self.max_items:
             raise FieldError(f"must have at most {self.max_items} keys")
-        checked = {}
+        checked, key_field, value_field = {}, self.key, self.value
         for key, item in value.items():
-            if unsafe_key(key):
+            if key.startswith("$") or "." in key:
                 raise FieldError(f"key {shown(key)!r} may not start with $ or contain .")
             try:
-                self.key.check(key)
+                key_field.check(key)
             except FieldError as exc:
                 raise FieldError(f"key {shown(key)!r} {exc}") from None
             try:
-                checked[key] = self.value.check(item)
+                checked[key] = value_field.check(item)
             except FieldError as exc:
                 raise FieldError(f"{shown(key)}: {exc}") from None
         return checked
@@ -459,8 +466,12 @@ class Schema:
                 message = "field names may not start with $ or contain ." if unsafe_key(key) else self._allowed
                 problems.append({"field": shown(key), "message": message})
                 continue
-            if value is None and self.merge_patch and not field.nullable:
-                problems.append({"field": key, "message": "may not be removed"})
+            if value is None:
+                if field.nullable:
+                    checked[key] = None
+                else:
+                    problems.append({"field": key, "message": "may not be removed" if self.merge_patch
+                                     else "may not be null"})
                 continue
             try:
                 checked[key] = field.check(value)
