@@ -13,15 +13,14 @@ export PYTHONDONTWRITEBYTECODE := 1
 # $(call quote,VALUE): VALUE as one shell word, whatever it holds (SUB='al"ice', EVENT='my event.json').
 quote = '$(subst ','\'',$(1))'
 
-.PHONY: help setup invoke test docs db indexes lint token build deploy bench bench-instructions bench-lambda bench-http serve fuzz soak
+.PHONY: help setup invoke test db indexes lint token build deploy bench bench-instructions bench-lambda bench-http serve fuzz soak
 
 help:
 	@echo "make setup                      virtualenv and dependencies"
 	@echo "make invoke EVENT=events/me.json [REPEAT=N] [RUNTIME=rie] [DB=fresh]  run the event's function once, on the local database"
-	@echo "make serve [PORT=3000] [RUNTIME=rie] [WORKERS=1] [LOGS=json] [DB=fresh] [RELOAD=0]  the local API Gateway for curl, HTTPie, Postman...; reloads edits (RELOAD=0: off)"
+	@echo "make serve [PORT=3000] [RUNTIME=rie] [WORKERS=1] [LOGS=json] [DB=fresh]  the local API Gateway for curl, HTTPie, Postman..."
 	@echo "make fuzz [EXAMPLES=500]        the OpenAPI contract test, with many more examples per operation"
 	@echo "make test                       the whole test suite, on a real MongoDB-protocol server"
-	@echo "make docs                       the documentation site in site/ (MkDocs, strict: broken links fail)"
 	@echo "make db [DB_PORT=27017]         run the local database server in the foreground"
 	@echo "make soak [DURATION=60] [CLIENTS=12] [WORKERS=3] [KILLS=2]  load through the local API while the database is killed"
 	@echo "make indexes                    create the indexes on MONGODB_URI (idempotent)"
@@ -50,22 +49,14 @@ serve: PORT ?= 3000
 serve: setup
 	@$(PY) -m tools.gateway --port $(call quote,$(PORT)) $(if $(RUNTIME),--runtime $(call quote,$(RUNTIME))) \
 		$(if $(WORKERS),--workers $(call quote,$(WORKERS))) $(if $(LOGS),--logs $(call quote,$(LOGS))) \
-		$(if $(DB),--db $(call quote,$(DB))) $(if $(filter 0 no false off,$(RELOAD)),--no-reload)
+		$(if $(DB),--db $(call quote,$(DB)))
 
 fuzz: EXAMPLES ?= 500
 fuzz: setup
 	CONTRACT_EXAMPLES=$(EXAMPLES) $(PY) -m pytest tests/test_contract.py -q
 
-test: setup $(VENV)/.docs-installed
+test: setup
 	$(PY) -m pytest
-
-# The documentation's own dependency (MkDocs), installed on first use; never deployed.
-$(VENV)/.docs-installed: docs/requirements.txt $(VENV)/.installed
-	$(PY) -m pip install --quiet -r docs/requirements.txt
-	touch $@
-
-docs: setup $(VENV)/.docs-installed
-	$(PY) -m mkdocs build --strict --site-dir site
 
 db: setup
 	@$(PY) -m tools.localdb serve --port $(call quote,$(DB_PORT))
