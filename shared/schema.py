@@ -425,8 +425,13 @@ class Map(Field):
 
 def merge_patch_parts(data: dict) -> tuple[dict, list[str]]:
     """A checked patch (:meth:`Schema.patch`) split into the fields to set and the fields to remove."""
-    to_set = {key: value for key, value in data.items() if value is not None}
-    return to_set, [key for key, value in data.items() if value is None]
+    to_set, to_unset = {}, []
+    for key, value in data.items():
+        if value is None:
+            to_unset.append(key)
+        else:
+            to_set[key] = value
+    return to_set, to_unset
 
 
 class Schema:
