@@ -372,7 +372,6 @@ def test_make_token_in_a_clean_environment_warns_about_nothing():
 
 
 @pytest.mark.parametrize("env, complaint", [
-    ({}, "set MONGODB_URI"),
     ({"MONGODB_URI": "localhost"}, "MONGODB_URI must start with mongodb:// or mongodb+srv://"),
     ({"MONGODB_URI": "mongodb://"}, "MONGODB_URI is not a usable connection string"),
     ({"MONGODB_URI": "mongodb://127.0.0.1/", "MONGODB_TIMEOUT_MS": "5"}, "MONGODB_TIMEOUT_MS must be between"),
