@@ -13,7 +13,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 # $(call quote,VALUE): VALUE as one shell word, whatever it holds (SUB='al"ice', EVENT='my event.json').
 quote = '$(subst ','\'',$(1))'
 
-.PHONY: help setup invoke test docs db indexes lint token build deploy bench bench-instructions bench-lambda bench-http serve fuzz soak
+.PHONY: help setup invoke test docs db indexes lint token build deploy bench bench-instructions bench-lambda bench-http serve fuzz soak fleet
 
 help:
 	@echo "make setup                      virtualenv and dependencies"
@@ -24,6 +24,7 @@ help:
 	@echo "make docs                       the documentation site in site/ (MkDocs, strict: broken links fail)"
 	@echo "make db [DB_PORT=27017]         run the local database server in the foreground"
 	@echo "make soak [DURATION=60] [CLIENTS=12] [WORKERS=3] [KILLS=2]  load through the local API while the database is killed"
+	@echo "make fleet [CONTAINERS=100] [REQUESTS=30]  the database connections of a fleet of containers, against the budget's numbers"
 	@echo "make indexes                    create the indexes on MONGODB_URI, else the local database (idempotent)"
 	@echo "make -s token SUB=alice [SCOPE='a b'] [TTL=3600]  print a local token (STAGE=local only)"
 	@echo "make lint                       ruff, then the offline checks (cfn-lint, SAM transform, routes, bootstrap, actionlint)"
@@ -74,6 +75,11 @@ soak: DURATION ?= 60
 soak: setup
 	@$(PY) -m tools.soak --duration $(call quote,$(DURATION)) $(if $(CLIENTS),--clients $(call quote,$(CLIENTS))) \
 		$(if $(WORKERS),--workers $(call quote,$(WORKERS))) $(if $(KILLS),--kills $(call quote,$(KILLS)))
+
+fleet: CONTAINERS ?= 100
+fleet: REQUESTS ?= 30
+fleet: setup
+	FLEET_CONTAINERS=$(call quote,$(CONTAINERS)) FLEET_REQUESTS=$(call quote,$(REQUESTS)) $(PY) -m pytest tests/test_fleet.py -q
 
 indexes: setup
 	@$(PY) -m shared.indexes
