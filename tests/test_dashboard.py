@@ -1,0 +1,121 @@
+"""The dashboard: written from the template, and every widget's metric one that AWS or the functions publish."""
+
+import copy
+import json
+
+import pytest
+
+from handlers import health, me, users
+from tests.apigw import rest_authorizer, rest_event
+from tools import samtemplate
+from tools.checks import budget, dashboard, emitted
+from tools.checks.intrinsics import PSEUDO
+
+
+def with_dashboard(template: dict) -> dict:
+    """``template`` with the budget's parameters and the dashboard its functions give, as template.yaml holds it."""
+    template = copy.deepcopy(template)
+    template["Parameters"].setdefault(budget.LIMIT_PARAMETER, {"Type": "Number", "Default": 1500})
+    template["Parameters"].setdefault(budget.ACCOUNT_PARAMETER, {"Type": "Number", "Default": 1000})
+    template["Resources"][dashboard.RESOURCE] = {"Type": "AWS::CloudWatch::Dashboard", "Properties": {
+        "DashboardBody": {"Fn::Sub": dashboard.render(template)}}}
+    return template
+
+
+def edited(template: dict, old: str, new: str) -> dict:
+    """``template`` with ``old`` replaced by ``new`` in the dashboard's body text."""
+    template = copy.deepcopy(template)
+    body = template["Resources"][dashboard.RESOURCE]["Properties"]["DashboardBody"]
+    assert old in body["Fn::Sub"]
+    body["Fn::Sub"] = body["Fn::Sub"].replace(old, new)
+    return template
+
+
+@pytest.fixture(scope="module")
+def template():
+    return with_dashboard(samtemplate.load())
+
+
+@pytest.fixture
+def lines(database, environment, mongo_uri, capsys):
+    """Request lines of every function answering its routes on the real database, in the stack's namespace."""
+    environment(MONGODB_URI=mongo_uri, MONGODB_DATABASE=database.name, APP_NAME=PSEUDO["AWS::StackName"])
+    principal = rest_authorizer()
+    health.lambda_handler(rest_event("GET", "/health"), None)
+    health.lambda_handler(rest_event("GET", "/health", query={"deep": "true"}), None)
+    me.lambda_handler(rest_event("GET", "/me", authorizer=principal), None)
+    users.lambda_handler(rest_event("GET", "/users", authorizer=principal), None)
+    users.lambda_handler(rest_event("GET", "/users/alice", authorizer=principal), None)
+    return emitted.request_lines(capsys.readouterr().out)
+
+
+def problems_of(template: dict, lines: list[dict]) -> list[str]:
+    return [problem for problem in dashboard.check(template, lines) if "is not what the template" not in problem]
+
+
+def test_every_widget_names_a_metric_that_aws_or_the_functions_lines_publish(template, lines):
+    assert dashboard.check(template, lines) == []
+
+
+def test_the_body_is_valid_json_once_cloudformation_substitutes_it(template):
+    body = json.loads(dashboard.render(template).replace("${DatabaseConnectionLimit}", "1500"))
+    titles = [widget["properties"]["title"] for widget in body["widgets"]]
+    assert "Authorizer cache hit rate (%)" in titles and "Database connections against the limit" in titles
+
+
+def test_a_metric_no_line_publishes_is_a_problem(template, lines):
+    found = problems_of(edited(template, '"PoolCleared"', '"PoolDrained"'), lines)
+    assert found and all("no EMF line publishes bare-api-check PoolDrained" in problem for problem in found)
+
+
+def test_a_dimension_value_no_line_carries_is_a_problem(template, lines):
+    found = problems_of(edited(template, '"route","/me"', '"route","/you"'), lines)
+    assert found and all("ColdStart for {'function': 'me', 'route': '/you'}" in problem for problem in found)
+
+
+def test_lines_without_the_pool_metrics_fail_the_pool_widgets(template, lines):
+    stripped = [{**line, "_aws": {**line["_aws"], "CloudWatchMetrics": line["_aws"]["CloudWatchMetrics"][:1]}}
+                for line in lines]
+    assert any("PoolCheckoutWait" in problem for problem in problems_of(template, stripped))
+
+
+def test_an_aws_metric_that_does_not_exist_is_a_problem(template, lines):
+    found = problems_of(edited(template, '"Throttles"', '"Throttled"'), lines)
+    assert found and all("AWS/Lambda publishes no metric Throttled" in problem for problem in found)
+
+
+def test_an_aws_metric_with_dimensions_aws_does_not_publish_is_a_problem(template, lines):
+    found = problems_of(edited(template, '"Count","ApiName"', '"Count","ApiId"'), lines)
+    assert found and all("publishes Count with no dimensions ['ApiId', 'Stage']" in problem for problem in found)
+
+
+def test_a_function_the_template_does_not_declare_is_a_problem(template, lines):
+    found = problems_of(edited(template, "${AuthorizerFunction}", "${OtherFunction}"), lines)
+    assert found and all("FunctionName <OtherFunction> is none of the template's functions" in one for one in found)
+
+
+def test_an_expression_naming_no_metric_is_a_problem(template, lines):
+    [problem] = problems_of(edited(template, "auth/requests", "authz/requests"), lines)
+    assert "names no metric authz" in problem
+
+
+def test_a_body_the_template_no_longer_gives_is_a_problem(template, lines):
+    changed = copy.deepcopy(template)
+    del changed["Resources"]["UsersFunction"]["Properties"]["Events"]["ListUsers"]
+    assert any("run python -m tools.checks.dashboard --write" in problem
+               for problem in dashboard.check(changed, lines))
+
+
+def test_write_rewrites_the_body_in_place_then_leaves_it(tmp_path):
+    path = tmp_path / "template.yaml"
+    stub = ("  Dashboard:\n    Type: AWS::CloudWatch::Dashboard\n    Properties:\n"
+            "      DashboardBody: !Sub |\n        {}\n\nOutputs:\n")
+    path.write_text(samtemplate.TEMPLATE.read_text().replace("\nOutputs:\n", "\n" + stub, 1))
+    assert dashboard.write(path) is True and dashboard.write(path) is False
+    loaded = samtemplate.load(path)
+    assert loaded["Resources"]["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"] == dashboard.render(loaded)
+
+
+def test_the_functions_run_offline_publish_every_metric_the_dashboard_names(template):
+    offline = emitted.run_functions(template, PSEUDO["AWS::StackName"])
+    assert dashboard.check(template, offline) == []
