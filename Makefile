@@ -23,7 +23,7 @@ help:
 	@echo "make test                       the whole test suite, on a real MongoDB-protocol server"
 	@echo "make docs                       the documentation site in site/ (MkDocs, strict: broken links fail)"
 	@echo "make db [DB_PORT=27017]         run the local database server in the foreground"
-	@echo "make soak [DURATION=60] [CLIENTS=12] [WORKERS=3] [KILLS=2]  load through the local API while the database is killed"
+	@echo "make soak [DURATION=60] [CLIENTS=12] [WORKERS=3] [KILLS=2] [PICTURE=results/soak-dashboard.png]  load through the local API while the database is killed; then the dashboard's panels of the run as a PNG"
 	@echo "make fleet [CONTAINERS=100] [REQUESTS=30]  the database connections of a fleet of containers, against the budget's numbers"
 	@echo "make indexes                    create the indexes on MONGODB_URI, else the local database (idempotent)"
 	@echo "make -s token SUB=alice [SCOPE='a b'] [TTL=3600]  print a local token (STAGE=local only)"
@@ -72,9 +72,10 @@ db: setup
 	@$(PY) -m tools.localdb serve --port $(call quote,$(DB_PORT))
 
 soak: DURATION ?= 60
-soak: setup
+soak: setup $(VENV)/.bench-installed
 	@$(PY) -m tools.soak --duration $(call quote,$(DURATION)) $(if $(CLIENTS),--clients $(call quote,$(CLIENTS))) \
-		$(if $(WORKERS),--workers $(call quote,$(WORKERS))) $(if $(KILLS),--kills $(call quote,$(KILLS)))
+		$(if $(WORKERS),--workers $(call quote,$(WORKERS))) $(if $(KILLS),--kills $(call quote,$(KILLS))) \
+		$(if $(PICTURE),--picture $(call quote,$(PICTURE)))
 
 fleet: CONTAINERS ?= 100
 fleet: REQUESTS ?= 30

@@ -58,7 +58,8 @@ def test_every_widget_names_a_metric_that_aws_or_the_functions_lines_publish(tem
 
 
 def test_the_body_is_valid_json_once_cloudformation_substitutes_it(template):
-    body = json.loads(dashboard.render(template).replace("${DatabaseConnectionLimit}", "1500"))
+    text = dashboard.render(template).replace("${DatabaseConnectionLimit}", "1500")
+    body = json.loads(text.replace("${AccountConcurrency}", "1000"))
     titles = [widget["properties"]["title"] for widget in body["widgets"]]
     assert "Authorizer cache hit rate (%)" in titles and "Database connections against the limit" in titles
 

@@ -64,7 +64,7 @@ def _widget(title: str, metrics: list, stat: str = "Sum", **properties) -> dict:
                            "stat": stat, "metrics": metrics, **properties}}
 
 
-def _dimension(handler: str) -> str:
+def function_dimension(handler: str) -> str:
     """The ``function`` dimension of a handler's lines: its module's last name (``handlers.me`` -> ``me``)."""
     return handler.rpartition(".")[0].rpartition(".")[2]
 
@@ -85,11 +85,12 @@ def widgets(template: dict) -> list[dict]:
                 for name in among]
 
     def per_pool(metric: str, stat: str) -> list:
-        return [_metric(namespace, metric, {"function": _dimension(properties[name]["Handler"])},
-                        label=_dimension(properties[name]["Handler"]), stat=stat) for name in database]
+        return [_metric(namespace, metric, {"function": function_dimension(properties[name]["Handler"])},
+                        label=function_dimension(properties[name]["Handler"]), stat=stat) for name in database]
 
-    cold = [_metric(namespace, "ColdStart", {"function": _dimension(properties[function]["Handler"]), "route": path},
-                    id=f"c{index}", stat="Average", visible=False) for index, (function, path) in enumerate(routes)]
+    cold = [_metric(namespace, "ColdStart", {"function": function_dimension(properties[function]["Handler"]),
+                                             "route": path}, id=f"c{index}", stat="Average", visible=False)
+            for index, (function, path) in enumerate(routes)]
     cold += [[{"expression": f"100*c{index}", "label": f"{path} %", "id": f"r{index}"}]
              for index, (_, path) in enumerate(routes)]
     per_container = {name: budget.per_container(
@@ -108,7 +109,9 @@ def widgets(template: dict) -> list[dict]:
         _widget("Function duration p99 (ms)", per_function("Duration", "p99")),
         _widget("Function errors", per_function("Errors", "Sum")),
         _widget("Function throttles", per_function("Throttles", "Sum")),
-        _widget("Function concurrency", per_function("ConcurrentExecutions", "Maximum")),
+        _widget("Function concurrency", per_function("ConcurrentExecutions", "Maximum"),
+                annotations={"horizontal": [{"label": budget.ACCOUNT_PARAMETER,
+                                             "value": _sub(budget.ACCOUNT_PARAMETER)}]}),
         _widget("Cold starts (% of requests)", cold),
         _widget("Authorizer cache hit rate (%)", [
             _metric("AWS/Lambda", "Invocations", {"FunctionName": _sub(authorizer)}, id="auth", visible=False),
@@ -133,7 +136,8 @@ def render(template: dict) -> str:
         laid.append({**widget, "x": 12 * (index % 2), "y": 6 * (index // 2)})
     text = ",\n".join(json.dumps(widget, separators=(",", ":")) for widget in laid)
     # A number from a parameter: Fn::Sub writes its digits where the quoted placeholder was.
-    text = text.replace(f'"{_sub(budget.LIMIT_PARAMETER)}"', _sub(budget.LIMIT_PARAMETER))
+    for number in (budget.LIMIT_PARAMETER, budget.ACCOUNT_PARAMETER):
+        text = text.replace(f'"{_sub(number)}"', _sub(number))
     return '{"widgets":[\n' + text + "\n]}\n"
 
 
