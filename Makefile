@@ -23,8 +23,8 @@ help:
 	@echo "make test                       the whole test suite, on a real MongoDB-protocol server"
 	@echo "make docs                       the documentation site in site/ (MkDocs, strict: broken links fail)"
 	@echo "make db [DB_PORT=27017]         run the local database server in the foreground"
-	@echo "make soak [DURATION=60] [CLIENTS=12] [WORKERS=3] [KILLS=2] [PICTURE=results/soak-dashboard.png]  load through the local API while the database is killed; then the dashboard's panels of the run as a PNG"
-	@echo "make fleet [CONTAINERS=100] [REQUESTS=30]  the database connections of a fleet of containers, against the budget's numbers"
+	@echo "make soak [DURATION=60] [CLIENTS=12] [WORKERS=3] [KILLS=2]  load through the local API while the database is killed"
+	@echo "make fleet [CONTAINERS=100]     database connections of a fleet of function containers, against the budget"
 	@echo "make indexes                    create the indexes on MONGODB_URI, else the local database (idempotent)"
 	@echo "make -s token SUB=alice [SCOPE='a b'] [TTL=3600]  print a local token (STAGE=local only)"
 	@echo "make lint                       ruff, then the offline checks (cfn-lint, SAM transform, routes, bootstrap, actionlint)"
@@ -101,9 +101,10 @@ deploy: setup
 	@$(PY) -m tools.deploy deploy --env $(call quote,$(ENV))
 
 # The benchmark's own dependencies (baselines, chart), installed on first use.
+# Silent: make soak needs them too (matplotlib, for its picture), and its bad-input lines stay one line.
 $(VENV)/.bench-installed: bench/requirements.txt $(VENV)/.installed
-	$(PY) -m pip install --quiet -r bench/requirements.txt
-	touch $@
+	@$(PY) -m pip install --quiet -r bench/requirements.txt
+	@touch $@
 
 bench: COLD_SAMPLES ?= 10
 bench: WARM_COUNT ?= 2000

@@ -75,3 +75,7 @@ def test_statistics_are_cloudwatchs():
 
 def test_concurrency_is_the_number_of_requests_in_flight_at_each_end():
     assert [count for _, count in picture._in_flight([(0.0, 2.0), (1.0, 3.0), (5.0, 6.0)])] == [2.0, 1.0, 1.0]
+
+
+def test_a_request_that_starts_within_a_millisecond_of_the_last_ones_end_follows_it():
+    assert [count for _, count in picture._in_flight([(0.0, 1.0), (0.9995, 2.0)])] == [1.0, 1.0]

@@ -98,7 +98,9 @@ def widgets(template: dict) -> list[dict]:
          if isinstance(value, str)}) for name in database}
     held = [_metric("AWS/Lambda", "ConcurrentExecutions", {"FunctionName": _sub(name)}, id=f"n{index}",
                     stat="Maximum", visible=False) for index, name in enumerate(database)]
-    held.append([{"expression": " + ".join(f"{per_container[name]}*n{index}" for index, name in enumerate(database)),
+    # FILL: a function that ran no container in a period holds no connections (instead of no data for the sum).
+    held.append([{"expression": " + ".join(f"{per_container[name]}*FILL(n{index}, 0)"
+                                           for index, name in enumerate(database)),
                   "label": "connections per node, worst case", "id": "held"}])
     return [
         _widget("API requests", [_metric("AWS/ApiGateway", "Count", api, label="requests")]),

@@ -33,6 +33,7 @@ GATEWAY_LINE = re.compile(r"^(\d\d):(\d\d):(\d\d) (?P<method>[A-Z]+) (?P<path>\S
                           r"(?P<latency>[\d.]+) ms authorizer=(?P<cache>\S+)")
 FUNCTION_LINE = re.compile(r"^\d\d:\d\d:\d\d \[(?P<function>\w+)\] (?P<json>\{.*\})$")
 BUCKET_SECONDS = 5
+TIMESTAMP_RESOLUTION = 0.001  # seconds: EMF's Timestamp is in milliseconds
 AWS_ONLY = "published by AWS only"
 
 
@@ -138,11 +139,16 @@ def _samples(run: Run, template: dict, row: list) -> list[tuple[float, float]] |
 
 
 def _in_flight(spans: list[tuple[float, float]]) -> list[tuple[float, float]]:
-    """At the end of each ``(start, end)`` span, how many spans were running: the local concurrency."""
+    """At the end of each ``(start, end)`` span, how many spans were running: the local concurrency.
+
+    A span that starts within :data:`TIMESTAMP_RESOLUTION` of another's end follows it: the lines' times are
+    whole milliseconds.
+    """
     import bisect
 
     starts, ends = sorted(start for start, _ in spans), sorted(end for _, end in spans)
-    return [(end, float(bisect.bisect_right(starts, end) - bisect.bisect_left(ends, end))) for _, end in spans]
+    return [(end, float(bisect.bisect_left(starts, end - TIMESTAMP_RESOLUTION) - bisect.bisect_left(ends, end)))
+            for _, end in spans]
 
 
 def _bucketed(samples: list[tuple[float, float]], stat: str, start: float, buckets: int) -> list[float]:
@@ -178,14 +184,19 @@ def panel_series(run: Run, template: dict, widget: dict) -> tuple[list[tuple[str
     return drawn, missing
 
 
+def _fill(value: float, instead: float) -> float:
+    """CloudWatch's FILL(metric, value) for one data point."""
+    return instead if math.isnan(value) else value
+
+
 def _expression(expression: str, values: dict[str, list[float] | None], buckets: int) -> list[float] | None:
-    """The dashboard's metric math (numbers, ids, + - * / and parentheses), bucket by bucket."""
+    """The dashboard's metric math (numbers, ids, FILL, + - * / and parentheses), bucket by bucket."""
     names = dashboard.EXPRESSION_NAMES.findall(expression)
     if any(values.get(name) is None for name in names):
         return None
     results = []
     for index in range(buckets):
-        scope = {name: values[name][index] for name in names}
+        scope = {name: values[name][index] for name in names} | {"FILL": _fill}
         try:
             results.append(float(eval(expression, {"__builtins__": {}}, scope)))  # the template's own math, no names
         except ZeroDivisionError:
