@@ -103,7 +103,8 @@ def widgets(template: dict) -> list[dict]:
                                            for index, name in enumerate(database)),
                   "label": "connections per node, worst case", "id": "held"}])
     return [
-        _widget("API requests", [_metric("AWS/ApiGateway", "Count", api, label="requests")]),
+        # Count: API Gateway's docs read it with SampleCount (each request is one sample).
+        _widget("API requests", [_metric("AWS/ApiGateway", "Count", api, label="requests", stat="SampleCount")]),
         _widget("API latency (ms)", [_metric("AWS/ApiGateway", metric, api, stat=stat, label=f"{metric} {stat}")
                                      for metric in ("Latency", "IntegrationLatency") for stat in ("p50", "p99")]),
         _widget("API 4xx and 5xx", [_metric("AWS/ApiGateway", metric, api, label=metric)
@@ -117,7 +118,7 @@ def widgets(template: dict) -> list[dict]:
         _widget("Cold starts (% of requests)", cold),
         _widget("Authorizer cache hit rate (%)", [
             _metric("AWS/Lambda", "Invocations", {"FunctionName": _sub(authorizer)}, id="auth", visible=False),
-            _metric("AWS/ApiGateway", "Count", api, id="requests", visible=False),
+            _metric("AWS/ApiGateway", "Count", api, id="requests", stat="SampleCount", visible=False),
             [{"expression": "100*(1 - auth/requests)", "label": "cache hits %", "id": "hits"}]],
             yAxis={"left": {"min": 0, "max": 100}}),
         _widget("Pool checkout wait p99 (ms)", per_pool("PoolCheckoutWait", "p99")),
