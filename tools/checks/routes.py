@@ -6,8 +6,9 @@
 - an ``AWS/Lambda`` ``Errors`` alarm on every function but the authorizer.
 
 :func:`check` runs these, then the checks of openapi.yaml (:mod:`tools.checks.openapi`)
-and of events/ (:mod:`tools.checks.event_files`). Each problem says what to add,
-to which file and under which key, with the block to paste.
+and of events/ (:mod:`tools.checks.event_files`). Each template problem says what
+to add, to which file and under which key, with the block to paste; openapi.yaml
+and events/ problems name ``make generate``, which writes what is derived.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from tools.checks.declarations import (
     handler_module,
     planned_functions,
     preflights,
+    template_problem,
 )
 from tools.checks.intrinsics import Evaluator, Unevaluable
 from tools.checks.snippets import addition
@@ -336,6 +338,8 @@ def check(template: dict, cfn: dict, evaluator: Evaluator) -> list[str]:
     except DeclarationError as exc:
         return [str(exc)]
     alarms = error_alarms(cfn, evaluator)
-    return (check_declarations(routes) + check_functions(template, routes, alarms)
+    problems = check_declarations(routes)
+    routes = [route for route in routes if template_problem(route.path) is None]  # one line each, said above
+    return (problems + check_functions(template, routes, alarms)
             + check_template_events(template, cfn, evaluator, routes) + check_alarms(template, routes, alarms)
             + openapi.check_openapi(routes) + event_files.check_event_files(routes))
