@@ -1,4 +1,4 @@
-"""Responses built by route functions, and their API Gateway proxy shapes."""
+"""Responses built by route functions, and their API Gateway proxy shapes (a toolkit module)."""
 
 from __future__ import annotations
 
@@ -27,6 +27,11 @@ def json_response(data, status: int = 200, headers: dict[str, str] | None = None
     if headers:
         all_headers.update(headers)
     return Response(status, orjson.dumps(data, option=orjson.OPT_UTC_Z), all_headers)
+
+
+def created(body, location: str, headers: dict[str, str] | None = None) -> Response:
+    """201 Created: ``body`` as JSON, ``Location`` naming the new resource (``/notes/<id>``)."""
+    return json_response(body, 201, {"location": location, **(headers or {})})
 
 
 def empty_response(status: int = 204, headers: dict[str, str] | None = None) -> Response:

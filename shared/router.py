@@ -1,13 +1,24 @@
 """Routes declared as method + path template, dispatched from one Lambda event.
 
-    router = Router("users")
+A toolkit module: it serves any resource.
 
-    @router.get("/users/{user_id}")  # behind the authorizer; public=True for a route that needs no token
-    def get_user(request):
-        return json_response({"id": request.path_params["user_id"]})
+    router = Router("notes")
+
+    @router.post("/notes", body=NOTE)  # behind the authorizer; public=True for a route that needs no token
+    def create_note(request):
+        note = store(request.data)  # request.data: the body, checked by the NOTE schema (else 400)
+        return created(note, f"/notes/{note['id']}")
+
+    @router.get("/notes/{note_id}", params={"note_id": String(pattern="[0-9a-f]{24}", example="0" * 24)})
+    def read_note(request):
+        return json_response(find(request.path_params["note_id"]))  # checked before the call (else 400)
 
     def lambda_handler(event, context):
         return router.dispatch(event, context)
+
+A declaration is the route's only description: ``make lint`` checks the template, openapi.yaml and
+events/ against it, and the keywords (``body``, ``params``, ``status``, ``response``) say what the
+OpenAPI operation takes and answers.
 """
 
 from __future__ import annotations
@@ -24,6 +35,40 @@ from shared.responses import Response, problem_response, to_proxy_result
 
 Endpoint = Callable[[Request], Response]
 PARAMETER = re.compile(r"{([A-Za-z_][A-Za-z0-9_]*)}")
+LITERAL = re.compile(r"[A-Za-z0-9._~!$&'()*+,;=:@%-]*")  # what a path segment may hold besides {parameters}
+DEFAULT_STATUS = {"POST": 201, "DELETE": 204}
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
+def check_template(template: str) -> list[str]:
+    """The parameter names of ``template``; ValueError with one line when it is malformed.
+
+    Malformed: no leading ``/``, an empty segment (``//``), unbalanced braces, an empty or bad
+    parameter name, a parameter that is not a whole segment, a name used twice.
+    """
+    def malformed(reason: str) -> ValueError:
+        return ValueError(f"route template {template!r}: {reason}")
+
+    if not isinstance(template, str) or not template.startswith("/"):
+        raise malformed("must start with /")
+    names = []
+    segments = template[1:].split("/")
+    for segment in segments if template != "/" else []:
+        if not segment:
+            raise malformed("has an empty segment (// or a trailing /)")
+        if "{" in segment or "}" in segment:
+            found = PARAMETER.fullmatch(segment)
+            if found is None:
+                if segment.count("{") != segment.count("}"):
+                    raise malformed(f"has unbalanced braces in {segment!r}")
+                raise malformed(f"{segment!r} must be a whole segment {{name}}, name a letter or _ then letters, "
+                                f"digits or _")
+            if found.group(1) in names:
+                raise malformed(f"names the parameter {found.group(1)!r} twice")
+            names.append(found.group(1))
+        elif LITERAL.fullmatch(segment) is None:
+            raise malformed(f"has characters a path may not hold in {segment!r}")
+    return names
 
 
 def compile_template(template: str) -> re.Pattern:
@@ -45,8 +90,12 @@ def percent_decoded(params: dict[str, str]) -> dict[str, str]:
 
 
 # A namedtuple rather than a frozen dataclass, which costs more of a cold start to create.
-class Route(namedtuple("Route", "method template endpoint pattern public", defaults=(False,))):
-    """A method, a path template, its endpoint and compiled pattern, and whether it is public (no authorizer)."""
+class Route(namedtuple("Route", "method template endpoint pattern public body params status response",
+                       defaults=(False, None, None, 200, None))):
+    """A declared route: method, path template, endpoint, compiled pattern, whether it is public (no
+    authorizer), the body Schema checked before the endpoint (or None), the Fields of its path parameters
+    (``{name: Field}`` or None), the success status it answers, and the Schema of that answer (OpenAPI only).
+    """
 
     __slots__ = ()
 
@@ -54,6 +103,16 @@ class Route(namedtuple("Route", "method template endpoint pattern public", defau
         """The path parameters when ``path`` fits the template, else None."""
         found = self.pattern.match(path)
         return found.groupdict() if found else None
+
+
+def _check_params(fields: dict, params: dict[str, str]) -> None:
+    from shared.schema import FieldError  # only routes that declare params reach here
+
+    for name, field in fields.items():
+        try:
+            field.check(params[name])
+        except FieldError as exc:
+            raise errors.InvalidParameter(f"{name} {exc}", parameter=name) from None
 
 
 class Router:
@@ -64,27 +123,51 @@ class Router:
         self.routes: list[Route] = []
         self.cold_start = True
 
-    def route(self, method: str, template: str, public: bool = False) -> Callable[[Endpoint], Endpoint]:
-        """Declare ``endpoint`` as the answer to ``method`` on ``template``; ``public`` routes need no token.
+    def route(self, method: str, template: str, *, public: bool = False, body=None, params=None,
+              status: int | None = None, response=None) -> Callable[[Endpoint], Endpoint]:
+        """Declare the decorated endpoint as the answer to ``method`` on ``template``.
 
-        This declaration is the only one: ``make lint`` checks the template's events, openapi.yaml,
-        events/ and the alarms against it (see tools/checks/routes.py).
+        ``public``: no token needed. ``body``: a :class:`shared.schema.Schema` the JSON body must
+        follow (400 otherwise); the endpoint reads the checked result as ``request.data``. ``params``:
+        ``{name: Field}`` checked on the path parameters (400 ``InvalidParameter`` otherwise).
+        ``status``: the success status (default 201 for POST, 204 for DELETE, 200 otherwise).
+        ``response``: the Schema of the success body, for the OpenAPI description only.
+        A malformed template, or ``params`` naming a parameter the template has not, is a ValueError now.
         """
+        method = method.upper()
+        names = check_template(template)
+        unknown = sorted(set(params or ()) - set(names))
+        if unknown:
+            raise ValueError(f"route {method} {template}: params {unknown} are not parameters of the template")
+        status = status or DEFAULT_STATUS.get(method, 200)
 
         def register(endpoint: Endpoint) -> Endpoint:
-            self.routes.append(Route(method.upper(), template, endpoint, compile_template(template), public))
+            pattern = compile_template(template)
+            self.routes.append(Route(method, template, endpoint, pattern, public, body, params or None, status,
+                                     response))
             return endpoint
 
         return register
 
-    def get(self, template: str, public: bool = False) -> Callable[[Endpoint], Endpoint]:
-        return self.route("GET", template, public)
+    def get(self, template: str, **options) -> Callable[[Endpoint], Endpoint]:
+        """``route("GET", template, ...)``; the keywords are :meth:`route`'s."""
+        return self.route("GET", template, **options)
 
-    def patch(self, template: str, public: bool = False) -> Callable[[Endpoint], Endpoint]:
-        return self.route("PATCH", template, public)
+    def post(self, template: str, **options) -> Callable[[Endpoint], Endpoint]:
+        """``route("POST", template, ...)``: answers 201 unless ``status`` says otherwise."""
+        return self.route("POST", template, **options)
 
-    def delete(self, template: str, public: bool = False) -> Callable[[Endpoint], Endpoint]:
-        return self.route("DELETE", template, public)
+    def put(self, template: str, **options) -> Callable[[Endpoint], Endpoint]:
+        """``route("PUT", template, ...)``."""
+        return self.route("PUT", template, **options)
+
+    def patch(self, template: str, **options) -> Callable[[Endpoint], Endpoint]:
+        """``route("PATCH", template, ...)``."""
+        return self.route("PATCH", template, **options)
+
+    def delete(self, template: str, **options) -> Callable[[Endpoint], Endpoint]:
+        """``route("DELETE", template, ...)``: answers 204 unless ``status`` says otherwise."""
+        return self.route("DELETE", template, **options)
 
     def allowed_methods(self, path: str) -> list[str]:
         """The methods some route accepts on ``path``, and OPTIONS.
@@ -123,6 +206,9 @@ class Router:
         # A REST API (1.0) passes the path as the client encoded it; an HTTP API (2.0) decodes it first.
         request.path_params = params if request.payload_version == "2.0" else percent_decoded(params)
         request.route = route.template
+        if route.params is not None:
+            _check_params(route.params, request.path_params)
+        request.data = None if route.body is None else route.body.validate(request.json())
         return route.endpoint(request)
 
     def dispatch(self, event, context) -> dict:
