@@ -324,12 +324,20 @@ def event_name(route: Declared) -> str:
     return f"{base}.json"
 
 
+def field_example(field):
+    """The Field's example value, or None when there is no Field or it has none."""
+    try:
+        return field.example() if field is not None else None
+    except ValueError:
+        return None
+
+
 def example_path(route: Declared) -> tuple[str, dict[str, str] | None]:
     """The route's path with each parameter its Field's example (else ``example``), and those parameters."""
     values = {}
     for name in path_parameters(route.path):
         field = (route.params or {}).get(name)
-        values[name] = str(getattr(field, "example", None) or "example")
+        values[name] = str(field_example(field) or "example")
     path = re.sub(r"{([^}]+)}", lambda found: values[found.group(1)], route.path)
     return path, values or None
 

@@ -15,7 +15,7 @@ from urllib.parse import unquote
 
 from shared.router import compile_template
 from tools.checks.declarations import ROOT, Declared
-from tools.generate import COMMAND, event_name
+from tools.generate import COMMAND, event_name, field_example
 
 EVENTS = ROOT / "events"
 
@@ -78,7 +78,7 @@ def check_example_values(name: str, event: dict, route: Declared) -> list[str]:
         try:
             field.check(value)
         except Exception as exc:  # the Field's own FieldError: its message says why
-            example = getattr(field, "example", None)
+            example = field_example(field)
             fix = f"use the Field's example {example!r}" if example is not None else "declare an example= on it"
             problems.append(f"{name}: its {key} {value!r} fails the route's check ({exc}): {fix}")
     if route.body is not None:
