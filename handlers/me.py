@@ -6,11 +6,13 @@ from shared import early_db
 
 early_db.start()  # the secret fetch and the database connection start now, while the rest imports
 
-from shared import profiles, validation
+from shared import profiles
 from shared.conditional import if_match_revisions, none_match
+from shared.profiles_schema import PROFILE
 from shared.request import Request
 from shared.responses import Response, empty_response, json_response
 from shared.router import Router
+from shared.schema import merge_patch_parts
 
 router = Router("me")
 
@@ -27,12 +29,11 @@ def read_me(request: Request) -> Response:
     return _profile_response(profiles.get_or_create(request.principal), request.headers.get("if-none-match"))
 
 
-@router.patch("/me")
+@router.patch("/me", body=PROFILE.patch())
 def update_me(request: Request) -> Response:
-    principal = request.principal
-    to_set, to_unset = validation.profile_update(request.json())
+    to_set, to_unset = merge_patch_parts(request.data)
     condition = if_match_revisions(request.headers.get("if-match"))
-    return _profile_response(profiles.update(principal, to_set, to_unset, condition))
+    return _profile_response(profiles.update(request.principal, to_set, to_unset, condition))
 
 
 @router.delete("/me")

@@ -206,9 +206,14 @@ class Router:
         # A REST API (1.0) passes the path as the client encoded it; an HTTP API (2.0) decodes it first.
         request.path_params = params if request.payload_version == "2.0" else percent_decoded(params)
         request.route = route.template
-        if route.params is not None:
-            _check_params(route.params, request.path_params)
-        request.data = None if route.body is None else route.body.validate(request.json())
+        request.data = None
+        if route.params is not None or route.body is not None:
+            if not route.public:
+                _ = request.principal  # 401 before the parameters or the body are looked at
+            if route.params is not None:
+                _check_params(route.params, request.path_params)
+            if route.body is not None:
+                request.data = route.body.validate(request.json())
         return route.endpoint(request)
 
     def dispatch(self, event, context) -> dict:

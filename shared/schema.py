@@ -194,7 +194,7 @@ class Url(String):
         return value
 
     def _schema(self) -> dict:
-        return {"type": "string", "format": "uri", "maxLength": self.max_length, "pattern": "^https://[^@\\\\/]+(/.*)?$"}
+        return {"type": "string", "format": "uri", "maxLength": self.max_length, "pattern": "^https://[^@\\\\/?#]+([/?#].*)?$"}
 
 
 class Integer(Field):
@@ -397,6 +397,12 @@ class Map(Field):
         names.pop("type", None)
         return {"type": "object", "maxProperties": self.max_items, "propertyNames": names,
                 "additionalProperties": self.value.json_schema()}
+
+
+def merge_patch_parts(data: dict) -> tuple[dict, list[str]]:
+    """A checked patch (:meth:`Schema.patch`) split into the fields to set and the fields to remove."""
+    to_set = {key: value for key, value in data.items() if value is not None}
+    return to_set, [key for key, value in data.items() if value is None]
 
 
 class Schema:

@@ -62,7 +62,7 @@ def test_api_functions_hold_the_driver_if_their_code_reaches_the_database_but_ne
         reached = imports.closure(module).modules
         packages = {name for name in top_level(built, function) if "dist-info" not in name}
         driver = DRIVER if "shared.db" in reached else set()
-        time_zones = {"tzdata"} if "shared.validation" in reached else set()  # a PATCH's timezone is checked with it
+        time_zones = {"tzdata"} if "shared.profiles_schema" in reached else set()  # checks a PATCH's timezone
         assert packages == {"handlers", "shared", "orjson", *driver, *time_zones}, function
 
 
