@@ -181,22 +181,27 @@ def _key(parameter) -> tuple:
     return (parameter.get("in"), parameter.get("name")) if isinstance(parameter, dict) else (None, None)
 
 
-def merged(mine, derived, names: bool = False, parent: str = "", description: dict | None = None):
+def merged(mine, derived, names: bool = False, parent: str = "", description: dict | None = None,
+           exact: bool = False):
     """``derived`` merged into what a person wrote (``mine``), as the module docstring says.
 
-    ``names`` is true for a mapping whose keys are names (``parent`` is its key), where no key is prose; a
-    schema's ``properties`` are exactly the declared fields.
+    ``names`` is true for a mapping whose keys are names (``parent`` is its key), where no key is prose.
+    ``exact`` is true inside a schema a Schema determines: only its prose is kept beside what it declares.
     """
     if mine is None:
         return copy.deepcopy(derived)
-    if isinstance(mine, dict) and "$ref" in mine and not (isinstance(derived, dict) and "$ref" in derived):
+    if (not exact and isinstance(mine, dict) and "$ref" in mine
+            and not (isinstance(derived, dict) and "$ref" in derived)):
         return mine
     if isinstance(mine, dict) and isinstance(derived, dict):
+        if exact and not names:
+            mine = {key: value for key, value in mine.items() if key in derived or _is_prose(key)}
         result = dict(mine)
         for key, value in derived.items():
-            if not names and (key in PROSE or key.startswith("x-")) and key in mine:
+            if not names and _is_prose(key) and key in mine:
                 continue
-            result[key] = merged(mine.get(key), value, not names and key in NAMED, key, description)
+            inner = exact or (names and parent in ("properties", "schemas"))
+            result[key] = merged(mine.get(key), value, not names and key in NAMED, key, description, inner)
         if names and parent == "properties":
             result = {key: value for key, value in result.items() if key in derived}
         return result
@@ -204,6 +209,10 @@ def merged(mine, derived, names: bool = False, parent: str = "", description: di
             isinstance(item, dict) and "in" in item for item in derived):
         return merged_parameters(mine, derived, description or {})
     return copy.deepcopy(derived)
+
+
+def _is_prose(key: str) -> bool:
+    return key in PROSE or key.startswith("x-")
 
 
 def merged_parameters(mine: list, derived: list[dict], description: dict) -> list:
@@ -226,7 +235,13 @@ def derived_document(routes: list[Declared], description: dict) -> dict:
     for route in routes:
         item = paths.setdefault(route.path, {})
         method = route.method.lower()
-        item[method] = merged(item.get(method), operation(route, document), description=document)
+        wanted_operation = operation(route, document)
+        if "requestBody" in wanted_operation:  # every JSON media type a person lists takes the same Schema
+            content = wanted_operation["requestBody"]["content"]
+            for media in ((item.get(method) or {}).get("requestBody") or {}).get("content", {}):
+                if media.endswith(("/json", "+json")):
+                    content[media] = copy.deepcopy(content["application/json"])
+        item[method] = merged(item.get(method), wanted_operation, description=document)
         if not route.public and item[method].get("security") == []:
             del item[method]["security"]
     wanted = schemas(routes)
@@ -238,15 +253,18 @@ def derived_document(routes: list[Declared], description: dict) -> dict:
 
 
 def spaced(text: str) -> str:
-    """A blank line before each top-level key, path and component, as the file is written by hand."""
-    lines, out, section = text.splitlines(), [], ""
-    for line in lines:
-        top = re.match(r"[A-Za-z]", line)
-        if top:
-            section = line.split(":")[0]
-        second = re.match(r"  \S", line) and section in ("paths", "components")
-        third = re.match(r"    \S", line) and section == "components" and out and out[-1].startswith("    ")
-        if out and (top or second or third) and out[-1] != "" and not re.fullmatch(r"\S[^:]*:", out[-1]):
+    """A blank line before each top-level section, path and component schema, as the file is written by hand."""
+    out, section, part = [], "", ""
+    for line in text.splitlines():
+        if re.match(r"[A-Za-z]", line):
+            section, part = line.split(":")[0], ""
+            gap = section != "info"
+        elif re.match(r"  \S", line):
+            part = line.strip().split(":")[0]
+            gap = section in ("paths", "components")
+        else:
+            gap = bool(re.match(r"    \S", line)) and (section, part) == ("components", "schemas")
+        if out and gap and out[-1] != "" and not re.fullmatch(r" *[^ :][^:]*:", out[-1]):
             out.append("")
         out.append(line)
     return "\n".join(out) + "\n"
@@ -272,7 +290,7 @@ _Dumper.add_representer(list, _represent_list)
 
 def openapi_text(document: dict) -> str:
     """``document`` as openapi.yaml is written: block style, keys in their order, lists indented."""
-    text = yaml.dump(document, Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=110,
+    text = yaml.dump(document, Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=105,
                      allow_unicode=True)
     return spaced(text)
 
