@@ -10,7 +10,7 @@ from shared import errors, profiles
 from shared.cache import TTLCache
 from shared.conditional import none_match
 from shared.config import settings
-from shared.pagination import decode_cursor, encode_cursor, parse_limit
+from shared.pagination import parse_limit
 from shared.principal import MAX_SUB_LENGTH
 from shared.request import Request
 from shared.responses import Response, empty_response, json_response
@@ -50,13 +50,8 @@ def read_user(request: Request) -> Response:
 def list_users(request: Request) -> Response:
     _ = request.principal  # 401 unless the caller is authenticated
     limit = parse_limit(request.query.get("limit"))
-    after = decode_cursor(request.query.get("cursor"))
-    documents = profiles.list_public(after, limit + 1)
-    page = documents[:limit]
-    next_cursor = None
-    if len(documents) > limit:
-        next_cursor = encode_cursor(page[-1]["created_at"], page[-1]["_id"])
-    body = {"items": [profiles.public_view(document) for document in page], "next_cursor": next_cursor}
+    documents, next_cursor = profiles.list_public(request.query.get("cursor"), limit)
+    body = {"items": [profiles.public_view(document) for document in documents], "next_cursor": next_cursor}
     return json_response(body, headers={"cache-control": "private, no-cache"})
 
 

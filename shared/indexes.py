@@ -1,43 +1,77 @@
-"""Every index the API relies on, in one place, and the command that creates them.
+"""The indexes the API relies on, collected from the modules that own each collection, and the command that
+creates them (a toolkit module, run by a deploy step; no function imports it).
 
-Indexes are created by a deploy step (``make indexes``), never at import or on
-a request: creating one can lock or slow a collection, and Lambda would repeat
-the work in every new container.
+A module under ``handlers/`` or ``shared/`` that owns a collection declares, beside its queries:
 
-    python -m shared.indexes        # uses MONGODB_URI and MONGODB_DATABASE
+    INDEXES = {"notes": [IndexModel([("owner", 1), ("created_at", -1), ("_id", 1)], name="notes_by_owner")]}
+
+Indexes are created by ``make indexes``, never at import or on a request: creating one can lock or slow
+a collection, and Lambda would repeat the work in every new container.
+
+    python -m shared.indexes        # MONGODB_URI and MONGODB_DATABASE; without MONGODB_URI, the local
+                                    # database `make invoke` and `make serve` use (see tools/database.py)
 """
 
 from __future__ import annotations
 
+import ast
+import importlib
+import os
 import sys
+from pathlib import Path
 
 from pymongo import IndexModel
 from pymongo.database import Database
 
-from shared import db, profiles
+from shared import db
 from shared.config import settings
 
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGES = ("handlers", "shared")
 URI_SCHEMES = ("mongodb://", "mongodb+srv://")
-INDEXES: dict[str, list[IndexModel]] = {
-    profiles.COLLECTION: [
-        IndexModel(profiles.LIST_ORDER, name="profiles_newest_first"),
-    ],
-}
 
 
-def create_indexes(database: Database) -> list[str]:
-    """Create every index in :data:`INDEXES` (idempotent); return their names."""
+def _declares_indexes(path: Path) -> bool:
+    """Whether the module's top level assigns ``INDEXES`` (read from source: nothing else is imported)."""
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
+        if any(isinstance(target, ast.Name) and target.id == "INDEXES" for target in targets):
+            return True
+    return False
+
+
+def index_modules(root: Path = ROOT) -> list[str]:
+    """The modules of ``handlers/`` and ``shared/`` that declare ``INDEXES``, such as ``shared.profiles``."""
+    found = []
+    for package in PACKAGES:
+        for path in sorted((root / package).glob("[!_]*.py")):
+            if path.resolve() != Path(__file__).resolve() and _declares_indexes(path):
+                found.append(f"{package}.{path.stem}")
+    return found
+
+
+def declared_indexes(modules: list[str] | None = None) -> dict[str, list[IndexModel]]:
+    """Every module's ``INDEXES``, merged by collection; ValueError when two declare one name differently."""
+    merged: dict[str, dict[str, IndexModel]] = {}
+    for name in index_modules() if modules is None else modules:
+        for collection, indexes in importlib.import_module(name).INDEXES.items():
+            for index in indexes:
+                known = merged.setdefault(collection, {}).setdefault(index.document["name"], index)
+                if known.document != index.document:
+                    raise ValueError(f"{name}: index {index.document['name']!r} on {collection} is declared "
+                                     f"twice, differently")
+    return {collection: list(indexes.values()) for collection, indexes in merged.items()}
+
+
+def create_indexes(database: Database, indexes: dict[str, list[IndexModel]] | None = None) -> list[str]:
+    """Create ``indexes`` (default: every declared one) on ``database``, idempotently; return their names."""
     names = []
-    for collection, indexes in INDEXES.items():
-        names += database[collection].create_indexes(indexes)
+    for collection, models in (declared_indexes() if indexes is None else indexes).items():
+        names += database[collection].create_indexes(models)
     return names
 
 
-def main() -> int:
-    """Create the indexes on ``MONGODB_URI``; any failure is one line on stderr and exit status 1 or 2.
-
-    Bounded in time: an unreachable server fails after ``MONGODB_TIMEOUT_MS`` (server selection).
-    """
+def _create_on_configured_database() -> int:
     from pymongo.errors import ConfigurationError, PyMongoError
 
     from shared import secrets
@@ -46,13 +80,12 @@ def main() -> int:
 
     try:
         config = settings()
-        if not config.mongodb_uri:
-            raise ConfigError("set MONGODB_URI (for the local server started by `make db`: mongodb://127.0.0.1:27017/)")
         if not secrets.is_reference(config.mongodb_uri) and not config.mongodb_uri.startswith(URI_SCHEMES):
             raise ConfigError(f"MONGODB_URI must start with {' or '.join(URI_SCHEMES)} (or be a secret reference), "
                               f"got {redact(config.mongodb_uri)[:80]!r}")
+        indexes = declared_indexes()
         database = db.client()[config.mongodb_database]
-        names = create_indexes(database)
+        names = create_indexes(database, indexes)
     except (ConfigError, secrets.SecretError) as exc:
         print(f"make indexes: {exc}", file=sys.stderr)
         return 2
@@ -72,6 +105,29 @@ def main() -> int:
     for name in names:
         print(f"index ready: {database.name}.{name}")
     return 0
+
+
+def main() -> int:
+    """Create the indexes; any failure is one line on stderr and exit status 1 or 2.
+
+    On ``MONGODB_URI`` when set; else on the local database, chosen as ``make invoke`` and ``make serve``
+    choose it (a server on ``DB_PORT``, else one started for the command). Bounded in time: an
+    unreachable server fails after ``MONGODB_TIMEOUT_MS`` (server selection).
+    """
+    if os.environ.get("MONGODB_URI", "").strip():
+        return _create_on_configured_database()
+    from tools import database  # a local command's choice: no deployed function imports this module
+    from tools.cli import CommandError
+
+    try:
+        with database.chosen() as local:
+            print(local.describe(), file=sys.stderr)
+            os.environ.update(local.environment())
+            settings.cache_clear()
+            return _create_on_configured_database()
+    except CommandError as exc:
+        print(f"make indexes: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

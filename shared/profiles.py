@@ -1,4 +1,4 @@
-"""Profile documents: storage, revisions and the views shown to clients.
+"""Profile documents: storage, revisions and the views shown to clients (the profile example's module).
 
 A profile's ``_id`` is the token's ``sub``. Every write stores a new random
 ``revision``; the ETag of ``/me`` and ``/users/{id}`` is that revision, and
@@ -8,12 +8,11 @@ A profile's ``_id`` is the token's ``sub``. Every write stores a new random
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime
 
-from pymongo import ReturnDocument
+from pymongo import IndexModel, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
-from shared import db, errors
+from shared import db, errors, pagination
 from shared.conditional import ANY
 from shared.principal import Principal
 
@@ -21,14 +20,11 @@ COLLECTION = "profiles"
 PRIVATE_FIELDS = ("email", "name", "bio", "locale", "timezone", "avatar_url", "preferences", "created_at", "updated_at")
 PUBLIC_FIELDS = ("name", "bio", "avatar_url", "created_at")
 PUBLIC_PROJECTION = {field: 1 for field in (*PUBLIC_FIELDS, "revision")}
-# The order of GET /users: newest first, _id breaks ties. Backed by an index (see shared/indexes.py).
+# The order of GET /users: newest first, _id breaks ties, backed by the index below.
 LIST_ORDER = [("created_at", -1), ("_id", -1)]
-
-
-def _now() -> datetime:
-    # BSON dates hold milliseconds; truncating here keeps the cursor exact.
-    now = datetime.now(UTC)
-    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+# Created by `make indexes` (shared/indexes.py collects every module's INDEXES).
+INDEXES = {COLLECTION: [IndexModel(LIST_ORDER, name="profiles_newest_first")]}
+_now = pagination.now  # BSON dates hold milliseconds: a cursor made from a stored date is exact
 
 
 def new_revision() -> str:
@@ -138,12 +134,6 @@ def delete(principal: Principal, if_match: list[str] | str | None) -> None:
         raise _precondition_failed(principal)
 
 
-def list_public(after: tuple[datetime, str] | None, limit: int) -> list[dict]:
-    """Up to ``limit`` public profiles in :data:`LIST_ORDER`, starting after the ``after`` key."""
-    query = {}
-    if after is not None:
-        created_at, user_id = after
-        query = {"$or": [{"created_at": {"$lt": created_at}}, {"created_at": created_at, "_id": {"$lt": user_id}}]}
-    with db.mapped_errors():
-        cursor = db.collection(COLLECTION).find(query, PUBLIC_PROJECTION).sort(LIST_ORDER).limit(limit)
-        return list(cursor)
+def list_public(cursor: str | None, limit: int) -> tuple[list[dict], str | None]:
+    """One page of public profiles in :data:`LIST_ORDER` from the client's ``cursor``, and the next cursor."""
+    return pagination.page(db.collection(COLLECTION), {}, LIST_ORDER, cursor, limit, PUBLIC_PROJECTION)

@@ -8,7 +8,7 @@ from pymongo import monitoring
 
 from handlers import health, me, users
 from shared import db
-from shared.indexes import INDEXES, create_indexes
+from shared.indexes import create_indexes, declared_indexes, index_modules
 from tests.apigw import parsed, rest_authorizer, rest_event
 
 
@@ -47,7 +47,7 @@ def command_log(database):
 def test_create_indexes_is_idempotent(database):
     first = create_indexes(database)
     second = create_indexes(database)
-    assert first == second == [index.document["name"] for indexes in INDEXES.values() for index in indexes]
+    assert first == second == [index.document["name"] for indexes in declared_indexes().values() for index in indexes]
 
 
 def test_no_request_creates_an_index(command_log):
@@ -90,3 +90,66 @@ def test_make_indexes_command_creates_them(database, mongo_uri):
     assert output.returncode == 0, output.stderr
     assert "profiles_newest_first" in output.stdout
     assert "profiles_newest_first" in database.profiles.index_information()
+
+
+def test_indexes_are_collected_from_the_modules_that_own_the_collections():
+    assert "shared.profiles" in index_modules()
+    assert declared_indexes()["profiles"][0].document["name"] == "profiles_newest_first"
+
+
+def test_a_new_module_declaring_indexes_is_found_without_importing_the_others(tmp_path):
+    for package in ("handlers", "shared"):
+        (tmp_path / package).mkdir()
+    (tmp_path / "handlers" / "notes.py").write_text(
+        "from pymongo import IndexModel\n\nINDEXES = {'notes': [IndexModel([('owner', 1)], name='notes_by_owner')]}\n")
+    (tmp_path / "handlers" / "ping.py").write_text("raise SystemExit('must not be imported')\n")
+    (tmp_path / "shared" / "typed.py").write_text("INDEXES: dict = {}\n")
+    assert index_modules(tmp_path) == ["handlers.notes", "shared.typed"]
+
+
+def test_two_modules_declaring_one_index_name_differently_is_an_error():
+    import types
+
+    from pymongo import IndexModel
+
+    first = types.ModuleType("first_owner")
+    first.INDEXES = {"notes": [IndexModel([("owner", 1)], name="notes_main")]}
+    second = types.ModuleType("second_owner")
+    second.INDEXES = {"notes": [IndexModel([("title", 1)], name="notes_main")]}
+    sys.modules.update(first_owner=first, second_owner=second)
+    try:
+        with pytest.raises(ValueError, match="notes_main"):
+            declared_indexes(["first_owner", "second_owner"])
+    finally:
+        del sys.modules["first_owner"], sys.modules["second_owner"]
+
+
+def test_make_indexes_without_mongodb_uri_uses_the_local_database_on_db_port(database, mongo_port):
+    env = {"DB_PORT": str(mongo_port), "MONGODB_DATABASE": database.name, "PATH": ""}
+    output = subprocess.run([sys.executable, "-m", "shared.indexes"], capture_output=True, text=True, env=env,
+                            timeout=60)
+    assert output.returncode == 0, output.stderr
+    assert f"a server already listening on DB_PORT {mongo_port}" in output.stderr
+    assert "profiles_newest_first" in database.profiles.index_information()
+
+
+def test_make_indexes_names_the_port_it_tried(tmp_path):
+    import socket
+
+    with socket.socket() as silent:  # accepts connections, never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        port = silent.getsockname()[1]
+        env = {"DB_PORT": str(port), "MONGODB_TIMEOUT_MS": "300", "PATH": ""}
+        output = subprocess.run([sys.executable, "-m", "shared.indexes"], capture_output=True, text=True, env=env,
+                                timeout=60)
+    assert output.returncode == 1
+    assert output.stderr.splitlines()[-1] == (f"make indexes: cannot create the indexes on mongodb://127.0.0.1:{port}/"
+                                              ": no answer within MONGODB_TIMEOUT_MS=300 ms")
+
+
+def test_make_indexes_refuses_a_bad_db_port_in_one_line():
+    output = subprocess.run([sys.executable, "-m", "shared.indexes"], capture_output=True, text=True,
+                            env={"DB_PORT": "notaport", "PATH": ""}, timeout=60)
+    assert (output.returncode, output.stderr) == (2, "make indexes: DB_PORT must be a port number from 1 to 65535, "
+                                                     "got 'notaport'\n")

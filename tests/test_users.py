@@ -171,11 +171,37 @@ def test_bad_limit_is_400(database, limit):
 
 @pytest.mark.parametrize(
     "cursor",
-    ["", "!!!", "bm90IGpzb24", "W10", "WzEsMl0", "eyJhIjoxfQ", "x" * 500, encode_cursor(START, "")],
+    ["", "!!!", "bm90IGpzb24", "W10", "eyJhIjoxfQ", "x" * 500, encode_cursor(START), encode_cursor(START, "a", "b")],
 )
 def test_bad_cursor_is_400(database, cursor):
     status, _, problem = list_users({"cursor": cursor})
     assert status == 400 and problem["parameter"] == "cursor"
+
+
+def a_real_cursor(database) -> str:
+    seed(database, 3)
+    return list_users({"limit": "1"})[2]["next_cursor"]
+
+
+@pytest.mark.parametrize("spoil", [lambda cursor: "@@@" + cursor, lambda cursor: cursor + "@@@",
+                                   lambda cursor: cursor + "==", lambda cursor: cursor[:5] + "." + cursor[5:],
+                                   lambda cursor: cursor[:-1]])
+def test_a_cursor_with_anything_around_or_inside_it_is_400(database, spoil):
+    status, _, problem = list_users({"cursor": spoil(a_real_cursor(database))})
+    assert status == 400 and problem["parameter"] == "cursor"
+
+
+def test_a_cursor_in_the_standard_base64_alphabet_is_400(database):
+    cursor = encode_cursor(START, "ü?>~")  # its URL-safe encoding holds - or _
+    assert "-" in cursor or "_" in cursor
+    standard = cursor.replace("-", "+").replace("_", "/")
+    status, _, problem = list_users({"cursor": standard})
+    assert status == 400 and problem["parameter"] == "cursor"
+
+
+def test_a_limit_of_thousands_of_digits_is_400(database):
+    status, _, problem = list_users({"limit": "1" * 5000})
+    assert status == 400 and problem["parameter"] == "limit"
 
 
 def test_list_order_has_a_matching_index(database):
