@@ -239,3 +239,18 @@ def test_authorizer_without_sub_is_401(database):
 def test_unknown_method_on_me_is_405(database):
     status, headers, _ = parsed(me.lambda_handler(rest_event("POST", "/me", authorizer=rest_authorizer()), None))
     assert status == 405 and headers["allow"] == "DELETE, GET, OPTIONS, PATCH"
+
+
+def test_a_new_handler_that_copies_the_early_start_lines_passes_the_linter():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    head = (root / "handlers" / "me.py").read_text().split("early_db.start()", 1)[0]
+    source = head + ("early_db.start()\n\nfrom shared.router import Router\n\nrouter = Router('notes')\n\n\n"
+                     "def lambda_handler(event, context) -> dict:\n    return router.dispatch(event, context)\n")
+    result = subprocess.run([sys.executable, "-m", "ruff", "check", "--stdin-filename", "handlers/notes.py", "-"],
+                            input=source, cwd=root, capture_output=True, text=True, timeout=60)
+    assert "early_db.start()" in source
+    assert result.returncode == 0, result.stdout

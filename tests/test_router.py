@@ -5,9 +5,10 @@ import json
 import pytest
 
 from shared import errors
-from shared.responses import json_response
-from shared.router import Router, compile_template
-from tests.apigw import http_event, parsed, rest_event
+from shared.responses import created, json_response
+from shared.router import Route, Router, compile_template
+from shared.schema import Schema, String
+from tests.apigw import http_event, parsed, rest_authorizer, rest_event
 
 router = Router("example")
 
@@ -149,3 +150,106 @@ def test_a_bad_setting_never_raises_out_of_a_cors_response(environment):
     event = rest_event("OPTIONS", "/things/t1", headers={"Origin": "https://app.example.com",
                                                         "Access-Control-Request-Method": "GET"})
     assert parsed(router.dispatch(event, None))[0] == 500
+
+
+# Declaring a resource: post/put, body and path parameter schemas, success statuses, malformed templates
+
+NOTE = Schema("Note", {"title": String(min_length=1, max_length=20, required=True)})
+NOTE_ID = String(pattern="[0-9a-f]{6}", example="00ab12")
+notes = Router("notes")
+
+
+@notes.post("/notes", body=NOTE)
+def create_note(request):
+    return created({"id": "00ab12", **request.data}, "/notes/00ab12")
+
+
+@notes.put("/notes/{note_id}", body=NOTE, params={"note_id": NOTE_ID})
+def replace_note(request):
+    return json_response({"id": request.path_params["note_id"], **request.data})
+
+
+@notes.get("/notes/{note_id}", params={"note_id": NOTE_ID})
+def read_note(request):
+    return json_response({"id": request.path_params["note_id"]})
+
+
+@notes.delete("/notes/{note_id}")
+def delete_note(request):
+    return json_response({})
+
+
+@notes.post("/notes/{note_id}/copies", status=200, response=NOTE)
+def copy_note(request):
+    return json_response({})
+
+
+def test_each_route_carries_its_declaration():
+    declared = {(route.method, route.template): route for route in notes.routes}
+    post = declared["POST", "/notes"]
+    assert isinstance(post, Route) and post.body is NOTE and post.params is None and post.public is False
+    assert declared["PUT", "/notes/{note_id}"].params == {"note_id": NOTE_ID}
+    assert declared["POST", "/notes/{note_id}/copies"].response is NOTE
+
+
+def test_the_success_status_defaults_to_201_for_post_204_for_delete_200_otherwise():
+    assert [(route.method, route.status) for route in notes.routes] == [
+        ("POST", 201), ("PUT", 200), ("GET", 200), ("DELETE", 204), ("POST", 200)]
+
+
+def test_a_post_with_a_valid_body_answers_201_with_location_and_the_checked_data():
+    event = rest_event("POST", "/notes", body={"title": "Groceries"}, authorizer=rest_authorizer())
+    status, headers, body = parsed(notes.dispatch(event, None))
+    assert (status, headers["location"], body) == (201, "/notes/00ab12", {"id": "00ab12", "title": "Groceries"})
+
+
+def test_a_bad_body_is_400_listing_every_field_before_the_endpoint_runs():
+    event = rest_event("POST", "/notes", body={"title": "", "owner": "x"}, authorizer=rest_authorizer())
+    status, _, problem = parsed(notes.dispatch(event, None))
+    assert status == 400 and [error["field"] for error in problem["errors"]] == ["title", "owner"]
+
+
+def test_a_route_with_a_body_answers_401_before_looking_at_it():
+    status, _, _ = parsed(notes.dispatch(rest_event("POST", "/notes", body={"title": ""}), None))
+    assert status == 401
+
+
+def test_a_body_that_is_not_json_is_400_and_another_content_type_415():
+    authorizer = rest_authorizer()
+    assert parsed(notes.dispatch(rest_event("POST", "/notes", body="{", authorizer=authorizer), None))[0] == 400
+    event = rest_event("POST", "/notes", body="title=x", headers={"Content-Type": "text/plain"}, authorizer=authorizer)
+    assert parsed(notes.dispatch(event, None))[0] == 415
+
+
+def test_a_path_parameter_that_breaks_its_field_is_400_naming_it():
+    event = rest_event("GET", "/notes/not-hex", authorizer=rest_authorizer())
+    status, _, problem = parsed(notes.dispatch(event, None))
+    assert (status, problem["parameter"]) == (400, "note_id")
+
+
+def test_a_valid_path_parameter_reaches_the_endpoint():
+    event = rest_event("PUT", "/notes/00ab12", body={"title": "x"}, authorizer=rest_authorizer())
+    assert parsed(notes.dispatch(event, None))[2] == {"id": "00ab12", "title": "x"}
+
+
+@pytest.mark.parametrize("template, reason", [
+    ("notes", "must start with /"),
+    ("/notes/{note_id", "unbalanced braces"),
+    ("/notes/note_id}", "unbalanced braces"),
+    ("/notes/{}", "whole segment"),
+    ("/notes/{1id}", "whole segment"),
+    ("/notes/x{note_id}", "whole segment"),
+    ("/notes/{id}/{id}", "twice"),
+    ("/notes//x", "empty segment"),
+    ("/notes/", "empty segment"),
+    ("/notes/a b", "characters"),
+])
+def test_a_malformed_template_is_one_line_at_declaration(template, reason):
+    with pytest.raises(ValueError, match=reason) as caught:
+        Router("bad").get(template)
+    assert "\n" not in str(caught.value) and repr(template) in str(caught.value)
+
+
+def test_params_for_a_parameter_the_template_lacks_is_refused_at_declaration():
+    with pytest.raises(ValueError, match="note"):
+        Router("bad").get("/notes/{id}", params={"note": NOTE_ID})

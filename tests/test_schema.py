@@ -1,0 +1,222 @@
+"""Declarative bodies (shared/schema.py): every field type, every bad field listed, and the schema they describe."""
+
+import subprocess
+import sys
+import unicodedata
+from pathlib import Path
+
+import pytest
+
+from shared import errors
+from shared.schema import (
+    ONE_LINE_REFUSED,
+    AnyOf,
+    Boolean,
+    Enum,
+    FieldError,
+    Integer,
+    List,
+    Map,
+    Number,
+    Schema,
+    String,
+    Url,
+    merge_patch_parts,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTE = Schema("Note", {
+    "title": String(min_length=1, max_length=100, required=True, example="Groceries"),
+    "body": String(max_length=2000, one_line=False, nullable=True),
+    "pinned": Boolean(),
+    "color": Enum(["red", "green"], nullable=True),
+    "priority": Integer(minimum=1, maximum=5),
+    "tags": List(String(min_length=1, max_length=20), max_items=3),
+    "link": Url(nullable=True),
+})
+
+
+def problems(schema, body) -> list[dict]:
+    with pytest.raises(errors.ValidationFailed) as caught:
+        schema.validate(body)
+    return caught.value.extensions["errors"]
+
+
+def fields_refused(schema, body) -> list[str]:
+    return [problem["field"] for problem in problems(schema, body)]
+
+
+def test_a_valid_body_is_returned_as_checked():
+    body = {"title": "Groceries", "body": "eggs\nmilk", "pinned": True, "color": "red", "priority": 2,
+            "tags": ["home"], "link": "https://example.com/list"}
+    assert NOTE.validate(body) == body
+
+
+def test_only_the_fields_sent_are_returned():
+    assert NOTE.validate({"title": "Groceries"}) == {"title": "Groceries"}
+
+
+def test_a_missing_required_field_is_refused():
+    assert problems(NOTE, {"pinned": True}) == [{"field": "title", "message": "is required"}]
+
+
+def test_every_bad_field_is_listed_once_with_its_reason():
+    found = problems(NOTE, {"title": "", "pinned": "yes", "priority": 9, "owner": "mallory", "$where": 1})
+    assert [problem["field"] for problem in found] == ["title", "pinned", "priority", "owner", "$where"]
+    assert found[3]["message"].startswith("unknown field; allowed: title, body, pinned")
+    assert found[4]["message"] == "field names may not start with $ or contain ."
+
+
+@pytest.mark.parametrize("body", [None, [], "title", 3])
+def test_a_body_that_is_not_an_object_is_refused(body):
+    assert fields_refused(NOTE, body) == ["(body)"]
+
+
+def test_null_is_accepted_only_by_a_nullable_field():
+    assert NOTE.validate({"title": "x", "body": None}) == {"title": "x", "body": None}
+    assert problems(NOTE, {"title": None}) == [{"field": "title", "message": "may not be null"}]
+
+
+def test_a_patch_makes_every_field_optional_and_keeps_null_as_a_removal():
+    patch = NOTE.patch()
+    assert patch.validate({"body": None, "pinned": False}) == {"body": None, "pinned": False}
+    assert merge_patch_parts(patch.validate({"body": None, "pinned": False})) == ({"pinned": False}, ["body"])
+
+
+def test_a_patch_refuses_null_for_a_field_that_cannot_be_removed_and_an_empty_body():
+    assert problems(NOTE.patch(), {"title": None}) == [{"field": "title", "message": "may not be removed"}]
+    assert problems(NOTE.patch(), {}) == [{"field": "(body)", "message": "must name at least one field"}]
+
+
+@pytest.mark.parametrize("value", [True, 1.0, "3", 0, 6, 2**60])
+def test_integers_are_whole_numbers_in_bounds_and_never_booleans(value):
+    with pytest.raises(FieldError):
+        Integer(minimum=1, maximum=5).check(value)
+
+
+@pytest.mark.parametrize("value", [2**53 + 1, -(2**53) - 1])
+def test_integers_and_numbers_are_bounded_to_what_javascript_holds_exactly(value):
+    for field in (Integer(), Number()):
+        with pytest.raises(FieldError):
+            field.check(value)
+
+
+def test_numbers_accept_integers_and_floats_but_not_booleans():
+    assert Number().check(2) == 2 and Number().check(2.5) == 2.5
+    with pytest.raises(FieldError):
+        Number().check(False)
+
+
+def test_enum_compares_type_and_value():
+    with pytest.raises(FieldError):
+        Enum([1, 2]).check(True)
+    assert Enum([1, 2]).check(2) == 2
+
+
+def test_a_pattern_must_match_the_whole_value_not_a_line_of_it():
+    field = String(pattern="[a-z]{2}", example="en")
+    for value in ("en\n", "en\nfr", "xen", "é"):
+        with pytest.raises(FieldError):
+            field.check(value)
+
+
+def test_a_pattern_is_ascii_as_in_the_openapi_document():
+    with pytest.raises(FieldError):
+        String(pattern=r"\d+", example="1").check("٣")
+
+
+def test_a_field_whose_example_breaks_its_rule_is_refused_at_declaration():
+    with pytest.raises(ValueError, match="example"):
+        String(pattern="[a-z]+", example="ABC")
+
+
+def test_a_pattern_without_an_example_cannot_give_one():
+    with pytest.raises(ValueError, match="needs an example"):
+        String(pattern="[a-z]+").example()
+
+
+@pytest.mark.parametrize("key", ["$gt", "a.b"])
+def test_a_map_refuses_operator_and_dotted_keys_whatever_its_key_rule(key):
+    with pytest.raises(FieldError):
+        Map(Integer(), key=String(max_length=10)).check({key: 1})
+
+
+def test_a_map_and_a_list_name_the_bad_item():
+    with pytest.raises(FieldError, match=r"^b: must be an integer$"):
+        Map(Integer()).check({"a": 1, "b": "2"})
+    with pytest.raises(FieldError, match=r"^\[1\]: must be a string$"):
+        List(String()).check(["a", 2])
+
+
+def test_any_of_chooses_the_field_by_json_type():
+    field = AnyOf(String(max_length=3), Number(), Boolean())
+    assert [field.check(value) for value in ("abc", 1, True)] == ["abc", 1, True]
+    with pytest.raises(FieldError, match="must be a string, a number or a boolean"):
+        field.check([1])
+    with pytest.raises(FieldError, match="characters"):
+        field.check("abcd")
+
+
+@pytest.mark.parametrize("url", ["https://u@example.com/", "https://example.com\\@evil.com/", "http://example.com/",
+                                 "https://", "https://ex ample.com\n"])
+def test_urls_are_https_with_a_host_and_no_userinfo_or_backslash(url):
+    with pytest.raises(FieldError):
+        Url().check(url)
+
+
+def test_one_line_text_refuses_exactly_cc_cf_zl_and_zp_but_the_zero_width_joiners():
+    refused = {chr(code) for code in range(0x110000) if ONE_LINE_REFUSED.match(chr(code))}
+    wanted = {chr(code) for code in range(0x110000)
+              if unicodedata.category(chr(code)) in ("Cc", "Cf", "Zl", "Zp")} - {"\u200c", "\u200d"}
+    assert wanted <= refused
+    # The list is Unicode 15's (the runtime's Python 3.12); an older Python sees the newer ones as unassigned.
+    assert all(unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp", "Cn") for char in refused - wanted)
+
+
+def test_multiline_text_accepts_line_feeds_and_tabs_only():
+    field = String(one_line=False)
+    assert field.check("a\n\tb") == "a\n\tb"
+    for char in ("\r", "\x0b", "\u2028", "\u202e"):
+        with pytest.raises(FieldError):
+            field.check(f"a{char}b")
+
+
+def test_the_json_schema_lists_types_bounds_required_and_refuses_other_fields():
+    schema = NOTE.json_schema()
+    assert schema["type"] == "object" and schema["additionalProperties"] is False
+    assert schema["required"] == ["title"]
+    assert schema["properties"]["title"] == {"type": "string", "maxLength": 100, "minLength": 1}
+    assert schema["properties"]["body"]["type"] == ["string", "null"]
+    assert schema["properties"]["color"] == {"enum": ["red", "green", None]}
+    assert schema["properties"]["priority"] == {"type": "integer", "minimum": 1, "maximum": 5}
+    assert schema["properties"]["tags"] == {"type": "array", "maxItems": 3,
+                                            "items": {"type": "string", "minLength": 1, "maxLength": 20}}
+
+
+def test_a_patch_schema_requires_nothing_but_one_property():
+    schema = NOTE.patch().json_schema()
+    assert "required" not in schema and schema["minProperties"] == 1
+
+
+def test_a_pattern_is_anchored_in_the_json_schema():
+    assert String(pattern="[a-z]+", example="a").json_schema()["pattern"] == "^(?:[a-z]+)$"
+
+
+def test_the_example_of_a_schema_is_a_valid_body():
+    assert NOTE.validate(NOTE.example()) == NOTE.example()
+    assert NOTE.patch().validate(NOTE.patch().example())
+
+
+@pytest.mark.parametrize("name", ["", "$set", "a.b"])
+def test_a_schema_refuses_field_names_mongodb_would_misread(name):
+    with pytest.raises(ValueError):
+        Schema("Bad", {name: String()})
+
+
+def test_the_schema_module_imports_only_the_standard_library_and_shared_errors_and_no_url_parser():
+    script = "import sys; before = set(sys.modules); import shared.schema; print(*sorted(set(sys.modules) - before))"
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True)
+    loaded = set(result.stdout.split())
+    assert {name for name in loaded if name.split(".")[0] not in sys.stdlib_module_names} == {
+        "shared", "shared.schema", "shared.errors"}
+    assert "urllib.parse" not in loaded  # only a Url check loads it
