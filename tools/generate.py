@@ -119,9 +119,10 @@ def path_parameter(route: Declared, name: str, description: dict) -> dict:
     if field is None:
         return described_parameter(description, name)
     parameter = {"name": name, "in": "path", "required": True}
-    if getattr(field, "description", ""):
-        parameter["description"] = field.description
-    parameter["schema"] = for_openapi_31(field.json_schema())
+    schema = for_openapi_31(field.json_schema())
+    if schema.get("description"):
+        parameter["description"] = schema.pop("description")  # said once, on the parameter
+    parameter["schema"] = schema
     return parameter
 
 
