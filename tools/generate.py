@@ -18,7 +18,9 @@ From each route a router declares (its method, path, ``public``, ``body``,
   of ``Schema.example()`` with its content type when the route takes one.
   Existing event files are never rewritten.
 
-``make lint`` runs :func:`stale` and names this command when a file is behind.
+``make lint`` names this command when a file is behind. After writing, the command prints
+what the route checks still ask of template.yaml (a new function, its events, its alarm): the
+blocks a person pastes, each under the key it names.
 """
 
 from __future__ import annotations
@@ -306,17 +308,6 @@ def write_openapi(routes: list[Declared], path: Path = OPENAPI) -> bool:
     return True
 
 
-def differences(current, wanted, where: str = "") -> list[str]:
-    """The dotted keys at which ``current`` and ``wanted`` differ (down to an operation or a schema)."""
-    if isinstance(current, dict) and isinstance(wanted, dict) and where.count(".") < 2:
-        found = []
-        for key in list(current) + [key for key in wanted if key not in current]:
-            if current.get(key) != wanted.get(key):
-                found += differences(current.get(key), wanted.get(key), f"{where}.{key}" if where else str(key))
-        return found
-    return [where] if current != wanted else []
-
-
 # events/
 
 HOST = "a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com"
@@ -462,18 +453,6 @@ def write_events(routes: list[Declared], folder: Path = EVENTS) -> list[Path]:
     return written
 
 
-def stale(routes: list[Declared], description: dict, folder: Path = EVENTS) -> list[str]:
-    """One line per part of openapi.yaml or events/ that is behind the declarations, naming the command."""
-    wanted = derived_document(routes, description)
-    found = [f"openapi.yaml is behind the route declarations at {where}: run {COMMAND}"
-             for where in differences(description, wanted)]
-    for path, (route, _) in missing_events(routes, folder).items():
-        kind = "HTTP API (2.0)" if path.parent.name == "v2" else "REST API (1.0)"
-        found.append(f"{route} has no {kind} event in {path.parent.relative_to(folder.parent)}/: run {COMMAND} "
-                     f"(it writes {path.relative_to(folder.parent)})")
-    return found
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = cli.Parser(prog=COMMAND, description="Write what the route declarations determine into openapi.yaml "
                                                   "and events/ (merged: what a person wrote stays).")
@@ -489,7 +468,29 @@ def main(argv: list[str] | None = None) -> int:
         print(f"wrote {name}")
     if not changed:
         print("openapi.yaml and events/ already agree with the route declarations")
+    left = template_problems(routes)
+    if left:
+        print(f"\nmake lint also asks for these in template.yaml ({len(left)}); paste each block as it is, under "
+              f"the key it names:")
+        print("\n".join(left))
     return 0
+
+
+def template_problems(declared: list[Declared]) -> list[str]:
+    """What the route checks still say about template.yaml: the blocks a person pastes (see tools/checks/routes.py)."""
+    from tools import samtemplate
+    from tools.checks import routes, sam
+    from tools.checks.intrinsics import Evaluator
+
+    try:
+        template = samtemplate.load()
+        environment = sorted(sam.environments())[0]
+        overrides = sam.parse_overrides(sam.environments()[environment].get("parameter_overrides", ""))
+        values = sam.parameter_values(template, overrides)
+        cfn = sam.translate(template, values)
+    except Exception as exc:  # make lint says why in full
+        return [f"template.yaml cannot be checked ({type(exc).__name__}): run make lint"]
+    return routes.check_template(template, cfn, Evaluator(cfn, values), declared)
 
 
 if __name__ == "__main__":
