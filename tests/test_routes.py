@@ -537,10 +537,15 @@ def test_event_files_are_named_after_their_route():
 def test_a_route_without_events_names_the_command_for_both(declared):
     events = event_files.event_files()
     assert event_files.check_event_files([*declared, READ_NOTE], events) == [
-        "GET /notes/{note_id} has no REST API (1.0) event in events/ (make invoke, the benchmark and the tests run "
-        "each one): run make generate (it writes events/note.json)",
-        "GET /notes/{note_id} has no HTTP API (2.0) event in events/v2/ (make invoke, the benchmark and the tests run "
-        "each one): run make generate (it writes events/v2/note.json)"]
+        "GET /notes/{note_id} has no REST API (1.0) and no HTTP API (2.0) event (make invoke, the benchmark and the "
+        "tests run each one): run make generate (it writes events/note.json, events/v2/note.json)"]
+
+
+def test_a_route_without_its_http_api_event_names_the_one_file(declared):
+    events = {name: event for name, event in event_files.event_files().items() if name != "events/v2/me-delete.json"}
+    assert event_files.check_event_files(declared, events) == [
+        "DELETE /me has no HTTP API (2.0) event (make invoke, the benchmark and the tests run each one): run make "
+        "generate (it writes events/v2/me-delete.json)"]
 
 
 def test_generated_events_pass_the_check_with_valid_ids_and_bodies(declared, tmp_path):

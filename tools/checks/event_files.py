@@ -104,9 +104,12 @@ def check_event_files(routes: list[Declared], events: dict[str, dict] | None = N
         problems = check_event(name, event, set(declared))
         found += problems or check_example_values(name, event, declared[event_route(event)[:2]])
     for route in routes:
-        for kind, folder, v2 in (("REST API (1.0)", "events/", False), ("HTTP API (2.0)", "events/v2/", True)):
+        lacking = [(kind, f"{folder}{event_name(route)}") for kind, folder, v2 in (
+            ("REST API (1.0)", "events/", False), ("HTTP API (2.0)", "events/v2/", True))
             if not any(event_route(event)[:2] == route.key and (event.get("version") == "2.0") == v2
-                       for event in events.values()):
-                found.append(f"{route} has no {kind} event in {folder} (make invoke, the benchmark and the tests run "
-                             f"each one): run {COMMAND} (it writes {folder}{event_name(route)})")
+                       for event in events.values())]
+        if lacking:
+            found.append(f"{route} has no {' and no '.join(kind for kind, _ in lacking)} event (make invoke, the "
+                         f"benchmark and the tests run each one): run {COMMAND} (it writes "
+                         f"{', '.join(name for _, name in lacking)})")
     return found
