@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from shared.router import DEFAULT_STATUS
 from tools import samtemplate
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 HANDLERS = ROOT / "handlers"
 PREFLIGHT = "OPTIONS"
-DEFAULT_STATUS = {"POST": 201, "DELETE": 204}
 
 
 @dataclass(frozen=True)
