@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from shared.router import DEFAULT_STATUS
+from shared.router import DEFAULT_STATUS, check_template
 from tools import samtemplate
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -77,29 +77,12 @@ def declared_routes(folder: Path = HANDLERS) -> list[Declared]:
 
 
 def template_problem(template: str) -> str | None:
-    """Why ``template`` is not a route template (``/notes/{note_id`` -> "unbalanced brace"), else None."""
-    if not template.startswith("/"):
-        return "it must start with /"
-    depth, names = 0, []
-    for part in re.split(r"([{}])", template):
-        if part == "{":
-            depth += 1
-        elif part == "}":
-            depth -= 1
-        elif depth == 1:
-            names.append(part)
-        if depth not in (0, 1):
-            return "unbalanced brace"
-    if depth:
-        return "unbalanced brace"
-    for name in names:
-        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
-            return f"bad parameter name {name!r} (letters, digits and _, not first a digit)"
-    for segment in template.split("/")[1:]:
-        if "{" in segment and not re.fullmatch(r"{[^{}]*}", segment):
-            return f"a parameter must be a whole path segment, not {segment!r}"
-    twice = sorted({name for name in names if names.count(name) > 1})
-    return f"parameter {twice[0]} appears twice" if twice else None
+    """Why ``template`` is not a route template, as the router says it (``/notes/{note_id``: unbalanced braces)."""
+    try:
+        check_template(template)
+    except ValueError as exc:
+        return str(exc).partition(": ")[2] or str(exc)
+    return None
 
 
 def preflights(routes: list[Declared]) -> list[Declared]:
