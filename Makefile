@@ -23,7 +23,7 @@ help:
 	@echo "make test                       the whole test suite, on a real MongoDB-protocol server"
 	@echo "make db [DB_PORT=27017]         run the local database server in the foreground"
 	@echo "make soak [DURATION=60] [CLIENTS=12] [WORKERS=3] [KILLS=2]  load through the local API while the database is killed"
-	@echo "make indexes                    create the indexes on MONGODB_URI, else the local database (idempotent)"
+	@echo "make indexes                    create the indexes on MONGODB_URI (idempotent)"
 	@echo "make -s token SUB=alice [SCOPE='a b'] [TTL=3600]  print a local token (STAGE=local only)"
 	@echo "make generate                   write what the route declarations determine into openapi.yaml and events/"
 	@echo "make lint                       ruff, then the offline checks (cfn-lint, SAM transform, routes, bootstrap, actionlint)"

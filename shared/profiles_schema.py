@@ -36,9 +36,7 @@ class TimeZone(Field):
     """A zone name of the IANA time zone database (case-sensitive), such as ``Europe/Paris`` or ``UTC``."""
 
     default_example = "Europe/Paris"
-
-    def accepts_type(self, value) -> bool:
-        return isinstance(value, str)
+    python_types = (str,)
 
     def _check(self, value):
         if not isinstance(value, str) or len(value) > 64 or value not in iana_time_zones():

@@ -12,9 +12,9 @@ A toolkit module (standard library only; nothing in it knows any resource):
     NOTE.json_schema()                       # its OpenAPI 3.1 (JSON Schema 2020-12) schema object
 
 Every field takes ``required=False`` (must be present), ``nullable=False`` (``null`` accepted; in a
-patch, ``null`` removes the field), ``description=""``, ``example=`` (a valid value, checked at
-declaration; each type has a default one unless it has a pattern) and ``message=`` (the one message for
-any bad value, instead of the field's own). ``check(value)`` returns the value or raises
+patch, ``null`` removes the field), ``description=""``, ``example=`` (a valid value, checked when
+:meth:`Field.example` gives it; each type has a default one unless it has a pattern) and ``message=``
+(the one message for any bad value, instead of the field's own). ``check(value)`` returns the value or raises
 :class:`FieldError`; ``json_schema()`` describes it.
 
 Text is never free-form: a one-line :class:`String` refuses the Unicode categories Cc (controls, tabs and
@@ -37,13 +37,13 @@ from shared import errors
 MAX_SAFE_INTEGER = 2**53
 MAX_FIELD_NAME_SHOWN = 50
 # Cc, Cf, Zl and Zp as of Unicode 15 (Python 3.12), but U+200C and U+200D; tests/test_schema.py checks it.
-_REFUSED_BEYOND_ASCII_CONTROLS = (
-    "\x7f-\x9f\xad\u0600-\u0605\u061c\u06dd\u070f\u0890-\u0891\u08e2\u180e\u200b\u200e-\u200f"
-    "\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd\U00013430-\U0001343f"
-    "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f"
+_REFUSED_RANGES = (
+    (0x00, 0x1F), (0x7F, 0x9F), (0xAD, 0xAD), (0x600, 0x605), (0x61C, 0x61C), (0x6DD, 0x6DD), (0x70F, 0x70F),
+    (0x890, 0x891), (0x8E2, 0x8E2), (0x180E, 0x180E), (0x200B, 0x200B), (0x200E, 0x200F), (0x2028, 0x202E),
+    (0x2060, 0x2064), (0x2066, 0x206F), (0xFEFF, 0xFEFF), (0xFFF9, 0xFFFB), (0x110BD, 0x110BD), (0x110CD, 0x110CD),
+    (0x13430, 0x1343F), (0x1BCA0, 0x1BCA3), (0x1D173, 0x1D17A), (0xE0001, 0xE0001), (0xE0020, 0xE007F),
 )
-ONE_LINE_REFUSED = re.compile(f"[\x00-\x1f{_REFUSED_BEYOND_ASCII_CONTROLS}]")
-MULTILINE_REFUSED = re.compile(f"[\x00-\x08\x0b-\x1f{_REFUSED_BEYOND_ASCII_CONTROLS}]")  # \t and \n allowed
+_refused: dict[bool, frozenset[str]] = {}
 _NO_EXAMPLE = object()
 
 
@@ -61,10 +61,31 @@ def shown(key: str) -> str:
     return key[:MAX_FIELD_NAME_SHOWN]
 
 
+def refused_characters(one_line: bool) -> frozenset[str]:
+    """What text may not hold: Cc, Cf, Zl, Zp but U+200C/U+200D; ``\\t`` and ``\\n`` too when ``one_line``.
+
+    Sets rather than a regular expression, which would cost half a millisecond of a cold start to
+    compile; built on first use.
+    """
+    if not _refused:
+        _refused[True] = frozenset(chr(code) for first, last in _REFUSED_RANGES for code in range(first, last + 1))
+        _refused[False] = _refused[True] - {"\t", "\n"}
+    return _refused[one_line]
+
+
+def _has_refused_characters(value: str, one_line: bool) -> bool:
+    if value.isprintable():  # the usual case, one C loop: no refused character is printable
+        return False
+    if not one_line and value.replace("\n", " ").replace("\t", " ").isprintable():
+        return False
+    return not refused_characters(one_line).isdisjoint(value)
+
+
 class Field:
     """The common part of every field type; subclasses define ``_check`` and ``_schema``."""
 
     default_example = _NO_EXAMPLE
+    python_types: tuple[type, ...] = ()  # the types of the values it takes, as orjson decodes JSON
 
     def __init__(self, *, required: bool = False, nullable: bool = False, description: str = "",
                  example=_NO_EXAMPLE, message: str | None = None) -> None:
@@ -73,11 +94,6 @@ class Field:
         self.description = description
         self.message = message
         self._example = example
-        if example is not _NO_EXAMPLE:
-            try:
-                self.check(example)
-            except FieldError as exc:
-                raise ValueError(f"example {example!r} breaks its own field's rule: {exc}") from None
 
     def check(self, value):
         """``value`` if it follows the rule (``None`` only when nullable); :class:`FieldError` otherwise."""
@@ -85,20 +101,26 @@ class Field:
             if self.nullable:
                 return None
             raise FieldError(self.message or "may not be null")
-        if self.message is None:
-            return self._check(value)
         try:
             return self._check(value)
         except FieldError:
+            if self.message is None:
+                raise
             raise FieldError(self.message) from None
 
     def example(self):
-        """A valid value: the declared ``example``, else the type's default one."""
-        if self._example is not _NO_EXAMPLE:
-            return self._example
-        if self.default_example is _NO_EXAMPLE:
+        """A valid value: the declared ``example``, else the type's default one.
+
+        ValueError when there is none (a pattern needs ``example=``) or when it breaks the field's own
+        rule: checked here, where the OpenAPI document and event files are made, not at every cold start.
+        """
+        example = self.default_example if self._example is _NO_EXAMPLE else self._example
+        if example is _NO_EXAMPLE:
             raise ValueError(f"{type(self).__name__} field with a pattern or custom rule needs an example=")
-        return self.default_example
+        try:
+            return self.check(example)
+        except FieldError as exc:
+            raise ValueError(f"example {example!r} breaks its own field's rule: {exc}") from None
 
     def json_schema(self) -> dict:
         """The field's JSON Schema (OpenAPI 3.1): ``null`` is added to the type when nullable."""
@@ -112,9 +134,6 @@ class Field:
             schema["description"] = self.description
         return schema
 
-    def accepts_type(self, value) -> bool:
-        """Whether ``value`` is of this field's JSON type (for :class:`AnyOf`)."""
-        return True
 
     def _check(self, value):
         return value
@@ -130,6 +149,8 @@ class String(Field):
     ``blank=False`` refuses a value of only whitespace.
     """
 
+    python_types = (str,)
+
     def __init__(self, min_length: int = 0, max_length: int = 1000, pattern: str | None = None,
                  one_line: bool = True, blank: bool = True, **common) -> None:
         self.min_length = min_length
@@ -141,16 +162,13 @@ class String(Field):
         self.default_example = _NO_EXAMPLE if pattern else "x" * max(min_length, 1)
         super().__init__(**common)
 
-    def accepts_type(self, value) -> bool:
-        return isinstance(value, str)
 
     def _check(self, value):
         if not isinstance(value, str):
             raise FieldError("must be a string")
         if not self.min_length <= len(value) <= self.max_length:
             raise FieldError(f"must be {self.min_length} to {self.max_length} characters long")
-        refused = ONE_LINE_REFUSED if self.one_line else MULTILINE_REFUSED
-        if refused.search(value):
+        if _has_refused_characters(value, self.one_line):
             raise FieldError("must be one line, without control or format characters" if self.one_line
                              else "must not contain control or format characters other than line breaks and tabs")
         if not self.blank and not value.strip():
@@ -180,10 +198,8 @@ class Url(String):
         super()._check(value)
         if "\\" in value or not value.startswith("https://"):
             raise FieldError("must be an https:// URL without backslashes")
-        from urllib.parse import urlsplit  # only when a URL is checked: it costs 2 ms of a cold start
-
         try:
-            parts = urlsplit(value)
+            parts = _urlsplit(value)
             host = parts.hostname
         except ValueError:
             raise FieldError("must be an https:// URL") from None
@@ -197,9 +213,18 @@ class Url(String):
         return {"type": "string", "format": "uri", "maxLength": self.max_length, "pattern": "^https://[^@\\\\/?#]+([/?#].*)?$"}
 
 
+def _urlsplit(url: str):
+    global _urlsplit
+    from urllib.parse import urlsplit  # on the first URL checked: it costs 2 ms of a cold start
+
+    _urlsplit = urlsplit
+    return urlsplit(url)
+
+
 class Integer(Field):
     """A whole number (not a boolean, not ``1.0``) from ``minimum`` to ``maximum``, within +/- 2**53."""
 
+    python_types = (int,)
     default_example = 0
 
     def __init__(self, minimum: int | None = None, maximum: int | None = None, **common) -> None:
@@ -208,8 +233,6 @@ class Integer(Field):
         self.default_example = min(max(0, self.minimum), self.maximum)
         super().__init__(**common)
 
-    def accepts_type(self, value) -> bool:
-        return type(value) is int
 
     def _check(self, value):
         if type(value) is not int:
@@ -225,6 +248,7 @@ class Integer(Field):
 class Number(Field):
     """A number (integer or not; never a boolean); whole numbers within +/- 2**53; optional bounds."""
 
+    python_types = (int, float)
     default_example = 0
 
     def __init__(self, minimum: float | None = None, maximum: float | None = None, **common) -> None:
@@ -236,8 +260,6 @@ class Number(Field):
             self.default_example = maximum
         super().__init__(**common)
 
-    def accepts_type(self, value) -> bool:
-        return type(value) in (int, float)
 
     def _check(self, value):
         if type(value) not in (int, float):
@@ -260,10 +282,9 @@ class Number(Field):
 class Boolean(Field):
     """``true`` or ``false``."""
 
+    python_types = (bool,)
     default_example = True
 
-    def accepts_type(self, value) -> bool:
-        return isinstance(value, bool)
 
     def _check(self, value):
         if not isinstance(value, bool):
@@ -281,11 +302,10 @@ class Enum(Field):
         self.values = tuple(values)
         if not self.values:
             raise ValueError("Enum needs at least one value")
+        self.python_types = tuple({type(value): None for value in self.values})
         self.default_example = self.values[0]
         super().__init__(**common)
 
-    def accepts_type(self, value) -> bool:
-        return any(type(value) is type(allowed) for allowed in self.values)
 
     def _check(self, value):
         if not any(type(value) is type(allowed) and value == allowed for allowed in self.values):
@@ -303,20 +323,25 @@ class Enum(Field):
 
 
 class AnyOf(Field):
-    """A value of one of several fields, chosen by its JSON type: ``AnyOf(String(...), Number(), Boolean())``."""
+    """A value of one of several fields, chosen by its JSON type: ``AnyOf(String(...), Number(), Boolean())``.
+
+    Each choice's ``python_types`` says which values it takes (``str`` for a String); the first wins.
+    """
 
     def __init__(self, *choices: Field, **common) -> None:
         self.choices = choices
+        self._by_type = {}  # the first choice that takes each Python type
+        for choice in choices:
+            for python_type in choice.python_types:
+                self._by_type.setdefault(python_type, choice)
+        self.python_types = tuple(self._by_type)
         self.default_example = choices[0].example()
         super().__init__(**common)
 
-    def accepts_type(self, value) -> bool:
-        return any(choice.accepts_type(value) for choice in self.choices)
-
     def _check(self, value):
-        for choice in self.choices:
-            if choice.accepts_type(value):
-                return choice.check(value)
+        choice = self._by_type.get(type(value))
+        if choice is not None:
+            return choice._check(value) if choice.message is None else choice.check(value)
         names = [f"a {type(choice).__name__.lower()}" for choice in self.choices]
         raise FieldError(f"must be {' or '.join([', '.join(names[:-1]), names[-1]] if len(names) > 1 else names)}")
 
@@ -327,6 +352,8 @@ class AnyOf(Field):
 class List(Field):
     """An array of at most ``max_items`` values, each checked by ``item``; a bad one is named by its index."""
 
+    python_types = (list,)
+
     def __init__(self, item: Field, max_items: int = 100, min_items: int = 0, **common) -> None:
         self.item = item
         self.max_items = max_items
@@ -334,8 +361,6 @@ class List(Field):
         self.default_example = [item.example()] * max(min_items, 1 if max_items else 0)
         super().__init__(**common)
 
-    def accepts_type(self, value) -> bool:
-        return isinstance(value, list)
 
     def _check(self, value):
         if not isinstance(value, list):
@@ -363,6 +388,8 @@ class Map(Field):
     Keys starting with ``$`` or containing ``.`` are refused whatever ``key`` says.
     """
 
+    python_types = (dict,)
+
     def __init__(self, value: Field, key: String | None = None, max_items: int = 100, **common) -> None:
         self.key = key if key is not None else String(min_length=1, max_length=100)
         self.value = value
@@ -370,24 +397,22 @@ class Map(Field):
         self.default_example = {self.key.example(): value.example()}
         super().__init__(**common)
 
-    def accepts_type(self, value) -> bool:
-        return isinstance(value, dict)
 
     def _check(self, value):
         if not isinstance(value, dict):
             raise FieldError("must be an object")
         if len(value) > self.max_items:
             raise FieldError(f"must have at most {self.max_items} keys")
-        checked = {}
+        checked, key_field, value_field = {}, self.key, self.value
         for key, item in value.items():
-            if unsafe_key(key):
+            if key.startswith("$") or "." in key:
                 raise FieldError(f"key {shown(key)!r} may not start with $ or contain .")
             try:
-                self.key.check(key)
+                key_field.check(key)
             except FieldError as exc:
                 raise FieldError(f"key {shown(key)!r} {exc}") from None
             try:
-                checked[key] = self.value.check(item)
+                checked[key] = value_field.check(item)
             except FieldError as exc:
                 raise FieldError(f"{shown(key)}: {exc}") from None
         return checked
@@ -441,8 +466,12 @@ class Schema:
                 message = "field names may not start with $ or contain ." if unsafe_key(key) else self._allowed
                 problems.append({"field": shown(key), "message": message})
                 continue
-            if value is None and self.merge_patch and not field.nullable:
-                problems.append({"field": key, "message": "may not be removed"})
+            if value is None:
+                if field.nullable:
+                    checked[key] = None
+                else:
+                    problems.append({"field": key, "message": "may not be removed" if self.merge_patch
+                                     else "may not be null"})
                 continue
             try:
                 checked[key] = field.check(value)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -142,3 +143,57 @@ def test_a_missing_interpreter_fails_with_what_to_install():
 def test_lambda_python_of_the_wrong_version_is_refused():
     with pytest.raises(build.BuildError, match=r"is not a working Python 3\.12 interpreter"):
         build.find_interpreter("3.12", environ={"LAMBDA_PYTHON": sys.executable})
+
+
+# No zip holds what its function does not import: the driver, the time zone database, the profile example
+
+PROFILE_MODULES = {"shared/profiles.py", "shared/profiles_schema.py"}
+NOTES_HANDLER = '''
+from shared import early_db
+
+early_db.start()
+
+from shared import db, errors
+from shared.pagination import page, parse_limit
+from shared.responses import created, empty_response, json_response
+from shared.router import Router
+from shared.schema import Boolean, Integer, List, Map, Number, Schema, String, Url
+
+NOTE = Schema("Note", {"title": String(max_length=100, required=True), "link": Url(), "tags": List(String()),
+                       "meta": Map(Number()), "rank": Integer(), "done": Boolean()})
+router = Router("notes")
+'''
+
+
+def test_a_new_resource_built_from_the_toolkit_reaches_no_profile_module_and_no_time_zone_database(tmp_path):
+    shutil.copytree(imports.ROOT / "shared", tmp_path / "shared")
+    (tmp_path / "handlers").mkdir()
+    (tmp_path / "handlers" / "__init__.py").write_text("")
+    (tmp_path / "handlers" / "notes.py").write_text(NOTES_HANDLER)
+    found = imports.closure("handlers.notes", root=tmp_path)
+    assert not {name for name in found.modules if name.startswith("shared.profiles")}
+    assert "tzdata" not in found.third_party
+    assert found.third_party - imports.RUNTIME_PROVIDED == {"orjson", "pymongo", "bson"}
+
+
+def test_only_the_function_that_checks_time_zones_holds_tzdata(built):
+    for function, module in MODULES.items():
+        holds = "tzdata" in top_level(built, function)
+        assert holds == ("shared.profiles_schema" in imports.closure(module).modules), function
+    assert "tzdata" in top_level(built, "MeFunction")
+
+
+def test_the_profile_modules_are_only_in_the_functions_that_use_them(built):
+    for function, module in MODULES.items():
+        used = {str(path.relative_to(imports.ROOT)) for path in imports.closure(module).modules.values()}
+        assert names_in(built, function) & PROFILE_MODULES == used & PROFILE_MODULES, function
+    assert not names_in(built, "HealthFunction") & PROFILE_MODULES
+    assert not names_in(built, AUTHORIZER) & PROFILE_MODULES
+    assert "shared/profiles_schema.py" not in names_in(built, "UsersFunction")  # it reads profiles, never checks a body
+
+
+def test_the_authorizer_never_holds_the_driver_and_health_holds_it_only_for_its_deep_check(built):
+    assert not DRIVER & top_level(built, AUTHORIZER)
+    # Health's zip holds it because GET /health?deep=true imports shared.db inside the endpoint; its
+    # cold start never loads it (tests/test_health.py).
+    assert "shared.db" in imports.closure("handlers.health").modules
