@@ -62,7 +62,7 @@ def shown(key: str) -> str:
 
 
 def refused_characters(one_line: bool) -> frozenset[str]:
-    """What text may not hold: Cc, Cf, Zl, Zp but U+200C/U+200D; ``\\t`` and ``\\n`` too when ``one_line``.
+    """What text may not hold: Cc, Cf, Zl, Zp but U+200C/U+200D; of Cc, ``\\t`` and ``\\n`` only when ``one_line``.
 
     Sets rather than a regular expression, which would cost half a millisecond of a cold start to
     compile; built on first use.
@@ -133,7 +133,6 @@ class Field:
         if self.description:
             schema["description"] = self.description
         return schema
-
 
     def _check(self, value):
         return value
@@ -426,8 +425,13 @@ class Map(Field):
 
 def merge_patch_parts(data: dict) -> tuple[dict, list[str]]:
     """A checked patch (:meth:`Schema.patch`) split into the fields to set and the fields to remove."""
-    to_set = {key: value for key, value in data.items() if value is not None}
-    return to_set, [key for key, value in data.items() if value is None]
+    to_set, to_unset = {}, []
+    for key, value in data.items():
+        if value is None:
+            to_unset.append(key)
+        else:
+            to_set[key] = value
+    return to_set, to_unset
 
 
 class Schema:
