@@ -582,6 +582,17 @@ def test_an_event_whose_id_fails_the_param_check_is_reported(declared):
         f"Field's example {NOTE_ID.example()!r}")
 
 
+def test_an_event_whose_id_is_the_placeholder_asks_for_a_field_with_an_example(declared):
+    undeclared = declarations.Declared("GET", "/notes/{note_id}", False, "handlers.notes", "read_note", "One note")
+    events = {f"events/{path.name}": event for path, (_, event) in generate.missing_events(
+        [undeclared], event_files.EVENTS / "none").items() if path.parent.name != "v2"}
+    assert events["events/note.json"]["pathParameters"] == {"note_id": "example"}
+    assert event_files.check_event_files([undeclared], events)[0] == (
+        "events/note.json: its note_id is the placeholder 'example', which names nothing: declare "
+        "params={'note_id': String(..., example=<a real id>)} on GET /notes/{note_id}, then delete the file and run "
+        "make generate; or set a real id in it")
+
+
 def test_an_event_without_the_body_its_route_takes_is_reported(declared):
     events = {f"events/{path.name}": event for path, (_, event) in generate.missing_events(
         [CREATE_NOTE], event_files.EVENTS / "none").items() if path.parent.name != "v2"}

@@ -40,6 +40,7 @@ from tools.checks.declarations import ROOT, DeclarationError, Declared, camel, d
 OPENAPI = ROOT / "openapi.yaml"
 EVENTS = ROOT / "events"
 COMMAND = "make generate"
+PLACEHOLDER = "example"  # a path id for a parameter declared without a Field (lint asks for one)
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 
 # What a person writes: kept as written once present (the declaration only fills it in when missing).
@@ -347,7 +348,7 @@ def example_path(route: Declared) -> tuple[str, dict[str, str] | None]:
     values = {}
     for name in path_parameters(route.path):
         field = (route.params or {}).get(name)
-        values[name] = str(field_example(field) or "example")
+        values[name] = str(field_example(field) or PLACEHOLDER)
     path = re.sub(r"{([^}]+)}", lambda found: values[found.group(1)], route.path)
     return path, values or None
 

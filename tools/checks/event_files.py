@@ -15,7 +15,7 @@ from urllib.parse import unquote
 
 from shared.router import compile_template
 from tools.checks.declarations import ROOT, Declared
-from tools.generate import COMMAND, event_name, field_example
+from tools.generate import COMMAND, PLACEHOLDER, event_name, field_example
 
 EVENTS = ROOT / "events"
 
@@ -73,6 +73,11 @@ def check_event(name: str, event: dict, declared: set[tuple[str, str]]) -> list[
 def check_example_values(name: str, event: dict, route: Declared) -> list[str]:
     """The event's path ids pass the route's param checks, and its body the route's body Schema."""
     problems = []
+    for key, value in (event.get("pathParameters") or {}).items():
+        if value == PLACEHOLDER and key not in (route.params or {}):
+            problems.append(f"{name}: its {key} is the placeholder {PLACEHOLDER!r}, which names nothing: declare "
+                            f"params={{{key!r}: String(..., example=<a real id>)}} on {route}, then delete the file "
+                            f"and run {COMMAND}; or set a real id in it")
     for key, field in (route.params or {}).items():
         value = (event.get("pathParameters") or {}).get(key)
         try:
