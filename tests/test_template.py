@@ -449,7 +449,7 @@ def test_the_authorizer_context_reaches_the_handlers_principal(template_authoriz
     token = jwt.encode({"sub": "alice", "email": "alice@example.com", "iss": values["JwtIssuer"],
                         "aud": values["JwtAudience"], "iat": now, "exp": now + 600}, SECRET, algorithm="HS256")
     answer = authorizer.lambda_handler({"type": "TOKEN", "authorizationToken": f"Bearer {token}",
-                                        "methodArn": "arn:aws:execute-api:us-east-1:1:a/dev/GET/me"}, None)
+                                        "methodArn": "arn:aws:execute-api:us-east-1:123456789012:a/dev/GET/me"}, None)
     # What a REST API puts in requestContext.authorizer for a Lambda authorizer: principalId and the context.
     request_authorizer = {"principalId": answer["principalId"], **answer["context"], "integrationLatency": 3}
     principal = principal_from_event({"authorizer": request_authorizer}, {})
