@@ -334,34 +334,98 @@ def _second_value(name: str, declaration: dict, value: str) -> str | None:
     return SECOND_VALUES.get(name)
 
 
+def alarm_metrics(properties: dict) -> list[dict]:
+    """Every metric an alarm reads: its own, or each ``MetricStat`` of its metric math."""
+    if "MetricName" in properties:
+        return [properties]
+    return [query["MetricStat"]["Metric"] for query in properties.get("Metrics", []) if "MetricStat" in query]
+
+
+def authorizer_function(cfn: dict, evaluator: Evaluator) -> str:
+    """The function behind the API's authorizer (through its alias), or "" when there is none."""
+    aliases = {name: str(alias["Properties"]["FunctionName"].get("Ref"))
+               for name, alias in resources(cfn, "AWS::Lambda::Alias").items()}
+    for authorizer in authorizers(cfn).values():
+        matched = AUTHORIZER_URI.match(str(evaluator.value(authorizer.get("authorizerUri"))))
+        target = matched.group("function").strip("<>").removesuffix(".Arn") if matched else ""
+        return aliases.get(target, target)
+    return ""
+
+
+# What each kind of function's deployment group must watch on its new version: (metric, what it catches).
+ROLLBACK_METRICS = {
+    "api": [("Errors", "crashes, timeouts and out-of-memory (AWS/Lambda Errors with FunctionName, Resource "
+                       "<function>:live and ExecutedVersion)"),
+            ("ServerErrors", "handled 500s: a database, secret or configuration failure raises no Lambda error "
+                             "(the request line's EMF metric ServerErrors with the dimensions function and version)")],
+    "authorizer": [("AuthorizerFailures", "failures that answer 500 (its EMF metric AuthorizerFailures with the "
+                                          "dimensions function and version)"),
+                   ("AuthorizerRefusals", "refusals: a version that refuses valid tokens (a bad JwtIssuer or "
+                                          "JwtAudience, or a bug) answers 401 to every caller and is promoted (its "
+                                          "EMF metric AuthorizerRefusals with function and version, compared with "
+                                          "the old version's rate, with a floor)")],
+}
+
+
 def check_canary_alarms(cfn: dict, evaluator: Evaluator) -> list[str]:
-    """Each function's rollback alarm on AWS/Lambda watches the version being deployed, not the function."""
+    """Each deployment group rolls back on its new version's failures, and on nothing else.
+
+    Every alarm of a group reads at least one metric narrowed to the version being
+    deployed (the old version, another function or the whole stage cannot roll it
+    back), and the group watches what users see: for an API function its Lambda
+    errors and its handled 500s, for the authorizer its failures and its refusals.
+    """
     found = []
     alarms = resources(cfn, "AWS::CloudWatch::Alarm")
     versions = {str(version["Properties"]["FunctionName"].get("Ref")): name
                 for name, version in resources(cfn, "AWS::Lambda::Version").items()}
+    authorizer = authorizer_function(cfn, evaluator)
     for group_name, group in resources(cfn, "AWS::CodeDeploy::DeploymentGroup").items():
         function = group_name.removesuffix("DeploymentGroup")
+        new_version = {"Fn::GetAtt": [versions.get(function), "Version"]}
+        watched = set()
         for alarm_name in _alarm_names(group, evaluator):
             properties = alarms.get(alarm_name, {}).get("Properties", {})
-            dimensions = {item["Name"]: item["Value"] for item in properties.get("Dimensions", [])}
-            new_version = {"Fn::GetAtt": [versions.get(function), "Version"]}
-            if properties.get("Namespace") == "AWS/ApiGateway":
-                continue  # the API's own metrics have no version to tell apart
-            if properties.get("Namespace") != "AWS/Lambda":
-                if new_version not in dimensions.values():
-                    found.append(f"{alarm_name} rolls back {function}'s canary but counts every version: give its "
-                                 f"metric a version dimension (a metric filter's Dimensions from the log line's "
-                                 f"version) and the alarm that dimension = !GetAtt {function}.Version.Version")
-                continue
-            expected = {"FunctionName": {"Ref": function}, "Resource": {"Fn::Sub": f"${{{function}}}:live"},
-                        "ExecutedVersion": new_version}
-            if dimensions != expected:
-                found.append(f"{alarm_name} rolls back {function}'s canary but counts {sorted(dimensions)}, so the "
-                             f"old version's errors (90% of the traffic) count too: give it the dimensions "
-                             f"FunctionName, Resource (<function>:live) and ExecutedVersion: "
-                             f"!GetAtt {function}.Version.Version")
+            metrics = alarm_metrics(properties)
+            narrowed = [metric for metric in metrics
+                        if new_version in [item.get("Value") for item in metric.get("Dimensions", [])]]
+            watched |= {str(evaluator.value(metric.get("MetricName"))) for metric in narrowed}
+            found += _alarm_scope_problems(alarm_name, function, metrics, narrowed)
+        if not alarms_configured(group, evaluator):
+            continue  # check_delivery says when a production group has no alarms
+        kind = "authorizer" if function == authorizer else "api"
+        for metric, what in ROLLBACK_METRICS[kind]:
+            if metric not in watched:
+                found.append(f"{function}'s deployment group has no alarm on its new version's {what}: add one "
+                             f"narrowed to version !GetAtt {function}.Version.Version and list it in {function}'s "
+                             f"DeploymentPreference.Alarms")
     return found
+
+
+def _alarm_scope_problems(alarm_name: str, function: str, metrics: list[dict], narrowed: list[dict]) -> list[str]:
+    if len(metrics) == 1 and metrics[0].get("Namespace") == "AWS/Lambda":
+        dimensions = {item["Name"]: item["Value"] for item in metrics[0].get("Dimensions", [])}
+        expected = {"FunctionName": {"Ref": function}, "Resource": {"Fn::Sub": f"${{{function}}}:live"},
+                    "ExecutedVersion": dimensions.get("ExecutedVersion")}
+        if narrowed and dimensions == expected:
+            return []
+        return [f"{alarm_name} rolls back {function}'s canary but counts {sorted(dimensions)}, so the old version's "
+                f"errors (90% of the traffic) count too: give it the dimensions FunctionName, Resource "
+                f"(<function>:live) and ExecutedVersion: !GetAtt {function}.Version.Version"]
+    if narrowed:
+        return []
+    if any(metric.get("Namespace") == "AWS/ApiGateway" for metric in metrics):
+        return [f"{alarm_name} rolls back {function}'s canary but counts the whole stage (every function and "
+                f"version): the old version's 5xx roll a good deploy back, one failing function rolls back all, "
+                f"and during an incident it stops the deploy that would fix it: remove it from "
+                f"DeploymentPreference.Alarms and keep it as a paging alarm (AlarmActions)"]
+    return [f"{alarm_name} rolls back {function}'s canary but counts every version: give its metric a version "
+            f"dimension (the EMF line's version, from AWS_LAMBDA_FUNCTION_VERSION) and the alarm that dimension "
+            f"= !GetAtt {function}.Version.Version"]
+
+
+def alarms_configured(group: dict, evaluator: Evaluator) -> bool:
+    return bool(_alarm_names(group, evaluator))
 
 
 def _alarm_names(group: dict, evaluator: Evaluator) -> list[str]:
