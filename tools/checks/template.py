@@ -272,6 +272,40 @@ def check_delivery(cfn: dict, evaluator: Evaluator, environment: str) -> list[st
     return found
 
 
+CORS_GATEWAY_RESPONSES = ("DEFAULT_4XX", "DEFAULT_5XX")  # every response API Gateway makes itself inherits one
+ALLOW_ORIGIN = "gatewayresponse.header.Access-Control-Allow-Origin"
+
+
+def check_gateway_responses(cfn: dict, evaluator: Evaluator, origins: str) -> list[str]:
+    """With CORS origins set, API Gateway's own 4xx/5xx carry Access-Control-Allow-Origin; without, they do not."""
+    found = []
+    for api_name, api in resources(cfn, "AWS::ApiGateway::RestApi").items():
+        responses = evaluator.value(api.get("Properties", {}).get("Body", {}).get(
+            "x-amazon-apigateway-gateway-responses", {}))
+        for response_type in CORS_GATEWAY_RESPONSES:
+            header = responses.get(response_type, {}).get("responseParameters", {}).get(ALLOW_ORIGIN)
+            if origins and not header:
+                found.append(f"with CorsAllowOrigins={origins!r}, {api_name}'s own {response_type} answers (the "
+                             f"authorizer's 401 and 500, 403 for an unknown path, 429) carry no "
+                             f"Access-Control-Allow-Origin, so a browser app sees a CORS error instead of the status: "
+                             f"add GatewayResponses.{response_type}.ResponseParameters.Headers.Access-Control-Allow-"
+                             f"Origin: !If [HasCorsOrigins, method.request.header.Origin, !Ref AWS::NoValue]")
+            if not origins and header:
+                found.append(f"with CorsAllowOrigins empty (CORS off), {api_name}'s own {response_type} answers "
+                             f"still carry Access-Control-Allow-Origin ({header}): make the header conditional on "
+                             f"CorsAllowOrigins (!If [HasCorsOrigins, ..., !Ref AWS::NoValue])")
+    return found
+
+
+def check_cors_gateway_responses(template: dict, values: dict[str, str]) -> list[str]:
+    """:func:`check_gateway_responses` with CorsAllowOrigins set, as a browser app's deploy would set it."""
+    if "CorsAllowOrigins" not in template.get("Parameters", {}):
+        return []
+    changed = {**values, "CorsAllowOrigins": SECOND_VALUES["CorsAllowOrigins"]}
+    cfn = sam.translate(template, changed)
+    return check_gateway_responses(cfn, Evaluator(cfn, changed), changed["CorsAllowOrigins"])
+
+
 def deployment(template: dict, values: dict[str, str], code: dict[str, str]) -> tuple[dict, dict]:
     """``({function: version logical id}, {function: evaluated configuration})`` as SAM deploys ``code``."""
     parameters = {**values, **sam.function_revisions(template, values, code)}
@@ -380,12 +414,20 @@ def check_canary_alarms(cfn: dict, evaluator: Evaluator) -> list[str]:
     versions = {str(version["Properties"]["FunctionName"].get("Ref")): name
                 for name, version in resources(cfn, "AWS::Lambda::Version").items()}
     authorizer = authorizer_function(cfn, evaluator)
-    for group_name, group in resources(cfn, "AWS::CodeDeploy::DeploymentGroup").items():
+    groups = resources(cfn, "AWS::CodeDeploy::DeploymentGroup")
+    listed = {name for group in groups.values() for name in _alarm_names(group, evaluator)}
+    for group_name, group in groups.items():
         function = group_name.removesuffix("DeploymentGroup")
         new_version = {"Fn::GetAtt": [versions.get(function), "Version"]}
         watched = set()
         for alarm_name in _alarm_names(group, evaluator):
-            properties = alarms.get(alarm_name, {}).get("Properties", {})
+            if alarm_name not in alarms:
+                kind = re.sub(r"^[A-Z][a-z0-9]*", "", alarm_name)
+                models = sorted(name for name in listed if name.endswith(kind) and name in alarms)
+                found.append(f"{function}'s DeploymentPreference.Alarms lists {alarm_name}, which the template does "
+                             f"not define: add it" + (f", a copy of {models[0]} for {function}" if models else ""))
+                continue
+            properties = alarms[alarm_name].get("Properties", {})
             metrics = alarm_metrics(properties)
             narrowed = [metric for metric in metrics
                         if new_version in [item.get("Value") for item in metric.get("Dimensions", [])]]
@@ -464,9 +506,10 @@ def check(template_path: Path = samtemplate.TEMPLATE) -> list[str]:
                     + check_functions(template)
                     + check_secrets(template, cfn) + check_boundaries(cfn)
                     + check_delivery(cfn, evaluator, environment) + check_canary_alarms(cfn, evaluator))
+        problems += check_gateway_responses(cfn, evaluator, parameters.get("CorsAllowOrigins", ""))
         if environment == sorted(values)[0]:
             problems += (check_handlers_import(template, source) + check_environment(template, source)
-                         + check_versions(template, parameters))
+                         + check_versions(template, parameters) + check_cors_gateway_responses(template, parameters))
             found += routes.check(template, cfn, evaluator)  # the same for every environment
         found += [f"[{environment}] {problem}" for problem in problems]
     return list(dict.fromkeys(found))
