@@ -509,15 +509,18 @@ def emf_lines(module: str, event: dict, **variables: str) -> list[dict]:
 
 
 @pytest.fixture(scope="session")
-def emitted() -> list[dict]:
+def emitted(source) -> list[dict]:
     """What the functions' code emits: a request line of each API function, the authorizer's refusal and failure."""
     from tests.apigw import rest_event
 
     refused = {"type": "TOKEN", "authorizationToken": "Bearer not-a-token",
                "methodArn": "arn:aws:execute-api:us-east-1:123456789012:a1b2c3/prod/GET/me"}
+    authorizer = samtemplate.authorizer_function(source)[0]
     lines = []
-    for module in ("handlers.health", "handlers.me", "handlers.users"):
-        lines += emf_lines(module, rest_event("GET", "/no-such-path"))
+    for name, properties in sam.function_properties(source).items():
+        module = properties["Handler"].rpartition(".")[0]
+        if name != authorizer:
+            lines += emf_lines(module, rest_event("GET", "/no-such-path"))
     lines += emf_lines("authorizer", refused)
     lines += emf_lines("authorizer", refused, JWT_LEEWAY_SECONDS="lots")
     return lines
@@ -609,9 +612,22 @@ def test_reserved_concurrency_caps_each_api_function_and_not_the_authorizer(sour
         assert limit == (None if name == "AuthorizerFunction" else expected), name
 
 
-def test_a_group_alarm_the_template_does_not_define_is_reported_with_one_to_copy(source):
+def paste(problem: str, document: dict) -> None:
+    """Paste the block ``problem`` carries under Resources, as a reader of `make lint` would."""
+    import textwrap
+
+    block = [line for line in problem.splitlines()[1:] if line.startswith(" ")]
+    document["Resources"].update(samtemplate.loads(textwrap.dedent("\n".join(block))))
+
+
+def test_a_group_alarm_the_template_does_not_define_comes_with_one_to_paste(source):
     broken = copy.deepcopy(source)
     del broken["Resources"]["UsersServerErrorsAlarm"]
-    problems = canary_alarm_problems(broken)
-    assert problems[0] == ("UsersFunction's DeploymentPreference.Alarms lists UsersServerErrorsAlarm, which the "
-                           "template does not define: add it, a copy of HealthServerErrorsAlarm for UsersFunction")
+    values = sam.parameter_values(broken, {"DeploymentEnvironment": "prod", "StageName": "prod"})
+    cfn = sam.translate(broken, values)
+    problems = template.check_canary_alarms(cfn, Evaluator(cfn, values), broken)
+    assert problems[0].splitlines()[0] == (
+        "UsersFunction's DeploymentPreference.Alarms lists UsersServerErrorsAlarm, which the template does not "
+        "define (here as HealthServerErrorsAlarm is for HealthFunction): add to template.yaml under Resources:")
+    paste(problems[0], broken)
+    assert broken["Resources"]["UsersServerErrorsAlarm"] == source["Resources"]["UsersServerErrorsAlarm"]

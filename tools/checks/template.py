@@ -18,6 +18,7 @@ from tools import samtemplate
 from tools.checks import envvars, imports, routes, sam
 from tools.checks.cfn_rules import RestStageName
 from tools.checks.intrinsics import Evaluator
+from tools.checks.snippets import addition
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 AUTHORIZER_URI = re.compile(
@@ -401,13 +402,15 @@ ROLLBACK_METRICS = {
 }
 
 
-def check_canary_alarms(cfn: dict, evaluator: Evaluator) -> list[str]:
+def check_canary_alarms(cfn: dict, evaluator: Evaluator, template: dict | None = None) -> list[str]:
     """Each deployment group rolls back on its new version's failures, and on nothing else.
 
     Every alarm of a group reads at least one metric narrowed to the version being
     deployed (the old version, another function or the whole stage cannot roll it
     back), and the group watches what users see: for an API function its Lambda
     errors and its handled 500s, for the authorizer its failures and its refusals.
+    With the source ``template``, an alarm a group lists but nobody defines comes
+    with a block to paste, renamed from another function's alarm of that kind.
     """
     found = []
     alarms = resources(cfn, "AWS::CloudWatch::Alarm")
@@ -422,10 +425,7 @@ def check_canary_alarms(cfn: dict, evaluator: Evaluator) -> list[str]:
         watched = set()
         for alarm_name in _alarm_names(group, evaluator):
             if alarm_name not in alarms:
-                kind = re.sub(r"^[A-Z][a-z0-9]*", "", alarm_name)
-                models = sorted(name for name in listed if name.endswith(kind) and name in alarms)
-                found.append(f"{function}'s DeploymentPreference.Alarms lists {alarm_name}, which the template does "
-                             f"not define: add it" + (f", a copy of {models[0]} for {function}" if models else ""))
+                found.append(_missing_alarm(template or cfn, alarm_name, function, listed & set(alarms)))
                 continue
             properties = alarms[alarm_name].get("Properties", {})
             metrics = alarm_metrics(properties)
@@ -442,6 +442,22 @@ def check_canary_alarms(cfn: dict, evaluator: Evaluator) -> list[str]:
                              f"narrowed to version !GetAtt {function}.Version.Version and list it in {function}'s "
                              f"DeploymentPreference.Alarms")
     return found
+
+
+def _missing_alarm(template: dict, alarm_name: str, function: str, defined: set[str]) -> str:
+    """The problem of a listed alarm nobody defines, with a copy of another function's alarm of its kind to paste."""
+    problem = f"{function}'s DeploymentPreference.Alarms lists {alarm_name}, which the template does not define"
+    kind = alarm_name.removeprefix(function.removesuffix("Function"))  # ServerErrorsAlarm
+    resources_ = template.get("Resources", {})
+    for model in sorted(name for name in defined if name.endswith(kind) and name != alarm_name):
+        model_function = model.removesuffix(kind) + "Function"
+        if model_function in resources_ and function in resources_ and model in resources_:
+            copy = routes.renamed(resources_[model], model_function, function,
+                                  routes.handler_module(resources_[model_function]),
+                                  routes.handler_module(resources_[function]))
+            return addition(f"{problem} (here as {model} is for {model_function})", "template.yaml",
+                            ["Resources"], {alarm_name: copy})
+    return f"{problem}: add it"
 
 
 def _alarm_scope_problems(alarm_name: str, function: str, metrics: list[dict], narrowed: list[dict]) -> list[str]:
@@ -505,7 +521,7 @@ def check(template_path: Path = samtemplate.TEMPLATE) -> list[str]:
         problems = (check_stages(cfn, evaluator) + check_authorizer(cfn, evaluator)
                     + check_functions(template)
                     + check_secrets(template, cfn) + check_boundaries(cfn)
-                    + check_delivery(cfn, evaluator, environment) + check_canary_alarms(cfn, evaluator))
+                    + check_delivery(cfn, evaluator, environment) + check_canary_alarms(cfn, evaluator, template))
         problems += check_gateway_responses(cfn, evaluator, parameters.get("CorsAllowOrigins", ""))
         if environment == sorted(values)[0]:
             problems += (check_handlers_import(template, source) + check_environment(template, source)
