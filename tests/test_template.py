@@ -631,3 +631,10 @@ def test_a_group_alarm_the_template_does_not_define_comes_with_one_to_paste(sour
         "define (here as HealthServerErrorsAlarm is for HealthFunction): add to template.yaml under Resources:")
     paste(problems[0], broken)
     assert broken["Resources"]["UsersServerErrorsAlarm"] == source["Resources"]["UsersServerErrorsAlarm"]
+
+
+def test_reserved_concurrency_publishes_no_new_version(source):
+    code = sam.example_code(source)
+    values = sam.parameter_values(source, {})
+    reserved = sam.parameter_values(source, {"FunctionReservedConcurrency": "50"})
+    assert sam.function_revisions(source, values, code) == sam.function_revisions(source, reserved, code)

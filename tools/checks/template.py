@@ -315,8 +315,9 @@ def deployment(template: dict, values: dict[str, str], code: dict[str, str]) -> 
     versions = {str(version["Properties"]["FunctionName"].get("Ref")): name
                 for name, version in resources(cfn, "AWS::Lambda::Version").items()}
     # SAM appends the revision to Description, so that Lambda publishes: part of the version, not of the input.
+    # Reserved concurrency belongs to the function, not to a version.
     configurations = {name: evaluator.value({key: value for key, value in function["Properties"].items()
-                                             if key != "Description"})
+                                             if key != "Description" and key not in sam.FUNCTION_LEVEL})
                       for name, function in resources(cfn, "AWS::Lambda::Function").items()}
     return versions, configurations
 
