@@ -652,6 +652,6 @@ def test_percent_encoded_paths_give_decoded_parameters(declared):
 def test_blocks_use_the_templates_short_tags_and_load_back_as_they_were(source):
     function = source["Resources"]["MeFunction"]
     block = yaml_block(function, indent=4)
-    alarms = "        Alarms: !If [IsProduction, [!Ref MeErrorsAlarm, !Ref ApiServerErrorsAlarm], []]"
+    alarms = "        Alarms: !If [IsProduction, [!Ref MeErrorsAlarm, !Ref MeServerErrorsAlarm], []]"
     assert alarms in block.splitlines()
     assert samtemplate.loads(textwrap.dedent(block)) == function
