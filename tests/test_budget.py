@@ -11,10 +11,10 @@ DATABASE_FUNCTIONS = ("HealthFunction", "MeFunction", "UsersFunction")
 
 
 def template_with(reserved: dict[str, int] | None = None, pool: dict[str, str] | None = None) -> dict:
-    """template.yaml with the budget's parameters, and the given reservations and pool sizes per function."""
+    """template.yaml on an Atlas M10, with the given reservations and pool sizes per function (none else)."""
     template = copy.deepcopy(samtemplate.load())
-    template["Parameters"].setdefault(budget.LIMIT_PARAMETER, {"Type": "Number", "Default": 1500})
-    template["Parameters"].setdefault(budget.ACCOUNT_PARAMETER, {"Type": "Number", "Default": 1000})
+    template["Parameters"][budget.LIMIT_PARAMETER] = {"Type": "Number", "Default": 1500}
+    template["Parameters"][budget.ACCOUNT_PARAMETER] = {"Type": "Number", "Default": 1000}
     for name, properties in samtemplate.functions(template).items():
         properties["Properties"].pop("ReservedConcurrentExecutions", None)
         if name in (reserved or {}):
@@ -91,3 +91,41 @@ def test_a_template_without_the_budget_parameters_is_a_problem_that_names_them()
     template["Parameters"].pop(budget.LIMIT_PARAMETER, None)
     with pytest.raises(ValueError, match="DatabaseConnectionLimit"):
         budget.budget(template, sam.parameter_values(template, {}))
+
+
+def test_a_deploy_over_the_budget_stops_before_anything_is_built(capsys):
+    from tools import deploy
+
+    template = template_with()
+    with pytest.raises(deploy.DeployError, match="OVER the budget of 1192"):
+        deploy.check_budget("prod", sam.parameter_values(template, {}), template)
+    assert "connection budget: worst case 3000 connections per database node" in capsys.readouterr().out
+
+
+def test_a_deploy_within_the_budget_prints_its_arithmetic_and_goes_on(capsys):
+    from tools import deploy
+
+    template = template_with()
+    deploy.check_budget("prod", sam.parameter_values(template, {"DatabaseConnectionLimit": "6000"}), template)
+    assert "within the budget of 4792" in capsys.readouterr().out
+
+
+def test_an_undeclared_limit_refuses_nothing_and_names_the_smallest_tier_that_fits():
+    found = computed(template_with(), DatabaseConnectionLimit="0")
+    assert budget.problems(found, "prod") == []
+    assert found.arithmetic()[-1].startswith(
+        "worst case 3000 connections per database node, which fits an Atlas M40 (6000) or larger at 80%")
+
+
+def test_the_template_as_it_is_passes_the_budget_check_and_prints_its_arithmetic():
+    arithmetic, problems = budget.check(samtemplate.load())
+    assert problems == [] and any(line.startswith("connection budget [prod]: worst case") for line in arithmetic)
+
+
+def test_the_template_reserved_concurrency_bounds_every_database_function():
+    template = samtemplate.load()
+    values = sam.parameter_values(template, {"FunctionReservedConcurrency": "100", "DatabaseConnectionLimit": "1500"})
+    found = budget.budget(template, values)
+    assert {share.functions: share.containers for share in found.shares} == {
+        (name,): 100 for name in DATABASE_FUNCTIONS}
+    assert found.worst_case == 900 and budget.problems(found, "prod") == []

@@ -109,9 +109,8 @@ def test_a_body_the_template_no_longer_gives_is_a_problem(template, lines):
 
 def test_write_rewrites_the_body_in_place_then_leaves_it(tmp_path):
     path = tmp_path / "template.yaml"
-    stub = ("  Dashboard:\n    Type: AWS::CloudWatch::Dashboard\n    Properties:\n"
-            "      DashboardBody: !Sub |\n        {}\n\nOutputs:\n")
-    path.write_text(samtemplate.TEMPLATE.read_text().replace("\nOutputs:\n", "\n" + stub, 1))
+    path.write_text(dashboard.SUB_BLOCK.sub(lambda found: found.group(1) + "        {}\n",
+                                            samtemplate.TEMPLATE.read_text(), count=1))
     assert dashboard.write(path) is True and dashboard.write(path) is False
     loaded = samtemplate.load(path)
     assert loaded["Resources"]["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"] == dashboard.render(loaded)
@@ -120,3 +119,7 @@ def test_write_rewrites_the_body_in_place_then_leaves_it(tmp_path):
 def test_the_functions_run_offline_publish_every_metric_the_dashboard_names(template):
     offline = emitted.run_functions(template, PSEUDO["AWS::StackName"])
     assert dashboard.check(template, offline) == []
+
+
+def test_the_templates_own_dashboard_is_current_and_every_widget_names_a_published_metric(lines):
+    assert dashboard.check(samtemplate.load(), lines) == []

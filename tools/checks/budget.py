@@ -15,7 +15,9 @@ The worst case must stay within :data:`MAX_FRACTION` of what the node offers
 (``DatabaseConnectionLimit`` minus :data:`RESERVED_BY_SERVICE`): the rest is
 for everything else that connects (``make indexes``, operators' shells, other
 applications, a deploy's old and new containers side by side while idle ones
-drain). tests/test_fleet.py measures the per-container numbers on a real server.
+drain). A limit of 0 is one not declared yet: the arithmetic then names the
+smallest Atlas tier the worst case fits, and nothing is refused.
+tests/test_fleet.py measures the per-container numbers on a real server.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ MAX_FRACTION = 0.8
 RESERVED_BY_SERVICE = 10  # MongoDB Atlas keeps 10 connections per node for its own agents
 MONITOR_SOCKETS_PER_MEMBER = 1  # shared.db sets serverMonitoringMode=poll: no streaming, no RTT socket
 DEFAULT_POOL_SIZE = config.load({}).mongodb_max_pool_size
+# Connections per node of MongoDB Atlas's dedicated tiers (Atlas docs, "Atlas limits").
+ATLAS_TIERS = (("M10", 1500), ("M20 or M30", 3000), ("M40", 6000), ("M50", 16000), ("M60", 32000))
 
 
 @dataclass(frozen=True)
@@ -58,19 +62,34 @@ class Budget:
         return sum(share.connections for share in self.shares)
 
     @property
+    def declared(self) -> bool:
+        return self.limit > 0
+
+    @property
     def allowed(self) -> int:
-        return int(MAX_FRACTION * (self.limit - RESERVED_BY_SERVICE))
+        return allowed(self.limit)
 
     def arithmetic(self) -> list[str]:
         """The computation, one line per share, then the total against the limit."""
         lines = [f"{', '.join(share.functions)}: {share.containers} containers ({share.why}) x "
                  f"({MONITOR_SOCKETS_PER_MEMBER} monitor + {share.per_container - MONITOR_SOCKETS_PER_MEMBER} pool)"
                  f" = {share.connections}" for share in self.shares]
+        if not self.declared:
+            fits = next((f"an Atlas {tier} ({limit}) or larger" for tier, limit in ATLAS_TIERS
+                         if self.worst_case <= allowed(limit)), "no Atlas tier")
+            return [*lines, f"worst case {self.worst_case} connections per database node, which fits {fits} at "
+                            f"{MAX_FRACTION:.0%}; {LIMIT_PARAMETER} is not declared (0): set it to your database's "
+                            f"connections per node to have the budget enforced"]
         verdict = "within" if self.worst_case <= self.allowed else "OVER"
         total = (f"worst case {self.worst_case} connections per database node, {verdict} the budget of "
                  f"{self.allowed} = {MAX_FRACTION:.0%} of ({LIMIT_PARAMETER} {self.limit} - {RESERVED_BY_SERVICE} "
                  f"reserved)")
         return [*lines, total]
+
+
+def allowed(limit: int) -> int:
+    """The connections the functions may hold on a node that accepts ``limit``."""
+    return int(MAX_FRACTION * (limit - RESERVED_BY_SERVICE))
 
 
 def _number(evaluator: Evaluator, expression, what: str) -> int | None:
@@ -119,8 +138,8 @@ def budget(template: dict, values: dict[str, str]) -> Budget:
 
 
 def problems(found: Budget, environment: str) -> list[str]:
-    """One problem, with the arithmetic and the ways out, when the worst case exceeds the budget."""
-    if found.worst_case <= found.allowed:
+    """One problem, with the arithmetic and the ways out, when the worst case exceeds a declared budget."""
+    if not found.declared or found.worst_case <= found.allowed:
         return []
     return [f"[{environment}] the functions can open more database connections than the budget allows: "
             + "; ".join(found.arithmetic())
