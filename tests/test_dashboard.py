@@ -5,6 +5,7 @@ import json
 
 import pytest
 
+import authorizer
 from handlers import health, me, users
 from tests.apigw import rest_authorizer, rest_event
 from tools import samtemplate
@@ -36,9 +37,14 @@ def template():
     return with_dashboard(samtemplate.load())
 
 
+TOKEN_EVENT = {"type": "TOKEN", "authorizationToken": "Bearer not.a.token",
+               "methodArn": "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/dev/GET/me"}
+
+
 @pytest.fixture
-def lines(database, environment, mongo_uri, capsys):
-    """Request lines of every function answering its routes on the real database, in the stack's namespace."""
+def lines(database, environment, mongo_uri, configure, capsys):
+    """EMF lines of every function answering its routes on the real database, and of the authorizer refusing a
+    token and failing, in the stack's namespace."""
     environment(MONGODB_URI=mongo_uri, MONGODB_DATABASE=database.name, APP_NAME=PSEUDO["AWS::StackName"])
     principal = rest_authorizer()
     health.lambda_handler(rest_event("GET", "/health"), None)
@@ -46,6 +52,10 @@ def lines(database, environment, mongo_uri, capsys):
     me.lambda_handler(rest_event("GET", "/me", authorizer=principal), None)
     users.lambda_handler(rest_event("GET", "/users", authorizer=principal), None)
     users.lambda_handler(rest_event("GET", "/users/alice", authorizer=principal), None)
+    for stage in ("local", "prod"):  # refused (not a token), then failed (no key source in production)
+        configure(STAGE=stage)
+        with pytest.raises(Exception):  # noqa: B017 -- API Gateway's contract: Unauthorized, or a failure
+            authorizer.lambda_handler(TOKEN_EVENT, None)
     return emitted.request_lines(capsys.readouterr().out)
 
 
@@ -71,7 +81,7 @@ def test_a_metric_no_line_publishes_is_a_problem(template, lines):
 
 def test_a_dimension_value_no_line_carries_is_a_problem(template, lines):
     found = problems_of(edited(template, '"route","/me"', '"route","/you"'), lines)
-    assert found and all("ColdStart for {'function': 'me', 'route': '/you'}" in problem for problem in found)
+    assert found and all("for {'function': 'me', 'route': '/you'}" in problem for problem in found)
 
 
 def test_lines_without_the_pool_metrics_fail_the_pool_widgets(template, lines):

@@ -11,7 +11,8 @@ the functions wrote: see :mod:`tools.checks.emitted`).
 
 The panels: API requests, latency p50/p99 (``Latency`` and
 ``IntegrationLatency``), 4xx/5xx; per function duration, errors, throttles and
-concurrency; the cold-start rate per route; the authorizer's cache hit rate
+concurrency; the cold-start rate and the handled 500s per route; the
+authorizer's refusals and failures, and its cache hit rate
 (API Gateway publishes none: ``1 - authorizer invocations / API requests`` by
 metric math); the pool (checkout wait, connections created, clears) and secret
 fetches; the connections the database functions can hold against the
@@ -75,7 +76,7 @@ def widgets(template: dict) -> list[dict]:
     api = {"ApiName": "${AWS::StackName}", "Stage": "${StageName}"}
     properties = sam.function_properties(template)
     names = sorted(properties)
-    authorizer, _ = samtemplate.authorizer_function(template)
+    authorizer, authorizer_handler = samtemplate.authorizer_function(template)
     database = [name for name in names if "MONGODB_URI" in properties[name].get("Environment", {}).get("Variables", {})]
     routes = sorted({(route.function, route.path) for route in samtemplate.api_routes(template)
                      if route.method != "OPTIONS"})
@@ -116,6 +117,12 @@ def widgets(template: dict) -> list[dict]:
                 annotations={"horizontal": [{"label": budget.ACCOUNT_PARAMETER,
                                              "value": _sub(budget.ACCOUNT_PARAMETER)}]}),
         _widget("Cold starts (% of requests)", cold),
+        _widget("Handled 500s per route", [
+            _metric(namespace, "ServerErrors", {"function": function_dimension(properties[function]["Handler"]),
+                                                "route": path}, label=path) for function, path in routes]),
+        _widget("Authorizer refusals and failures", [
+            _metric(namespace, metric, {"function": function_dimension(authorizer_handler)}, label=metric)
+            for metric in ("AuthorizerRefusals", "AuthorizerFailures")]),
         _widget("Authorizer cache hit rate (%)", [
             _metric("AWS/Lambda", "Invocations", {"FunctionName": _sub(authorizer)}, id="auth", visible=False),
             _metric("AWS/ApiGateway", "Count", api, id="requests", stat="SampleCount", visible=False),

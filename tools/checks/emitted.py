@@ -6,12 +6,14 @@ declare, with the dimension values seen. :func:`run_functions` makes such lines
 offline, for ``make lint``: each function of the template answers every event
 file of its routes, in a fresh interpreter, with a database address nothing
 listens on (so the database functions answer 503, and their lines still carry
-every metric they declare).
+every metric they declare); the authorizer answers the authorizer events twice,
+configured (their placeholder tokens are refused) and not (it fails).
 """
 
 from __future__ import annotations
 
 import json
+import secrets
 import subprocess
 import sys
 from collections import defaultdict
@@ -66,18 +68,26 @@ def _events_of(template: dict, function: str) -> list[str]:
                    and route.path == event.get("resource") for route in routes)]
 
 
+def _run(handler: str, events: list[str], environment: dict[str, str]) -> list[dict]:
+    result = subprocess.run([sys.executable, "-c", RUNNER, handler, *events], cwd=ROOT, env=environment,
+                            capture_output=True, text=True, timeout=120)
+    return request_lines(result.stdout)
+
+
 def run_functions(template: dict, namespace: str) -> list[dict]:
-    """Request lines of every API function answering its routes' event files offline, under ``namespace``."""
+    """EMF lines of every API function answering its routes' event files offline, and of the authorizer."""
     closed = f"mongodb://127.0.0.1:{loopback.free_port()}/"
     environment = {"STAGE": "local", "APP_NAME": namespace, "MONGODB_URI": closed, "MONGODB_TIMEOUT_MS": "100",
                    "PYTHONDONTWRITEBYTECODE": "1", "PATH": ""}
     lines = []
     for name, resource in samtemplate.functions(template).items():
         events = _events_of(template, name)
-        if not events:
-            continue
-        handler = resource["Properties"]["Handler"]
-        result = subprocess.run([sys.executable, "-c", RUNNER, handler, *events], cwd=ROOT, env=environment,
-                                capture_output=True, text=True, timeout=120)
-        lines += request_lines(result.stdout)
+        if events:
+            lines += _run(resource["Properties"]["Handler"], events, environment)
+    _, authorizer = samtemplate.authorizer_function(template)
+    events = sorted(str(path) for path in (ROOT / "events").glob("*.json")
+                    if json.loads(path.read_text(encoding="utf-8")).get("type") in ("TOKEN", "REQUEST"))
+    configured = {**environment, "JWT_SECRET": secrets.token_hex(32), "JWT_ISSUER": "https://issuer.example/"}
+    lines += _run(authorizer, events, configured)  # refused: the events' tokens are placeholders
+    lines += _run(authorizer, events, {**environment, "STAGE": "prod"})  # failed: no key source in production
     return lines
