@@ -23,7 +23,7 @@ help:
 	@echo "make test                       the whole test suite, on a real MongoDB-protocol server"
 	@echo "make docs                       the documentation site in site/ (MkDocs, strict: broken links fail)"
 	@echo "make db [DB_PORT=27017]         run the local database server in the foreground"
-	@echo "make soak [DURATION=60] [CLIENTS=12] [WORKERS=3] [KILLS=2]  load through the local API while the database is killed"
+	@echo "make soak [DURATION=60] [CLIENTS=12] [WORKERS=3] [KILLS=2] [API=http]  load through the local API while the database is killed"
 	@echo "make indexes                    create the indexes on MONGODB_URI, else the local database (idempotent)"
 	@echo "make -s token SUB=alice [SCOPE='a b'] [TTL=3600]  print a local token (STAGE=local only)"
 	@echo "make lint                       ruff, then the offline checks (cfn-lint, SAM transform, routes, bootstrap, actionlint)"
@@ -75,7 +75,8 @@ db: setup
 soak: DURATION ?= 60
 soak: setup
 	@$(PY) -m tools.soak --duration $(call quote,$(DURATION)) $(if $(CLIENTS),--clients $(call quote,$(CLIENTS))) \
-		$(if $(WORKERS),--workers $(call quote,$(WORKERS))) $(if $(KILLS),--kills $(call quote,$(KILLS)))
+		$(if $(WORKERS),--workers $(call quote,$(WORKERS))) $(if $(KILLS),--kills $(call quote,$(KILLS))) \
+		$(if $(API),--api $(call quote,$(API)))
 
 indexes: setup
 	@$(PY) -m shared.indexes

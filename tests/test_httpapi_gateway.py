@@ -12,12 +12,16 @@ import threading
 import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pymongo
 import pytest
 
 from tests.fixtures.gateway_server import LocalGateway
 from tests.tokenkit import public_jwk, rsa_key, sign
+from tools import httpapi, samtemplate
+from tools.gateway import httpapi as http_model
+from tools.gateway.proxy import HttpRequest
 from tools.local_token import mint_local_token
 
 AUDIENCE = "bare-api"
@@ -230,3 +234,24 @@ def test_the_lambda_authorizers_answer_is_cached_per_token_across_routes(lambda_
     assert lambda_gateway.request("GET", "/users", bearer(token)).status == 200
     lines = [line for line in lambda_gateway.log().splitlines() if " authorizer=" in line][-2:]
     assert "authorizer=miss" in lines[0] and "authorizer=hit" in lines[1]
+
+
+V2_EVENTS = sorted((Path(__file__).resolve().parent.parent / "events" / "v2").glob("*.json"))
+
+
+@pytest.mark.parametrize("path", V2_EVENTS, ids=lambda path: path.name)
+def test_the_emulated_event_has_the_shape_of_each_events_v2_fixture(path):
+    fixture = json.loads(path.read_text())
+    served = http_model.load(httpapi.derive(samtemplate.load(), httpapi.LAMBDA))
+    method, raw_path = fixture["requestContext"]["http"]["method"], fixture["rawPath"]
+    route, params = served.find(method, raw_path)
+    query = f"?{fixture['rawQueryString']}" if fixture.get("rawQueryString") else ""
+    headers = [(name, value) for name, value in fixture["headers"].items()]
+    request = HttpRequest(method, raw_path + query, headers, (fixture.get("body") or "").encode(), "203.0.113.10")
+    authorizer = fixture["requestContext"].get("authorizer")
+    event = http_model.build_event(request, served, route, params, "id", authorizer)
+    assert event["routeKey"] == fixture["routeKey"]
+    assert set(event) == set(fixture)
+    assert set(event["requestContext"]) == set(fixture["requestContext"])
+    assert set(event["requestContext"]["http"]) == set(fixture["requestContext"]["http"])
+    assert event.get("pathParameters") == fixture.get("pathParameters")
