@@ -13,7 +13,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 # $(call quote,VALUE): VALUE as one shell word, whatever it holds (SUB='al"ice', EVENT='my event.json').
 quote = '$(subst ','\'',$(1))'
 
-.PHONY: help setup invoke test docs db indexes lint token build deploy http-templates bench bench-instructions bench-lambda bench-http serve fuzz soak
+.PHONY: help setup invoke test docs db indexes lint token build deploy http-templates bench bench-instructions bench-lambda bench-http serve fuzz soak generate
 
 help:
 	@echo "make setup                      virtualenv and dependencies"
@@ -26,6 +26,7 @@ help:
 	@echo "make soak [DURATION=60] [CLIENTS=12] [WORKERS=3] [KILLS=2] [API=http]  load through the local API while the database is killed"
 	@echo "make indexes                    create the indexes on MONGODB_URI, else the local database (idempotent)"
 	@echo "make -s token SUB=alice [SCOPE='a b'] [TTL=3600]  print a local token (STAGE=local only)"
+	@echo "make generate                   write what the route declarations determine into openapi.yaml and events/"
 	@echo "make lint                       ruff, then the offline checks (cfn-lint, SAM transform, routes, bootstrap, actionlint)"
 	@echo "make build                      one zip per function in build/, and their sizes (no AWS needed)"
 	@echo "make deploy ENV=dev|prod [API=rest|http]  build, then sam deploy with samconfig.toml's ENV settings (API: REST or HTTP API)"
@@ -85,6 +86,9 @@ token: SUB ?= alice
 token: TTL ?= 3600
 token: setup
 	@$(PY) -m tools.local_token --sub $(call quote,$(SUB)) --scope $(call quote,$(SCOPE)) --ttl $(call quote,$(TTL))
+
+generate: setup
+	@$(PY) -m tools.generate
 
 lint: setup
 	$(PY) -m ruff check .

@@ -19,7 +19,6 @@ Gateway turns into a 500: never an Allow.
 
 from __future__ import annotations
 
-import os
 import re
 
 from shared import early
@@ -29,6 +28,8 @@ early.secret("JWT_SECRET")  # its fetch starts now, while jwt imports
 from shared import observability, tokens
 from shared.principal import Principal
 
+FUNCTION = "authorizer"  # the function dimension of its metrics
+REFUSALS_METRIC, FAILURES_METRIC = "AuthorizerRefusals", "AuthorizerFailures"
 UNAUTHORIZED = "Unauthorized"  # the one error message API Gateway answers with a 401
 MAX_REASON_CHARS = 500
 # arn:<partition>:execute-api:<region>:<account>:<apiId>/<stage>/<METHOD>/<path>, as API Gateway documents
@@ -103,17 +104,18 @@ def lambda_handler(event, context) -> dict:
         claims = tokens.verify_authorization(authorization_of(event, kind))
         answer = allow(kind, event, claims)
     except tokens.InvalidToken as refused:
-        observability.log("INFO", "token refused", decision="deny", payload=kind, reason=str(refused),
-                          request_id=request_id)
+        # Counted per version (EMF), so that a canary whose new version refuses valid tokens rolls back.
+        observability.log_counted("INFO", "token refused", metric=REFUSALS_METRIC, function=FUNCTION,
+                                  decision="deny", payload=kind, reason=str(refused), request_id=request_id)
         if kind == HTTP_API:
             return {"isAuthorized": False}
         raise Unauthorized(UNAUTHORIZED) from None
     except Exception as failure:
         reason = observability.redact(str(failure))[:MAX_REASON_CHARS]  # redacted first: a cut could split a secret
-        # version: the template's failure metric has it as a dimension, so a canary's alarm counts its own failures.
-        observability.log("ERROR", "authorizer failure", decision="error", error=type(failure).__name__,
-                          reason=reason, request_id=request_id,
-                          version=os.environ.get("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"))
+        # Counted per version (EMF), so that a canary's alarm counts its own failures.
+        observability.log_counted("ERROR", "authorizer failure", metric=FAILURES_METRIC, function=FUNCTION,
+                                  decision="error", error=type(failure).__name__, reason=reason,
+                                  request_id=request_id)
         raise AuthorizerFailure(f"the authorizer failed ({type(failure).__name__}: {reason})") from None
     # DEBUG, not INFO: a log line per Allow would cost more than the verification itself;
     # API Gateway's access log can record $context.authorizer.principalId instead.

@@ -2,12 +2,15 @@
 
 Each request line follows the CloudWatch Embedded Metric Format (EMF): Lambda
 sends stdout to CloudWatch Logs, which turns the ``_aws`` block into metrics
-(``Latency``, ``ServerErrors``, ``ColdStart`` per function and route) with no
-API call. Lines never carry headers, bodies, tokens or connection strings.
+(``Latency``, ``ServerErrors``, ``ColdStart`` per function and route, and per
+function and version) with no API call. The version (``AWS_LAMBDA_FUNCTION_VERSION``,
+read once at import) is what lets a canary's alarm count its new version only.
+Lines never carry headers, bodies, tokens or connection strings.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 import time
@@ -56,13 +59,19 @@ def log(level: str, message: str, **fields) -> None:
     emit({"level": level, "message": redact(message), **fields})
 
 
+# The version this code runs as: "3" for a published version, "$LATEST" locally and for unpublished code.
+VERSION = os.environ.get("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+REQUEST_DIMENSIONS = [["function", "route"], ["function", "version"]]
+COUNT_DIMENSIONS = [["function", "version"], ["function"]]  # a version's count, and every version's to compare
+
+
 @cache
 def _metric_directives(namespace: str) -> list[dict]:
     """The unchanging part of the metrics block, built once: a warm request should not rebuild it."""
     return [
         {
             "Namespace": namespace,
-            "Dimensions": [["function", "route"]],
+            "Dimensions": REQUEST_DIMENSIONS,
             "Metrics": [
                 {"Name": "Latency", "Unit": "Milliseconds"},
                 {"Name": "ServerErrors", "Unit": "Count"},
@@ -72,8 +81,32 @@ def _metric_directives(namespace: str) -> list[dict]:
     ]
 
 
-def metrics_block(namespace: str) -> dict:
-    return {"Timestamp": int(time.time() * 1000), "CloudWatchMetrics": _metric_directives(namespace)}
+@cache
+def _count_directives(namespace: str, metric: str) -> list[dict]:
+    return [{"Namespace": namespace, "Dimensions": COUNT_DIMENSIONS, "Metrics": [{"Name": metric, "Unit": "Count"}]}]
+
+
+def metrics_block(namespace: str, directives: list[dict] | None = None) -> dict:
+    return {"Timestamp": int(time.time() * 1000), "CloudWatchMetrics": directives or _metric_directives(namespace)}
+
+
+def log_counted(level: str, message: str, *, metric: str, function: str, **fields) -> None:
+    """A log line that also counts 1 of ``metric`` for ``function``, per version and over all versions (EMF).
+
+    Written whatever ``LOG_LEVEL`` says, since the count must not depend on it. With invalid
+    settings the namespace falls back to ``APP_NAME`` as the template sets it. These lines are
+    the rare path (a refusal, a failure), so the version is read when they are written. Never raises.
+    """
+    try:
+        namespace = settings().app_name
+    except ConfigError:
+        namespace = os.environ.get("APP_NAME", "").strip() or "bare-api"
+    try:
+        emit({"_aws": metrics_block(namespace, _count_directives(namespace, metric)), "level": level,
+              "message": redact(message), "function": function,
+              "version": os.environ.get("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"), metric: 1, **fields})
+    except Exception as broken:
+        sys.stderr.write(redact(f"{message} line not written ({type(broken).__name__}: {broken})") + "\n")
 
 
 def log_request(*, function: str, request, request_id: str, route: str, status: int,
@@ -91,6 +124,7 @@ def log_request(*, function: str, request, request_id: str, route: str, status: 
             "level": "ERROR" if status >= 500 else "INFO",
             "message": "request",
             "function": function,
+            "version": VERSION,
             "route": route or "-",
             "method": getattr(request, "method", ""),
             "path": getattr(request, "path", ""),

@@ -85,7 +85,8 @@ def test_overrides_join_samconfig_the_users_variables_and_the_template_defaults(
                          "MongoDbUriSecretArn": VALID["MONGODB_URI_SECRET_ARN"], "MongoDbDatabase": "app",
                          "JwtSecretArn": VALID["JWT_SECRET_ARN"], "JwtJwksUrl": "", "JwtIssuer": VALID["JWT_ISSUER"],
                          "JwtAudience": "", "JwtMaxLifetimeSeconds": "0", "CorsAllowOrigins": "",
-                         "ThrottleRateLimit": "100", "ThrottleBurstLimit": "200", "EnableSnapStart": "false",
+                         "ThrottleRateLimit": "100", "ThrottleBurstLimit": "200", "FunctionReservedConcurrency": "0",
+                         "EnableSnapStart": "false",
                          "AlarmTopicArn": "", "PermissionsBoundaryArn": "", "SecretsKmsKeyArn": ""}
 
 
@@ -319,3 +320,56 @@ def test_the_smoke_test_of_a_stage_nobody_answers_reports_it():
     assert deploy.smoke("http://127.0.0.1:9/dev", attempts=1) == [
         "GET /health failed ([Errno 111] Connection refused), expected 200",
         "GET /me failed ([Errno 111] Connection refused), expected 401"]
+
+
+# The smoke test with a valid token: proves the live authorizer accepts what the identity provider issues
+
+class StageWithAuthorizer(StageOnLoopback):
+    """The stage as API Gateway runs it: no Authorization is a 401, else the authorizer decides, then /me runs."""
+
+    def do_GET(self):
+        import authorizer
+
+        if self.path != "/dev/me" or "Authorization" not in self.headers:
+            return super().do_GET()
+        event = {"type": "TOKEN", "authorizationToken": self.headers["Authorization"],
+                 "methodArn": "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3/dev/GET/me"}
+        try:
+            answer = authorizer.lambda_handler(event, None)
+        except authorizer.Unauthorized:
+            result = {"statusCode": 401, "body": '{"message":"Unauthorized"}'}
+        else:
+            context = {"principalId": answer["principalId"], **answer["context"]}
+            result = me.lambda_handler(rest_event("GET", "/me", authorizer=context), None)
+        self.send_response(result["statusCode"])
+        self.end_headers()
+        self.wfile.write((result.get("body") or "").encode())
+
+
+@pytest.fixture
+def stage_with_authorizer_url(configure, database):
+    configure()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), StageWithAuthorizer)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/dev"
+    server.shutdown()
+    server.server_close()
+
+
+def test_the_smoke_test_with_a_valid_token_passes_when_the_authorizer_accepts_it(stage_with_authorizer_url):
+    from tests.tokenkit import claims, sign
+
+    assert deploy.smoke(stage_with_authorizer_url, attempts=1, token=sign(claims(sub="smoke-test"))) == []
+
+
+def test_the_smoke_test_fails_when_the_authorizer_refuses_a_valid_token(stage_with_authorizer_url):
+    from tests.tokenkit import claims, sign
+
+    token = sign(claims(sub="smoke-test", iss="https://another-issuer.example.com/"))  # as a bad JwtIssuer does
+    assert deploy.smoke(stage_with_authorizer_url, attempts=1, token=f"Bearer {token}") == [
+        "GET /me with the smoke token answered 401, expected 200"]
+
+
+def test_the_smoke_test_without_a_token_checks_only_health_and_the_401(stage_url):
+    assert deploy.smoke(stage_url, attempts=1, token="") == []

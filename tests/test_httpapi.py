@@ -92,10 +92,23 @@ def test_api_alarms_watch_the_http_api_metrics_by_api_id_and_default_stage():
     assert alarm["Dimensions"] == [{"Name": "ApiId", "Value": {"Ref": "Api"}}, {"Name": "Stage", "Value": "$default"}]
 
 
-def test_the_function_alarms_still_gate_each_rollout():
-    derived = httpapi.derive(REST, httpapi.JWT)
-    preference = derived["Resources"]["MeFunction"]["Properties"]["DeploymentPreference"]
-    assert preference["Alarms"] == {"Fn::If": ["IsProduction", [{"Ref": "MeErrorsAlarm"}], []]}
+def test_every_function_keeps_its_deployment_preference_and_version_alarms():
+    derived = httpapi.derive(REST, httpapi.LAMBDA)
+    for name, function in samtemplate.functions(REST).items():
+        preference = derived["Resources"][name]["Properties"]["DeploymentPreference"]
+        assert preference == function["Properties"]["DeploymentPreference"]
+        alarms = [alarm["Ref"] for alarm in preference["Alarms"]["Fn::If"][1]]
+        assert alarms and all(alarm in derived["Resources"] for alarm in alarms)
+
+
+def test_an_api_wide_alarm_in_a_deployment_group_is_left_out_there_it_would_be_a_dependency_cycle():
+    rest = copy.deepcopy(REST)
+    preference = rest["Resources"]["MeFunction"]["Properties"]["DeploymentPreference"]
+    preference["Alarms"] = {"Fn::If": ["IsProduction", [{"Ref": "MeErrorsAlarm"}, {"Ref": "ApiServerErrorsAlarm"}], []]}
+    derived = httpapi.derive(rest, httpapi.JWT)["Resources"]
+    assert derived["MeFunction"]["Properties"]["DeploymentPreference"]["Alarms"] == {
+        "Fn::If": ["IsProduction", [{"Ref": "MeErrorsAlarm"}], []]}
+    assert "ApiServerErrorsAlarm" in derived
 
 
 def test_the_url_output_has_no_stage_segment():
@@ -170,19 +183,19 @@ def test_behind_the_jwt_authorizer_the_maximum_lifetime_is_enforced(monkeypatch)
         max_lifetime_seconds.cache_clear()
 
 
-def test_the_function_side_checks_cost_little_next_to_reading_the_principal():
+def test_the_function_side_checks_cost_less_than_reading_the_principal_at_all():
     now = int(time.time())
-    context = {"authorizer": {"jwt": {"claims": {**jwt_claims(now, now + 600), "email": "a@example.com"}}}}
+    claims = {**jwt_claims(now, now + 600), "email": "a@example.com"}
     lambda_context = {"authorizer": {"lambda": {"sub": "alice", "email": "a@example.com"}}}
 
-    def best(context: dict) -> float:
+    def best(call) -> float:
         timings = []
         for _ in range(5):
             started = time.perf_counter()
             for _ in range(2000):
-                principal_from_event(context, {})
+                call()
             timings.append(time.perf_counter() - started)
         return min(timings)
 
-    # The JWT path adds two isdigit() checks and a subtraction: well under twice the principal's own cost.
-    assert best(context) < 2 * best(lambda_context)
+    # Two isdigit() checks and a subtraction (0.8 us measured) against a principal read (3.3 us): a 4x margin.
+    assert best(lambda: jwt_authorizer_problem(claims)) < best(lambda: principal_from_event(lambda_context, {}))

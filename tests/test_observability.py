@@ -110,3 +110,79 @@ def test_a_database_error_is_redacted_before_it_is_cut(capsys, secret, offset):
     (line,) = [json.loads(line) for line in capsys.readouterr().out.splitlines() if "database unavailable" in line]
     assert "app:s3" not in line["detail"] and "eyJhbGci" not in line["detail"]
     assert len(line["detail"]) <= 300
+
+
+# The version dimension: what lets a canary's alarm count its new version only
+
+def run_health_twice(version: str) -> list[dict]:
+    """Request lines of two calls in a fresh interpreter started as Lambda starts version ``version``;
+    the variable changes between the calls, so a second value would show it is read per request."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    code = ("import json, os, sys; from handlers import health\n"
+            "event = json.loads(sys.argv[1])\n"
+            "health.lambda_handler(event, None)\n"
+            "os.environ['AWS_LAMBDA_FUNCTION_VERSION'] = 'changed'\n"
+            "health.lambda_handler(event, None)\n")
+    environment = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(root), "STAGE": "local",
+                   "APP_NAME": "bare-api-dev", "AWS_LAMBDA_FUNCTION_VERSION": version}
+    result = subprocess.run([sys.executable, "-c", code, json.dumps(rest_event("GET", "/health"))], cwd=root,
+                            env=environment, capture_output=True, text=True, timeout=60, check=True)
+    return request_lines(result.stdout)
+
+
+def test_the_request_line_names_the_version_lambda_runs_read_once_at_import():
+    lines = run_health_twice("12")
+    assert [line["version"] for line in lines] == ["12", "12"]
+
+
+def test_the_request_metrics_are_published_per_function_and_version_too():
+    (line, _) = run_health_twice("12")
+    (directive,) = line["_aws"]["CloudWatchMetrics"]
+    assert ["function", "version"] in directive["Dimensions"] and ["function", "route"] in directive["Dimensions"]
+    assert {metric["Name"] for metric in directive["Metrics"]} == {"Latency", "ServerErrors", "ColdStart"}
+    assert (directive["Namespace"], line["function"], line["ServerErrors"]) == ("bare-api-dev", "health", 0)
+
+
+def test_unpublished_code_runs_as_latest(capsys):
+    health.lambda_handler(rest_event("GET", "/health"), None)
+    [line] = request_lines(capsys.readouterr().out)
+    assert line["version"] == "$LATEST"
+
+
+def counted_lines(output: str) -> list[dict]:
+    return [json.loads(line) for line in output.splitlines() if '"Refusals"' in line]
+
+
+def test_a_counted_line_counts_one_per_version_and_over_every_version(environment, monkeypatch, capsys):
+    from shared.observability import log_counted
+
+    environment(APP_NAME="bare-api-dev")
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_VERSION", "4")
+    log_counted("INFO", "token refused", metric="Refusals", function="authorizer", reason="expired")
+    [line] = counted_lines(capsys.readouterr().out)
+    (directive,) = line["_aws"]["CloudWatchMetrics"]
+    assert directive == {"Namespace": "bare-api-dev", "Dimensions": [["function", "version"], ["function"]],
+                         "Metrics": [{"Name": "Refusals", "Unit": "Count"}]}
+    assert (line["Refusals"], line["function"], line["version"], line["reason"]) == (1, "authorizer", "4", "expired")
+
+
+def test_a_counted_line_is_written_whatever_the_log_level(environment, capsys):
+    from shared.observability import log_counted
+
+    environment(LOG_LEVEL="ERROR")
+    log_counted("INFO", "token refused", metric="Refusals", function="authorizer")
+    assert len(counted_lines(capsys.readouterr().out)) == 1
+
+
+def test_a_counted_line_keeps_its_namespace_when_the_settings_are_invalid(environment, capsys):
+    from shared.observability import log_counted
+
+    environment(LOG_LEVEL="LOUD", APP_NAME="bare-api-prod")
+    log_counted("ERROR", "authorizer failure", metric="Refusals", function="authorizer")
+    [line] = counted_lines(capsys.readouterr().out)
+    assert line["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "bare-api-prod"

@@ -15,8 +15,9 @@ import pytest
 import yaml
 
 from shared.router import Router
-from tools import samtemplate
-from tools.checks import declarations, event_files, openapi, routes, sam
+from shared.schema import Schema, String
+from tools import generate, samtemplate
+from tools.checks import declarations, event_files, openapi, routes, sam, yamlkeys
 from tools.checks.intrinsics import Evaluator
 from tools.checks.snippets import yaml_block
 
@@ -24,6 +25,16 @@ from tools.checks.snippets import yaml_block
 EXAMPLE = declarations.Declared("GET", "/users/{user_id}/example", False, "handlers.users", "read_example",
                                  "An example")
 NEW_MODULE = declarations.Declared("GET", "/example", True, "handlers.example", "example", "An example of a new module")
+# A resource declared with a body Schema and a checked path parameter, as a new handler module would.
+NOTE = Schema("Note", {"title": String(min_length=1, max_length=100, required=True, example="Groceries"),
+                       "body": String(max_length=2000, one_line=False)})
+NOTE_ID = String(pattern="^[0-9a-f]{24}$", example="65f1a0c2e4b0a1b2c3d4e5f6")
+CREATE_NOTE = declarations.Declared("POST", "/notes", False, "handlers.notes", "create_note", "Write a note", NOTE)
+READ_NOTE = declarations.Declared("GET", "/notes/{note_id}", False, "handlers.notes", "read_note", "One note", None,
+                                  {"note_id": NOTE_ID})
+NOTES = [CREATE_NOTE, declarations.Declared("GET", "/notes", False, "handlers.notes", "list_notes", "My notes"),
+         READ_NOTE, declarations.Declared("DELETE", "/notes/{note_id}", False, "handlers.notes", "delete_note",
+                                          "Delete a note", None, {"note_id": NOTE_ID})]
 
 
 @pytest.fixture(scope="module")
@@ -120,6 +131,39 @@ def test_a_route_declared_twice_is_reported(declared):
     twice = [*declared, declarations.Declared("GET", "/me", False, "handlers.me", "read_me_again")]
     assert declarations.check_declarations(twice) == [
         "GET /me is declared twice, by handlers.me.read_me and handlers.me.read_me_again: keep one"]
+
+
+@pytest.mark.parametrize(("template", "why"), [
+    ("/notes/{note_id", "has unbalanced braces in '{note_id'"),
+    ("/notes/note_id}", "has unbalanced braces in 'note_id}'"),
+    ("notes", "must start with /"),
+    ("/notes/{1st}", "'{1st}' must be a whole segment {name}, name a letter or _ then letters, digits or _"),
+    ("/notes/n{note_id}", "'n{note_id}' must be a whole segment {name}, name a letter or _ then letters, digits or _"),
+    ("/a/{x}/b/{x}", "names the parameter 'x' twice")])
+def test_a_malformed_route_template_is_one_line_saying_why(template, why):
+    assert declarations.template_problem(template) == why
+    malformed = declarations.Declared("GET", template, False, "handlers.notes", "read_note")
+    assert declarations.check_declarations([malformed]) == [
+        f"handlers.notes.read_note: route {template!r} is malformed: {why}"]
+
+
+def test_a_malformed_template_the_router_refuses_is_one_problem(tmp_path, monkeypatch):
+    import handlers
+
+    (tmp_path / "notes.py").write_text("from shared.router import Router\nrouter = Router('notes')\n"
+                                       "router.get('/notes/{note_id')(print)\n")
+    monkeypatch.setattr(handlers, "__path__", [*handlers.__path__, str(tmp_path)])
+    with pytest.raises(declarations.DeclarationError) as refused:
+        declarations.declared_routes(tmp_path)
+    assert "\n" not in str(refused.value) and str(refused.value).startswith("handlers/notes.py: route template "
+                                                                            "'/notes/{note_id': ")
+    assert "unbalanced" in str(refused.value)
+
+
+def test_a_route_takes_its_success_status_from_its_declaration(declared):
+    assert {str(route): route.success for route in declared if route.path == "/me"} == {
+        "GET /me": 200, "PATCH /me": 200, "DELETE /me": 204}
+    assert CREATE_NOTE.success == 201
 
 
 def test_a_path_served_by_two_modules_is_reported(declared):
@@ -329,66 +373,124 @@ def test_the_authorizer_needs_no_lambda_error_alarm(source, declared):
     assert routes.check_alarms(source, declared, routes.error_alarms(cfn, evaluator)) == []
 
 
-# openapi.yaml
+# openapi.yaml: derived by make generate, merged with what a person wrote
 
-def test_a_new_route_asks_for_its_operation(declared, description):
-    (problem,) = openapi.check_openapi([*declared, EXAMPLE], description)
-    assert problem.splitlines()[:4] == [
-        "openapi.yaml does not describe GET /users/{user_id}/example: add to openapi.yaml under paths:",
-        "  /users/{user_id}/example:",
-        "    get:",
-        "      operationId: readExample"]
-    fixed = copy.deepcopy(description)
-    paste(problem, fixed)
-    operation = fixed["paths"]["/users/{user_id}/example"]["get"]
+def generated(routes: list[declarations.Declared], description: dict) -> dict:
+    """What ``make generate`` makes of ``description`` for ``routes``, read back from the text it writes."""
+    return yaml.safe_load(generate.openapi_text(generate.derived_document(routes, description)))
+
+
+def test_the_description_agrees_with_the_declarations_and_generating_changes_nothing(declared, description):
+    assert openapi.check_openapi(declared) == []
+    assert generate.derived_document(declared, description) == description
+
+
+def test_a_new_route_names_the_command_and_generating_satisfies_the_check(declared, description):
+    assert openapi.check_openapi([*declared, EXAMPLE], description) == [
+        "openapi.yaml does not describe GET /users/{user_id}/example: run make generate (it writes "
+        "paths./users/{user_id}/example.get from the declaration)"]
+    assert openapi.check_openapi([*declared, EXAMPLE], generated([*declared, EXAMPLE], description)) == []
+
+
+def test_a_generated_operation_reuses_the_parameters_description_and_lists_the_answers_the_code_gives(
+        declared, description):
+    operation = generated([*declared, EXAMPLE], description)["paths"]["/users/{user_id}/example"]["get"]
+    assert operation["operationId"] == "readExample" and operation["summary"] == "An example"
     assert operation["parameters"][0] == description["paths"]["/users/{user_id}"]["get"]["parameters"][0]
     assert sorted(operation["responses"]) == ["200", "400", "401", "403", "404", "503"]
-    assert openapi.check_openapi([*declared, EXAMPLE], fixed) == []
+
+
+def test_a_post_is_documented_as_201_with_location_and_its_body_schema(declared, description):
+    fixed = generated([*declared, CREATE_NOTE], description)
+    operation = fixed["paths"]["/notes"]["post"]
+    assert sorted(operation["responses"]) == ["201", "400", "401", "403", "413", "415", "503"]
+    assert operation["responses"]["201"]["headers"]["Location"]["required"] is True
+    assert operation["requestBody"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Note"}
+    assert fixed["components"]["schemas"]["Note"] == NOTE.json_schema()
+    assert openapi.check_openapi([*declared, CREATE_NOTE], fixed) == []
+
+
+def test_a_path_parameter_is_described_by_its_declared_field(declared, description):
+    operation = generated([*declared, READ_NOTE], description)["paths"]["/notes/{note_id}"]["get"]
+    assert operation["parameters"] == [{"name": "note_id", "in": "path", "required": True,
+                                        "schema": NOTE_ID.json_schema()}]
 
 
 def test_a_new_public_route_is_documented_without_security(declared, description):
-    (problem,) = openapi.check_openapi([*declared, NEW_MODULE], description)
-    fixed = copy.deepcopy(description)
-    paste(problem, fixed)
+    fixed = generated([*declared, NEW_MODULE], description)
     assert fixed["paths"]["/example"]["get"]["security"] == []
     assert openapi.check_openapi([*declared, NEW_MODULE], fixed) == []
 
 
-def test_a_new_method_on_a_documented_path_goes_under_that_path(declared, description):
+def test_a_new_method_on_a_documented_path_goes_under_that_path_with_its_status(declared, description):
     delete_user = declarations.Declared("DELETE", "/users/{user_id}", False, "handlers.users", "delete_user", "Delete")
-    (problem,) = openapi.check_openapi([*declared, delete_user], description)
-    assert problem.splitlines()[:3] == [
-        "openapi.yaml does not describe DELETE /users/{user_id}: add to openapi.yaml under paths./users/{user_id}:",
-        "    delete:",
-        "      operationId: deleteUser"]
-    assert "'204':" in problem and "'200':" not in problem
+    fixed = generated([*declared, delete_user], description)
+    assert set(fixed["paths"]["/users/{user_id}"]) == {"get", "delete"}
+    assert "204" in fixed["paths"]["/users/{user_id}"]["delete"]["responses"]
+    assert "200" not in fixed["paths"]["/users/{user_id}"]["delete"]["responses"]
 
 
-def test_a_public_route_documented_with_a_token_is_reported(declared, description):
+def test_a_public_route_documented_with_a_token_is_named_and_generating_fixes_it(declared, description):
     broken = copy.deepcopy(description)
     del broken["paths"]["/health"]["get"]["security"]
     assert openapi.check_openapi(declared, broken) == [
-        "openapi.yaml says GET /health needs a token, but its router declares it public: set security: [] on "
-        "paths./health.get"]
+        "openapi.yaml: paths./health.get differs from the declaration of GET /health in security: run make generate"]
+    assert generated(declared, broken) == description
 
 
-def test_a_guarded_route_documented_without_a_token_is_reported(declared, description):
+def test_a_guarded_route_documented_without_a_token_is_named_and_generating_fixes_it(declared, description):
     broken = copy.deepcopy(description)
     broken["paths"]["/me"]["patch"]["security"] = []
     assert openapi.check_openapi(declared, broken) == [
-        "openapi.yaml says PATCH /me needs no token, but its router does not declare it public: remove security "
-        "from paths./me.patch (or declare the route with public=True)"]
+        "openapi.yaml: paths./me.patch differs from the declaration of PATCH /me in security: run make generate"]
+    assert generated(declared, broken) == description
 
 
-def test_an_undescribed_path_parameter_is_reported_with_its_description(declared, description):
+def test_an_undescribed_path_parameter_is_named_and_generating_adds_it(declared, description):
     broken = copy.deepcopy(description)
     operation = broken["paths"]["/users/{user_id}"]["get"]
     operation["parameters"] = [parameter for parameter in operation["parameters"] if parameter.get("in") != "path"]
-    (problem,) = openapi.check_openapi(declared, broken)
-    assert problem.splitlines()[0] == ("openapi.yaml does not describe the path parameters of GET /users/{user_id}: "
-                                       "add to openapi.yaml under paths./users/{user_id}.get.parameters:")
-    paste(problem, broken)
-    assert openapi.check_openapi(declared, broken) == []
+    assert openapi.check_openapi(declared, broken) == [
+        "openapi.yaml: paths./users/{user_id}.get differs from the declaration of GET /users/{user_id} in "
+        "parameters: run make generate"]
+    fixed = generated(declared, broken)
+    assert {"name": "user_id", "in": "path", "required": True, "schema": {"type": "string"}} in (
+        fixed["paths"]["/users/{user_id}"]["get"]["parameters"])
+    assert openapi.check_openapi(declared, fixed) == []
+
+
+def test_path_level_parameters_describe_the_path_parameters_of_every_operation(declared, description):
+    moved = copy.deepcopy(description)
+    operation = moved["paths"]["/users/{user_id}"]["get"]
+    parameter = next(parameter for parameter in operation["parameters"] if parameter.get("in") == "path")
+    operation["parameters"].remove(parameter)
+    moved["paths"]["/users/{user_id}"]["parameters"] = [parameter]
+    assert openapi.check_openapi(declared, moved) == []
+    assert generate.derived_document(declared, moved) == moved
+
+
+def test_what_a_person_wrote_survives_regeneration(declared, description):
+    written = generated([*declared, CREATE_NOTE], description)
+    operation = written["paths"]["/notes"]["post"]
+    operation.update(summary="Write a note", description="Kept as written.", tags=["notes"])
+    operation["responses"]["409"] = {"$ref": "#/components/responses/Problem"}
+    operation["requestBody"]["content"]["application/json"]["examples"] = {"short": {"value": {"title": "Milk"}}}
+    written["components"]["schemas"]["Note"]["properties"]["title"]["description"] = "What the note is about."
+    written["info"]["description"] = "My own API."
+    assert generated([*declared, CREATE_NOTE], written) == written
+
+
+def test_a_changed_schema_is_named_and_regenerated_as_declared_keeping_descriptions(declared, description):
+    written = generated([*declared, CREATE_NOTE], description)
+    properties = written["components"]["schemas"]["Note"]["properties"]
+    properties["title"].update(maxLength=5, description="What the note is about.")
+    properties["colour"] = {"type": "string"}
+    assert openapi.check_openapi([*declared, CREATE_NOTE], written) == [
+        "openapi.yaml: components.schemas.Note differs from the Schema Note the routes declare: run make generate"]
+    fixed = generated([*declared, CREATE_NOTE], written)
+    assert set(fixed["components"]["schemas"]["Note"]["properties"]) == set(NOTE.fields)
+    assert fixed["components"]["schemas"]["Note"]["properties"]["title"] == {
+        **NOTE.fields["title"].json_schema(), "description": "What the note is about."}
 
 
 def test_an_operation_no_router_declares_is_reported(declared, description):
@@ -398,23 +500,109 @@ def test_an_operation_no_router_declares_is_reported(declared, description):
         "openapi.yaml describes POST /me, which no router declares: remove paths./me.post, or declare the route"]
 
 
-# events/
+def test_the_written_file_reads_back_as_the_document():
+    description = yaml.safe_load(openapi.OPENAPI.read_text())
+    assert yaml.safe_load(generate.openapi_text(description)) == description
 
-def test_a_new_route_asks_for_an_event_copied_from_the_closest_one(declared):
+
+def test_a_key_written_twice_is_one_line_naming_both_places():
+    text = "paths:\n  /notes:\n    get: {}\n  /notes:\n    post: {}\n"
+    assert yamlkeys.duplicate_keys(text, "openapi.yaml") == [
+        "openapi.yaml line 4: paths./notes appears twice (first at line 2): merge the two into one (YAML keeps only "
+        "the last)"]
+
+
+def test_duplicate_keys_are_found_under_any_tag():
+    text = "Resources:\n  Fn:\n    Properties: !If [A, {X: 1}, {X: 2}]\n  Fn:\n    Type: B\n"
+    assert [line.split(":")[0] for line in yamlkeys.duplicate_keys(text, "template.yaml")] == ["template.yaml line 4"]
+
+
+def test_the_files_have_no_key_twice():
+    assert yamlkeys.check_file(openapi.OPENAPI) == [] and yamlkeys.check_file(samtemplate.TEMPLATE) == []
+
+
+# events/: the missing ones written by make generate
+
+def test_event_files_are_named_after_their_route():
+    names = {str(route): generate.event_name(route) for route in [
+        *NOTES, declarations.Declared("GET", "/users/{user_id}", False, "m", "e"),
+        declarations.Declared("DELETE", "/me", False, "m", "e"),
+        declarations.Declared("GET", "/users", False, "m", "e"),
+        declarations.Declared("GET", "/notes/{note_id}/comments", False, "m", "e")]}
+    assert names == {"POST /notes": "notes-post.json", "GET /notes": "notes.json", "GET /notes/{note_id}": "note.json",
+                     "DELETE /notes/{note_id}": "note-delete.json", "GET /users/{user_id}": "user.json",
+                     "DELETE /me": "me-delete.json", "GET /users": "users.json",
+                     "GET /notes/{note_id}/comments": "note-comments.json"}
+
+
+def test_a_route_without_events_names_the_command_for_both(declared):
     events = event_files.event_files()
-    (problem,) = event_files.check_event_files([*declared, EXAMPLE], events)
-    copied = re.fullmatch(r".*: copy (\S+) \(GET /users/\{user_id\}\) to (\S+) and set in the copy (\{.*\})", problem)
-    assert copied is not None, problem
-    assert (copied.group(1), copied.group(2)) == ("events/user.json", "events/users-example.json")
-    events[copied.group(2)] = merged(events[copied.group(1)], json.loads(copied.group(3)))
-    assert event_files.check_event_files([*declared, EXAMPLE], events) == []
-    assert events["events/users-example.json"]["requestContext"]["path"] == "/dev/users/alice/example"
+    assert event_files.check_event_files([*declared, READ_NOTE], events) == [
+        "GET /notes/{note_id} has no REST API (1.0) and no HTTP API (2.0) event (make invoke, the benchmark and the "
+        "tests run each one): run make generate (it writes events/note.json, events/v2/note.json)"]
 
 
-def test_a_new_public_route_copies_a_public_event_without_its_query(declared):
+def test_a_route_without_its_http_api_event_names_the_one_file(declared):
+    events = {name: event for name, event in event_files.event_files().items() if name != "events/v2/me-delete.json"}
+    assert event_files.check_event_files(declared, events) == [
+        "DELETE /me has no HTTP API (2.0) event (make invoke, the benchmark and the tests run each one): run make "
+        "generate (it writes events/v2/me-delete.json)"]
+
+
+def test_generated_events_pass_the_check_with_valid_ids_and_bodies(declared, tmp_path):
+    written = generate.missing_events([*declared, *NOTES])
+    assert sorted(str(path.relative_to(event_files.EVENTS.parent)) for path in written) == [
+        "events/note-delete.json", "events/note.json", "events/notes-post.json", "events/notes.json",
+        "events/v2/note-delete.json", "events/v2/note.json", "events/v2/notes-post.json", "events/v2/notes.json"]
     events = event_files.event_files()
-    (problem,) = event_files.check_event_files([*declared, NEW_MODULE], events)
-    assert ": copy events/health.json (GET /health) to events/example.json and set in the copy " in problem
+    events.update({str(path.relative_to(event_files.EVENTS.parent)): event for path, (_, event) in written.items()})
+    assert event_files.check_event_files([*declared, *NOTES], events) == []
+    post = events["events/notes-post.json"]
+    assert json.loads(post["body"]) == NOTE.example() and post["headers"]["Content-Type"] == "application/json"
+    assert events["events/v2/note.json"]["pathParameters"] == {"note_id": NOTE_ID.example()}
+    assert events["events/note-delete.json"]["body"] is None
+
+
+def test_the_generator_writes_the_existing_events_of_routes_without_parameters_as_they_are(declared):
+    events = event_files.event_files()
+    for name in ("me", "me-delete", "health"):
+        route = next(route for route in declared if generate.event_name(route) == f"{name}.json")
+        assert generate.rest_event(route) == events[f"events/{name}.json"]
+        assert generate.http_event(route) == events[f"events/v2/{name}.json"]
+
+
+def test_an_event_whose_id_fails_the_param_check_is_reported(declared):
+    events = {f"events/{path.name}": event for path, (_, event) in generate.missing_events(
+        [READ_NOTE], event_files.EVENTS / "none").items() if path.parent.name != "v2"}
+    events["events/note.json"] = merged(events["events/note.json"], {
+        "path": "/notes/example", "pathParameters": {"note_id": "example"}, "requestContext": {
+            "path": "/dev/notes/example"}})
+    assert event_files.check_event_files([READ_NOTE], events)[0] == (
+        f"events/note.json: its note_id 'example' fails the route's check (must match ^[0-9a-f]{{24}}$): use the "
+        f"Field's example {NOTE_ID.example()!r}")
+
+
+def test_an_event_whose_id_is_the_placeholder_asks_for_a_field_with_an_example(declared):
+    undeclared = declarations.Declared("GET", "/notes/{note_id}", False, "handlers.notes", "read_note", "One note")
+    events = {f"events/{path.name}": event for path, (_, event) in generate.missing_events(
+        [undeclared], event_files.EVENTS / "none").items() if path.parent.name != "v2"}
+    assert events["events/note.json"]["pathParameters"] == {"note_id": "example"}
+    assert event_files.check_event_files([undeclared], events)[0] == (
+        "events/note.json: its note_id is the placeholder 'example', which names nothing: declare "
+        "params={'note_id': String(..., example=<a real id>)} on GET /notes/{note_id}, then delete the file and run "
+        "make generate; or set a real id in it")
+
+
+def test_an_event_without_the_body_its_route_takes_is_reported(declared):
+    events = {f"events/{path.name}": event for path, (_, event) in generate.missing_events(
+        [CREATE_NOTE], event_files.EVENTS / "none").items() if path.parent.name != "v2"}
+    event = events["events/notes-post.json"]
+    event["body"] = None
+    del event["headers"]["Content-Type"]
+    problems = event_files.check_event_files([CREATE_NOTE], events)
+    assert problems[0].startswith("events/notes-post.json: its body does not fit the Schema Note of POST /notes (")
+    assert problems[1] == ("events/notes-post.json: POST /notes takes a JSON body, but the event has no JSON "
+                           "Content-Type: add \"Content-Type\": \"application/json\" to its headers")
 
 
 def test_an_event_for_an_undeclared_route_is_reported(declared):
@@ -464,6 +652,6 @@ def test_percent_encoded_paths_give_decoded_parameters(declared):
 def test_blocks_use_the_templates_short_tags_and_load_back_as_they_were(source):
     function = source["Resources"]["MeFunction"]
     block = yaml_block(function, indent=4)
-    alarms = "        Alarms: !If [IsProduction, [!Ref MeErrorsAlarm, !Ref ApiServerErrorsAlarm], []]"
+    alarms = "        Alarms: !If [IsProduction, [!Ref MeErrorsAlarm, !Ref MeServerErrorsAlarm], []]"
     assert alarms in block.splitlines()
     assert samtemplate.loads(textwrap.dedent(block)) == function

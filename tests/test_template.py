@@ -5,6 +5,9 @@ from __future__ import annotations
 import copy
 import fnmatch
 import json
+import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -350,11 +353,11 @@ def test_functions_are_arm64_python312_with_an_alias_and_built_code(source):
         assert properties["CodeUri"] == f"build/{name}.zip"
 
 
-def test_alarms_watch_5xx_latency_and_authorizer_failures(deployed):
+def test_alarms_watch_5xx_latency_authorizer_failures_and_refusals_and_handled_500s(deployed):
     cfn, _ = deployed["dev"]
     alarms = template.resources(cfn, "AWS::CloudWatch::Alarm").values()
-    metrics = {alarm["Properties"]["MetricName"] for alarm in alarms}
-    assert {"5XXError", "Latency", "AuthorizerFailures", "Errors"} <= metrics
+    metrics = {metric["MetricName"] for alarm in alarms for metric in template.alarm_metrics(alarm["Properties"])}
+    assert {"5XXError", "Latency", "AuthorizerFailures", "AuthorizerRefusals", "Errors", "ServerErrors"} <= metrics
 
 
 def test_each_canary_alarm_counts_the_errors_of_the_version_being_deployed(deployed):
@@ -377,30 +380,25 @@ def canary_alarm_problems(broken: dict) -> list[str]:
 def test_a_canary_alarm_that_counts_every_version_is_reported(source):
     broken = copy.deepcopy(source)
     broken["Resources"]["UsersErrorsAlarm"]["Properties"]["Dimensions"].pop()
-    assert canary_alarm_problems(broken) == [
+    problems = canary_alarm_problems(broken)
+    assert problems[0] == (
         "UsersErrorsAlarm rolls back UsersFunction's canary but counts ['FunctionName', 'Resource'], so the old "
         "version's errors (90% of the traffic) count too: give it the dimensions FunctionName, Resource "
-        "(<function>:live) and ExecutedVersion: !GetAtt UsersFunction.Version.Version"]
+        "(<function>:live) and ExecutedVersion: !GetAtt UsersFunction.Version.Version")
+    assert problems[1].startswith("UsersFunction's deployment group has no alarm on its new version's crashes")
+    assert len(problems) == 2
 
 
 def test_an_authorizer_canary_alarm_that_counts_every_version_is_reported(source):
     broken = copy.deepcopy(source)
-    del broken["Resources"]["AuthorizerErrorsAlarm"]["Properties"]["Dimensions"]
+    del broken["Resources"]["AuthorizerErrorsAlarm"]["Properties"]["Dimensions"][1]
     assert canary_alarm_problems(broken) == [
         "AuthorizerErrorsAlarm rolls back AuthorizerFunction's canary but counts every version: give its metric a "
-        "version dimension (a metric filter's Dimensions from the log line's version) and the alarm that dimension "
-        "= !GetAtt AuthorizerFunction.Version.Version"]
-
-
-def test_the_authorizer_failure_metric_is_counted_per_version_from_the_line_it_writes(source):
-    transformation, = source["Resources"]["AuthorizerFailures"]["Properties"]["MetricTransformations"]
-    assert transformation["Dimensions"] == [{"Key": "version", "Value": "$.version"}]  # see test_authorizer
-
-
-def test_the_authorizer_failure_metric_counts_a_line_the_authorizer_writes(source):
-    pattern = source["Resources"]["AuthorizerFailures"]["Properties"]["FilterPattern"]
-    message = pattern.split('"')[1]
-    assert f'"{message}"' in (imports.ROOT / "authorizer.py").read_text()
+        "version dimension (the EMF line's version, from AWS_LAMBDA_FUNCTION_VERSION) and the alarm that dimension "
+        "= !GetAtt AuthorizerFunction.Version.Version",
+        "AuthorizerFunction's deployment group has no alarm on its new version's failures that answer 500 (its EMF "
+        "metric AuthorizerFailures with the dimensions function and version): add one narrowed to version !GetAtt "
+        "AuthorizerFunction.Version.Version and list it in AuthorizerFunction's DeploymentPreference.Alarms"]
 
 
 @pytest.fixture
@@ -449,7 +447,7 @@ def test_the_authorizer_context_reaches_the_handlers_principal(template_authoriz
     token = jwt.encode({"sub": "alice", "email": "alice@example.com", "iss": values["JwtIssuer"],
                         "aud": values["JwtAudience"], "iat": now, "exp": now + 600}, SECRET, algorithm="HS256")
     answer = authorizer.lambda_handler({"type": "TOKEN", "authorizationToken": f"Bearer {token}",
-                                        "methodArn": "arn:aws:execute-api:us-east-1:1:a/dev/GET/me"}, None)
+                                        "methodArn": "arn:aws:execute-api:us-east-1:123456789012:a/dev/GET/me"}, None)
     # What a REST API puts in requestContext.authorizer for a Lambda authorizer: principalId and the context.
     request_authorizer = {"principalId": answer["principalId"], **answer["context"], "integrationLatency": 3}
     principal = principal_from_event({"authorizer": request_authorizer}, {})
@@ -462,6 +460,10 @@ FIXTURE_MESSAGES = {
     "two-stages.yaml": "set OpenApiVersion: '3.0.1'",
     "authorizer-context-claims.yaml": "read $context.authorizer.principalId",
     "rules-with-join.yaml": "Fn::Join is not allowed in Rules",
+    "canary-without-refusals-alarm.yaml": "refuses valid tokens",
+    "canary-without-handled-500s-alarm.yaml": "handled 500s",
+    "canary-with-stage-5xx-alarm.yaml": "counts the whole stage",
+    "gateway-responses-without-cors.yaml": "CORS error instead of the status",
 }
 
 
@@ -471,3 +473,168 @@ def test_each_regression_template_is_rejected_with_its_own_fix(fixture):
     assert any(FIXTURE_MESSAGES[fixture] in problem for problem in problems), problems
     others = [message for name, message in FIXTURE_MESSAGES.items() if name != fixture]
     assert not [problem for problem in problems if any(message in problem for message in others)]
+
+
+# Canaries: each deployment group rolls back on its new version's failures, as users see them
+
+def test_no_deployment_group_rolls_back_on_the_whole_stage(deployed):
+    cfn, evaluator = deployed["prod"]
+    assert template.check_canary_alarms(cfn, evaluator) == []
+    listed = {name for group in template.resources(cfn, "AWS::CodeDeploy::DeploymentGroup").values()
+              for name in template._alarm_names(group, evaluator)}
+    assert not listed & {"ApiServerErrorsAlarm", "ApiLatencyAlarm"}
+    paging = cfn["Resources"]["ApiServerErrorsAlarm"]["Properties"]["AlarmActions"]
+    assert paging == {"Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]}
+
+
+def test_each_api_function_rolls_back_on_its_new_versions_handled_500s(deployed):
+    cfn, evaluator = deployed["prod"]
+    groups = template.resources(cfn, "AWS::CodeDeploy::DeploymentGroup")
+    for function in ("HealthFunction", "MeFunction", "UsersFunction"):
+        alarm = function.removesuffix("Function") + "ServerErrorsAlarm"
+        assert alarm in template._alarm_names(groups[f"{function}DeploymentGroup"], evaluator)
+        (metric,) = template.alarm_metrics(cfn["Resources"][alarm]["Properties"])
+        assert metric["MetricName"] == "ServerErrors" and metric["Namespace"] == {"Ref": "AWS::StackName"}
+
+
+def emf_lines(module: str, event: dict, **variables: str) -> list[dict]:
+    """The EMF lines ``module``'s handler writes for ``event``, run as Lambda runs version 7 of it."""
+    code = (f"import importlib, json, sys; handler = importlib.import_module({module!r}).lambda_handler\n"
+            f"try:\n    handler(json.loads(sys.argv[1]), None)\nexcept Exception:\n    pass")
+    environment = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(imports.ROOT), "STAGE": "local",
+                   "APP_NAME": "bare-api-check", "AWS_LAMBDA_FUNCTION_VERSION": "7", **variables}
+    result = subprocess.run([sys.executable, "-c", code, json.dumps(event)], env=environment, cwd=imports.ROOT,
+                            capture_output=True, text=True, timeout=60, check=True)
+    return [record for record in map(json.loads, result.stdout.splitlines()) if "_aws" in record]
+
+
+@pytest.fixture(scope="session")
+def emitted(source) -> list[dict]:
+    """What the functions' code emits: a request line of each API function, the authorizer's refusal and failure."""
+    from tests.apigw import rest_event
+
+    refused = {"type": "TOKEN", "authorizationToken": "Bearer not-a-token",
+               "methodArn": "arn:aws:execute-api:us-east-1:123456789012:a1b2c3/prod/GET/me"}
+    authorizer = samtemplate.authorizer_function(source)[0]
+    lines = []
+    for name, properties in sam.function_properties(source).items():
+        module = properties["Handler"].rpartition(".")[0]
+        if name != authorizer:
+            lines += emf_lines(module, rest_event("GET", "/no-such-path"))
+    lines += emf_lines("authorizer", refused)
+    lines += emf_lines("authorizer", refused, JWT_LEEWAY_SECONDS="lots")
+    return lines
+
+
+def emits(lines: list[dict], namespace: str, name: str, dimensions: dict[str, str]) -> bool:
+    """Whether one of ``lines`` publishes metric ``name`` in ``namespace`` with exactly these dimensions."""
+    for line in lines:
+        for directive in line["_aws"]["CloudWatchMetrics"]:
+            if (directive["Namespace"] == namespace and name in [metric["Name"] for metric in directive["Metrics"]]
+                    and sorted(dimensions) in [sorted(each) for each in directive["Dimensions"]]
+                    and all(line.get(key) == value for key, value in dimensions.items())):
+                return True
+    return False
+
+
+def test_every_alarm_on_the_apps_metrics_reads_a_metric_the_code_emits(deployed, emitted):
+    cfn, evaluator = deployed["prod"]
+    checked = []
+    for name, alarm in template.resources(cfn, "AWS::CloudWatch::Alarm").items():
+        for metric in template.alarm_metrics(alarm["Properties"]):
+            namespace = evaluator.value(metric["Namespace"])
+            if namespace.startswith("AWS/"):
+                continue
+            dimensions = {item["Name"]: evaluator.value(item["Value"]) for item in metric["Dimensions"]}
+            # the version being deployed: the code reads it from AWS_LAMBDA_FUNCTION_VERSION (7 here)
+            dimensions = {key: "7" if str(value).endswith(".Version>") else value for key, value in dimensions.items()}
+            assert emits(emitted, namespace, metric["MetricName"], dimensions), (name, metric["MetricName"], dimensions)
+            checked.append(metric["MetricName"])
+    assert set(checked) == {"ServerErrors", "AuthorizerFailures", "AuthorizerRefusals"}
+
+
+def refusal_alarm_fires(**counts: float) -> bool:
+    """AuthorizerRefusalsAlarm's expression on one minute's counts (refused, refused_all, calls, calls_all)."""
+    properties = samtemplate.load()["Resources"]["AuthorizerRefusalsAlarm"]["Properties"]
+    (query,) = [query for query in properties["Metrics"] if "Expression" in query]
+    expression = query["Expression"].replace("IF(", "when(").replace(" AND ", " and ")
+
+    def when(condition, true, false):
+        return true if condition else false
+
+    value = eval(expression, {"when": when}, counts)  # the template's own metric math
+    return value >= properties["Threshold"]
+
+
+def test_a_new_authorizer_that_refuses_every_token_rolls_back():
+    assert refusal_alarm_fires(refused=50, calls=50, refused_all=50 + 9, calls_all=50 + 450)
+
+
+def test_a_quiet_api_does_not_roll_back_on_two_refusals():
+    assert not refusal_alarm_fires(refused=2, calls=2, refused_all=2, calls_all=10)
+
+
+def test_a_new_authorizer_that_refuses_like_the_old_one_is_promoted():
+    assert not refusal_alarm_fires(refused=10, calls=50, refused_all=100, calls_all=500)
+    assert not refusal_alarm_fires(refused=40, calls=50, refused_all=400, calls_all=500)  # under attack, both refuse
+
+
+def test_a_new_authorizer_alone_refusing_as_usual_is_promoted():
+    assert not refusal_alarm_fires(refused=5, calls=100, refused_all=5, calls_all=100)  # AllAtOnce: no old version
+
+
+def test_gateway_responses_carry_cors_headers_only_when_origins_are_set(source):
+    for origins, expected in (("https://app.example.com", "method.request.header.Origin"), ("", None)):
+        values = sam.parameter_values(source, {"CorsAllowOrigins": origins})
+        cfn = sam.translate(source, values)
+        evaluator = Evaluator(cfn, values)
+        assert template.check_gateway_responses(cfn, evaluator, origins) == []
+        responses = evaluator.value(cfn["Resources"]["Api"]["Properties"]["Body"][
+            "x-amazon-apigateway-gateway-responses"])
+        for kind in template.CORS_GATEWAY_RESPONSES:
+            assert responses[kind]["responseParameters"].get(template.ALLOW_ORIGIN) == expected
+
+
+def test_throttling_is_described_as_what_api_gateway_applies_per_method(source):
+    for name in ("ThrottleRateLimit", "ThrottleBurstLimit"):
+        assert "each method" in source["Parameters"][name]["Description"]
+    (setting,) = source["Resources"]["Api"]["Properties"]["MethodSettings"]
+    assert (setting["ResourcePath"], setting["HttpMethod"]) == ("/*", "*")
+
+
+@pytest.mark.parametrize("reserved, expected", [("0", None), ("50", "50")])
+def test_reserved_concurrency_caps_each_api_function_and_not_the_authorizer(source, reserved, expected):
+    values = sam.parameter_values(source, {"FunctionReservedConcurrency": reserved})
+    cfn = sam.translate(source, values)
+    evaluator = Evaluator(cfn, values)
+    for name, function in template.resources(cfn, "AWS::Lambda::Function").items():
+        limit = evaluator.value(function["Properties"]).get("ReservedConcurrentExecutions")
+        assert limit == (None if name == "AuthorizerFunction" else expected), name
+
+
+def paste(problem: str, document: dict) -> None:
+    """Paste the block ``problem`` carries under Resources, as a reader of `make lint` would."""
+    import textwrap
+
+    block = [line for line in problem.splitlines()[1:] if line.startswith(" ")]
+    document["Resources"].update(samtemplate.loads(textwrap.dedent("\n".join(block))))
+
+
+def test_a_group_alarm_the_template_does_not_define_comes_with_one_to_paste(source):
+    broken = copy.deepcopy(source)
+    del broken["Resources"]["UsersServerErrorsAlarm"]
+    values = sam.parameter_values(broken, {"DeploymentEnvironment": "prod", "StageName": "prod"})
+    cfn = sam.translate(broken, values)
+    problems = template.check_canary_alarms(cfn, Evaluator(cfn, values), broken)
+    assert problems[0].splitlines()[0] == (
+        "UsersFunction's DeploymentPreference.Alarms lists UsersServerErrorsAlarm, which the template does not "
+        "define (here as HealthServerErrorsAlarm is for HealthFunction): add to template.yaml under Resources:")
+    paste(problems[0], broken)
+    assert broken["Resources"]["UsersServerErrorsAlarm"] == source["Resources"]["UsersServerErrorsAlarm"]
+
+
+def test_reserved_concurrency_publishes_no_new_version(source):
+    code = sam.example_code(source)
+    values = sam.parameter_values(source, {})
+    reserved = sam.parameter_values(source, {"FunctionReservedConcurrency": "50"})
+    assert sam.function_revisions(source, values, code) == sam.function_revisions(source, reserved, code)

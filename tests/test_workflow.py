@@ -67,12 +67,17 @@ def test_the_test_job_runs_make_test_against_a_mongodb_service(ci):
     assert {"run": "make test"} in test["steps"]
 
 
-def test_after_deploy_indexes_then_smoke_test(ci):
+def test_indexes_before_the_deploy_then_the_smoke_test_after_it(ci):
     runs = [step.get("run", "") for step in ci["jobs"]["deploy"]["steps"]]
     deploy_at = runs.index('make deploy ENV="$DEPLOY_ENV"')
-    assert runs[deploy_at + 1] == "make indexes"
-    assert "tools.deploy smoke" in runs[deploy_at + 2]
-    assert any("tools.delete_failed_stack" in run for run in runs[:deploy_at])
+    assert runs[deploy_at - 1] == "make indexes"
+    assert "tools.deploy smoke" in runs[deploy_at + 1]
+    assert any("tools.delete_failed_stack" in run for run in runs[:deploy_at - 1])
+
+
+def test_the_smoke_test_gets_the_environments_smoke_token(ci):
+    (smoke,) = [step for step in ci["jobs"]["deploy"]["steps"] if "tools.deploy smoke" in step.get("run", "")]
+    assert smoke["env"] == {"SMOKE_TOKEN": "${{ secrets.SMOKE_TOKEN }}"}
 
 
 def test_the_environment_decided_twice_is_rejected_with_the_fix():
@@ -149,3 +154,22 @@ def test_a_role_that_is_not_the_environments_is_rejected(ci):
     assert workflow.check(broken) == [
         "workflow: job deploy assumes a role that is not its environment's: run it in the selected environment and "
         "use role-to-assume: ${{ vars.AWS_DEPLOY_ROLE_ARN }}, defined per environment"]
+
+
+INDEXES_AFTER_DEPLOY = Path(__file__).parent / "fixtures" / "workflow-indexes-after-deploy.yml"
+
+
+def test_indexes_created_after_the_deploy_are_rejected_with_the_fix():
+    problems = workflow.check(workflow.load(INDEXES_AFTER_DEPLOY), INDEXES_AFTER_DEPLOY.name)
+    assert problems == [
+        "workflow-indexes-after-deploy.yml: job deploy creates the indexes after make deploy, so the new code can run "
+        "before an index it relies on (possibly unique) exists: run make indexes in a step before make deploy"]
+
+
+def test_a_deploy_job_that_never_creates_the_indexes_is_rejected(ci):
+    broken = copy.deepcopy(ci)
+    broken["jobs"]["deploy"]["steps"] = [step for step in broken["jobs"]["deploy"]["steps"]
+                                         if step.get("run") != "make indexes"]
+    assert workflow.check(broken) == [
+        "workflow: job deploy creates the indexes nowhere, so the new code can run before an index it relies on "
+        "(possibly unique) exists: run make indexes in a step before make deploy"]

@@ -1,7 +1,8 @@
 """Deploy with the SAM CLI, and smoke-test a deployed stage.
 
     python -m tools.deploy deploy --env dev     # make deploy ENV=dev
-    python -m tools.deploy smoke --env dev      # GET /health -> 200, GET /me without a token -> 401
+    python -m tools.deploy smoke --env dev      # GET /health -> 200, GET /me without a token -> 401,
+                                                # and with SMOKE_TOKEN set, GET /me with it -> 200
 
 ``deploy`` checks first what would make ``sam deploy`` fail late: the SAM CLI,
 AWS credentials and region, and the parameters each user supplies (from the
@@ -58,6 +59,9 @@ QUOTED_CHARACTERS = re.compile(r"[ \"']")
 UNCARRIED_BACKSLASHES = re.compile(r'(?<!\\)\\(?:\\\\)*(?="|\Z)')  # an odd run, then a double quote or the end
 SMOKE_TIMEOUT_SECONDS = 10
 SMOKE_ATTEMPTS = 6  # a new stage may answer 403/5xx for a few seconds after the deploy
+# A valid token for a dedicated smoke-test user (see docs/deploy.md): proves the live authorizer accepts what
+# the identity provider issues, which a 401 without a token cannot.
+SMOKE_TOKEN_VARIABLE = "SMOKE_TOKEN"
 
 
 APIS = ("rest", "http")
@@ -257,9 +261,12 @@ def api_url(client, stack: str) -> str:
     raise DeployError(f"stack {stack} has no ApiUrl output")
 
 
-def status_of(url: str) -> int | str:
-    """The HTTP status ``url`` answers with, or why it answered nothing."""
-    request = urllib.request.Request(url, headers={"User-Agent": "bare-api-smoke-test"})
+def status_of(url: str, token: str = "") -> int | str:
+    """The HTTP status ``url`` answers with (``token``, if any, sent as a bearer token), or why it answered none."""
+    headers = {"User-Agent": "bare-api-smoke-test"}
+    if token:
+        headers["Authorization"] = token if token.lower().startswith("bearer ") else f"Bearer {token}"
+    request = urllib.request.Request(url, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=SMOKE_TIMEOUT_SECONDS) as response:
             return response.status
@@ -271,15 +278,17 @@ def status_of(url: str) -> int | str:
         return str(exc) or type(exc).__name__
 
 
-def smoke(base_url: str, attempts: int = SMOKE_ATTEMPTS, pause_seconds: float = 5.0) -> list[str]:
-    """Problems found: ``/health`` must answer 200 and ``/me`` without a token 401."""
-    expected = {"/health": 200, "/me": 401}
+def smoke(base_url: str, attempts: int = SMOKE_ATTEMPTS, pause_seconds: float = 5.0, token: str = "") -> list[str]:
+    """Problems found: ``/health`` must answer 200, ``/me`` without a token 401, and with ``token`` (if any) 200."""
+    expected = {"GET /health": ("/health", "", 200), "GET /me": ("/me", "", 401)}
+    if token:
+        expected["GET /me with the smoke token"] = ("/me", token, 200)
     problems: list[str] = []
     for attempt in range(attempts):
-        got = {path: status_of(base_url + path) for path in expected}
-        problems = [f"GET {path} failed ({got[path]}), expected {status}" if isinstance(got[path], str)
-                    else f"GET {path} answered {got[path]}, expected {status}"
-                    for path, status in expected.items() if got[path] != status]
+        got = {label: status_of(base_url + path, sent) for label, (path, sent, _) in expected.items()}
+        problems = [f"{label} failed ({got[label]}), expected {status}" if isinstance(got[label], str)
+                    else f"{label} answered {got[label]}, expected {status}"
+                    for label, (_, _, status) in expected.items() if got[label] != status]
         if not problems:
             return []
         if attempt + 1 < attempts:
@@ -294,7 +303,10 @@ def smoke_stage(environment: str) -> int:
     stack = sam.deploy_settings(environment)["stack_name"]
     region = require_credentials()
     url = api_url(boto3.client("cloudformation", region_name=region), stack)
-    problems = smoke(url)
+    token = os.environ.get(SMOKE_TOKEN_VARIABLE, "").strip()
+    if not token:
+        print(f"smoke test: no {SMOKE_TOKEN_VARIABLE}, so no request with a valid token (see docs/deploy.md)")
+    problems = smoke(url, token=token)
     for problem in problems:
         print(f"smoke test: {problem}", file=sys.stderr)
     print(f"smoke test of {url}: {'failed' if problems else 'ok'}")

@@ -318,8 +318,8 @@ def derive(rest: dict, flavour: str) -> dict:
             resource["Properties"]["DeploymentPreference"] = _without_references(
                 resource["Properties"]["DeploymentPreference"], api_alarms)
     template["Resources"] = resources
-    template["Conditions"] = {**template.get("Conditions", {}),
-                              "HasCorsOrigins": {"Fn::Not": [{"Fn::Equals": [{"Ref": "CorsAllowOrigins"}, ""]}]}}
+    template.setdefault("Conditions", {}).setdefault(
+        "HasCorsOrigins", {"Fn::Not": [{"Fn::Equals": [{"Ref": "CorsAllowOrigins"}, ""]}]})
     stage = template["Parameters"].get("StageName")
     if stage:
         stage["Description"] = ("the environment's name, given to the functions as STAGE (the HTTP API serves its "

@@ -1,6 +1,6 @@
 """Every offline deploy check: ``python -m tools.checks`` (``make lint`` runs it).
 
-- the SAM template: cfn-lint with the project's rules, then SAM's transform for
+- the SAM template: no key twice (YAML would keep the last), cfn-lint with the project's rules, then SAM's transform for
   each samconfig.toml environment and the assertions of :mod:`tools.checks.template`;
 - the HTTP API templates derived from it (template-http*.yaml): up to date,
   then the assertions of :mod:`tools.checks.httpapi`;
@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 from tools import cli
-from tools.checks import actionlint, bootstrap, cfnlint, httpapi, sam, template, workflow
+from tools.checks import actionlint, bootstrap, cfnlint, httpapi, sam, template, workflow, yamlkeys
 from tools.checks.imports import ROOT
 
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
@@ -26,8 +26,8 @@ BOOTSTRAP = bootstrap.BOOTSTRAP  # a plain CloudFormation template, deployed onc
 
 
 def check_template(path: Path) -> list[str]:
-    """cfn-lint on the template and on SAM's output, then the project's assertions."""
-    problems = cfnlint.lint_file(path)
+    """No key twice, cfn-lint on the template and on SAM's output, then the project's assertions."""
+    problems = yamlkeys.check_file(path) + cfnlint.lint_file(path)
     source = template.samtemplate.load(path)
     # SAM resolves each revision into its function's version name and Description, leaving the parameter unused.
     resolved = [f"W2001 Parameter {name} not used" for name in sam.revision_parameters(source).values()]

@@ -14,7 +14,9 @@ import importlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from shared.router import DEFAULT_STATUS, check_template
 from tools import samtemplate
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -32,10 +34,19 @@ class Declared:
     module: str  # the handler module, such as handlers.users
     endpoint: str  # the endpoint's name, such as read_user
     summary: str = ""  # the first line of the endpoint's docstring
+    body: Any = None  # the Schema the request body must fit (shared.schema), if the route takes one
+    params: Any = None  # {"note_id": Field} for the path parameters the router checks
+    status: int | None = None  # the success status; None: 201 for POST, 204 for DELETE, 200 otherwise
+    response: Any = None  # the Schema of the success body, if declared
 
     @property
     def key(self) -> tuple[str, str]:
         return self.method, self.path
+
+    @property
+    def success(self) -> int:
+        """The status the route answers when all goes well."""
+        return self.status or DEFAULT_STATUS.get(self.method, 200)
 
     def __str__(self) -> str:
         return f"{self.method} {self.path}"
@@ -52,13 +63,26 @@ def declared_routes(folder: Path = HANDLERS) -> list[Declared]:
         try:
             module = importlib.import_module(f"handlers.{path.stem}")
         except Exception as exc:
+            if isinstance(exc, ValueError) and "route" in str(exc):  # the router refused a malformed template
+                raise DeclarationError(f"handlers/{path.name}: {exc}") from None
             raise DeclarationError(f"handlers/{path.name} does not import ({type(exc).__name__}: {exc}), so its "
                                    f"routes cannot be checked: fix it, then run the checks again") from None
         for route in getattr(getattr(module, "router", None), "routes", []):
             summary = (route.endpoint.__doc__ or route.endpoint.__name__.replace("_", " ")).strip().splitlines()[0]
             found.append(Declared(route.method, route.template, route.public, module.__name__,
-                                  route.endpoint.__name__, summary))
+                                  route.endpoint.__name__, summary, getattr(route, "body", None),
+                                  getattr(route, "params", None), getattr(route, "status", None),
+                                  getattr(route, "response", None)))
     return found
+
+
+def template_problem(template: str) -> str | None:
+    """Why ``template`` is not a route template, as the router says it (``/notes/{note_id``: unbalanced braces)."""
+    try:
+        check_template(template)
+    except ValueError as exc:
+        return str(exc).partition(": ")[2] or str(exc)
+    return None
 
 
 def preflights(routes: list[Declared]) -> list[Declared]:
@@ -100,6 +124,10 @@ def check_declarations(routes: list[Declared]) -> list[str]:
     """Each route declared once, and all the methods of a path in one module (whose function answers OPTIONS)."""
     found, seen, modules = [], {}, {}
     for route in routes:
+        why = template_problem(route.path)
+        if why:
+            found.append(f"{route.module}.{route.endpoint}: route {route.path!r} is malformed: {why}")
+            continue
         if route.key in seen:
             found.append(f"{route} is declared twice, by {seen[route.key].module}.{seen[route.key].endpoint} and "
                          f"{route.module}.{route.endpoint}: keep one")

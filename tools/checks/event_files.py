@@ -1,19 +1,21 @@
-"""events/ against the declared routes: a REST API event for every route, each consistent with itself.
+"""events/ against the declared routes: a REST API and an HTTP API event for every route, each one working.
 
 Every event file must be for a declared route, with ``path``,
-``pathParameters`` and ``requestContext`` agreeing with each other. A route
-without one gets the file to copy, the new file's name and the fields to set.
+``pathParameters`` and ``requestContext`` agreeing with each other, path ids
+that pass the route's param checks and, for a route that takes a body, a body
+its Schema accepts with a JSON content type. ``make generate`` writes the
+events a route lacks.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from urllib.parse import unquote
 
 from shared.router import compile_template
-from tools.checks.declarations import ROOT, Declared, path_parameters
+from tools.checks.declarations import ROOT, Declared
+from tools.generate import COMMAND, PLACEHOLDER, event_name, field_example
 
 EVENTS = ROOT / "events"
 
@@ -68,60 +70,51 @@ def check_event(name: str, event: dict, declared: set[tuple[str, str]]) -> list[
     return problems
 
 
-def _likeness(route: Declared, other: Declared, event: dict) -> tuple:
-    """How little of an event for ``other`` changes for ``route``: same function, guard, method, no query, path."""
-    shared_segments = 0
-    for mine, theirs in zip(route.path.split("/"), other.path.split("/"), strict=False):
-        if mine != theirs:
-            break
-        shared_segments += 1
-    return (other.module == route.module, other.public == route.public, other.method == route.method,
-            not event.get("queryStringParameters"), shared_segments)
-
-
-def suggested_event_file(route: Declared, taken: set[str]) -> str:
-    words = [part for part in route.path.strip("/").split("/") if part and not part.startswith("{")] or ["root"]
-    base = "events/" + "-".join(words) + ("" if route.method == "GET" else f"-{route.method.lower()}")
-    name, number = f"{base}.json", 2
-    while name in taken:
-        name, number = f"{base}-{number}.json", number + 1
-    return name
-
-
-def missing_event(route: Declared, routes: list[Declared], events: dict[str, dict]) -> str:
-    """What to copy, where, and what to set in the copy, for a route without a REST API event."""
-    problem = f"{route} has no REST API event in events/ (make invoke, the benchmark and the tests run each one)"
-    by_key = {declared.key: declared for declared in routes}
-    models = [(name, by_key[event_route(event)[:2]]) for name, event in events.items()
-              if event.get("version") != "2.0" and event_route(event)[:2] in by_key]
-    if not models:
-        return f"{problem}: write one as API Gateway sends it to a Lambda proxy integration (payload format 1.0)"
-    name, model = max(models, key=lambda pair: _likeness(route, pair[1], events[pair[0]]))  # first of equals
-    event = events[name]
-    values = event.get("pathParameters") or {}
-    path = re.sub(r"{([^}]+)}", lambda found: values.get(found.group(1), "example"), route.path)
-    parameters = {key: values.get(key, "example") for key in path_parameters(route.path)} or None
-    stage = (event.get("requestContext") or {}).get("stage", "dev")
-    fields = {"httpMethod": route.method, "resource": route.path, "path": path, "pathParameters": parameters,
-              "requestContext": {"httpMethod": route.method, "resourcePath": route.path, "path": f"/{stage}{path}"}}
-    if event.get("queryStringParameters"):
-        fields.update(queryStringParameters=None, multiValueQueryStringParameters=None)
-    if route.method in ("GET", "DELETE") and event.get("body") is not None:
-        fields["body"] = None
-    advice = ""
-    if model.public and not route.public:
-        advice = "; it needs a token too: copy the Authorization header and requestContext.authorizer of events/me.json"
-    elif route.public and not model.public:
-        advice = "; it needs no token: remove its Authorization header and requestContext.authorizer"
-    return (f"{problem}: copy {name} ({model}) to {suggested_event_file(route, set(events))} and set in the copy "
-            f"{json.dumps(fields)}{advice}")
+def check_example_values(name: str, event: dict, route: Declared) -> list[str]:
+    """The event's path ids pass the route's param checks, and its body the route's body Schema."""
+    problems = []
+    for key, value in (event.get("pathParameters") or {}).items():
+        if value == PLACEHOLDER and key not in (route.params or {}):
+            problems.append(f"{name}: its {key} is the placeholder {PLACEHOLDER!r}, which names nothing: declare "
+                            f"params={{{key!r}: String(..., example=<a real id>)}} on {route}, then delete the file "
+                            f"and run {COMMAND}; or set a real id in it")
+    for key, field in (route.params or {}).items():
+        value = (event.get("pathParameters") or {}).get(key)
+        try:
+            field.check(value)
+        except Exception as exc:  # the Field's own FieldError: its message says why
+            example = field_example(field)
+            fix = f"use the Field's example {example!r}" if example is not None else "declare an example= on it"
+            problems.append(f"{name}: its {key} {value!r} fails the route's check ({exc}): {fix}")
+    if route.body is not None:
+        body = event.get("body")
+        try:
+            route.body.validate(json.loads(body) if isinstance(body, str) else body)
+        except Exception as exc:
+            problems.append(f"{name}: its body does not fit the Schema {route.body.name} of {route} ({exc}): "
+                            f"set \"body\" to {json.dumps(json.dumps(route.body.example()))}")
+        headers = {key.lower(): value for key, value in (event.get("headers") or {}).items()}
+        if "json" not in str(headers.get("content-type", "")):
+            problems.append(f"{name}: {route} takes a JSON body, but the event has no JSON Content-Type: add "
+                            f"\"Content-Type\": \"application/json\" to its headers")
+    return problems
 
 
 def check_event_files(routes: list[Declared], events: dict[str, dict] | None = None) -> list[str]:
-    """Every event file is consistent and for a declared route; every route has a REST API (1.0) event."""
+    """Every event file is consistent and for a declared route; every route has a REST API and an HTTP API event."""
     events = event_files() if events is None else events
-    declared = {route.key for route in routes}
-    found = [problem for name, event in events.items() for problem in check_event(name, event, declared)]
-    covered = {event_route(event)[:2] for event in events.values() if event.get("version") != "2.0"}
-    found += [missing_event(route, routes, events) for route in routes if route.key not in covered]
+    declared = {route.key: route for route in routes}
+    found = []
+    for name, event in events.items():
+        problems = check_event(name, event, set(declared))
+        found += problems or check_example_values(name, event, declared[event_route(event)[:2]])
+    for route in routes:
+        lacking = [(kind, f"{folder}{event_name(route)}") for kind, folder, v2 in (
+            ("REST API (1.0)", "events/", False), ("HTTP API (2.0)", "events/v2/", True))
+            if not any(event_route(event)[:2] == route.key and (event.get("version") == "2.0") == v2
+                       for event in events.values())]
+        if lacking:
+            found.append(f"{route} has no {' and no '.join(kind for kind, _ in lacking)} event (make invoke, the "
+                         f"benchmark and the tests run each one): run {COMMAND} (it writes "
+                         f"{', '.join(name for _, name in lacking)})")
     return found

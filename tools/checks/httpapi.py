@@ -167,9 +167,18 @@ def check_stage(cfn: dict) -> list[str]:
     return found
 
 
+def _seen_as_rest(cfn: dict) -> dict:
+    """``cfn`` with the HTTP API's body also shown as a REST API's, for the REST checks that find the authorizer there.
+
+    Both bodies are OpenAPI with ``x-amazon-apigateway-authorizer`` security schemes and a Lambda ``authorizerUri``.
+    """
+    view = {"Type": "AWS::ApiGateway::RestApi", "Properties": {"Body": _body(cfn)}}
+    return {**cfn, "Resources": {**cfn.get("Resources", {}), "HttpApiBody": view}}
+
+
 def check_rollout(cfn: dict, evaluator: Evaluator, environment: str) -> list[str]:
-    """Every function rolls out with its own version alarms; canaries in prod."""
-    found = rest_checks.check_canary_alarms(cfn, evaluator)
+    """Every function rolls out with its own version alarms (the authorizer with its own kind); canaries in prod."""
+    found = rest_checks.check_canary_alarms(_seen_as_rest(cfn), evaluator)
     functions = resources(cfn, "AWS::Lambda::Function")
     groups = resources(cfn, "AWS::CodeDeploy::DeploymentGroup")
     if len(groups) != len(functions):

@@ -1,24 +1,24 @@
-"""openapi.yaml against the declared routes: one operation per route, guarded as declared.
+"""openapi.yaml against the declared routes: what the declarations determine is there, as they say.
 
-``security: []`` exactly on the public routes, and every path parameter
-described. A missing operation comes with the block to paste: its
-operationId, summary, path parameters and the answers the code can give.
+``make generate`` (:mod:`tools.generate`) writes the derived parts; this check names
+it when the file is behind: an operation missing, or one whose security, path
+parameters, request body or answers differ from its route's declaration, or a
+component schema that differs from its Schema. It also refuses duplicate keys
+(YAML would keep only the last) and operations no router declares.
 """
 
 from __future__ import annotations
 
-import copy
-
 import yaml
 
-from tools.checks import imports
-from tools.checks.declarations import ROOT, Declared, camel, path_parameters
-from tools.checks.snippets import addition
+from tools import generate
+from tools.checks import yamlkeys
+from tools.checks.declarations import ROOT, Declared
 
 OPENAPI = ROOT / "openapi.yaml"
 OPENAPI_FILE = "openapi.yaml"
 
-METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
+METHODS = generate.METHODS
 
 
 def documented(description: dict) -> dict[tuple[str, str], dict]:
@@ -27,100 +27,44 @@ def documented(description: dict) -> dict[tuple[str, str], dict]:
             for method, operation in item.items() if method in METHODS}
 
 
-def described_parameter(description: dict, name: str) -> dict:
-    """The first description of path parameter ``name`` in the document, else a plain string one."""
-    for operation in documented(description).values():
-        for parameter in operation.get("parameters", []):
-            if parameter.get("in") == "path" and parameter.get("name") == name:
-                return copy.deepcopy(parameter)
-    return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-
-
-def uses_database(module: str) -> bool:
-    try:
-        return "shared.db" in imports.closure(module).modules
-    except imports.ImportAnalysisError:
-        return True
-
-
-def operation(route: Declared, description: dict) -> dict:
-    """An OpenAPI operation for ``route``: its parameters and the answers the project's code can give."""
-    known = description.get("components", {}).get("responses", {})
-
-    def answer(name: str) -> dict:
-        return {"$ref": f"#/components/responses/{name}"} if name in known else {"description": name}
-
-    success = {"description": route.summary}
-    if route.method != "DELETE":
-        success["content"] = {"application/json": {"schema": {"type": "object"}}}
-    responses = {"204" if route.method == "DELETE" else "200": success}
-    parameters = [described_parameter(description, name) for name in path_parameters(route.path)]
-    if parameters or route.method in ("POST", "PUT", "PATCH"):
-        responses["400"] = answer("BadRequest")
-    if not route.public:
-        responses.update({"401": answer("Unauthorized"), "403": answer("Forbidden")})
-    if parameters:
-        responses["404"] = answer("Problem")
-    if uses_database(route.module):
-        responses["503"] = answer("ServiceUnavailable")
-    result = {"operationId": route.endpoint.split("_")[0] + camel("_".join(route.endpoint.split("_")[1:])),
-              "summary": route.summary}
-    if parameters:
-        result["parameters"] = parameters
-    result["responses"] = responses
-    if route.public:
-        result["security"] = []
-    return result
-
-
-def check_operation(route: Declared, found: dict, description: dict) -> list[str]:
-    """The operation's guard and path parameters against the route's declaration."""
-    problems = []
-    where = f"paths.{route.path}.{route.method.lower()}"
-    guarded = bool(found.get("security", description.get("security", [])))
-    if route.public and guarded:
-        problems.append(f"{OPENAPI_FILE} says {route} needs a token, but its router declares it public: set "
-                        f"security: [] on {where}")
-    if not route.public and not guarded:
-        problems.append(f"{OPENAPI_FILE} says {route} needs no token, but its router does not declare it public: "
-                        f"remove security from {where} (or declare the route with public=True)")
-    described = [parameter.get("name") for parameter in found.get("parameters", []) if parameter.get("in") == "path"]
-    missing = [described_parameter(description, name) for name in path_parameters(route.path)
-               if name not in described]
-    keys = ["paths", route.path, route.method.lower()]
-    if missing and "parameters" in found:
-        problems.append(addition(f"{OPENAPI_FILE} does not describe the path parameters of {route}", OPENAPI_FILE,
-                                 [*keys, "parameters"], missing))
-    elif missing:
-        problems.append(addition(f"{OPENAPI_FILE} does not describe the path parameters of {route}", OPENAPI_FILE,
-                                 keys, {"parameters": missing}))
-    for name in described:
-        if name not in path_parameters(route.path):
-            problems.append(f"{OPENAPI_FILE} describes a path parameter {name} on {route}, whose path has none of "
-                            f"that name: remove it from {where}.parameters")
-    return problems
+def check_operations(routes: list[Declared], description: dict) -> list[str]:
+    """One line per operation or component schema that is not what the declarations determine."""
+    wanted = generate.derived_document(routes, description)
+    operations, derived = documented(description), documented(wanted)
+    found = []
+    for route in routes:
+        where = f"paths.{route.path}.{route.method.lower()}"
+        if route.key not in operations:
+            found.append(f"{OPENAPI_FILE} does not describe {route}: run {generate.COMMAND} (it writes {where} "
+                         f"from the declaration)")
+            continue
+        current, want = operations[route.key], derived[route.key]
+        keys = [key for key in [*current, *(key for key in want if key not in current)]
+                if current.get(key) != want.get(key)]
+        if keys:
+            found.append(f"{OPENAPI_FILE}: {where} differs from the declaration of {route} in {', '.join(keys)}: "
+                         f"run {generate.COMMAND}")
+    current_schemas = description.get("components", {}).get("schemas", {})
+    for name, schema in wanted.get("components", {}).get("schemas", {}).items():
+        if current_schemas.get(name) != schema:
+            state = "differs from" if name in current_schemas else "lacks"
+            found.append(f"{OPENAPI_FILE}: components.schemas.{name} {state} the Schema {name} the routes declare: "
+                         f"run {generate.COMMAND}")
+    return found
 
 
 def check_openapi(routes: list[Declared], description: dict | None = None) -> list[str]:
-    """openapi.yaml has exactly the declared routes, each guarded as declared, path parameters described."""
+    """openapi.yaml has exactly the declared routes, each as its declaration determines, and no key twice."""
+    found = []
     if description is None:
+        found = yamlkeys.check_file(OPENAPI)
         try:
-            description = yaml.safe_load(OPENAPI.read_text())
+            description = yaml.safe_load(OPENAPI.read_text(encoding="utf-8")) or {}
         except (OSError, yaml.YAMLError) as exc:
             return [f"{OPENAPI_FILE} cannot be read as YAML ({exc}): fix it, then run the checks again"]
-    operations = documented(description)
-    found = []
-    for route in routes:
-        if route.key in operations:
-            found += check_operation(route, operations[route.key], description)
-        elif route.path in description.get("paths", {}):
-            found.append(addition(f"{OPENAPI_FILE} does not describe {route}", OPENAPI_FILE, ["paths", route.path],
-                                  {route.method.lower(): operation(route, description)}))
-        else:
-            found.append(addition(f"{OPENAPI_FILE} does not describe {route}", OPENAPI_FILE, ["paths"],
-                                  {route.path: {route.method.lower(): operation(route, description)}}))
+    found += check_operations(routes, description)
     declared = {route.key for route in routes}
-    for method, path in operations:
+    for method, path in documented(description):
         if (method, path) not in declared:
             found.append(f"{OPENAPI_FILE} describes {method} {path}, which no router declares: remove "
                          f"paths.{path}.{method.lower()}, or declare the route")

@@ -6,8 +6,9 @@
 - an ``AWS/Lambda`` ``Errors`` alarm on every function but the authorizer.
 
 :func:`check` runs these, then the checks of openapi.yaml (:mod:`tools.checks.openapi`)
-and of events/ (:mod:`tools.checks.event_files`). Each problem says what to add,
-to which file and under which key, with the block to paste.
+and of events/ (:mod:`tools.checks.event_files`). Each template problem says what
+to add, to which file and under which key, with the block to paste; openapi.yaml
+and events/ problems name ``make generate``, which writes what is derived.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from tools.checks.declarations import (
     handler_module,
     planned_functions,
     preflights,
+    template_problem,
 )
 from tools.checks.intrinsics import Evaluator, Unevaluable
 from tools.checks.snippets import addition
@@ -329,13 +331,21 @@ def check_alarms(template: dict, routes: list[Declared], alarms: dict[str, str])
     return found
 
 
+def check_template(template: dict, cfn: dict, evaluator: Evaluator, routes: list[Declared]) -> list[str]:
+    """The template against the declarations: functions, Api events and alarms (malformed routes said once)."""
+    alarms = error_alarms(cfn, evaluator)
+    problems = check_declarations(routes)
+    routes = [route for route in routes if template_problem(route.path) is None]
+    return (problems + check_functions(template, routes, alarms)
+            + check_template_events(template, cfn, evaluator, routes) + check_alarms(template, routes, alarms))
+
+
 def check(template: dict, cfn: dict, evaluator: Evaluator) -> list[str]:
     """Every problem between the routers' declarations and the template, openapi.yaml and events/."""
     try:
         routes = declared_routes()
     except DeclarationError as exc:
         return [str(exc)]
-    alarms = error_alarms(cfn, evaluator)
-    return (check_declarations(routes) + check_functions(template, routes, alarms)
-            + check_template_events(template, cfn, evaluator, routes) + check_alarms(template, routes, alarms)
-            + openapi.check_openapi(routes) + event_files.check_event_files(routes))
+    well_formed = [route for route in routes if template_problem(route.path) is None]
+    return (check_template(template, cfn, evaluator, routes) + openapi.check_openapi(well_formed)
+            + event_files.check_event_files(well_formed))

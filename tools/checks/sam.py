@@ -35,8 +35,11 @@ EXAMPLE_VALUES = {
 }
 
 
-# Properties of a SAM function that are not part of a Lambda version: triggers, rollout, and the role's policies.
-NOT_VERSIONED = ("Events", "DeploymentPreference", "Policies", "PermissionsBoundary", "AutoPublishCodeSha256")
+# Properties of a SAM function that are not part of a Lambda version: triggers, rollout, the role's policies,
+# and reserved concurrency (set on the function, for all its versions).
+FUNCTION_LEVEL = ("ReservedConcurrentExecutions",)
+NOT_VERSIONED = ("Events", "DeploymentPreference", "Policies", "PermissionsBoundary", "AutoPublishCodeSha256",
+                 *FUNCTION_LEVEL)
 
 
 class ParameterError(ValueError):

@@ -18,6 +18,7 @@ from tools import samtemplate
 from tools.checks import envvars, imports, routes, sam
 from tools.checks.cfn_rules import RestStageName
 from tools.checks.intrinsics import Evaluator
+from tools.checks.snippets import addition
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 AUTHORIZER_URI = re.compile(
@@ -272,6 +273,40 @@ def check_delivery(cfn: dict, evaluator: Evaluator, environment: str) -> list[st
     return found
 
 
+CORS_GATEWAY_RESPONSES = ("DEFAULT_4XX", "DEFAULT_5XX")  # every response API Gateway makes itself inherits one
+ALLOW_ORIGIN = "gatewayresponse.header.Access-Control-Allow-Origin"
+
+
+def check_gateway_responses(cfn: dict, evaluator: Evaluator, origins: str) -> list[str]:
+    """With CORS origins set, API Gateway's own 4xx/5xx carry Access-Control-Allow-Origin; without, they do not."""
+    found = []
+    for api_name, api in resources(cfn, "AWS::ApiGateway::RestApi").items():
+        responses = evaluator.value(api.get("Properties", {}).get("Body", {}).get(
+            "x-amazon-apigateway-gateway-responses", {}))
+        for response_type in CORS_GATEWAY_RESPONSES:
+            header = responses.get(response_type, {}).get("responseParameters", {}).get(ALLOW_ORIGIN)
+            if origins and not header:
+                found.append(f"with CorsAllowOrigins={origins!r}, {api_name}'s own {response_type} answers (the "
+                             f"authorizer's 401 and 500, 403 for an unknown path, 429) carry no "
+                             f"Access-Control-Allow-Origin, so a browser app sees a CORS error instead of the status: "
+                             f"add GatewayResponses.{response_type}.ResponseParameters.Headers.Access-Control-Allow-"
+                             f"Origin: !If [HasCorsOrigins, method.request.header.Origin, !Ref AWS::NoValue]")
+            if not origins and header:
+                found.append(f"with CorsAllowOrigins empty (CORS off), {api_name}'s own {response_type} answers "
+                             f"still carry Access-Control-Allow-Origin ({header}): make the header conditional on "
+                             f"CorsAllowOrigins (!If [HasCorsOrigins, ..., !Ref AWS::NoValue])")
+    return found
+
+
+def check_cors_gateway_responses(template: dict, values: dict[str, str]) -> list[str]:
+    """:func:`check_gateway_responses` with CorsAllowOrigins set, as a browser app's deploy would set it."""
+    if "CorsAllowOrigins" not in template.get("Parameters", {}):
+        return []
+    changed = {**values, "CorsAllowOrigins": SECOND_VALUES["CorsAllowOrigins"]}
+    cfn = sam.translate(template, changed)
+    return check_gateway_responses(cfn, Evaluator(cfn, changed), changed["CorsAllowOrigins"])
+
+
 def deployment(template: dict, values: dict[str, str], code: dict[str, str]) -> tuple[dict, dict]:
     """``({function: version logical id}, {function: evaluated configuration})`` as SAM deploys ``code``."""
     parameters = {**values, **sam.function_revisions(template, values, code)}
@@ -280,8 +315,9 @@ def deployment(template: dict, values: dict[str, str], code: dict[str, str]) -> 
     versions = {str(version["Properties"]["FunctionName"].get("Ref")): name
                 for name, version in resources(cfn, "AWS::Lambda::Version").items()}
     # SAM appends the revision to Description, so that Lambda publishes: part of the version, not of the input.
+    # Reserved concurrency belongs to the function, not to a version.
     configurations = {name: evaluator.value({key: value for key, value in function["Properties"].items()
-                                             if key != "Description"})
+                                             if key != "Description" and key not in sam.FUNCTION_LEVEL})
                       for name, function in resources(cfn, "AWS::Lambda::Function").items()}
     return versions, configurations
 
@@ -334,34 +370,121 @@ def _second_value(name: str, declaration: dict, value: str) -> str | None:
     return SECOND_VALUES.get(name)
 
 
-def check_canary_alarms(cfn: dict, evaluator: Evaluator) -> list[str]:
-    """Each function's rollback alarm on AWS/Lambda watches the version being deployed, not the function."""
+def alarm_metrics(properties: dict) -> list[dict]:
+    """Every metric an alarm reads: its own, or each ``MetricStat`` of its metric math."""
+    if "MetricName" in properties:
+        return [properties]
+    return [query["MetricStat"]["Metric"] for query in properties.get("Metrics", []) if "MetricStat" in query]
+
+
+def authorizer_function(cfn: dict, evaluator: Evaluator) -> str:
+    """The function behind the API's authorizer (through its alias), or "" when there is none."""
+    aliases = {name: str(alias["Properties"]["FunctionName"].get("Ref"))
+               for name, alias in resources(cfn, "AWS::Lambda::Alias").items()}
+    for authorizer in authorizers(cfn).values():
+        matched = AUTHORIZER_URI.match(str(evaluator.value(authorizer.get("authorizerUri"))))
+        target = matched.group("function").strip("<>").removesuffix(".Arn") if matched else ""
+        return aliases.get(target, target)
+    return ""
+
+
+# What each kind of function's deployment group must watch on its new version: (metric, what it catches).
+ROLLBACK_METRICS = {
+    "api": [("Errors", "crashes, timeouts and out-of-memory (AWS/Lambda Errors with FunctionName, Resource "
+                       "<function>:live and ExecutedVersion)"),
+            ("ServerErrors", "handled 500s: a database, secret or configuration failure raises no Lambda error "
+                             "(the request line's EMF metric ServerErrors with the dimensions function and version)")],
+    "authorizer": [("AuthorizerFailures", "failures that answer 500 (its EMF metric AuthorizerFailures with the "
+                                          "dimensions function and version)"),
+                   ("AuthorizerRefusals", "refusals: a version that refuses valid tokens (a bad JwtIssuer or "
+                                          "JwtAudience, or a bug) answers 401 to every caller and is promoted (its "
+                                          "EMF metric AuthorizerRefusals with function and version, compared with "
+                                          "the old version's rate, with a floor)")],
+}
+
+
+def check_canary_alarms(cfn: dict, evaluator: Evaluator, template: dict | None = None) -> list[str]:
+    """Each deployment group rolls back on its new version's failures, and on nothing else.
+
+    Every alarm of a group reads at least one metric narrowed to the version being
+    deployed (the old version, another function or the whole stage cannot roll it
+    back), and the group watches what users see: for an API function its Lambda
+    errors and its handled 500s, for the authorizer its failures and its refusals.
+    With the source ``template``, an alarm a group lists but nobody defines comes
+    with a block to paste, renamed from another function's alarm of that kind.
+    """
     found = []
     alarms = resources(cfn, "AWS::CloudWatch::Alarm")
     versions = {str(version["Properties"]["FunctionName"].get("Ref")): name
                 for name, version in resources(cfn, "AWS::Lambda::Version").items()}
-    for group_name, group in resources(cfn, "AWS::CodeDeploy::DeploymentGroup").items():
+    authorizer = authorizer_function(cfn, evaluator)
+    groups = resources(cfn, "AWS::CodeDeploy::DeploymentGroup")
+    listed = {name for group in groups.values() for name in _alarm_names(group, evaluator)}
+    for group_name, group in groups.items():
         function = group_name.removesuffix("DeploymentGroup")
+        new_version = {"Fn::GetAtt": [versions.get(function), "Version"]}
+        watched = set()
         for alarm_name in _alarm_names(group, evaluator):
-            properties = alarms.get(alarm_name, {}).get("Properties", {})
-            dimensions = {item["Name"]: item["Value"] for item in properties.get("Dimensions", [])}
-            new_version = {"Fn::GetAtt": [versions.get(function), "Version"]}
-            if properties.get("Namespace") == "AWS/ApiGateway":
-                continue  # the API's own metrics have no version to tell apart
-            if properties.get("Namespace") != "AWS/Lambda":
-                if new_version not in dimensions.values():
-                    found.append(f"{alarm_name} rolls back {function}'s canary but counts every version: give its "
-                                 f"metric a version dimension (a metric filter's Dimensions from the log line's "
-                                 f"version) and the alarm that dimension = !GetAtt {function}.Version.Version")
+            if alarm_name not in alarms:
+                found.append(_missing_alarm(template or cfn, alarm_name, function, listed & set(alarms)))
                 continue
-            expected = {"FunctionName": {"Ref": function}, "Resource": {"Fn::Sub": f"${{{function}}}:live"},
-                        "ExecutedVersion": new_version}
-            if dimensions != expected:
-                found.append(f"{alarm_name} rolls back {function}'s canary but counts {sorted(dimensions)}, so the "
-                             f"old version's errors (90% of the traffic) count too: give it the dimensions "
-                             f"FunctionName, Resource (<function>:live) and ExecutedVersion: "
-                             f"!GetAtt {function}.Version.Version")
+            properties = alarms[alarm_name].get("Properties", {})
+            metrics = alarm_metrics(properties)
+            narrowed = [metric for metric in metrics
+                        if new_version in [item.get("Value") for item in metric.get("Dimensions", [])]]
+            watched |= {str(evaluator.value(metric.get("MetricName"))) for metric in narrowed}
+            found += _alarm_scope_problems(alarm_name, function, metrics, narrowed)
+        if not alarms_configured(group, evaluator):
+            continue  # check_delivery says when a production group has no alarms
+        kind = "authorizer" if function == authorizer else "api"
+        for metric, what in ROLLBACK_METRICS[kind]:
+            if metric not in watched:
+                found.append(f"{function}'s deployment group has no alarm on its new version's {what}: add one "
+                             f"narrowed to version !GetAtt {function}.Version.Version and list it in {function}'s "
+                             f"DeploymentPreference.Alarms")
     return found
+
+
+def _missing_alarm(template: dict, alarm_name: str, function: str, defined: set[str]) -> str:
+    """The problem of a listed alarm nobody defines, with a copy of another function's alarm of its kind to paste."""
+    problem = f"{function}'s DeploymentPreference.Alarms lists {alarm_name}, which the template does not define"
+    kind = alarm_name.removeprefix(function.removesuffix("Function"))  # ServerErrorsAlarm
+    resources_ = template.get("Resources", {})
+    for model in sorted(name for name in defined if name.endswith(kind) and name != alarm_name):
+        model_function = model.removesuffix(kind) + "Function"
+        if model_function in resources_ and function in resources_ and model in resources_:
+            copy = routes.renamed(resources_[model], model_function, function,
+                                  routes.handler_module(resources_[model_function]),
+                                  routes.handler_module(resources_[function]))
+            return addition(f"{problem} (here as {model} is for {model_function})", "template.yaml",
+                            ["Resources"], {alarm_name: copy})
+    return f"{problem}: add it"
+
+
+def _alarm_scope_problems(alarm_name: str, function: str, metrics: list[dict], narrowed: list[dict]) -> list[str]:
+    if len(metrics) == 1 and metrics[0].get("Namespace") == "AWS/Lambda":
+        dimensions = {item["Name"]: item["Value"] for item in metrics[0].get("Dimensions", [])}
+        expected = {"FunctionName": {"Ref": function}, "Resource": {"Fn::Sub": f"${{{function}}}:live"},
+                    "ExecutedVersion": dimensions.get("ExecutedVersion")}
+        if narrowed and dimensions == expected:
+            return []
+        return [f"{alarm_name} rolls back {function}'s canary but counts {sorted(dimensions)}, so the old version's "
+                f"errors (90% of the traffic) count too: give it the dimensions FunctionName, Resource "
+                f"(<function>:live) and ExecutedVersion: !GetAtt {function}.Version.Version"]
+    if narrowed:
+        return []
+    if any(metric.get("Namespace") == "AWS/ApiGateway" for metric in metrics):
+        return [f"{alarm_name} rolls back {function}'s canary but counts the whole stage (every function and "
+                f"version): the old version's 5xx roll a good deploy back, one failing function rolls back all, "
+                f"and during an incident it stops the deploy that would fix it: remove it from "
+                f"DeploymentPreference.Alarms and keep it as a paging alarm (AlarmActions)"]
+    return [f"{alarm_name} rolls back {function}'s canary but counts every version: give its metric a version "
+            f"dimension (the EMF line's version, from AWS_LAMBDA_FUNCTION_VERSION) and the alarm that dimension "
+            f"= !GetAtt {function}.Version.Version"]
+
+
+def alarms_configured(group: dict, evaluator: Evaluator) -> bool:
+    return bool(_alarm_names(group, evaluator))
 
 
 def _alarm_names(group: dict, evaluator: Evaluator) -> list[str]:
@@ -399,10 +522,11 @@ def check(template_path: Path = samtemplate.TEMPLATE) -> list[str]:
         problems = (check_stages(cfn, evaluator) + check_authorizer(cfn, evaluator)
                     + check_functions(template)
                     + check_secrets(template, cfn) + check_boundaries(cfn)
-                    + check_delivery(cfn, evaluator, environment) + check_canary_alarms(cfn, evaluator))
+                    + check_delivery(cfn, evaluator, environment) + check_canary_alarms(cfn, evaluator, template))
+        problems += check_gateway_responses(cfn, evaluator, parameters.get("CorsAllowOrigins", ""))
         if environment == sorted(values)[0]:
             problems += (check_handlers_import(template, source) + check_environment(template, source)
-                         + check_versions(template, parameters))
+                         + check_versions(template, parameters) + check_cors_gateway_responses(template, parameters))
             found += routes.check(template, cfn, evaluator)  # the same for every environment
         found += [f"[{environment}] {problem}" for problem in problems]
     return list(dict.fromkeys(found))

@@ -127,7 +127,14 @@ def _check_deploy_settings(name: str, job_name: str, job: dict) -> list[str]:
             if str(passed.get(variable, "")).replace(" ", "") != f"${{{{vars.{variable}}}}}":
                 found.append(f"{name}: job {job_name}'s make deploy step does not pass {variable}: add "
                              f"{variable}: ${{{{ vars.{variable} }}}} to its env")
-    installs = " ".join(str(step.get("run", "")) for step in steps)
+    runs = [str(step.get("run", "")) for step in steps]
+    deploy_at = next((index for index, run in enumerate(runs) if "make deploy" in run), None)
+    indexes_at = next((index for index, run in enumerate(runs) if "make indexes" in run), None)
+    if deploy_at is not None and (indexes_at is None or indexes_at > deploy_at):
+        when = "after make deploy" if indexes_at is not None else "nowhere"
+        found.append(f"{name}: job {job_name} creates the indexes {when}, so the new code can run before an index "
+                     f"it relies on (possibly unique) exists: run make indexes in a step before make deploy")
+    installs = " ".join(runs)
     if "make deploy" in installs and SAM_CLI_REQUIREMENTS not in installs:
         found.append(f"{name}: job {job_name} does not install the SAM CLI the tests parse with: run "
                      f"python -m pip install -r {SAM_CLI_REQUIREMENTS}")

@@ -11,6 +11,7 @@ own status codes and bodies. One line per request, through a
 from __future__ import annotations
 
 import json
+import os
 import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -28,6 +29,17 @@ def gateway_response(status: int, message: str | None, error_type: str) -> HttpR
     """An answer of API Gateway itself, with its ``{"message": ...}`` body."""
     headers = [("Content-Type", "application/json"), ("x-amzn-ErrorType", error_type)]
     return HttpResponse(status, headers, json.dumps({"message": message}).encode())
+
+
+def gateway_cors_headers(api: Api, request: HttpRequest) -> list[tuple[str, str]]:
+    """What the template's GatewayResponses add to API Gateway's own answers: the caller's Origin, echoed,
+    when the functions have CORS origins (CORS_ALLOW_ORIGINS as they see it); else nothing."""
+    function = next(iter(api.functions.values()), None)
+    origins = {**function.environment, **os.environ}.get("CORS_ALLOW_ORIGINS", "") if function else ""
+    origin = next((value for name, value in request.headers if name.lower() == "origin"), "")
+    if not origins.strip() or not origin:
+        return []
+    return [("Access-Control-Allow-Origin", origin), ("Vary", "Origin")]
 
 
 MISSING_TOKEN = ("Missing Authentication Token", "MissingAuthenticationTokenException")
@@ -62,6 +74,8 @@ class Gateway:
         request_id = str(uuid.uuid4())
         invocations: list[tuple[str, Invocation]] = []
         response, cache, note = self._respond(request, request_id, invocations)
+        if any(name == "x-amzn-ErrorType" for name, _ in response.headers):  # made by the gateway itself
+            response.headers += gateway_cors_headers(self.api, request)
         response.headers.append(("x-amzn-RequestId", request_id))
         latency_ms = (time.perf_counter() - started) * 1000
         line = f"{request.method} {request.path} {response.status} {latency_ms:.1f} ms authorizer={cache} {note}"

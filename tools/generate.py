@@ -1,0 +1,498 @@
+"""``make generate``: what the route declarations determine, written into openapi.yaml and events/.
+
+From each route a router declares (its method, path, ``public``, ``body``,
+``params``, ``status`` and ``response``, see :mod:`tools.checks.declarations`):
+
+- openapi.yaml: the operation (operationId, summary, path parameters, request
+  body, the success answer and the problem answers the code can give, security)
+  and a component schema per body and response Schema. It is merged into the
+  file, never written over it: a person's prose (summary, description,
+  examples, tags), any ``$ref`` a person chose, and every key the declarations
+  do not determine (info, headers, extra answers, other components) stay as
+  written; what the declarations determine (types, bounds, required fields,
+  security, status codes) follows them. Operations no router declares are left
+  for a person to remove (``make lint`` names them).
+- events/ and events/v2/: for a route without an event, one REST API (1.0) and
+  one HTTP API (2.0) event file, as API Gateway sends them for the local
+  caller alice: the path ids from the param Field's ``example``, and the body
+  of ``Schema.example()`` with its content type when the route takes one.
+  Existing event files are never rewritten.
+
+``make lint`` names this command when a file is behind. After writing, the command prints
+what the route checks still ask of template.yaml (a new function, its events, its alarm): the
+blocks a person pastes, each under the key it names.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import sys
+from pathlib import Path
+
+import yaml
+
+from tools import cli
+from tools.checks import imports, snippets
+from tools.checks.declarations import ROOT, DeclarationError, Declared, camel, declared_routes, path_parameters
+
+OPENAPI = ROOT / "openapi.yaml"
+EVENTS = ROOT / "events"
+COMMAND = "make generate"
+PLACEHOLDER = "example"  # a path id for a parameter declared without a Field (lint asks for one)
+METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
+
+# What a person writes: kept as written once present (the declaration only fills it in when missing).
+PROSE = {"summary", "description", "operationId", "example", "examples", "tags", "externalDocs", "deprecated",
+         "title"}
+# Mappings whose keys are names (of paths, fields, answers, media types), not keywords.
+NAMED = {"paths", "properties", "responses", "content", "headers", "schemas", "parameters", "securitySchemes",
+         "variables", "patternProperties", "requestBodies"}
+# The problem answers the code gives, by status: the component they refer to, when openapi.yaml has it.
+PROBLEMS = {"400": "BadRequest", "401": "Unauthorized", "403": "Forbidden", "404": "Problem", "413": "Problem",
+            "415": "Problem", "503": "ServiceUnavailable"}
+
+
+# openapi.yaml
+
+def for_openapi_31(schema):
+    """A Schema's OpenAPI 3.0 ``nullable: true`` written as 3.1 says it: ``type: [..., "null"]``."""
+    if isinstance(schema, list):
+        return [for_openapi_31(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    result = {key: for_openapi_31(value) for key, value in schema.items() if key != "nullable"}
+    if schema.get("nullable"):
+        kind = result.get("type")
+        if isinstance(kind, str):
+            result["type"] = [kind, "null"]
+        elif isinstance(kind, list) and "null" not in kind:
+            result["type"] = [*kind, "null"]
+        elif kind is None and "enum" not in result:
+            result = {"oneOf": [result, {"type": "null"}]}
+        if "enum" in result and None not in result["enum"]:
+            result["enum"] = [*result["enum"], None]
+    return result
+
+
+def schema_ref(schema) -> dict:
+    return {"$ref": f"#/components/schemas/{schema.name}"}
+
+
+def uses_database(module: str) -> bool:
+    try:
+        return "shared.db" in imports.closure(module).modules
+    except imports.ImportAnalysisError:
+        return True
+
+
+def path_level_parameters(description: dict, path: str) -> set[str]:
+    """The names of the path parameters described once for every operation of ``path``."""
+    item = description.get("paths", {}).get(path) or {}
+    return {parameter.get("name") for parameter in resolved_parameters(description, item.get("parameters", []))
+            if parameter.get("in") == "path"}
+
+
+def resolved_parameters(description: dict, parameters: list) -> list[dict]:
+    """``parameters`` with each ``$ref`` to ``components.parameters`` replaced by what it names."""
+    found = []
+    for parameter in parameters or []:
+        if isinstance(parameter, dict) and "$ref" in parameter:
+            name = str(parameter["$ref"]).rpartition("/")[2]
+            parameter = description.get("components", {}).get("parameters", {}).get(name, {})
+        if isinstance(parameter, dict):
+            found.append(parameter)
+    return found
+
+
+def described_parameter(description: dict, name: str) -> dict:
+    """The first description of path parameter ``name`` in the document, else a plain string one."""
+    for item in description.get("paths", {}).values():
+        operations = [item] + [item[method] for method in METHODS if isinstance(item.get(method), dict)]
+        for operation in operations:
+            for parameter in resolved_parameters(description, operation.get("parameters", [])):
+                if parameter.get("in") == "path" and parameter.get("name") == name:
+                    return copy.deepcopy(parameter)
+    return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+
+
+def path_parameter(route: Declared, name: str, description: dict) -> dict:
+    field = (route.params or {}).get(name)
+    if field is None:
+        return described_parameter(description, name)
+    parameter = {"name": name, "in": "path", "required": True}
+    schema = for_openapi_31(field.json_schema())
+    if schema.get("description"):
+        parameter["description"] = schema.pop("description")  # said once, on the parameter
+    parameter["schema"] = schema
+    return parameter
+
+
+def operation(route: Declared, description: dict) -> dict:
+    """The OpenAPI operation that ``route``'s declaration determines."""
+    known = description.get("components", {}).get("responses", {})
+
+    def answer(status: str) -> dict:
+        name = PROBLEMS[status]
+        return {"$ref": f"#/components/responses/{name}"} if name in known else {"description": name}
+
+    success: dict = {"description": route.summary}
+    if route.success == 201:
+        success["headers"] = {"Location": {"description": "The path of what was created.", "required": True,
+                                           "schema": {"type": "string"}}}
+    if route.success not in (204, 304):
+        schema = schema_ref(route.response) if route.response is not None else {"type": "object"}
+        success["content"] = {"application/json": {"schema": schema}}
+    on_path = path_level_parameters(description, route.path)
+    parameters = [path_parameter(route, name, description) for name in path_parameters(route.path)
+                  if name not in on_path]
+    takes_body = route.body is not None
+    statuses = []
+    if path_parameters(route.path) or takes_body:
+        statuses.append("400")
+    if not route.public:
+        statuses += ["401", "403"]
+    if path_parameters(route.path):
+        statuses.append("404")
+    if takes_body:
+        statuses += ["413", "415"]
+    if uses_database(route.module):
+        statuses.append("503")
+    words = route.endpoint.split("_")
+    result: dict = {"operationId": words[0] + camel("_".join(words[1:])), "summary": route.summary}
+    if parameters:
+        result["parameters"] = parameters
+    if takes_body:
+        result["requestBody"] = {"required": True, "content": {"application/json": {"schema": schema_ref(route.body)}}}
+    result["responses"] = {str(route.success): success, **{status: answer(status) for status in statuses}}
+    if route.public:
+        result["security"] = []
+    return result
+
+
+def schemas(routes: list[Declared]) -> dict[str, dict]:
+    """``{name: OpenAPI schema}`` for every body and response Schema the routes declare."""
+    found = {}
+    for route in routes:
+        for schema in (route.body, route.response):
+            if schema is not None:
+                found[schema.name] = for_openapi_31(schema.json_schema())
+    return found
+
+
+def _key(parameter) -> tuple:
+    return (parameter.get("in"), parameter.get("name")) if isinstance(parameter, dict) else (None, None)
+
+
+def merged(mine, derived, names: bool = False, parent: str = "", description: dict | None = None,
+           exact: bool = False):
+    """``derived`` merged into what a person wrote (``mine``), as the module docstring says.
+
+    ``names`` is true for a mapping whose keys are names (``parent`` is its key), where no key is prose.
+    ``exact`` is true inside a schema a Schema determines: only its prose is kept beside what it declares.
+    """
+    if mine is None:
+        return copy.deepcopy(derived)
+    if (not exact and isinstance(mine, dict) and "$ref" in mine
+            and not (isinstance(derived, dict) and "$ref" in derived)):
+        return mine
+    if isinstance(mine, dict) and isinstance(derived, dict):
+        if exact and not names:
+            mine = {key: value for key, value in mine.items() if key in derived or _is_prose(key)}
+        result = dict(mine)
+        for key, value in derived.items():
+            if not names and _is_prose(key) and key in mine:
+                continue
+            inner = exact or (names and parent in ("properties", "schemas"))
+            result[key] = merged(mine.get(key), value, not names and key in NAMED, key, description, inner)
+        if names and parent == "properties":
+            result = {key: value for key, value in result.items() if key in derived}
+        return result
+    if isinstance(mine, list) and isinstance(derived, list) and derived and all(
+            isinstance(item, dict) and "in" in item for item in derived):
+        return merged_parameters(mine, derived, description or {})
+    return copy.deepcopy(derived)
+
+
+def _is_prose(key: str) -> bool:
+    return key in PROSE or key.startswith("x-")
+
+
+def merged_parameters(mine: list, derived: list[dict], description: dict) -> list:
+    """Parameters matched by ``(in, name)``; a person's own (headers, queries, ``$ref``s) stay where they are."""
+    keys = [_key((resolved_parameters(description, [item]) or [{}])[0]) for item in mine]
+    result = list(mine)
+    for parameter in derived:
+        if _key(parameter) in keys:
+            index = keys.index(_key(parameter))
+            result[index] = merged(mine[index], parameter, description=description)
+        else:
+            result.append(copy.deepcopy(parameter))
+    return result
+
+
+def derived_document(routes: list[Declared], description: dict) -> dict:
+    """``description`` with what ``routes`` determine merged in."""
+    document = copy.deepcopy(description)
+    paths = document.setdefault("paths", {})
+    for route in routes:
+        item = paths.setdefault(route.path, {})
+        method = route.method.lower()
+        wanted_operation = operation(route, document)
+        if "requestBody" in wanted_operation:  # every JSON media type a person lists takes the same Schema
+            content = wanted_operation["requestBody"]["content"]
+            for media in ((item.get(method) or {}).get("requestBody") or {}).get("content", {}):
+                if media.endswith(("/json", "+json")):
+                    content[media] = copy.deepcopy(content["application/json"])
+        item[method] = merged(item.get(method), wanted_operation, description=document)
+        if not route.public and item[method].get("security") == []:
+            del item[method]["security"]
+    wanted = schemas(routes)
+    if wanted:
+        components = document.setdefault("components", {}).setdefault("schemas", {})
+        for name, schema in wanted.items():
+            components[name] = merged(components.get(name), schema, description=document)
+    return document
+
+
+def spaced(text: str) -> str:
+    """A blank line before each top-level section, path and component schema, as the file is written by hand."""
+    out, section, part = [], "", ""
+    for line in text.splitlines():
+        if re.match(r"[A-Za-z]", line):
+            section, part = line.split(":")[0], ""
+            gap = section != "info"
+        elif re.match(r"  \S", line):
+            part = line.strip().split(":")[0]
+            gap = section in ("paths", "components")
+        else:
+            gap = bool(re.match(r"    \S", line)) and (section, part) == ("components", "schemas")
+        if out and gap and out[-1] != "" and not re.fullmatch(r" *[^ :][^:]*:", out[-1]):
+            out.append("")
+        out.append(line)
+    return "\n".join(out) + "\n"
+
+
+class _Dumper(snippets._Dumper):
+    def increase_indent(self, flow: bool = False, indentless: bool = False):
+        return super().increase_indent(flow, False)  # "  - url: ..." under its key, as the file is written
+
+    def choose_scalar_style(self) -> str:
+        style = super().choose_scalar_style()
+        return '"' if style == "'" else style  # "200", "#/components/...", as the file quotes them
+
+
+def _represent_list(dumper: yaml.SafeDumper, data: list) -> yaml.Node:
+    """A short list of plain values in flow style (``required: [id, name]``), any other as a block."""
+    flow = all(isinstance(item, str | int | float | bool) or item is None for item in data) and len(str(data)) < 80
+    return dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=flow)
+
+
+_Dumper.add_representer(list, _represent_list)
+
+
+def openapi_text(document: dict) -> str:
+    """``document`` as openapi.yaml is written: block style, keys in their order, lists indented."""
+    text = yaml.dump(document, Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=105,
+                     allow_unicode=True)
+    return spaced(text)
+
+
+def write_openapi(routes: list[Declared], path: Path = OPENAPI) -> bool:
+    """Merge the routes into openapi.yaml; True when it changed (it is left alone when it agrees)."""
+    description = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    document = derived_document(routes, description)
+    if document == description:
+        return False
+    path.write_text(openapi_text(document), encoding="utf-8")
+    return True
+
+
+# events/
+
+HOST = "a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com"
+TRACE = "Root=1-6745a0e1-3c5d2f0a1b7e4c9d8f6a2b1c"
+CALLER = {"sub": "alice", "email": "alice@example.com", "name": "Alice Liddell",
+          "scope": "profile:read profile:write"}
+TIME, EPOCH = "26/Nov/2026:09:12:01 +0000", 1795597921000
+
+
+def event_name(route: Declared) -> str:
+    """``events/notes.json`` (GET /notes), ``notes-post.json``, ``note.json`` (GET /notes/{note_id}), ...
+
+    A literal segment followed by a parameter counts once, by the parameter's name without ``_id``.
+    """
+    segments = [part for part in route.path.strip("/").split("/") if part]
+    words = []
+    for index, part in enumerate(segments):
+        following = segments[index + 1] if index + 1 < len(segments) else ""
+        if part.startswith("{"):
+            words.append(part.strip("{}").removesuffix("_id"))
+        elif not following.startswith("{"):
+            words.append(part)
+    base = "-".join(words or ["root"]) + ("" if route.method == "GET" else f"-{route.method.lower()}")
+    return f"{base}.json"
+
+
+def field_example(field):
+    """The Field's example value, or None when there is no Field or it has none."""
+    try:
+        return field.example() if field is not None else None
+    except ValueError:
+        return None
+
+
+def example_path(route: Declared) -> tuple[str, dict[str, str] | None]:
+    """The route's path with each parameter its Field's example (else ``example``), and those parameters."""
+    values = {}
+    for name in path_parameters(route.path):
+        field = (route.params or {}).get(name)
+        values[name] = str(field_example(field) or PLACEHOLDER)
+    path = re.sub(r"{([^}]+)}", lambda found: values[found.group(1)], route.path)
+    return path, values or None
+
+
+def example_body(route: Declared) -> str | None:
+    return json.dumps(route.body.example()) if route.body is not None else None
+
+
+def rest_event(route: Declared) -> dict:
+    """A REST API (payload 1.0) proxy event for ``route``, as API Gateway sends it for alice."""
+    path, parameters = example_path(route)
+    body = example_body(route)
+    headers = {"Accept": "application/json", "Accept-Encoding": "gzip, deflate, br", "Host": HOST,
+               "User-Agent": "curl/8.5.0", "X-Amzn-Trace-Id": TRACE, "X-Forwarded-For": "203.0.113.10",
+               "X-Forwarded-Port": "443", "X-Forwarded-Proto": "https"}
+    if not route.public:
+        headers["Authorization"] = "Bearer {{LOCAL_TOKEN}}"
+    if body is not None:
+        headers["Content-Type"] = "application/json"
+    context = {
+        "resourceId": "abc123", "resourcePath": route.path, "httpMethod": route.method,
+        "extendedRequestId": "Bz1mXGjkDoEFd5Q=", "requestTime": TIME, "path": f"/dev{path}",
+        "accountId": "123456789012", "protocol": "HTTP/1.1", "stage": "dev", "domainPrefix": "a1b2c3d4e5",
+        "requestTimeEpoch": EPOCH, "requestId": "c6af9ac6-7b61-11e6-9a41-93e8deadbeef",
+        "identity": {"cognitoIdentityPoolId": None, "accountId": None, "cognitoIdentityId": None, "caller": None,
+                     "sourceIp": "203.0.113.10", "principalOrgId": None, "accessKey": None,
+                     "cognitoAuthenticationType": None, "cognitoAuthenticationProvider": None, "userArn": None,
+                     "userAgent": "curl/8.5.0", "user": None},
+        "domainName": HOST, "apiId": "a1b2c3d4e5"}
+    if not route.public:
+        context["authorizer"] = {"principalId": CALLER["sub"], **CALLER, "integrationLatency": 41}
+    return {"resource": route.path, "path": path, "httpMethod": route.method, "headers": headers,
+            "multiValueHeaders": {name: [value] for name, value in headers.items()},
+            "queryStringParameters": None, "multiValueQueryStringParameters": None, "pathParameters": parameters,
+            "stageVariables": None, "requestContext": context, "body": body, "isBase64Encoded": False}
+
+
+def http_event(route: Declared) -> dict:
+    """The HTTP API (payload 2.0) event for ``route`` that matches :func:`rest_event`."""
+    path, parameters = example_path(route)
+    body = example_body(route)
+    headers = {"accept": "application/json", "accept-encoding": "gzip, deflate, br",
+               "content-length": str(len((body or "").encode())), "host": HOST, "user-agent": "curl/8.5.0",
+               "x-amzn-trace-id": TRACE, "x-forwarded-for": "203.0.113.10", "x-forwarded-port": "443",
+               "x-forwarded-proto": "https"}
+    if not route.public:
+        headers["authorization"] = "Bearer {{LOCAL_TOKEN}}"
+    if body is not None:
+        headers["content-type"] = "application/json"
+    key = f"{route.method} {route.path}"
+    context = {"accountId": "123456789012", "apiId": "a1b2c3d4e5", "domainName": HOST, "domainPrefix": "a1b2c3d4e5",
+               "http": {"method": route.method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "203.0.113.10",
+                        "userAgent": "curl/8.5.0"},
+               "requestId": "JKJaXmPLvHcESHA=", "routeKey": key, "stage": "$default", "time": TIME,
+               "timeEpoch": EPOCH}
+    if not route.public:
+        context["authorizer"] = {"lambda": dict(CALLER)}
+    event = {"version": "2.0", "routeKey": key, "rawPath": path, "rawQueryString": "", "headers": headers,
+             "requestContext": context, "isBase64Encoded": False}
+    if parameters:
+        event["pathParameters"] = parameters
+    if body is not None:
+        event["body"] = body
+    return event
+
+
+def event_routes(folder: Path) -> tuple[set[tuple[str, str]], set[tuple[str, str]]]:
+    """The ``(method, path)`` routes events/ already has a REST API event and an HTTP API event for."""
+    from tools.checks.event_files import event_files, event_route
+
+    rest, http = set(), set()
+    for event in event_files(folder).values():
+        (http if event.get("version") == "2.0" else rest).add(event_route(event)[:2])
+    return rest, http
+
+
+def missing_events(routes: list[Declared], folder: Path = EVENTS) -> dict[Path, tuple[Declared, dict]]:
+    """``{file: (route, event)}`` for each route without a REST API event, and each without an HTTP API one."""
+    rest, http = event_routes(folder)
+    found: dict[Path, tuple[Declared, dict]] = {}
+    for route in routes:
+        for covered, where, make in ((rest, folder, rest_event), (http, folder / "v2", http_event)):
+            if route.key in covered:
+                continue
+            name, number = event_name(route), 2
+            while (where / name).exists() or where / name in found:
+                name, number = f"{event_name(route).removesuffix('.json')}-{number}.json", number + 1
+            found[where / name] = route, make(route)
+    return found
+
+
+def event_text(event: dict) -> str:
+    return json.dumps(event, indent=2, ensure_ascii=False) + "\n"
+
+
+def write_events(routes: list[Declared], folder: Path = EVENTS) -> list[Path]:
+    """Write the missing event files; the files written."""
+    written = []
+    for path, (_, event) in missing_events(routes, folder).items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(event_text(event), encoding="utf-8")
+        written.append(path)
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = cli.Parser(prog=COMMAND, description="Write what the route declarations determine into openapi.yaml "
+                                                  "and events/ (merged: what a person wrote stays).")
+    parser.parse_args(argv)
+    try:
+        routes = declared_routes()
+    except DeclarationError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    changed = ["openapi.yaml"] if write_openapi(routes) else []
+    changed += [str(path.relative_to(ROOT)) for path in write_events(routes)]
+    for name in changed:
+        print(f"wrote {name}")
+    if not changed:
+        print("openapi.yaml and events/ already agree with the route declarations")
+    left = template_problems(routes)
+    if left:
+        print(f"\nmake lint also asks for these in template.yaml ({len(left)}); paste each block as it is, under "
+              f"the key it names:")
+        print("\n".join(left))
+    return 0
+
+
+def template_problems(declared: list[Declared]) -> list[str]:
+    """What the route checks still say about template.yaml: the blocks a person pastes (see tools/checks/routes.py)."""
+    from tools import samtemplate
+    from tools.checks import routes, sam
+    from tools.checks.intrinsics import Evaluator
+
+    try:
+        template = samtemplate.load()
+        environment = sorted(sam.environments())[0]
+        overrides = sam.parse_overrides(sam.environments()[environment].get("parameter_overrides", ""))
+        values = sam.parameter_values(template, overrides)
+        cfn = sam.translate(template, values)
+    except Exception as exc:  # make lint says why in full
+        return [f"template.yaml cannot be checked ({type(exc).__name__}): run make lint"]
+    return routes.check_template(template, cfn, Evaluator(cfn, values), declared)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
