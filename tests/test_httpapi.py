@@ -12,6 +12,8 @@ from shared import errors
 from shared.principal import jwt_authorizer_problem, max_lifetime_seconds, principal_from_event
 from tools import deploy, httpapi, samtemplate
 from tools.checks import httpapi as checks
+from tools.checks import sam
+from tools.checks.intrinsics import Evaluator
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 REST = samtemplate.load()
@@ -160,6 +162,23 @@ def test_the_jwt_template_gets_a_value_for_every_parameter_it_declares():
     revisions = {name for name in declared if name.endswith("Revision")}
     assert set(values) == set(declared) - revisions
     assert "JwtJwksUrl" not in values
+
+
+def test_make_deploy_api_http_builds_a_stack_the_offline_checks_accept():
+    environ = {"API": "http", "JWT_JWKS_URL": "https://issuer.example.com/keys",
+               "MONGODB_URI_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:bare-api/dev/uri-AbCdEf",
+               "JWT_ISSUER": "https://issuer.example.com/", "JWT_AUDIENCE": "bare-api"}
+    path = deploy.template_for(deploy.chosen_api("dev", environ), environ)
+    template = samtemplate.load(path)
+    values = deploy.parameter_overrides("dev", environ, path)
+    values.update(sam.function_revisions(template, values, sam.example_code(template)))
+    assert deploy.deploy_arguments("dev", "us-east-1", values, environ, path)[4] == str(path)
+    cfn = sam.translate(template, values, sam.example_code(template))
+    evaluator = Evaluator(cfn, values)
+    assert checks.check_routes(template, cfn, evaluator) == []
+    assert checks.check_authorizer(cfn, evaluator, httpapi.JWT) == []
+    assert checks.check_permissions(cfn, evaluator) + checks.check_stage(cfn) == []
+    assert checks.check_rollout(cfn, evaluator, "dev") == []
 
 
 def jwt_claims(iat: int, exp: int) -> dict:
