@@ -53,7 +53,10 @@ REST_ONLY_PROPERTIES = {"OpenApiVersion", "EndpointConfiguration", "GatewayRespo
 MAPPED_PROPERTIES = {"Name", "StageName", "MethodSettings", "AccessLogSetting", "Auth", "Cors", "Description",
                      "Tags", "DisableExecuteApiEndpoint"}
 REST_ONLY_TYPES = ("AWS::ApiGateway::", "AWS::WAFv2::WebACLAssociation", "AWS::WAFRegional::")
-# REST API access log variables -> HTTP API ones; None drops the field (no HTTP API equivalent).
+# Who called, in an HTTP API's access log: the JWT's sub, or the Lambda authorizer's context key sub.
+PRINCIPAL = "<principal>"
+PRINCIPAL_VARIABLES = {JWT: "$context.authorizer.claims.sub", LAMBDA: "$context.authorizer.sub"}
+# REST API access log variables -> HTTP API ones ("Customize HTTP API access logs"); None drops the field.
 LOG_VARIABLES = {
     "$context.requestId": "$context.requestId",
     "$context.identity.sourceIp": "$context.identity.sourceIp",
@@ -63,11 +66,11 @@ LOG_VARIABLES = {
     "$context.status": "$context.status",
     "$context.responseLatency": "$context.responseLatency",
     "$context.integrationLatency": "$context.integrationLatency",
-    "$context.authorizer.principalId": "$context.authorizer.principalId",
+    "$context.authorizer.principalId": PRINCIPAL,
     "$context.authorizer.status": None,
     "$context.authorizer.latency": None,
     "$context.authorizer.error": "$context.authorizer.error",
-    "$context.error.responseType": "$context.error.responseType",
+    "$context.error.responseType": "$context.error.message",
     "$context.error.message": "$context.error.message",
     "$context.integrationErrorMessage": "$context.integrationErrorMessage",
     "$context.xrayTraceId": "$context.xrayTraceId",
@@ -114,7 +117,7 @@ def route_settings(method_settings: list[dict]) -> dict:
     return mapped
 
 
-def access_log_format(rest_format: str) -> str:
+def access_log_format(rest_format: str, flavour: str = JWT) -> str:
     """The HTTP API access log format for a REST one: a JSON object of ``$context`` variables, mapped."""
     try:
         fields = json.loads(rest_format)
@@ -126,7 +129,8 @@ def access_log_format(rest_format: str) -> str:
             raise DerivationError(f"access log variable {variable} has no rule: add it to tools/httpapi.py "
                                   f"LOG_VARIABLES (None drops it)")
         if LOG_VARIABLES[variable] is not None:
-            mapped[name] = LOG_VARIABLES[variable]
+            mapped[name] = PRINCIPAL_VARIABLES[flavour] if LOG_VARIABLES[variable] == PRINCIPAL \
+                else LOG_VARIABLES[variable]
     return json.dumps(mapped, separators=(",", ":"))
 
 
@@ -174,7 +178,7 @@ def http_api(rest: dict, flavour: str) -> dict:
     if "AccessLogSetting" in properties:
         setting = properties["AccessLogSetting"]
         mapped["AccessLogSettings"] = {"DestinationArn": setting["DestinationArn"],
-                                       "Format": access_log_format(setting["Format"])}
+                                       "Format": access_log_format(setting["Format"], flavour)}
     mapped["Auth"] = http_auth(properties.get("Auth") or {}, flavour)
     mapped["CorsConfiguration"] = cors_configuration()
     return {key: value for key, value in rest.items() if key != "Properties"} | {

@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from tools import httpapi, samtemplate
@@ -24,6 +25,10 @@ from tools.checks.intrinsics import Evaluator
 from tools.checks.routes import INVOKED
 
 TEMPLATES = tuple(httpapi.TARGETS.values())
+LOG_VARIABLE = re.compile(r"\$context\.[A-Za-z0-9_.]+")
+# The derivation's targets: the variables "Customize HTTP API access logs" documents, as mapped.
+HTTP_LOG_VARIABLES = ({value for value in httpapi.LOG_VARIABLES.values() if value and value.startswith("$")}
+                      | set(httpapi.PRINCIPAL_VARIABLES.values()))
 API_TYPE = "AWS::Serverless::HttpApi"
 # Values the JWT flavour needs that the REST examples leave empty.
 EXAMPLE_VALUES = {"JwtIssuer": "https://issuer.example.com/", "JwtAudience": "bare-api"}
@@ -162,6 +167,11 @@ def check_stage(cfn: dict) -> list[str]:
         found.append("the HTTP API's stage must be $default with AutoDeploy: remove StageName")
     if "DestinationArn" not in properties.get("AccessLogSettings", {}):
         found.append("the $default stage writes no access log: set AccessLogSetting on template.yaml's Api")
+    unknown = sorted(set(LOG_VARIABLE.findall(str(properties.get("AccessLogSettings", {}).get("Format", ""))))
+                     - HTTP_LOG_VARIABLES)
+    if unknown:
+        found.append(f"the access log format uses {', '.join(unknown)}, which HTTP APIs do not log: map it in "
+                     f"tools/httpapi.py LOG_VARIABLES")
     if "ThrottlingRateLimit" not in properties.get("DefaultRouteSettings", {}):
         found.append("the $default stage has no throttling: set MethodSettings throttling on template.yaml's Api")
     return found
