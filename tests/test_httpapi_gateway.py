@@ -8,19 +8,19 @@ project's own, answering simple responses for local HS256 tokens.
 from __future__ import annotations
 
 import json
-import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pymongo
 import pytest
 
+from bench.first_request import LoopbackIssuer
 from tests.fixtures.gateway_server import LocalGateway
-from tests.tokenkit import public_jwk, rsa_key, sign
+from tests.tokenkit import rsa_key, sign
 from tools import httpapi, samtemplate
 from tools.gateway import httpapi as http_model
+from tools.gateway import payload2
 from tools.gateway.proxy import HttpRequest
 from tools.local_token import mint_local_token
 
@@ -29,54 +29,16 @@ FRONTEND = "https://app.example.com"
 MAX_LIFETIME = 3600
 
 
-class IdentityProvider:
-    """An OpenID provider on loopback: its discovery document and its JWKS."""
-
-    def __init__(self, keys: list[dict]) -> None:
-        self.keys = keys
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.httpd.daemon_threads = True
-        self.issuer = f"http://127.0.0.1:{self.httpd.server_port}/pool"
-
-    def _handler(self):
-        provider = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                if self.path.endswith("/.well-known/openid-configuration"):
-                    document = {"issuer": provider.issuer, "jwks_uri": provider.issuer + "/keys"}
-                else:
-                    document = {"keys": provider.keys}
-                body = json.dumps(document).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args) -> None:
-                pass
-
-        return Handler
-
-    def __enter__(self) -> IdentityProvider:
-        threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True).start()
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+@pytest.fixture(scope="module")
+def provider():
+    """An OpenID issuer on loopback: discovery document, JWKS (one RS256 key, kid "bench")."""
+    with LoopbackIssuer() as issuer:
+        yield issuer
 
 
 @pytest.fixture(scope="module")
-def signing_key():
-    return rsa_key()
-
-
-@pytest.fixture(scope="module")
-def provider(signing_key):
-    with IdentityProvider([public_jwk(signing_key, "key-1", "RS256")]) as running:
-        yield running
+def signing_key(provider):
+    return provider.key
 
 
 def _serve(mongo_uri, folder, *arguments: str, env: dict | None = None):
@@ -89,7 +51,7 @@ def _serve(mongo_uri, folder, *arguments: str, env: dict | None = None):
 @pytest.fixture(scope="module")
 def jwt_gateway(mongo_uri, tmp_path_factory, provider):
     server, database = _serve(mongo_uri, tmp_path_factory.mktemp("http-jwt"), "--authorizer", "jwt",
-                              "--parameter", f"JwtIssuer={provider.issuer}", "--parameter", f"JwtAudience={AUDIENCE}",
+                              "--parameter", f"JwtIssuer={provider.url}", "--parameter", f"JwtAudience={AUDIENCE}",
                               "--parameter", f"JwtMaxLifetimeSeconds={MAX_LIFETIME}",
                               "--parameter", f"CorsAllowOrigins={FRONTEND}")
     yield server
@@ -107,9 +69,9 @@ def lambda_gateway(mongo_uri, tmp_path_factory):
         client.drop_database(database)
 
 
-def rs256(signing_key, provider, kid: str = "key-1", **overrides) -> str:
+def rs256(signing_key, provider, kid: str = "bench", **overrides) -> str:
     now = int(time.time())
-    claims = {"sub": f"user-{uuid.uuid4().hex[:8]}", "iss": provider.issuer, "aud": AUDIENCE,
+    claims = {"sub": f"user-{uuid.uuid4().hex[:8]}", "iss": provider.url, "aud": AUDIENCE,
               "iat": now, "exp": now + 600, **overrides}
     return sign({name: value for name, value in claims.items() if value is not None}, signing_key, "RS256", kid)
 
@@ -169,7 +131,7 @@ def test_an_hs256_token_is_refused_the_jwt_authorizer_takes_rsa_only(jwt_gateway
 
 
 def test_a_key_the_issuer_does_not_publish_is_refused(jwt_gateway, provider):
-    token = rs256(rsa_key(), provider, kid="key-1")
+    token = rs256(rsa_key(), provider, kid="bench")
     assert jwt_gateway.request("GET", "/me", bearer(token)).status == 401
     assert jwt_gateway.request("GET", "/me", bearer(rs256(rsa_key(), provider, kid="key-9"))).status == 401
 
@@ -249,7 +211,7 @@ def test_the_emulated_event_has_the_shape_of_each_events_v2_fixture(path):
     headers = [(name, value) for name, value in fixture["headers"].items()]
     request = HttpRequest(method, raw_path + query, headers, (fixture.get("body") or "").encode(), "203.0.113.10")
     authorizer = fixture["requestContext"].get("authorizer")
-    event = http_model.build_event(request, served, route, params, "id", authorizer)
+    event = payload2.build_event(request, served, route, params, "id", authorizer)
     assert event["routeKey"] == fixture["routeKey"]
     assert set(event) == set(fixture)
     assert set(event["requestContext"]) == set(fixture["requestContext"])

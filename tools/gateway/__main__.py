@@ -41,6 +41,7 @@ from tools.cli import CommandError
 from tools.gateway import api as api_model
 from tools.gateway import httpapi as http_model
 from tools.gateway.console import MODES, Console, Log
+from tools.gateway.http_gateway import HttpGateway
 from tools.gateway.reload import Reloader
 from tools.gateway.server import Gateway, make_server
 from tools.gateway.workers import ROOT, Pool, ProcessWorker, RieWorker, function_environment
@@ -149,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
             pools = {name: make_pool(function) for name, function in api.functions.items()}
             reloader = Reloader(ROOT, args.template.resolve(), partial(_load_api, args), make_pool, log) \
                 if args.reload else None
-            flavour = Gateway if args.api == "rest" else http_model.HttpGateway
+            flavour = Gateway if args.api == "rest" else HttpGateway
             server.gateway = flavour(api, pools, Console(log, args.logs), reloader)
             log(f"local API Gateway on http://{args.host}:{args.port} ({args.api.upper()} API, stage {api.stage}, "
                 f"{args.runtime} runtime, "
