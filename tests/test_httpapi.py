@@ -218,3 +218,15 @@ def test_the_function_side_checks_cost_less_than_reading_the_principal_at_all():
 
     # Two isdigit() checks and a subtraction (0.8 us measured) against a principal read (3.3 us): a 4x margin.
     assert best(lambda: jwt_authorizer_problem(claims)) < best(lambda: principal_from_event(lambda_context, {}))
+
+
+def test_api_gateway_may_invoke_the_lambda_authorizer_and_the_check_says_so_when_it_may_not():
+    derived = httpapi.derive(REST, httpapi.LAMBDA)
+    values = sam.parameter_values(derived, {})
+    cfn = sam.translate(derived, values)
+    assert checks.check_permissions(cfn, Evaluator(cfn, values)) == []
+    del derived["Resources"]["Api"]["Properties"]["Auth"]["Authorizers"]["JwtAuthorizer"][
+        "EnableFunctionDefaultPermissions"]
+    cfn = sam.translate(derived, values)
+    problems = checks.check_permissions(cfn, Evaluator(cfn, values))
+    assert len(problems) == 1 and "AuthorizerFunctionAliaslive" in problems[0]

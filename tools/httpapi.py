@@ -157,8 +157,9 @@ def http_auth(rest_auth: dict, flavour: str) -> dict:
                       "JwtConfiguration": {"issuer": {"Ref": "JwtIssuer"}, "audience": [{"Ref": "JwtAudience"}]}}
     else:
         identity = rest.get("Identity") or {}
+        # Without EnableFunctionDefaultPermissions, SAM grants API Gateway no permission to invoke the authorizer.
         authorizer = {"FunctionArn": rest["FunctionArn"], "AuthorizerPayloadFormatVersion": "2.0",
-                      "EnableSimpleResponses": True,
+                      "EnableSimpleResponses": True, "EnableFunctionDefaultPermissions": True,
                       "Identity": {"Headers": [identity.get("Header", "Authorization")],
                                    "ReauthorizeEvery": identity.get("ReauthorizeEvery", 300)}}
     return {"DefaultAuthorizer": rest_auth.get("DefaultAuthorizer", AUTHORIZER_NAME),

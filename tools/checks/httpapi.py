@@ -144,17 +144,21 @@ def check_authorizer(cfn: dict, evaluator: Evaluator, flavour: str) -> list[str]
 
 
 def check_permissions(cfn: dict, evaluator: Evaluator) -> list[str]:
-    """API Gateway may invoke every alias the API routes to (and the authorizer's)."""
+    """API Gateway may invoke every alias the API routes to, and the Lambda authorizer's."""
     targets = set()
     for operations in _body(cfn).get("paths", {}).values():
         for operation in operations.values():
             targets.add(_target(str(evaluator.value(operation.get("x-amazon-apigateway-integration", {})
                                                     .get("uri", "")))))
+    for scheme in _body(cfn).get("components", {}).get("securitySchemes", {}).values():
+        uri = scheme.get("x-amazon-apigateway-authorizer", {}).get("authorizerUri")
+        if uri:
+            targets.add(_target(str(evaluator.value(uri))))
     allowed = {str(permission["Properties"].get("FunctionName", {}).get("Ref"))
                for permission in resources(cfn, "AWS::Lambda::Permission").values()
                if permission["Properties"].get("Principal") == "apigateway.amazonaws.com"}
-    return [f"API Gateway has no permission to invoke {target}: give its events ApiId: !Ref Api"
-            for target in sorted(targets - allowed)]
+    return [f"API Gateway has no permission to invoke {target}: give its events ApiId: !Ref Api (an authorizer: "
+            f"EnableFunctionDefaultPermissions: true)" for target in sorted(targets - allowed)]
 
 
 def check_stage(cfn: dict) -> list[str]:
