@@ -25,6 +25,7 @@ from tests.awskit import aws, aws_server, aws_tls_server  # noqa: E402, F401 -- 
 from tools import localdb, loopback  # noqa: E402
 
 os.environ.setdefault("STAGE", "local")
+SERVER_LOGS: list[Path] = []  # the session's local server logs, for its slow requests in the summary
 
 
 @pytest.fixture(scope="session")
@@ -34,6 +35,7 @@ def mongo_uri(tmp_path_factory) -> str:
         return
     port = loopback.free_port()
     data_dir = tmp_path_factory.mktemp("localdb")
+    SERVER_LOGS.append(data_dir / "server.log")
     with open(data_dir / "server.log", "wb") as log:
         process = localdb.start(port, data_dir / "data", log_file=log)
         yield f"mongodb://127.0.0.1:{port}/"
@@ -88,3 +90,13 @@ def database(test_client, mongo_uri, environment):
     users.public_profiles.entries.clear()
     yield test_client[name]
     test_client.drop_database(name)
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """Show the requests the local server logged as slow (1 s or more at its write gate), with where the time went."""
+    slow = [line for path in SERVER_LOGS if path.exists()
+            for line in path.read_text(errors="replace").splitlines() if 'msg="slow request"' in line]
+    if slow:
+        terminalreporter.section("local database: slow requests")
+        for line in slow:
+            terminalreporter.write_line(line)

@@ -276,14 +276,17 @@ def test_a_module_without_a_function_asks_for_the_function_and_its_alarm(source,
     firsts = [problem.splitlines()[0] for problem in problems]
     assert firsts[0] == ("handlers.example declares GET /example, but no function in template.yaml has Handler: "
                          "handlers.example.lambda_handler: add to template.yaml under Resources:")
-    assert firsts[-1] == ("ExampleFunction has no error alarm of its own (AWS/Lambda Errors on its FunctionName), so "
+    assert firsts[-2] == ("ExampleFunction has no error alarm of its own (AWS/Lambda Errors on its FunctionName), so "
                           "its crashes and timeouts alert no one and roll no deployment back: add to template.yaml "
                           "under Resources:")
+    assert firsts[-1] == ("ExampleFunction has no ExampleServerErrorsAlarm, the alarm HealthFunction's deployment "
+                          "group rolls back on as HealthServerErrorsAlarm: add to template.yaml under Resources:")
+    assert "MetricName: ServerErrors" in problems[-1] and "Value: example" in problems[-1]
     function = problems[0].splitlines()
     assert {"      CodeUri: build/ExampleFunction.zip", "      Handler: handlers.example.lambda_handler",
             "        PreflightExample:", "              Authorizer: NONE"} <= set(function)
     assert "!Ref ExampleErrorsAlarm" in problems[0]
-    assert "        Value: !Ref ExampleFunction" in problems[-1].splitlines()
+    assert "        Value: !Ref ExampleFunction" in problems[-2].splitlines()
 
 
 def test_pasting_the_requested_function_and_alarm_satisfies_the_check(source, declared):

@@ -313,22 +313,55 @@ def alarm_resource(template: dict, function: str, module: str, alarms: dict[str,
         "TreatMissingData": "notBreaching"}}
 
 
+def own_rollback_alarms(template: dict, function: str) -> list[str]:
+    """The alarms ``function``'s DeploymentPreference lists that are its own (named after it), such as
+    ``MeErrorsAlarm`` and ``MeServerErrorsAlarm``; alarms shared by several functions are left out."""
+    resources = template.get("Resources", {})
+    preference = resources.get(function, {}).get("Properties", {}).get("DeploymentPreference", {})
+    base = function.removesuffix("Function")
+    return [name for name in sorted(_refs(preference)) if re.match(rf"{re.escape(base)}[A-Z]", name)
+            and resources.get(name, {}).get("Type") == "AWS::CloudWatch::Alarm"]
+
+
+def check_model_alarms(template: dict, function: str, module: str, model: str, error_alarm: str | None) -> list[str]:
+    """The model's other rollback alarms (its handled 500s...), renamed for ``function``, where it has none."""
+    found = []
+    rename = renamer(template, model, function, module)
+    for name in own_rollback_alarms(template, model):
+        if name == error_alarm or rename(name) in template.get("Resources", {}):
+            continue
+        found.append(addition(f"{function} has no {rename(name)}, the alarm {model}'s deployment group rolls back on "
+                              f"as {name}", TEMPLATE_FILE, ["Resources"],
+                              {rename(name): rename(template["Resources"][name])}))
+    return found
+
+
 def check_alarms(template: dict, routes: list[Declared], alarms: dict[str, str]) -> list[str]:
-    """Every function but the authorizer (whose refusals are Lambda errors) has its own error alarm."""
+    """Every function but the authorizer has its own error alarm, and the other rollback alarms its model has."""
     found = []
     modules = {function: module for module, function in functions_by_module(template).items()}
     modules.update({function: module for module, function in planned_functions(template, routes).items()})
+    model = model_function(template, alarms)
     for function, module in modules.items():
-        if function == authorizer_name(template) or function in alarms:
+        if function == authorizer_name(template):
             continue
-        name, alarm = alarm_resource(template, function, module, alarms)
-        found.append(addition(f"{function} has no error alarm of its own (AWS/Lambda Errors on its FunctionName), so "
-                              f"its crashes and timeouts alert no one and roll no deployment back", TEMPLATE_FILE,
-                              ["Resources"], {name: alarm}))
-        preference = template.get("Resources", {}).get(function, {}).get("Properties", {}).get("DeploymentPreference")
-        if preference is not None and name not in _refs(preference):
-            found[-1] += f"\nthen list !Ref {name} in {function}'s DeploymentPreference.Alarms, as the others do"
+        if function not in alarms:
+            found.append(missing_error_alarm(template, function, module, alarms))
+        if model is not None:
+            found += check_model_alarms(template, function, module, model, alarms.get(model))
     return found
+
+
+def missing_error_alarm(template: dict, function: str, module: str, alarms: dict[str, str]) -> str:
+    """The problem of a function without its own error alarm, with the alarm to paste."""
+    name, alarm = alarm_resource(template, function, module, alarms)
+    problem = addition(f"{function} has no error alarm of its own (AWS/Lambda Errors on its FunctionName), so its "
+                       f"crashes and timeouts alert no one and roll no deployment back", TEMPLATE_FILE,
+                       ["Resources"], {name: alarm})
+    preference = template.get("Resources", {}).get(function, {}).get("Properties", {}).get("DeploymentPreference")
+    if preference is not None and name not in _refs(preference):
+        problem += f"\nthen list !Ref {name} in {function}'s DeploymentPreference.Alarms, as the others do"
+    return problem
 
 
 def check_template(template: dict, cfn: dict, evaluator: Evaluator, routes: list[Declared]) -> list[str]:

@@ -22,17 +22,25 @@ import (
 // connections are closed and the gate released.
 const replyTimeout = 60 * time.Second
 
-// readCommands never change data, so they run without the gate. Every other
+// slowRequest is how long a request may take, from the moment the gate has read
+// it to the moment its reply is written back, before it is logged as slow:
+// half the clients' default 2 s read timeout, so that a request that comes near
+// it says where its time went (waiting for the gate, in FerretDB, writing back).
+const slowRequest = time.Second
+
+// readCommands never write to SQLite, so they run without the gate. Every other
 // command, including ones FerretDB does not know, runs behind it. (aggregate
-// is a read: FerretDB v1 refuses the writing stages $out and $merge.)
+// is a read: FerretDB v1 refuses the writing stages $out and $merge.
+// collStats, dbStats and validate are not: FerretDB runs SQLite's ANALYZE for
+// them, a write that would make a gated write wait in SQLite's busy loop.)
 var readCommands = map[string]bool{
-	"aggregate": true, "buildInfo": true, "buildinfo": true, "collStats": true, "connectionStatus": true,
-	"count": true, "currentOp": true, "dataSize": true, "dbStats": true, "dbstats": true, "distinct": true,
+	"aggregate": true, "buildInfo": true, "buildinfo": true, "connectionStatus": true,
+	"count": true, "currentOp": true, "dataSize": true, "distinct": true,
 	"endSessions": true, "explain": true, "find": true, "getCmdLineOpts": true, "getFreeMonitoringStatus": true,
 	"getLog": true, "getMore": true, "getParameter": true, "hello": true, "hostInfo": true, "isMaster": true,
 	"ismaster": true, "killCursors": true, "listCollections": true, "listCommands": true, "listDatabases": true,
 	"listIndexes": true, "logout": true, "ping": true, "saslContinue": true, "saslStart": true,
-	"serverStatus": true, "validate": true, "whatsmyuri": true,
+	"serverStatus": true, "whatsmyuri": true,
 }
 
 // gated says whether a request must hold the gate.
@@ -77,7 +85,9 @@ func (r *relay) run() {
 			r.log.Warn("closing a connection that sent an unsupported opcode", slog.Int("opcode", int(op)))
 			return
 		}
-		replies, err := r.exchange(request, backendReader)
+		var times timings
+		times.read = time.Now()
+		replies, err := r.exchange(request, backendReader, &times)
 		if err != nil {
 			r.log.Warn("closing a connection: database reply failed", slog.String("error", err.Error()))
 			return
@@ -88,13 +98,31 @@ func (r *relay) run() {
 				return
 			}
 		}
+		if total := time.Since(times.read); total >= slowRequest {
+			r.slow(request, times, total)
+		}
 	}
+}
+
+// timings are the moments one request passed through the gate.
+type timings struct {
+	read    time.Time // the whole request had been read from the client
+	sent    time.Time // it had been written to FerretDB (after the gate, when gated)
+	replied time.Time // FerretDB's last reply to it had been read
+}
+
+func (r *relay) slow(request message, times timings, total time.Duration) {
+	name, _ := request.commandName()
+	r.log.Warn("slow request", slog.String("command", name), slog.Bool("gated", gated(request)),
+		slog.Duration("total", total), slog.Duration("waiting_for_gate", times.sent.Sub(times.read)),
+		slog.Duration("in_ferretdb", times.replied.Sub(times.sent)),
+		slog.Duration("writing_reply", total-times.replied.Sub(times.read)))
 }
 
 // exchange sends one request to FerretDB and reads its replies: more than one
 // while a reply says moreToCome (exhaust cursors). A request with moreToCome
 // wants no reply; FerretDB v1 answers it anyway, so that answer is dropped.
-func (r *relay) exchange(request message, backendReader *bufio.Reader) ([]message, error) {
+func (r *relay) exchange(request message, backendReader *bufio.Reader, times *timings) ([]message, error) {
 	if gated(request) {
 		r.gate.lock()
 		defer r.gate.unlock()
@@ -105,6 +133,7 @@ func (r *relay) exchange(request message, backendReader *bufio.Reader) ([]messag
 	if _, err := r.backend.Write(request); err != nil {
 		return nil, err
 	}
+	times.sent = time.Now()
 	var replies []message
 	for {
 		reply, err := readMessage(backendReader)
@@ -115,6 +144,7 @@ func (r *relay) exchange(request message, backendReader *bufio.Reader) ([]messag
 			replies = append(replies, reply)
 		}
 		if !reply.moreToCome() {
+			times.replied = time.Now()
 			return replies, nil
 		}
 	}

@@ -85,6 +85,16 @@ func (o options) listeners() ([]net.Listener, error) {
 	return listeners, nil
 }
 
+// sqliteOptions are added to FerretDB's own (WAL journal, 10 s busy timeout).
+// synchronous(NORMAL): a commit is acknowledged once it is in the WAL file, and
+// the disk is flushed at checkpoints, as mongod acknowledges a w:1 write before
+// its journal is flushed (every 100 ms). FerretDB's default (FULL) flushes the
+// disk at every commit while the gate, and for a new database or collection
+// FerretDB's lock on all of them, is held: a dozen flushes for the first write
+// to a database, which every concurrent request then waits for. A crash of the
+// machine may lose the last commits, never the file.
+const sqliteOptions = "?_pragma=synchronous(NORMAL)"
+
 // startFerretDB embeds FerretDB on a loopback port (the -ungated-listen address, else any free one).
 func startFerretDB(o options, logger *slog.Logger) (*ferretdb.FerretDB, string, error) {
 	address := o.ungatedListen
@@ -94,7 +104,7 @@ func startFerretDB(o options, logger *slog.Logger) (*ferretdb.FerretDB, string, 
 	db, err := ferretdb.New(&ferretdb.Config{
 		Listener:  ferretdb.ListenerConfig{TCP: address},
 		Handler:   "sqlite",
-		SQLiteURL: "file:" + o.dataDir + "/",
+		SQLiteURL: "file:" + o.dataDir + "/" + sqliteOptions,
 		Logger:    logger,
 	})
 	if err != nil {
