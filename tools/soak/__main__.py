@@ -48,6 +48,7 @@ class Plan:
     outage: float = 2
     timeout: float = 10
     ungated: bool = False
+    api: str = "rest"  # or http: the HTTP API flavour of the local gateway (make serve API=http)
 
     def kill_times(self) -> list[float]:
         """Evenly spread over the run, each outage over well before the end."""
@@ -138,7 +139,7 @@ def run(plan: Plan, folder: Path) -> tuple[Result, str]:
     tokens = [mint_local_token(sub, ttl=int(plan.duration) + 3600) for sub in subs]
     database = Database(folder, plan.ungated)
     try:
-        gateway = Gateway(folder, database.uri, plan.workers, {"MONGODB_DATABASE": DATABASE})
+        gateway = Gateway(folder, database.uri, plan.workers, {"MONGODB_DATABASE": DATABASE}, plan.api)
         try:
             warm_up(gateway, tokens, plan.timeout)
             result = drive(plan, database, gateway, subs, tokens)
@@ -197,9 +198,10 @@ def parse_plan(argv: list[str] | None) -> Plan:
     parser.add_argument("--outage", type=float, default=defaults.outage, help="seconds the database stays down")
     parser.add_argument("--timeout", type=float, default=defaults.timeout, help="client timeout per request, s")
     parser.add_argument("--ungated", action="store_true", help="use FerretDB's own listener, without the write gate")
+    parser.add_argument("--api", choices=("rest", "http"), default=defaults.api, help="the gateway's API flavour")
     args = parser.parse_args(argv)
     plan = Plan(args.duration, args.clients, args.profiles, args.workers, args.kills, args.outage, args.timeout,
-                args.ungated)
+                args.ungated, args.api)
     if problem := plan.problem():
         parser.error(problem)
     return plan
