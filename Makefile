@@ -13,24 +13,25 @@ export PYTHONDONTWRITEBYTECODE := 1
 # $(call quote,VALUE): VALUE as one shell word, whatever it holds (SUB='al"ice', EVENT='my event.json').
 quote = '$(subst ','\'',$(1))'
 
-.PHONY: help setup invoke test docs db indexes lint token build deploy bench bench-instructions bench-lambda bench-http serve fuzz soak fleet generate
+.PHONY: help setup invoke test docs db indexes lint token build deploy http-templates bench bench-instructions bench-lambda bench-http serve fuzz soak fleet generate
 
 help:
 	@echo "make setup                      virtualenv and dependencies"
 	@echo "make invoke EVENT=events/me.json [REPEAT=N] [RUNTIME=rie] [DB=fresh]  run the event's function once, on the local database"
-	@echo "make serve [PORT=3000] [RUNTIME=rie] [WORKERS=1] [LOGS=json] [DB=fresh] [RELOAD=0]  the local API Gateway for curl, HTTPie, Postman...; reloads edits (RELOAD=0: off)"
+	@echo "make serve [PORT=3000] [API=http [AUTHORIZER=jwt]] [RUNTIME=rie] [WORKERS=1] [LOGS=json] [DB=fresh] [RELOAD=0]  the local API Gateway (REST, or HTTP API) for curl, HTTPie, Postman...; reloads edits (RELOAD=0: off)"
 	@echo "make fuzz [EXAMPLES=500]        the OpenAPI contract test, with many more examples per operation"
 	@echo "make test                       the whole test suite, on a real MongoDB-protocol server"
 	@echo "make docs                       the documentation site in site/ (MkDocs, strict: broken links fail)"
 	@echo "make db [DB_PORT=27017]         run the local database server in the foreground"
-	@echo "make soak [DURATION=60] [CLIENTS=12] [WORKERS=3] [KILLS=2]  load through the local API while the database is killed"
+	@echo "make soak [DURATION=60] [CLIENTS=12] [WORKERS=3] [KILLS=2] [API=http]  load through the local API while the database is killed"
 	@echo "make fleet [CONTAINERS=100]     database connections of a fleet of function containers, against the budget"
 	@echo "make indexes                    create the indexes on MONGODB_URI, else the local database (idempotent)"
 	@echo "make -s token SUB=alice [SCOPE='a b'] [TTL=3600]  print a local token (STAGE=local only)"
 	@echo "make generate                   write what the route declarations determine into openapi.yaml and events/"
 	@echo "make lint                       ruff, then the offline checks (cfn-lint, SAM transform, routes, bootstrap, actionlint)"
 	@echo "make build                      one zip per function in build/, and their sizes (no AWS needed)"
-	@echo "make deploy ENV=dev|prod        build, then sam deploy with samconfig.toml's ENV settings"
+	@echo "make deploy ENV=dev|prod [API=rest|http]  build, then sam deploy with samconfig.toml's ENV settings (API: REST or HTTP API)"
+	@echo "make http-templates             derive template-http*.yaml (the HTTP API) from template.yaml"
 	@echo "make bench [EVENTS='events/me.json ...'] [COLD_SAMPLES=10] [WARM_COUNT=2000] [DELAY_MS=5]  latency vs floors and baselines, into docs/benchmark.md"
 	@echo "make bench-instructions [EVENTS='events/me.json ...']  production cold starts vs floors in instructions (valgrind)"
 	@echo "make bench-lambda FUNCTION=<name> [ENDPOINT=<url>] [LOG=<rie output>] [RIE=1] [EVENTS=...] [COUNT=20]"
@@ -52,7 +53,8 @@ serve: PORT ?= 3000
 serve: setup
 	@$(PY) -m tools.gateway --port $(call quote,$(PORT)) $(if $(RUNTIME),--runtime $(call quote,$(RUNTIME))) \
 		$(if $(WORKERS),--workers $(call quote,$(WORKERS))) $(if $(LOGS),--logs $(call quote,$(LOGS))) \
-		$(if $(DB),--db $(call quote,$(DB))) $(if $(filter 0 no false off,$(RELOAD)),--no-reload)
+		$(if $(DB),--db $(call quote,$(DB))) $(if $(filter 0 no false off,$(RELOAD)),--no-reload) \
+		$(if $(API),--api $(call quote,$(API))) $(if $(AUTHORIZER),--authorizer $(call quote,$(AUTHORIZER)))
 
 fuzz: EXAMPLES ?= 500
 fuzz: setup
@@ -76,7 +78,7 @@ soak: DURATION ?= 60
 soak: setup $(VENV)/.bench-installed
 	@$(PY) -m tools.soak --duration $(call quote,$(DURATION)) $(if $(CLIENTS),--clients $(call quote,$(CLIENTS))) \
 		$(if $(WORKERS),--workers $(call quote,$(WORKERS))) $(if $(KILLS),--kills $(call quote,$(KILLS))) \
-		$(if $(PICTURE),--picture $(call quote,$(PICTURE)))
+		$(if $(API),--api $(call quote,$(API))) $(if $(PICTURE),--picture $(call quote,$(PICTURE)))
 
 fleet: CONTAINERS ?= 100
 fleet: REQUESTS ?= 30
@@ -102,7 +104,10 @@ build: setup
 	@$(PY) -m tools.build
 
 deploy: setup
-	@$(PY) -m tools.deploy deploy --env $(call quote,$(ENV))
+	@$(if $(API),API=$(call quote,$(API)) )$(PY) -m tools.deploy deploy --env $(call quote,$(ENV))
+
+http-templates: setup
+	@$(PY) -m tools.httpapi
 
 # The benchmark's own dependencies (baselines, chart), installed on first use.
 # Silent: make soak needs them too (matplotlib, for its picture), and its bad-input lines stay one line.

@@ -333,9 +333,12 @@ def placement(cpus: dict) -> str:
 def render(results: dict) -> str:
     """The whole report: header, cold and warm tables, and one line per target."""
     targets = [Target(**target) for target in results.get("targets", [])] or check_targets(results)
+    from bench import first_request
+
     parts = [header(results), production_table(results), cold_table(results), costs_table(results),
-             warm_table(results), "Targets", *[t.line() for t in targets]]
-    return "\n\n".join(parts[:6]) + "\n" + "\n".join(parts[6:])
+             warm_table(results), *([first_request.report(results)] if results.get("first_request") else []),
+             "Targets"]
+    return "\n\n".join(parts) + "\n" + "\n".join(t.line() for t in targets)
 
 
 def save(results: dict, folder: Path, chart: bool = True) -> list[Path]:

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import cold, costs, cpus, production, replay, report, subjects, warm
+from bench import cold, costs, cpus, first_request, production, replay, report, subjects, warm
 from bench.stats import summary
 from shared import tokens
 from tools import cli, localdb, loopback
@@ -42,6 +42,7 @@ DOCS_PAGE = ROOT / "docs" / "benchmark.md"
 CHART_COPY = ROOT / "docs" / "benchmark.png"
 PYCACHE = ROOT / ".local" / "bench" / "pycache"
 ARTIFACTS = ROOT / "build"
+FIRST_REQUEST_SAMPLES, FIRST_REQUEST_WARM = 5, 200  # fresh gateways per API flavour, warm requests on each
 
 
 @dataclass
@@ -377,6 +378,16 @@ def main(argv: list[str] | None = None) -> int:
             results.update(measure(args, events, uri, client[database_name], world))
         except (cold.ColdStartError, warm.WorkerError) as exc:
             print(f"\nbench: {exc}", file=sys.stderr)
+            return 1
+        finally:
+            client.drop_database(database_name)
+        try:
+            print("bench: first requests through the local gateway, per API flavour", file=sys.stderr)
+            results["first_request"] = first_request.measure(
+                min(args.cold_samples, FIRST_REQUEST_SAMPLES), FIRST_REQUEST_WARM,
+                {**function_environment(uri, database_name), "STAGE": "local"})
+        except (RuntimeError, OSError) as exc:
+            print(f"\nbench: first requests: {exc}", file=sys.stderr)
             return 1
         finally:
             client.drop_database(database_name)

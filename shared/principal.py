@@ -13,7 +13,9 @@ HTTP API, JWT authorizer           ``authorizer.jwt.claims.<claim>``
 
 from __future__ import annotations
 
+import os
 from collections import namedtuple
+from functools import cache
 
 from shared import errors
 from shared.config import settings
@@ -86,6 +88,30 @@ def _claims_in(authorizer: dict) -> dict:
     return authorizer
 
 
+@cache
+def max_lifetime_seconds() -> int:
+    """``JWT_MAX_LIFETIME_SECONDS`` (0: any lifetime), read once; the HTTP API's JWT authorizer does not check it."""
+    value = os.environ.get("JWT_MAX_LIFETIME_SECONDS", "0").strip() or "0"
+    return int(value) if value.isdigit() else 0
+
+
+def jwt_authorizer_problem(claims: dict) -> str | None:
+    """What the HTTP API's JWT authorizer let through that this API refuses, or None.
+
+    API Gateway checks the signature, ``iss``, ``aud``, ``exp``, ``nbf`` and
+    ``iat`` when present; it hands the claims over as strings. Left to check
+    here: ``iat`` present and a whole number of seconds, and ``exp - iat``
+    within ``JWT_MAX_LIFETIME_SECONDS``.
+    """
+    issued, expires = claims.get("iat"), claims.get("exp")
+    if not (isinstance(issued, str) and issued.isdigit() and isinstance(expires, str) and expires.isdigit()):
+        return "the token needs iat and exp claims in whole seconds"
+    limit = max_lifetime_seconds()
+    if limit and int(expires) - int(issued) > limit:
+        return f"the token lives longer (exp - iat) than the {limit} s this API accepts"
+    return None
+
+
 def principal_from_event(request_context: dict, headers: dict[str, str]) -> Principal:
     """The caller named by ``requestContext.authorizer``; raise 401 when there is none.
 
@@ -95,6 +121,10 @@ def principal_from_event(request_context: dict, headers: dict[str, str]) -> Prin
     """
     authorizer = request_context.get("authorizer")
     principal = Principal.from_claims(_claims_in(authorizer)) if isinstance(authorizer, dict) else None
+    if principal is not None and isinstance(authorizer.get("jwt"), dict):
+        problem = jwt_authorizer_problem(authorizer["jwt"]["claims"])
+        if problem is not None:
+            raise errors.Unauthorized(problem)
     if principal is not None:
         return principal
     if settings().local_auth and "authorization" in headers:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from urllib.parse import urlencode
 
 ALICE = {"sub": "alice", "email": "alice@example.com", "name": "Alice Liddell", "scope": "profile:read profile:write"}
@@ -26,8 +27,10 @@ def http_lambda_authorizer(claims: dict = ALICE) -> dict:
 
 
 def http_jwt_authorizer(claims: dict = ALICE) -> dict:
-    """``requestContext.authorizer`` of an HTTP API JWT authorizer."""
+    """``requestContext.authorizer`` of an HTTP API JWT authorizer (which lets no token without exp through)."""
     scopes = claims.get("scope", "").split() or None
+    now = int(time.time())
+    claims = {"iat": now, "exp": now + 600, **claims}
     return {"jwt": {"claims": {key: str(value) for key, value in claims.items()}, "scopes": scopes}}
 
 

@@ -97,7 +97,7 @@ def test_an_aws_metric_that_does_not_exist_is_a_problem(template, lines):
 
 def test_an_aws_metric_with_dimensions_aws_does_not_publish_is_a_problem(template, lines):
     found = problems_of(edited(template, '"Count","ApiName"', '"Count","ApiId"'), lines)
-    assert found and all("publishes Count with no dimensions ['ApiId', 'Stage']" in problem for problem in found)
+    assert found and all("publishes Count of this stack's REST API with ApiName" in problem for problem in found)
 
 
 def test_a_function_the_template_does_not_declare_is_a_problem(template, lines):
@@ -133,3 +133,14 @@ def test_the_functions_run_offline_publish_every_metric_the_dashboard_names(temp
 
 def test_the_templates_own_dashboard_is_current_and_every_widget_names_a_published_metric(lines):
     assert dashboard.check(samtemplate.load(), lines) == []
+
+
+def test_an_http_api_dashboard_uses_its_metric_names_and_has_no_authorizer_panels_without_a_function(lines):
+    from tools import httpapi
+
+    derived = httpapi.derive(samtemplate.load(), httpapi.JWT)
+    panels = {widget["properties"]["title"]: widget["properties"]["metrics"] for widget in dashboard.widgets(derived)}
+    assert "Authorizer cache hit rate (%)" not in panels and "Authorizer refusals and failures" not in panels
+    assert [row[1:6] for row in panels["API 4xx and 5xx"]] == [
+        ["4xx", "ApiId", "${Api}", "Stage", "$default"], ["5xx", "ApiId", "${Api}", "Stage", "$default"]]
+    assert dashboard.check(derived, lines) == []

@@ -1,5 +1,7 @@
 """The principal, read from each place API Gateway may put it."""
 
+import time
+
 import pytest
 
 from shared import errors
@@ -18,14 +20,17 @@ def test_every_authorizer_shape_gives_the_same_principal(shape):
 def test_rest_lambda_authorizer_without_sub_uses_principal_id():
     assert principal_from_event({"authorizer": {"principalId": "bob"}}, {}).sub == "bob"
 
+# What API Gateway's JWT authorizer hands over for a token it accepted: exp (required) and iat, as strings.
+TIMES = {"iat": str(int(time.time())), "exp": str(int(time.time()) + 600)}
+
 
 def test_http_jwt_scopes_list_is_used_without_a_scope_claim():
-    authorizer = {"jwt": {"claims": {"sub": "alice"}, "scopes": ["a", "b"]}}
+    authorizer = {"jwt": {"claims": {"sub": "alice", **TIMES}, "scopes": ["a", "b"]}}
     assert principal_from_event({"authorizer": authorizer}, {}).scopes == ("a", "b")
 
 
 def test_http_jwt_array_claims_arrive_as_bracketed_strings():
-    authorizer = {"jwt": {"claims": {"sub": "alice", "scope": "[a b]"}, "scopes": None}}
+    authorizer = {"jwt": {"claims": {"sub": "alice", "scope": "[a b]", **TIMES}, "scopes": None}}
     assert principal_from_event({"authorizer": authorizer}, {}).scopes == ("a", "b")
 
 

@@ -7,14 +7,17 @@ from tools.soak import ledger
 from tools.soak.ledger import Answer, Ledger, Outage
 
 SHORT = soak.Plan(duration=15, clients=6, profiles=3, workers=2, kills=2, outage=1.5, timeout=10)
+# The HTTP API flavour: the same rules on a smaller sample (one kill), to keep the suite's time.
+SHORT_HTTP = soak.Plan(duration=8, clients=4, profiles=2, workers=2, kills=1, outage=1.5, timeout=10, api="http")
 
 
 @pytest.mark.slow
-def test_short_soak_loses_nothing_and_answers_503_only_during_outages(tmp_path):
-    result, gateway_log = soak.run(SHORT, tmp_path)
+@pytest.mark.parametrize("plan", [SHORT, SHORT_HTTP], ids=lambda plan: plan.api)
+def test_short_soak_loses_nothing_and_answers_503_only_during_outages(tmp_path, plan):
+    result, gateway_log = soak.run(plan, tmp_path)
     lines = "\n".join(soak.report(result))
     assert result.passed, f"{lines}\n\nlast lines of the gateway's log:\n{gateway_log}"
-    assert len(result.outages) == 2 and "lost acknowledged writes: 0, lost updates: 0" in lines
+    assert len(result.outages) == plan.kills and "lost acknowledged writes: 0, lost updates: 0" in lines
 
 
 def answer(kind: str, outcome: str, at: float = 1.0) -> Answer:

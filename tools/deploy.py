@@ -13,6 +13,12 @@ CloudFormation deploys with. Then it builds the zips (``make build``), computes
 each function's revision from its zip and configuration (:func:`revisions`), and
 runs ``sam deploy --config-env <env>`` with a value for every parameter; it
 uploads those zips as they are: there is no ``sam build`` step (see README, "Deploy").
+
+``API`` (``rest`` or ``http``; default: samconfig.toml's ``[<env>.bare_api] api``,
+else ``rest``) picks the front door (see docs/http-api.md): ``template.yaml``,
+or an HTTP API template derived from it: ``template-http.yaml`` (API Gateway's
+JWT authorizer) when ``JWT_JWKS_URL`` names an identity provider, else
+``template-http-lambda.yaml`` (the authorizer function, for an HS256 secret).
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from tools import build, cli, samtemplate, srv_check
+from tools import build, cli, httpapi, samtemplate, srv_check
 from tools.checks import budget, imports, sam
 
 # Template parameter <- environment variable (in CI: the GitHub environment's variables).
@@ -61,8 +67,30 @@ SMOKE_ATTEMPTS = 6  # a new stage may answer 403/5xx for a few seconds after the
 SMOKE_TOKEN_VARIABLE = "SMOKE_TOKEN"
 
 
+APIS = ("rest", "http")
+
+
 class DeployError(RuntimeError):
     """A deploy cannot start; the message says what to install, set or fix."""
+
+
+def chosen_api(environment: str, environ=os.environ) -> str:
+    """``rest`` or ``http``: the ``API`` variable, else samconfig.toml's ``[<env>.bare_api] api``, else ``rest``."""
+    api = environ.get("API", "").strip().lower() or str(sam.project_settings(environment).get("api", "rest"))
+    if api not in APIS:
+        raise DeployError(f"API={api!r}: use rest (REST API) or http (HTTP API, API Gateway v2)")
+    return api
+
+
+def template_for(api: str, environ=os.environ) -> Path:
+    """The template to deploy for ``api``: an HTTP API's depends on where the token keys come from."""
+    if api == "rest":
+        return samtemplate.TEMPLATE
+    if environ.get("JWT_JWKS_URL", "").strip():
+        if environ.get("JWT_SECRET_ARN", "").strip():
+            raise DeployError("set JWT_SECRET_ARN or JWT_JWKS_URL, not both")
+        return httpapi.TARGETS[httpapi.JWT]
+    return httpapi.TARGETS[httpapi.LAMBDA]
 
 
 def require_sam_cli() -> str:
@@ -86,7 +114,8 @@ def require_credentials(session=None) -> str:
     return session.region_name
 
 
-def parameter_overrides(environment: str, environ=os.environ) -> dict[str, str]:
+def parameter_overrides(environment: str, environ=os.environ, template_path: Path = samtemplate.TEMPLATE
+                        ) -> dict[str, str]:
     """A value for every template parameter, checked like CloudFormation; DeployError naming what to set.
 
     Each value is the user's variable (:data:`PARAMETER_VARIABLES`) when set, else
@@ -95,14 +124,14 @@ def parameter_overrides(environment: str, environ=os.environ) -> dict[str, str]:
     previous value for any parameter it is not given). The permissions boundary
     comes from ``CLOUDFORMATION_ROLE_ARN``; the revisions come after the build.
     """
-    template = samtemplate.load()
+    template = samtemplate.load(template_path)
     declared = template.get("Parameters", {})
     computed = set(sam.revision_parameters(template).values())  # see revisions(), after the build
     configured = sam.parse_overrides(sam.deploy_settings(environment).get("parameter_overrides", ""))
     unknown = sorted(set(configured) - set(declared))
     if unknown:
-        raise DeployError(f"samconfig.toml [{environment}] sets {', '.join(unknown)}, which template.yaml does not "
-                          f"declare: remove it from parameter_overrides")
+        raise DeployError(f"samconfig.toml [{environment}] sets {', '.join(unknown)}, which {template_path.name} "
+                          f"does not declare: remove it from parameter_overrides")
     values, missing = {}, []
     if BOUNDARY_PARAMETER in declared:
         values[BOUNDARY_PARAMETER] = permissions_boundary(environment, environ)
@@ -177,31 +206,39 @@ def bootstrap_options(environ=os.environ) -> list[str]:
 
 def deploy(environment: str, environ=os.environ) -> int:
     """Check, build, then ``sam deploy``; return its exit status. DeployError when a deploy cannot start."""
-    overrides = parameter_overrides(environment, environ)  # first what needs nothing but the checkout
-    check_budget(environment, overrides)
+    template_path = template_for(chosen_api(environment, environ), environ)
+    stale = [problem for problem in httpapi.stale() if problem.startswith(template_path.name)]
+    if stale:
+        raise DeployError(stale[0])
+    overrides = parameter_overrides(environment, environ, template_path)  # first what needs only the checkout
+    check_budget(environment, overrides, samtemplate.load(template_path))
     sam_cli = require_sam_cli()
     region = require_credentials()
     srv_check.warn_if_srv(overrides.get("MongoDbUriSecretArn", ""))
+    print(f"deploying {template_path.name}")
     print(build.size_table(build.build()))
-    overrides.update(revisions(overrides))
-    return subprocess.call([sam_cli, *deploy_arguments(environment, region, overrides, environ)], cwd=samtemplate.ROOT)
+    overrides.update(revisions(overrides, template_path=template_path))
+    arguments = deploy_arguments(environment, region, overrides, environ, template_path)
+    return subprocess.call([sam_cli, *arguments], cwd=samtemplate.ROOT)
 
 
-def revisions(overrides: dict[str, str], folder: Path = build.BUILD_DIR) -> dict[str, str]:
+def revisions(overrides: dict[str, str], folder: Path = build.BUILD_DIR,
+              template_path: Path = samtemplate.TEMPLATE) -> dict[str, str]:
     """Each function's revision parameter: a hash of its zip in ``folder`` and of its configuration.
 
     A function gets a new version (and the live alias moves) exactly when its own
     code or configuration changes; see :func:`tools.checks.sam.function_revisions`.
     """
-    template = samtemplate.load()
+    template = samtemplate.load(template_path)
     code = {name: hashlib.sha256((folder / f"{name}.zip").read_bytes()).hexdigest()
             for name in samtemplate.functions(template)}
     return sam.function_revisions(template, overrides, code)
 
 
-def deploy_arguments(environment: str, region: str, overrides: dict[str, str], environ=os.environ) -> list[str]:
+def deploy_arguments(environment: str, region: str, overrides: dict[str, str], environ=os.environ,
+                     template_path: Path = samtemplate.TEMPLATE) -> list[str]:
     """The arguments of ``sam deploy`` (after the ``sam`` executable) for ``environment``."""
-    arguments = ["deploy", "--config-env", environment, "--template-file", str(samtemplate.TEMPLATE),
+    arguments = ["deploy", "--config-env", environment, "--template-file", str(template_path),
                  "--region", region, "--no-progressbar", *bootstrap_options(environ), "--parameter-overrides"]
     return arguments + [override_argument(name, value) for name, value in overrides.items()]
 

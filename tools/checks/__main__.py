@@ -4,6 +4,8 @@
   each samconfig.toml environment and the assertions of :mod:`tools.checks.template`;
 - the connection budget per environment (:mod:`tools.checks.budget`, its arithmetic on stderr) and the
   dashboard's widgets against the metrics AWS and the functions' EMF lines publish (:mod:`tools.checks.dashboard`);
+- the HTTP API templates derived from it (template-http*.yaml): up to date,
+  then the assertions of :mod:`tools.checks.httpapi`;
 - the bootstrap template (tools/bootstrap.yaml): cfn-lint, then the assertions of
   :mod:`tools.checks.bootstrap` (artifact bucket, least privilege per environment);
 - the GitHub Actions workflows: actionlint, the checks of :mod:`tools.checks.workflow`
@@ -18,7 +20,19 @@ import sys
 from pathlib import Path
 
 from tools import cli
-from tools.checks import actionlint, bootstrap, budget, cfnlint, dashboard, emitted, sam, template, workflow, yamlkeys
+from tools.checks import (
+    actionlint,
+    bootstrap,
+    budget,
+    cfnlint,
+    dashboard,
+    emitted,
+    httpapi,
+    sam,
+    template,
+    workflow,
+    yamlkeys,
+)
 from tools.checks.imports import ROOT
 from tools.checks.intrinsics import Evaluator
 
@@ -78,11 +92,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workflow", type=Path, action="append", help="workflow(s) to check (default: all)")
     args = parser.parse_args(argv)
     only_workflows = args.workflow and not args.template
-    templates = [] if only_workflows else (args.template or [template.samtemplate.TEMPLATE])
+    templates = [] if only_workflows else (args.template or [template.samtemplate.TEMPLATE, *httpapi.TEMPLATES])
     workflows = args.workflow or ([] if args.template else WORKFLOWS)
     problems = []
     for path in templates:
-        problems += check_template(path)
+        is_http = httpapi.API_TYPE in path.read_text()
+        problems += httpapi.check(path) if is_http else check_template(path)
     if not args.template and not args.workflow:
         problems += check_bootstrap()
         templates.append(BOOTSTRAP)

@@ -34,11 +34,15 @@ RESOURCE = "Dashboard"
 API_DIMENSIONS = ("ApiName", "Stage")
 # What AWS publishes, from "Amazon API Gateway dimensions and metrics" (REST APIs) and "Types of metrics for
 # Lambda functions" in the AWS documentation: metric names, and the dimension sets each comes with.
-_API = {"ApiName"}, {"ApiName", "Stage"}, {"ApiName", "Stage", "Resource", "Method"}
+_API = ({"ApiName"}, {"ApiName", "Stage"}, {"ApiName", "Stage", "Resource", "Method"},
+        {"ApiId"}, {"ApiId", "Stage"}, {"ApiId", "Stage", "Resource", "Method"})  # REST APIs; HTTP APIs
+# An HTTP API's names for the REST API's metrics (its own docs: "Monitor HTTP API metrics").
+HTTP_API_METRICS = {"Count": "Count", "Latency": "Latency", "IntegrationLatency": "IntegrationLatency",
+                    "4XXError": "4xx", "5XXError": "5xx"}
 _LAMBDA = {"FunctionName"}, {"FunctionName", "Resource"}, {"FunctionName", "Resource", "ExecutedVersion"}
 PUBLISHED = {
     "AWS/ApiGateway": {name: _API for name in ("Count", "Latency", "IntegrationLatency", "4XXError", "5XXError",
-                                                "CacheHitCount", "CacheMissCount")},
+                                                "CacheHitCount", "CacheMissCount", "4xx", "5xx", "DataProcessed")},
     "AWS/Lambda": {**{name: _LAMBDA for name in ("Invocations", "Errors", "Throttles", "Duration",
                                                  "ProvisionedConcurrentExecutions")},
                    "ConcurrentExecutions": (set(), *_LAMBDA), "UnreservedConcurrentExecutions": (set(),)},
@@ -70,13 +74,39 @@ def function_dimension(handler: str) -> str:
     return handler.rpartition(".")[0].rpartition(".")[2]
 
 
+def _api(template: dict) -> tuple[str, dict]:
+    """The API's logical id and its resource (a REST API or an HTTP API)."""
+    return next((name, resource) for name, resource in template.get("Resources", {}).items()
+                if resource.get("Type") in ("AWS::Serverless::Api", "AWS::Serverless::HttpApi"))
+
+
+def _authorizer(template: dict) -> tuple[str, str] | None:
+    """The logical id and handler of the API's default Lambda authorizer; None when the API runs none (JWT)."""
+    auth = _api(template)[1].get("Properties", {}).get("Auth") or {}
+    declared = (auth.get("Authorizers") or {}).get(auth.get("DefaultAuthorizer"), {})
+    name = samtemplate.function_of_arn(declared.get("FunctionArn"))
+    functions = samtemplate.functions(template)
+    return (name, functions[name]["Properties"]["Handler"]) if name in functions else None
+
+
 def widgets(template: dict) -> list[dict]:
-    """The dashboard's widgets for ``template``, with ``${...}`` placeholders for CloudFormation's Fn::Sub."""
+    """The dashboard's widgets for ``template``, with ``${...}`` placeholders for CloudFormation's Fn::Sub.
+
+    An HTTP API's panels use its metric names and dimensions (ApiId, the $default stage); an API with no
+    Lambda authorizer (the HTTP API's JWT authorizer) has no authorizer panels.
+    """
     namespace = "${AWS::StackName}"
-    api = {"ApiName": "${AWS::StackName}", "Stage": "${StageName}"}
+    api_name, api_resource = _api(template)
+    http = api_resource["Type"] == "AWS::Serverless::HttpApi"
+    api = {"ApiId": _sub(api_name), "Stage": "$default"} if http else {"ApiName": "${AWS::StackName}",
+                                                                       "Stage": "${StageName}"}
+
+    def api_metric(name: str) -> str:
+        return HTTP_API_METRICS[name] if http else name
+
     properties = sam.function_properties(template)
     names = sorted(properties)
-    authorizer, authorizer_handler = samtemplate.authorizer_function(template)
+    authorizer = _authorizer(template)
     database = [name for name in names if "MONGODB_URI" in properties[name].get("Environment", {}).get("Variables", {})]
     routes = sorted({(route.function, route.path) for route in samtemplate.api_routes(template)
                      if route.method != "OPTIONS"})
@@ -103,12 +133,14 @@ def widgets(template: dict) -> list[dict]:
     held.append([{"expression": " + ".join(f"{per_container[name]}*FILL(n{index}, 0)"
                                            for index, name in enumerate(database)),
                   "label": "connections per node, worst case", "id": "held"}])
-    return [
+    panels = [
         # Count: API Gateway's docs read it with SampleCount (each request is one sample).
-        _widget("API requests", [_metric("AWS/ApiGateway", "Count", api, label="requests", stat="SampleCount")]),
-        _widget("API latency (ms)", [_metric("AWS/ApiGateway", metric, api, stat=stat, label=f"{metric} {stat}")
+        _widget("API requests", [_metric("AWS/ApiGateway", api_metric("Count"), api, label="requests",
+                                         stat="SampleCount")]),
+        _widget("API latency (ms)", [_metric("AWS/ApiGateway", api_metric(metric), api, stat=stat,
+                                             label=f"{metric} {stat}")
                                      for metric in ("Latency", "IntegrationLatency") for stat in ("p50", "p99")]),
-        _widget("API 4xx and 5xx", [_metric("AWS/ApiGateway", metric, api, label=metric)
+        _widget("API 4xx and 5xx", [_metric("AWS/ApiGateway", api_metric(metric), api, label=metric)
                                     for metric in ("4XXError", "5XXError")]),
         _widget("Function duration p99 (ms)", per_function("Duration", "p99")),
         _widget("Function errors", per_function("Errors", "Sum")),
@@ -120,14 +152,21 @@ def widgets(template: dict) -> list[dict]:
         _widget("Handled 500s per route", [
             _metric(namespace, "ServerErrors", {"function": function_dimension(properties[function]["Handler"]),
                                                 "route": path}, label=path) for function, path in routes]),
-        _widget("Authorizer refusals and failures", [
-            _metric(namespace, metric, {"function": function_dimension(authorizer_handler)}, label=metric)
-            for metric in ("AuthorizerRefusals", "AuthorizerFailures")]),
-        _widget("Authorizer cache hit rate (%)", [
-            _metric("AWS/Lambda", "Invocations", {"FunctionName": _sub(authorizer)}, id="auth", visible=False),
-            _metric("AWS/ApiGateway", "Count", api, id="requests", stat="SampleCount", visible=False),
-            [{"expression": "100*(1 - auth/requests)", "label": "cache hits %", "id": "hits"}]],
-            yAxis={"left": {"min": 0, "max": 100}}),
+    ]
+    if authorizer is not None:
+        function, handler = authorizer
+        panels += [
+            _widget("Authorizer refusals and failures", [
+                _metric(namespace, metric, {"function": function_dimension(handler)}, label=metric)
+                for metric in ("AuthorizerRefusals", "AuthorizerFailures")]),
+            _widget("Authorizer cache hit rate (%)", [
+                _metric("AWS/Lambda", "Invocations", {"FunctionName": _sub(function)}, id="auth", visible=False),
+                _metric("AWS/ApiGateway", api_metric("Count"), api, id="requests", stat="SampleCount",
+                        visible=False),
+                [{"expression": "100*(1 - auth/requests)", "label": "cache hits %", "id": "hits"}]],
+                yAxis={"left": {"min": 0, "max": 100}}),
+        ]
+    panels += [
         _widget("Pool checkout wait p99 (ms)", per_pool("PoolCheckoutWait", "p99")),
         _widget("Pool connections created and clears", per_pool("PoolConnectionsCreated", "Sum")
                 + [[*row[:-1], {**row[-1], "label": f"{row[-1]['label']} cleared"}]
@@ -137,6 +176,7 @@ def widgets(template: dict) -> list[dict]:
                 annotations={"horizontal": [{"label": "DatabaseConnectionLimit",
                                              "value": _sub(budget.LIMIT_PARAMETER)}]}),
     ]
+    return panels
 
 
 def render(template: dict) -> str:
@@ -188,10 +228,16 @@ def _aws_problem(namespace: str, name: str, dimensions: dict, template: dict, ev
         return f"{namespace} publishes no metric {name}"
     if set(dimensions) not in [set(each) for each in sets]:
         return f"{namespace} publishes {name} with no dimensions {sorted(dimensions)}"
-    api = next((resource for resource in template.get("Resources", {}).values()
-                if resource.get("Type") == "AWS::Serverless::Api"), {})
-    expected = {"ApiName": str(evaluator.value(api.get("Properties", {}).get("Name"))),
-                "Stage": str(evaluator.value(api.get("Properties", {}).get("StageName")))}
+    api_name, api = _api(template)
+    http = api["Type"] == "AWS::Serverless::HttpApi"
+    if http:
+        expected = {"ApiId": f"<{api_name}>", "Stage": "$default"}
+    else:
+        expected = {"ApiName": str(evaluator.value(api.get("Properties", {}).get("Name"))),
+                    "Stage": str(evaluator.value(api.get("Properties", {}).get("StageName")))}
+    key = "ApiId" if http else "ApiName"
+    if namespace == "AWS/ApiGateway" and key not in dimensions:
+        return f"{namespace} publishes {name} of this stack's {'HTTP' if http else 'REST'} API with {key}"
     for key, value in dimensions.items():
         if key == "FunctionName" and value.strip("<>") not in samtemplate.functions(template):
             return f"{namespace} {name}: FunctionName {value} is none of the template's functions"

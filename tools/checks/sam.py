@@ -57,6 +57,13 @@ def environments(path: Path = SAMCONFIG) -> dict[str, dict]:
     }
 
 
+def project_settings(environment: str, path: Path = SAMCONFIG) -> dict:
+    """The project's own ``[<environment>.bare_api]`` table of samconfig.toml (the SAM CLI reads no such table)."""
+    with open(path, "rb") as file:
+        section = tomllib.load(file).get(environment, {})
+    return section.get("bare_api", {}) if isinstance(section, dict) else {}
+
+
 def function_properties(template: dict) -> dict[str, dict]:
     """Each function's properties with ``Globals.Function`` applied as SAM does (variables merged, rest replaced)."""
     defaults = template.get("Globals", {}).get("Function", {})

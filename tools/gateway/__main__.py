@@ -1,7 +1,14 @@
-"""Serve ``template.yaml``'s REST API on loopback, the way API Gateway would.
+"""Serve ``template.yaml``'s API on loopback, the way API Gateway would.
 
-    python -m tools.gateway [--port 3000] [--workers 1] [--runtime python|rie] [--logs human|json]
-                            [--db keep|fresh] [--no-reload] [--parameter Name=Value ...]
+    python -m tools.gateway [--port 3000] [--api rest|http] [--authorizer lambda|jwt] [--workers 1]
+                            [--runtime python|rie] [--logs human|json] [--db keep|fresh] [--no-reload]
+                            [--parameter Name=Value ...]
+
+``--api rest`` (the default) serves the REST API; ``--api http`` the HTTP API
+that :mod:`tools.httpapi` derives from the same template (see
+:mod:`tools.gateway.httpapi`), with the Lambda authorizer (local tokens work) or
+``--authorizer jwt`` (RS256 tokens of ``--parameter JwtIssuer=...``, checked by
+the gateway as API Gateway's JWT authorizer does).
 
 The database is chosen as for ``make invoke`` (see :mod:`tools.database`):
 ``MONGODB_URI``, else a server already on ``DB_PORT``, else a local one started
@@ -29,10 +36,12 @@ import sys
 from functools import partial
 from pathlib import Path
 
-from tools import cli, database, rie, samtemplate
+from tools import cli, database, httpapi, rie, samtemplate
 from tools.cli import CommandError
 from tools.gateway import api as api_model
+from tools.gateway import httpapi as http_model
 from tools.gateway.console import MODES, Console, Log
+from tools.gateway.http_gateway import HttpGateway
 from tools.gateway.reload import Reloader
 from tools.gateway.server import Gateway, make_server
 from tools.gateway.workers import ROOT, Pool, ProcessWorker, RieWorker, function_environment
@@ -51,7 +60,10 @@ def describe_routes(api: api_model.Api) -> list[str]:
     lines = []
     for route in sorted(api.routes, key=lambda route: (route.path, route.method)):
         guard = "open"
-        if route.authorizer:
+        if route.authorizer in getattr(api, "jwt", {}):
+            configuration = api.jwt[route.authorizer]
+            guard = f"{route.authorizer} (JWT authorizer: issuer {configuration.issuer})"
+        elif route.authorizer:
             authorizer = api.authorizers[route.authorizer]
             sources = ", ".join(name for _, name in authorizer.identity)
             guard = f"{authorizer.name} ({authorizer.payload}: {sources}; cached {authorizer.ttl} s)"
@@ -81,6 +93,9 @@ def _parser() -> cli.Parser:
     parser.add_argument("--port", type=cli.port, default=3000, help="PORT: the port to listen on (default 3000)")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--template", type=Path, default=samtemplate.TEMPLATE)
+    parser.add_argument("--api", choices=("rest", "http"), default="rest", help="API: rest or http (API Gateway v2)")
+    parser.add_argument("--authorizer", choices=(httpapi.LAMBDA, httpapi.JWT), default=httpapi.LAMBDA,
+                        help="AUTHORIZER: the HTTP API's authorizer, lambda or jwt (with --parameter JwtIssuer=)")
     parser.add_argument("--workers", type=cli.positive, default=1, help="WORKERS: warm workers per function")
     parser.add_argument("--runtime", choices=sorted(RUNTIMES), default="python", help="RUNTIME: python or rie")
     parser.add_argument("--logs", choices=MODES, default="human", help="LOGS: json adds the functions' log lines")
@@ -105,7 +120,13 @@ def bind(host: str, port: int):
 
 
 def _load_api(args) -> api_model.Api:
-    return api_model.load(samtemplate.load(args.template), dict(args.parameter))
+    template = samtemplate.load(args.template)
+    if args.api == "rest":
+        return api_model.load(template, dict(args.parameter))
+    try:
+        return http_model.load(httpapi.derive(template, args.authorizer), dict(args.parameter))
+    except httpapi.DerivationError as exc:
+        raise api_model.TemplateError(str(exc)) from None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -129,8 +150,10 @@ def main(argv: list[str] | None = None) -> int:
             pools = {name: make_pool(function) for name, function in api.functions.items()}
             reloader = Reloader(ROOT, args.template.resolve(), partial(_load_api, args), make_pool, log) \
                 if args.reload else None
-            server.gateway = Gateway(api, pools, Console(log, args.logs), reloader)
-            log(f"local API Gateway on http://{args.host}:{args.port} (stage {api.stage}, {args.runtime} runtime, "
+            flavour = Gateway if args.api == "rest" else HttpGateway
+            server.gateway = flavour(api, pools, Console(log, args.logs), reloader)
+            log(f"local API Gateway on http://{args.host}:{args.port} ({args.api.upper()} API, stage {api.stage}, "
+                f"{args.runtime} runtime, "
                 f"{args.workers} worker(s) per function, logs {args.logs}, reload {'on' if args.reload else 'off'})")
             log(chosen.describe())
             for line in [*describe_routes(api), *describe_caching(api), *describe_stage(api)]:

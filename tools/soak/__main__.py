@@ -51,6 +51,7 @@ class Plan:
     outage: float = 2
     timeout: float = 10
     ungated: bool = False
+    api: str = "rest"  # or http: the HTTP API flavour of the local gateway (make serve API=http)
     picture: Path | None = None  # where to draw the dashboard's panels; None: not drawn
 
     def kill_times(self) -> list[float]:
@@ -142,7 +143,7 @@ def run(plan: Plan, folder: Path) -> tuple[Result, str]:
     tokens = [mint_local_token(sub, ttl=int(plan.duration) + 3600) for sub in subs]
     database = Database(folder, plan.ungated)
     try:
-        gateway = Gateway(folder, database.uri, plan.workers, {"MONGODB_DATABASE": DATABASE})
+        gateway = Gateway(folder, database.uri, plan.workers, {"MONGODB_DATABASE": DATABASE}, plan.api)
         try:
             warm_up(gateway, tokens, plan.timeout)
             result = drive(plan, database, gateway, subs, tokens)
@@ -213,10 +214,11 @@ def parse_plan(argv: list[str] | None) -> Plan:
     parser.add_argument("--outage", type=float, default=defaults.outage, help="seconds the database stays down")
     parser.add_argument("--timeout", type=float, default=defaults.timeout, help="client timeout per request, s")
     parser.add_argument("--ungated", action="store_true", help="use FerretDB's own listener, without the write gate")
+    parser.add_argument("--api", choices=("rest", "http"), default=defaults.api, help="the gateway's API flavour")
     parser.add_argument("--picture", type=Path, default=PICTURE, help=f"the dashboard's PNG (default {PICTURE})")
     args = parser.parse_args(argv)
     plan = Plan(args.duration, args.clients, args.profiles, args.workers, args.kills, args.outage, args.timeout,
-                args.ungated, args.picture)
+                args.ungated, args.api, args.picture)
     if problem := plan.problem():
         parser.error(problem)
     return plan

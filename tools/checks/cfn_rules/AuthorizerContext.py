@@ -10,7 +10,7 @@ from tools.checks.cfn_rules._common import strings
 
 REFERENCE = re.compile(r"\$?context\.authorizer\.(claims|lambda|jwt)\.")
 WHERE = {
-    "claims": "Cognito user pool authorizers",
+    "claims": "Cognito user pool authorizers (and, in an HTTP API's access log, JWT authorizers)",
     "lambda": "HTTP API Lambda authorizers",
     "jwt": "HTTP API JWT authorizers",
 }
@@ -30,7 +30,7 @@ class AuthorizerContext(CloudFormationLintRule):
         for path, text in strings(cfn.template.get("Resources", {}), ["Resources"]):
             for found in REFERENCE.finditer(text):
                 shape = found.group(1)
-                if shape == "claims" and "cognito" in kinds:
+                if shape == "claims" and kinds & {"cognito", "http"}:  # an HTTP API logs a JWT's claims there
                     continue
                 if shape in ("lambda", "jwt") and "http" in kinds:
                     continue
