@@ -13,7 +13,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 # $(call quote,VALUE): VALUE as one shell word, whatever it holds (SUB='al"ice', EVENT='my event.json').
 quote = '$(subst ','\'',$(1))'
 
-.PHONY: help setup invoke test docs db indexes lint token build deploy http-templates bench bench-instructions bench-lambda bench-http serve fuzz soak generate
+.PHONY: help setup invoke test docs db indexes lint token build deploy http-templates bench bench-instructions bench-lambda bench-http serve fuzz soak fleet generate
 
 help:
 	@echo "make setup                      virtualenv and dependencies"
@@ -24,6 +24,7 @@ help:
 	@echo "make docs                       the documentation site in site/ (MkDocs, strict: broken links fail)"
 	@echo "make db [DB_PORT=27017]         run the local database server in the foreground"
 	@echo "make soak [DURATION=60] [CLIENTS=12] [WORKERS=3] [KILLS=2] [API=http]  load through the local API while the database is killed"
+	@echo "make fleet [CONTAINERS=100]     database connections of a fleet of function containers, against the budget"
 	@echo "make indexes                    create the indexes on MONGODB_URI, else the local database (idempotent)"
 	@echo "make -s token SUB=alice [SCOPE='a b'] [TTL=3600]  print a local token (STAGE=local only)"
 	@echo "make generate                   write what the route declarations determine into openapi.yaml and events/"
@@ -74,10 +75,15 @@ db: setup
 	@$(PY) -m tools.localdb serve --port $(call quote,$(DB_PORT))
 
 soak: DURATION ?= 60
-soak: setup
+soak: setup $(VENV)/.bench-installed
 	@$(PY) -m tools.soak --duration $(call quote,$(DURATION)) $(if $(CLIENTS),--clients $(call quote,$(CLIENTS))) \
 		$(if $(WORKERS),--workers $(call quote,$(WORKERS))) $(if $(KILLS),--kills $(call quote,$(KILLS))) \
-		$(if $(API),--api $(call quote,$(API)))
+		$(if $(API),--api $(call quote,$(API))) $(if $(PICTURE),--picture $(call quote,$(PICTURE)))
+
+fleet: CONTAINERS ?= 100
+fleet: REQUESTS ?= 30
+fleet: setup
+	FLEET_CONTAINERS=$(call quote,$(CONTAINERS)) FLEET_REQUESTS=$(call quote,$(REQUESTS)) $(PY) -m pytest tests/test_fleet.py -q
 
 indexes: setup
 	@$(PY) -m shared.indexes
@@ -104,9 +110,10 @@ http-templates: setup
 	@$(PY) -m tools.httpapi
 
 # The benchmark's own dependencies (baselines, chart), installed on first use.
+# Silent: make soak needs them too (matplotlib, for its picture), and its bad-input lines stay one line.
 $(VENV)/.bench-installed: bench/requirements.txt $(VENV)/.installed
-	$(PY) -m pip install --quiet -r bench/requirements.txt
-	touch $@
+	@$(PY) -m pip install --quiet -r bench/requirements.txt
+	@touch $@
 
 bench: COLD_SAMPLES ?= 10
 bench: WARM_COUNT ?= 2000

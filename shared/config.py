@@ -23,7 +23,8 @@ MONGODB_URI_PREFIXES = ("mongodb://", "mongodb+srv://", "arn:", "ssm:")  # the l
 # costs a measurable share of every function's cold start (see `make bench`).
 _SETTINGS_FIELDS = (
     "app_name stage log_level mongodb_uri mongodb_database mongodb_timeout_ms mongodb_max_pool_size "
-    "max_body_bytes users_cache_ttl_seconds cors_allow_origins cors_allow_credentials local_auth"
+    "mongodb_max_idle_time_ms max_body_bytes users_cache_ttl_seconds cors_allow_origins cors_allow_credentials "
+    "local_auth"
 )
 
 
@@ -101,6 +102,7 @@ def load(environ=os.environ) -> Settings:
         mongodb_database=environ.get("MONGODB_DATABASE", "app").strip() or "app",
         mongodb_timeout_ms=env_int(environ, "MONGODB_TIMEOUT_MS", 2000, 100, 60000),
         mongodb_max_pool_size=env_int(environ, "MONGODB_MAX_POOL_SIZE", 2, 1, 100),
+        mongodb_max_idle_time_ms=env_int(environ, "MONGODB_MAX_IDLE_TIME_MS", 60000, 100, 3600000),
         max_body_bytes=env_int(environ, "MAX_BODY_BYTES", 16384, 1, 10 * 1024 * 1024),
         users_cache_ttl_seconds=env_int(environ, "USERS_CACHE_TTL_SECONDS", 30, 0, 3600),
         cors_allow_origins=cors_allow_origins,

@@ -29,7 +29,7 @@ from pymongo import MongoClient
 from pymongo.collection import Collection
 from pymongo.errors import ConnectionFailure, DuplicateKeyError, OperationFailure, PyMongoError
 
-from shared import early_db, errors, observability, secrets
+from shared import early_db, errors, observability, poolmetrics, secrets
 from shared.config import ConfigError, settings
 
 RETRY_AFTER_SECONDS = "1"
@@ -38,6 +38,9 @@ AUTHENTICATION_FAILED = 18  # the server's error code for refused credentials
 RENEW_INTERVAL_SECONDS = 30.0
 # Options that would accept any certificate (or any host name) from the server.
 UNVERIFIED_TLS_OPTIONS = ("tlsinsecure", "tlsallowinvalidcertificates", "tlsallowinvalidhostnames")
+
+# The request line's SecretFetches (shared.poolmetrics adds the pool's metrics the same way).
+observability.add_metric_source(secrets.FETCH_METRICS, secrets.take_fetch_count)
 
 _client: MongoClient | None = None
 # Made once per container: building a Database and a Collection object costs
@@ -77,6 +80,10 @@ def _new_client() -> MongoClient:
         # What the driver picks by itself on Lambda (it detects FaaS), said here so that every run polls: one
         # monitor connection, no streaming hello and no round-trip-time connection, locally and in CI too.
         serverMonitoringMode="poll",
+        # A pooled connection idle this long is closed instead of reused: after a long freeze the server or a
+        # NAT may have dropped it, and an idle fleet gives its connections back (the monitor's stay).
+        maxIdleTimeMS=config.mongodb_max_idle_time_ms,
+        event_listeners=[poolmetrics.listener],
         tz_aware=True,
     )
 

@@ -109,6 +109,44 @@ def log_counted(level: str, message: str, *, metric: str, function: str, **field
         sys.stderr.write(redact(f"{message} line not written ({type(broken).__name__}: {broken})") + "\n")
 
 
+# Metrics that modules add to the request line (see add_metric_source): their directive and their counts.
+_sources: list = []
+_source_directives: dict[str, dict] = {}
+
+
+def add_metric_source(metrics: tuple[tuple[str, str], ...], take) -> None:
+    """Add ``metrics`` (``(name, unit)`` pairs) to every request line from now on, per function.
+
+    ``take()`` returns their values for the line (a dict naming each metric),
+    and restarts its counts: it is called once per request line. A module
+    registers itself when it is imported, so a function that never imports it
+    (health, the authorizer) carries none of its metrics.
+    """
+    _sources.append((tuple(metrics), take))
+    _source_directives.clear()
+
+
+def _source_directive(namespace: str) -> dict:
+    found = _source_directives.get(namespace)
+    if found is None:
+        metrics = [{"Name": name, "Unit": unit} for source, _ in _sources for name, unit in source]
+        found = _source_directives[namespace] = {"Namespace": namespace, "Dimensions": [["function"]],
+                                                 "Metrics": metrics}
+    return found
+
+
+def add_source_metrics(record: dict) -> None:
+    """Add the registered sources' values to ``record``, and their directive to its metrics block, if any."""
+    if not _sources:
+        return
+    for _, take in _sources:
+        record.update(take())
+    block = record.get("_aws")
+    if block is not None:
+        directives = block["CloudWatchMetrics"]
+        block["CloudWatchMetrics"] = [*directives, _source_directive(directives[0]["Namespace"])]
+
+
 def log_request(*, function: str, request, request_id: str, route: str, status: int,
                 latency_ms: float, cold_start: bool, failure: BaseException | None) -> None:
     """The request's log line and metrics. Never raises.
@@ -134,6 +172,7 @@ def log_request(*, function: str, request, request_id: str, route: str, status: 
             "ServerErrors": 1 if status >= 500 else 0,
             "ColdStart": 1 if cold_start else 0,
         })
+        add_source_metrics(record)
         if failure is not None:
             record["error"] = type(failure).__name__
             record["detail"] = redact(str(failure))[:500]

@@ -74,9 +74,23 @@ def parse(value: str, environ=os.environ) -> Reference:
     return reference
 
 
+FETCH_METRICS = (("SecretFetches", "Count"),)
+_fetch_count = 0
+
+
+def take_fetch_count() -> dict:
+    """Secret fetches since the last call (each an AWS API call), as the ``SecretFetches`` field; restarts at 0."""
+    global _fetch_count
+    taken, _fetch_count = _fetch_count, 0
+    return {"SecretFetches": taken}
+
+
 def fetch(value: str, environ=os.environ) -> str:
     """The current value of the secret ``value`` names, fetched now. Raises :class:`SecretError`."""
+    global _fetch_count
     from shared import aws
+
+    _fetch_count += 1
 
     reference = parse(value, environ)
     api = aws.SECRETS_MANAGER if reference.service == "secretsmanager" else aws.SSM

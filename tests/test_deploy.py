@@ -87,7 +87,8 @@ def test_overrides_join_samconfig_the_users_variables_and_the_template_defaults(
                          "JwtAudience": "", "JwtMaxLifetimeSeconds": "0", "CorsAllowOrigins": "",
                          "ThrottleRateLimit": "100", "ThrottleBurstLimit": "200", "FunctionReservedConcurrency": "0",
                          "EnableSnapStart": "false",
-                         "AlarmTopicArn": "", "PermissionsBoundaryArn": "", "SecretsKmsKeyArn": ""}
+                         "AlarmTopicArn": "", "PermissionsBoundaryArn": "", "SecretsKmsKeyArn": "",
+                         "DatabaseConnectionLimit": "0", "AccountConcurrency": "1000", "EnableTracing": "false"}
 
 
 def test_with_the_bootstraps_role_every_role_gets_the_stacks_boundary():

@@ -35,7 +35,7 @@ import urllib.request
 from pathlib import Path
 
 from tools import build, cli, httpapi, samtemplate, srv_check
-from tools.checks import imports, sam
+from tools.checks import budget, imports, sam
 
 # Template parameter <- environment variable (in CI: the GitHub environment's variables).
 PARAMETER_VARIABLES = {
@@ -50,6 +50,9 @@ PARAMETER_VARIABLES = {
     "AlarmTopicArn": "ALARM_TOPIC_ARN",
     "EnableSnapStart": "ENABLE_SNAPSTART",
     "SecretsKmsKeyArn": "SECRETS_KMS_KEY_ARN",
+    "DatabaseConnectionLimit": "DATABASE_CONNECTION_LIMIT",
+    "AccountConcurrency": "LAMBDA_ACCOUNT_CONCURRENCY",
+    "EnableTracing": "ENABLE_TRACING",
 }
 # The bootstrap's outputs (see bootstrap_options); in CI, variables like PARAMETER_VARIABLES.
 BOOTSTRAP_VARIABLES = ("ARTIFACT_BUCKET", "CLOUDFORMATION_ROLE_ARN")
@@ -154,6 +157,20 @@ def parameter_overrides(environment: str, environ=os.environ, template_path: Pat
     return values
 
 
+def check_budget(environment: str, values: dict[str, str], template: dict | None = None) -> None:
+    """Print the connection budget's arithmetic for these values; DeployError when the fleet could exceed it."""
+    try:
+        computed = budget.budget(template or samtemplate.load(), values)
+    except ValueError as exc:
+        raise DeployError(f"connection budget: {exc}") from None
+    for line in computed.arithmetic():
+        print(f"connection budget: {line}")
+    problems = budget.problems(computed, environment)
+    if problems:
+        raise DeployError(problems[0] + " (DATABASE_CONNECTION_LIMIT and LAMBDA_ACCOUNT_CONCURRENCY set the "
+                          "parameters)")
+
+
 def permissions_boundary(environment: str, environ=os.environ) -> str:
     """The bootstrap's boundary policy for the stack when CloudFormation deploys with its role; else ""."""
     role = environ.get("CLOUDFORMATION_ROLE_ARN", "").strip()
@@ -194,6 +211,7 @@ def deploy(environment: str, environ=os.environ) -> int:
     if stale:
         raise DeployError(stale[0])
     overrides = parameter_overrides(environment, environ, template_path)  # first what needs only the checkout
+    check_budget(environment, overrides, samtemplate.load(template_path))
     sam_cli = require_sam_cli()
     region = require_credentials()
     srv_check.warn_if_srv(overrides.get("MongoDbUriSecretArn", ""))

@@ -333,7 +333,17 @@ def derive(rest: dict, flavour: str) -> dict:
         _drop_authorizer_function(template, authorizer_function)
     template["Outputs"] = _rewrite_stage_urls(template.get("Outputs") or {})
     template["Description"] = f"{rest.get('Description', '')} (HTTP API, {flavour} authorizer)".strip()
+    _redraw_dashboard(template)
     return template
+
+
+def _redraw_dashboard(template: dict) -> None:
+    """The dashboard of this API: its metric names and dimensions, and no authorizer panels without a function."""
+    from tools.checks import dashboard
+
+    if dashboard.RESOURCE in template["Resources"]:
+        properties = template["Resources"][dashboard.RESOURCE]["Properties"]
+        properties["DashboardBody"] = {"Fn::Sub": dashboard.render(template)}
 
 
 def header(flavour: str) -> str:

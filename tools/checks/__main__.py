@@ -2,6 +2,8 @@
 
 - the SAM template: no key twice (YAML would keep the last), cfn-lint with the project's rules, then SAM's transform for
   each samconfig.toml environment and the assertions of :mod:`tools.checks.template`;
+- the connection budget per environment (:mod:`tools.checks.budget`, its arithmetic on stderr) and the
+  dashboard's widgets against the metrics AWS and the functions' EMF lines publish (:mod:`tools.checks.dashboard`);
 - the HTTP API templates derived from it (template-http*.yaml): up to date,
   then the assertions of :mod:`tools.checks.httpapi`;
 - the bootstrap template (tools/bootstrap.yaml): cfn-lint, then the assertions of
@@ -18,8 +20,21 @@ import sys
 from pathlib import Path
 
 from tools import cli
-from tools.checks import actionlint, bootstrap, cfnlint, httpapi, sam, template, workflow, yamlkeys
+from tools.checks import (
+    actionlint,
+    bootstrap,
+    budget,
+    cfnlint,
+    dashboard,
+    emitted,
+    httpapi,
+    sam,
+    template,
+    workflow,
+    yamlkeys,
+)
 from tools.checks.imports import ROOT
+from tools.checks.intrinsics import Evaluator
 
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
 BOOTSTRAP = bootstrap.BOOTSTRAP  # a plain CloudFormation template, deployed once by a person
@@ -39,7 +54,17 @@ def check_template(path: Path) -> list[str]:
             continue  # template.check reports why the template cannot be transformed
         problems += [line for line in cfnlint.lint_document(transformed, f"{path.name} [{environment}, transformed]")
                      if not any(finding in line for finding in resolved)]
-    return problems + template.check(path)
+    return problems + template.check(path) + check_operations(source)
+
+
+def check_operations(source: dict) -> list[str]:
+    """The connection budget of every environment (its arithmetic on stderr), then the dashboard's metrics."""
+    arithmetic, problems = budget.check(source)
+    for line in arithmetic:
+        print(line, file=sys.stderr)
+    namespace = str(Evaluator(source, sam.parameter_values(source, {})).value(
+        source.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {}).get("APP_NAME")))
+    return problems + dashboard.check(source, emitted.run_functions(source, namespace))
 
 
 def check_bootstrap(path: Path = BOOTSTRAP, app_template: Path = template.samtemplate.TEMPLATE) -> list[str]:

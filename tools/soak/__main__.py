@@ -11,7 +11,9 @@ port and data. At the end, with the gateway stopped, it reads the stored
 profiles and checks: stored counter == acknowledged increments + ambiguous
 ones that landed (see tools/soak/ledger.py), 503s and failures only within
 an outage plus the client timeout, every client finished. Prints the figures;
-exits 1 on a failed check.
+exits 1 on a failed check. Last, it draws the dashboard's panels from the
+functions' own lines of the run (``--picture``, default
+results/soak-dashboard.png; see tools/soak/picture.py).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from tools.soak.clients import ApiClient, ReadModifyWrite
 from tools.soak.stack import Database, Gateway, Killer
 
 DATABASE = "soak"
+PICTURE = Path("results") / "soak-dashboard.png"
 KNOWN_OUTCOMES = {"GET": {ledgers.OK, *ledgers.AMBIGUOUS},
                   "PATCH": {ledgers.OK, ledgers.LOST_RACE, *ledgers.AMBIGUOUS}}
 FINISH_GRACE_SECONDS = 5
@@ -49,6 +52,7 @@ class Plan:
     timeout: float = 10
     ungated: bool = False
     api: str = "rest"  # or http: the HTTP API flavour of the local gateway (make serve API=http)
+    picture: Path | None = None  # where to draw the dashboard's panels; None: not drawn
 
     def kill_times(self) -> list[float]:
         """Evenly spread over the run, each outage over well before the end."""
@@ -151,6 +155,18 @@ def run(plan: Plan, folder: Path) -> tuple[Result, str]:
         database.stop()
 
 
+def draw_picture(plan: Plan, gateway_log: Path) -> Path:
+    """The dashboard's panels from the run's lines, at ``plan.picture``."""
+    from tools import samtemplate
+    from tools.soak import picture
+
+    plan.picture.parent.mkdir(parents=True, exist_ok=True)
+    run_lines = picture.read_gateway_log(gateway_log.read_text(errors="replace"))
+    kills = f", {plan.kills} database kill(s)" if plan.kills else ""
+    title = f"make soak: {plan.duration:g} s, {plan.clients} clients{kills} (local stand-ins for AWS's metrics)"
+    return picture.draw(run_lines, samtemplate.load(), plan.picture, title)
+
+
 def counts_line(kind: str, counts) -> str:
     order = ["200", "412", "503", "timeout", "error"]
     parts = [f"{name} {counts[name]}" for name in order if name in counts or name in KNOWN_OUTCOMES[kind]]
@@ -199,9 +215,10 @@ def parse_plan(argv: list[str] | None) -> Plan:
     parser.add_argument("--timeout", type=float, default=defaults.timeout, help="client timeout per request, s")
     parser.add_argument("--ungated", action="store_true", help="use FerretDB's own listener, without the write gate")
     parser.add_argument("--api", choices=("rest", "http"), default=defaults.api, help="the gateway's API flavour")
+    parser.add_argument("--picture", type=Path, default=PICTURE, help=f"the dashboard's PNG (default {PICTURE})")
     args = parser.parse_args(argv)
     plan = Plan(args.duration, args.clients, args.profiles, args.workers, args.kills, args.outage, args.timeout,
-                args.ungated, args.api)
+                args.ungated, args.api, args.picture)
     if problem := plan.problem():
         parser.error(problem)
     return plan
@@ -212,10 +229,14 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="soak-") as folder:
         try:
             result, gateway_log = run(plan, Path(folder))
+            if plan.picture is not None:
+                drawn = draw_picture(plan, Path(folder) / "gateway.log")
         except (localdb.LocalDBError, ConfigError, RuntimeError, OSError) as exc:
             print(f"soak: {exc}", file=sys.stderr)
             return 1
     print("\n".join(report(result)))
+    if plan.picture is not None:
+        print(f"dashboard panels of this run: {drawn}")
     if not result.passed:
         print("\nlast lines of the gateway's log:\n" + gateway_log)
         return 1

@@ -47,7 +47,11 @@ class Database:
 
 
 class Gateway:
-    """``python -m tools.gateway`` on a free port against the database, its output in a log file."""
+    """``python -m tools.gateway --logs json`` on a free port against the database, its output in a log file.
+
+    The log holds the functions' own lines (their EMF metrics) and the gateway's request lines: the soak's
+    dashboard picture is drawn from them (tools/soak/picture.py).
+    """
 
     def __init__(self, folder: Path, database_uri: str, workers: int, environment: dict[str, str],
                  api: str = "rest") -> None:
@@ -56,7 +60,8 @@ class Gateway:
         self.log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
         env = {**os.environ, **environment, "MONGODB_URI": database_uri}
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "tools.gateway", "--port", str(self.port), "--workers", str(workers), "--api", api],
+            [sys.executable, "-m", "tools.gateway", "--port", str(self.port), "--workers", str(workers), "--api", api,
+             "--logs", "json"],
             cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
         )
         try:
