@@ -13,7 +13,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 # $(call quote,VALUE): VALUE as one shell word, whatever it holds (SUB='al"ice', EVENT='my event.json').
 quote = '$(subst ','\'',$(1))'
 
-.PHONY: help setup invoke test docs db indexes lint token build deploy http-templates bench bench-instructions bench-lambda bench-http serve fuzz soak fleet generate
+.PHONY: help setup invoke test docs db indexes lint token build deploy bench bench-instructions bench-lambda bench-http serve fuzz soak fleet generate
 
 help:
 	@echo "make setup                      virtualenv and dependencies"
@@ -27,11 +27,10 @@ help:
 	@echo "make fleet [CONTAINERS=100]     database connections of a fleet of function containers, against the budget"
 	@echo "make indexes                    create the indexes on MONGODB_URI, else the local database (idempotent)"
 	@echo "make -s token SUB=alice [SCOPE='a b'] [TTL=3600]  print a local token (STAGE=local only)"
-	@echo "make generate                   write what the route declarations determine into openapi.yaml and events/"
+	@echo "make generate                   write what the declarations determine: openapi.yaml, events/, template-http*.yaml"
 	@echo "make lint                       ruff, then the offline checks (cfn-lint, SAM transform, routes, bootstrap, actionlint)"
 	@echo "make build                      one zip per function in build/, and their sizes (no AWS needed)"
 	@echo "make deploy ENV=dev|prod [API=rest|http]  build, then sam deploy with samconfig.toml's ENV settings (API: REST or HTTP API)"
-	@echo "make http-templates             derive template-http*.yaml (the HTTP API) from template.yaml"
 	@echo "make bench [EVENTS='events/me.json ...'] [COLD_SAMPLES=10] [WARM_COUNT=2000] [DELAY_MS=5]  latency vs floors and baselines, into docs/benchmark.md"
 	@echo "make bench-instructions [EVENTS='events/me.json ...']  production cold starts vs floors in instructions (valgrind)"
 	@echo "make bench-lambda FUNCTION=<name> [ENDPOINT=<url>] [LOG=<rie output>] [RIE=1] [EVENTS=...] [COUNT=20]"
@@ -105,9 +104,6 @@ build: setup
 
 deploy: setup
 	@$(if $(API),API=$(call quote,$(API)) )$(PY) -m tools.deploy deploy --env $(call quote,$(ENV))
-
-http-templates: setup
-	@$(PY) -m tools.httpapi
 
 # The benchmark's own dependencies (baselines, chart), installed on first use.
 # Silent: make soak needs them too (matplotlib, for its picture), and its bad-input lines stay one line.

@@ -113,7 +113,7 @@ def test_an_expression_naming_no_metric_is_a_problem(template, lines):
 def test_a_body_the_template_no_longer_gives_is_a_problem(template, lines):
     changed = copy.deepcopy(template)
     del changed["Resources"]["UsersFunction"]["Properties"]["Events"]["ListUsers"]
-    assert any("run python -m tools.checks.dashboard --write" in problem
+    assert any("run make generate (or python -m tools.checks.dashboard --write)" in problem
                for problem in dashboard.check(changed, lines))
 
 

@@ -1,4 +1,4 @@
-"""``make generate``: what the route declarations determine, written into openapi.yaml and events/.
+"""``make generate``: what the declarations determine, written into openapi.yaml, events/ and the templates.
 
 From each route a router declares (its method, path, ``public``, ``body``,
 ``params``, ``status`` and ``response``, see :mod:`tools.checks.declarations`):
@@ -17,6 +17,9 @@ From each route a router declares (its method, path, ``public``, ``body``,
   caller alice: the path ids from the param Field's ``example``, and the body
   of ``Schema.example()`` with its content type when the route takes one.
   Existing event files are never rewritten.
+- template.yaml's Dashboard body, from its functions and routes (:mod:`tools.checks.dashboard`), then the
+  HTTP API templates derived from template.yaml (:mod:`tools.httpapi`): both follow template.yaml, so a
+  run after pasting a new function's blocks brings them up to date.
 
 ``make lint`` names this command when a file is behind. After writing, the command prints
 what the route checks still ask of template.yaml (a new function, its events, its alarm): the
@@ -25,6 +28,7 @@ blocks a person pastes, each under the key it names.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import re
@@ -33,8 +37,8 @@ from pathlib import Path
 
 import yaml
 
-from tools import cli
-from tools.checks import imports, snippets
+from tools import cli, httpapi
+from tools.checks import dashboard, imports, snippets
 from tools.checks.declarations import ROOT, DeclarationError, Declared, camel, declared_routes, path_parameters
 
 OPENAPI = ROOT / "openapi.yaml"
@@ -465,10 +469,17 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     changed = ["openapi.yaml"] if write_openapi(routes) else []
     changed += [str(path.relative_to(ROOT)) for path in write_events(routes)]
+    with contextlib.suppress(LookupError):  # no dashboard in the template: make lint says how to add one
+        changed += ["template.yaml (the Dashboard's body)"] if dashboard.write() else []
+    try:
+        changed += [path.name for path in httpapi.write()]
+    except httpapi.DerivationError as exc:
+        print(f"make generate: template.yaml: cannot derive the HTTP API templates: {exc}", file=sys.stderr)
+        return 1
     for name in changed:
         print(f"wrote {name}")
     if not changed:
-        print("openapi.yaml and events/ already agree with the route declarations")
+        print("openapi.yaml, events/, the dashboard and the HTTP API templates already agree with the declarations")
     left = template_problems(routes)
     if left:
         print(f"\nmake lint also asks for these in template.yaml ({len(left)}); paste each block as it is, under "

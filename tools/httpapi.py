@@ -367,9 +367,24 @@ def stale(source: Path = samtemplate.TEMPLATE) -> list[str]:
         except DerivationError as exc:
             return [f"template.yaml: cannot derive the HTTP API templates: {exc}"]
         if not target.exists() or target.read_text() != wanted:
-            problems.append(f"{target.name} is stale: run `python -m tools.httpapi` (make http-templates) and "
-                            f"commit it")
+            problems.append(f"{target.name} is stale: run make generate (it derives it from template.yaml again), "
+                            f"and commit it")
     return problems
+
+
+def write(source: Path = samtemplate.TEMPLATE) -> list[Path]:
+    """Write each derived template that differs from what ``source`` derives; return the ones written.
+
+    Raises :class:`DerivationError` when ``source`` holds what no rule carries over.
+    """
+    rest = samtemplate.load(source)
+    written = []
+    for flavour, target in TARGETS.items():
+        text = render(rest, flavour)
+        if not target.exists() or target.read_text() != text:
+            target.write_text(text)
+            written.append(target)
+    return written
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -381,13 +396,14 @@ def main(argv: list[str] | None = None) -> int:
         for problem in problems:
             print(problem, file=sys.stderr)
         return 1 if problems else 0
-    rest = samtemplate.load()
     try:
-        for flavour, target in TARGETS.items():
-            target.write_text(render(rest, flavour))
-            print(f"wrote {target.name}")
+        written = write()
     except DerivationError as exc:
         raise cli.CommandError(str(exc)) from None
+    for target in written:
+        print(f"wrote {target.name}")
+    if not written:
+        print("the HTTP API templates already agree with template.yaml")
     return 0
 
 

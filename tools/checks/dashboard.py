@@ -258,8 +258,8 @@ def check(template: dict, lines: list[dict], values: dict[str, str] | None = Non
     text, body = _body(template, evaluator)
     found = []
     if text != render(template):
-        found.append(f"{RESOURCE}'s body is not what the template's functions and routes give: run "
-                     f"python -m tools.checks.dashboard --write")
+        found.append(f"{RESOURCE}'s body is not what the template's functions and routes give: run make generate "
+                     f"(or python -m tools.checks.dashboard --write)")
     published = emitted.metrics(lines)
     filters = _filter_metrics(template, evaluator)
     for widget in body.get("widgets", []):

@@ -213,9 +213,11 @@ def check(path: Path) -> list[str]:
         if path.name in {target.name for target in TEMPLATES} else (httpapi.LAMBDA if "lambda" in path.name
                                                                      else httpapi.JWT)
     template = samtemplate.load(path)
-    found = check_source(template, path.name)
     if resources(template, API_TYPE) and path.resolve() in {target.resolve() for target in TEMPLATES}:
-        found += [problem for problem in httpapi.stale() if problem.startswith(path.name)]
+        stale = [problem for problem in httpapi.stale() if problem.startswith((path.name, "template.yaml"))]
+        if stale:  # the rest would judge an out-of-date derivation: its cause is the one line to fix
+            return stale
+    found = check_source(template, path.name)
     found += cfnlint.lint_file(path)
     resolved = [f"W2001 Parameter {name} not used" for name in sam.revision_parameters(template).values()]
     for environment, settings in sorted(sam.environments().items()):
