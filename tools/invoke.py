@@ -37,6 +37,7 @@ from pathlib import Path
 from tools import cli, database, loopback, samtemplate
 from tools.cli import CommandError
 from tools.gateway.runner import HandlerError, load_handler
+from tools.gateway.workers import log_record
 
 ROOT = Path(__file__).resolve().parent.parent
 FUNCTION_FAILED = 1
@@ -178,14 +179,7 @@ def invoke(handler_path: str, function_name: str, event_text: str, repeat: int =
 
 
 def _records(lines: list[str]) -> list[dict]:
-    records = []
-    for line in lines:
-        if line.startswith("{"):
-            with contextlib.suppress(ValueError):
-                record = json.loads(line)
-                if isinstance(record, dict):
-                    records.append(record)
-    return records
+    return [record for record in map(log_record, lines) if record is not None]
 
 
 def logged_error(lines: list[str]) -> tuple[str, str] | None:

@@ -13,14 +13,13 @@
 
 from __future__ import annotations
 
-import json
 import re
 import sys
 import threading
 import time
 from collections.abc import Callable
 
-from tools.gateway.workers import ERROR, Invocation
+from tools.gateway.workers import ERROR, Invocation, log_record
 
 HUMAN, JSON = "human", "json"
 UNAUTHORIZED = "Unauthorized"
@@ -52,11 +51,8 @@ def human_form(line: str) -> str | None:
         return None  # the request's line carries RIE's Duration
     if RUNTIME_FAILURE.search(line):
         return None
-    try:
-        record = json.loads(line) if line.startswith("{") else None
-    except ValueError:
-        record = None
-    if not isinstance(record, dict):
+    record = log_record(line)
+    if record is None:
         return line
     if record.get("message") == "request" or record.get("level") not in SHOWN_LEVELS:
         return None

@@ -37,6 +37,17 @@ INIT_TIMEOUT_SECONDS = 10.0  # Lambda gives Init its own 10 s
 Log = Callable[[str], None]
 
 
+def log_record(line: str) -> dict | None:
+    """``line`` as the JSON object a function logged (shared.observability writes those), else None."""
+    if not line.startswith("{"):
+        return None
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return None
+    return record if isinstance(record, dict) else None
+
+
 @dataclass
 class Invocation:
     """How one invocation went. ``failure`` is "" on success, else ERROR (the handler raised), TIMEOUT or CRASH."""
@@ -69,14 +80,7 @@ class Invocation:
 
     def log_records(self) -> list[dict]:
         """The function's log lines that are JSON objects (shared.observability writes those)."""
-        records = []
-        for line in self.logs:
-            if line.startswith("{"):
-                with contextlib.suppress(ValueError):
-                    record = json.loads(line)
-                    if isinstance(record, dict):
-                        records.append(record)
-        return records
+        return [record for record in map(log_record, self.logs) if record is not None]
 
     def logged_problem(self) -> str:
         """What went wrong, as the function logged it: a failed request's error, or why a token was refused."""
