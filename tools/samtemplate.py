@@ -65,26 +65,28 @@ def functions(template: dict) -> dict[str, dict]:
     }
 
 
+def events(template: dict, kind: str) -> list[tuple[str, dict]]:
+    """``(function, event properties)`` for every event of type ``kind`` (``Api``, ``HttpApi``) of every function."""
+    return [(name, event.get("Properties", {}))
+            for name, function in functions(template).items()
+            for event in (function.get("Properties", {}).get("Events") or {}).values() if event.get("Type") == kind]
+
+
 def api_routes(template: dict) -> list[ApiRoute]:
     """Every ``Api`` event of every function, with whether the authorizer guards it."""
     routes = []
-    for name, function in functions(template).items():
-        properties = function.get("Properties", {})
-        for event in properties.get("Events", {}).values():
-            if event.get("Type") != "Api":
-                continue
-            event_properties = event.get("Properties", {})
-            authorizer = event_properties.get("Auth", {}).get("Authorizer")
-            routes.append(
-                ApiRoute(
-                    method=event_properties["Method"].upper(),
-                    path=event_properties["Path"],
-                    function=name,
-                    handler=properties["Handler"],
-                    authorized=authorizer != "NONE",
-                    authorizer=authorizer if authorizer and authorizer != "NONE" else "",
-                )
+    for name, event_properties in events(template, "Api"):
+        authorizer = event_properties.get("Auth", {}).get("Authorizer")
+        routes.append(
+            ApiRoute(
+                method=event_properties["Method"].upper(),
+                path=event_properties["Path"],
+                function=name,
+                handler=template["Resources"][name]["Properties"]["Handler"],
+                authorized=authorizer != "NONE",
+                authorizer=authorizer if authorizer and authorizer != "NONE" else "",
             )
+        )
     return routes
 
 

@@ -224,16 +224,12 @@ def _authorizers(auth: dict, functions: dict[str, Function]) -> dict[str, Author
 
 def _routes(template: dict, auth: dict, authorizers: dict[str, Authorizer]) -> tuple[Route, ...]:
     routes = []
-    for function, resource in samtemplate.functions(template).items():
-        for event in (resource.get("Properties", {}).get("Events") or {}).values():
-            if event.get("Type") != "Api":
-                continue
-            properties = event.get("Properties", {})
-            authorizer = (properties.get("Auth") or {}).get("Authorizer", auth.get("DefaultAuthorizer", "NONE"))
-            if authorizer != "NONE" and authorizer not in authorizers:
-                raise TemplateError(f"{function} {properties['Path']}: authorizer {authorizer} is not emulated")
-            routes.append(Route(properties["Method"].upper(), properties["Path"], function,
-                                "" if authorizer == "NONE" else authorizer))
+    for function, properties in samtemplate.events(template, "Api"):
+        authorizer = (properties.get("Auth") or {}).get("Authorizer", auth.get("DefaultAuthorizer", "NONE"))
+        if authorizer != "NONE" and authorizer not in authorizers:
+            raise TemplateError(f"{function} {properties['Path']}: authorizer {authorizer} is not emulated")
+        routes.append(Route(properties["Method"].upper(), properties["Path"], function,
+                            "" if authorizer == "NONE" else authorizer))
     return tuple(routes)
 
 

@@ -134,18 +134,14 @@ def _authorizers(auth: dict, functions: dict, template: dict, parameters: dict[s
 
 def _routes(template: dict, default: str, known: set[str]) -> tuple[Route, ...]:
     routes = []
-    for function, resource in samtemplate.functions(template).items():
-        for event in (resource.get("Properties", {}).get("Events") or {}).values():
-            if event.get("Type") != "HttpApi":
-                continue
-            properties = event.get("Properties", {})
-            if str(properties.get("PayloadFormatVersion", "2.0")) != "2.0":
-                raise TemplateError(f"{function} {properties['Path']}: only payload format 2.0 is emulated")
-            authorizer = (properties.get("Auth") or {}).get("Authorizer", default)
-            if authorizer != "NONE" and authorizer not in known:
-                raise TemplateError(f"{function} {properties['Path']}: authorizer {authorizer} is not declared")
-            routes.append(Route(properties["Method"].upper(), properties["Path"], function,
-                                "" if authorizer == "NONE" else authorizer))
+    for function, properties in samtemplate.events(template, "HttpApi"):
+        if str(properties.get("PayloadFormatVersion", "2.0")) != "2.0":
+            raise TemplateError(f"{function} {properties['Path']}: only payload format 2.0 is emulated")
+        authorizer = (properties.get("Auth") or {}).get("Authorizer", default)
+        if authorizer != "NONE" and authorizer not in known:
+            raise TemplateError(f"{function} {properties['Path']}: authorizer {authorizer} is not declared")
+        routes.append(Route(properties["Method"].upper(), properties["Path"], function,
+                            "" if authorizer == "NONE" else authorizer))
     return tuple(routes)
 
 
