@@ -92,9 +92,16 @@ def test_overrides_join_samconfig_the_users_variables_and_the_template_defaults(
 
 
 def test_with_the_bootstraps_role_every_role_gets_the_stacks_boundary():
-    environ = {**VALID, "CLOUDFORMATION_ROLE_ARN": "arn:aws:iam::123456789012:role/bootstrap-DevCloudFormationRole-1"}
+    environ = {**VALID, "CLOUDFORMATION_ROLE_ARN": "arn:aws:iam::123456789012:role/bootstrap-DevCloudFormationRole-1",
+               "AWS_DEFAULT_REGION": "eu-west-1"}
     assert deploy.parameter_overrides("dev", environ=environ)["PermissionsBoundaryArn"] == (
-        "arn:aws:iam::123456789012:policy/bare-api-dev-boundary")
+        "arn:aws:iam::123456789012:policy/bare-api-dev-eu-west-1-boundary")
+
+
+def test_the_bootstraps_role_without_a_region_is_refused_with_the_variable_to_set():
+    environ = {**VALID, "CLOUDFORMATION_ROLE_ARN": "arn:aws:iam::123456789012:role/bootstrap-DevCloudFormationRole-1"}
+    with pytest.raises(deploy.DeployError, match=r"^CLOUDFORMATION_ROLE_ARN is set but no region: export AWS_DEFAULT"):
+        deploy.parameter_overrides("dev", environ=environ)
 
 
 def test_a_cloudformation_role_that_is_no_role_arn_is_refused():
@@ -103,7 +110,7 @@ def test_a_cloudformation_role_that_is_no_role_arn_is_refused():
 
 
 def test_a_secret_the_boundary_does_not_cover_is_refused():
-    environ = {**VALID, "CLOUDFORMATION_ROLE_ARN": "arn:aws:iam::123456789012:role/cfn",
+    environ = {**VALID, "CLOUDFORMATION_ROLE_ARN": "arn:aws:iam::123456789012:role/cfn", "AWS_REGION": "eu-west-1",
                "MONGODB_URI_SECRET_ARN": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/mongodb-AbCdEf"}
     with pytest.raises(deploy.DeployError, match=r"^MONGODB_URI_SECRET_ARN names a secret outside bare-api/dev/"):
         deploy.parameter_overrides("dev", environ=environ)

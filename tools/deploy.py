@@ -180,8 +180,13 @@ def permissions_boundary(environment: str, environ=os.environ) -> str:
     if matched is None:
         raise DeployError(f"CLOUDFORMATION_ROLE_ARN={role!r} is not an IAM role ARN: use the bootstrap stack's "
                           f"{environment.title()}CloudFormationRoleArn output")
+    region = environ.get("AWS_REGION", "").strip() or environ.get("AWS_DEFAULT_REGION", "").strip()
+    if not region:
+        raise DeployError("CLOUDFORMATION_ROLE_ARN is set but no region: export AWS_DEFAULT_REGION, the region the "
+                          "bootstrap (and its boundary policy, named after the region) was deployed in")
     stack = sam.deploy_settings(environment)["stack_name"]
-    return f"arn:{matched['partition']}:iam::{matched['account']}:policy/{sam.boundary_policy_name(stack)}"
+    name = sam.boundary_policy_name(stack, region)
+    return f"arn:{matched['partition']}:iam::{matched['account']}:policy/{name}"
 
 
 def check_secret_names(environment: str, values: dict[str, str]) -> None:

@@ -67,12 +67,23 @@ def check_operations(source: dict) -> list[str]:
     return problems + dashboard.check(source, emitted.run_functions(source, namespace))
 
 
-def check_bootstrap(path: Path = BOOTSTRAP, app_template: Path = template.samtemplate.TEMPLATE) -> list[str]:
-    """cfn-lint, then the bootstrap assertions against the app stack that template.yaml makes in production."""
-    source = template.samtemplate.load(app_template)
-    overrides = sam.parse_overrides(sam.deploy_settings("prod").get("parameter_overrides", ""))
-    app = sam.translate(source, sam.parameter_values(source, overrides))
-    return cfnlint.lint_file(path) + bootstrap.check(template.samtemplate.load(path), app)
+# A region of each partition: SAM names some managed policies per partition (samtranslator's xray_utils.py).
+PARTITION_REGIONS = ("us-east-1", "cn-north-1", "us-gov-west-1")
+
+
+def check_bootstrap(path: Path = BOOTSTRAP,
+                    app_templates: tuple[Path, ...] = (template.samtemplate.TEMPLATE, *httpapi.TEMPLATES)) -> list[str]:
+    """cfn-lint, then the bootstrap assertions against every stack each flavour makes, per environment and partition."""
+    apps = {}
+    for app_template in app_templates:
+        source = template.samtemplate.load(app_template)
+        for environment, settings in sorted(sam.environments().items()):
+            overrides = {**httpapi.EXAMPLE_VALUES, **sam.parse_overrides(settings.get("parameter_overrides", ""))}
+            values = sam.parameter_values(source, overrides)
+            for region in PARTITION_REGIONS:
+                label = f"{app_template.name} [{environment}, {region}]"
+                apps[(label, environment)] = sam.translate(source, values, region=region)
+    return cfnlint.lint_file(path) + bootstrap.check(template.samtemplate.load(path), apps=apps)
 
 
 def check_workflows(paths: list[Path]) -> list[str]:

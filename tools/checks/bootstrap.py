@@ -41,14 +41,39 @@ NOT_NEEDED = {
                      "lambda:AssociateRuntimeAlias"], "no capacity providers"),
     **dict.fromkeys(["lambda:PutProvisionedConcurrencyConfig", "lambda:DeleteProvisionedConcurrencyConfig"],
                     "no provisioned concurrency"),
-    **dict.fromkeys(["logs:PutDataProtectionPolicy", "logs:DeleteDataProtectionPolicy", "logs:CreateLogDelivery",
-                     "s3:REST.PUT.OBJECT", "firehose:TagDeliveryStream", "logs:PutResourcePolicy",
+    **dict.fromkeys(["logs:PutDataProtectionPolicy", "logs:DeleteDataProtectionPolicy",
+                     "s3:REST.PUT.OBJECT", "firehose:TagDeliveryStream",
                      "logs:DeleteResourcePolicy", "logs:PutIndexPolicy", "logs:DeleteIndexPolicy",
                      "logs:PutBearerTokenAuthentication", "logs:PutLogGroupDeletionProtection"],
                     "log groups have retention only"),
     "codedeploy:RegisterOnPremisesInstance": "Lambda deployments have no instances",
     "iam:DeleteRolePermissionsBoundary": "a role of the app stack keeps its boundary",
+    **dict.fromkeys(["apigateway:TagResource", "apigateway:UntagResource"],
+                    "no IAM actions: IAM authorizes API Gateway's tags as PUT and DELETE on /tags/*"),
 }
+# Permissions a resource needs that its handlers do not list, on "*": an HTTP API stage's access logs are a log
+# delivery ("Configure logging for HTTP APIs", API Gateway developer guide, lists exactly these).
+LOG_DELIVERY = ("logs:CreateLogDelivery", "logs:PutResourcePolicy", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery",
+                "logs:GetLogDelivery", "logs:ListLogDeliveries", "logs:DescribeResourcePolicies")
+# What the bootstrap's ${...} stand for when its ARNs are compared with the app stack's (any region, any account).
+EXAMPLE = {"AWS::Partition": "aws", "AWS::Region": "us-east-1", "AWS::AccountId": "123456789012",
+           "StackPrefix": "bare-api", "ArtifactBucket.Arn": "arn:aws:s3:::bare-api-artifacts"}
+# The ARN CloudFormation acts on for each resource type of the app stack, by the type's prefix; {name} is the
+# resource's name: its name property when set, else <stack>-<logical id>-<suffix> as CloudFormation names it.
+RESOURCE_ARNS = {
+    "AWS::ApiGateway::": "arn:aws:apigateway:us-east-1::/restapis/a1b2c3d4e5",
+    "AWS::ApiGatewayV2::": "arn:aws:apigateway:us-east-1::/apis/a1b2c3d4e5",
+    "AWS::Lambda::": "arn:aws:lambda:us-east-1:123456789012:function:{name}",
+    "AWS::IAM::Role": "arn:aws:iam::123456789012:role/{name}",
+    "AWS::CloudWatch::Alarm": "arn:aws:cloudwatch:us-east-1:123456789012:alarm:{name}",
+    "AWS::CloudWatch::Dashboard": "arn:aws:cloudwatch::123456789012:dashboard/{name}",
+    "AWS::Logs::LogGroup": "arn:aws:logs:us-east-1:123456789012:log-group:{name}",
+    "AWS::CodeDeploy::Application": "arn:aws:codedeploy:us-east-1:123456789012:application:{name}",
+    "AWS::CodeDeploy::DeploymentGroup": "arn:aws:codedeploy:us-east-1:123456789012:deploymentgroup:{stack}-"
+                                        "ServerlessDeploymentApplication-A1B2C3/{name}",
+}
+NAME_PROPERTIES = {"AWS::CloudWatch::Dashboard": "DashboardName", "AWS::Logs::LogGroup": "LogGroupName"}
+SERVICES = {"ApiGatewayV2": "apigateway", "CloudWatch": "cloudwatch"}
 
 
 def statements(resource: dict) -> list[dict]:
@@ -256,7 +281,7 @@ def check_names(template: dict) -> list[str]:
                              f"{environment} roles reach only {stack!r}: set {key} = \"{stack}\"")
         for name, policy in policies(template).items():
             declared = rendered(policy.get("Properties", {}).get("ManagedPolicyName"))
-            expected = sam.boundary_policy_name(f"<StackPrefix>-{environment}")
+            expected = sam.boundary_policy_name(f"<StackPrefix>-{environment}", "<AWS::Region>")
             if environments.get(name) == environment and policy["Type"] == "AWS::IAM::ManagedPolicy" \
                     and declared != expected:
                 found.append(f"{name} is named {declared!r}, but make deploy gives the {environment} stack the "
@@ -264,26 +289,122 @@ def check_names(template: dict) -> list[str]:
     return found
 
 
-def check_handlers(template: dict, app: dict) -> list[str]:
-    """Each CloudFormation role may do what CloudFormation's handlers need for every resource type of ``app``."""
+@cache
+def handler_permissions(kind: str) -> frozenset[str]:
+    """The permissions CloudFormation's create, read, update and delete handlers of ``kind`` list."""
     from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
 
+    handlers = PROVIDER_SCHEMA_MANAGER.get_resource_schema("us-east-1", kind).schema.get("handlers", {})
+    return frozenset(permission for operation in ("create", "read", "update", "delete")
+                     for permission in handlers.get(operation, {}).get("permissions", []))
+
+
+def cloudformation_roles(template: dict) -> dict[str, dict]:
+    """The roles only CloudFormation may assume, by logical id."""
+    return {name: policy for name, policy in policies(template).items()
+            if any("cloudformation.amazonaws.com" in listed(statement.get("Principal", {}).get("Service", []))
+                   for statement in _trust(policy))}
+
+
+def check_handlers(template: dict, app: dict) -> list[str]:
+    """Each CloudFormation role may do what CloudFormation's handlers need for every resource type of ``app``."""
     needed = set()
     for kind in sorted({resource["Type"] for resource in app.get("Resources", {}).values()}):
-        handlers = PROVIDER_SCHEMA_MANAGER.get_resource_schema("us-east-1", kind).schema.get("handlers", {})
-        for operation in ("create", "read", "update", "delete"):
-            needed |= set(handlers.get(operation, {}).get("permissions", []))
+        needed |= handler_permissions(kind)
     found = []
-    for name, policy in policies(template).items():
-        if not any("cloudformation.amazonaws.com" in listed(statement.get("Principal", {}).get("Service", []))
-                   for statement in _trust(policy)):
-            continue
+    for name, policy in cloudformation_roles(template).items():
         granted = [action.lower() for statement in statements(policy) for action in allowed_actions(statement)]
         missing = sorted(action for action in needed - set(NOT_NEEDED)
                          if not any(fnmatch.fnmatchcase(action.lower(), pattern) for pattern in granted))
         if missing:
             found.append(f"{name} cannot do what CloudFormation needs for the app stack's resources: allow "
                          f"{', '.join(missing)} (or list them in NOT_NEEDED in tools/checks/bootstrap.py with why)")
+    return found
+
+
+def resource_arn(logical_id: str, resource: dict, stack: str) -> str | None:
+    """The ARN CloudFormation acts on for one resource of the stack ``stack``; None for a type not in RESOURCE_ARNS."""
+    kind = resource.get("Type", "")
+    pattern = next((arn for prefix, arn in RESOURCE_ARNS.items() if kind.startswith(prefix)), None)
+    if pattern is None:
+        return None
+    named = rendered(resource.get("Properties", {}).get(NAME_PROPERTIES.get(kind, ""), 0))
+    name = (named or f"{stack}-{logical_id}-A1B2C3").replace("<AWS::StackName>", stack)
+    return pattern.format(name=name.replace("<AWS::Region>", EXAMPLE["AWS::Region"]), stack=stack)
+
+
+def needed_permissions(app: dict, stack: str) -> list[tuple[str, str, str]]:
+    """``(resource, action, ARN)`` for each permission of its own service that each resource of ``app`` needs.
+
+    An ARN of ``*`` stands for an action IAM grants only on ``"*"``; a resource of
+    a type with no known ARN is reported with ``?`` as its ARN.
+    """
+    needed = []
+    for logical_id, resource in app.get("Resources", {}).items():
+        kind = resource.get("Type", "")
+        service = kind.split("::")[1] if kind.count("::") == 2 else ""
+        prefix = SERVICES.get(service, service.lower())
+        arn = resource_arn(logical_id, resource, stack) or "?"
+        needed += [(logical_id, action, arn) for action in sorted(handler_permissions(kind))
+                   if action.split(":")[0].lower() == prefix and action not in NOT_NEEDED]
+        if kind == "AWS::ApiGatewayV2::Stage" and "AccessLogSettings" in resource.get("Properties", {}):
+            needed += [(logical_id, action, "*") for action in LOG_DELIVERY]
+    return needed
+
+
+def grants(policy: dict, action: str, arn: str) -> bool:
+    """Whether an Allow statement of ``policy`` names ``action`` (or a pattern of it) on ``arn``."""
+    for statement in statements(policy):
+        if not any(fnmatch.fnmatchcase(action.lower(), granted.lower()) for granted in allowed_actions(statement)):
+            continue
+        for resource in listed(statement.get("Resource", [])):
+            text = rendered(resource) or ""
+            for name, value in EXAMPLE.items():
+                text = text.replace(f"<{name}>", value)
+            if text == "*" or (arn != "*" and fnmatch.fnmatchcase(arn, text)):
+                return True
+    return False
+
+
+def check_resources(template: dict, app: dict, environment: str, label: str = "the app stack") -> list[str]:
+    """Each CloudFormation role of ``environment`` may act on the ARN of every resource of ``app`` it must change."""
+    return list(resource_problems(template, app, environment, label).values())
+
+
+def resource_problems(template: dict, app: dict, environment: str, label: str) -> dict[tuple, str]:
+    """:func:`check_resources`'s problems, keyed by role, action and resource type (one line each)."""
+    environments, _ = role_environments(template)
+    stack = f"{EXAMPLE['StackPrefix']}-{environment}"
+    found = {}
+    for name, policy in cloudformation_roles(template).items():
+        if environments.get(name) != environment:
+            continue
+        for logical_id, action, arn in needed_permissions(app, stack):
+            kind = app["Resources"][logical_id]["Type"]
+            if arn == "?":
+                found.setdefault((kind,), f"{label} has {logical_id}, of a type tools/checks/bootstrap.py knows no ARN "
+                                       f"for: add {kind} to RESOURCE_ARNS")
+            elif not grants(policy, action, arn):
+                where = "on Resource: '*'" if arn == "*" else f"on {arn}"
+                found.setdefault((name, action, kind), f"{name} may not {action} {where}, which {logical_id} "
+                                                       f"({kind}) of {label} needs: add it to a statement of the role")
+    return found
+
+
+def check_managed_policies(template: dict, app: dict, label: str = "the app stack") -> list[str]:
+    """Every AWS managed policy a role of ``app`` attaches is one the CloudFormation roles may attach."""
+    attached = {str(arn).partition(":iam::aws:policy/")[2] for resource in app.get("Resources", {}).values()
+                if resource.get("Type") == "AWS::IAM::Role"
+                for arn in resource.get("Properties", {}).get("ManagedPolicyArns", []) if isinstance(arn, str)}
+    found = []
+    for name, policy in cloudformation_roles(template).items():
+        allowed = {str(rendered(arn)).partition(":iam::aws:policy/")[2] for statement in statements(policy)
+                   if "iam:AttachRolePolicy" in allowed_actions(statement)
+                   for arn in listed(statement.get("Condition", {}).get("ArnEquals", {}).get("iam:PolicyARN", []))}
+        for missing in sorted(attached - allowed):
+            found.append(f"{name} may not attach {missing}, which SAM attaches to a role of {label.split(' [')[0]} in "
+                         f"some partition (samtranslator's xray_utils.py names the X-Ray policy per partition): add "
+                         f"arn:${{AWS::Partition}}:iam::aws:policy/{missing} to its iam:PolicyARN condition")
     return found
 
 
@@ -305,10 +426,19 @@ def check_logging_role(template: dict) -> list[str]:
     return found
 
 
-def check(template: dict, app: dict | None = None) -> list[str]:
-    """Every problem of the bootstrap template; ``app`` is the app stack's transformed template."""
+def check(template: dict, app: dict | None = None, apps: dict[tuple[str, str], dict] | None = None) -> list[str]:
+    """Every problem of the bootstrap template.
+
+    ``app`` is one transformed app template; ``apps`` maps ``(label, environment)``
+    to each flavour's transformed template for that environment (and partition).
+    """
     found = (check_artifact_bucket(template) + check_actions(template) + check_conditions(template)
              + check_environments(template) + check_names(template) + check_logging_role(template))
     if app is not None:
         found += check_handlers(template, app)
+    by_resource: dict[tuple, str] = {}
+    for (label, environment), transformed in (apps or {}).items():
+        found += check_handlers(template, transformed) + check_managed_policies(template, transformed, label)
+        by_resource = {**resource_problems(template, transformed, environment, label), **by_resource}
+    found += by_resource.values()
     return list(dict.fromkeys(found))

@@ -88,9 +88,12 @@ def deploy_settings(environment: str, path: Path = SAMCONFIG) -> dict:
     return declared[environment]
 
 
-def boundary_policy_name(stack: str) -> str:
-    """The permissions boundary tools/bootstrap.yaml makes for the app stack named ``stack``."""
-    return f"{stack}-boundary"
+def boundary_policy_name(stack: str, region: str) -> str:
+    """The permissions boundary tools/bootstrap.yaml makes for the app stack named ``stack`` in ``region``.
+
+    IAM names are unique per account, and the bootstrap is deployed once per account and region.
+    """
+    return f"{stack}-{region}-boundary"
 
 
 def parse_overrides(overrides) -> dict[str, str]:
@@ -217,8 +220,9 @@ def example_code(template: dict) -> dict[str, str]:
     return {name: hashlib.sha256(f"code of {name}".encode()).hexdigest() for name in samtemplate.functions(template)}
 
 
-def translate(template: dict, parameters: dict[str, str], code: dict[str, str] | None = None) -> dict:
-    """The CloudFormation template SAM makes of ``template``, offline.
+def translate(template: dict, parameters: dict[str, str], code: dict[str, str] | None = None,
+              region: str = PSEUDO["AWS::Region"]) -> dict:
+    """The CloudFormation template SAM makes of ``template``, offline, as in ``region`` (its partition too).
 
     Code URIs stand for uploaded zips; with ``code`` (``{function: zip digest}``) each
     key is named after its digest, as ``sam deploy`` names what it uploads.
@@ -231,13 +235,13 @@ def translate(template: dict, parameters: dict[str, str], code: dict[str, str] |
     for name in samtemplate.functions(document):
         key = f"{name}/{code[name]}.zip" if code else f"{name}.zip"
         document["Resources"][name]["Properties"]["CodeUri"] = f"s3://{ARTIFACT_BUCKET}/{key}"
-    translator = Translator(None, Parser(), boto_session=_offline_session())
-    return translator.translate(document, parameter_values={**PSEUDO, **parameters},
+    translator = Translator(None, Parser(), boto_session=_offline_session(region))
+    return translator.translate(document, parameter_values={**PSEUDO, "AWS::Region": region, **parameters},
                                 get_managed_policy_map=lambda: {})
 
 
-def _offline_session():
+def _offline_session(region: str):
     import boto3
 
-    return boto3.session.Session(region_name=PSEUDO["AWS::Region"], aws_access_key_id="offline",
+    return boto3.session.Session(region_name=region, aws_access_key_id="offline",
                                  aws_secret_access_key="offline")
