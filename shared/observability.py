@@ -90,6 +90,17 @@ def metrics_block(namespace: str, directives: list[dict] | None = None) -> dict:
     return {"Timestamp": int(time.time() * 1000), "CloudWatchMetrics": directives or _metric_directives(namespace)}
 
 
+def metrics_namespace() -> str:
+    """The metrics' namespace: the ``APP_NAME`` setting, or with invalid settings ``APP_NAME`` as the template sets it.
+
+    A bad setting must still count: its 500s are what the canary's ServerErrors alarm must see.
+    """
+    try:
+        return settings().app_name
+    except ConfigError:
+        return os.environ.get("APP_NAME", "").strip() or "bare-api"
+
+
 def log_counted(level: str, message: str, *, metric: str, function: str, **fields) -> None:
     """A log line that also counts 1 of ``metric`` for ``function``, per version and over all versions (EMF).
 
@@ -97,10 +108,7 @@ def log_counted(level: str, message: str, *, metric: str, function: str, **field
     settings the namespace falls back to ``APP_NAME`` as the template sets it. These lines are
     the rare path (a refusal, a failure), so the version is read when they are written. Never raises.
     """
-    try:
-        namespace = settings().app_name
-    except ConfigError:
-        namespace = os.environ.get("APP_NAME", "").strip() or "bare-api"
+    namespace = metrics_namespace()
     try:
         emit({"_aws": metrics_block(namespace, _count_directives(namespace, metric)), "level": level,
               "message": redact(message), "function": function,
@@ -153,11 +161,11 @@ def log_request(*, function: str, request, request_id: str, route: str, status: 
 
     A failure adds ``error`` (its type), ``detail`` (its message, redacted) and,
     unless it is a :class:`ConfigError`, whose message says it all, its ``traceback``.
-    With invalid settings the line has no metrics block: its namespace is a setting.
+    With invalid settings the metrics go to the namespace :func:`metrics_namespace` falls back to,
+    so that a misconfigured version's 500s count in its ``ServerErrors``.
     """
     try:
-        # The metrics block first, as CloudWatch shows it; none with invalid settings (its namespace is one).
-        record = {} if isinstance(failure, ConfigError) else {"_aws": metrics_block(settings().app_name)}
+        record = {"_aws": metrics_block(metrics_namespace())}  # first, as CloudWatch shows it
         record.update({
             "level": "ERROR" if status >= 500 else "INFO",
             "message": "request",

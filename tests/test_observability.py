@@ -52,7 +52,15 @@ def test_a_bad_setting_is_reported_on_the_request_line_itself(environment, capsy
     assert status == 500 and line["status"] == 500
     assert line["error"] == "ConfigError"
     assert line["detail"] == "LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got 'LOUD'"
-    assert "_aws" not in line  # its namespace is a setting: no metrics from a line that cannot trust them
+
+
+def test_a_bad_setting_counts_as_a_server_error_of_its_version(environment, capsys):
+    environment(LOG_LEVEL="LOUD", APP_NAME="bare-api-prod")
+    health.lambda_handler(rest_event("GET", "/health"), None)
+    [line] = request_lines(capsys.readouterr().out)
+    directive = line["_aws"]["CloudWatchMetrics"][0]
+    assert directive["Namespace"] == "bare-api-prod" and ["function", "version"] in directive["Dimensions"]
+    assert line["ServerErrors"] == 1 and line["function"] == "health"
 
 
 def test_an_unexpected_failure_is_logged_with_its_redacted_message_and_traceback(capsys):

@@ -169,7 +169,7 @@ def build(out: Path = BUILD_DIR, template_path: Path = samtemplate.TEMPLATE, env
     python = find_interpreter(version, environ)
     pins = imports.pinned_requirements()
     sizes = {}
-    for name, properties in sorted(sam.function_properties(template).items()):
+    for name, properties in sorted(sam.function_properties(template, with_hooks=True).items()):
         staging = out / name
         if staging.exists():
             shutil.rmtree(staging)

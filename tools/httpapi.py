@@ -264,6 +264,10 @@ def _drop_authorizer_function(template: dict, function: str) -> None:
         and {m["MetricName"] for m in resource["Properties"]["MetricTransformations"]} <= orphaned)}
     gone |= set(resources) - set(kept)
     template["Resources"] = _without_references(kept, gone)
+    for resource in template["Resources"].values():  # the deployment hook's variable naming the authorizer
+        variables = resource.get("Properties", {}).get("Environment", {}).get("Variables", {})
+        for key in [key for key, value in variables.items() if any(_references(value, name) for name in gone)]:
+            del variables[key]
     parameters = template["Parameters"]
     for name in [*AUTHORIZER_ONLY_PARAMETERS, *(n for n in list(parameters) if n.startswith(function))]:
         parameters.pop(name, None)

@@ -57,12 +57,26 @@ class ApiRoute:
 
 
 def functions(template: dict) -> dict[str, dict]:
-    """Every ``AWS::Serverless::Function`` by logical id."""
+    """Every ``AWS::Serverless::Function`` by logical id, but the deployment hooks (see :func:`hooks`)."""
+    hooked = hooks(template)
+    return {name: resource for name, resource in all_functions(template).items() if name not in hooked}
+
+
+def all_functions(template: dict) -> dict[str, dict]:
+    """Every ``AWS::Serverless::Function`` by logical id, the deployment hooks too: what is built and uploaded."""
     return {
         name: resource
         for name, resource in template.get("Resources", {}).items()
         if resource.get("Type") == "AWS::Serverless::Function"
     }
+
+
+def hooks(template: dict) -> dict[str, dict]:
+    """The functions CodeDeploy runs around a deployment (``DeploymentPreference.Hooks``): no API function."""
+    named = {hook.get("Ref") for resource in all_functions(template).values()
+             for hook in ((resource.get("Properties", {}).get("DeploymentPreference") or {}).get("Hooks") or {}).values()
+             if isinstance(hook, dict)}
+    return {name: resource for name, resource in all_functions(template).items() if name in named}
 
 
 def events(template: dict, kind: str) -> list[tuple[str, dict]]:

@@ -193,7 +193,7 @@ def _seen_as_rest(cfn: dict) -> dict:
 def check_rollout(cfn: dict, evaluator: Evaluator, environment: str) -> list[str]:
     """Every function rolls out with its own version alarms (the authorizer with its own kind); canaries in prod."""
     found = rest_checks.check_canary_alarms(_seen_as_rest(cfn), evaluator)
-    functions = resources(cfn, "AWS::Lambda::Function")
+    functions = rest_checks.rolled_out_functions(cfn)
     groups = resources(cfn, "AWS::CodeDeploy::DeploymentGroup")
     if len(groups) != len(functions):
         found.append("not every function has a DeploymentPreference: give each one")

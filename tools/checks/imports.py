@@ -20,9 +20,11 @@ from packaging.markers import Marker
 from packaging.requirements import Requirement
 
 ROOT = Path(__file__).resolve().parent.parent.parent
-PROJECT_PACKAGES = ("shared", "handlers", "authorizer")
+PROJECT_PACKAGES = ("shared", "handlers", "authorizer", "pretraffic")
 # Provided by the Lambda Python runtime: shared.early imports its SnapStart hooks module only under SnapStart.
 RUNTIME_PROVIDED = frozenset({"snapshot_restore_py"})
+# Provided by the Lambda Python runtime too, and allowed only in the deployment hook, which no API function imports.
+HOOK_RUNTIME_PROVIDED = {"pretraffic": frozenset({"boto3"})}
 # Import edges used only by local runs. shared.principal imports shared.tokens for LOCAL_AUTH, which
 # shared.config refuses unless STAGE=local, so a deployed API function never follows that edge.
 LOCAL_ONLY_EDGES = frozenset({("shared.principal", "shared.tokens")})
@@ -121,7 +123,7 @@ def closure(entry_module: str, root: Path = ROOT, deployed: bool = True) -> Clos
                     pending.append(imported)
             elif top and top not in sys.stdlib_module_names and top != "__future__":
                 third_party.add(top)
-    return Closure(modules, third_party)
+    return Closure(modules, third_party - HOOK_RUNTIME_PROVIDED.get(entry_module, frozenset()))
 
 
 def _canonical(name: str) -> str:

@@ -64,11 +64,15 @@ def project_settings(environment: str, path: Path = SAMCONFIG) -> dict:
     return section.get("bare_api", {}) if isinstance(section, dict) else {}
 
 
-def function_properties(template: dict) -> dict[str, dict]:
-    """Each function's properties with ``Globals.Function`` applied as SAM does (variables merged, rest replaced)."""
+def function_properties(template: dict, with_hooks: bool = False) -> dict[str, dict]:
+    """Each function's properties with ``Globals.Function`` applied as SAM does (variables merged, rest replaced).
+
+    ``with_hooks`` adds the deployment hooks (``samtemplate.hooks``), which are built like the functions.
+    """
     defaults = template.get("Globals", {}).get("Function", {})
     merged = {}
-    for name, resource in samtemplate.functions(template).items():
+    chosen = samtemplate.all_functions(template) if with_hooks else samtemplate.functions(template)
+    for name, resource in chosen.items():
         properties = {**defaults, **resource.get("Properties", {})}
         variables = {**defaults.get("Environment", {}).get("Variables", {}),
                      **resource.get("Properties", {}).get("Environment", {}).get("Variables", {})}
@@ -232,8 +236,8 @@ def translate(template: dict, parameters: dict[str, str], code: dict[str, str] |
 
     logging.getLogger("samtranslator").setLevel(logging.ERROR)
     document = copy.deepcopy(template)
-    for name in samtemplate.functions(document):
-        key = f"{name}/{code[name]}.zip" if code else f"{name}.zip"
+    for name in samtemplate.all_functions(document):
+        key = f"{name}/{code[name]}.zip" if code and name in code else f"{name}.zip"
         document["Resources"][name]["Properties"]["CodeUri"] = f"s3://{ARTIFACT_BUCKET}/{key}"
     translator = Translator(None, Parser(), boto_session=_offline_session(region))
     return translator.translate(document, parameter_values={**PSEUDO, "AWS::Region": region, **parameters},

@@ -39,7 +39,8 @@ SECOND_VALUES = {
     "JwtIssuer": "https://other-issuer.example.com/",
     "JwtAudience": "other-audience",
     "JwtMaxLifetimeSeconds": "3600",
-    "CorsAllowOrigins": "https://app.example.com, https://admin.example.com",
+    "CorsAllowOrigins": "https://app.example.com,https://admin.example.com",
+    "SmokeTokenSecretArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:bare-api/dev/smoke-token-MnOpQr",
     "AlarmTopicArn": "arn:aws:sns:us-east-1:123456789012:alarms",
     "PermissionsBoundaryArn": "arn:aws:iam::123456789012:policy/bare-api-dev-boundary",
     "SecretsKmsKeyArn": "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
@@ -253,8 +254,7 @@ def check_delivery(cfn: dict, evaluator: Evaluator, environment: str) -> list[st
                          f"Canary or Linear DeploymentPreference with rollback Alarms in production")
         if not production and "AllAtOnce" not in config_name:
             found.append(f"{name} deploys to {environment} with {config_name}: use AllAtOnce outside production")
-    functions = resources(cfn, "AWS::Lambda::Function")
-    if len(resources(cfn, "AWS::CodeDeploy::DeploymentGroup")) != len(functions):
+    if len(resources(cfn, "AWS::CodeDeploy::DeploymentGroup")) != len(rolled_out_functions(cfn)):
         found.append("not every function has a DeploymentPreference: give each one")
     metrics = {str(evaluator.value(alarm["Properties"].get("MetricName")))
                for alarm in resources(cfn, "AWS::CloudWatch::Alarm").values()}
@@ -401,6 +401,14 @@ ROLLBACK_METRICS = {
                                           "EMF metric AuthorizerRefusals with function and version, compared with "
                                           "the old version's rate, with a floor)")],
 }
+
+
+def rolled_out_functions(cfn: dict) -> dict[str, dict]:
+    """The transformed template's functions but the deployment hooks the aliases' update policies name."""
+    hooks = {str(hook.get("Ref")) for alias in resources(cfn, "AWS::Lambda::Alias").values()
+             for hook in alias.get("UpdatePolicy", {}).get("CodeDeployLambdaAliasUpdate", {}).values()
+             if isinstance(hook, dict)}
+    return {name: function for name, function in resources(cfn, "AWS::Lambda::Function").items() if name not in hooks}
 
 
 def check_canary_alarms(cfn: dict, evaluator: Evaluator, template: dict | None = None) -> list[str]:
