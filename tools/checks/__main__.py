@@ -6,6 +6,8 @@
   dashboard's widgets against the metrics AWS and the functions' EMF lines publish (:mod:`tools.checks.dashboard`);
 - the HTTP API templates derived from it (template-http*.yaml): up to date,
   then the assertions of :mod:`tools.checks.httpapi`;
+- for every template, the canaries (:mod:`tools.checks.canary`): the PreTraffic hook on every function,
+  rollback alarms that start afresh per version and tolerate one blip, parameters as strict as the functions;
 - the bootstrap template (tools/bootstrap.yaml): cfn-lint, then the assertions of
   :mod:`tools.checks.bootstrap` (artifact bucket, least privilege per environment);
 - the GitHub Actions workflows: actionlint, the checks of :mod:`tools.checks.workflow`
@@ -24,6 +26,7 @@ from tools.checks import (
     actionlint,
     bootstrap,
     budget,
+    canary,
     cfnlint,
     dashboard,
     emitted,
@@ -109,6 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     for path in templates:
         is_http = httpapi.API_TYPE in path.read_text()
         problems += httpapi.check(path) if is_http else check_template(path)
+        problems += [f"{path.name}: {problem}" for problem in canary.check(template.samtemplate.load(path))]
     if not args.template and not args.workflow:
         problems += check_bootstrap()
         templates.append(BOOTSTRAP)

@@ -394,7 +394,10 @@ ROLLBACK_METRICS = {
                        "<function>:live and ExecutedVersion)"),
             ("ServerErrors", "handled 500s: a database, secret or configuration failure raises no Lambda error "
                              "(the request line's EMF metric ServerErrors with the dimensions function and version)")],
-    "authorizer": [("AuthorizerFailures", "failures that answer 500 (its EMF metric AuthorizerFailures with the "
+    "authorizer": [("Errors", "crashes at import, timeouts (a hung key fetch) and out-of-memory, which write no "
+                              "line of its own (AWS/Lambda Errors with FunctionName, Resource <function>:live and "
+                              "ExecutedVersion, less the refusals and failures it raised on purpose)"),
+                   ("AuthorizerFailures", "failures that answer 500 (its EMF metric AuthorizerFailures with the "
                                           "dimensions function and version)"),
                    ("AuthorizerRefusals", "refusals: a version that refuses valid tokens (a bad JwtIssuer or "
                                           "JwtAudience, or a bug) answers 401 to every caller and is promoted (its "

@@ -1,0 +1,143 @@
+"""Assertions on the canary of every function: the PreTraffic hook, alarms that start afresh and tolerate a blip.
+
+- every function that rolls out (``DeploymentPreference``) names the PreTraffic
+  hook, and the hook's ``HOOK_TARGET_<function>`` lists that function's new
+  version and its GET routes (``open`` or ``guarded``), derived from its events;
+  ``HOOK_AUTHORIZER`` names the authorizer's new version when there is one;
+- every alarm a deployment group rolls back on is named after the version
+  (``AlarmName`` with ``${<function>.Version.Version}``): CloudFormation replaces
+  an alarm whose name changes, so each deployment starts with a fresh alarm,
+  while ``PutMetricAlarm`` on an existing one keeps its state;
+- an alarm on handled 500s or authorizer failures fires on two minutes of three
+  (``DatapointsToAlarm`` 2 or more), so one transient blip rolls nothing back;
+- every parameter the functions validate refuses what the functions refuse or
+  rewrite (:data:`PROBES`), so a bad value fails the deploy, not every request.
+"""
+
+from __future__ import annotations
+
+import re
+
+from tools import samtemplate
+from tools.checks.cfn_rules._common import rendered
+
+HOOK_PREFIX = "HOOK_TARGET_"
+BLIP_METRICS = {"ServerErrors", "AuthorizerFailures"}
+# Values the functions' settings parser refuses or rewrites, per variable; ``rewritten`` gives what they keep.
+PROBES = {"CORS_ALLOW_ORIGINS": ("app.example.com", "https://a.example.com, https://b.example.com",
+                                 "https://a.example.com/", "ftp://a.example.com", "https://a.example.com/app")}
+
+
+def hook_of(properties: dict) -> str:
+    """The logical id of the PreTraffic hook a function's DeploymentPreference names, or ""."""
+    hook = ((properties.get("DeploymentPreference") or {}).get("Hooks") or {}).get("PreTraffic")
+    return hook.get("Ref", "") if isinstance(hook, dict) else ""
+
+
+def expected_target(template: dict, function: str) -> list:
+    """``[!Ref <function>.Version, "GET <path> open|guarded", ...]`` from the function's GET events."""
+    routes = []
+    for event in (template["Resources"][function].get("Properties", {}).get("Events") or {}).values():
+        properties = event.get("Properties", {})
+        if event.get("Type") in ("Api", "HttpApi") and str(properties.get("Method", "")).upper() == "GET":
+            access = "open" if (properties.get("Auth") or {}).get("Authorizer") == "NONE" else "guarded"
+            routes.append(f"GET {properties['Path']} {access}")
+    return [{"Ref": f"{function}.Version"}, *routes]
+
+
+def authorizer_name(template: dict) -> str:
+    """The function a REST or HTTP API's Lambda authorizer names, or "" (API Gateway's JWT authorizer)."""
+    for resource in template.get("Resources", {}).values():
+        if resource.get("Type") in ("AWS::Serverless::Api", "AWS::Serverless::HttpApi"):
+            for declared in ((resource.get("Properties", {}).get("Auth") or {}).get("Authorizers") or {}).values():
+                name = samtemplate.function_of_arn(declared.get("FunctionArn"))
+                if name:
+                    return name
+    return ""
+
+
+def check_hooks(template: dict) -> list[str]:
+    """Every rolled-out function names the hook, and the hook exercises its new version on its GET routes."""
+    found = []
+    authorizer = authorizer_name(template)
+    for function, resource in samtemplate.functions(template).items():
+        properties = resource.get("Properties", {})
+        if "DeploymentPreference" not in properties:
+            continue
+        hook = hook_of(properties)
+        if hook not in samtemplate.hooks(template):
+            found.append(f"{function} rolls out with no PreTraffic hook, so its new version takes traffic unexercised: "
+                         f"set DeploymentPreference.Hooks.PreTraffic: !Ref PreTrafficHookFunction")
+            continue
+        variables = template["Resources"][hook]["Properties"].get("Environment", {}).get("Variables", {})
+        if function == authorizer:
+            if variables.get("HOOK_AUTHORIZER") != {"Ref": f"{function}.Version"}:
+                found.append(f"{hook} does not exercise the authorizer's new version: set HOOK_AUTHORIZER: "
+                             f"!Ref {function}.Version in its Environment")
+            continue
+        expected = expected_target(template, function)
+        if variables.get(HOOK_PREFIX + function) != {"Fn::Join": ["|", expected]}:
+            routes = ", ".join(f'"{route}"' for route in expected[1:])
+            found.append(f"{hook} does not exercise {function}'s new version: set {HOOK_PREFIX}{function}: "
+                         f"!Join [\"|\", [!Ref {function}.Version, {routes}]] in its Environment")
+    return found
+
+
+def rollback_alarms(properties: dict) -> list[str]:
+    """The alarms a function's DeploymentPreference lists, in any branch of an ``Fn::If``."""
+    alarms = (properties.get("DeploymentPreference") or {}).get("Alarms") or []
+    branches = alarms["Fn::If"][1:] if isinstance(alarms, dict) and "Fn::If" in alarms else [alarms]
+    return [item["Ref"] for branch in branches if isinstance(branch, list) for item in branch
+            if isinstance(item, dict) and isinstance(item.get("Ref"), str)]
+
+
+def check_alarms(template: dict) -> list[str]:
+    """Each rollback alarm is named after its function's version, and an alarm on 500s tolerates one blip."""
+    found = []
+    resources = template.get("Resources", {})
+    for function, resource in samtemplate.functions(template).items():
+        for alarm in rollback_alarms(resource.get("Properties", {})):
+            properties = resources.get(alarm, {}).get("Properties", {})
+            name = rendered(properties.get("AlarmName")) or ""
+            if f"<{function}.Version.Version>" not in name:
+                found.append(f"{alarm} keeps its name across deployments, so an alarm still in ALARM rolls the next "
+                             f"version back at once (PutMetricAlarm keeps an alarm's state): set AlarmName: !Sub "
+                             f"${{AWS::StackName}}-{alarm.removesuffix('Alarm')}-v${{{function}.Version.Version}}")
+            metrics = {properties.get("MetricName")} | {  # what the alarm compares, not what an expression subtracts
+                query.get("MetricStat", {}).get("Metric", {}).get("MetricName") for query in properties.get("Metrics", [])
+                if query.get("ReturnData", True)}
+            if metrics & BLIP_METRICS and int(properties.get("DatapointsToAlarm", 1)) < 2:
+                found.append(f"{alarm} rolls back on one minute with a 500, so one transient blip (a database "
+                             f"failover) undoes a good release: set EvaluationPeriods: 3 and DatapointsToAlarm: 2")
+    return found
+
+
+def check_parameter_rules(template: dict) -> list[str]:
+    """Parameters given to variables the functions validate refuse the values the functions refuse or rewrite."""
+    from shared import config
+
+    found = []
+    variables = template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
+    for variable, probes in PROBES.items():
+        parameter = (variables.get(variable) or {}).get("Ref", "")
+        declaration = template.get("Parameters", {}).get(parameter)
+        if declaration is None:
+            continue
+        pattern = declaration.get("AllowedPattern", ".*")
+        for probe in probes:
+            if not re.fullmatch(pattern, probe):
+                continue
+            try:
+                kept = ",".join(config.load({variable: probe}).cors_allow_origins)
+            except config.ConfigError:
+                kept = None
+            if kept != probe:
+                found.append(f"parameter {parameter} accepts {probe!r}, which the functions "
+                             f"{'refuse' if kept is None else f'read as {kept!r}'}: give it an AllowedPattern "
+                             f"that refuses it, so that the deploy fails instead of every request")
+    return found
+
+
+def check(template: dict) -> list[str]:
+    """Every problem of the canaries of ``template`` (a SAM template, before the transform)."""
+    return check_hooks(template) + check_alarms(template) + check_parameter_rules(template)
