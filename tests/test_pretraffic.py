@@ -23,8 +23,9 @@ from tools import samtemplate
 from tools.checks import canary
 
 ARN = "arn:aws:lambda:us-east-1:123456789012:function:bare-api-prod-"
-VERSIONS = {f"{ARN}AuthorizerFunction-A1:4": authorizer.lambda_handler, f"{ARN}HealthFunction-B2:7": health.lambda_handler,
-            f"{ARN}MeFunction-C3:3": me.lambda_handler, f"{ARN}UsersFunction-D4:9": users.lambda_handler}
+VERSIONS = {f"{ARN}AuthorizerFunction-A1:4": authorizer.lambda_handler,
+            f"{ARN}HealthFunction-B2:7": health.lambda_handler, f"{ARN}MeFunction-C3:3": me.lambda_handler,
+            f"{ARN}UsersFunction-D4:9": users.lambda_handler}
 TARGETS = {"HOOK_AUTHORIZER": f"{ARN}AuthorizerFunction-A1:4",
            "HOOK_TARGET_HealthFunction": f"{ARN}HealthFunction-B2:7|GET /health open",
            "HOOK_TARGET_MeFunction": f"{ARN}MeFunction-C3:3|GET /me guarded",
@@ -38,7 +39,7 @@ class FakeAws(BaseHTTPRequestHandler):
     reported: list = []
     invoked: list = []
 
-    def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+    def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])) or b"{}")
         target = self.headers.get("X-Amz-Target", "")
         if target == "CodeDeploy_20141006.PutLifecycleEventHookExecutionStatus":
@@ -102,7 +103,8 @@ def test_a_version_that_crashes_fails_the_deployment(fake_aws):
 
     fake_aws.versions[f"{ARN}HealthFunction-B2:7"] = crashes
     result = pretraffic.lambda_handler(HOOK_EVENT, None)
-    assert result["problems"] == ["HealthFunction GET /health: Unhandled error: Runtime exited with error: signal: killed"]
+    assert result["problems"] == [
+        "HealthFunction GET /health: Unhandled error: Runtime exited with error: signal: killed"]
     assert fake_aws.reported[0]["status"] == "Failed"
 
 

@@ -73,8 +73,9 @@ def all_functions(template: dict) -> dict[str, dict]:
 
 def hooks(template: dict) -> dict[str, dict]:
     """The functions CodeDeploy runs around a deployment (``DeploymentPreference.Hooks``): no API function."""
-    named = {hook.get("Ref") for resource in all_functions(template).values()
-             for hook in ((resource.get("Properties", {}).get("DeploymentPreference") or {}).get("Hooks") or {}).values()
+    preferences = [resource.get("Properties", {}).get("DeploymentPreference") or {}
+                   for resource in all_functions(template).values()]
+    named = {hook.get("Ref") for preference in preferences for hook in (preference.get("Hooks") or {}).values()
              if isinstance(hook, dict)}
     return {name: resource for name, resource in all_functions(template).items() if name in named}
 

@@ -103,9 +103,10 @@ def check_alarms(template: dict) -> list[str]:
                 found.append(f"{alarm} keeps its name across deployments, so an alarm still in ALARM rolls the next "
                              f"version back at once (PutMetricAlarm keeps an alarm's state): set AlarmName: !Sub "
                              f"${{AWS::StackName}}-{alarm.removesuffix('Alarm')}-v${{{function}.Version.Version}}")
-            metrics = {properties.get("MetricName")} | {  # what the alarm compares, not what an expression subtracts
-                query.get("MetricStat", {}).get("Metric", {}).get("MetricName") for query in properties.get("Metrics", [])
-                if query.get("ReturnData", True)}
+            queries = [query for query in properties.get("Metrics", []) if query.get("ReturnData", True)]
+            # what the alarm compares, not what an expression subtracts
+            metrics = {properties.get("MetricName")} | {
+                query.get("MetricStat", {}).get("Metric", {}).get("MetricName") for query in queries}
             if metrics & BLIP_METRICS and int(properties.get("DatapointsToAlarm", 1)) < 2:
                 found.append(f"{alarm} rolls back on one minute with a 500, so one transient blip (a database "
                              f"failover) undoes a good release: set EvaluationPeriods: 3 and DatapointsToAlarm: 2")
