@@ -66,3 +66,21 @@ def test_the_cors_parameter_refuses_what_the_functions_refuse_or_rewrite(source,
     del broken["Parameters"]["CorsAllowOrigins"]["AllowedPattern"]
     assert any(repr(value) in problem for problem in canary.check_parameter_rules(broken))
     assert canary.check_parameter_rules(source) == []
+
+
+def test_a_rest_api_whose_gateway_responses_follow_a_parameter_must_always_deploy(source):
+    broken = copy.deepcopy(source)
+    api = next(name for name, resource in broken["Resources"].items() if resource["Type"] == "AWS::Serverless::Api")
+    del broken["Resources"][api]["Properties"]["AlwaysDeploy"]
+    assert canary.check_redeploy(broken) == [
+        f"{api}'s GatewayResponses depend on parameters, but SAM redeploys the API only when its definition's text "
+        "changes, and API Gateway serves a changed gateway response only once redeployed: set AlwaysDeploy: true"]
+
+
+def test_an_http_api_template_that_promises_a_traced_stage_is_rejected():
+    http = samtemplate.load(next(samtemplate.ROOT.glob("template-http*.yaml")))
+    assert canary.check_tracing_promise(http) == []
+    http["Parameters"]["EnableTracing"]["Description"] = "AWS X-Ray active tracing of the API stage and the functions"
+    assert canary.check_tracing_promise(http) == [
+        "parameter EnableTracing promises tracing of the API stage, but HTTP APIs do not support X-Ray: say it traces "
+        "the functions only"]

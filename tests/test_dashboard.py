@@ -144,3 +144,20 @@ def test_an_http_api_dashboard_uses_its_metric_names_and_has_no_authorizer_panel
     assert [row[1:6] for row in panels["API 4xx and 5xx"]] == [
         ["4xx", "ApiId", "${Api}", "Stage", "$default"], ["5xx", "ApiId", "${Api}", "Stage", "$default"]]
     assert dashboard.check(derived, lines) == []
+
+
+@pytest.mark.parametrize("flavour", ["jwt", "lambda"])
+def test_every_http_api_panel_has_a_metric(flavour):
+    from tools import httpapi
+
+    derived = httpapi.derive(samtemplate.load(), {"jwt": httpapi.JWT, "lambda": httpapi.LAMBDA}[flavour])
+    assert [widget["properties"]["title"] for widget in dashboard.widgets(derived)
+            if not widget["properties"]["metrics"]] == []
+
+
+def test_an_empty_panel_is_a_problem(template, lines):
+    broken = edited(template, '"title":"Handled 500s per route","region":"${AWS::Region}","view":"timeSeries",'
+                              '"period":60,"stat":"Sum","metrics":[[', '"title":"Handled 500s per route","metrics":[],'
+                              '"x":[[')
+    assert "dashboard widget 'Handled 500s per route' has no metric, so it stays empty: give it one, or drop it" in \
+        dashboard.check(broken, lines)

@@ -333,6 +333,10 @@ def derive(rest: dict, flavour: str) -> dict:
     if stage:
         stage["Description"] = ("the environment's name, given to the functions as STAGE (the HTTP API serves its "
                                 "$default stage, without a path prefix)")
+    tracing = template["Parameters"].get("EnableTracing")
+    if tracing:  # "HTTP APIs don't support X-Ray tracing" (API Gateway developer guide, HTTP API vs REST API)
+        tracing["Description"] = ("AWS X-Ray active tracing of the functions (billed per trace recorded; no SDK in the "
+                                  "code); an HTTP API records no X-Ray segment of its own")
     if flavour == JWT:
         _drop_authorizer_function(template, authorizer_function)
     template["Outputs"] = _rewrite_stage_urls(template.get("Outputs") or {})

@@ -11,7 +11,9 @@
 - an alarm on handled 500s or authorizer failures fires on two minutes of three
   (``DatapointsToAlarm`` 2 or more), so one transient blip rolls nothing back;
 - every parameter the functions validate refuses what the functions refuse or
-  rewrite (:data:`PROBES`), so a bad value fails the deploy, not every request.
+  rewrite (:data:`PROBES`), so a bad value fails the deploy, not every request;
+- a REST API whose gateway responses depend on parameters sets ``AlwaysDeploy``;
+- an HTTP API template promises no X-Ray trace of its API (HTTP APIs have none).
 """
 
 from __future__ import annotations
@@ -139,6 +141,32 @@ def check_parameter_rules(template: dict) -> list[str]:
     return found
 
 
+def _intrinsic(value) -> bool:
+    if isinstance(value, dict):
+        return any(key == "Ref" or key.startswith("Fn::") or _intrinsic(item) for key, item in value.items())
+    return isinstance(value, list) and any(_intrinsic(item) for item in value)
+
+
+def check_redeploy(template: dict) -> list[str]:
+    """A REST API whose gateway responses depend on parameters is redeployed on every stack update."""
+    return [f"{name}'s GatewayResponses depend on parameters, but SAM redeploys the API only when its definition's "
+            f"text changes, and API Gateway serves a changed gateway response only once redeployed: set "
+            f"AlwaysDeploy: true"
+            for name, resource in template.get("Resources", {}).items()
+            if resource.get("Type") == "AWS::Serverless::Api"
+            and _intrinsic(resource.get("Properties", {}).get("GatewayResponses"))
+            and resource["Properties"].get("AlwaysDeploy") is not True]
+
+
+def check_tracing_promise(template: dict) -> list[str]:
+    """An HTTP API template's tracing parameter promises no trace of the API: HTTP APIs have no X-Ray."""
+    http = any(resource.get("Type") == "AWS::Serverless::HttpApi" for resource in template.get("Resources", {}).values())
+    return [f"parameter {name} promises tracing of the API stage, but HTTP APIs do not support X-Ray: say it traces "
+            f"the functions only" for name, declaration in template.get("Parameters", {}).items()
+            if http and "Tracing" in name and "stage" in str(declaration.get("Description", "")).lower()]
+
+
 def check(template: dict) -> list[str]:
     """Every problem of the canaries of ``template`` (a SAM template, before the transform)."""
-    return check_hooks(template) + check_alarms(template) + check_parameter_rules(template)
+    return (check_hooks(template) + check_alarms(template) + check_parameter_rules(template)
+            + check_redeploy(template) + check_tracing_promise(template))

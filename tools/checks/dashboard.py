@@ -108,8 +108,9 @@ def widgets(template: dict) -> list[dict]:
     names = sorted(properties)
     authorizer = _authorizer(template)
     database = [name for name in names if "MONGODB_URI" in properties[name].get("Environment", {}).get("Variables", {})]
-    routes = sorted({(route.function, route.path) for route in samtemplate.api_routes(template)
-                     if route.method != "OPTIONS"})
+    routes = sorted({(function, event["Path"]) for kind in ("Api", "HttpApi")  # either flavour's events
+                     for function, event in samtemplate.events(template, kind)
+                     if str(event.get("Method", "")).upper() != "OPTIONS"})
 
     def per_function(metric: str, stat: str, among=names) -> list:
         return [_metric("AWS/Lambda", metric, {"FunctionName": _sub(name)}, label=name, stat=stat)
@@ -264,6 +265,8 @@ def check(template: dict, lines: list[dict], values: dict[str, str] | None = Non
     filters = _filter_metrics(template, evaluator)
     for widget in body.get("widgets", []):
         title = widget.get("properties", {}).get("title", "?")
+        if widget.get("type") == "metric" and not widget.get("properties", {}).get("metrics"):
+            found.append(f"dashboard widget {title!r} has no metric, so it stays empty: give it one, or drop it")
         ids = set()
         for row in widget.get("properties", {}).get("metrics", []):
             options = row[-1] if row and isinstance(row[-1], dict) else {}
