@@ -160,7 +160,8 @@ def check_redeploy(template: dict) -> list[str]:
 
 def check_tracing_promise(template: dict) -> list[str]:
     """An HTTP API template's tracing parameter promises no trace of the API: HTTP APIs have no X-Ray."""
-    http = any(resource.get("Type") == "AWS::Serverless::HttpApi" for resource in template.get("Resources", {}).values())
+    kinds = {resource.get("Type") for resource in template.get("Resources", {}).values()}
+    http = "AWS::Serverless::HttpApi" in kinds
     return [f"parameter {name} promises tracing of the API stage, but HTTP APIs do not support X-Ray: say it traces "
             f"the functions only" for name, declaration in template.get("Parameters", {}).items()
             if http and "Tracing" in name and "stage" in str(declaration.get("Description", "")).lower()]
