@@ -106,3 +106,26 @@ def test_a_refused_call_is_one_line_with_what_aws_said(cloudformation, capsys, m
     assert delete_failed_stack.main(["--env", "dev", "--region", REGION]) == 1
     assert capsys.readouterr().err == ("delete_failed_stack: AWS refused DescribeStacks (AccessDenied: not "
                                        "authorized): check the role's permissions and the region\n")
+
+
+def test_a_stack_still_updating_is_waited_for_then_deployed_on(cloudformation):
+    stack_in(cloudformation, "bare-api-prod", "UPDATE_IN_PROGRESS")
+    stack = cloudformation_backends[DEFAULT_ACCOUNT_ID][REGION].get_stack("bare-api-prod")
+    waited = []
+
+    def cloudformation_finishes(seconds):
+        waited.append(seconds)
+        stack.status = "UPDATE_COMPLETE"
+
+    outcome = delete_failed_stack.clean(cloudformation, "bare-api-prod", poll_seconds=7, sleep=cloudformation_finishes)
+    assert (outcome, waited) == ("bare-api-prod: UPDATE_COMPLETE, kept", [7])
+
+
+def test_a_stack_updating_for_too_long_stops_the_deploy_with_the_commands(cloudformation):
+    stack_in(cloudformation, "bare-api-prod", "UPDATE_IN_PROGRESS")
+    with pytest.raises(delete_failed_stack.StackError) as stopped:
+        delete_failed_stack.clean(cloudformation, "bare-api-prod", poll_seconds=1, max_polls=3, sleep=lambda _: None)
+    assert str(stopped.value) == (
+        "bare-api-prod is still UPDATE_IN_PROGRESS after 3 s, so a deploy would fail: wait for it: aws cloudformation "
+        "describe-stacks --stack-name bare-api-prod --query 'Stacks[0].StackStatus'; or stop it: aws cloudformation "
+        "cancel-update-stack --stack-name bare-api-prod")

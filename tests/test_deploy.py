@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
 import threading
+import zipfile
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from itertools import product
 
@@ -88,7 +90,8 @@ def test_overrides_join_samconfig_the_users_variables_and_the_template_defaults(
                          "ThrottleRateLimit": "100", "ThrottleBurstLimit": "200", "FunctionReservedConcurrency": "0",
                          "EnableSnapStart": "false",
                          "AlarmTopicArn": "", "PermissionsBoundaryArn": "", "SecretsKmsKeyArn": "",
-                         "DatabaseConnectionLimit": "0", "AccountConcurrency": "1000", "EnableTracing": "false"}
+                         "DatabaseConnectionLimit": "0", "AccountConcurrency": "1000", "EnableTracing": "false",
+                         "SmokeTokenSecretArn": ""}
 
 
 def test_with_the_bootstraps_role_every_role_gets_the_stacks_boundary():
@@ -381,3 +384,29 @@ def test_the_smoke_test_fails_when_the_authorizer_refuses_a_valid_token(stage_wi
 
 def test_the_smoke_test_without_a_token_checks_only_health_and_the_401(stage_url):
     assert deploy.smoke(stage_url, attempts=1, token="") == []
+
+
+def test_old_versions_no_alias_routes_to_are_pruned_after_a_deploy(monkeypatch):
+    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                        "AWS_DEFAULT_REGION": "eu-west-1"}.items():
+        monkeypatch.setenv(name, value)
+    with mock_aws():
+        iam, functions = boto3.client("iam"), boto3.client("lambda")
+        role = iam.create_role(RoleName="fn", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        template = {"Resources": {"Fn": {"Type": "AWS::Lambda::Function", "Properties": {
+            "FunctionName": "bare-api-prod-MeFunction-A1", "Runtime": "python3.12", "Handler": "x.handler",
+            "Role": role, "Code": {"ZipFile": "def handler(event, context): return 1"}}}}}
+        boto3.client("cloudformation").create_stack(StackName="bare-api-prod", TemplateBody=json.dumps(template))
+        for number in range(6):
+            code = io.BytesIO()
+            with zipfile.ZipFile(code, "w") as archive:
+                archive.writestr("x.py", f"def handler(event, context): return {number}")
+            functions.update_function_code(FunctionName="bare-api-prod-MeFunction-A1", ZipFile=code.getvalue())
+            functions.publish_version(FunctionName="bare-api-prod-MeFunction-A1")
+        functions.create_alias(FunctionName="bare-api-prod-MeFunction-A1", Name="live", FunctionVersion="2",
+                               RoutingConfig={"AdditionalVersionWeights": {"3": 0.1}})
+        pruned = deploy.prune_versions(boto3.client("cloudformation"), functions, "bare-api-prod")
+        left = [version["Version"] for version in
+                functions.list_versions_by_function(FunctionName="bare-api-prod-MeFunction-A1")["Versions"]]
+    assert sorted(name.rpartition(":")[2] for name in pruned) == ["1", "4"]
+    assert left == ["$LATEST", "2", "3", "5", "6"]

@@ -1,10 +1,13 @@
-"""Delete the stack when a failed first deploy left it in ROLLBACK_COMPLETE, so the next deploy can create it.
+"""Settle the stack before a deploy: wait for an operation still in progress, delete a failed first deploy.
 
     python -m tools.delete_failed_stack --env dev          # the stack named in samconfig.toml
     python -m tools.delete_failed_stack --stack-name NAME
 
-A stack whose creation failed and rolled back can be neither updated nor
-deployed again ("is in ROLLBACK_COMPLETE state and can not be updated"); it
+A stack still in an ``*_IN_PROGRESS`` state (a cancelled job leaves CloudFormation
+updating, or rolling back, on its own) is waited for, a bounded time, then
+reported with the commands that wait for or stop it ("DescribeStacks", "Stack
+status codes", AWS CloudFormation User Guide). A stack whose creation failed and
+rolled back can be neither updated nor deployed again ("is in ROLLBACK_COMPLETE state and can not be updated"); it
 holds no resources, so deleting it loses nothing. Any other state is left
 alone; a state only a person can repair (a failed rollback or delete) stops
 the deploy with the command that repairs it.
@@ -13,6 +16,7 @@ the deploy with the command that repairs it.
 from __future__ import annotations
 
 import sys
+import time
 
 from tools import cli
 
@@ -40,12 +44,30 @@ def stack_status(client, stack: str) -> str | None:
         raise
 
 
-def clean(client, stack: str, poll_seconds: int = 5, max_polls: int = 120) -> str:
-    """Delete ``stack`` when it is in ROLLBACK_COMPLETE and wait until it is gone; return what was done.
-
-    Raises :class:`StackError` for states that need a person (see :data:`NEEDS_A_PERSON`).
-    """
+def settled_status(client, stack: str, poll_seconds: float = 10, max_polls: int = 180, sleep=time.sleep) -> str | None:
+    """The stack's status once no operation is in progress; StackError, with the commands, if one still is."""
     status = stack_status(client, stack)
+    for _ in range(max_polls):
+        if status is None or not status.endswith("_IN_PROGRESS"):
+            return status
+        sleep(poll_seconds)
+        status = stack_status(client, stack)
+    if status is None or not status.endswith("_IN_PROGRESS"):
+        return status
+    stop = (f"; or stop it: aws cloudformation cancel-update-stack --stack-name {stack}"
+            if status == "UPDATE_IN_PROGRESS" else "")
+    raise StackError(f"{stack} is still {status} after {poll_seconds * max_polls:.0f} s, so a deploy would fail: wait "
+                     f"for it: aws cloudformation describe-stacks --stack-name {stack} --query "
+                     f"'Stacks[0].StackStatus'{stop}")
+
+
+def clean(client, stack: str, poll_seconds: int = 5, max_polls: int = 120, sleep=time.sleep) -> str:
+    """Wait for an operation in progress, then delete ``stack`` if it is in ROLLBACK_COMPLETE; return what was done.
+
+    Raises :class:`StackError` for states that need a person (see :data:`NEEDS_A_PERSON`)
+    and for an operation still in progress after ``max_polls`` polls.
+    """
+    status = settled_status(client, stack, poll_seconds, max_polls, sleep)
     if status is None:
         return f"{stack}: no such stack, nothing to clean"
     if status in NEEDS_A_PERSON:

@@ -53,6 +53,7 @@ PARAMETER_VARIABLES = {
     "DatabaseConnectionLimit": "DATABASE_CONNECTION_LIMIT",
     "AccountConcurrency": "LAMBDA_ACCOUNT_CONCURRENCY",
     "EnableTracing": "ENABLE_TRACING",
+    "SmokeTokenSecretArn": "SMOKE_TOKEN_SECRET_ARN",
 }
 # The bootstrap's outputs (see bootstrap_options); in CI, variables like PARAMETER_VARIABLES.
 BOOTSTRAP_VARIABLES = ("ARTIFACT_BUCKET", "CLOUDFORMATION_ROLE_ARN")
@@ -65,6 +66,8 @@ SMOKE_ATTEMPTS = 6  # a new stage may answer 403/5xx for a few seconds after the
 # A valid token for a dedicated smoke-test user (see docs/deploy.md): proves the live authorizer accepts what
 # the identity provider issues, which a 401 without a token cannot.
 SMOKE_TOKEN_VARIABLE = "SMOKE_TOKEN"
+# Versions kept per function after a deploy besides those an alias routes to: the one before, to roll back to by hand.
+KEEP_VERSIONS = 2
 
 
 APIS = ("rest", "http")
@@ -224,7 +227,41 @@ def deploy(environment: str, environ=os.environ) -> int:
     print(build.size_table(build.build()))
     overrides.update(revisions(overrides, template_path=template_path))
     arguments = deploy_arguments(environment, region, overrides, environ, template_path)
-    return subprocess.call([sam_cli, *arguments], cwd=samtemplate.ROOT)
+    status = subprocess.call([sam_cli, *arguments], cwd=samtemplate.ROOT)
+    if status == 0:
+        import boto3
+
+        stack = sam.deploy_settings(environment)["stack_name"]
+        pruned = prune_versions(boto3.client("cloudformation", region_name=region),
+                                boto3.client("lambda", region_name=region), stack)
+        print(f"deleted {len(pruned)} old function version(s) no alias routes to")
+    return status
+
+
+def prune_versions(cloudformation, lambda_client, stack: str, keep: int = KEEP_VERSIONS) -> list[str]:
+    """Delete the stack's function versions no alias routes to, but the newest ``keep``; return their ARNs.
+
+    SAM retains every version it publishes (``DeletionPolicy: Retain``), and each one
+    counts toward Lambda's code storage quota and, with SnapStart, is a cached snapshot
+    billed per hour ("Lambda SnapStart pricing"). A version an alias routes to (its
+    ``FunctionVersion`` or a weight of its ``RoutingConfig``) is never deleted.
+    """
+    pages = cloudformation.get_paginator("list_stack_resources").paginate(StackName=stack)
+    functions = [resource["PhysicalResourceId"] for page in pages for resource in page["StackResourceSummaries"]
+                 if resource["ResourceType"] == "AWS::Lambda::Function"]
+    deleted = []
+    for function in functions:
+        aliases = lambda_client.list_aliases(FunctionName=function)["Aliases"]
+        weights = [alias.get("RoutingConfig", {}).get("AdditionalVersionWeights", {}) for alias in aliases]
+        routed = {alias["FunctionVersion"] for alias in aliases} | {version for weight in weights for version in weight}
+        versions = sorted((int(version["Version"]) for page in lambda_client.get_paginator(
+            "list_versions_by_function").paginate(FunctionName=function) for version in page["Versions"]
+            if version["Version"] != "$LATEST"), reverse=True)
+        for version in versions[keep:]:
+            if str(version) not in routed:
+                lambda_client.delete_function(FunctionName=function, Qualifier=str(version))
+                deleted.append(f"{function}:{version}")
+    return deleted
 
 
 def revisions(overrides: dict[str, str], folder: Path = build.BUILD_DIR,
