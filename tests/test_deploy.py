@@ -410,3 +410,23 @@ def test_old_versions_no_alias_routes_to_are_pruned_after_a_deploy(monkeypatch):
                 functions.list_versions_by_function(FunctionName="bare-api-prod-MeFunction-A1")["Versions"]]
     assert sorted(name.rpartition(":")[2] for name in pruned) == ["1", "4"]
     assert left == ["$LATEST", "2", "3", "5", "6"]
+
+
+@pytest.mark.parametrize("allowed", ["", "true"])
+def test_a_new_jwt_issuer_on_the_http_api_needs_an_explicit_go_ahead(monkeypatch, allowed):
+    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                        "AWS_DEFAULT_REGION": "eu-west-1"}.items():
+        monkeypatch.setenv(name, value)
+    template = {"Parameters": {"JwtIssuer": {"Type": "String"}}, "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}}
+    with mock_aws():
+        client = boto3.client("cloudformation")
+        client.create_stack(StackName="bare-api-prod", TemplateBody=json.dumps(template),
+                            Parameters=[{"ParameterKey": "JwtIssuer", "ParameterValue": "https://old.example.com/"}])
+        deploy.check_jwt_change(client, "bare-api-prod", {"JwtIssuer": "https://old.example.com/"}, {})
+        change = {"JwtIssuer": "https://new.example.com/"}
+        if allowed:
+            deploy.check_jwt_change(client, "bare-api-prod", change, {"ALLOW_JWT_CHANGE": allowed})
+            return
+        with pytest.raises(deploy.DeployError, match=r"^JwtIssuer changes from 'https://old.example.com/' to "
+                                                     r"'https://new.example.com/': the HTTP API's JWT authorizer"):
+            deploy.check_jwt_change(client, "bare-api-prod", change, {})

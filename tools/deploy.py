@@ -66,6 +66,9 @@ SMOKE_ATTEMPTS = 6  # a new stage may answer 403/5xx for a few seconds after the
 # A valid token for a dedicated smoke-test user (see docs/deploy.md): proves the live authorizer accepts what
 # the identity provider issues, which a 401 without a token cannot.
 SMOKE_TOKEN_VARIABLE = "SMOKE_TOKEN"
+# The JWT authorizer's settings, which go live with no canary (see check_jwt_change), and the variable that allows it.
+JWT_PARAMETERS = ("JwtIssuer", "JwtAudience")
+JWT_CHANGE_VARIABLE = "ALLOW_JWT_CHANGE"
 # Versions kept per function after a deploy besides those an alias routes to: the one before, to roll back to by hand.
 KEEP_VERSIONS = 2
 
@@ -222,6 +225,11 @@ def deploy(environment: str, environ=os.environ) -> int:
     check_budget(environment, overrides, samtemplate.load(template_path))
     sam_cli = require_sam_cli()
     region = require_credentials()
+    if template_path == httpapi.TARGETS[httpapi.JWT]:
+        import boto3
+
+        check_jwt_change(boto3.client("cloudformation", region_name=region),
+                         sam.deploy_settings(environment)["stack_name"], overrides, environ)
     srv_check.warn_if_srv(overrides.get("MongoDbUriSecretArn", ""))
     print(f"deploying {template_path.name}")
     print(build.size_table(build.build()))
@@ -236,6 +244,31 @@ def deploy(environment: str, environ=os.environ) -> int:
                                 boto3.client("lambda", region_name=region), stack)
         print(f"deleted {len(pruned)} old function version(s) no alias routes to")
     return status
+
+
+def check_jwt_change(cloudformation, stack: str, overrides: dict[str, str], environ=os.environ) -> None:
+    """DeployError when the JWT authorizer's issuer or audience would change without ``ALLOW_JWT_CHANGE=true``.
+
+    The HTTP API's JWT authorizer is API Gateway's own: a new issuer or audience applies to every
+    request as soon as the stage deploys, with no version, canary or rollback alarm in between.
+    """
+    from botocore.exceptions import ClientError
+
+    if environ.get(JWT_CHANGE_VARIABLE, "").strip().lower() == "true":
+        return
+    try:
+        stacks = cloudformation.describe_stacks(StackName=stack)["Stacks"]
+    except ClientError as exc:
+        if "does not exist" in str(exc):
+            return
+        raise
+    deployed = {item["ParameterKey"]: item.get("ParameterValue", "") for item in stacks[0].get("Parameters", [])}
+    for name in JWT_PARAMETERS:
+        if name in deployed and name in overrides and deployed[name] != overrides[name]:
+            raise DeployError(f"{name} changes from {deployed[name]!r} to {overrides[name]!r}: the HTTP API's JWT "
+                              f"authorizer applies it to every request at once, with no canary to roll it back. Deploy "
+                              f"it to dev first and run make verify with a token of the new issuer, then set "
+                              f"{JWT_CHANGE_VARIABLE}=true for this deploy")
 
 
 def prune_versions(cloudformation, lambda_client, stack: str, keep: int = KEEP_VERSIONS) -> list[str]:
