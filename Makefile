@@ -13,7 +13,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 # $(call quote,VALUE): VALUE as one shell word, whatever it holds (SUB='al"ice', EVENT='my event.json').
 quote = '$(subst ','\'',$(1))'
 
-.PHONY: help setup invoke test docs db indexes lint token build deploy bench bench-instructions bench-lambda bench-http serve fuzz soak fleet generate
+.PHONY: help setup invoke test docs db indexes lint verify token build deploy bench bench-instructions bench-lambda bench-http serve fuzz soak fleet generate
 
 help:
 	@echo "make setup                      virtualenv and dependencies"
@@ -29,6 +29,7 @@ help:
 	@echo "make -s token SUB=alice [SCOPE='a b'] [TTL=3600]  print a local token (STAGE=local only)"
 	@echo "make generate                   write what the declarations determine: openapi.yaml, events/, template-http*.yaml"
 	@echo "make lint                       ruff, then the offline checks (cfn-lint, SAM transform, routes, bootstrap, actionlint)"
+	@echo "make verify URL=<stage url> [TOKEN=<jwt>] [ORIGIN=<origin>]  what only a deployed stage answers: one PASS/FAIL line each"
 	@echo "make build                      one zip per function in build/, and their sizes (no AWS needed)"
 	@echo "make deploy ENV=dev|prod [API=rest|http]  build, then sam deploy with samconfig.toml's ENV settings (API: REST or HTTP API)"
 	@echo "make bench [EVENTS='events/me.json ...'] [COLD_SAMPLES=10] [WARM_COUNT=2000] [DELAY_MS=5]  latency vs floors and baselines, into docs/benchmark.md"
@@ -94,6 +95,11 @@ token: setup
 
 generate: setup
 	@$(PY) -m tools.generate
+
+verify: setup
+	@$(if $(URL),,$(error give the stage's base URL: make verify URL=https://<api>.execute-api.<region>.amazonaws.com/<stage> [TOKEN=<jwt>] [ORIGIN=<origin>]))
+	@$(PY) -m tools.verify --url $(call quote,$(URL)) $(if $(TOKEN),--token $(call quote,$(TOKEN))) \
+		$(if $(ORIGIN),--origin $(call quote,$(ORIGIN)))
 
 lint: setup
 	$(PY) -m ruff check .
