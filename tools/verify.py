@@ -174,7 +174,8 @@ def main(argv: list[str] | None = None) -> int:
     target = parser.add_mutually_exclusive_group(required=True)
     target.add_argument("--url", help="the stage's base URL")
     target.add_argument("--env", help="a samconfig.toml environment: its stack's ApiUrl")
-    parser.add_argument("--token", default=os.environ.get("SMOKE_TOKEN", ""), help="a valid token (default: $SMOKE_TOKEN)")
+    parser.add_argument("--token", default=os.environ.get("SMOKE_TOKEN", ""),
+                        help="a valid token (default: $SMOKE_TOKEN)")
     parser.add_argument("--origin", default=os.environ.get("CORS_ALLOW_ORIGINS", "").split(",")[0].strip(),
                         help="an allowed browser origin (default: the first of $CORS_ALLOW_ORIGINS)")
     parser.add_argument("--template", type=Path, default=samtemplate.TEMPLATE)
