@@ -14,7 +14,7 @@ from tools import build, samtemplate
 from tools.checks import imports
 
 TEMPLATE = samtemplate.load()
-FUNCTIONS = sorted(samtemplate.functions(TEMPLATE))
+FUNCTIONS = sorted(samtemplate.all_functions(TEMPLATE))  # the deployment hook is built too
 MODULES = {name: function["Properties"]["Handler"].rpartition(".")[0]  # {function: its handler module}
            for name, function in sorted(samtemplate.functions(TEMPLATE).items())}
 AUTHORIZER, _ = samtemplate.authorizer_function(TEMPLATE)

@@ -84,3 +84,14 @@ def test_an_http_api_template_that_promises_a_traced_stage_is_rejected():
     assert canary.check_tracing_promise(http) == [
         "parameter EnableTracing promises tracing of the API stage, but HTTP APIs do not support X-Ray: say it traces "
         "the functions only"]
+
+
+def test_a_gateway_response_without_its_json_body_is_rejected(source):
+    broken = copy.deepcopy(source)
+    api = next(name for name, resource in broken["Resources"].items() if resource["Type"] == "AWS::Serverless::Api")
+    responses = broken["Resources"][api]["Properties"]["GatewayResponses"]
+    kind = next(iter(responses))
+    del responses[kind]["ResponseTemplates"]
+    assert canary.check_gateway_bodies(broken) == [
+        f"{api}'s gateway response {kind} leaves its body to API Gateway (SAM writes \"responseTemplates\": {{}}): "
+        f"set ResponseTemplates: {{application/json: '{canary.GATEWAY_BODY}'}}"]

@@ -155,3 +155,12 @@ def test_a_function_the_hook_does_not_exercise_is_named():
     assert canary.check_hooks(template) == [
         "PreTrafficHookFunction does not exercise MeFunction's new version: set HOOK_TARGET_MeFunction: "
         "!Join [\"|\", [!Ref MeFunction.Version, \"GET /me guarded\"]] in its Environment"]
+
+
+def test_no_api_function_imports_the_hook_and_its_zip_needs_no_boto3():
+    from tools.checks import imports
+
+    for name, resource in samtemplate.functions(samtemplate.load()).items():
+        module = resource["Properties"]["Handler"].rpartition(".")[0]
+        assert "pretraffic" not in imports.closure(module).modules, name
+    assert "boto3" not in imports.closure("pretraffic").third_party  # the Lambda runtime provides it

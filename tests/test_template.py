@@ -607,7 +607,7 @@ def test_reserved_concurrency_caps_each_api_function_and_not_the_authorizer(sour
     values = sam.parameter_values(source, {"FunctionReservedConcurrency": reserved})
     cfn = sam.translate(source, values)
     evaluator = Evaluator(cfn, values)
-    for name, function in template.resources(cfn, "AWS::Lambda::Function").items():
+    for name, function in template.rolled_out_functions(cfn).items():  # not the deployment hook
         limit = evaluator.value(function["Properties"]).get("ReservedConcurrentExecutions")
         assert limit == (None if name == "AuthorizerFunction" else expected), name
 

@@ -12,7 +12,8 @@
   (``DatapointsToAlarm`` 2 or more), so one transient blip rolls nothing back;
 - every parameter the functions validate refuses what the functions refuse or
   rewrite (:data:`PROBES`), so a bad value fails the deploy, not every request;
-- a REST API whose gateway responses depend on parameters sets ``AlwaysDeploy``;
+- a REST API whose gateway responses depend on parameters sets ``AlwaysDeploy``, and each
+  gateway response sets its JSON body (``{"message": ...}``) itself;
 - an HTTP API template promises no X-Ray trace of its API (HTTP APIs have none).
 """
 
@@ -158,6 +159,23 @@ def check_redeploy(template: dict) -> list[str]:
             and resource["Properties"].get("AlwaysDeploy") is not True]
 
 
+GATEWAY_BODY = '{"message":$context.error.messageString}'
+
+
+def check_gateway_bodies(template: dict) -> list[str]:
+    """Each REST API gateway response sets the JSON body the docs promise; SAM alone writes an empty template."""
+    found = []
+    for name, resource in template.get("Resources", {}).items():
+        if resource.get("Type") != "AWS::Serverless::Api":
+            continue
+        for kind, response in (resource.get("Properties", {}).get("GatewayResponses") or {}).items():
+            if (response.get("ResponseTemplates") or {}).get("application/json") != GATEWAY_BODY:
+                found.append(f"{name}'s gateway response {kind} leaves its body to API Gateway (SAM writes "
+                             f"\"responseTemplates\": {{}}): set ResponseTemplates: {{application/json: "
+                             f"'{GATEWAY_BODY}'}}")
+    return found
+
+
 def check_tracing_promise(template: dict) -> list[str]:
     """An HTTP API template's tracing parameter promises no trace of the API: HTTP APIs have no X-Ray."""
     kinds = {resource.get("Type") for resource in template.get("Resources", {}).values()}
@@ -170,4 +188,4 @@ def check_tracing_promise(template: dict) -> list[str]:
 def check(template: dict) -> list[str]:
     """Every problem of the canaries of ``template`` (a SAM template, before the transform)."""
     return (check_hooks(template) + check_alarms(template) + check_parameter_rules(template)
-            + check_redeploy(template) + check_tracing_promise(template))
+            + check_redeploy(template) + check_gateway_bodies(template) + check_tracing_promise(template))

@@ -370,11 +370,22 @@ def _second_value(name: str, declaration: dict, value: str) -> str | None:
     return SECOND_VALUES.get(name)
 
 
+EXPRESSION_TERM = re.compile(r"(-\s*(?:FILL\(\s*)?)?\b([a-z][A-Za-z0-9_]*)\b")
+
+
 def alarm_metrics(properties: dict) -> list[dict]:
-    """Every metric an alarm reads: its own, or each ``MetricStat`` of its metric math."""
+    """Every metric an alarm reads: its own, or each ``MetricStat`` of its metric math.
+
+    A metric its expressions only subtract (``errors - refused``) is left out: the alarm
+    does not watch it, it discounts it.
+    """
     if "MetricName" in properties:
         return [properties]
-    return [query["MetricStat"]["Metric"] for query in properties.get("Metrics", []) if "MetricStat" in query]
+    queries = properties.get("Metrics", [])
+    terms = [term for query in queries for term in EXPRESSION_TERM.findall(str(query.get("Expression", "")))]
+    subtracted = {name for sign, name in terms if sign} - {name for sign, name in terms if not sign}
+    return [query["MetricStat"]["Metric"] for query in queries
+            if "MetricStat" in query and query.get("Id") not in subtracted]
 
 
 def authorizer_function(cfn: dict, evaluator: Evaluator) -> str:
