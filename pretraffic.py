@@ -1,19 +1,22 @@
-"""The PreTraffic hook: CodeDeploy runs it before any traffic shifts to a new version.
+"""The PreTraffic hook: CodeDeploy runs it before any traffic shifts to a function's new version.
 
 CodeDeploy invokes it with ``DeploymentId`` and ``LifecycleEventHookExecutionId``
-(SAM's ``DeploymentPreference.Hooks.PreTraffic``; see docs/deploy.md). It invokes
-every new version named in its environment directly, never through the alias:
+(SAM's ``DeploymentPreference.Hooks.PreTraffic``; see docs/deploy.md). Everything
+it checks is derived from the deployment, so any function that names it is
+exercised, with nothing to list per function:
 
-- ``HOOK_TARGET_<Function>``: ``<version ARN>|<METHOD path access>|...``, one
-  entry per GET route of the function (``open`` for a public route, ``guarded``
-  for one behind the authorizer); every request must get an answer below 500
-  (a crash, a timeout, an out-of-memory or a bad setting fails it), and an open
-  route must answer 2xx;
-- ``HOOK_AUTHORIZER``: the authorizer's version ARN, if the stack has one: a
-  made-up token must be refused, and the smoke token (if any) accepted, whose
-  context then goes with the guarded routes' requests;
-- ``SMOKE_TOKEN``: a Secrets Manager or SSM reference (``shared.secrets``) to a
-  valid token of a dedicated smoke-test user, or empty.
+- the function and its new version: the deployment's target
+  (``ListDeploymentTargets``, ``GetDeploymentTarget``: ``lambdaFunctionInfo``);
+- what calls the function: the alias's resource policy (``GetPolicy``), whose
+  statements API Gateway's permissions add, one per route
+  (``.../<api>/*/GET/users/*``) or per authorizer (``.../<api>/authorizers/<id>``).
+
+It invokes the new version directly, never through the alias: every GET route
+must answer below 500 (a crash at import, a timeout, an out-of-memory or a bad
+setting fails it); an authorizer must refuse a made-up token and accept the smoke
+token (``SMOKE_TOKEN``, a Secrets Manager or SSM reference, if any). With a smoke
+token, the routes are called as its user, through the live authorizer
+(``HOOK_AUTHORIZER``, its alias ARN, when the API has an authorizer function).
 
 Then it reports ``Succeeded`` or ``Failed`` with
 ``codedeploy:PutLifecycleEventHookExecutionStatus``; a failed hook stops the
@@ -27,7 +30,6 @@ import json
 import os
 from typing import NamedTuple
 
-TARGET_PREFIX = "HOOK_TARGET_"
 REFUSED_TOKEN = "Bearer pretraffic.made-up.token"
 METHOD_ARN = "arn:aws:execute-api:us-east-1:000000000000:pretraffic/hook/GET/"
 
@@ -40,31 +42,57 @@ class Check(NamedTuple):
     problem: str  # empty when the check passed
 
 
-def targets(environ=os.environ) -> dict[str, tuple[str, list[tuple[str, str, str]]]]:
-    """``{function: (version ARN, [(method, path, access)])}`` from the ``HOOK_TARGET_*`` variables."""
-    found = {}
-    for name, value in sorted(environ.items()):
-        if name.startswith(TARGET_PREFIX) and value.strip():
-            version, *routes = value.split("|")
-            found[name.removeprefix(TARGET_PREFIX)] = (version, [tuple(route.split(" ", 2)) for route in routes])
+class Target(NamedTuple):
+    """The function a deployment shifts, its alias and the version it shifts to."""
+
+    function: str
+    alias: str
+    version: str
+
+    @property
+    def qualified(self) -> str:
+        return f"{self.function}:{self.version}"
+
+
+def deployment_targets(codedeploy, deployment_id: str) -> list[Target]:
+    """The functions and new versions of the deployment (one for a Lambda deployment group)."""
+    found = []
+    for target_id in codedeploy.list_deployment_targets(deploymentId=deployment_id).get("targetIds", []):
+        target = codedeploy.get_deployment_target(deploymentId=deployment_id, targetId=target_id)["deploymentTarget"]
+        info = target.get("lambdaTarget", {}).get("lambdaFunctionInfo", {})
+        found.append(Target(info["functionName"], info["functionAlias"], info["targetVersion"]))
     return found
+
+
+def callers(lambda_client, target: Target) -> tuple[list[str], bool]:
+    """``(["GET /path", ...], is an authorizer)`` from the alias's resource policy."""
+    policy = json.loads(lambda_client.get_policy(FunctionName=target.function, Qualifier=target.alias)["Policy"])
+    routes, authorizer = [], False
+    for statement in policy.get("Statement", []):
+        source = str(statement.get("Condition", {}).get("ArnLike", {}).get("AWS:SourceArn", ""))
+        parts = source.split(":", 5)[-1].split("/")  # <api>/<stage>/<METHOD>/<path...> or <api>/authorizers/<id>
+        if len(parts) >= 2 and parts[1] == "authorizers":
+            authorizer = True
+        elif len(parts) >= 3 and parts[2] == "GET":
+            path = "/" + "/".join("pretraffic" if part == "*" else part for part in parts[3:])
+            routes.append(f"GET {path}")
+    return sorted(set(routes)), authorizer
 
 
 def rest_event(method: str, path: str, authorizer: dict | None) -> dict:
     """A REST API (payload 1.0) event for ``method path``, with the authorizer's context if any."""
-    filled = "/".join("pretraffic" if part.startswith("{") else part for part in path.split("/"))
-    context = {"requestId": "pretraffic", "stage": "hook", "httpMethod": method, "resourcePath": path,
-               "path": filled, "identity": {"sourceIp": "127.0.0.1"}}
+    context = {"requestId": "pretraffic", "stage": "hook", "httpMethod": method, "path": path,
+               "identity": {"sourceIp": "127.0.0.1"}}
     if authorizer:
         context["authorizer"] = authorizer
-    return {"resource": path, "path": filled, "httpMethod": method, "headers": {"accept": "application/json"},
+    return {"resource": path, "path": path, "httpMethod": method, "headers": {"accept": "application/json"},
             "multiValueHeaders": {}, "queryStringParameters": None, "multiValueQueryStringParameters": None,
             "pathParameters": None, "body": None, "isBase64Encoded": False, "requestContext": context}
 
 
-def invoke(client, version: str, event: dict) -> tuple[dict | None, str]:
-    """``(answer, "")`` when the version answered, else ``(None, why)`` (a crash, a timeout, out of memory)."""
-    response = client.invoke(FunctionName=version, Payload=json.dumps(event).encode())
+def invoke(client, function: str, event: dict) -> tuple[dict | None, str]:
+    """``(answer, "")`` when the function answered, else ``(None, why)`` (a crash, a timeout, out of memory)."""
+    response = client.invoke(FunctionName=function, Payload=json.dumps(event).encode())
     body = response["Payload"].read()
     if response.get("FunctionError"):
         try:
@@ -78,44 +106,54 @@ def invoke(client, version: str, event: dict) -> tuple[dict | None, str]:
         return None, "the answer is not JSON"
 
 
-def check_authorizer(client, version: str, token: str) -> tuple[list[Check], dict | None]:
-    """A made-up token refused; the smoke token (if any) accepted. Returns the checks and its context."""
-    answer, why = invoke(client, version, {"type": "TOKEN", "authorizationToken": REFUSED_TOKEN,
-                                           "methodArn": METHOD_ARN})
-    refused = answer is None and why.endswith("error: Unauthorized")
-    checks = [Check("authorizer", "a made-up token", "" if refused else f"not refused ({why or answer})")]
-    if not token:
-        return checks, None
-    answer, why = invoke(client, version, {"type": "TOKEN", "authorizationToken": f"Bearer {token}",
-                                           "methodArn": METHOD_ARN})
+def authorize(client, function: str, token: str) -> tuple[dict | None, str]:
+    """The context ``function`` (an authorizer) allows ``token`` with, or None and why not."""
+    answer, why = invoke(client, function, {"type": "TOKEN", "authorizationToken": f"Bearer {token}",
+                                            "methodArn": METHOD_ARN})
     statement = ((answer or {}).get("policyDocument", {}).get("Statement") or [{}])[0]
     if answer is None or statement.get("Effect") != "Allow":
-        return [*checks, Check("authorizer", "the smoke token", f"not accepted ({why or answer})")], None
-    context = {**answer.get("context", {}), "principalId": answer.get("principalId", "")}
-    return [*checks, Check("authorizer", "the smoke token", "")], context
+        return None, why or str(answer)
+    return {**answer.get("context", {}), "principalId": answer.get("principalId", "")}, ""
 
 
-def check_route(client, target: str, version: str, route: tuple[str, str, str], context: dict | None) -> Check:
-    """One GET of one route: an answer below 500, and 2xx for an open route."""
-    method, path, access = route
-    answer, why = invoke(client, version, rest_event(method, path, context if access == "guarded" else None))
+def check_authorizer(client, target: Target, token: str) -> list[Check]:
+    """The new authorizer version refuses a made-up token and accepts the smoke token, if any."""
+    answer, why = invoke(client, target.qualified, {"type": "TOKEN", "authorizationToken": REFUSED_TOKEN,
+                                                    "methodArn": METHOD_ARN})
+    refused = answer is None and why.endswith("error: Unauthorized")
+    checks = [Check(target.function, "a made-up token", "" if refused else f"not refused ({why or answer})")]
+    if token:
+        context, why = authorize(client, target.qualified, token)
+        checks.append(Check(target.function, "the smoke token", "" if context else f"not accepted ({why})"))
+    return checks
+
+
+def check_route(client, target: Target, route: str, context: dict | None) -> Check:
+    """One GET of one route: an answer below 500."""
+    method, path = route.split(" ", 1)
+    answer, why = invoke(client, target.qualified, rest_event(method, path, context))
     status = (answer or {}).get("statusCode")
-    label = f"{method} {path}"
     if answer is None or not isinstance(status, int):
-        return Check(target, label, why or f"no statusCode in {answer}")
-    if status >= 500 or (access == "open" and not 200 <= status < 300):
-        return Check(target, label, f"answered {status}")
-    return Check(target, label, "")
+        return Check(target.function, route, why or f"no statusCode in {answer}")
+    return Check(target.function, route, f"answered {status}" if status >= 500 else "")
 
 
-def run_checks(client, environ=os.environ, token: str = "") -> list[Check]:
-    """Every check of every version named in ``environ``."""
-    checks, context = [], None
-    authorizer = environ.get("HOOK_AUTHORIZER", "").strip()
-    if authorizer:
-        checks, context = check_authorizer(client, authorizer, token)
-    for target, (version, routes) in targets(environ).items():
-        checks += [check_route(client, target, version, route, context) for route in routes]
+def run_checks(lambda_client, targets: list[Target], token: str = "", environ=os.environ) -> list[Check]:
+    """Every check of every target."""
+    checks = []
+    live_authorizer = environ.get("HOOK_AUTHORIZER", "").strip()
+    context = None
+    if token and live_authorizer:
+        context, why = authorize(lambda_client, live_authorizer, token)
+        if context is None:
+            checks.append(Check(live_authorizer, "the smoke token", f"not accepted by the live authorizer ({why})"))
+    for target in targets:
+        routes, is_authorizer = callers(lambda_client, target)
+        if is_authorizer:
+            checks += check_authorizer(lambda_client, target, token)
+        checks += [check_route(lambda_client, target, route, context) for route in routes]
+        if not routes and not is_authorizer:
+            checks.append(Check(target.function, "its callers", "no route or authorizer calls its alias"))
     return checks
 
 
@@ -133,15 +171,17 @@ def lambda_handler(event, context) -> dict:
     """Run the checks, report Succeeded or Failed to CodeDeploy, and return what was found."""
     import boto3
 
+    codedeploy = boto3.client("codedeploy")
     try:
-        checks = run_checks(boto3.client("lambda"), token=smoke_token())
+        targets = deployment_targets(codedeploy, event["DeploymentId"])
+        checks = run_checks(boto3.client("lambda"), targets, smoke_token())
         problems = [f"{check.target} {check.request}: {check.problem}" for check in checks if check.problem]
     except Exception as failure:  # a hook that cannot check must fail the deployment, never pass it
         checks, problems = [], [f"the checks could not run ({type(failure).__name__}: {failure})"]
     status = "Failed" if problems else "Succeeded"
     print(json.dumps({"level": "ERROR" if problems else "INFO", "message": "pretraffic", "status": status,
                       "checks": len(checks), "problems": problems}))
-    boto3.client("codedeploy").put_lifecycle_event_hook_execution_status(
+    codedeploy.put_lifecycle_event_hook_execution_status(
         deploymentId=event["DeploymentId"], lifecycleEventHookExecutionId=event["LifecycleEventHookExecutionId"],
         status=status)
     return {"status": status, "problems": problems}

@@ -1,9 +1,8 @@
 """Assertions on the canary of every function: the PreTraffic hook, alarms that start afresh and tolerate a blip.
 
 - every function that rolls out (``DeploymentPreference``) names the PreTraffic
-  hook, and the hook's ``HOOK_TARGET_<function>`` lists that function's new
-  version and its GET routes (``open`` or ``guarded``), derived from its events;
-  ``HOOK_AUTHORIZER`` names the authorizer's new version when there is one;
+  hook, which derives the new version and its routes from the deployment, and
+  whose ``HOOK_AUTHORIZER`` names the live authorizer when there is one;
 - every alarm a deployment group rolls back on is named after the version
   (``AlarmName`` with ``${<function>.Version.Version}``): CloudFormation replaces
   an alarm whose name changes, so each deployment starts with a fresh alarm,
@@ -24,7 +23,6 @@ import re
 from tools import samtemplate
 from tools.checks.cfn_rules._common import rendered
 
-HOOK_PREFIX = "HOOK_TARGET_"
 BLIP_METRICS = {"ServerErrors", "AuthorizerFailures"}
 # Values the functions' settings parser refuses or rewrites, per variable; ``rewritten`` gives what they keep.
 PROBES = {"CORS_ALLOW_ORIGINS": ("app.example.com", "https://a.example.com, https://b.example.com",
@@ -35,17 +33,6 @@ def hook_of(properties: dict) -> str:
     """The logical id of the PreTraffic hook a function's DeploymentPreference names, or ""."""
     hook = ((properties.get("DeploymentPreference") or {}).get("Hooks") or {}).get("PreTraffic")
     return hook.get("Ref", "") if isinstance(hook, dict) else ""
-
-
-def expected_target(template: dict, function: str) -> list:
-    """``[!Ref <function>.Version, "GET <path> open|guarded", ...]`` from the function's GET events."""
-    routes = []
-    for event in (template["Resources"][function].get("Properties", {}).get("Events") or {}).values():
-        properties = event.get("Properties", {})
-        if event.get("Type") in ("Api", "HttpApi") and str(properties.get("Method", "")).upper() == "GET":
-            access = "open" if (properties.get("Auth") or {}).get("Authorizer") == "NONE" else "guarded"
-            routes.append(f"GET {properties['Path']} {access}")
-    return [{"Ref": f"{function}.Version"}, *routes]
 
 
 def authorizer_name(template: dict) -> str:
@@ -60,29 +47,24 @@ def authorizer_name(template: dict) -> str:
 
 
 def check_hooks(template: dict) -> list[str]:
-    """Every rolled-out function names the hook, and the hook exercises its new version on its GET routes."""
+    """Every rolled-out function names the PreTraffic hook; the hook knows the live authorizer, if any.
+
+    The hook derives the rest from the deployment (its target) and the alias's resource policy (its routes).
+    """
     found = []
     authorizer = authorizer_name(template)
+    hooks = samtemplate.hooks(template)
     for function, resource in samtemplate.functions(template).items():
         properties = resource.get("Properties", {})
-        if "DeploymentPreference" not in properties:
-            continue
-        hook = hook_of(properties)
-        if hook not in samtemplate.hooks(template):
+        if "DeploymentPreference" in properties and hook_of(properties) not in hooks:
             found.append(f"{function} rolls out with no PreTraffic hook, so its new version takes traffic unexercised: "
                          f"set DeploymentPreference.Hooks.PreTraffic: !Ref PreTrafficHookFunction")
-            continue
-        variables = template["Resources"][hook]["Properties"].get("Environment", {}).get("Variables", {})
-        if function == authorizer:
-            if variables.get("HOOK_AUTHORIZER") != {"Ref": f"{function}.Version"}:
-                found.append(f"{hook} does not exercise the authorizer's new version: set HOOK_AUTHORIZER: "
-                             f"!Ref {function}.Version in its Environment")
-            continue
-        expected = expected_target(template, function)
-        if variables.get(HOOK_PREFIX + function) != {"Fn::Join": ["|", expected]}:
-            routes = ", ".join(f'"{route}"' for route in expected[1:])
-            found.append(f"{hook} does not exercise {function}'s new version: set {HOOK_PREFIX}{function}: "
-                         f"!Join [\"|\", [!Ref {function}.Version, {routes}]] in its Environment")
+    expected = {"Fn::Sub": f"${{{authorizer}.Arn}}:live"}
+    for hook, resource in hooks.items():
+        variables = resource.get("Properties", {}).get("Environment", {}).get("Variables", {})
+        if authorizer and variables.get("HOOK_AUTHORIZER") != expected:
+            found.append(f"{hook} cannot call the guarded routes as the smoke-test user: set HOOK_AUTHORIZER: !Sub "
+                         f"${{{authorizer}.Arn}}:live in its Environment")
     return found
 
 
