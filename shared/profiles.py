@@ -49,12 +49,31 @@ def public_view(document: dict) -> dict:
     return view
 
 
+FALLBACK_NAME = "user"
+
+
+def name_from_claims(principal: Principal) -> str:
+    """The first of the token's ``name``, its email's local part and its ``sub`` that the profile's name rule
+    accepts (``PATCH /me`` would accept it too), else ``"user"``."""
+    from shared.profiles_schema import PROFILE  # only a profile's first write needs the rules
+    from shared.schema import FieldError
+
+    rule = PROFILE.fields["name"]
+    for candidate in (principal.name, principal.email.partition("@")[0], principal.sub):
+        try:
+            return rule.check(candidate)
+        except FieldError:
+            continue
+    return FALLBACK_NAME
+
+
 def _from_claims(principal: Principal) -> dict:
+    """A new profile from the caller's claims; :class:`Principal` holds only claims that follow the text rule."""
     now = _now()
     document = {"_id": principal.sub, "created_at": now, "updated_at": now, "revision": new_revision()}
     if principal.email:
         document["email"] = principal.email
-    document["name"] = principal.name or principal.email.partition("@")[0] or principal.sub
+    document["name"] = name_from_claims(principal)
     return document
 
 

@@ -20,9 +20,26 @@ def _mapping(value, where: str) -> dict:
     return value
 
 
-def _text(value, where: str) -> str:
+def is_text(value) -> bool:
+    """Whether ``value`` is a string that UTF-8 can hold: the rule for every text an event carries.
+
+    A JSON event may spell a lone surrogate (``"\\ud800"``), which is no character:
+    such a value would fail later, in a query or in a response, so it is refused here.
+    """
     if not isinstance(value, str):
-        raise errors.MalformedEvent(f"{where} must be a string")
+        return False
+    if value.isascii():
+        return True
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _text(value, where: str) -> str:
+    if not is_text(value):
+        raise errors.MalformedEvent(f"{where} must be a string of Unicode text (UTF-8)")
     return value
 
 
@@ -37,8 +54,8 @@ def _texts(values, where: str) -> list[str]:
 def _lower_keys(headers: dict, where: str) -> dict[str, str]:
     lowered = {}
     for name, value in headers.items():
-        if not isinstance(name, str) or not isinstance(value, str):
-            raise errors.MalformedEvent(f"{where} names and values must be strings")
+        if not is_text(name) or not is_text(value):
+            raise errors.MalformedEvent(f"{where} names and values must be strings of Unicode text (UTF-8)")
         lowered[name.lower()] = value
     return lowered
 
@@ -93,7 +110,7 @@ class Request:
     @cached_property
     def request_id(self) -> str:
         request_id = self.context.get("requestId")
-        return request_id if isinstance(request_id, str) else ""
+        return request_id if is_text(request_id) else ""
 
     @cached_property
     def query_lists(self) -> dict[str, list[str]]:
