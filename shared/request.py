@@ -143,7 +143,8 @@ class Request:
         raw = self.event.get("body")
         if raw is None:
             return b""
-        raw = _text(raw, "body")
+        if not isinstance(raw, str):
+            raise errors.MalformedEvent("body must be a string")
         if self.event.get("isBase64Encoded") is True:
             if len(raw) > (self.max_body_bytes + 2) // 3 * 4 + 4:
                 raise errors.PayloadTooLarge(f"the body is larger than {self.max_body_bytes} bytes")
