@@ -67,6 +67,10 @@ class Settings:
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError("Settings are read-only")
 
+    def as_dict(self) -> dict[str, object]:
+        """Every field by name, in declaration order."""
+        return {name: getattr(self, name) for name in self.__slots__}
+
     def __repr__(self) -> str:  # never the connection string: it may hold a password
         return f"Settings(app_name={self.app_name!r}, stage={self.stage!r})"
 
