@@ -223,7 +223,8 @@ class Router:
         started = time.perf_counter()
         cold_start, self.cold_start = self.cold_start, False
         request, config, failure = None, None, None
-        request_id = getattr(context, "aws_request_id", "") or ""
+        request_id = getattr(context, "aws_request_id", "")
+        request_id = request_id if isinstance(request_id, str) else ""
         instance = ""
         try:
             request = Request(event)

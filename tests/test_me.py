@@ -271,6 +271,11 @@ def test_a_first_get_stores_only_a_name_patch_me_would_accept(call, database, cl
     assert call("PATCH", {"name": body["name"]}, claims=claims)[0] == 200
 
 
+def test_a_patch_before_any_get_also_stores_only_a_name_patch_me_would_accept(call, database):
+    status, _, body = call("PATCH", {"bio": "hi"}, claims={"sub": "alice", "name": "\u202egnp.exe\n"})
+    assert (status, body["name"]) == (200, "alice")
+
+
 def test_an_email_claim_with_control_or_format_characters_is_not_stored(call, database):
     status, _, body = call("GET", claims={"sub": "alice", "email": "\u202eevil\x00@example.com"})
     assert status == 200 and "email" not in body

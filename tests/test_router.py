@@ -323,3 +323,11 @@ def test_a_response_body_that_is_not_its_declared_text_is_a_500_problem_not_an_e
 
     status, _, problem = parsed(broken.dispatch(rest_event("GET", "/bytes"), None))
     assert (status, problem["status"]) == (500, 500)
+
+
+def test_a_context_whose_request_id_is_no_string_still_gets_an_answer():
+    class Context:
+        aws_request_id = 42
+
+    status, _, problem = parsed(router.dispatch({"not": "an event"}, Context()))
+    assert (status, problem["request_id"]) == (400, "")
