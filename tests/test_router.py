@@ -331,3 +331,15 @@ def test_a_context_whose_request_id_is_no_string_still_gets_an_answer():
 
     status, _, problem = parsed(router.dispatch({"not": "an event"}, Context()))
     assert (status, problem["request_id"]) == (400, "")
+
+
+def test_an_exception_whose_message_holds_a_lone_surrogate_is_500_and_still_logged(capsys):
+    odd = Router("odd")
+
+    @odd.get("/odd", public=True)
+    def fail(request):
+        raise RuntimeError("cannot handle \ud800")
+
+    status, _, _ = parsed(odd.dispatch(rest_event("GET", "/odd"), None))
+    (line,) = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"message":"request"' in line]
+    assert (status, line["status"], line["error"]) == (500, 500, "RuntimeError")
