@@ -101,7 +101,7 @@ def env_int(environ, name: str, default: int, minimum: int, maximum: int) -> int
         return default
     digits = raw[1:] if raw.startswith("-") else raw
     if not (digits.isascii() and digits.isdigit()) or len(digits) > 18:
-        raise ConfigError(f"{name} must be an integer in ASCII digits, got {_shown(raw)}")
+        raise ConfigError(f"{name} must be an integer, got {_shown(raw)}")
     value = int(raw)
     if not minimum <= value <= maximum:
         raise ConfigError(f"{name} must be between {minimum} and {maximum}, got {value}")
