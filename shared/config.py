@@ -68,7 +68,7 @@ class Settings:
         raise AttributeError("Settings are read-only")
 
     def as_dict(self) -> dict[str, object]:
-        """Every field by name, in declaration order."""
+        """Every field by name."""
         return {name: getattr(self, name) for name in self.__slots__}
 
     def __repr__(self) -> str:  # never the connection string: it may hold a password
