@@ -18,6 +18,7 @@ from functools import cache
 
 from shared import errors
 from shared.config import settings
+from shared.text import is_text
 
 MAX_SUB_LENGTH = 255
 # A sub names the caller in /users/{user_id}: it must fit in one path segment, whatever API Gateway decodes.
@@ -57,8 +58,9 @@ def _claim_fields() -> dict:
 def claim_text(name: str, value) -> str:
     """The claim ``name`` when it follows the text rule bodies follow, else "".
 
-    The rule is :class:`shared.schema.String`'s, one line: a string, not blank,
-    bounded, without control or format characters (no NUL, line break, U+202E...).
+    The rule is :func:`shared.text.is_text` (no lone surrogate), then
+    :class:`shared.schema.String`'s, one line: a string, not blank, bounded,
+    without control or format characters (no NUL, line break, U+202E...).
     An ``email`` also needs one ``@`` with text on both sides and no whitespace.
     """
     if value is None or value == "":
@@ -66,6 +68,8 @@ def claim_text(name: str, value) -> str:
     if not _plain(value, MAX_EMAIL_CLAIM if name == "email" else MAX_NAME_CLAIM):
         from shared.schema import FieldError  # the full rule, for text that is not plain printable text
 
+        if not is_text(value):
+            return ""
         try:
             value = _claim_fields()[name].check(value)
         except FieldError:

@@ -8,6 +8,7 @@ import orjson
 
 from shared import errors
 from shared.principal import Principal, principal_from_event
+from shared.text import is_text
 
 JSON_TYPES = ("application/json", "application/merge-patch+json")
 
@@ -18,23 +19,6 @@ def _mapping(value, where: str) -> dict:
     if not isinstance(value, dict):
         raise errors.MalformedEvent(f"{where} must be an object")
     return value
-
-
-def is_text(value) -> bool:
-    """Whether ``value`` is a string that UTF-8 can hold: the rule for every text an event carries.
-
-    A JSON event may spell a lone surrogate (``"\\ud800"``), which is no character:
-    such a value would fail later, in a query or in a response, so it is refused here.
-    """
-    if not isinstance(value, str):
-        return False
-    if value.isascii():
-        return True
-    try:
-        value.encode()
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def _text(value, where: str) -> str:

@@ -264,7 +264,8 @@ def test_a_new_handler_that_copies_the_early_start_lines_passes_the_linter():
     ({"sub": "alice", "name": "A" * 101}, "alice"),
     ({"sub": "alice", "email": "\u202eevil\x00@example.com"}, "alice"),
     ({"sub": "x" * 101, "name": "\x00"}, "user"),
-], ids=["override-newline-long", "blank", "too-long", "bad-email", "nothing-usable"])
+    ({"sub": "alice", "name": "Al\ud800ice"}, "alice"),
+], ids=["override-newline-long", "blank", "too-long", "bad-email", "nothing-usable", "lone-surrogate"])
 def test_a_first_get_stores_only_a_name_patch_me_would_accept(call, database, claims, name):
     status, _, body = call("GET", claims=claims)
     assert (status, body["name"]) == (200, name)

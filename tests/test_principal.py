@@ -116,3 +116,8 @@ def test_a_jwt_block_without_claims_beside_a_lambda_block_is_401():
 def test_numeric_time_claims_from_the_jwt_authorizer_are_read_as_seconds():
     claims = {"sub": "alice", "iat": int(NOW), "exp": int(NOW) + 60}
     assert principal_from_event(jwt_context(claims), {}).sub == "alice"
+
+
+def test_a_name_claim_holding_a_lone_surrogate_is_dropped():
+    # PyJWT decodes claims with the standard json module, which turns "\ud800" into a lone surrogate
+    assert Principal.from_claims({"sub": "alice", "name": "Al\ud800ice"}).name == ""
