@@ -5,6 +5,7 @@ from __future__ import annotations
 import orjson
 
 from shared.errors import HTTPError
+from shared.text import encodable
 
 JSON = "application/json"
 PROBLEM_JSON = "application/problem+json"
@@ -44,7 +45,6 @@ MAX_TEXT_CHARS = 500  # instance, request_id and every other text in a problem d
 MAX_PROBLEM_ITEMS = 20  # of any list in a problem document: the first ones, and a count of the others
 MAX_NESTED_TEXT_CHARS = 200
 PROBLEM_KEYS = ("type", "title", "status", "detail", "instance", "request_id")
-SURROGATES = ("\ud800", "\udfff")
 LARGEST_INT = 2**63 - 1  # orjson writes integers up to 64 bits
 
 
@@ -57,14 +57,7 @@ def response_text(value: str, limit: int = MAX_TEXT_CHARS) -> str:
     """
     if len(value) > limit:
         value = value[: limit - 1] + "\u2026"
-    if value.isascii():
-        return value
-    try:
-        value.encode()
-    except UnicodeEncodeError:
-        value = "".join("\ufffd" if SURROGATES[0] <= character <= SURROGATES[1] else character
-                        for character in value)
-    return value
+    return encodable(value)
 
 
 def _bounded(value, depth: int = 0):

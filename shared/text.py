@@ -19,3 +19,10 @@ def is_text(value) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+def encodable(value: str) -> str:
+    """``value`` with each lone surrogate replaced by U+FFFD, so that UTF-8 (and orjson) can hold it."""
+    if is_text(value):
+        return value
+    return "".join("\ufffd" if "\ud800" <= character <= "\udfff" else character for character in value)
