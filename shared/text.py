@@ -3,6 +3,8 @@
 JSON may spell a lone surrogate (``"\\ud800"``), which Python's ``json`` (PyJWT's
 claims, the Lambda runtime's event) decodes into a string no UTF-8 encoder, BSON
 or orjson accepts: such a value would fail later, in a query or in a response.
+:func:`is_text` tells such values apart (the request and the principal refuse
+them); :func:`encodable` repairs text a response must carry anyway.
 """
 
 from __future__ import annotations
