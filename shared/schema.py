@@ -45,10 +45,31 @@ _REFUSED_RANGES = (
 )
 _refused: dict[bool, frozenset[str]] = {}
 _NO_EXAMPLE = object()
+NO_DEFAULT = object()
+_DECIMAL = frozenset("0123456789+-.eE")  # a Field's ``default`` when it has none
 
 
 class FieldError(ValueError):
-    """A value breaks its field's rule; the message says which rule."""
+    """A value breaks its field's rule; the message says which rule.
+
+    ``problems`` lists every bad part as ``(path, message)``: the path is ``""`` for the value itself,
+    ``[3]`` for an item of a list, ``.sku`` for a field of an object or a key of a map, nested as
+    ``[3].sku``. :meth:`of` builds one error from several problems.
+    """
+
+    def __init__(self, message: str, problems: list[tuple[str, str]] | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems if problems is not None else [("", message)]
+
+    @classmethod
+    def of(cls, problems: list[tuple[str, str]]) -> FieldError:
+        """One error for ``problems``; its message lists each as ``path: message``."""
+        text = "; ".join(f"{path.removeprefix('.')}: {message}" if path else message for path, message in problems)
+        return cls(text, problems)
+
+
+def _nested(prefix: str, error: FieldError) -> list[tuple[str, str]]:
+    return [(prefix + path, message) for path, message in error.problems]
 
 
 def unsafe_key(key: str) -> bool:
@@ -88,11 +109,12 @@ class Field:
     python_types: tuple[type, ...] = ()  # the types of the values it takes, as orjson decodes JSON
 
     def __init__(self, *, required: bool = False, nullable: bool = False, description: str = "",
-                 example=_NO_EXAMPLE, message: str | None = None) -> None:
+                 example=_NO_EXAMPLE, message: str | None = None, default=NO_DEFAULT) -> None:
         self.required = required
         self.nullable = nullable
         self.description = description
         self.message = message
+        self.default = default
         self._example = example
 
     def check(self, value):
@@ -107,6 +129,17 @@ class Field:
             if self.message is None:
                 raise
             raise FieldError(self.message) from None
+
+    def from_text(self, text: str):
+        """The value a query parameter's ``text`` stands for, checked; :class:`FieldError` otherwise.
+
+        Text for a :class:`String`, ``Url`` or string ``Enum``; a decimal for an :class:`Integer` or a
+        :class:`Number`; ``true`` or ``false`` for a :class:`Boolean`.
+        """
+        return self.check(self._parse(text))
+
+    def _parse(self, text: str):
+        return text
 
     def example(self):
         """A valid value: the declared ``example``, else the type's default one.
@@ -132,6 +165,8 @@ class Field:
                 schema = {"anyOf": [schema, {"type": "null"}]}
         if self.description:
             schema["description"] = self.description
+        if self.default is not NO_DEFAULT:
+            schema["default"] = self.default
         return schema
 
     def _check(self, value):
@@ -240,12 +275,23 @@ class Integer(Field):
             raise FieldError(f"must be from {self.minimum} to {self.maximum}")
         return value
 
+    def _parse(self, text: str):
+        digits = text.removeprefix("-")
+        if not (digits.isascii() and digits.isdigit() and len(digits) <= 20):
+            raise FieldError("must be an integer")
+        return int(text)
+
     def _schema(self) -> dict:
         return {"type": "integer", "minimum": self.minimum, "maximum": self.maximum}
 
 
 class Number(Field):
-    """A number (integer or not; never a boolean); whole numbers within +/- 2**53; optional bounds."""
+    """A number (integer or not; never a boolean) within +/- 2**53, a float strictly within; optional bounds.
+
+    A float of 2**53 or more (``1e20``, ``18446744073709551616``, which JSON parsers read as floats) is
+    refused: it is a whole number that may already have been rounded (``9007199254740993.0`` reads as
+    ``2**53``), and JavaScript or a BSON int64 would not hold it exactly.
+    """
 
     python_types = (int, float)
     default_example = 0
@@ -261,21 +307,27 @@ class Number(Field):
 
 
     def _check(self, value):
-        if type(value) not in (int, float):
+        kind = type(value)
+        if kind is not int and kind is not float:
             raise FieldError("must be a number")
-        if type(value) is int and abs(value) > MAX_SAFE_INTEGER:
+        within = abs(value) <= MAX_SAFE_INTEGER if kind is int else -MAX_SAFE_INTEGER < value < MAX_SAFE_INTEGER
+        if not within:  # NaN and the infinities are not within either
             raise FieldError("numbers must be within +/- 2**53")
         if (self.minimum is not None and value < self.minimum) or (self.maximum is not None and value > self.maximum):
             raise FieldError(f"must be from {self.minimum} to {self.maximum}")
         return value
 
     def _schema(self) -> dict:
-        schema = {"type": "number"}
-        if self.minimum is not None:
-            schema["minimum"] = self.minimum
-        if self.maximum is not None:
-            schema["maximum"] = self.maximum
-        return schema
+        return {"type": "number", "minimum": -MAX_SAFE_INTEGER if self.minimum is None else self.minimum,
+                "maximum": MAX_SAFE_INTEGER if self.maximum is None else self.maximum}
+
+    def _parse(self, text: str):
+        if not text or not text.isascii() or not set(text) <= _DECIMAL:
+            raise FieldError("must be a number")
+        try:
+            return int(text) if text.removeprefix("-").isdigit() else float(text)
+        except ValueError:
+            raise FieldError("must be a number") from None
 
 
 class Boolean(Field):
@@ -289,6 +341,11 @@ class Boolean(Field):
         if not isinstance(value, bool):
             raise FieldError("must be true or false")
         return value
+
+    def _parse(self, text: str):
+        if text not in ("true", "false"):
+            raise FieldError("must be true or false")
+        return text == "true"
 
     def _schema(self) -> dict:
         return {"type": "boolean"}
@@ -313,6 +370,12 @@ class Enum(Field):
 
     def _schema(self) -> dict:
         return {"enum": list(self.values)}
+
+    def _parse(self, text: str):
+        for value in self.values:
+            if (str(value).lower() if isinstance(value, bool) else str(value)) == text:
+                return value
+        raise FieldError(f"must be one of {', '.join(map(str, self.values))}")
 
     def json_schema(self) -> dict:
         schema = super().json_schema()
@@ -366,12 +429,14 @@ class List(Field):
             raise FieldError("must be an array")
         if not self.min_items <= len(value) <= self.max_items:
             raise FieldError(f"must have {self.min_items} to {self.max_items} items")
-        checked = []
+        checked, problems = [], []
         for index, item in enumerate(value):
             try:
                 checked.append(self.item.check(item))
             except FieldError as exc:
-                raise FieldError(f"[{index}]: {exc}") from None
+                problems += _nested(f"[{index}]", exc)
+        if problems:
+            raise FieldError.of(problems)
         return checked
 
     def _schema(self) -> dict:
@@ -402,18 +467,22 @@ class Map(Field):
             raise FieldError("must be an object")
         if len(value) > self.max_items:
             raise FieldError(f"must have at most {self.max_items} keys")
-        checked, key_field, value_field = {}, self.key, self.value
+        checked, problems, key_field, value_field = {}, [], self.key, self.value
         for key, item in value.items():
             if key.startswith("$") or "." in key:
-                raise FieldError(f"key {shown(key)!r} may not start with $ or contain .")
+                problems.append(("", f"key {shown(key)!r} may not start with $ or contain ."))
+                continue
             try:
                 key_field.check(key)
             except FieldError as exc:
-                raise FieldError(f"key {shown(key)!r} {exc}") from None
+                problems.append(("", f"key {shown(key)!r} {exc}"))
+                continue
             try:
                 checked[key] = value_field.check(item)
             except FieldError as exc:
-                raise FieldError(f"{shown(key)}: {exc}") from None
+                problems += _nested(f".{shown(key)}", exc)
+        if problems:
+            raise FieldError.of(problems)
         return checked
 
     def _schema(self) -> dict:
@@ -423,29 +492,70 @@ class Map(Field):
                 "additionalProperties": self.value.json_schema()}
 
 
+class Object(Field):
+    """A JSON object checked by a :class:`Schema`: schemas inside schemas, ``List(Object(ITEM))`` for lists of objects.
+
+    Every bad field inside is listed with its path (``.sku``, then ``items[3].sku`` from the body's top);
+    the object is checked whole (its required fields too), also inside a patch.
+    """
+
+    python_types = (dict,)
+
+    def __init__(self, schema: Schema, **common) -> None:
+        self.schema = schema
+        super().__init__(**common)
+
+    def _check(self, value):
+        if not isinstance(value, dict):
+            raise FieldError("must be an object")
+        checked, problems = self.schema.checked(value)
+        if problems:
+            raise FieldError.of([("." + path if path else "", message) for path, message in problems])
+        return checked
+
+    def _schema(self) -> dict:
+        return self.schema.json_schema()
+
+    @property
+    def default_example(self):
+        return self.schema.example()
+
+
+class Patch(dict):
+    """A checked JSON Merge Patch (:meth:`Schema.patch`): the fields sent; ``removed``: the ``null`` ones to remove.
+
+    A ``null`` for a field that is required and nullable is in the patch as ``None`` but not in ``removed``:
+    it is stored as null, since removing it would leave a document its schema refuses.
+    """
+
+    removed: tuple[str, ...] = ()
+
+
 def merge_patch_parts(data: dict) -> tuple[dict, list[str]]:
-    """A checked patch (:meth:`Schema.patch`) split into the fields to set and the fields to remove."""
-    to_set, to_unset = {}, []
-    for key, value in data.items():
-        if value is None:
-            to_unset.append(key)
-        else:
-            to_set[key] = value
-    return to_set, to_unset
+    """A checked patch (:meth:`Schema.patch`) split into the fields to set and the fields to remove.
+
+    For a :class:`Patch`, the fields to remove are its ``removed``; for a plain dict, every ``None``.
+    """
+    removed = data.removed if isinstance(data, Patch) else [key for key, value in data.items() if value is None]
+    to_set = {key: value for key, value in data.items() if key not in removed}
+    return to_set, list(removed)
 
 
 class Schema:
     """A JSON object body: its ``fields`` by name; anything else in it is refused.
 
     ``validate(body)`` returns the checked document (only the fields sent) or raises
-    :class:`shared.errors.ValidationFailed` listing every bad field as ``{"field", "message"}``.
+    :class:`shared.errors.ValidationFailed` listing every bad field as ``{"field", "message"}``, the field
+    named by its path (``items[3].sku``) when it is inside an :class:`Object` or a :class:`List`.
     """
 
     def __init__(self, name: str, fields: dict[str, Field], description: str = "", *,
                  merge_patch: bool = False) -> None:
-        for key in fields:
+        for key, field in fields.items():
             if unsafe_key(key) or not key:
                 raise ValueError(f"schema {name}: field name {key!r} may not be empty, start with $ or contain .")
+            if field.default is not NO_DEFAULT:
+                raise ValueError(f"schema {name}: field {key!r} has a default, which only query parameters take")
         self.name = name
         self.fields = fields
         self.description = description
@@ -456,43 +566,50 @@ class Schema:
     def validate(self, body) -> dict:
         """The checked body; :class:`shared.errors.ValidationFailed` listing every bad field otherwise.
 
-        In a patch (:meth:`patch`), ``null`` for a nullable field is kept as ``None``: remove the field.
+        In a patch (:meth:`patch`) the result is a :class:`Patch`: ``null`` for a nullable field is kept
+        as ``None``, and names the field in ``removed`` unless the field is also required.
         """
+        checked, problems = self.checked(body)
+        if problems:
+            raise errors.ValidationFailed([{"field": path, "message": message} for path, message in problems])
+        return checked
+
+    def checked(self, body) -> tuple[dict, list[tuple[str, str]]]:
+        """The checked fields of ``body`` and every problem as ``(path, message)``; ``(body)`` is the whole."""
         if not isinstance(body, dict):
-            raise errors.ValidationFailed([{"field": "(body)", "message": "must be a JSON object"}])
+            return {}, [("(body)", "must be a JSON object")]
         if self.merge_patch and not body:
-            raise errors.ValidationFailed([{"field": "(body)", "message": "must name at least one field"}])
-        problems, checked = [], {}
+            return {}, [("(body)", "must name at least one field")]
+        problems, checked, removed = [], Patch() if self.merge_patch else {}, []
         fields = self.fields
         for key, value in body.items():
             field = fields.get(key)
             if field is None:
                 message = "field names may not start with $ or contain ." if unsafe_key(key) else self._allowed
-                problems.append({"field": shown(key), "message": message})
-                continue
-            if value is None:
+                problems.append((shown(key), message))
+            elif value is None:
                 if field.nullable:
                     checked[key] = None
+                    if not field.required:
+                        removed.append(key)
                 else:
-                    problems.append({"field": key, "message": "may not be removed" if self.merge_patch
-                                     else "may not be null"})
-                continue
-            try:
-                checked[key] = field.check(value)
-            except FieldError as exc:
-                problems.append({"field": key, "message": str(exc)})
-        for key in self._required:
-            if key not in body:
-                problems.append({"field": key, "message": "is required"})
-        if problems:
-            raise errors.ValidationFailed(problems)
-        return checked
+                    problems.append((key, "may not be removed" if self.merge_patch else "may not be null"))
+            else:
+                try:
+                    checked[key] = field.check(value)
+                except FieldError as exc:
+                    problems += [(key + path, message) for path, message in exc.problems]
+        problems += [(key, "is required") for key in self._required if key not in body]
+        if self.merge_patch:
+            checked.removed = tuple(removed)
+        return checked, problems
 
     def patch(self) -> Schema:
         """The schema of a JSON Merge Patch (RFC 7396) of this one, at the top level.
 
         Every field optional, at least one present; ``null`` removes a nullable field (it is in the
-        result as ``None``) and is refused for the others; a present field is checked as usual.
+        result as ``None`` and in its ``removed``), is kept as null for a field both required and nullable,
+        and is refused for the others; a present field is checked as usual (an :class:`Object` as a whole).
         """
         return Schema(f"{self.name}Patch", self.fields, self.description, merge_patch=True)
 
