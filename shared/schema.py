@@ -138,6 +138,12 @@ class Field:
         """
         return self.check(self._parse(text))
 
+    def from_texts(self, texts: list[str]):
+        """The value of a query parameter sent as ``texts`` (one per occurrence): one, else :class:`FieldError`."""
+        if len(texts) != 1:
+            raise FieldError("must be given once")
+        return self.from_text(texts[0])
+
     def _parse(self, text: str):
         return text
 
@@ -438,6 +444,18 @@ class List(Field):
         if problems:
             raise FieldError.of(problems)
         return checked
+
+    def from_texts(self, texts: list[str]):
+        """Every occurrence of a query parameter (``?status=open&status=held``), each read by ``item``, in order."""
+        values, problems = [], []
+        for index, text in enumerate(texts):
+            try:
+                values.append(self.item._parse(text))
+            except FieldError as exc:
+                problems += _nested(f"[{index}]", exc)
+        if problems:
+            raise FieldError.of(problems)
+        return self.check(values)
 
     def _schema(self) -> dict:
         schema = {"type": "array", "items": self.item.json_schema(), "maxItems": self.max_items}
