@@ -196,7 +196,7 @@ class String(Field):
         self.min_length = min_length
         self.max_length = max_length
         self.pattern = pattern
-        self.compiled = re.compile(pattern, re.ASCII) if pattern is not None else None
+        self._compiled = None  # the pattern compiled on the first value checked: not at a cold start
         self.one_line = one_line
         self.blank = blank
         self.default_example = _NO_EXAMPLE if pattern else "x" * max(min_length, 1)
@@ -213,9 +213,16 @@ class String(Field):
                              else "must not contain control or format characters other than line breaks and tabs")
         if not self.blank and not value.strip():
             raise FieldError("must not be blank")
-        if self.compiled is not None and self.compiled.fullmatch(value) is None:
+        if self.pattern is not None and self.compiled.fullmatch(value) is None:
             raise FieldError(f"must match {self.pattern}")
         return value
+
+    @property
+    def compiled(self) -> re.Pattern | None:
+        """``pattern`` compiled (ASCII mode), on first use; None without a pattern."""
+        if self._compiled is None and self.pattern is not None:
+            self._compiled = re.compile(self.pattern, re.ASCII)
+        return self._compiled
 
     def _schema(self) -> dict:
         schema = {"type": "string", "maxLength": self.max_length}

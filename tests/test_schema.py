@@ -328,3 +328,9 @@ def test_a_query_text_that_is_not_its_field_type_is_refused(field, text):
 def test_only_query_parameters_take_a_default():
     with pytest.raises(ValueError, match="only query parameters"):
         Schema("Page", {"limit": Integer(default=20)})
+
+
+def test_a_pattern_is_compiled_on_the_first_check_not_at_declaration():
+    field = String(pattern="[a-z]{2}", example="en")
+    assert field._compiled is None
+    assert field.check("en") == "en" and field._compiled is not None
