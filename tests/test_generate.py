@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from shared import errors
-from shared.schema import Enum, Integer, List, Object, Schema, String
+from shared.schema import Boolean, Enum, Integer, List, Object, Schema, String
 from tools import generate
 from tools.checks import declarations, event_files, openapi
 
@@ -146,3 +146,23 @@ def test_an_object_field_is_written_inline_in_its_component_schema():
     route = ticket_route("POST", "/orders", body=order)
     document = generate.derived_document([route], {"openapi": "3.1.0", "paths": {}})
     assert document["components"]["schemas"]["Order"]["properties"]["items"]["items"] == TICKET.json_schema()
+
+
+def test_the_events_of_a_route_carry_its_required_query_parameters_as_api_gateway_passes_them():
+    route = ticket_route("GET", "/tickets", query={
+        "status": List(Enum(["open", "closed"]), min_items=1, required=True), "mine": Boolean(required=True),
+        "limit": Integer(default=10)})
+    rest, http = generate.rest_event(route), generate.http_event(route)
+    assert rest["multiValueQueryStringParameters"] == {"status": ["open"], "mine": ["true"]}
+    assert rest["queryStringParameters"] == {"status": "open", "mine": "true"}
+    assert (http["rawQueryString"], http["queryStringParameters"]) == ("status=open&mine=true",
+                                                                      {"status": "open", "mine": "true"})
+
+
+def test_an_event_whose_query_fails_the_routes_check_is_named():
+    route = ticket_route("GET", "/tickets", query={"limit": Integer(minimum=1, maximum=50)})
+    event = generate.rest_event(route)
+    event["multiValueQueryStringParameters"] = {"limit": ["500"]}
+    assert event_files.check_example_values("events/tickets.json", event, route) == [
+        "events/tickets.json: its query fails the route's check (limit must be from 1 to 50): set it as API Gateway "
+        "passes a valid one, or delete the file and run make generate"]

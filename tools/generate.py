@@ -34,6 +34,7 @@ import json
 import re
 import sys
 from pathlib import Path
+from urllib.parse import urlencode
 
 import yaml
 
@@ -403,6 +404,21 @@ def example_path(route: Declared) -> tuple[str, dict[str, str] | None]:
     return path, values or None
 
 
+def query_text(value) -> str:
+    """A query parameter's text for ``value``, as :meth:`shared.schema.Field.from_text` reads it back."""
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def example_query(route: Declared) -> dict[str, list[str]]:
+    """Every value of each required query parameter, from its Field's example (a List: each item)."""
+    found = {}
+    for name, field in (route.query or {}).items():
+        if field.required:
+            value = field.example()
+            found[name] = [query_text(item) for item in value] if isinstance(value, list) else [query_text(value)]
+    return found
+
+
 def example_body(route: Declared) -> str | None:
     return json.dumps(route.body.example()) if route.body is not None else None
 
@@ -430,9 +446,11 @@ def rest_event(route: Declared) -> dict:
         "domainName": HOST, "apiId": "a1b2c3d4e5"}
     if not route.public:
         context["authorizer"] = {"principalId": CALLER["sub"], **CALLER, "integrationLatency": 41}
+    query = example_query(route)
     return {"resource": route.path, "path": path, "httpMethod": route.method, "headers": headers,
             "multiValueHeaders": {name: [value] for name, value in headers.items()},
-            "queryStringParameters": None, "multiValueQueryStringParameters": None, "pathParameters": parameters,
+            "queryStringParameters": {name: values[-1] for name, values in query.items()} or None,
+            "multiValueQueryStringParameters": query or None, "pathParameters": parameters,
             "stageVariables": None, "requestContext": context, "body": body, "isBase64Encoded": False}
 
 
@@ -456,8 +474,12 @@ def http_event(route: Declared) -> dict:
                "timeEpoch": EPOCH}
     if not route.public:
         context["authorizer"] = {"lambda": dict(CALLER)}
-    event = {"version": "2.0", "routeKey": key, "rawPath": path, "rawQueryString": "", "headers": headers,
+    query = example_query(route)
+    event = {"version": "2.0", "routeKey": key, "rawPath": path, "rawQueryString": urlencode(
+        [(name, value) for name, values in query.items() for value in values]), "headers": headers,
              "requestContext": context, "isBase64Encoded": False}
+    if query:
+        event["queryStringParameters"] = {name: ",".join(values) for name, values in query.items()}
     if parameters:
         event["pathParameters"] = parameters
     if body is not None:
