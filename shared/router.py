@@ -166,14 +166,19 @@ class Router:
         ``errors``: the :class:`shared.errors.HTTPError` classes the endpoint raises (``(NotFound, Conflict)``),
         and ``conditional``: the endpoint answers ``If-None-Match`` with 304 (GET) or ``If-Match`` with 412
         (writes), both for the OpenAPI description (every status the route can answer).
-        A malformed template, ``params`` naming a parameter the template has not, or an ``errors`` entry that
-        is not an HTTPError class is a ValueError now.
+        A malformed template, ``params`` naming a parameter the template has not, a ``query`` Field no text
+        stands for (a Map, an Object, an AnyOf, a List of lists), or an ``errors`` entry that is not an
+        HTTPError class is a ValueError now.
         """
         method = method.upper()
         names = check_template(template)
         unknown = sorted(set(params or ()) - set(names))
         if unknown:
             raise ValueError(f"route {method} {template}: params {unknown} are not parameters of the template")
+        untyped = sorted(name for name, field in (query or {}).items() if not getattr(field, "takes_text", False))
+        if untyped:
+            raise ValueError(f"route {method} {template}: query {untyped} must be Fields a query text stands for "
+                             f"(String, Url, Integer, Number, Boolean, Enum, or a List of one of them)")
         if not all(isinstance(error, type) and issubclass(error, HTTPError) for error in errors):
             raise ValueError(f"route {method} {template}: errors must be HTTPError classes (shared.errors)")
         status = status or DEFAULT_STATUS.get(method, 200)

@@ -107,6 +107,7 @@ class Field:
 
     default_example = _NO_EXAMPLE
     python_types: tuple[type, ...] = ()  # the types of the values it takes, as orjson decodes JSON
+    takes_text = True  # whether a query parameter's text can stand for its values (from_text)
 
     def __init__(self, *, required: bool = False, nullable: bool = False, description: str = "",
                  example=_NO_EXAMPLE, message: str | None = None, default=NO_DEFAULT) -> None:
@@ -410,6 +411,7 @@ class AnyOf(Field):
             for python_type in choice.python_types:
                 self._by_type.setdefault(python_type, choice)
         self.python_types = tuple(self._by_type)
+        self.takes_text = False
         self.default_example = choices[0].example()
         super().__init__(**common)
 
@@ -433,6 +435,7 @@ class List(Field):
         self.item = item
         self.max_items = max_items
         self.min_items = min_items
+        self.takes_text = item.takes_text and not isinstance(item, List)
         self.default_example = [item.example()] * max(min_items, 1 if max_items else 0)
         super().__init__(**common)
 
@@ -478,6 +481,7 @@ class Map(Field):
     """
 
     python_types = (dict,)
+    takes_text = False
 
     def __init__(self, value: Field, key: String | None = None, max_items: int = 100, **common) -> None:
         self.key = key if key is not None else String(min_length=1, max_length=100)
@@ -525,6 +529,7 @@ class Object(Field):
     """
 
     python_types = (dict,)
+    takes_text = False
 
     def __init__(self, schema: Schema, **common) -> None:
         self.schema = schema

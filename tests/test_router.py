@@ -315,3 +315,11 @@ def test_the_errors_a_route_raises_and_its_conditional_use_are_part_of_its_decla
 def test_errors_that_are_not_http_error_classes_are_refused_at_declaration():
     with pytest.raises(ValueError, match="HTTPError"):
         Router("bad").get("/x", errors=(KeyError,))
+
+
+def test_a_query_parameter_no_text_stands_for_is_refused_at_declaration():
+    from shared.schema import Map, Object
+
+    for field in (Map(String()), Object(NOTE), List(List(String()))):
+        with pytest.raises(ValueError, match="query"):
+            Router("bad").get("/x", query={"filter": field})
