@@ -1,5 +1,10 @@
 """openapi.yaml: consistent with the routes the routers declare and the template, and honoured by the API over HTTP.
 
+Every status a function answers must be one its operation documents: each event file, and variants of
+it (without a caller, with a stale ``If-Match``, with ``If-None-Match``), runs through its function in
+process, and an answer whose status the operation does not list fails the test (a route that raises an
+error its declaration does not name, such as a 404 without ``errors=(NotFound,)``).
+
 The contract test runs Schemathesis (property-based, on Hypothesis) against a
 local gateway serving template.yaml, with a valid token, once as a REST API and
 once as the HTTP API derived from it (``make serve API=http``, its Lambda
