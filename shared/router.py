@@ -179,10 +179,10 @@ class Router:
         if untyped:
             raise ValueError(f"route {method} {template}: query {untyped} must be Fields a query text stands for "
                              f"(String, Url, Integer, Number, Boolean, Enum, or a List of one of them)")
-        if not all(isinstance(error, type) and issubclass(error, HTTPError) for error in errors):
+        raised = (errors,) if isinstance(errors, type) else tuple(errors)  # one class alone is taken too
+        if not all(isinstance(error, type) and issubclass(error, HTTPError) for error in raised):
             raise ValueError(f"route {method} {template}: errors must be HTTPError classes (shared.errors)")
         status = status or DEFAULT_STATUS.get(method, 200)
-        raised = tuple(errors)
 
         def register(endpoint: Endpoint) -> Endpoint:
             pattern = compile_template(template)

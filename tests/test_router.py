@@ -323,3 +323,9 @@ def test_a_query_parameter_no_text_stands_for_is_refused_at_declaration():
     for field in (Map(String()), Object(NOTE), List(List(String()))):
         with pytest.raises(ValueError, match="query"):
             Router("bad").get("/x", query={"filter": field})
+
+
+def test_a_single_error_class_is_taken_as_the_one_error_a_route_raises():
+    declared = Router("x")
+    declared.get("/x", errors=errors.NotFound)(list_tasks)
+    assert declared.routes[0].errors == (errors.NotFound,)
