@@ -269,6 +269,12 @@ def _urlsplit(url: str):
     return urlsplit(url)
 
 
+def _within_safe_range(field: str, *bounds: float | None) -> None:
+    """ValueError at declaration for a bound beyond +/- 2**53, which no value could be checked against exactly."""
+    if any(bound is not None and not -MAX_SAFE_INTEGER <= bound <= MAX_SAFE_INTEGER for bound in bounds):
+        raise ValueError(f"{field} bounds must be within +/- 2**53 (what JavaScript and the checks hold exactly)")
+
+
 class Integer(Field):
     """A whole number (not a boolean, not ``1.0``) from ``minimum`` to ``maximum``, within +/- 2**53."""
 
@@ -276,6 +282,7 @@ class Integer(Field):
     default_example = 0
 
     def __init__(self, minimum: int | None = None, maximum: int | None = None, **common) -> None:
+        _within_safe_range("Integer", minimum, maximum)
         self.minimum = -MAX_SAFE_INTEGER if minimum is None else minimum
         self.maximum = MAX_SAFE_INTEGER if maximum is None else maximum
         self.default_example = min(max(0, self.minimum), self.maximum)
@@ -311,6 +318,7 @@ class Number(Field):
     default_example = 0
 
     def __init__(self, minimum: float | None = None, maximum: float | None = None, **common) -> None:
+        _within_safe_range("Number", minimum, maximum)
         self.minimum = minimum
         self.maximum = maximum
         if minimum is not None and minimum > 0:

@@ -334,3 +334,10 @@ def test_a_pattern_is_compiled_on_the_first_check_not_at_declaration():
     field = String(pattern="[a-z]{2}", example="en")
     assert field._compiled is None
     assert field.check("en") == "en" and field._compiled is not None
+
+
+@pytest.mark.parametrize("bounds", [{"maximum": 2**60}, {"minimum": -(2**53) - 1}])
+def test_bounds_beyond_two_to_the_53_are_refused_at_declaration(bounds):
+    for kind in (Integer, Number):
+        with pytest.raises(ValueError, match=r"2\*\*53"):
+            kind(**bounds)
