@@ -420,8 +420,11 @@ class AnyOf(Field):
                 self._by_type.setdefault(python_type, choice)
         self.python_types = tuple(self._by_type)
         self.takes_text = False
-        self.default_example = choices[0].example()
         super().__init__(**common)
+
+    @property
+    def default_example(self):
+        return self.choices[0].example()  # asked for where examples are made, not at a cold start
 
     def _check(self, value):
         choice = self._by_type.get(type(value))
@@ -444,8 +447,11 @@ class List(Field):
         self.max_items = max_items
         self.min_items = min_items
         self.takes_text = item.takes_text and not isinstance(item, List)
-        self.default_example = [item.example()] * max(min_items, 1 if max_items else 0)
         super().__init__(**common)
+
+    @property
+    def default_example(self):
+        return [self.item.example()] * max(self.min_items, 1 if self.max_items else 0)
 
 
     def _check(self, value):
@@ -495,8 +501,11 @@ class Map(Field):
         self.key = key if key is not None else String(min_length=1, max_length=100)
         self.value = value
         self.max_items = max_items
-        self.default_example = {self.key.example(): value.example()}
         super().__init__(**common)
+
+    @property
+    def default_example(self):
+        return {self.key.example(): self.value.example()}
 
 
     def _check(self, value):

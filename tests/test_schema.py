@@ -341,3 +341,11 @@ def test_bounds_beyond_two_to_the_53_are_refused_at_declaration(bounds):
     for kind in (Integer, Number):
         with pytest.raises(ValueError, match=r"2\*\*53"):
             kind(**bounds)
+
+
+def test_declaring_fields_checks_no_example_and_compiles_no_pattern():
+    key = String(pattern="[a-z]+", example="theme")
+    declared = Schema("Prefs", {"prefs": Map(AnyOf(String(pattern="[0-9]+", example="1"), Boolean()), key=key),
+                                "codes": List(String(pattern="[A-Z]+", example="AB"))})
+    assert key._compiled is None and declared.fields["codes"].item._compiled is None
+    assert declared.validate({"prefs": {"theme": "7"}, "codes": ["AB"]}) == {"prefs": {"theme": "7"}, "codes": ["AB"]}
