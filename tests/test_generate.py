@@ -166,3 +166,10 @@ def test_an_event_whose_query_fails_the_routes_check_is_named():
     assert event_files.check_example_values("events/tickets.json", event, route) == [
         "events/tickets.json: its query fails the route's check (limit must be from 1 to 50): set it as API Gateway "
         "passes a valid one, or delete the file and run make generate"]
+
+
+def test_a_conditional_write_that_answers_a_body_documents_its_new_etag():
+    found = operation_of(ticket_route("PATCH", "/tickets/{ticket_id}", body=TICKET.patch(), conditional=True))
+    assert found["responses"]["200"]["headers"]["ETag"]["required"] is True
+    assert "headers" not in operation_of(ticket_route("DELETE", "/tickets/{ticket_id}", conditional=True))[
+        "responses"]["204"]

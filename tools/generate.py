@@ -195,9 +195,9 @@ def operation(route: Declared, description: dict) -> dict:
     if route.success == 201:
         success["headers"] = {"Location": {"description": "The path of what was created.", "required": True,
                                            "schema": {"type": "string"}}}
-    if route.conditional and route.method in READS:
-        success["headers"] = {"ETag": {"description": "The revision of what is shown.", "required": True,
-                                       "schema": {"type": "string"}}}
+    if route.conditional and route.success not in (204, 304):
+        success.setdefault("headers", {})["ETag"] = {"description": "The revision of what is shown.",
+                                                     "required": True, "schema": {"type": "string"}}
     if route.success not in (204, 304):
         schema = schema_ref(route.response) if route.response is not None else {"type": "object"}
         success["content"] = {"application/json": {"schema": schema}}
