@@ -95,3 +95,14 @@ def test_a_gateway_response_without_its_json_body_is_rejected(source):
     assert canary.check_gateway_bodies(broken) == [
         f"{api}'s gateway response {kind} leaves its body to API Gateway (SAM writes \"responseTemplates\": {{}}): "
         f"set ResponseTemplates: {{application/json: '{canary.GATEWAY_BODY}'}}"]
+
+
+def test_a_stage_5xx_alarm_that_pages_on_one_minute_is_rejected(source):
+    broken = copy.deepcopy(source)
+    alarm = next(name for name, resource in broken["Resources"].items()
+                 if resource["Properties"].get("MetricName") == "5XXError")
+    assert canary.check_paging(broken) == []
+    broken["Resources"][alarm]["Properties"].pop("DatapointsToAlarm")
+    assert canary.check_paging(broken) == [
+        f"{alarm} pages on one minute of 5xx, so one transient blip (a database failover) pages someone: set "
+        "EvaluationPeriods: 3 and DatapointsToAlarm: 2"]

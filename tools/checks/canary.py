@@ -8,7 +8,8 @@
   an alarm whose name changes, so each deployment starts with a fresh alarm,
   while ``PutMetricAlarm`` on an existing one keeps its state;
 - an alarm on handled 500s or authorizer failures fires on two minutes of three
-  (``DatapointsToAlarm`` 2 or more), so one transient blip rolls nothing back;
+  (``DatapointsToAlarm`` 2 or more), so one transient blip rolls nothing back, and
+  the stage's 5xx alarm pages on two minutes of three;
 - every parameter the functions validate refuses what the functions refuse or
   rewrite (:data:`PROBES`), so a bad value fails the deploy, not every request;
 - a REST API whose gateway responses depend on parameters sets ``AlwaysDeploy``, and each
@@ -98,6 +99,19 @@ def check_alarms(template: dict) -> list[str]:
     return found
 
 
+PAGING_5XX = {"5XXError", "5xx"}  # the stage's 5xx, REST API and HTTP API
+
+
+def check_paging(template: dict) -> list[str]:
+    """An alarm on the stage's 5xx pages on two minutes of three, not on one transient blip."""
+    return [f"{name} pages on one minute of 5xx, so one transient blip (a database failover) pages someone: set "
+            f"EvaluationPeriods: 3 and DatapointsToAlarm: 2"
+            for name, resource in template.get("Resources", {}).items()
+            if resource.get("Type") == "AWS::CloudWatch::Alarm"
+            and resource.get("Properties", {}).get("MetricName") in PAGING_5XX
+            and int(resource["Properties"].get("DatapointsToAlarm", 1)) < 2]
+
+
 def check_parameter_rules(template: dict) -> list[str]:
     """Parameters given to variables the functions validate refuse the values the functions refuse or rewrite."""
     from shared import config
@@ -169,5 +183,5 @@ def check_tracing_promise(template: dict) -> list[str]:
 
 def check(template: dict) -> list[str]:
     """Every problem of the canaries of ``template`` (a SAM template, before the transform)."""
-    return (check_hooks(template) + check_alarms(template) + check_parameter_rules(template)
+    return (check_hooks(template) + check_alarms(template) + check_paging(template) + check_parameter_rules(template)
             + check_redeploy(template) + check_gateway_bodies(template) + check_tracing_promise(template))
