@@ -280,10 +280,16 @@ def test_the_performance_page_shows_the_page_and_the_chart_make_bench_writes():
     assert f"]({run.DOCS_PAGE.relative_to(ROOT).as_posix()})" in README
 
 
-def test_the_where_things_live_table_places_every_module_of_shared_and_handlers():
+def deployed_packages() -> list[str]:
+    """The project's top-level packages that functions import: all but the tools, the tests and the benchmark."""
+    return sorted(path.parent.name for path in ROOT.glob("*/__init__.py")
+                  if path.parent.name not in ("tools", "tests", "bench"))
+
+
+def test_the_where_things_live_table_places_every_module_of_the_deployed_packages():
     rows = table_after(ARCHITECTURE, "## Where things live")
     named = {path for _, modules in rows for path in re.findall(r"`([a-z0-9_/]+\.py)`", modules)}
-    modules = {path.relative_to(ROOT).as_posix() for folder in ("shared", "handlers")
+    modules = {path.relative_to(ROOT).as_posix() for folder in deployed_packages()
                for path in (ROOT / folder).glob("*.py") if path.name != "__init__.py"}
     assert modules - named == set(), f"{ARCHITECTURE}'s Where things live does not place {sorted(modules - named)}"
     assert named - modules - {"authorizer.py"} == set()

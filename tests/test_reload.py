@@ -22,7 +22,8 @@ from tools import loopback
 from tools.local_token import mint_local_token
 
 ROOT = Path(__file__).resolve().parent.parent
-COPIED = ("authorizer.py", "template.yaml", "openapi.yaml", "handlers", "shared", "tools", "events", "tests")
+COPIED = ("authorizer.py", "template.yaml", "openapi.yaml", "handlers", "shared", "profiles", "tools", "events",
+          "tests")
 SKIPPED = shutil.ignore_patterns("__pycache__", "localdb", "soak", "*.yaml.bak")
 HELLO = '''def lambda_handler(event, context):
     return {"statusCode": 200, "headers": {"Content-Type": "text/plain"}, "body": "hello"}

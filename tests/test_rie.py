@@ -12,7 +12,7 @@ from pathlib import Path
 import pymongo
 import pytest
 
-from shared import profiles
+from profiles import store as profiles
 from shared.principal import Principal
 from tests.apigw import rest_event
 from tests.fixtures.gateway_server import LocalGateway, write_test_template

@@ -1,6 +1,6 @@
-"""The profile example's body rules: the fields of a profile, declared on :mod:`shared.schema`.
+"""The fields of a profile, declared on :mod:`shared.schema`.
 
-A profile module, not a toolkit one: only the function that writes profiles (``handlers/me.py``)
+Only the function that writes profiles (``handlers/me.py``)
 imports it, so only its zip holds ``tzdata`` (for :class:`TimeZone`). ``PATCH /me`` takes
 ``PROFILE.patch()``.
 """

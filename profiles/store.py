@@ -1,4 +1,4 @@
-"""Profile documents: storage, revisions and the views shown to clients (the profile example's module).
+"""Profile documents: storage, revisions and the views shown to clients.
 
 A profile's ``_id`` is the token's ``sub``. Every write stores a new random
 ``revision``; the ETag of ``/me`` and ``/users/{id}`` is that revision, and
