@@ -18,8 +18,8 @@ from shared.router import Router
 from shared.schema import Schema, String
 from tools import generate, samtemplate
 from tools.checks import declarations, event_files, openapi, routes, sam, yamlkeys
-from tools.checks.intrinsics import Evaluator
 from tools.checks.snippets import yaml_block
+from tools.samtemplate import Evaluator
 
 # Routes no router declares: one more for UsersFunction, and one in a module that has no function yet.
 EXAMPLE = declarations.Declared("GET", "/users/{user_id}/example", False, "handlers.users", "read_example",

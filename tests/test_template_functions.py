@@ -9,7 +9,7 @@ import pytest
 
 from tools import samtemplate, template_functions
 from tools.checks import declarations, routes, sam
-from tools.checks.intrinsics import Evaluator
+from tools.samtemplate import Evaluator
 
 NOTES = [declarations.Declared("GET", "/notes", False, "handlers.notes", "list_notes", "My notes"),
          declarations.Declared("DELETE", "/notes/{note_id}", False, "handlers.notes", "delete_note", "Delete one")]

@@ -494,7 +494,7 @@ def template_problems(declared: list[Declared]) -> list[str]:
     """What the route checks still say about template.yaml (see tools/checks/routes.py)."""
     from tools import samtemplate
     from tools.checks import routes, sam
-    from tools.checks.intrinsics import Evaluator
+    from tools.samtemplate import Evaluator
 
     try:
         template = samtemplate.load()

@@ -31,8 +31,8 @@ from tools.checks.declarations import (
     preflights,
     template_problem,
 )
-from tools.checks.intrinsics import Evaluator, Unevaluable
 from tools.checks.snippets import addition
+from tools.samtemplate import Evaluator, Unevaluable
 
 TEMPLATE_FILE = "template.yaml"
 # What an integration URI invokes, once evaluated: ...:lambda:path/2015-03-31/functions/<MeFunctionAliaslive>/...
