@@ -122,3 +122,27 @@ def test_the_function_of_a_module_that_is_gone_is_removed_with_its_parameter_and
     assert "NotesFunctionRevision" not in written["Parameters"]
     assert generate(with_notes, kept, handlers=handlers) == text
 
+
+
+GENERATORS_AND_CHECKS = ("tools.generate", "tools.template_functions", "tools.httpapi", "tools.events",
+                         "tools.checks.openapi", "tools.checks.event_files", "tools.checks.routes",
+                         "tools.checks.dashboard", "tools.checks.emitted")
+
+
+def imported(module: str) -> set[str]:
+    """The modules of :data:`GENERATORS_AND_CHECKS` that ``module`` imports, at its top or inside a function."""
+    from tools.checks import imports
+
+    path = imports.module_path(module)
+    names = imports.imported_names(path.read_text(encoding="utf-8"), module.rpartition(".")[0])
+    return {name for name, _lazy in names if name in GENERATORS_AND_CHECKS and name != module}
+
+
+def test_the_generators_and_the_checks_import_each_other_without_a_loop():
+    graph = {module: imported(module) for module in GENERATORS_AND_CHECKS}
+
+    def reaches(start: str, target: str, seen: set[str]) -> bool:
+        return any(name == target or (name not in seen and reaches(name, target, seen | {name}))
+                   for name in graph[start])
+
+    assert [module for module in graph if reaches(module, module, set())] == []

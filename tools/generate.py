@@ -22,9 +22,7 @@ From each route a router declares (its method, path, ``public``, ``body``,
   removed. Then the Dashboard body, from the functions and routes (:mod:`tools.checks.dashboard`), and
   the HTTP API templates derived from template.yaml (:mod:`tools.httpapi`).
 
-``make lint`` names this command when a file is behind. After writing, the command prints
-what the route checks still find in template.yaml (nothing, unless it was edited into a state the
-skeleton cannot mend).
+``make lint`` names this command when a file is behind, and checks what it wrote.
 """
 
 from __future__ import annotations
@@ -42,6 +40,7 @@ import yaml
 from tools import cli, httpapi, template_functions
 from tools.checks import dashboard, imports, snippets
 from tools.checks.declarations import ROOT, DeclarationError, Declared, camel, declared_routes, path_parameters
+from tools.events import event_files, event_route
 
 OPENAPI = ROOT / "openapi.yaml"
 EVENTS = ROOT / "events"
@@ -490,8 +489,6 @@ def http_event(route: Declared) -> dict:
 
 def event_routes(folder: Path) -> tuple[set[tuple[str, str]], set[tuple[str, str]]]:
     """The ``(method, path)`` routes events/ already has a REST API event and an HTTP API event for."""
-    from tools.checks.event_files import event_files, event_route
-
     rest, http = set(), set()
     for event in event_files(folder).values():
         (http if event.get("version") == "2.0" else rest).add(event_route(event)[:2])
@@ -551,28 +548,7 @@ def main(argv: list[str] | None = None) -> int:
     if not changed:
         print("openapi.yaml, events/, template.yaml's functions, the dashboard and the HTTP API templates already "
               "agree with the declarations")
-    left = template_problems(routes)
-    if left:
-        print(f"\nmake lint still finds these in template.yaml ({len(left)}):")
-        print("\n".join(left))
     return 0
-
-
-def template_problems(declared: list[Declared]) -> list[str]:
-    """What the route checks still say about template.yaml (see tools/checks/routes.py)."""
-    from tools import samtemplate
-    from tools.checks import routes, sam
-    from tools.samtemplate import Evaluator
-
-    try:
-        template = samtemplate.load()
-        environment = sorted(sam.environments())[0]
-        overrides = sam.parse_overrides(sam.environments()[environment].get("parameter_overrides", ""))
-        values = sam.parameter_values(template, overrides)
-        cfn = sam.translate(template, values)
-    except Exception as exc:  # make lint says why in full
-        return [f"template.yaml cannot be checked ({type(exc).__name__}): run make lint"]
-    return routes.check_template(template, cfn, Evaluator(cfn, values), declared)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from collections import defaultdict
 
 from tools import loopback, samtemplate
 from tools.checks.declarations import ROOT
-from tools.checks.event_files import event_files
+from tools.events import event_files
 
 RUNNER = """
 import importlib, json, sys
