@@ -35,7 +35,7 @@ def template_problems(template: dict, declared: list[declarations.Declared]) -> 
     cfn = sam.translate(template, values)
     evaluator = Evaluator(cfn, values)
     alarms = routes.error_alarms(cfn, evaluator)
-    return (routes.check_functions(template, declared, alarms)
+    return (routes.check_functions(template, declared)
             + routes.check_template_events(template, cfn, evaluator, declared)
             + routes.check_alarms(template, declared, alarms))
 

@@ -154,6 +154,19 @@ def function_events(template: dict, function: str, routes: list[Declared]) -> di
     return events
 
 
+def blocks(template: dict, module: str, function: str, routes: list[Declared]) -> dict[str, dict]:
+    """The skeleton's blocks for ``function`` of ``module`` as data, ``{"Parameters": {...}, "Resources": {...}}``:
+    with the events of ``routes``, and none of :data:`YOURS` when the module's code never reaches the database."""
+    entries = skeleton(function.removesuffix("Function"), module.rpartition(".")[2])
+    data = {section: samtemplate.loads("\n".join(join(items))) for section, items in entries.items()}
+    properties = data["Resources"][function]["Properties"]
+    if not uses_database(module):
+        for key in YOURS:
+            properties.pop(key, None)
+    properties["Events"] = function_events(template, function, routes)
+    return data
+
+
 # The text of template.yaml
 
 
