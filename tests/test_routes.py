@@ -348,9 +348,12 @@ def test_an_alarm_on_another_metric_is_not_an_error_alarm(source, declared):
     assert problem.startswith("MeFunction has no error alarm of its own")
 
 
-def test_the_authorizer_needs_no_lambda_error_alarm(source, declared):
+def test_the_authorizers_error_alarm_discounts_the_refusals_and_failures_it_raises(source, declared):
     cfn, evaluator = transformed(source)
-    assert "AuthorizerFunction" not in routes.error_alarms(cfn, evaluator)
+    alarm = routes.error_alarms(cfn, evaluator)["AuthorizerFunction"]
+    expressions = [query["Expression"] for query in source["Resources"][alarm]["Properties"]["Metrics"]
+                   if "Expression" in query]
+    assert expressions == ["FILL(errors, 0) - FILL(refused, 0) - FILL(failed, 0)"]
     assert routes.check_alarms(source, declared, routes.error_alarms(cfn, evaluator)) == []
 
 
