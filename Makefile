@@ -22,7 +22,7 @@ help:
 	@echo "make fuzz [EXAMPLES=500]        the OpenAPI contract test, with many more examples per operation"
 	@echo "make test                       the whole test suite, on a real MongoDB-protocol server"
 	@echo "make docs                       the documentation site in site/ (MkDocs, strict: broken links fail)"
-	@echo "make db [DB_PORT=27017]         run the local database server in the foreground"
+	@echo "make db [DB_PORT=27017] [DB_DATA=.local/db]  run the local database server in the foreground; Ctrl-C or SIGTERM stops it"
 	@echo "make soak [DURATION=60] [CLIENTS=12] [WORKERS=3] [KILLS=2] [API=http]  load through the local API while the database is killed"
 	@echo "make fleet [CONTAINERS=100]     database connections of a fleet of function containers, against the budget"
 	@echo "make indexes                    create the indexes on MONGODB_URI, else the local database (idempotent)"
@@ -71,7 +71,7 @@ docs: setup $(VENV)/.docs-installed
 	$(PY) -m mkdocs build --strict --site-dir site
 
 db: setup
-	@$(PY) -m tools.localdb serve --port $(call quote,$(DB_PORT))
+	@$(PY) -m tools.localdb serve --port $(call quote,$(DB_PORT)) $(if $(DB_DATA),--data $(call quote,$(DB_DATA)))
 
 soak: DURATION ?= 60
 soak: setup $(VENV)/.bench-installed
