@@ -85,7 +85,7 @@ fleet: setup
 	FLEET_CONTAINERS=$(call quote,$(CONTAINERS)) FLEET_REQUESTS=$(call quote,$(REQUESTS)) $(PY) -m pytest tests/test_fleet.py -q
 
 indexes: setup
-	@$(PY) -m shared.indexes
+	@$(PY) -m tools.indexes
 
 token: SUB ?= alice
 token: TTL ?= 3600

@@ -377,12 +377,12 @@ def test_make_token_in_a_clean_environment_warns_about_nothing():
     ({"MONGODB_URI": "mongodb://127.0.0.1/", "MONGODB_TIMEOUT_MS": "5"}, "MONGODB_TIMEOUT_MS must be between"),
 ])
 def test_indexes_refuses_a_bad_setting_in_one_line(env, complaint):
-    assert complaint in one_line_error(run("shared.indexes", **env), "make indexes")
+    assert complaint in one_line_error(run("tools.indexes", **env), "make indexes")
 
 
 def test_indexes_on_an_unreachable_database_fails_in_one_line_within_its_timeout():
     uri = f"mongodb://app:s3cret@127.0.0.1:{closed_port()}/"
-    result = run("shared.indexes", MONGODB_URI=uri, MONGODB_TIMEOUT_MS="300", timeout=30)
+    result = run("tools.indexes", MONGODB_URI=uri, MONGODB_TIMEOUT_MS="300", timeout=30)
     line = one_line_error(result, "make indexes")
     assert line.endswith("no answer within MONGODB_TIMEOUT_MS=300 ms") and "s3cret" not in line
 
