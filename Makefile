@@ -13,7 +13,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 # $(call quote,VALUE): VALUE as one shell word, whatever it holds (SUB='al"ice', EVENT='my event.json').
 quote = '$(subst ','\'',$(1))'
 
-.PHONY: help setup invoke test docs db indexes lint token build deploy bench bench-instructions bench-lambda bench-http serve fuzz soak fleet generate
+.PHONY: help setup invoke test docs db indexes seed lint token build deploy bench bench-instructions bench-lambda bench-http serve fuzz soak fleet generate
 
 help:
 	@echo "make setup                      virtualenv and dependencies"
@@ -26,6 +26,7 @@ help:
 	@echo "make soak [DURATION=60] [CLIENTS=12] [WORKERS=3] [KILLS=2] [API=http]  load through the local API while the database is killed"
 	@echo "make fleet [CONTAINERS=100]     database connections of a fleet of function containers, against the budget"
 	@echo "make indexes                    create the indexes on MONGODB_URI, else the local database (idempotent)"
+	@echo "make seed [REPLACE=1]           store the handler modules' SEED documents on the same database; keeps changed ones unless REPLACE=1"
 	@echo "make -s token SUB=alice [SCOPE='a b'] [TTL=3600]  print a local token (STAGE=local only)"
 	@echo "make generate                   write what the declarations determine: openapi.yaml, events/, template-http*.yaml"
 	@echo "make lint                       ruff, then the offline checks (cfn-lint, SAM transform, routes, bootstrap, actionlint)"
@@ -86,6 +87,9 @@ fleet: setup
 
 indexes: setup
 	@$(PY) -m tools.indexes
+
+seed: setup
+	@$(PY) -m tools.seed $(if $(filter 1 yes true on,$(REPLACE)),--replace)
 
 token: SUB ?= alice
 token: TTL ?= 3600
