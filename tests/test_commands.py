@@ -396,6 +396,28 @@ def test_make_indexes_creates_the_indexes(mongo_uri):
         client.drop_database(database)
 
 
+# make seed
+
+def test_seed_on_an_unreachable_database_fails_in_one_line_within_its_timeout():
+    uri = f"mongodb://app:s3cret@127.0.0.1:{closed_port()}/"
+    line = one_line_error(run("tools.seed", MONGODB_URI=uri, MONGODB_TIMEOUT_MS="300", timeout=30), "make seed")
+    assert line.startswith("make seed: cannot store the SEED documents on mongodb://") and "s3cret" not in line
+
+
+def test_make_seed_refuses_a_bad_db_port_in_one_line():
+    line = one_line_error(make("seed", DB_PORT="abc"), "make seed")
+    assert line == "make seed: DB_PORT must be a port number from 1 to 65535, got 'abc'"
+
+
+def test_make_seed_stores_the_seed_documents(mongo_uri):
+    database = f"test_seed_{uuid.uuid4().hex[:8]}"
+    result = make("seed", MONGODB_URI=mongo_uri, MONGODB_DATABASE=database)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("seed: ") and "stored" in result.stdout
+    with pymongo.MongoClient(mongo_uri) as client:
+        client.drop_database(database)
+
+
 # make db, make soak and the benchmark commands: a bad argument is one line, before anything starts
 
 @pytest.mark.parametrize("module, arguments, command, reason", [

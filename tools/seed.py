@@ -110,6 +110,12 @@ def _ids(ids: list) -> str:
     return f"_id {shown}" + (f" and {len(ids) - 5} more" if len(ids) > 5 else "")
 
 
+def _timeout_ms() -> int:
+    """The functions' MONGODB_TIMEOUT_MS when it is a whole number, so that a database that is down fails as fast."""
+    raw = os.environ.get("MONGODB_TIMEOUT_MS", "").strip()
+    return int(raw) if raw.isdigit() and int(raw) > 0 else TIMEOUT_MS
+
+
 def seed_database(uri: str, name: str, replace: bool = False, if_empty: bool = False) -> list[str]:
     """Store the SEED documents in database ``name`` on ``uri``; the lines that say what was done.
 
@@ -120,7 +126,7 @@ def seed_database(uri: str, name: str, replace: bool = False, if_empty: bool = F
     from shared import secrets
 
     found = seeds()
-    with pymongo.MongoClient(secrets.resolve(uri), serverSelectionTimeoutMS=TIMEOUT_MS) as client:
+    with pymongo.MongoClient(secrets.resolve(uri), serverSelectionTimeoutMS=_timeout_ms()) as client:
         database = client[name]
         if if_empty and database.list_collection_names():
             return []
@@ -164,8 +170,8 @@ def main(argv: list[str] | None = None) -> int:
 
     args = _parser().parse_args(argv)
     with database.chosen() as chosen:
-        if not args.if_empty:
-            print(chosen.describe(), file=sys.stderr)
+        if not args.if_empty and not os.environ.get("MONGODB_URI", "").strip():
+            print(chosen.describe(), file=sys.stderr)  # which local database, as make indexes says
         try:
             lines = seed_database(chosen.uri, chosen.name, args.replace, args.if_empty)
         except PyMongoError as exc:
