@@ -271,12 +271,6 @@ def test_the_console_starts_with_the_database_and_the_authorizer_cache_ttl(gatew
             "to 300 s after it expires") in lines
 
 
-def test_an_empty_database_gets_the_handlers_seed_before_the_first_request(gateway):
-    lines = [line.partition(" ")[2] for line in gateway.log().splitlines()]
-    assert f"seed: {gateway.database} is empty: storing the SEED documents of handlers/ first" in lines
-    assert gateway.request("GET", "/users/alice", bearer(fresh_token())).status == 200
-
-
 def test_by_default_the_console_shows_no_json_log_lines(gateway):
     gateway.request("GET", "/me", bearer(fresh_token()))
     assert not [line for line in gateway.log().splitlines() if '"message":"request"' in line]

@@ -9,10 +9,14 @@ import uuid
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import pymongo
 import pytest
 
+from tests.fixtures.gateway_server import LocalGateway
 from tools import seed
 from tools.cli import CommandError
+from tools.database import Database
+from tools.local_token import mint_local_token
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTES_MODULE = """
@@ -37,16 +41,18 @@ def handlers(tmp_path, monkeypatch):
     return folder
 
 
-def local_run_environment(database, mongo_uri: str) -> dict[str, str]:
-    """What make invoke, make serve and make seed need to find the test's database, as a developer would give it."""
-    env = {name: value for name, value in os.environ.items() if name != "MONGODB_URI"}
-    env["MONGODB_DATABASE"] = database.name
+def local_port(mongo_uri: str) -> int:
+    """The port of the test's server when it is on loopback, as make db's is; the test is skipped otherwise."""
     address = urlsplit(mongo_uri)
-    if address.hostname in ("127.0.0.1", "localhost") and address.port:
-        env["DB_PORT"] = str(address.port)
-    else:
-        env["MONGODB_URI"] = mongo_uri
-    return env
+    if address.hostname not in ("127.0.0.1", "localhost") or not address.port:
+        pytest.skip("only a local database is seeded unasked; the test's server is elsewhere")
+    return address.port
+
+
+def local_run_environment(database_name: str, mongo_uri: str) -> dict[str, str]:
+    """What make invoke, make serve and make seed need to use the test's server as a local one (DB_PORT)."""
+    env = {name: value for name, value in os.environ.items() if name != "MONGODB_URI"}
+    return {**env, "MONGODB_DATABASE": database_name, "DB_PORT": str(local_port(mongo_uri))}
 
 
 def test_seeds_are_read_from_every_module_that_declares_them(handlers):
@@ -88,7 +94,7 @@ def test_replacing_puts_the_seed_version_back_and_says_which(handlers, database)
 
 
 def test_make_seed_stores_the_handlers_seed_then_keeps_it(database, mongo_uri):
-    env = local_run_environment(database, mongo_uri)
+    env = local_run_environment(database.name, mongo_uri)
     runs = [subprocess.run([sys.executable, "-m", "tools.seed"], cwd=ROOT, env=env, capture_output=True, text=True,
                            timeout=60) for _ in range(2)]
     assert [run.returncode for run in runs] == [0, 0], runs[-1].stderr
@@ -112,8 +118,29 @@ def test_a_database_that_holds_anything_is_left_alone_when_only_empty_ones_are_s
     assert list(database.profiles.find()) == [{"_id": "alice", "name": "Mine"}]
 
 
+def test_a_database_mongodb_uri_names_is_never_seeded_unasked(mongo_uri):
+    chosen = Database(mongo_uri, "never_seeded", "MONGODB_URI", local=False)
+    assert seed.seed_if_empty(chosen) == []
+
+
+def test_make_serve_on_an_empty_local_database_seeds_it_before_the_first_request(tmp_path, mongo_uri, monkeypatch):
+    monkeypatch.delenv("MONGODB_URI", raising=False)
+    name = f"test_serve_seed_{uuid.uuid4().hex[:8]}"
+    server = LocalGateway(tmp_path / "gateway.log", env={"DB_PORT": str(local_port(mongo_uri)),
+                                                         "MONGODB_DATABASE": name})
+    try:
+        token = mint_local_token("bob")
+        assert server.request("GET", "/users/alice", {"Authorization": f"Bearer {token}"}).status == 200
+        lines = [line.partition(" ")[2] for line in server.log().splitlines()]
+        assert f"seed: {name} is empty: storing the SEED documents of handlers/ first" in lines
+    finally:
+        server.stop()
+        with pymongo.MongoClient(mongo_uri) as client:
+            client.drop_database(name)
+
+
 def test_make_invoke_on_an_empty_database_seeds_it_first_so_a_read_event_finds_its_document(database, mongo_uri):
-    env = local_run_environment(database, mongo_uri)
+    env = local_run_environment(database.name, mongo_uri)
     result = subprocess.run([sys.executable, "-m", "tools.invoke", "events/user.json"], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr

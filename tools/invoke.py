@@ -9,8 +9,8 @@ time): the first run is the cold start, the others warm. With ``--runtime
 rie`` the function runs under ``aws-lambda-rie`` and ``awslambdaric`` instead
 (see ``tools/rie.py``), and RIE's own START/END/REPORT lines show on stderr.
 The database is chosen by :mod:`tools.database` (``--db fresh``: an empty one);
-an empty database first gets the handler modules' ``SEED`` documents (see
-:mod:`tools.seed`), in a process of its own; the authorizer uses none.
+an empty local database first gets the handler modules' ``SEED`` documents
+(see :mod:`tools.seed`), in a process of its own; the authorizer uses none.
 
 In event files, ``{{LOCAL_TOKEN}}`` is replaced by a fresh token signed with
 the local development secret (see ``make token``).
@@ -312,7 +312,7 @@ def main(argv: list[str] | None = None) -> int:
         return _run(args, function_name, handler_path, template, event_text, {})
     with database.chosen(fresh=args.db == "fresh") as chosen:
         print(chosen.describe(), file=sys.stderr)
-        for line in seed.seed_if_empty(chosen.environment()):
+        for line in seed.seed_if_empty(chosen):
             print(line, file=sys.stderr)
         os.environ.update(chosen.environment())  # before anything reads the settings
         return _run(args, function_name, handler_path, template, event_text, chosen.environment())

@@ -11,10 +11,11 @@ Every module of ``handlers/`` is read, whatever it is called. Three ways store t
   :mod:`tools.database`): the documents whose ``_id`` is not there yet. A document already there is kept as
   it is, since a person may have changed it, and the command says which ones it kept; ``make seed
   REPLACE=1`` (``--replace``) puts SEED's version back, and says which ones it replaced.
-- ``make invoke`` and ``make serve`` store them before the first request when their database is empty (no
-  collection at all, as with ``DB=fresh`` or the first run on ``.local/db``), and say so. A database that
-  holds anything is left alone. This runs in a process of its own, so that ``make invoke``'s cold start
-  counts the function's own imports only.
+- ``make invoke`` and ``make serve`` store them before the first request when their database is local (a
+  server on ``DB_PORT`` or one they start, not ``MONGODB_URI``) and empty (no collection at all, as with
+  ``DB=fresh`` or the first run on ``.local/db``), and say so. A database that holds anything is left
+  alone. This runs in a process of its own, so that ``make invoke``'s cold start counts the function's own
+  imports only.
 - :func:`plant` stores every one, replacing documents of the same ``_id``: the event tests run it before
   each event.
 """
@@ -30,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tools.cli import CommandError
+from tools.database import Database
 
 ROOT = Path(__file__).resolve().parent.parent
 HANDLERS = ROOT / "handlers"
@@ -138,11 +140,16 @@ def seed_database(uri: str, name: str, replace: bool = False, if_empty: bool = F
     return lines
 
 
-def seed_if_empty(environment: dict[str, str]) -> list[str]:
-    """Seed the database ``environment`` names (``MONGODB_URI``, ``MONGODB_DATABASE``) if it is empty, in a
-    process of its own (this one imports neither pymongo nor the handlers); the lines to show."""
+def seed_if_empty(chosen: Database) -> list[str]:
+    """Seed the database ``make invoke`` or ``make serve`` chose if it is local and empty; the lines to show.
+
+    Runs in a process of its own: this one imports neither pymongo nor the handlers. A database
+    ``MONGODB_URI`` names is never seeded unasked: it may be a deployed one.
+    """
+    if not chosen.local:
+        return []
     result = subprocess.run([sys.executable, "-m", "tools.seed", "--if-empty"], cwd=ROOT,
-                            env={**os.environ, **environment}, capture_output=True, text=True,
+                            env={**os.environ, **chosen.environment()}, capture_output=True, text=True,
                             timeout=SUBPROCESS_TIMEOUT_SECONDS)
     lines = (result.stdout + result.stderr).splitlines()
     if result.returncode != 0:

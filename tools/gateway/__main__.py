@@ -13,7 +13,7 @@ the gateway as API Gateway's JWT authorizer does).
 The database is chosen as for ``make invoke`` (see :mod:`tools.database`):
 ``MONGODB_URI``, else a server already on ``DB_PORT``, else a local one started
 for the server's lifetime; ``--db fresh`` starts from an empty one. An empty
-database first gets the handler modules' ``SEED`` documents (see :mod:`tools.seed`). Variables
+local database first gets the handler modules' ``SEED`` documents (see :mod:`tools.seed`). Variables
 the template gives a function can be overridden from your shell
 (``LOG_LEVEL=DEBUG make serve``); the API stage (and so ``STAGE``) is ``local``
 unless ``--parameter StageName=...`` says otherwise. Each request prints one
@@ -157,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"{args.runtime} runtime, "
                 f"{args.workers} worker(s) per function, logs {args.logs}, reload {'on' if args.reload else 'off'})")
             log(chosen.describe())
-            for line in seed.seed_if_empty(environment):
+            for line in seed.seed_if_empty(chosen):
                 log(line)
             for line in [*describe_routes(api), *describe_caching(api), *describe_stage(api)]:
                 log(line)
