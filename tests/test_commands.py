@@ -20,6 +20,7 @@ import pymongo
 import pytest
 
 from shared import tokens
+from tools import seed
 
 ROOT = Path(__file__).resolve().parent.parent
 # Variables a developer's shell may hold that would change what the commands do.
@@ -171,7 +172,9 @@ def test_invoke_with_db_fresh_and_no_server_starts_one_on_a_temporary_folder():
     assert result.returncode == 0, result.stderr
     assert (f"database: mongodb://127.0.0.1:{port}/ app (a local server started on DB_PORT {port}; data in a "
             f"temporary folder deleted at the end (DB=fresh))") in result.stderr
-    assert '\\"items\\":[]' in result.stdout
+    assert "seed: app is empty: storing the SEED documents of handlers/ first" in result.stderr
+    listed = json.loads(json.loads(result.stdout[result.stdout.index("{\n"):])["body"])["items"]
+    assert [item["id"] for item in listed] == [document["_id"] for document in seed.seeds().get("profiles", [])]
 
 
 def test_make_invoke_passes_an_event_path_with_spaces_and_quotes(tmp_path):
