@@ -112,6 +112,12 @@ def test_an_empty_database_is_seeded_and_says_so(database, mongo_uri):
     assert database.list_collection_names()
 
 
+def test_a_database_with_indexes_but_no_document_counts_as_empty(database, mongo_uri):
+    database.profiles.create_index("name")
+    lines = seed.seed_database(mongo_uri, database.name, if_empty=True)
+    assert lines[0] == f"seed: {database.name} is empty: storing the SEED documents of handlers/ first"
+
+
 def test_a_database_that_holds_anything_is_left_alone_when_only_empty_ones_are_seeded(database, mongo_uri):
     database.profiles.insert_one({"_id": "alice", "name": "Mine"})
     assert seed.seed_database(mongo_uri, database.name, if_empty=True) == []

@@ -12,8 +12,8 @@ Every module of ``handlers/`` is read, whatever it is called. Three ways store t
   it is, since a person may have changed it, and the command says which ones it kept; ``make seed
   REPLACE=1`` (``--replace``) puts SEED's version back, and says which ones it replaced.
 - ``make invoke`` and ``make serve`` store them before the first request when their database is local (a
-  server on ``DB_PORT`` or one they start, not ``MONGODB_URI``) and empty (no collection at all, as with
-  ``DB=fresh`` or the first run on ``.local/db``), and say so. A database that holds anything is left
+  server on ``DB_PORT`` or one they start, not ``MONGODB_URI``) and holds no document (as with ``DB=fresh``,
+  the first run on ``.local/db``, or after ``make indexes`` only), and say so. A database that holds anything is left
   alone. This runs in a process of its own, so that ``make invoke``'s cold start counts the function's own
   imports only.
 - :func:`plant` stores every one, replacing documents of the same ``_id``: the event tests run it before
@@ -118,10 +118,15 @@ def _timeout_ms() -> int:
     return int(raw) if raw.isdigit() and int(raw) > 0 else TIMEOUT_MS
 
 
+def is_empty(database) -> bool:
+    """Whether ``database`` holds no document: no collection, or only empty ones (as ``make indexes`` leaves)."""
+    return all(database[name].find_one({}, {"_id": 1}) is None for name in database.list_collection_names())
+
+
 def seed_database(uri: str, name: str, replace: bool = False, if_empty: bool = False) -> list[str]:
     """Store the SEED documents in database ``name`` on ``uri``; the lines that say what was done.
 
-    ``if_empty``: only when the database has no collection at all (nothing is printed otherwise).
+    ``if_empty``: only when the database holds no document (nothing is printed otherwise).
     """
     import pymongo
 
@@ -130,7 +135,7 @@ def seed_database(uri: str, name: str, replace: bool = False, if_empty: bool = F
     found = seeds()
     with pymongo.MongoClient(secrets.resolve(uri), serverSelectionTimeoutMS=_timeout_ms()) as client:
         database = client[name]
-        if if_empty and database.list_collection_names():
+        if if_empty and not is_empty(database):
             return []
         if not found:
             return [] if if_empty else ["seed: no module of handlers/ declares SEED; nothing to store"]
@@ -164,7 +169,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--replace", action="store_true",
                         help="put SEED's version back over documents of the same _id (REPLACE=1)")
     parser.add_argument("--if-empty", action="store_true",
-                        help="only when the database has no collection (what make invoke and make serve run)")
+                        help="only when the database holds no document (what make invoke and make serve run)")
     return parser
 
 
