@@ -153,9 +153,12 @@ def seed_if_empty(chosen: Database) -> list[str]:
     """
     if not chosen.local:
         return []
-    result = subprocess.run([sys.executable, "-m", "tools.seed", "--if-empty"], cwd=ROOT,
-                            env={**os.environ, **chosen.environment()}, capture_output=True, text=True,
-                            timeout=SUBPROCESS_TIMEOUT_SECONDS)
+    try:
+        result = subprocess.run([sys.executable, "-m", "tools.seed", "--if-empty"], cwd=ROOT,
+                                env={**os.environ, **chosen.environment()}, capture_output=True, text=True,
+                                timeout=SUBPROCESS_TIMEOUT_SECONDS)
+    except subprocess.TimeoutExpired:
+        return [f"seed: could not store the SEED documents within {SUBPROCESS_TIMEOUT_SECONDS} s; going on"]
     lines = (result.stdout + result.stderr).splitlines()
     if result.returncode != 0:
         return [f"seed: could not store the SEED documents ({lines[-1] if lines else 'no output'}); going on"]
