@@ -74,6 +74,7 @@ class Request:
         # Set by the router once a route matches.
         self.route = ""
         self.path_params: dict[str, str] = {}
+        self.query_params: dict = {}  # the declared query parameters, checked (Router.route's query=)
 
     def _path_without_stage(self, raw_path: str) -> str:
         stage = self.context.get("stage")

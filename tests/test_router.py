@@ -7,8 +7,8 @@ import pytest
 from shared import errors
 from shared.responses import created, json_response
 from shared.router import Route, Router, compile_template
-from shared.schema import Schema, String
-from tests.apigw import http_event, parsed, rest_authorizer, rest_event
+from shared.schema import Boolean, Enum, Integer, List, Schema, String
+from tests.apigw import http_event, http_lambda_authorizer, parsed, rest_authorizer, rest_event
 
 router = Router("example")
 
@@ -253,3 +253,79 @@ def test_a_malformed_template_is_one_line_at_declaration(template, reason):
 def test_params_for_a_parameter_the_template_lacks_is_refused_at_declaration():
     with pytest.raises(ValueError, match="note"):
         Router("bad").get("/notes/{id}", params={"note": NOTE_ID})
+
+
+# Query parameters declared on the route: typed, bounded, enums, repeated, defaults
+
+STATUS = Enum(["open", "held", "closed"])
+TASK_QUERY = {"limit": Integer(minimum=1, maximum=50, default=10), "status": List(STATUS, max_items=3),
+              "done": Boolean(), "owner": String(min_length=1, max_length=20, required=True)}
+tasks = Router("tasks")
+
+
+@tasks.get("/tasks", query=TASK_QUERY)
+def list_tasks(request):
+    return json_response(request.query_params)
+
+
+def ask_tasks(query: dict, make=rest_event) -> tuple[int, object]:
+    status, _, body = parsed(tasks.dispatch(make("GET", "/tasks", query=query, authorizer=rest_authorizer()), None))
+    return status, body
+
+
+def test_declared_query_parameters_reach_the_endpoint_typed_with_defaults():
+    assert ask_tasks({"owner": "alice", "done": "true"}) == (200, {"owner": "alice", "done": True, "limit": 10})
+
+
+def test_a_list_parameter_takes_every_occurrence_in_order():
+    assert ask_tasks({"owner": "al", "status": ["held", "open"]})[1]["status"] == ["held", "open"]
+
+
+def test_an_http_api_repeated_parameter_is_read_from_the_raw_query_string_not_comma_joined():
+    event = http_event("GET", "/tasks", query={"owner": "a,b", "status": ["held", "open"]},
+                       authorizer=http_lambda_authorizer())
+    status, _, body = parsed(tasks.dispatch(event, None))
+    assert (status, body["owner"], body["status"]) == (200, "a,b", ["held", "open"])
+
+
+@pytest.mark.parametrize(("query", "parameter"), [
+    ({"owner": "al", "limit": "51"}, "limit"), ({"owner": "al", "limit": "ten"}, "limit"),
+    ({"owner": "al", "status": "done"}, "status"), ({"owner": "al", "done": "yes"}, "done"), ({}, "owner"),
+    ({"owner": ["al", "bo"]}, "owner"), ({"owner": "al", "status": ["open"] * 4}, "status"),
+])
+def test_a_bad_missing_or_repeated_query_parameter_is_400_naming_it(query, parameter):
+    status, problem = ask_tasks(query)
+    assert (status, problem["parameter"]) == (400, parameter) and problem["detail"].startswith(parameter)
+
+
+def test_a_query_parameter_nobody_declared_is_ignored():
+    assert ask_tasks({"owner": "al", "_": "1700000000"}) == (200, {"owner": "al", "limit": 10})
+
+
+def test_a_route_with_query_parameters_answers_401_before_reading_them():
+    assert parsed(tasks.dispatch(rest_event("GET", "/tasks", query={"limit": "x"}), None))[0] == 401
+
+
+def test_the_errors_a_route_raises_and_its_conditional_use_are_part_of_its_declaration():
+    declared = Router("x")
+    declared.get("/x", errors=(errors.NotFound, errors.Conflict), conditional=True)(list_tasks)
+    assert (declared.routes[0].errors, declared.routes[0].conditional) == ((errors.NotFound, errors.Conflict), True)
+
+
+def test_errors_that_are_not_http_error_classes_are_refused_at_declaration():
+    with pytest.raises(ValueError, match="HTTPError"):
+        Router("bad").get("/x", errors=(KeyError,))
+
+
+def test_a_query_parameter_no_text_stands_for_is_refused_at_declaration():
+    from shared.schema import Map, Object
+
+    for field in (Map(String()), Object(NOTE), List(List(String()))):
+        with pytest.raises(ValueError, match="query"):
+            Router("bad").get("/x", query={"filter": field})
+
+
+def test_a_single_error_class_is_taken_as_the_one_error_a_route_raises():
+    declared = Router("x")
+    declared.get("/x", errors=errors.NotFound)(list_tasks)
+    assert declared.routes[0].errors == (errors.NotFound,)

@@ -40,6 +40,7 @@ from pathlib import Path
 from tools import cli, database, httpapi, rie, samtemplate, seed
 from tools.cli import CommandError
 from tools.gateway import api as api_model
+from tools.gateway import apidocs
 from tools.gateway import httpapi as http_model
 from tools.gateway.console import MODES, Console, Log
 from tools.gateway.http_gateway import HttpGateway
@@ -159,6 +160,7 @@ def main(argv: list[str] | None = None) -> int:
             log(chosen.describe())
             for line in seed.seed_if_empty(chosen):
                 log(line)
+            log(f"API docs (Swagger UI, try it out) on http://{args.host}:{args.port}{apidocs.PATH}")
             for line in [*describe_routes(api), *describe_caching(api), *describe_stage(api)]:
                 log(line)
             try:
