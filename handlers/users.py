@@ -38,7 +38,6 @@ def _valid_user_id(user_id: str) -> str:
 
 @router.get("/users/{user_id}", errors=(errors.InvalidParameter, errors.NotFound), conditional=True)
 def read_user(request: Request) -> Response:
-    _ = request.principal  # 401 unless the caller is authenticated
     user_id = _valid_user_id(request.path_params["user_id"])
     ttl = settings().users_cache_ttl_seconds
     document = public_profiles.get(user_id)

@@ -16,6 +16,7 @@ with its own ``title`` and ``type`` is a new kind of problem of the same status.
 from __future__ import annotations
 
 PROBLEM_BASE = "tag:bare-api,2026:problem/"
+DETAIL_ERRORS = 5  # the problems a ValidationFailed names in its detail; errors lists them all
 
 
 class HTTPError(Exception):
@@ -56,15 +57,18 @@ class InvalidJSON(BadRequest):
 class ValidationFailed(BadRequest):
     """The request was well-formed but its values break the API's rules.
 
-    ``errors`` lists each offending field as ``{"field": ..., "message": ...}``.
+    ``errors`` lists each offending field as ``{"field": ..., "message": ...}``;
+    ``detail`` names the first few and counts the others (the problem document
+    itself keeps the first 20 of ``errors``, see :func:`shared.responses.problem_response`).
     """
 
     title = "Validation Failed"
     type = PROBLEM_BASE + "validation-failed"
 
     def __init__(self, errors: list[dict[str, str]]) -> None:
-        detail = "; ".join(f"{error['field']}: {error['message']}" for error in errors)
-        super().__init__(detail, errors=errors)
+        shown = "; ".join(f"{error['field']}: {error['message']}" for error in errors[:DETAIL_ERRORS])
+        more = len(errors) - DETAIL_ERRORS
+        super().__init__(f"{shown}; and {more} more" if more > 0 else shown, errors=errors)
 
 
 class InvalidParameter(BadRequest):

@@ -156,8 +156,10 @@ class Router:
               conditional: bool = False) -> Callable[[Endpoint], Endpoint]:
         """Declare the decorated endpoint as the answer to ``method`` on ``template``.
 
-        ``public``: no token needed. ``body``: a :class:`shared.schema.Schema` the JSON body must
-        follow (400 otherwise); the endpoint reads the checked result as ``request.data``. ``params``:
+        ``public``: no token needed; any other route answers 401 (from the router, before its
+        parameters, body or endpoint are looked at) when the event names no caller. ``body``: a
+        :class:`shared.schema.Schema` the JSON body must follow (400 otherwise); the endpoint reads
+        the checked result as ``request.data``. ``params``:
         ``{name: Field}`` checked on the path parameters (400 ``InvalidParameter`` otherwise).
         ``query``: ``{name: Field}`` read and checked from the query string by :func:`checked_query`
         (400 ``InvalidParameter`` naming it otherwise); the endpoint reads them as ``request.query_params``.
@@ -250,15 +252,14 @@ class Router:
         request.path_params = params if request.payload_version == "2.0" else percent_decoded(params)
         request.route = route.template
         request.data = None
-        if route.params is not None or route.body is not None or route.query is not None:
-            if not route.public:
-                _ = request.principal  # 401 before the parameters or the body are looked at
-            if route.params is not None:
-                _check_params(route.params, request.path_params)
-            if route.query is not None:
-                request.query_params = checked_query(route.query, request.query_lists)
-            if route.body is not None:
-                request.data = route.body.validate(request.json())
+        if not route.public:
+            _ = request.principal  # 401 for every route behind the authorizer, before anything else is looked at
+        if route.params is not None:
+            _check_params(route.params, request.path_params)
+        if route.query is not None:
+            request.query_params = checked_query(route.query, request.query_lists)
+        if route.body is not None:
+            request.data = route.body.validate(request.json())
         return route.endpoint(request)
 
     def dispatch(self, event, context) -> dict:
@@ -266,7 +267,8 @@ class Router:
         started = time.perf_counter()
         cold_start, self.cold_start = self.cold_start, False
         request, config, failure = None, None, None
-        request_id = getattr(context, "aws_request_id", "") or ""
+        request_id = getattr(context, "aws_request_id", "")
+        request_id = request_id if isinstance(request_id, str) else ""
         instance = ""
         try:
             request = Request(event)
@@ -281,8 +283,15 @@ class Router:
             failure = exc
             error = errors.HTTPError("the server could not answer this request")
             response = problem_response(error, instance, request_id)
-        if request is not None and config is not None:
-            cors.add_response_headers(response.headers, request.headers, config)
+        try:
+            if request is not None and config is not None:
+                cors.add_response_headers(response.headers, request.headers, config)
+            result = to_proxy_result(response)
+        except Exception as exc:  # a body that is no text although its type says so, for one
+            failure = exc
+            response = problem_response(errors.HTTPError("the server could not answer this request"), instance,
+                                        request_id)
+            result = to_proxy_result(response)
         observability.log_request(
             function=self.function_name,
             request=request,
@@ -293,4 +302,4 @@ class Router:
             cold_start=cold_start,
             failure=failure,
         )
-        return to_proxy_result(response)
+        return result

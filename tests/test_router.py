@@ -5,7 +5,7 @@ import json
 import pytest
 
 from shared import errors
-from shared.responses import created, json_response
+from shared.responses import Response, created, json_response
 from shared.router import Route, Router, compile_template
 from shared.schema import Boolean, Enum, Integer, List, Schema, String
 from tests.apigw import http_event, http_lambda_authorizer, parsed, rest_authorizer, rest_event
@@ -13,17 +13,17 @@ from tests.apigw import http_event, http_lambda_authorizer, parsed, rest_authori
 router = Router("example")
 
 
-@router.get("/things/{thing_id}")
+@router.get("/things/{thing_id}", public=True)
 def read_thing(request):
     return json_response({"id": request.path_params["thing_id"], "route": request.route})
 
 
-@router.delete("/things/{thing_id}")
+@router.delete("/things/{thing_id}", public=True)
 def delete_thing(request):
     raise errors.Conflict("cannot delete this one")
 
 
-@router.get("/boom")
+@router.get("/boom", public=True)
 def boom(request):
     raise RuntimeError("secret connection string mongodb://user:pw@host")
 
@@ -253,6 +253,96 @@ def test_a_malformed_template_is_one_line_at_declaration(template, reason):
 def test_params_for_a_parameter_the_template_lacks_is_refused_at_declaration():
     with pytest.raises(ValueError, match="note"):
         Router("bad").get("/notes/{id}", params={"note": NOTE_ID})
+
+
+# Every route behind the authorizer answers 401 from the router itself
+
+def test_a_route_with_neither_body_nor_params_answers_401_without_a_caller_and_never_runs():
+    ran = []
+    plain = Router("plain")
+
+    @plain.get("/reports")
+    def list_reports(request):
+        ran.append(request)
+        return json_response([])
+
+    status, _, problem = parsed(plain.dispatch(rest_event("GET", "/reports"), None))
+    assert (status, problem["title"], ran) == (401, "Unauthorized", [])
+
+
+def test_a_route_with_neither_body_nor_params_runs_for_an_authenticated_caller():
+    status, _, _ = parsed(notes.dispatch(rest_event("DELETE", "/notes/00ab12", authorizer=rest_authorizer()), None))
+    assert status == 200
+
+
+def test_a_public_route_runs_without_a_caller():
+    assert parsed(router.dispatch(rest_event("GET", "/things/t1"), None))[0] == 200
+
+
+# Text an event carries that UTF-8 cannot hold (a lone surrogate): a 400 problem and a log line, never an exception
+
+LONE_SURROGATE_EVENTS = {
+    "path": lambda: rest_event("GET", "/things/\ud800"),
+    "http api path": lambda: http_event("GET", "/things/\ud800"),
+    "method": lambda: rest_event("GE\ud800", "/things/t1"),
+    "header value": lambda: rest_event("GET", "/things/t1", headers={"If-None-Match": '"\ud800"'}),
+    "header name": lambda: rest_event("GET", "/things/t1", headers={"X-\ud800": "1"}),
+    "origin": lambda: rest_event("OPTIONS", "/things/t1", headers={"Origin": "https://\ud800",
+                                                                    "Access-Control-Request-Method": "GET"}),
+    "request id": lambda: {**rest_event("GET", "/nowhere"),
+                           "requestContext": {"requestId": "\ud800", "stage": "dev"}},
+}
+
+
+@pytest.mark.parametrize("where", LONE_SURROGATE_EVENTS)
+def test_a_lone_surrogate_anywhere_in_an_event_is_a_4xx_problem_with_its_log_line(where, capsys):
+    status, headers, problem = parsed(router.dispatch(LONE_SURROGATE_EVENTS[where](), None))
+    assert 400 <= status < 500 and headers["content-type"] == "application/problem+json"
+    assert problem["status"] == status
+    (line,) = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"message":"request"' in line]
+    assert line["status"] == status
+
+
+def test_a_handler_echoing_a_lone_surrogate_in_its_error_still_gets_its_problem_document():
+    echo = Router("echo")
+
+    @echo.get("/echo/{word}", public=True)
+    def refuse(request):
+        raise errors.InvalidParameter(f"no such word \ud800{request.path_params['word']}", parameter="\udfff")
+
+    status, _, problem = parsed(echo.dispatch(rest_event("GET", "/echo/x"), None))
+    assert (status, problem["detail"], problem["parameter"]) == (400, "no such word \ufffdx", "\ufffd")
+
+
+def test_a_response_body_that_is_not_its_declared_text_is_a_500_problem_not_an_exception():
+    broken = Router("broken")
+
+    @broken.get("/bytes", public=True)
+    def not_utf8(request):
+        return Response(200, b"\xff\xfe", {"content-type": "application/json"})
+
+    status, _, problem = parsed(broken.dispatch(rest_event("GET", "/bytes"), None))
+    assert (status, problem["status"]) == (500, 500)
+
+
+def test_a_context_whose_request_id_is_no_string_still_gets_an_answer():
+    class Context:
+        aws_request_id = 42
+
+    status, _, problem = parsed(router.dispatch({"not": "an event"}, Context()))
+    assert (status, problem["request_id"]) == (400, "")
+
+
+def test_an_exception_whose_message_holds_a_lone_surrogate_is_500_and_still_logged(capsys):
+    odd = Router("odd")
+
+    @odd.get("/odd", public=True)
+    def fail(request):
+        raise RuntimeError("cannot handle \ud800")
+
+    status, _, _ = parsed(odd.dispatch(rest_event("GET", "/odd"), None))
+    (line,) = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"message":"request"' in line]
+    assert (status, line["status"], line["error"]) == (500, 500, "RuntimeError")
 
 
 # Query parameters declared on the route: typed, bounded, enums, repeated, defaults
