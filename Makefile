@@ -7,6 +7,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 DB_PORT ?= 27017
 EVENT ?= events/me.json
+# The runtime's Python version (3.12 for Runtime: python3.12), read from template.yaml with the standard library.
+RUNTIME_VERSION := $(shell $(PYTHON) -m tools.interpreter version)
 
 export PYTHONDONTWRITEBYTECODE := 1
 
@@ -36,8 +38,15 @@ help:
 	@echo "make bench-lambda FUNCTION=<name> [ENDPOINT=<url>] [LOG=<rie output>] [RIE=1] [EVENTS=...] [COUNT=20]"
 	@echo "make bench-http URL=<https://.../me> TOKEN=<jwt> [REQUESTS=200] [CONCURRENCY=4]"
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
-	$(PYTHON) -m venv $(VENV)
+# The virtualenv is built on the interpreter of template.yaml's Runtime (python3.12: found like make build finds
+# it, tools/interpreter.py), so that the tests run the Python the functions run; one built on another version
+# (no .python-X.Y stamp of the runtime's version) is built again.
+$(VENV)/.python-$(RUNTIME_VERSION):
+	@runtime_python=$$($(PYTHON) -m tools.interpreter path) || exit 1; \
+		rm -rf $(VENV) && "$$runtime_python" -m venv $(VENV)
+	@touch $@
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt $(VENV)/.python-$(RUNTIME_VERSION)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@

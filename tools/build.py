@@ -13,7 +13,8 @@ timestamp-based ``.pyc`` files look stale. Zips are reproducible: same inputs,
 same bytes, so an unchanged function keeps its version on deploy.
 
 The interpreter is ``LAMBDA_PYTHON`` when set, else ``python3.X`` on PATH, else
-pyenv's newest 3.X. Writes ``build/<Function>.zip``, ``build/sizes.json`` and
+pyenv's newest 3.X (:mod:`tools.interpreter`, which ``make setup`` uses for the
+virtualenv too). Writes ``build/<Function>.zip``, ``build/sizes.json`` and
 prints a table of sizes.
 """
 
@@ -25,9 +26,10 @@ import shutil
 import subprocess
 import sys
 import zipfile
+from collections.abc import Mapping
 from pathlib import Path
 
-from tools import cli, samtemplate
+from tools import cli, interpreter, samtemplate
 from tools.checks import imports, sam
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,49 +55,12 @@ def runtime_version(template: dict) -> str:
     return next(iter(runtimes)).removeprefix("python")
 
 
-def _reports_version(python: str, version: str) -> bool:
-    try:
-        answer = subprocess.run(
-            [python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
-            capture_output=True, text=True, timeout=30,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    return answer.returncode == 0 and answer.stdout.strip() == version
-
-
-def _pyenv_python(version: str) -> str | None:
-    if shutil.which("pyenv") is None:
-        return None
-    listed = subprocess.run(["pyenv", "versions", "--bare"], capture_output=True, text=True)
-    candidates = [line.strip() for line in listed.stdout.splitlines() if line.strip().startswith(f"{version}.")]
-    candidates.sort(key=lambda name: [int(part) if part.isdigit() else -1 for part in name.split(".")])
-    for candidate in reversed(candidates):
-        prefix = subprocess.run(["pyenv", "prefix", candidate], capture_output=True, text=True).stdout.strip()
-        python = Path(prefix) / "bin" / f"python{version}"
-        if prefix and python.exists():
-            return str(python)
-    return None
-
-
-def find_interpreter(version: str, environ=os.environ) -> str:
+def find_interpreter(version: str, environ: Mapping[str, str] = os.environ) -> str:
     """A Python ``version`` interpreter for compiling bytecode; BuildError naming the fix when none is found."""
-    configured = environ.get("LAMBDA_PYTHON", "").strip()
-    if configured:
-        if _reports_version(configured, version):
-            return configured
-        raise BuildError(f"LAMBDA_PYTHON={configured} is not a working Python {version} interpreter")
-    on_path = shutil.which(f"python{version}")
-    if on_path and _reports_version(on_path, version):
-        return on_path
-    found = _pyenv_python(version)
-    if found and _reports_version(found, version):
-        return found
-    raise BuildError(
-        f"no Python {version} interpreter found: the Lambda runtime is python{version} and bytecode is "
-        f"version-specific. Install Python {version} (for example `pyenv install {version}` or your "
-        f"package manager) or set LAMBDA_PYTHON to its path."
-    )
+    try:
+        return interpreter.find(version, environ)
+    except interpreter.InterpreterNotFound as exc:
+        raise BuildError(f"{exc} Bytecode is version-specific.") from None
 
 
 def install_distribution(requirement, version: str, cache: Path = WHEEL_CACHE) -> Path:
