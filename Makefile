@@ -15,14 +15,15 @@ export PYTHONDONTWRITEBYTECODE := 1
 # $(call quote,VALUE): VALUE as one shell word, whatever it holds (SUB='al"ice', EVENT='my event.json').
 quote = '$(subst ','\'',$(1))'
 
-.PHONY: help setup invoke test docs db indexes lint token build deploy bench bench-instructions bench-lambda bench-http serve fuzz soak fleet generate
+.PHONY: help setup invoke test test-fast docs db indexes lint token build deploy bench bench-instructions bench-lambda bench-http serve fuzz soak fleet generate
 
 help:
 	@echo "make setup                      virtualenv and dependencies"
 	@echo "make invoke EVENT=events/me.json [REPEAT=N] [RUNTIME=rie] [DB=fresh]  run the event's function once, on the local database"
 	@echo "make serve [PORT=3000] [API=http [AUTHORIZER=jwt]] [RUNTIME=rie] [WORKERS=1] [LOGS=json] [DB=fresh] [RELOAD=0]  the local API Gateway (REST, or HTTP API) for curl, HTTPie, Postman...; reloads edits (RELOAD=0: off)"
 	@echo "make fuzz [EXAMPLES=500]        the OpenAPI contract test, with many more examples per operation"
-	@echo "make test                       the whole test suite, on a real MongoDB-protocol server"
+	@echo "make test                       the whole test suite, on a real MongoDB-protocol server, and the coverage"
+	@echo "make test-fast                  the tests that need no subprocess, server or build (under a minute)"
 	@echo "make docs                       the documentation site in site/ (MkDocs, strict: broken links fail)"
 	@echo "make db [DB_PORT=27017]         run the local database server in the foreground"
 	@echo "make soak [DURATION=60] [CLIENTS=12] [WORKERS=3] [KILLS=2] [API=http]  load through the local API while the database is killed"
@@ -68,8 +69,15 @@ fuzz: EXAMPLES ?= 500
 fuzz: setup
 	CONTRACT_EXAMPLES=$(EXAMPLES) $(PY) -m pytest tests/test_contract.py -q
 
+# The whole suite, then the coverage of the deployed code (shared/, handlers/, authorizer.py) against its floor
+# (fail_under in pyproject.toml).
 test: setup $(VENV)/.docs-installed
-	$(PY) -m pytest
+	COVERAGE_CORE=sysmon $(PY) -m coverage run -m pytest
+	$(PY) -m coverage report
+
+# The tests that need no subprocess, server or build (tests/conftest.py sorts them), in well under a minute.
+test-fast: setup
+	$(PY) -m pytest --fast -q
 
 # The documentation's own dependency (MkDocs), installed on first use; never deployed.
 $(VENV)/.docs-installed: docs/requirements.txt $(VENV)/.installed

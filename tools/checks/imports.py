@@ -10,6 +10,7 @@ Third-party imports are mapped to the distributions pinned in
 from __future__ import annotations
 
 import ast
+import functools
 import importlib.metadata
 import re
 import sys
@@ -60,9 +61,13 @@ def is_project_module(name: str) -> bool:
     return name.split(".")[0] in PROJECT_PACKAGES
 
 
-def imported_names(source: str, package: str) -> list[tuple[str, bool]]:
-    """``(module, lazy)`` for every import in ``source``; ``lazy`` when made inside a function."""
-    found = []
+@functools.lru_cache(maxsize=1024)
+def imported_names(source: str, package: str) -> tuple[tuple[str, bool], ...]:
+    """``(module, lazy)`` for every import in ``source``; ``lazy`` when made inside a function.
+
+    Remembered by source text: the analysis of every route and function walks the same modules again.
+    """
+    found: list[tuple[str, bool]] = []
     tree = ast.parse(source)
     lazy_nodes = {
         id(node)
@@ -81,7 +86,7 @@ def imported_names(source: str, package: str) -> list[tuple[str, bool]]:
                 base = f"{parent}.{base}" if base else parent
             found.append((base, lazy))
             found += [(f"{base}.{alias.name}", lazy) for alias in node.names]
-    return found
+    return tuple(found)
 
 
 @dataclass
