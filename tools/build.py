@@ -26,8 +26,10 @@ import shutil
 import subprocess
 import sys
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+
+from packaging.utils import canonicalize_name
 
 from tools import cli, interpreter, samtemplate
 from tools.checks import imports, sam
@@ -63,21 +65,29 @@ def find_interpreter(version: str, environ: Mapping[str, str] = os.environ) -> s
         raise BuildError(f"{exc} Bytecode is version-specific.") from None
 
 
-def install_distribution(requirement, version: str, cache: Path = WHEEL_CACHE) -> Path:
-    """The folder holding ``requirement`` installed for Lambda (arm64, CPython ``version``), cached."""
-    target = cache / f"cp{version.replace('.', '')}-aarch64" / str(requirement).replace("==", "-")
+def install_distribution(requirement, version: str, cache: Path = WHEEL_CACHE, hashes: Sequence[str] = ()) -> Path:
+    """The folder holding ``requirement`` installed for Lambda (arm64, CPython ``version``), cached.
+
+    With ``hashes`` (requirements.txt is a hash lock) pip installs only a file of one of them.
+    """
+    pinned = f"{requirement.name}{requirement.specifier}"
+    target = cache / f"cp{version.replace('.', '')}-aarch64" / pinned.replace("==", "-")
     if (target / ".complete").exists():
         return target
     if target.exists():
         shutil.rmtree(target)
+    target.mkdir(parents=True)
+    locked = target / ".requirement.txt"
+    locked.write_text(" ".join([pinned, *(f"--hash={value}" for value in hashes)]) + "\n")
     command = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-compile",
                "--disable-pip-version-check", "--target", str(target), "--implementation", "cp",
-               "--python-version", version, "--only-binary=:all:"]
+               "--python-version", version, "--only-binary=:all:", *(["--require-hashes"] if hashes else [])]
     for platform in PLATFORMS:
         command += ["--platform", platform]
-    result = subprocess.run([*command, str(requirement)], capture_output=True, text=True)
+    result = subprocess.run([*command, "-r", str(locked)], capture_output=True, text=True)
+    locked.unlink()
     if result.returncode != 0:
-        raise BuildError(f"pip could not install {requirement} for Linux arm64 / Python {version}:\n{result.stderr}")
+        raise BuildError(f"pip could not install {pinned} for Linux arm64 / Python {version}:\n{result.stderr}")
     (target / ".complete").touch()
     return target
 
@@ -98,8 +108,10 @@ def stage_function(entry_module: str, staging: Path, version: str, pins) -> None
         relative = path.relative_to(ROOT)
         (staging / relative).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, staging / relative)
+    hashes = imports.pinned_hashes()
     for requirement in imports.distributions(found.third_party, pins):
-        _copy_tree(install_distribution(requirement, version), staging)
+        locked = hashes.get(canonicalize_name(requirement.name), ())
+        _copy_tree(install_distribution(requirement, version, hashes=locked), staging)
 
 
 def compile_bytecode(python: str, staging: Path) -> None:

@@ -133,15 +133,27 @@ def _canonical(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
+def _locked_lines(path: Path) -> list[str]:
+    """The requirement lines of a requirements file, continuation lines joined, comments left out."""
+    joined = path.read_text().replace("\\\n", " ")
+    return [line.split("#", 1)[0].strip() for line in joined.splitlines() if line.split("#", 1)[0].strip()]
+
+
 def pinned_requirements(path: Path = ROOT / "requirements.txt") -> dict[str, Requirement]:
-    """The ``name==version`` lines of a requirements file, by canonical name."""
+    """The ``name==version`` lines of a requirements file (a hash lock too), by canonical name."""
     pins = {}
-    for line in path.read_text().splitlines():
-        line = line.split("#", 1)[0].strip()
-        if line:
-            requirement = Requirement(line)
-            pins[_canonical(requirement.name)] = requirement
+    for line in _locked_lines(path):
+        requirement = Requirement(line.split(" --hash=", 1)[0])
+        pins[_canonical(requirement.name)] = requirement
     return pins
+
+
+def pinned_hashes(path: Path = ROOT / "requirements.txt") -> dict[str, list[str]]:
+    """The ``sha256:...`` hashes of each pinned distribution of a hash lock, by canonical name."""
+    return {
+        _canonical(Requirement(line.split(" --hash=", 1)[0]).name): re.findall(r"--hash=(\S+)", line)
+        for line in _locked_lines(path)
+    }
 
 
 def _distribution_of(top_level: str) -> str:
