@@ -9,16 +9,18 @@ DB_PORT ?= 27017
 EVENT ?= events/me.json
 # The runtime's Python version (3.12 for Runtime: python3.12), read from template.yaml with the standard library.
 RUNTIME_VERSION := $(shell $(PYTHON) -m tools.interpreter version)
+LOCK_OPTIONS = --quiet --universal --python-version $(RUNTIME_VERSION) --generate-hashes $(if $(filter 1,$(UPGRADE)),--upgrade)
 
 export PYTHONDONTWRITEBYTECODE := 1
 
 # $(call quote,VALUE): VALUE as one shell word, whatever it holds (SUB='al"ice', EVENT='my event.json').
 quote = '$(subst ','\'',$(1))'
 
-.PHONY: help setup invoke test test-fast docs db indexes lint token build deploy bench bench-instructions bench-lambda bench-http serve fuzz soak fleet generate
+.PHONY: help setup lock invoke test test-fast format docs db indexes lint token build deploy bench bench-instructions bench-lambda bench-http serve fuzz soak fleet generate
 
 help:
 	@echo "make setup                      virtualenv and dependencies"
+	@echo "make lock [UPGRADE=1]           compile requirements*.in into the hash locks requirements*.txt"
 	@echo "make invoke EVENT=events/me.json [REPEAT=N] [RUNTIME=rie] [DB=fresh]  run the event's function once, on the local database"
 	@echo "make serve [PORT=3000] [API=http [AUTHORIZER=jwt]] [RUNTIME=rie] [WORKERS=1] [LOGS=json] [DB=fresh] [RELOAD=0]  the local API Gateway (REST, or HTTP API) for curl, HTTPie, Postman...; reloads edits (RELOAD=0: off)"
 	@echo "make fuzz [EXAMPLES=500]        the OpenAPI contract test, with many more examples per operation"
@@ -31,6 +33,7 @@ help:
 	@echo "make indexes                    create the indexes on MONGODB_URI, else the local database (idempotent)"
 	@echo "make -s token SUB=alice [SCOPE='a b'] [TTL=3600]  print a local token (STAGE=local only)"
 	@echo "make generate                   write what the declarations determine: openapi.yaml, events/, template-http*.yaml"
+	@echo "make format                     format the code in place (ruff format)"
 	@echo "make lint                       ruff, then the offline checks (cfn-lint, SAM transform, routes, bootstrap, actionlint)"
 	@echo "make build                      one zip per function in build/, and their sizes (no AWS needed)"
 	@echo "make deploy ENV=dev|prod [API=rest|http]  build, then sam deploy with samconfig.toml's ENV settings (API: REST or HTTP API)"
@@ -47,10 +50,19 @@ $(VENV)/.python-$(RUNTIME_VERSION):
 		rm -rf $(VENV) && "$$runtime_python" -m venv $(VENV)
 	@touch $@
 
+# requirements*.txt are hash locks (make lock): pip installs only the files whose hashes they list.
 $(VENV)/.installed: requirements.txt requirements-dev.txt $(VENV)/.python-$(RUNTIME_VERSION)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip install --quiet --require-hashes -r requirements-dev.txt
 	touch $@
+
+# Compile the small lists of what is wanted (requirements.in, requirements-dev.in, docs/requirements.in) into the
+# hash locks, for every platform (the zips are built for Linux arm64). UPGRADE=1: the newest versions the lists allow.
+lock: export UV_CUSTOM_COMPILE_COMMAND := make lock
+lock: setup
+	$(PY) -m uv pip compile $(LOCK_OPTIONS) requirements.in -o requirements.txt
+	$(PY) -m uv pip compile $(LOCK_OPTIONS) requirements-dev.in -o requirements-dev.txt
+	$(PY) -m uv pip compile $(LOCK_OPTIONS) docs/requirements.in -o docs/requirements.txt
 
 setup: $(VENV)/.installed
 
@@ -71,7 +83,7 @@ fuzz: setup
 
 # The whole suite, then the coverage of the deployed code (shared/, handlers/, authorizer.py) against its floor
 # (fail_under in pyproject.toml).
-test: setup $(VENV)/.docs-installed
+test: setup $(VENV)/.docs-installed $(VENV)/.bench-installed
 	COVERAGE_CORE=sysmon $(PY) -m coverage run -m pytest
 	$(PY) -m coverage report
 
@@ -81,7 +93,7 @@ test-fast: setup
 
 # The documentation's own dependency (MkDocs), installed on first use; never deployed.
 $(VENV)/.docs-installed: docs/requirements.txt $(VENV)/.installed
-	$(PY) -m pip install --quiet -r docs/requirements.txt
+	$(PY) -m pip install --quiet --require-hashes -r docs/requirements.txt
 	touch $@
 
 docs: setup $(VENV)/.docs-installed
@@ -112,9 +124,14 @@ token: setup
 generate: setup
 	@$(PY) -m tools.generate
 
+# Formats the code in place (ruff format, pyproject.toml's [tool.ruff.format]); pre-commit checks it on commit.
+format: setup
+	$(PY) -m ruff format .
+
 lint: setup
 	$(PY) -m ruff check .
 	$(PY) -m tools.checks
+	$(PY) -m tools.audit
 
 build: setup
 	@$(PY) -m tools.build
