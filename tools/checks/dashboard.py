@@ -31,7 +31,6 @@ from tools.checks import budget, sam
 from tools.checks.intrinsics import Evaluator
 
 RESOURCE = "Dashboard"
-API_DIMENSIONS = ("ApiName", "Stage")
 # What AWS publishes, from "Amazon API Gateway dimensions and metrics" (REST APIs) and "Types of metrics for
 # Lambda functions" in the AWS documentation: metric names, and the dimension sets each comes with.
 _API = ({"ApiName"}, {"ApiName", "Stage"}, {"ApiName", "Stage", "Resource", "Method"},
