@@ -97,7 +97,7 @@ $(VENV)/.docs-installed: docs/requirements.txt $(VENV)/.installed
 	touch $@
 
 docs: setup $(VENV)/.docs-installed
-	$(PY) -m mkdocs build --strict --site-dir site
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --site-dir site
 
 db: setup
 	@$(PY) -m tools.localdb serve --port $(call quote,$(DB_PORT))
