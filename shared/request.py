@@ -74,6 +74,7 @@ class Request:
         # Set by the router once a route matches.
         self.route = ""
         self.path_params: dict[str, str] = {}
+        self.data: dict[str, object] | None = None  # the body checked by the route's schema
 
     def _path_without_stage(self, raw_path: str) -> str:
         stage = self.context.get("stage")
