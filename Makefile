@@ -34,7 +34,7 @@ help:
 	@echo "make -s token SUB=alice [SCOPE='a b'] [TTL=3600]  print a local token (STAGE=local only)"
 	@echo "make generate                   write what the declarations determine: openapi.yaml, events/, template-http*.yaml"
 	@echo "make format                     format the code in place (ruff format)"
-	@echo "make lint                       ruff, then the offline checks (cfn-lint, SAM transform, routes, bootstrap, actionlint)"
+	@echo "make lint                       ruff, mypy, the offline checks (cfn-lint, SAM transform, routes, bootstrap, actionlint), the audit"
 	@echo "make build                      one zip per function in build/, and their sizes (no AWS needed)"
 	@echo "make deploy ENV=dev|prod [API=rest|http]  build, then sam deploy with samconfig.toml's ENV settings (API: REST or HTTP API)"
 	@echo "make bench [EVENTS='events/me.json ...'] [COLD_SAMPLES=10] [WARM_COUNT=2000] [DELAY_MS=5]  latency vs floors and baselines, into docs/benchmark.md"
@@ -130,6 +130,7 @@ format: setup
 
 lint: setup
 	$(PY) -m ruff check .
+	$(PY) -m mypy
 	$(PY) -m tools.checks
 	$(PY) -m tools.audit
 
