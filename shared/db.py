@@ -29,14 +29,14 @@ from pymongo import MongoClient
 from pymongo.collection import Collection
 from pymongo.errors import ConnectionFailure, DuplicateKeyError, OperationFailure, PyMongoError
 
-TYPE_CHECKING = False
+from shared import early_db, errors, observability, poolmetrics, secrets
+from shared.config import ConfigError, settings
+
+TYPE_CHECKING = False  # typing is imported only by the checker
 if TYPE_CHECKING:
     from typing import Any
 
     Document = dict[str, Any]
-
-from shared import early_db, errors, observability, poolmetrics, secrets
-from shared.config import ConfigError, settings
 
 RETRY_AFTER_SECONDS = "1"
 UNAVAILABLE = "the database is unavailable; try again shortly"
