@@ -38,7 +38,7 @@ help:
 	@echo "make build                      one zip per function in build/, and their sizes (no AWS needed)"
 	@echo "make deploy ENV=dev|prod [API=rest|http]  build, then sam deploy with samconfig.toml's ENV settings (API: REST or HTTP API)"
 	@echo "make bench [EVENTS='events/me.json ...'] [COLD_SAMPLES=10] [WARM_COUNT=2000] [DELAY_MS=5]  latency vs floors and baselines, into docs/benchmark.md"
-	@echo "make bench-instructions [EVENTS='events/me.json ...']  production cold starts vs floors in instructions (valgrind)"
+	@echo "make bench-instructions [EVENTS='events/me.json ...'] [WARM_COUNT=200]  cold starts and warm requests vs floors in instructions (valgrind)"
 	@echo "make bench-lambda FUNCTION=<name> [ENDPOINT=<url>] [LOG=<rie output>] [RIE=1] [EVENTS=...] [COUNT=20]"
 	@echo "make bench-http URL=<https://.../me> TOKEN=<jwt> [REQUESTS=200] [CONCURRENCY=4]"
 
@@ -154,7 +154,8 @@ bench: setup $(VENV)/.bench-installed
 
 bench-instructions: EVENTS ?= events/me.json events/authorizer-http.json
 bench-instructions: setup
-	$(PY) -m bench.instructions --events $(call quote,$(EVENTS)) $(if $(DELAY_MS),--delay-ms $(call quote,$(DELAY_MS)))
+	$(PY) -m bench.instructions --events $(call quote,$(EVENTS)) $(if $(DELAY_MS),--delay-ms $(call quote,$(DELAY_MS))) \
+		$(if $(WARM_COUNT),--warm-count $(call quote,$(WARM_COUNT)))
 
 bench-lambda: COUNT ?= 20
 bench-lambda: setup

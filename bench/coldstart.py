@@ -3,6 +3,10 @@
     python bench/coldstart.py handlers.me.lambda_handler event.json
     python bench/coldstart.py - -          # the interpreter alone
 
+With ``BENCH_WARM_REPEAT=N`` in the environment, the handler then answers the
+same event N more times, warm, before the report: ``make bench-instructions``
+counts a run with N and one without, and the difference is N warm requests.
+
 The last line on stdout is ``BENCH {json}`` with monotonic-clock timestamps in
 ns (the same clock as the parent's ``time.monotonic_ns()``), the process's CPU
 time (user + system, all threads, since it started) at the first response, the
@@ -77,10 +81,13 @@ def main() -> None:
         try:
             handler = getattr(importlib.import_module(module_name), attribute)
             fields["imported_ns"] = time.monotonic_ns()
-            result = handler(event, Context())
+            context = Context()
+            result = handler(event, context)
             fields["invoked_ns"] = time.monotonic_ns()
             fields["cpu_ns"] = time.process_time_ns()
             fields["status"] = status_of(result)
+            for _ in range(int(os.environ.get("BENCH_WARM_REPEAT", "0"))):
+                handler(event, context)
         except Exception as exc:
             fields["error"] = f"{type(exc).__name__}: {exc}"
     fields["drivers"] = [name for name in DRIVERS if name in sys.modules]

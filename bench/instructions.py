@@ -1,6 +1,7 @@
 """``make bench-instructions``: cold starts counted in instructions, which a busy machine cannot blur.
 
     python -m bench.instructions [--events "events/me.json events/authorizer-http.json"] [--delay-ms 0]
+                                 [--warm-count 200]
 
 CPU time on a shared two-CPU machine moves by 10% and more from one run to the
 next, enough to flip a 1.10x target either way. Valgrind's callgrind counts the
@@ -11,6 +12,12 @@ starts once under callgrind against the same servers, and the ratios of the
 counts are the ratios of the work done. Instructions are not time: they do
 not see cache misses, waits for the network or what a TLS handshake costs in
 cycles, so this complements ``make bench`` and does not replace it.
+
+Warm requests are counted the same way: each plain function and its floor
+start once answering the event once, and once answering it ``1 + warm-count``
+times; the difference of the two counts, divided by ``warm-count``, is what one
+warm request costs, and the function's cost minus its floor's is the work a
+request does beyond its query (or its token check).
 """
 
 from __future__ import annotations
@@ -29,17 +36,19 @@ DATABASE = "bare_api_bench_instructions"
 DEFAULT_EVENTS = "events/me.json events/authorizer-http.json"
 COLLECTED = re.compile(r"Collected : (\d+)")
 TIMEOUT_SECONDS = 900
+DEFAULT_WARM_COUNT = 200
 
 
 class CountError(RuntimeError):
     """A counted cold start failed."""
 
 
-def count(subject: subjects.Subject, event_file: Path) -> int:
-    """The instructions one cold start of ``subject`` executes, answering the event in ``event_file``."""
+def count(subject: subjects.Subject, event_file: Path, warm_repeat: int = 0) -> int:
+    """The instructions one cold start of ``subject`` executes, answering the event in ``event_file`` once, then
+    ``warm_repeat`` more times warm."""
     env = cold.child_environment(subject, run.PYCACHE, write_bytecode=False)
     # Under valgrind everything runs some 50 times slower: give the driver time, and fix the hash seed.
-    env.update({"MONGODB_TIMEOUT_MS": "60000", "PYTHONHASHSEED": "0"})
+    env.update({"MONGODB_TIMEOUT_MS": "60000", "PYTHONHASHSEED": "0", "BENCH_WARM_REPEAT": str(warm_repeat)})
     command = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable,
                str(cold.COLDSTART), subject.handler, str(event_file)]
     completed = subprocess.run(command, env=env, cwd=run.ROOT, capture_output=True, text=True,
@@ -49,6 +58,11 @@ def count(subject: subjects.Subject, event_file: Path) -> int:
     if completed.returncode != 0 or not found or "error" in answer:
         raise CountError(f"{subject.key}: {answer.get('error') or completed.stderr[-1500:]}")
     return int(found[-1])
+
+
+def per_warm_request(subject: subjects.Subject, event_file: Path, warm_count: int, cold_count: int) -> float:
+    """The instructions one warm request of ``subject`` executes: (cold + ``warm_count`` warm) - cold, per request."""
+    return (count(subject, event_file, warm_count) - cold_count) / warm_count
 
 
 def counted_pairs(events: list[replay.ReplayEvent], world: production.World, uri: str, database,
@@ -79,16 +93,46 @@ def render(rows: list[tuple[str, str, int, int]]) -> str:
     return "\n".join(lines)
 
 
-def targets(rows: list[tuple[str, str, int, int]]) -> list[report.Target]:
-    """The production cold-start targets of ``make bench``, in instructions instead of CPU time."""
+def render_warm(rows: list[tuple[str, str, float, float]], warm_count: int) -> str:
+    lines = [f"Warm request, thousands of instructions per request (callgrind, {warm_count} warm requests each)",
+             f"{'route':<12}{'subject':<44}{'subject':>10}{'floor':>10}{'above':>10}  ratio"]
+    lines += [f"{route:<12}{label:<44}{mine / 1e3:>10.1f}{floor / 1e3:>10.1f}{(mine - floor) / 1e3:>10.1f}"
+              f"  {mine / floor:.3f}x" for route, label, mine, floor in rows]
+    return "\n".join(lines)
+
+
+def warm_targets(rows: list[tuple[str, str, float, float]]) -> list[report.Target]:
+    """A warm ``GET /me`` within WARM_ME_MAX_ABOVE_FLOOR_INSTRUCTIONS of its ``find_one``; a warm authorizer within
+    WARM_AUTHORIZER_MAX_RATIO_INSTRUCTIONS of its ``jwt.decode``."""
     found = []
-    for route, limit in report.PRODUCTION_CPU_LIMITS.items():
-        for row_route, label, mine, floor in rows:
-            if row_route == route and label.endswith("(Secrets Manager)"):
-                ratio = mine / floor
-                found.append(report.Target(
-                    f"production cold start of {route} within {limit}x of its floor, instructions",
-                    ratio <= limit, f"{mine / 1e6:.1f} M vs floor {floor / 1e6:.1f} M instructions ({ratio:.3f}x)"))
+    for route, _label, mine, floor in rows:
+        above = mine - floor
+        if route == "GET /me":
+            limit = report.WARM_ME_MAX_ABOVE_FLOOR_INSTRUCTIONS
+            found.append(report.Target(
+                f"warm GET /me within {limit / 1e3:.0f} k instructions of its find_one, per request",
+                above <= limit, f"{mine / 1e3:.1f} k vs floor {floor / 1e3:.1f} k (+{above / 1e3:.1f} k)"))
+        elif route == "authorizer":
+            limit = report.WARM_AUTHORIZER_MAX_RATIO_INSTRUCTIONS
+            found.append(report.Target(
+                f"warm authorizer within {limit}x of its jwt.decode, instructions per request",
+                mine / floor <= limit, f"{mine / 1e3:.1f} k vs floor {floor / 1e3:.1f} k ({mine / floor:.3f}x)"))
+    return found
+
+
+def targets(rows: list[tuple[str, str, int, int]]) -> list[report.Target]:
+    """The cold-start targets in instructions: production (a secret reference) and plain-URI functions."""
+    found = []
+    for route, label, mine, floor in rows:
+        production_row = label.endswith("(Secrets Manager)")
+        plain_row = label.startswith(subjects.BARE_API) and "(" not in label
+        limits = (report.PRODUCTION_INSTRUCTION_LIMITS if production_row
+                  else report.PLAIN_INSTRUCTION_LIMITS if plain_row else {})
+        if route in limits:
+            ratio, which = mine / floor, "production" if production_row else "plain"
+            found.append(report.Target(
+                f"{which} cold start of {route} within {limits[route]}x of its floor, instructions",
+                ratio <= limits[route], f"{mine / 1e6:.1f} M vs floor {floor / 1e6:.1f} M instructions ({ratio:.3f}x)"))
     return found
 
 
@@ -97,7 +141,12 @@ def main(argv: list[str] | None = None) -> int:
                         description="Cold starts in instructions (callgrind), against their floors.")
     parser.add_argument("--events", default=DEFAULT_EVENTS, help="event files or globs")
     parser.add_argument("--delay-ms", type=float, default=0.0, help="modelled network delay per direction")
+    parser.add_argument("--warm-count", type=int, default=DEFAULT_WARM_COUNT,
+                        help="warm requests counted per function and floor (0: none)")
     args = parser.parse_args(argv)
+    if args.warm_count < 0:
+        print("bench-instructions: --warm-count must be 0 or more", file=sys.stderr)
+        return 2
     try:
         events = replay.load(replay.select(args.events))
     except (ValueError, LookupError) as exc:
@@ -108,14 +157,19 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     from pymongo import MongoClient
 
-    rows = []
+    rows, warm_rows = [], []
     with production.world(args.delay_ms) as (world, uri), tempfile.TemporaryDirectory() as folder:
         client = MongoClient(uri, tz_aware=True)
         try:
             for route, subject, floor, event_file in counted_pairs(events, world, uri, client[DATABASE], Path(folder)):
                 print(f"counting {subject.key} and its floor", file=sys.stderr)
                 label = f"{subject.system} {subject.name}"
-                rows.append((route, label, count(subject, event_file), count(floor, event_file)))
+                mine, under = count(subject, event_file), count(floor, event_file)
+                rows.append((route, label, mine, under))
+                if args.warm_count and subject.config == subjects.PLAIN:
+                    print(f"counting {args.warm_count} warm requests of {subject.key} and its floor", file=sys.stderr)
+                    warm_rows.append((route, label, per_warm_request(subject, event_file, args.warm_count, mine),
+                                      per_warm_request(floor, event_file, args.warm_count, under)))
         except (CountError, cold.ColdStartError) as exc:
             print(f"bench-instructions: {exc}", file=sys.stderr)
             return 1
@@ -123,7 +177,10 @@ def main(argv: list[str] | None = None) -> int:
             client.drop_database(DATABASE)
             client.close()
     print(render(rows))
-    for target in targets(rows):
+    if warm_rows:
+        print()
+        print(render_warm(warm_rows, args.warm_count))
+    for target in [*targets(rows), *warm_targets(warm_rows)]:
         print(target.line())
     return 0
 
