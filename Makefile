@@ -89,7 +89,7 @@ test: setup $(VENV)/.docs-installed $(VENV)/.bench-installed
 
 # The tests that need no subprocess, server or build (tests/conftest.py sorts them), in well under a minute.
 test-fast: setup
-	$(PY) -m pytest --fast -q
+	$(PY) -m pytest --fast -q -rfE
 
 # The documentation's own dependency (MkDocs), installed on first use; never deployed.
 $(VENV)/.docs-installed: docs/requirements.txt $(VENV)/.installed
