@@ -27,6 +27,7 @@ import json  # noqa: E402
 import os  # noqa: E402
 import sys  # noqa: E402
 
+REPOSITORY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DRIVERS = ("pymongo", "orjson", "jwt", "motor", "fastapi", "aws_lambda_powertools", "boto3")
 AWS_SDK = ("boto3", "botocore", "s3transfer")  # what a deployed function's path must never load
 
@@ -70,8 +71,10 @@ def report(fields: dict) -> None:
 def main() -> None:
     handler_path, event_path = sys.argv[1], sys.argv[2]
     del sys.path[0]  # this script's folder: the handler must not see the harness's modules
-    from tools.lambda_context import Context  # standard library only, like Lambda's own
+    sys.path.append(REPOSITORY)  # for the fake context alone (standard library only), then gone again
+    from tools.lambda_context import Context
 
+    sys.path.pop()
     fields = {"started_ns": STARTED_NS}
     if handler_path != "-":
         with open(event_path) as file:
