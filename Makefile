@@ -16,7 +16,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 # $(call quote,VALUE): VALUE as one shell word, whatever it holds (SUB='al"ice', EVENT='my event.json').
 quote = '$(subst ','\'',$(1))'
 
-.PHONY: help setup lock invoke test test-fast format docs db indexes lint token build deploy bench bench-instructions bench-lambda bench-http serve fuzz soak fleet generate
+.PHONY: help setup lock invoke test test-fast format docs db indexes lint token build deploy bench bench-instructions bench-runtimes bench-lambda bench-http serve fuzz soak fleet generate
 
 help:
 	@echo "make setup                      virtualenv and dependencies"
@@ -39,6 +39,7 @@ help:
 	@echo "make deploy ENV=dev|prod [API=rest|http]  build, then sam deploy with samconfig.toml's ENV settings (API: REST or HTTP API)"
 	@echo "make bench [EVENTS='events/me.json ...'] [COLD_SAMPLES=10] [WARM_COUNT=2000] [DELAY_MS=5]  latency vs floors and baselines, into docs/benchmark.md"
 	@echo "make bench-instructions [EVENTS='events/me.json ...'] [WARM_COUNT=200]  cold starts and warm requests vs floors in instructions (valgrind)"
+	@echo "make bench-runtimes [VERSIONS='3.12 3.13']  the Python versions Lambda offers side by side: cold and warm, time and instructions"
 	@echo "make bench-lambda FUNCTION=<name> [ENDPOINT=<url>] [LOG=<rie output>] [RIE=1] [EVENTS=...] [COUNT=20]"
 	@echo "make bench-http URL=<https://.../me> TOKEN=<jwt> [REQUESTS=200] [CONCURRENCY=4]"
 
@@ -156,6 +157,10 @@ bench-instructions: EVENTS ?= events/me.json events/authorizer-http.json
 bench-instructions: setup
 	$(PY) -m bench.instructions --events $(call quote,$(EVENTS)) $(if $(DELAY_MS),--delay-ms $(call quote,$(DELAY_MS))) \
 		$(if $(WARM_COUNT),--warm-count $(call quote,$(WARM_COUNT)))
+
+bench-runtimes: VERSIONS ?= 3.12 3.13
+bench-runtimes: setup
+	$(PY) -m bench.runtimes --versions $(call quote,$(VERSIONS))
 
 bench-lambda: COUNT ?= 20
 bench-lambda: setup

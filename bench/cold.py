@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -61,7 +60,8 @@ class ColdSample:
 
 def child_environment(subject: Subject, pycache: Path, write_bytecode: bool) -> dict[str, str]:
     env = {name: value for name, value in os.environ.items() if name not in MACHINE_VARIABLES}
-    env.update({**subject.env, "PYTHONPATH": str(ROOT), "PYTHONPYCACHEPREFIX": str(pycache), "PYTHONUNBUFFERED": "1"})
+    env.update({**subject.env, "PYTHONPATH": subject.python_path, "PYTHONPYCACHEPREFIX": str(pycache),
+                "PYTHONUNBUFFERED": "1"})
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     if not write_bytecode:
         env["PYTHONDONTWRITEBYTECODE"] = "1"
@@ -78,7 +78,7 @@ def parse_report(stdout: str) -> dict | None:
 
 def sample(subject: Subject, event_file: Path | None, pycache: Path, write_bytecode: bool = False) -> ColdSample:
     """One cold start of ``subject`` answering the event in ``event_file``."""
-    command = [sys.executable, str(COLDSTART), subject.handler, str(event_file or "-")]
+    command = [subject.interpreter, str(COLDSTART), subject.handler, str(event_file or "-")]
     env = child_environment(subject, pycache, write_bytecode)
     spawned_ns = time.monotonic_ns()
     with cpus.measured():

@@ -49,7 +49,7 @@ def count(subject: subjects.Subject, event_file: Path, warm_repeat: int = 0) -> 
     env = cold.child_environment(subject, run.PYCACHE, write_bytecode=False)
     # Under valgrind everything runs some 50 times slower: give the driver time, and fix the hash seed.
     env.update({"MONGODB_TIMEOUT_MS": "60000", "PYTHONHASHSEED": "0", "BENCH_WARM_REPEAT": str(warm_repeat)})
-    command = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable,
+    command = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", subject.interpreter,
                str(cold.COLDSTART), subject.handler, str(event_file)]
     completed = subprocess.run(command, env=env, cwd=run.ROOT, capture_output=True, text=True,
                                timeout=TIMEOUT_SECONDS)

@@ -8,9 +8,14 @@ loads), and the two baselines for the routes they serve.
 
 from __future__ import annotations
 
+import os
+import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from bench.replay import ReplayEvent
+
+ROOT = Path(__file__).resolve().parent.parent
 
 BARE_API = "bare-api"
 BOTO3_SECRETS = "boto3 secrets"
@@ -31,13 +36,27 @@ BOTO3_SECRETS_HANDLER = "bench.baselines.boto3_secrets.lambda_handler"
 
 @dataclass(frozen=True)
 class Subject:
-    """One handler to measure, the environment it runs with, and the configuration that environment models."""
+    """One handler to measure, the environment it runs with, and the configuration that environment models.
+
+    ``python``: the interpreter it runs on ("" for the harness's own); ``path``: folders put on ``PYTHONPATH``
+    after the project's (another interpreter's dependencies, see :mod:`bench.runtimes`).
+    """
 
     system: str
     name: str
     handler: str
     env: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
     config: str = PLAIN
+    python: str = ""
+    path: str = ""
+
+    @property
+    def interpreter(self) -> str:
+        return self.python or sys.executable
+
+    @property
+    def python_path(self) -> str:
+        return os.pathsep.join(part for part in (str(ROOT), self.path) if part)
 
     @property
     def key(self) -> str:

@@ -12,7 +12,6 @@ import json
 import os
 import select
 import subprocess
-import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,11 +48,11 @@ class Worker:
         self.subject = subject
         # Unbuffered, as Lambda's runtime makes stdout: each log line is one write, as there.
         env = {name: value for name, value in os.environ.items() if name not in MACHINE_VARIABLES}
-        env.update({**subject.env, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"})
+        env.update({**subject.env, "PYTHONPATH": subject.python_path, "PYTHONUNBUFFERED": "1"})
         self.stderr = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 -- closed by close()
         with cpus.measured():
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "bench.worker", subject.handler],
+                [subject.interpreter, "-m", "bench.worker", subject.handler],
                 cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr, text=True,
             )
         self._answer()

@@ -24,19 +24,19 @@ def _profile_response(document: dict[str, object], if_none_match: str | None = N
     return json_response(profiles.private_view(document), headers=headers)
 
 
-@router.get("/me")
+@router.get("/me", conditional=True)
 def read_me(request: Request) -> Response:
     return _profile_response(profiles.get_or_create(request.principal), request.headers.get("if-none-match"))
 
 
-@router.patch("/me", body=PROFILE.patch())
+@router.patch("/me", body=PROFILE.patch(), conditional=True)
 def update_me(request: Request) -> Response:
     to_set, to_unset = merge_patch_parts(request.data)
     condition = if_match_revisions(request.headers.get("if-match"))
     return _profile_response(profiles.update(request.principal, to_set, to_unset, condition))
 
 
-@router.delete("/me")
+@router.delete("/me", conditional=True)
 def delete_me(request: Request) -> Response:
     profiles.delete(request.principal, if_match_revisions(request.headers.get("if-match")))
     return empty_response(204)

@@ -10,11 +10,12 @@ from shared import errors, profiles
 from shared.cache import TTLCache
 from shared.conditional import none_match
 from shared.config import settings
-from shared.pagination import parse_limit
+from shared.pagination import DEFAULT_LIMIT, MAX_CURSOR_LENGTH, MAX_LIMIT
 from shared.principal import MAX_SUB_LENGTH
 from shared.request import Request
 from shared.responses import Response, empty_response, json_response
 from shared.router import Router
+from shared.schema import Integer, String
 
 router = Router("users")
 # Public profiles seen recently by this container. Another container's update
@@ -28,9 +29,8 @@ def _valid_user_id(user_id: str) -> str:
     return user_id
 
 
-@router.get("/users/{user_id}")
+@router.get("/users/{user_id}", errors=(errors.InvalidParameter, errors.NotFound), conditional=True)
 def read_user(request: Request) -> Response:
-    _ = request.principal  # 401 unless the caller is authenticated
     user_id = _valid_user_id(request.path_params["user_id"])
     ttl = settings().users_cache_ttl_seconds
     document = public_profiles.get(user_id)
@@ -46,11 +46,15 @@ def read_user(request: Request) -> Response:
     return json_response(profiles.public_view(document), headers=headers)
 
 
-@router.get("/users")
+PAGE = {
+    "limit": Integer(minimum=1, maximum=MAX_LIMIT, default=DEFAULT_LIMIT),
+    "cursor": String(max_length=MAX_CURSOR_LENGTH, description="The `next_cursor` of the previous page, as it came."),
+}
+
+
+@router.get("/users", query=PAGE)
 def list_users(request: Request) -> Response:
-    _ = request.principal  # 401 unless the caller is authenticated
-    limit = parse_limit(request.query.get("limit"))
-    documents, next_cursor = profiles.list_public(request.query.get("cursor"), limit)
+    documents, next_cursor = profiles.list_public(request.query_params.get("cursor"), request.query_params["limit"])
     body = {"items": [profiles.public_view(document) for document in documents], "next_cursor": next_cursor}
     return json_response(body, headers={"cache-control": "private, no-cache"})
 

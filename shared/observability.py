@@ -41,8 +41,14 @@ def redact(text: str) -> str:
 
 
 def emit(record: dict) -> None:
-    """Write ``record`` as one JSON line on stdout."""
-    sys.stdout.write(orjson.dumps(record, default=str).decode() + "\n")
+    """Write ``record`` as one JSON line on stdout; text UTF-8 cannot hold (a lone surrogate) is escaped, not fatal."""
+    try:
+        line = orjson.dumps(record, default=str).decode()
+    except TypeError:  # orjson.JSONEncodeError
+        import json  # only for such a record: the standard library escapes lone surrogates as \\udXXX
+
+        line = json.dumps(record, default=str, separators=(",", ":"))
+    sys.stdout.write(line + "\n")
 
 
 def _threshold() -> int:

@@ -13,16 +13,20 @@ HTTP API, JWT authorizer           ``authorizer.jwt.claims.<claim>``
 
 from __future__ import annotations
 
-import os
 from collections import namedtuple
 from functools import cache
 
 from shared import errors
 from shared.config import settings
+from shared.text import is_text
 
 MAX_SUB_LENGTH = 255
 # A sub names the caller in /users/{user_id}: it must fit in one path segment, whatever API Gateway decodes.
 PATH_SEGMENT_BREAKERS = frozenset("/?#")
+MAX_NAME_CLAIM = 200
+MAX_EMAIL_CLAIM = 254  # RFC 5321's longest path, less its angle brackets
+MAX_SCOPES, MAX_SCOPE_LENGTH = 100, 128
+LATEST_NUMERIC_DATE = 253402300799  # 9999-12-31T23:59:59Z
 
 
 def sub_problem(sub) -> str | None:
@@ -40,11 +44,59 @@ def sub_problem(sub) -> str | None:
     return None
 
 
+@cache
+def _claim_fields() -> dict:
+    """The field rules of the text claims, built on first use (the health function never reads a principal)."""
+    from shared.schema import String
+
+    return {
+        "name": String(min_length=1, max_length=MAX_NAME_CLAIM, blank=False),
+        "email": String(min_length=3, max_length=MAX_EMAIL_CLAIM, blank=False),
+    }
+
+
+def claim_text(name: str, value) -> str:
+    """The claim ``name`` when it follows the text rule bodies follow, else "".
+
+    The rule is :func:`shared.text.is_text` (no lone surrogate), then
+    :class:`shared.schema.String`'s, one line: a string, not blank, bounded,
+    without control or format characters (no NUL, line break, U+202E...).
+    An ``email`` also needs one ``@`` with text on both sides and no whitespace.
+    """
+    if value is None or value == "":
+        return ""
+    if not _plain(value, MAX_EMAIL_CLAIM if name == "email" else MAX_NAME_CLAIM):
+        from shared.schema import FieldError  # the full rule, for text that is not plain printable text
+
+        if not is_text(value):
+            return ""
+        try:
+            value = _claim_fields()[name].check(value)
+        except FieldError:
+            return ""
+    if name == "email":
+        local, at, domain = value.rpartition("@")
+        if not (local and at and domain) or " " in value or not value.isprintable():
+            return ""
+    return value
+
+
+def _plain(value, limit: int) -> bool:
+    """Printable text of 1 to ``limit`` characters, not blank: what the String rule accepts, checked in one pass.
+
+    (``str.isprintable`` is false for every character the rule refuses; the rule also takes a few it is
+    false for, such as U+200D, which :func:`claim_text` then checks with the rule itself.)
+    """
+    return isinstance(value, str) and len(value) <= limit and value.isprintable() and not value.isspace()
+
+
 # A namedtuple rather than a frozen dataclass, which costs more of a cold start to create.
 class Principal(namedtuple("Principal", "sub email name scopes", defaults=("", "", ()))):
     """The authenticated caller: the token's subject (str) and the claims handlers use.
 
-    ``email`` and ``name`` are strings ("" when absent), ``scopes`` a tuple of strings.
+    ``email`` and ``name`` are strings, "" when absent or when they break the
+    text rule of :func:`claim_text`; ``scopes`` a tuple of scope tokens
+    (RFC 6749: printable ASCII without space, ``"`` or ``\\``).
     """
 
     __slots__ = ()
@@ -57,42 +109,59 @@ class Principal(namedtuple("Principal", "sub email name scopes", defaults=("", "
             return None
         return cls(
             sub=sub,
-            email=_string(claims.get("email")),
-            name=_string(claims.get("name")),
+            email=claim_text("email", claims.get("email")),
+            name=claim_text("name", claims.get("name")),
             scopes=_scopes(claims.get("scope", claims.get("scopes"))),
         )
 
 
-def _string(value) -> str:
-    return value if isinstance(value, str) else ""
+def _is_scope(value) -> bool:
+    return (isinstance(value, str) and 0 < len(value) <= MAX_SCOPE_LENGTH and value.isascii()
+            and value.isprintable() and " " not in value and '"' not in value and "\\" not in value)
 
 
 def _scopes(value) -> tuple[str, ...]:
-    if isinstance(value, list):
-        return tuple(scope for scope in value if isinstance(scope, str))
     if isinstance(value, str):
-        return tuple(value.strip("[]").split())
-    return ()
+        text = value.strip("[]")
+        value = text.split()
+        if (text.isascii() and text.isprintable() and '"' not in text and "\\" not in text
+                and len(value) <= MAX_SCOPES and max(map(len, value), default=0) <= MAX_SCOPE_LENGTH):
+            return tuple(value)  # the usual case: the whole text checked at once
+    if not isinstance(value, list):
+        return ()
+    return tuple(scope for scope in value[:MAX_SCOPES] if _is_scope(scope))
 
 
-def _claims_in(authorizer: dict) -> dict:
+def _jwt_principal(jwt: dict) -> Principal | None:
+    """The caller an HTTP API JWT authorizer let through: its claims or nobody; 401 for what it does not check."""
+    claims = jwt.get("claims")
+    if not isinstance(claims, dict):
+        return None
+    problem = jwt_authorizer_problem(claims)
+    if problem is not None:
+        raise errors.Unauthorized(problem)
+    if jwt.get("scopes") and "scope" not in claims:
+        claims = {**claims, "scopes": jwt["scopes"]}
+    return Principal.from_claims(claims)
+
+
+def _principal_in(authorizer: dict) -> Principal | None:
     jwt = authorizer.get("jwt")
-    if isinstance(jwt, dict) and isinstance(jwt.get("claims"), dict):
-        claims = dict(jwt["claims"])
-        if jwt.get("scopes") and "scope" not in claims:
-            claims["scopes"] = jwt["scopes"]
-        return claims
+    if isinstance(jwt, dict):
+        return _jwt_principal(jwt)
     for key in ("lambda", "claims"):
         if isinstance(authorizer.get(key), dict):
-            return authorizer[key]
-    return authorizer
+            return Principal.from_claims(authorizer[key])
+    return Principal.from_claims(authorizer)
 
 
-@cache
-def max_lifetime_seconds() -> int:
-    """``JWT_MAX_LIFETIME_SECONDS`` (0: any lifetime), read once; the HTTP API's JWT authorizer does not check it."""
-    value = os.environ.get("JWT_MAX_LIFETIME_SECONDS", "0").strip() or "0"
-    return int(value) if value.isdigit() else 0
+def _seconds(value) -> int | None:
+    """A NumericDate as the HTTP API's JWT authorizer passes it (a string of ASCII digits, or a number), or None."""
+    if isinstance(value, str) and 0 < len(value) <= 12 and value.isascii() and value.isdigit():
+        value = int(value)
+    if type(value) is int and 0 <= value <= LATEST_NUMERIC_DATE:
+        return value
+    return None
 
 
 def jwt_authorizer_problem(claims: dict) -> str | None:
@@ -100,14 +169,14 @@ def jwt_authorizer_problem(claims: dict) -> str | None:
 
     API Gateway checks the signature, ``iss``, ``aud``, ``exp``, ``nbf`` and
     ``iat`` when present; it hands the claims over as strings. Left to check
-    here: ``iat`` present and a whole number of seconds, and ``exp - iat``
-    within ``JWT_MAX_LIFETIME_SECONDS``.
+    here: ``iat`` and ``exp`` present, whole seconds in ASCII digits (years 1970
+    to 9999), and ``exp - iat`` within ``JWT_MAX_LIFETIME_SECONDS``.
     """
-    issued, expires = claims.get("iat"), claims.get("exp")
-    if not (isinstance(issued, str) and issued.isdigit() and isinstance(expires, str) and expires.isdigit()):
+    issued, expires = _seconds(claims.get("iat")), _seconds(claims.get("exp"))
+    if issued is None or expires is None:
         return "the token needs iat and exp claims in whole seconds"
-    limit = max_lifetime_seconds()
-    if limit and int(expires) - int(issued) > limit:
+    limit = settings().jwt_max_lifetime_seconds
+    if limit and expires - issued > limit:
         return f"the token lives longer (exp - iat) than the {limit} s this API accepts"
     return None
 
@@ -115,16 +184,14 @@ def jwt_authorizer_problem(claims: dict) -> str | None:
 def principal_from_event(request_context: dict, headers: dict[str, str]) -> Principal:
     """The caller named by ``requestContext.authorizer``; raise 401 when there is none.
 
-    With ``LOCAL_AUTH=true`` (local runs only) and no authorizer result in the
-    event, the bearer token in ``headers`` is verified in-process with the same
-    verifier the authorizer function uses.
+    A ``jwt`` block (HTTP API JWT authorizer) is the only source when present:
+    without a claims object it names nobody. With ``LOCAL_AUTH=true`` (local
+    runs only) and no authorizer result in the event, the bearer token in
+    ``headers`` is verified in-process with the same verifier the authorizer
+    function uses.
     """
     authorizer = request_context.get("authorizer")
-    principal = Principal.from_claims(_claims_in(authorizer)) if isinstance(authorizer, dict) else None
-    if principal is not None and isinstance(authorizer.get("jwt"), dict):
-        problem = jwt_authorizer_problem(authorizer["jwt"]["claims"])
-        if problem is not None:
-            raise errors.Unauthorized(problem)
+    principal = _principal_in(authorizer) if isinstance(authorizer, dict) else None
     if principal is not None:
         return principal
     if settings().local_auth and "authorization" in headers:

@@ -8,6 +8,7 @@ A profile's ``_id`` is the token's ``sub``. Every write stores a new random
 from __future__ import annotations
 
 import os
+from functools import cache
 
 from pymongo import IndexModel, ReturnDocument
 from pymongo.errors import DuplicateKeyError
@@ -49,12 +50,39 @@ def public_view(document: dict) -> dict:
     return view
 
 
+# A profile's name: PATCH /me's body rule (shared/profiles_schema.py) and the rule of a name taken from claims.
+NAME_RULE = {"min_length": 1, "max_length": 100, "blank": False}
+FALLBACK_NAME = "user"
+
+
+@cache
+def _name_field():
+    from shared.schema import String  # only a profile's first write needs it
+
+    return String(**NAME_RULE)
+
+
+def name_from_claims(principal: Principal) -> str:
+    """The first of the token's ``name``, its email's local part and its ``sub`` that the profile's name rule
+    accepts (``PATCH /me`` would accept it too), else ``"user"``."""
+    from shared.schema import FieldError
+
+    rule = _name_field()
+    for candidate in (principal.name, principal.email.partition("@")[0], principal.sub):
+        try:
+            return rule.check(candidate)
+        except FieldError:
+            continue
+    return FALLBACK_NAME
+
+
 def _from_claims(principal: Principal) -> dict:
+    """A new profile from the caller's claims; :class:`Principal` holds only claims that follow the text rule."""
     now = _now()
     document = {"_id": principal.sub, "created_at": now, "updated_at": now, "revision": new_revision()}
     if principal.email:
         document["email"] = principal.email
-    document["name"] = principal.name or principal.email.partition("@")[0] or principal.sub
+    document["name"] = name_from_claims(principal)
     return document
 
 

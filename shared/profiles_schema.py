@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from functools import cache
 
+from shared.profiles import NAME_RULE
 from shared.schema import AnyOf, Boolean, Field, FieldError, Map, Number, Schema, String, Url
 
 LOCALE = "[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8}){0,3}"
@@ -48,7 +49,7 @@ class TimeZone(Field):
 
 
 PROFILE = Schema("Profile", {
-    "name": String(min_length=1, max_length=100, blank=False, example="Alice",
+    "name": String(**NAME_RULE, example="Alice",
                    description="Not blank; one line: no control or format characters."),
     "bio": String(max_length=500, one_line=False, nullable=True, example="Climbs on weekends.",
                   description="Line breaks and tabs allowed; no other control or format characters."),

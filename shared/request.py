@@ -8,6 +8,7 @@ import orjson
 
 from shared import errors
 from shared.principal import Principal, principal_from_event
+from shared.text import is_text
 
 TYPE_CHECKING = False  # typing is not imported at run time
 if TYPE_CHECKING:
@@ -25,8 +26,8 @@ def _mapping(value, where: str) -> dict:
 
 
 def _text(value, where: str) -> str:
-    if not isinstance(value, str):
-        raise errors.MalformedEvent(f"{where} must be a string")
+    if not is_text(value):
+        raise errors.MalformedEvent(f"{where} must be a string of Unicode text (UTF-8)")
     return value
 
 
@@ -41,8 +42,8 @@ def _texts(values, where: str) -> list[str]:
 def _lower_keys(headers: dict, where: str) -> dict[str, str]:
     lowered = {}
     for name, value in headers.items():
-        if not isinstance(name, str) or not isinstance(value, str):
-            raise errors.MalformedEvent(f"{where} names and values must be strings")
+        if not is_text(name) or not is_text(value):
+            raise errors.MalformedEvent(f"{where} names and values must be strings of Unicode text (UTF-8)")
         lowered[name.lower()] = value
     return lowered
 
@@ -79,6 +80,7 @@ class Request:
         self.route = ""
         self.path_params: dict[str, str] = {}
         self.data: Any = None  # the body checked by the route's schema
+        self.query_params: dict = {}  # the declared query parameters, checked (Router.route's query=)
 
     def _path_without_stage(self, raw_path: str) -> str:
         stage = self.context.get("stage")
@@ -98,7 +100,7 @@ class Request:
     @cached_property
     def request_id(self) -> str:
         request_id = self.context.get("requestId")
-        return request_id if isinstance(request_id, str) else ""
+        return request_id if is_text(request_id) else ""
 
     @cached_property
     def query_lists(self) -> dict[str, list[str]]:
@@ -131,7 +133,8 @@ class Request:
         raw = self.event.get("body")
         if raw is None:
             return b""
-        raw = _text(raw, "body")
+        if not isinstance(raw, str):
+            raise errors.MalformedEvent("body must be a string")
         if self.event.get("isBase64Encoded") is True:
             if len(raw) > (self.max_body_bytes + 2) // 3 * 4 + 4:
                 raise errors.PayloadTooLarge(f"the body is larger than {self.max_body_bytes} bytes")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import orjson
 
 from shared.errors import HTTPError
+from shared.text import encodable
 
 JSON = "application/json"
 PROBLEM_JSON = "application/problem+json"
@@ -39,19 +40,69 @@ def empty_response(status: int = 204, headers: dict[str, str] | None = None) -> 
     return Response(status, b"", dict(headers or {}))
 
 
+MAX_DETAIL_CHARS = 1000
+MAX_TEXT_CHARS = 500  # instance, request_id and every other text in a problem document
+MAX_PROBLEM_ITEMS = 20  # of any list in a problem document: the first ones, and a count of the others
+MAX_NESTED_TEXT_CHARS = 200
+PROBLEM_KEYS = ("type", "title", "status", "detail", "instance", "request_id")
+LARGEST_INT = 2**63 - 1  # orjson writes integers up to 64 bits
+
+
+def response_text(value: str, limit: int = MAX_TEXT_CHARS) -> str:
+    """``value`` as a response may carry it: at most ``limit`` characters, and always encodable.
+
+    The one place text from an event or a token becomes response text: a longer
+    value is cut (``…`` marks the cut), and each lone surrogate (which no UTF-8
+    text holds, and which orjson refuses) becomes U+FFFD.
+    """
+    if len(value) > limit:
+        value = value[: limit - 1] + "\u2026"
+    return encodable(value)
+
+
+def _bounded(value, depth: int = 0):
+    """An extension member of a problem document, bounded: texts cut, lists and objects to their first items."""
+    if value is None or isinstance(value, (bool, float)):
+        return value
+    if isinstance(value, int):
+        return value if -LARGEST_INT <= value <= LARGEST_INT else str(value)[:40]
+    if isinstance(value, (list, tuple)) and depth < 2:
+        return [_bounded(item, depth + 1) for item in value[:MAX_PROBLEM_ITEMS]]
+    if isinstance(value, dict) and depth < 2:
+        return {response_text(str(key), 50): _bounded(item, depth + 1)
+                for key, item in list(value.items())[:MAX_PROBLEM_ITEMS]}
+    return response_text(value if isinstance(value, str) else str(value),
+                         MAX_NESTED_TEXT_CHARS if depth else MAX_TEXT_CHARS)
+
+
 def problem_response(error: HTTPError, instance: str, request_id: str) -> Response:
-    """The RFC 9457 problem document for ``error``."""
+    """The RFC 9457 problem document for ``error``, of bounded size whatever the error holds.
+
+    ``detail`` is cut at 1000 characters, ``instance``, ``request_id`` and
+    other texts at 500 (200 inside a list or object); a list (such as
+    ``errors``) keeps its first 20 items, and ``<name>_omitted`` counts the
+    others. Lone surrogates become U+FFFD, so serializing never fails.
+    """
     document = {
         "type": error.type,
         "title": error.title,
         "status": error.status,
-        "detail": error.detail or error.title,
-        "instance": instance,
-        "request_id": request_id,
+        "detail": response_text(error.detail or error.title, MAX_DETAIL_CHARS),
+        "instance": response_text(instance),
+        "request_id": response_text(request_id),
     }
-    document.update(error.extensions)
+    for name, value in error.extensions.items():
+        if name in PROBLEM_KEYS:
+            continue
+        document[name] = _bounded(value)
+        if isinstance(value, (list, tuple)) and len(value) > MAX_PROBLEM_ITEMS:
+            document[f"{name}_omitted"] = len(value) - MAX_PROBLEM_ITEMS
     headers = {"content-type": PROBLEM_JSON, **{name.lower(): value for name, value in error.headers.items()}}
-    return Response(error.status, orjson.dumps(document), headers)
+    try:
+        body = orjson.dumps(document)
+    except TypeError:  # orjson.JSONEncodeError: an extension of a type it cannot write; the problem stands
+        body = orjson.dumps({key: document[key] for key in PROBLEM_KEYS})
+    return Response(error.status, body, headers)
 
 
 def _body_text(body: bytes, headers: dict[str, str]) -> tuple[str, bool]:

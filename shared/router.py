@@ -30,6 +30,7 @@ from collections.abc import Callable
 
 from shared import cors, errors, observability
 from shared.config import Settings, settings
+from shared.errors import HTTPError
 from shared.request import Request
 from shared.responses import Response, problem_response, to_proxy_result
 
@@ -91,11 +92,13 @@ def percent_decoded(params: dict[str, str]) -> dict[str, str]:
 
 
 # A namedtuple rather than a frozen dataclass, which costs more of a cold start to create.
-class Route(namedtuple("Route", "method template endpoint pattern public body params status response",
-                       defaults=(False, None, None, 200, None))):
+class Route(namedtuple("Route", "method template endpoint pattern public body params status response query "
+                                "errors conditional", defaults=(False, None, None, 200, None, None, (), False))):
     """A declared route: method, path template, endpoint, compiled pattern, whether it is public (no
     authorizer), the body Schema checked before the endpoint (or None), the Fields of its path parameters
-    (``{name: Field}`` or None), the success status it answers, and the Schema of that answer (OpenAPI only).
+    (``{name: Field}`` or None), the success status it answers, the Schema of that answer (OpenAPI only),
+    the Fields of its query parameters (or None), the error classes its code raises beyond what the router
+    answers itself, and whether it honours conditional headers (:mod:`shared.conditional`).
     """
 
     __slots__ = ()
@@ -116,6 +119,30 @@ def _check_params(fields: dict, params: dict[str, str]) -> None:
             raise errors.InvalidParameter(f"{name} {exc}", parameter=name) from None
 
 
+def checked_query(fields: dict, given: dict[str, list[str]]) -> dict:
+    """The declared query parameters read and checked by their Fields: ``{name: value}``.
+
+    A parameter that is absent takes its Field's ``default`` (or is left out); a ``required`` one must be
+    there. Each occurrence counts: a :class:`shared.schema.List` takes them all, any other Field exactly one.
+    400 ``InvalidParameter`` naming the first bad parameter; parameters nobody declared are ignored.
+    """
+    from shared.schema import NO_DEFAULT, FieldError  # only routes that declare query reach here
+
+    values = {}
+    for name, field in fields.items():
+        texts = given.get(name)
+        try:
+            if texts:
+                values[name] = field.from_texts(texts)
+            elif field.required:
+                raise FieldError("is required")
+            elif field.default is not NO_DEFAULT:
+                values[name] = field.default
+        except FieldError as exc:
+            raise errors.InvalidParameter(f"{name} {exc}", parameter=name) from None
+    return values
+
+
 class Router:
     """The routes of one Lambda function, and the dispatch of its events."""
 
@@ -125,27 +152,44 @@ class Router:
         self.cold_start = True
 
     def route(self, method: str, template: str, *, public: bool = False, body=None, params=None,
-              status: int | None = None, response=None) -> Callable[[Endpoint], Endpoint]:
+              status: int | None = None, response=None, query=None, errors: tuple[type[HTTPError], ...] = (),
+              conditional: bool = False) -> Callable[[Endpoint], Endpoint]:
         """Declare the decorated endpoint as the answer to ``method`` on ``template``.
 
-        ``public``: no token needed. ``body``: a :class:`shared.schema.Schema` the JSON body must
-        follow (400 otherwise); the endpoint reads the checked result as ``request.data``. ``params``:
+        ``public``: no token needed; any other route answers 401 (from the router, before its
+        parameters, body or endpoint are looked at) when the event names no caller. ``body``: a
+        :class:`shared.schema.Schema` the JSON body must follow (400 otherwise); the endpoint reads
+        the checked result as ``request.data``. ``params``:
         ``{name: Field}`` checked on the path parameters (400 ``InvalidParameter`` otherwise).
+        ``query``: ``{name: Field}`` read and checked from the query string by :func:`checked_query`
+        (400 ``InvalidParameter`` naming it otherwise); the endpoint reads them as ``request.query_params``.
         ``status``: the success status (default 201 for POST, 204 for DELETE, 200 otherwise).
         ``response``: the Schema of the success body, for the OpenAPI description only.
-        A malformed template, or ``params`` naming a parameter the template has not, is a ValueError now.
+        ``errors``: the :class:`shared.errors.HTTPError` classes the endpoint raises (``(NotFound, Conflict)``),
+        and ``conditional``: the endpoint answers ``If-None-Match`` with 304 (GET) or ``If-Match`` with 412
+        (writes), both for the OpenAPI description (every status the route can answer).
+        A malformed template, ``params`` naming a parameter the template has not, a ``query`` Field no text
+        stands for (a Map, an Object, an AnyOf, a List of lists), or an ``errors`` entry that is not an
+        HTTPError class is a ValueError now.
         """
         method = method.upper()
         names = check_template(template)
         unknown = sorted(set(params or ()) - set(names))
         if unknown:
             raise ValueError(f"route {method} {template}: params {unknown} are not parameters of the template")
+        untyped = sorted(name for name, field in (query or {}).items() if not getattr(field, "takes_text", False))
+        if untyped:
+            raise ValueError(f"route {method} {template}: query {untyped} must be Fields a query text stands for "
+                             f"(String, Url, Integer, Number, Boolean, Enum, or a List of one of them)")
+        raised = (errors,) if isinstance(errors, type) else tuple(errors)  # one class alone is taken too
+        if not all(isinstance(error, type) and issubclass(error, HTTPError) for error in raised):
+            raise ValueError(f"route {method} {template}: errors must be HTTPError classes (shared.errors)")
         status = status or DEFAULT_STATUS.get(method, 200)
 
         def register(endpoint: Endpoint) -> Endpoint:
             pattern = compile_template(template)
             self.routes.append(Route(method, template, endpoint, pattern, public, body, params or None, status,
-                                     response))
+                                     response, query or None, raised, conditional))
             return endpoint
 
         return register
@@ -208,13 +252,14 @@ class Router:
         request.path_params = params if request.payload_version == "2.0" else percent_decoded(params)
         request.route = route.template
         request.data = None
-        if route.params is not None or route.body is not None:
-            if not route.public:
-                _ = request.principal  # 401 before the parameters or the body are looked at
-            if route.params is not None:
-                _check_params(route.params, request.path_params)
-            if route.body is not None:
-                request.data = route.body.validate(request.json())
+        if not route.public:
+            _ = request.principal  # 401 for every route behind the authorizer, before anything else is looked at
+        if route.params is not None:
+            _check_params(route.params, request.path_params)
+        if route.query is not None:
+            request.query_params = checked_query(route.query, request.query_lists)
+        if route.body is not None:
+            request.data = route.body.validate(request.json())
         return route.endpoint(request)
 
     def dispatch(self, event, context) -> dict:
@@ -222,7 +267,8 @@ class Router:
         started = time.perf_counter()
         cold_start, self.cold_start = self.cold_start, False
         request, config, failure = None, None, None
-        request_id = getattr(context, "aws_request_id", "") or ""
+        request_id = getattr(context, "aws_request_id", "")
+        request_id = request_id if isinstance(request_id, str) else ""
         instance = ""
         try:
             request = Request(event)
@@ -237,8 +283,15 @@ class Router:
             failure = exc
             error = errors.HTTPError("the server could not answer this request")
             response = problem_response(error, instance, request_id)
-        if request is not None and config is not None:
-            cors.add_response_headers(response.headers, request.headers, config)
+        try:
+            if request is not None and config is not None:
+                cors.add_response_headers(response.headers, request.headers, config)
+            result = to_proxy_result(response)
+        except Exception as exc:  # a body that is no text although its type says so, for one
+            failure = exc
+            response = problem_response(errors.HTTPError("the server could not answer this request"), instance,
+                                        request_id)
+            result = to_proxy_result(response)
         observability.log_request(
             function=self.function_name,
             request=request,
@@ -249,4 +302,4 @@ class Router:
             cold_start=cold_start,
             failure=failure,
         )
-        return to_proxy_result(response)
+        return result

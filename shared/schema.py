@@ -36,7 +36,7 @@ from shared import errors
 
 MAX_SAFE_INTEGER = 2**53
 MAX_FIELD_NAME_SHOWN = 50
-# Cc, Cf, Zl and Zp as of Unicode 15 (Python 3.12), but U+200C and U+200D; tests/test_schema.py checks it.
+# Cc, Cf, Zl and Zp as of Unicode 15.1 (Python 3.13), but U+200C and U+200D; tests/test_schema.py checks it.
 _REFUSED_RANGES = (
     (0x00, 0x1F), (0x7F, 0x9F), (0xAD, 0xAD), (0x600, 0x605), (0x61C, 0x61C), (0x6DD, 0x6DD), (0x70F, 0x70F),
     (0x890, 0x891), (0x8E2, 0x8E2), (0x180E, 0x180E), (0x200B, 0x200B), (0x200E, 0x200F), (0x2028, 0x202E),
@@ -45,10 +45,31 @@ _REFUSED_RANGES = (
 )
 _refused: dict[bool, frozenset[str]] = {}
 _NO_EXAMPLE = object()
+NO_DEFAULT = object()
+_DECIMAL = frozenset("0123456789+-.eE")  # a Field's ``default`` when it has none
 
 
 class FieldError(ValueError):
-    """A value breaks its field's rule; the message says which rule."""
+    """A value breaks its field's rule; the message says which rule.
+
+    ``problems`` lists every bad part as ``(path, message)``: the path is ``""`` for the value itself,
+    ``[3]`` for an item of a list, ``.sku`` for a field of an object or a key of a map, nested as
+    ``[3].sku``. :meth:`of` builds one error from several problems.
+    """
+
+    def __init__(self, message: str, problems: list[tuple[str, str]] | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems if problems is not None else [("", message)]
+
+    @classmethod
+    def of(cls, problems: list[tuple[str, str]]) -> FieldError:
+        """One error for ``problems``; its message lists each as ``path: message``."""
+        text = "; ".join(f"{path.removeprefix('.')}: {message}" if path else message for path, message in problems)
+        return cls(text, problems)
+
+
+def _nested(prefix: str, error: FieldError) -> list[tuple[str, str]]:
+    return [(prefix + path, message) for path, message in error.problems]
 
 
 def unsafe_key(key: str) -> bool:
@@ -86,13 +107,15 @@ class Field:
 
     default_example = _NO_EXAMPLE
     python_types: tuple[type, ...] = ()  # the types of the values it takes, as orjson decodes JSON
+    takes_text = True  # whether a query parameter's text can stand for its values (from_text)
 
     def __init__(self, *, required: bool = False, nullable: bool = False, description: str = "",
-                 example=_NO_EXAMPLE, message: str | None = None) -> None:
+                 example=_NO_EXAMPLE, message: str | None = None, default=NO_DEFAULT) -> None:
         self.required = required
         self.nullable = nullable
         self.description = description
         self.message = message
+        self.default = default
         self._example = example
 
     def check(self, value):
@@ -107,6 +130,23 @@ class Field:
             if self.message is None:
                 raise
             raise FieldError(self.message) from None
+
+    def from_text(self, text: str):
+        """The value a query parameter's ``text`` stands for, checked; :class:`FieldError` otherwise.
+
+        Text for a :class:`String`, ``Url`` or string ``Enum``; a decimal for an :class:`Integer` or a
+        :class:`Number`; ``true`` or ``false`` for a :class:`Boolean`.
+        """
+        return self.check(self._parse(text))
+
+    def from_texts(self, texts: list[str]):
+        """The value of a query parameter sent as ``texts`` (one per occurrence): one, else :class:`FieldError`."""
+        if len(texts) != 1:
+            raise FieldError("must be given once")
+        return self.from_text(texts[0])
+
+    def _parse(self, text: str):
+        return text
 
     def example(self):
         """A valid value: the declared ``example``, else the type's default one.
@@ -132,6 +172,8 @@ class Field:
                 schema = {"anyOf": [schema, {"type": "null"}]}
         if self.description:
             schema["description"] = self.description
+        if self.default is not NO_DEFAULT:
+            schema["default"] = self.default
         return schema
 
     def _check(self, value):
@@ -155,7 +197,7 @@ class String(Field):
         self.min_length = min_length
         self.max_length = max_length
         self.pattern = pattern
-        self.compiled = re.compile(pattern, re.ASCII) if pattern is not None else None
+        self._compiled = None  # the pattern compiled on the first value checked: not at a cold start
         self.one_line = one_line
         self.blank = blank
         self.default_example = _NO_EXAMPLE if pattern else "x" * max(min_length, 1)
@@ -172,9 +214,16 @@ class String(Field):
                              else "must not contain control or format characters other than line breaks and tabs")
         if not self.blank and not value.strip():
             raise FieldError("must not be blank")
-        if self.compiled is not None and self.compiled.fullmatch(value) is None:
+        if self.pattern is not None and self.compiled.fullmatch(value) is None:
             raise FieldError(f"must match {self.pattern}")
         return value
+
+    @property
+    def compiled(self) -> re.Pattern | None:
+        """``pattern`` compiled (ASCII mode), on first use; None without a pattern."""
+        if self._compiled is None and self.pattern is not None:
+            self._compiled = re.compile(self.pattern, re.ASCII)
+        return self._compiled
 
     def _schema(self) -> dict:
         schema = {"type": "string", "maxLength": self.max_length}
@@ -220,6 +269,12 @@ def _urlsplit(url: str):
     return urlsplit(url)
 
 
+def _within_safe_range(field: str, *bounds: float | None) -> None:
+    """ValueError at declaration for a bound beyond +/- 2**53, which no value could be checked against exactly."""
+    if any(bound is not None and not -MAX_SAFE_INTEGER <= bound <= MAX_SAFE_INTEGER for bound in bounds):
+        raise ValueError(f"{field} bounds must be within +/- 2**53 (what JavaScript and the checks hold exactly)")
+
+
 class Integer(Field):
     """A whole number (not a boolean, not ``1.0``) from ``minimum`` to ``maximum``, within +/- 2**53."""
 
@@ -227,6 +282,7 @@ class Integer(Field):
     default_example = 0
 
     def __init__(self, minimum: int | None = None, maximum: int | None = None, **common) -> None:
+        _within_safe_range("Integer", minimum, maximum)
         self.minimum = -MAX_SAFE_INTEGER if minimum is None else minimum
         self.maximum = MAX_SAFE_INTEGER if maximum is None else maximum
         self.default_example = min(max(0, self.minimum), self.maximum)
@@ -240,17 +296,29 @@ class Integer(Field):
             raise FieldError(f"must be from {self.minimum} to {self.maximum}")
         return value
 
+    def _parse(self, text: str):
+        digits = text.removeprefix("-")
+        if not (digits.isascii() and digits.isdigit() and len(digits) <= 20):
+            raise FieldError("must be an integer")
+        return int(text)
+
     def _schema(self) -> dict:
         return {"type": "integer", "minimum": self.minimum, "maximum": self.maximum}
 
 
 class Number(Field):
-    """A number (integer or not; never a boolean); whole numbers within +/- 2**53; optional bounds."""
+    """A number (integer or not; never a boolean) within +/- 2**53, a float strictly within; optional bounds.
+
+    A float of 2**53 or more (``1e20``, ``18446744073709551616``, which JSON parsers read as floats) is
+    refused: it is a whole number that may already have been rounded (``9007199254740993.0`` reads as
+    ``2**53``), and JavaScript or a BSON int64 would not hold it exactly.
+    """
 
     python_types = (int, float)
     default_example = 0
 
     def __init__(self, minimum: float | None = None, maximum: float | None = None, **common) -> None:
+        _within_safe_range("Number", minimum, maximum)
         self.minimum = minimum
         self.maximum = maximum
         if minimum is not None and minimum > 0:
@@ -261,21 +329,27 @@ class Number(Field):
 
 
     def _check(self, value):
-        if type(value) not in (int, float):
+        kind = type(value)
+        if kind is not int and kind is not float:
             raise FieldError("must be a number")
-        if type(value) is int and abs(value) > MAX_SAFE_INTEGER:
+        within = abs(value) <= MAX_SAFE_INTEGER if kind is int else -MAX_SAFE_INTEGER < value < MAX_SAFE_INTEGER
+        if not within:  # NaN and the infinities are not within either
             raise FieldError("numbers must be within +/- 2**53")
         if (self.minimum is not None and value < self.minimum) or (self.maximum is not None and value > self.maximum):
             raise FieldError(f"must be from {self.minimum} to {self.maximum}")
         return value
 
     def _schema(self) -> dict:
-        schema = {"type": "number"}
-        if self.minimum is not None:
-            schema["minimum"] = self.minimum
-        if self.maximum is not None:
-            schema["maximum"] = self.maximum
-        return schema
+        return {"type": "number", "minimum": -MAX_SAFE_INTEGER if self.minimum is None else self.minimum,
+                "maximum": MAX_SAFE_INTEGER if self.maximum is None else self.maximum}
+
+    def _parse(self, text: str):
+        if not text or not text.isascii() or not set(text) <= _DECIMAL:
+            raise FieldError("must be a number")
+        try:
+            return int(text) if text.removeprefix("-").isdigit() else float(text)
+        except ValueError:
+            raise FieldError("must be a number") from None
 
 
 class Boolean(Field):
@@ -289,6 +363,11 @@ class Boolean(Field):
         if not isinstance(value, bool):
             raise FieldError("must be true or false")
         return value
+
+    def _parse(self, text: str):
+        if text not in ("true", "false"):
+            raise FieldError("must be true or false")
+        return text == "true"
 
     def _schema(self) -> dict:
         return {"type": "boolean"}
@@ -314,6 +393,12 @@ class Enum(Field):
     def _schema(self) -> dict:
         return {"enum": list(self.values)}
 
+    def _parse(self, text: str):
+        for value in self.values:
+            if (str(value).lower() if isinstance(value, bool) else str(value)) == text:
+                return value
+        raise FieldError(f"must be one of {', '.join(map(str, self.values))}")
+
     def json_schema(self) -> dict:
         schema = super().json_schema()
         if self.nullable and "anyOf" in schema:  # an enum takes null among its values
@@ -334,8 +419,12 @@ class AnyOf(Field):
             for python_type in choice.python_types:
                 self._by_type.setdefault(python_type, choice)
         self.python_types = tuple(self._by_type)
-        self.default_example = choices[0].example()
+        self.takes_text = False
         super().__init__(**common)
+
+    @property
+    def default_example(self):
+        return self.choices[0].example()  # asked for where examples are made, not at a cold start
 
     def _check(self, value):
         choice = self._by_type.get(type(value))
@@ -357,8 +446,12 @@ class List(Field):
         self.item = item
         self.max_items = max_items
         self.min_items = min_items
-        self.default_example = [item.example()] * max(min_items, 1 if max_items else 0)
+        self.takes_text = item.takes_text and not isinstance(item, List)
         super().__init__(**common)
+
+    @property
+    def default_example(self):
+        return [self.item.example()] * max(self.min_items, 1 if self.max_items else 0)
 
 
     def _check(self, value):
@@ -366,13 +459,27 @@ class List(Field):
             raise FieldError("must be an array")
         if not self.min_items <= len(value) <= self.max_items:
             raise FieldError(f"must have {self.min_items} to {self.max_items} items")
-        checked = []
+        checked, problems = [], []
         for index, item in enumerate(value):
             try:
                 checked.append(self.item.check(item))
             except FieldError as exc:
-                raise FieldError(f"[{index}]: {exc}") from None
+                problems += _nested(f"[{index}]", exc)
+        if problems:
+            raise FieldError.of(problems)
         return checked
+
+    def from_texts(self, texts: list[str]):
+        """Every occurrence of a query parameter (``?status=open&status=held``), each read by ``item``, in order."""
+        values, problems = [], []
+        for index, text in enumerate(texts):
+            try:
+                values.append(self.item._parse(text))
+            except FieldError as exc:
+                problems += _nested(f"[{index}]", exc)
+        if problems:
+            raise FieldError.of(problems)
+        return self.check(values)
 
     def _schema(self) -> dict:
         schema = {"type": "array", "items": self.item.json_schema(), "maxItems": self.max_items}
@@ -388,13 +495,17 @@ class Map(Field):
     """
 
     python_types = (dict,)
+    takes_text = False
 
     def __init__(self, value: Field, key: String | None = None, max_items: int = 100, **common) -> None:
         self.key = key if key is not None else String(min_length=1, max_length=100)
         self.value = value
         self.max_items = max_items
-        self.default_example = {self.key.example(): value.example()}
         super().__init__(**common)
+
+    @property
+    def default_example(self):
+        return {self.key.example(): self.value.example()}
 
 
     def _check(self, value):
@@ -402,18 +513,22 @@ class Map(Field):
             raise FieldError("must be an object")
         if len(value) > self.max_items:
             raise FieldError(f"must have at most {self.max_items} keys")
-        checked, key_field, value_field = {}, self.key, self.value
+        checked, problems, key_field, value_field = {}, [], self.key, self.value
         for key, item in value.items():
             if key.startswith("$") or "." in key:
-                raise FieldError(f"key {shown(key)!r} may not start with $ or contain .")
+                problems.append(("", f"key {shown(key)!r} may not start with $ or contain ."))
+                continue
             try:
                 key_field.check(key)
             except FieldError as exc:
-                raise FieldError(f"key {shown(key)!r} {exc}") from None
+                problems.append(("", f"key {shown(key)!r} {exc}"))
+                continue
             try:
                 checked[key] = value_field.check(item)
             except FieldError as exc:
-                raise FieldError(f"{shown(key)}: {exc}") from None
+                problems += _nested(f".{shown(key)}", exc)
+        if problems:
+            raise FieldError.of(problems)
         return checked
 
     def _schema(self) -> dict:
@@ -423,29 +538,71 @@ class Map(Field):
                 "additionalProperties": self.value.json_schema()}
 
 
+class Object(Field):
+    """A JSON object checked by a :class:`Schema`: schemas inside schemas, ``List(Object(ITEM))`` for lists of objects.
+
+    Every bad field inside is listed with its path (``.sku``, then ``items[3].sku`` from the body's top);
+    the object is checked whole (its required fields too), also inside a patch.
+    """
+
+    python_types = (dict,)
+    takes_text = False
+
+    def __init__(self, schema: Schema, **common) -> None:
+        self.schema = schema
+        super().__init__(**common)
+
+    def _check(self, value):
+        if not isinstance(value, dict):
+            raise FieldError("must be an object")
+        checked, problems = self.schema.checked(value)
+        if problems:
+            raise FieldError.of([("." + path if path else "", message) for path, message in problems])
+        return checked
+
+    def _schema(self) -> dict:
+        return self.schema.json_schema()
+
+    @property
+    def default_example(self):
+        return self.schema.example()
+
+
+class Patch(dict):
+    """A checked JSON Merge Patch (:meth:`Schema.patch`): the fields sent; ``removed``: the ``null`` ones to remove.
+
+    A ``null`` for a field that is required and nullable is in the patch as ``None`` but not in ``removed``:
+    it is stored as null, since removing it would leave a document its schema refuses.
+    """
+
+    removed: tuple[str, ...] = ()
+
+
 def merge_patch_parts(data: dict) -> tuple[dict, list[str]]:
-    """A checked patch (:meth:`Schema.patch`) split into the fields to set and the fields to remove."""
-    to_set, to_unset = {}, []
-    for key, value in data.items():
-        if value is None:
-            to_unset.append(key)
-        else:
-            to_set[key] = value
-    return to_set, to_unset
+    """A checked patch (:meth:`Schema.patch`) split into the fields to set and the fields to remove.
+
+    For a :class:`Patch`, the fields to remove are its ``removed``; for a plain dict, every ``None``.
+    """
+    removed = data.removed if isinstance(data, Patch) else [key for key, value in data.items() if value is None]
+    to_set = {key: value for key, value in data.items() if key not in removed}
+    return to_set, list(removed)
 
 
 class Schema:
     """A JSON object body: its ``fields`` by name; anything else in it is refused.
 
     ``validate(body)`` returns the checked document (only the fields sent) or raises
-    :class:`shared.errors.ValidationFailed` listing every bad field as ``{"field", "message"}``.
+    :class:`shared.errors.ValidationFailed` listing every bad field as ``{"field", "message"}``, the field
+    named by its path (``items[3].sku``) when it is inside an :class:`Object` or a :class:`List`.
     """
 
     def __init__(self, name: str, fields: dict[str, Field], description: str = "", *,
                  merge_patch: bool = False) -> None:
-        for key in fields:
+        for key, field in fields.items():
             if unsafe_key(key) or not key:
                 raise ValueError(f"schema {name}: field name {key!r} may not be empty, start with $ or contain .")
+            if field.default is not NO_DEFAULT:
+                raise ValueError(f"schema {name}: field {key!r} has a default, which only query parameters take")
         self.name = name
         self.fields = fields
         self.description = description
@@ -453,46 +610,53 @@ class Schema:
         self._allowed = f"unknown field; allowed: {', '.join(fields)}"
         self._required = [key for key, field in fields.items() if field.required and not merge_patch]
 
-    def validate(self, body) -> dict:  # noqa: C901 -- every request's body: one pass, its checks inline
+    def validate(self, body) -> dict:
         """The checked body; :class:`shared.errors.ValidationFailed` listing every bad field otherwise.
 
-        In a patch (:meth:`patch`), ``null`` for a nullable field is kept as ``None``: remove the field.
+        In a patch (:meth:`patch`) the result is a :class:`Patch`: ``null`` for a nullable field is kept
+        as ``None``, and names the field in ``removed`` unless the field is also required.
         """
+        checked, problems = self.checked(body)
+        if problems:
+            raise errors.ValidationFailed([{"field": path, "message": message} for path, message in problems])
+        return checked
+
+    def checked(self, body) -> tuple[dict, list[tuple[str, str]]]:
+        """The checked fields of ``body`` and every problem as ``(path, message)``; ``(body)`` is the whole."""
         if not isinstance(body, dict):
-            raise errors.ValidationFailed([{"field": "(body)", "message": "must be a JSON object"}])
+            return {}, [("(body)", "must be a JSON object")]
         if self.merge_patch and not body:
-            raise errors.ValidationFailed([{"field": "(body)", "message": "must name at least one field"}])
-        problems, checked = [], {}
+            return {}, [("(body)", "must name at least one field")]
+        problems, checked, removed = [], Patch() if self.merge_patch else {}, []
         fields = self.fields
         for key, value in body.items():
             field = fields.get(key)
             if field is None:
                 message = "field names may not start with $ or contain ." if unsafe_key(key) else self._allowed
-                problems.append({"field": shown(key), "message": message})
-                continue
-            if value is None:
+                problems.append((shown(key), message))
+            elif value is None:
                 if field.nullable:
                     checked[key] = None
+                    if not field.required:
+                        removed.append(key)
                 else:
-                    problems.append({"field": key, "message": "may not be removed" if self.merge_patch
-                                     else "may not be null"})
-                continue
-            try:
-                checked[key] = field.check(value)
-            except FieldError as exc:
-                problems.append({"field": key, "message": str(exc)})
-        for key in self._required:
-            if key not in body:
-                problems.append({"field": key, "message": "is required"})
-        if problems:
-            raise errors.ValidationFailed(problems)
-        return checked
+                    problems.append((key, "may not be removed" if self.merge_patch else "may not be null"))
+            else:
+                try:
+                    checked[key] = field.check(value)
+                except FieldError as exc:
+                    problems += [(key + path, message) for path, message in exc.problems]
+        problems += [(key, "is required") for key in self._required if key not in body]
+        if self.merge_patch:
+            checked.removed = tuple(removed)
+        return checked, problems
 
     def patch(self) -> Schema:
         """The schema of a JSON Merge Patch (RFC 7396) of this one, at the top level.
 
         Every field optional, at least one present; ``null`` removes a nullable field (it is in the
-        result as ``None``) and is refused for the others; a present field is checked as usual.
+        result as ``None`` and in its ``removed``), is kept as null for a field both required and nullable,
+        and is refused for the others; a present field is checked as usual (an :class:`Object` as a whole).
         """
         return Schema(f"{self.name}Patch", self.fields, self.description, merge_patch=True)
 

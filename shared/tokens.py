@@ -34,8 +34,8 @@ from urllib.parse import urlsplit
 
 import jwt
 
-from shared import secrets
-from shared.config import ConfigError, env_int
+from shared import config, secrets
+from shared.config import ConfigError, env_int, env_text
 from shared.principal import sub_problem
 
 LOCAL_SECRET = "bare-api-local-development-secret-for-make-token-and-tests-only!!"
@@ -47,7 +47,6 @@ JWKS_MAX_BYTES = 256 * 1024
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 COMPACT_JWS = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
 TIME_CLAIMS = ("exp", "nbf", "iat")
-MAX_LIFETIME_LIMIT_SECONDS = 30 * 24 * 3600
 LATEST_NUMERIC_DATE = 253402300799  # 9999-12-31T23:59:59Z
 
 
@@ -105,10 +104,10 @@ def load(environ, stage: str) -> TokenSettings:
     Secret references are not resolved here (see :func:`signing_secret`).
     """
     local = stage == "local"
-    secret = environ.get("JWT_SECRET", "").strip()
-    jwks_url = environ.get("JWT_JWKS_URL", "").strip()
-    issuer = environ.get("JWT_ISSUER", "").strip()
-    audience = environ.get("JWT_AUDIENCE", "").strip()
+    secret = environ.get("JWT_SECRET", "").strip()  # a secret: any text
+    jwks_url = env_text(environ, "JWT_JWKS_URL", "")
+    issuer = env_text(environ, "JWT_ISSUER", "")
+    audience = env_text(environ, "JWT_AUDIENCE", "")
     if secret and jwks_url:
         raise ConfigError("set JWT_SECRET or JWT_JWKS_URL, not both")
     if jwks_url:
@@ -133,14 +132,13 @@ def load(environ, stage: str) -> TokenSettings:
         jwks_timeout_ms=env_int(environ, "JWT_JWKS_TIMEOUT_MS", 2000, 50, 10000),
         jwks_refresh_seconds=env_int(environ, "JWT_JWKS_REFRESH_SECONDS", 30, 0, 3600),
         jwks_cache_seconds=env_int(environ, "JWT_JWKS_CACHE_SECONDS", 3600, 60, 86400),
-        # Unset, empty or 0: no limit. Else the longest exp - iat accepted, up to 30 days.
-        max_lifetime_seconds=env_int(environ, "JWT_MAX_LIFETIME_SECONDS", 0, 0, MAX_LIFETIME_LIMIT_SECONDS),
+        max_lifetime_seconds=config.jwt_max_lifetime_seconds(environ),  # the functions read it the same way
     )
 
 
 def stage_of(environ) -> str:
-    """The deployment stage, as :mod:`shared.config` reads it, without reading any other setting."""
-    return environ.get("STAGE", "local").strip() or "local"
+    """The deployment stage, read by :func:`shared.config.stage` without reading any other setting."""
+    return config.stage(environ)
 
 
 def signing_secret(settings: TokenSettings) -> str:

@@ -528,3 +528,38 @@ def test_measured_processes_start_on_a_cpu_of_their_own_and_the_harness_stays_of
     assert seen["measured"] == str(seen["placed"]["measured"]) == "[0]"
     assert seen["server"] == str(seen["placed"]["harness"])
     assert 0 not in seen["placed"]["harness"]
+
+
+def test_a_subject_runs_on_the_interpreter_and_with_the_folders_it_names(tmp_path):
+    import sys
+
+    from bench import cold, subjects
+
+    library = tmp_path / "library"
+    library.mkdir()
+    (library / "elsewhere.py").write_text("def lambda_handler(event, context):\n    return {'statusCode': 204}\n")
+    (tmp_path / "event.json").write_text("{}")
+    subject = subjects.Subject("bare-api", "Elsewhere", "elsewhere.lambda_handler", python=sys.executable,
+                               path=str(library))
+    sample = cold.sample(subject, tmp_path / "event.json", tmp_path / "pycache")
+    assert sample.status == "204"
+
+
+def test_the_runtimes_table_gives_each_version_its_figures_beside_its_floors():
+    from bench import runtimes
+
+    row = {"version": "3.13", "route": "GET /me", "ours_cold_cpu_ms": 160.0, "floor_cold_cpu_ms": 155.0,
+           "ours_warm_p50_us": 300.0, "floor_warm_p50_us": 290.0, "ours_cold_instructions": 551_400_000,
+           "floor_cold_instructions": 528_600_000, "ours_warm_instructions": 622_000.0,
+           "floor_warm_instructions": 426_600.0}
+    lines = runtimes.render([row]).splitlines()
+    assert lines[2].split() == ["GET", "/me", "3.13", "160.0", "/", "155.0", "551.4", "/", "528.6",
+                                "300.0", "/", "290.0", "(+10.0)", "622.0", "/", "426.6", "(+195.4)"]
+
+
+def test_the_runtimes_command_refuses_a_version_no_interpreter_is_found_for(capsys, monkeypatch):
+    from bench import runtimes
+
+    monkeypatch.setenv("LAMBDA_PYTHON", "")
+    assert runtimes.main(["--versions", "2.0", "--instructions-warm-count", "0"]) == 2
+    assert "no Python 2.0 interpreter found" in capsys.readouterr().err

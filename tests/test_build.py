@@ -19,6 +19,8 @@ MODULES = {name: function["Properties"]["Handler"].rpartition(".")[0]  # {functi
            for name, function in sorted(samtemplate.functions(TEMPLATE).items())}
 AUTHORIZER, _ = samtemplate.authorizer_function(TEMPLATE)
 API_FUNCTIONS = {name: module for name, module in MODULES.items() if name != AUTHORIZER}
+VERSION = build.runtime_version(TEMPLATE)  # the template's Runtime, python3.X: 3.X
+NATIVE = f".cpython-{VERSION.replace('.', '')}-aarch64-linux-gnu.so"  # what the runtime's Python loads on arm64
 DRIVER = {"pymongo", "bson", "gridfs", "dns"}  # pymongo's distribution, and dnspython for mongodb+srv:// URIs
 
 
@@ -70,7 +72,7 @@ def test_api_functions_hold_the_driver_if_their_code_reaches_the_database_but_ne
 def test_the_authorizer_holds_the_token_library_but_not_the_driver(built):
     packages = {name for name in top_level(built, AUTHORIZER) if "dist-info" not in name}
     assert packages == {"authorizer.py", "__pycache__", "shared", "jwt", "orjson", "cryptography", "cffi",
-                        "_cffi_backend.cpython-312-aarch64-linux-gnu.so", "pycparser"}
+                        f"_cffi_backend{NATIVE}", "pycparser"}
 
 
 def test_project_modules_are_exactly_those_the_handler_imports(built):
@@ -86,9 +88,9 @@ def test_nothing_from_tests_events_or_tools_is_packaged(built):
         assert not {"tests", "events", "tools", "bench", "template.yaml"} & top_level(built, function)
 
 
-def test_native_code_is_for_linux_arm64_and_python312(built):
+def test_native_code_is_for_linux_arm64_and_the_runtimes_python(built):
     native = [name for name in names_in(built, "MeFunction") if name.endswith(".so")]
-    assert native and all(name.endswith(".cpython-312-aarch64-linux-gnu.so") for name in native)
+    assert native and all(name.endswith(NATIVE) for name in native)
 
 
 def test_every_source_file_has_unchecked_hash_bytecode_for_the_runtime(built, lambda_python):
@@ -127,7 +129,7 @@ def test_importing_from_the_artifact_compiles_nothing(built, lambda_python, tmp_
 def test_zips_are_reproducible(built, lambda_python, tmp_path):
     staging = tmp_path / "HealthFunction"
     staging.mkdir()
-    build.stage_function("handlers.health", staging, "3.12", imports.pinned_requirements())
+    build.stage_function("handlers.health", staging, VERSION, imports.pinned_requirements())
     build.compile_bytecode(lambda_python, staging)
     build.write_zip(staging, tmp_path / "again.zip")
     assert (tmp_path / "again.zip").read_bytes() == (built / "HealthFunction.zip").read_bytes()

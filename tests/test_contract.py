@@ -1,5 +1,10 @@
 """openapi.yaml: consistent with the routes the routers declare and the template, and honoured by the API over HTTP.
 
+Every status a function answers must be one its operation documents: each event file, and variants of
+it (without a caller, with a stale ``If-Match``, with ``If-None-Match``), runs through its function in
+process, and an answer whose status the operation does not list fails the test (a route that raises an
+error its declaration does not name, such as a 404 without ``errors=(NotFound,)``).
+
 The contract test runs Schemathesis (property-based, on Hypothesis) against a
 local gateway serving template.yaml, with a valid token, once as a REST API and
 once as the HTTP API derived from it (``make serve API=http``, its Lambda
@@ -11,6 +16,8 @@ many more); the HTTP API runs a quarter of them.
 
 from __future__ import annotations
 
+import copy
+import json
 import os
 import uuid
 from pathlib import Path
@@ -21,9 +28,11 @@ import schemathesis
 import yaml
 from hypothesis import HealthCheck, settings
 
+from tests.apigw import parsed
 from tests.fixtures.gateway_server import LocalGateway
-from tools import samtemplate
-from tools.checks import declarations, openapi
+from tools import samtemplate, seed
+from tools.checks import declarations, event_files, openapi
+from tools.invoke import function_for, is_authorizer_event, load_event
 from tools.local_token import mint_local_token
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -72,6 +81,64 @@ def test_the_description_and_the_template_guard_the_same_routes():
 def test_every_documented_path_has_a_cors_preflight_route_in_the_template():
     preflights = {route.path for route in samtemplate.api_routes(samtemplate.load()) if route.method == "OPTIONS"}
     assert {path for _, path in documented()} == preflights
+
+
+# Every status a function answers is one its operation documents: each event file, and variants of it
+
+EVENTS = sorted(path.relative_to(ROOT) for path in (ROOT / "events").rglob("*.json"))
+API_EVENTS = [path for path in EVENTS if not is_authorizer_event(json.loads((ROOT / path).read_text()))]
+
+
+def with_header(event: dict, name: str, value: str) -> dict:
+    """``event`` with one more request header, where its payload version keeps headers."""
+    changed = copy.deepcopy(event)
+    if changed.get("version") == "2.0":
+        changed["headers"][name.lower()] = value
+    else:
+        changed["headers"][name] = value
+        changed.setdefault("multiValueHeaders", {})[name] = [value]
+    return changed
+
+
+def without_caller(event: dict) -> dict:
+    """``event`` as it would arrive had no authorizer run (a route reached without a principal)."""
+    changed = copy.deepcopy(event)
+    changed["requestContext"].pop("authorizer", None)
+    for headers in (changed.get("headers") or {}, changed.get("multiValueHeaders") or {}):
+        for name in [name for name in headers if name.lower() == "authorization"]:
+            del headers[name]
+    return changed
+
+
+def variants(event: dict, answered_headers: dict) -> dict[str, dict]:
+    """The event changed the ways a client may change its request: conditions, no caller, a stale revision."""
+    found = {"as written": event, "without a caller": without_caller(event),
+             "with a stale If-Match": with_header(event, "If-Match", '"0"'),
+             "with If-None-Match: *": with_header(event, "If-None-Match", "*")}
+    if "etag" in answered_headers:
+        found["with its own ETag in If-None-Match"] = with_header(event, "If-None-Match", answered_headers["etag"])
+    return found
+
+
+def handler_for(event):
+    _, handler_path = function_for(event, samtemplate.load())
+    module, _, attribute = handler_path.rpartition(".")
+    return getattr(__import__(module, fromlist=[attribute]), attribute)
+
+
+@pytest.mark.parametrize("path", API_EVENTS, ids=str)
+def test_every_status_a_function_answers_to_an_event_is_documented_for_its_operation(path, database):
+    alice_signs_in = load_event(ROOT / "events/me.json")
+    handler_for(alice_signs_in)(alice_signs_in, None)
+    event = load_event(ROOT / path)
+    method, route_path, _ = event_files.event_route(event)
+    responses = documented()[method, route_path]["responses"]
+    _, answered_headers, _ = parsed(handler_for(event)(copy.deepcopy(event), None))
+    for name, variant in variants(event, answered_headers).items():
+        seed.plant(database)
+        status, _, body = parsed(handler_for(variant)(variant, None))
+        assert str(status) in responses or "default" in responses, \
+            f"{method} {route_path} {name} answered {status}, which openapi.yaml does not document: {body}"
 
 
 FLAVOURS = {"rest": (), "http": ("--api", "http")}

@@ -220,12 +220,12 @@ def test_no_parameter_keeps_its_previous_value(sam_deploy):
     assert reused == []
 
 
+# JwtAudience takes any printable ASCII text (the settings refuse control characters such as line breaks).
 @pytest.mark.parametrize("value", ["https://a.example.com, https://b.example.com", 'say "hi"', "it's", "a=b,c=d",
-                                   "back\\slash", "two  spaces", "backslash\\ space", "\\'",
-                                   "line\nbreak"])
+                                   "back\\slash", "two  spaces", "backslash\\ space", "\\'"])
 def test_a_value_reaches_cloudformation_exactly(sam_deploy, value):
-    parsed = sam_parsed(sam_deploy, {**VALID, "CORS_ALLOW_ORIGINS": value})
-    assert parsed["options"]["parameter_overrides"]["CorsAllowOrigins"] == value
+    parsed = sam_parsed(sam_deploy, {**VALID, "JWT_AUDIENCE": value})
+    assert parsed["options"]["parameter_overrides"]["JwtAudience"] == value
 
 
 def test_every_short_value_round_trips_or_is_refused_with_the_reason(sam_deploy):
@@ -295,12 +295,11 @@ def test_a_bad_value_is_refused_before_anything_else_is_needed():
     assert line.startswith("deploy: parameter MongoDbUriSecretArn='mongodb://localhost/' does not match")
 
 
-@pytest.mark.parametrize("value, reason", [("an hour", "is not a number"), ("-1", "is outside 0..2592000"),
-                                           ("2592001", "is outside 0..2592000")])
-def test_a_number_outside_its_parameter_bounds_is_refused_before_anything_else(value, reason):
+@pytest.mark.parametrize("value", ["an hour", "-1", "2592001", "3600.0"])
+def test_a_lifetime_the_settings_would_refuse_is_refused_before_anything_else(value):
     line = one_line(run_tool("tools.deploy", "deploy", "--env", "dev", path="/usr/bin:/bin",
                              environ={**VALID, "JWT_MAX_LIFETIME_SECONDS": value}))
-    assert line.startswith(f"deploy: parameter JwtMaxLifetimeSeconds={value!r} {reason}")
+    assert line.startswith(f"deploy: parameter JwtMaxLifetimeSeconds={value!r} does not match its AllowedPattern")
 
 
 def test_make_deploy_without_credentials_says_how_to_log_in(sam_deploy):

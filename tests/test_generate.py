@@ -8,7 +8,8 @@ import shutil
 import pytest
 import yaml
 
-from shared.schema import Schema, String
+from shared import errors
+from shared.schema import Boolean, Enum, Integer, List, Object, Schema, String
 from tools import generate
 from tools.checks import declarations, event_files, openapi
 
@@ -93,3 +94,82 @@ def test_a_taken_file_name_gets_a_number(declared, events_folder):
         "GET", "/users/{user_id}", False, "handlers.users", "read_user"))))
     written = generate.missing_events([*declared, NOTES[1]], events_folder)
     assert [path.name for path in written if path.parent == events_folder] == ["note-2.json"]
+
+
+# What a route uses implies the statuses it can answer; the errors it raises are named on it
+
+TICKET = Schema("Ticket", {"title": String(min_length=1, max_length=100, required=True, example="Door")})
+TICKET_QUERY = {"status": List(Enum(["open", "closed"]), max_items=2),
+                "limit": Integer(minimum=1, maximum=50, default=10)}
+
+
+def ticket_route(method: str, path: str, **declared) -> declarations.Declared:
+    return declarations.Declared(method, path, False, "handlers.tickets", f"{method.lower()}_ticket", "A ticket",
+                                 **declared)
+
+
+def operation_of(route: declarations.Declared) -> dict:
+    document = generate.derived_document([route], {"openapi": "3.1.0", "paths": {}})
+    return yaml.safe_load(generate.openapi_text(document))["paths"][route.path][route.method.lower()]
+
+
+def test_query_parameters_are_documented_from_their_fields_with_their_400():
+    found = operation_of(ticket_route("GET", "/tickets", query=TICKET_QUERY))
+    assert found["parameters"] == [
+        {"name": "status", "in": "query", "required": False,
+         "schema": {"type": "array", "items": {"enum": ["open", "closed"]}, "maxItems": 2}},
+        {"name": "limit", "in": "query", "required": False,
+         "schema": {"type": "integer", "minimum": 1, "maximum": 50, "default": 10}}]
+    assert sorted(found["responses"]) == ["200", "400", "401", "403", "503"]
+
+
+def test_a_conditional_read_documents_if_none_match_its_etag_and_304():
+    found = operation_of(ticket_route("GET", "/tickets/{ticket_id}", conditional=True))
+    assert [parameter["name"] for parameter in found["parameters"]] == ["ticket_id", "If-None-Match"]
+    assert "ETag" in found["responses"]["200"]["headers"] and "304" in found["responses"]
+
+
+def test_a_conditional_write_documents_if_match_and_412():
+    found = operation_of(ticket_route("PATCH", "/tickets/{ticket_id}", body=TICKET.patch(), conditional=True))
+    assert found["parameters"][-1]["name"] == "If-Match"
+    assert sorted(found["responses"]) == ["200", "400", "401", "403", "412", "413", "415", "503"]
+
+
+def test_the_errors_a_route_names_are_documented_with_their_statuses_and_no_other():
+    named = ticket_route("POST", "/tickets/{ticket_id}/close", status=200, errors=(errors.NotFound, errors.Conflict))
+    assert sorted(operation_of(named)["responses"]) == ["200", "401", "403", "404", "409", "503"]
+    assert operation_of(named)["responses"]["409"] == {"description": "Conflict"}
+
+
+def test_an_object_field_is_written_inline_in_its_component_schema():
+    order = Schema("Order", {"items": List(Object(TICKET), required=True)})
+    route = ticket_route("POST", "/orders", body=order)
+    document = generate.derived_document([route], {"openapi": "3.1.0", "paths": {}})
+    assert document["components"]["schemas"]["Order"]["properties"]["items"]["items"] == TICKET.json_schema()
+
+
+def test_the_events_of_a_route_carry_its_required_query_parameters_as_api_gateway_passes_them():
+    route = ticket_route("GET", "/tickets", query={
+        "status": List(Enum(["open", "closed"]), min_items=1, required=True), "mine": Boolean(required=True),
+        "limit": Integer(default=10)})
+    rest, http = generate.rest_event(route), generate.http_event(route)
+    assert rest["multiValueQueryStringParameters"] == {"status": ["open"], "mine": ["true"]}
+    assert rest["queryStringParameters"] == {"status": "open", "mine": "true"}
+    assert (http["rawQueryString"], http["queryStringParameters"]) == ("status=open&mine=true",
+                                                                      {"status": "open", "mine": "true"})
+
+
+def test_an_event_whose_query_fails_the_routes_check_is_named():
+    route = ticket_route("GET", "/tickets", query={"limit": Integer(minimum=1, maximum=50)})
+    event = generate.rest_event(route)
+    event["multiValueQueryStringParameters"] = {"limit": ["500"]}
+    assert event_files.check_example_values("events/tickets.json", event, route) == [
+        "events/tickets.json: its query fails the route's check (limit must be from 1 to 50): set it as API Gateway "
+        "passes a valid one, or delete the file and run make generate"]
+
+
+def test_a_conditional_write_that_answers_a_body_documents_its_new_etag():
+    found = operation_of(ticket_route("PATCH", "/tickets/{ticket_id}", body=TICKET.patch(), conditional=True))
+    assert found["responses"]["200"]["headers"]["ETag"]["required"] is True
+    assert "headers" not in operation_of(ticket_route("DELETE", "/tickets/{ticket_id}", conditional=True))[
+        "responses"]["204"]

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from shared import errors
-from shared.principal import jwt_authorizer_problem, max_lifetime_seconds, principal_from_event
+from shared import config, errors
+from shared.principal import jwt_authorizer_problem, principal_from_event
 from tools import deploy, httpapi, samtemplate
 from tools.checks import httpapi as checks
 from tools.checks import sam
@@ -191,7 +191,7 @@ def test_behind_the_jwt_authorizer_a_token_without_iat_is_refused():
 
 def test_behind_the_jwt_authorizer_the_maximum_lifetime_is_enforced(monkeypatch):
     monkeypatch.setenv("JWT_MAX_LIFETIME_SECONDS", "3600")
-    max_lifetime_seconds.cache_clear()
+    config.settings.cache_clear()
     now = int(time.time())
     try:
         assert jwt_authorizer_problem(jwt_claims(now, now + 3600)) is None
@@ -199,7 +199,7 @@ def test_behind_the_jwt_authorizer_the_maximum_lifetime_is_enforced(monkeypatch)
         with pytest.raises(errors.Unauthorized):
             principal_from_event({"authorizer": {"jwt": {"claims": jwt_claims(now, now + 7200)}}}, {})
     finally:
-        max_lifetime_seconds.cache_clear()
+        config.settings.cache_clear()
 
 
 def test_the_function_side_checks_cost_less_than_reading_the_principal_at_all():

@@ -217,3 +217,31 @@ def test_the_emulated_event_has_the_shape_of_each_events_v2_fixture(path):
     assert set(event["requestContext"]) == set(fixture["requestContext"])
     assert set(event["requestContext"]["http"]) == set(fixture["requestContext"]["http"])
     assert event.get("pathParameters") == fixture.get("pathParameters")
+
+
+# The path is percent-decoded before routing, and the function sees it decoded, as an HTTP API does
+
+def test_an_encoded_path_reaches_the_user_it_names(lambda_gateway):
+    sub = f"al ice-{uuid.uuid4().hex[:6]}"
+    assert lambda_gateway.request("GET", "/me", bearer(mint_local_token(sub))).status == 200
+    answer = lambda_gateway.request("GET", f"/users/{sub.replace(' ', '%20')}", bearer(mint_local_token("dave")))
+    assert (answer.status, answer.json()["id"]) == (200, sub)
+
+
+def test_an_encoded_letter_in_a_literal_segment_still_matches_its_route(lambda_gateway):
+    answer = lambda_gateway.request("GET", "/m%65", bearer(mint_local_token("dave")))
+    assert (answer.status, answer.json()["id"]) == (200, "dave")
+
+
+def test_an_encoded_slash_separates_segments_so_no_route_matches(lambda_gateway):
+    answer = lambda_gateway.request("GET", "/users/a%2Fb", bearer(mint_local_token("dave")))
+    assert (answer.status, answer.json()) == (404, {"message": "Not Found"})
+
+
+def test_the_event_carries_the_path_decoded_and_the_query_string_encoded():
+    served = http_model.load(httpapi.derive(samtemplate.load(), httpapi.LAMBDA))
+    request = payload2.decoded_path(HttpRequest("GET", "/users/al%20ice?cursor=a%2Bb", [], b"", "203.0.113.10"))
+    route, params = served.find(request.method, request.path)
+    event = payload2.build_event(request, served, route, params, "id")
+    assert (event["rawPath"], event["requestContext"]["http"]["path"]) == ("/users/al ice", "/users/al ice")
+    assert (event["rawQueryString"], event["pathParameters"]) == ("cursor=a%2Bb", {"user_id": "al ice"})

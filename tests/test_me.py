@@ -157,7 +157,8 @@ def test_patch_with_weak_if_match_never_matches(call):
         ({"avatar_url": "javascript:alert(1)"}, "avatar_url"),
         ({"preferences": {"$where": "1"}}, "preferences"),
         ({"preferences": {"a.b": 1}}, "preferences"),
-        ({"preferences": {"nested": {"x": 1}}}, "preferences"),
+        ({"preferences": {"nested": {"x": 1}}}, "preferences.nested"),
+        ({"preferences": {"big": 1e20}}, "preferences.big"),
         ({"preferences": {f"k{i}": i for i in range(21)}}, "preferences"),
         ({"preferences": ["dark"]}, "preferences"),
     ],
@@ -254,3 +255,46 @@ def test_a_new_handler_that_copies_the_early_start_lines_passes_the_linter():
                             input=source, cwd=root, capture_output=True, text=True, timeout=60)
     assert "early_db.start()" in source
     assert result.returncode == 0, result.stdout
+
+
+# Values taken from the token follow the profile's own rules before they are stored or shown
+
+@pytest.mark.parametrize("claims, name", [
+    ({"sub": "alice", "name": "\u202egnp.exe\n" + "A" * 3000, "email": "alice@example.com"}, "alice"),
+    ({"sub": "alice", "name": "     ", "email": "alice@example.com"}, "alice"),
+    ({"sub": "alice", "name": "A" * 101}, "alice"),
+    ({"sub": "alice", "email": "\u202eevil\x00@example.com"}, "alice"),
+    ({"sub": "x" * 101, "name": "\x00"}, "user"),
+    ({"sub": "alice", "name": "Al\ud800ice"}, "alice"),
+], ids=["override-newline-long", "blank", "too-long", "bad-email", "nothing-usable", "lone-surrogate"])
+def test_a_first_get_stores_only_a_name_patch_me_would_accept(call, database, claims, name):
+    status, _, body = call("GET", claims=claims)
+    assert (status, body["name"]) == (200, name)
+    assert call("PATCH", {"name": body["name"]}, claims=claims)[0] == 200
+
+
+def test_a_patch_before_any_get_also_stores_only_a_name_patch_me_would_accept(call, database):
+    status, _, body = call("PATCH", {"bio": "hi"}, claims={"sub": "alice", "name": "\u202egnp.exe\n"})
+    assert (status, body["name"]) == (200, "alice")
+
+
+def test_an_email_claim_with_control_or_format_characters_is_not_stored(call, database):
+    status, _, body = call("GET", claims={"sub": "alice", "email": "\u202eevil\x00@example.com"})
+    assert status == 200 and "email" not in body
+    assert "email" not in database.profiles.find_one({"_id": "alice"})
+
+
+def test_an_if_match_holding_a_lone_surrogate_is_400_and_deletes_nothing(call, database):
+    call("GET")
+    status, _, problem = call("DELETE", headers={"If-Match": '"\ud800"'})
+    assert (status, problem["status"]) == (400, 400)
+    assert database.profiles.count_documents({"_id": "alice"}) == 1
+
+
+# Problem documents are bounded whatever the body
+
+def test_a_body_of_many_unknown_fields_gets_a_small_problem_listing_the_first_ones(call, database):
+    body = {f"k{index:04d}": 0 for index in range(1200)}  # 14 KB, under the default body limit
+    status, _, problem = call("PATCH", body)
+    assert (status, len(problem["errors"]), problem["errors_omitted"]) == (400, 20, 1180)
+    assert len(json.dumps(problem)) < 8192 and "and 1195 more" in problem["detail"]

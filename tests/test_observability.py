@@ -60,7 +60,7 @@ def test_an_unexpected_failure_is_logged_with_its_redacted_message_and_traceback
 
     router = Router("broken")
 
-    @router.get("/broken")
+    @router.get("/broken", public=True)
     def broken(request):
         raise RuntimeError("cannot reach mongodb://app:s3cret@db.example.net/")
 

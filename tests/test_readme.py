@@ -184,7 +184,7 @@ def assert_range(load, name: str, meaning: str) -> None:
 def test_the_configuration_table_gives_every_setting_with_its_default_and_range():
     table = table_after("docs/configuration.md", "# Configuration")
     rows = {code(name): (default, meaning) for name, default, meaning in table}
-    defaults = config.load({})._asdict()
+    defaults = config.load({}).as_dict()
     assert sorted(rows) == sorted(field.upper() for field in defaults)
     for field, value in defaults.items():
         default, meaning = rows[field.upper()]

@@ -5,25 +5,25 @@ import json
 import pytest
 
 from shared import errors
-from shared.responses import created, json_response
+from shared.responses import Response, created, json_response
 from shared.router import Route, Router, compile_template
-from shared.schema import Schema, String
-from tests.apigw import http_event, parsed, rest_authorizer, rest_event
+from shared.schema import Boolean, Enum, Integer, List, Schema, String
+from tests.apigw import http_event, http_lambda_authorizer, parsed, rest_authorizer, rest_event
 
 router = Router("example")
 
 
-@router.get("/things/{thing_id}")
+@router.get("/things/{thing_id}", public=True)
 def read_thing(request):
     return json_response({"id": request.path_params["thing_id"], "route": request.route})
 
 
-@router.delete("/things/{thing_id}")
+@router.delete("/things/{thing_id}", public=True)
 def delete_thing(request):
     raise errors.Conflict("cannot delete this one")
 
 
-@router.get("/boom")
+@router.get("/boom", public=True)
 def boom(request):
     raise RuntimeError("secret connection string mongodb://user:pw@host")
 
@@ -253,3 +253,169 @@ def test_a_malformed_template_is_one_line_at_declaration(template, reason):
 def test_params_for_a_parameter_the_template_lacks_is_refused_at_declaration():
     with pytest.raises(ValueError, match="note"):
         Router("bad").get("/notes/{id}", params={"note": NOTE_ID})
+
+
+# Every route behind the authorizer answers 401 from the router itself
+
+def test_a_route_with_neither_body_nor_params_answers_401_without_a_caller_and_never_runs():
+    ran = []
+    plain = Router("plain")
+
+    @plain.get("/reports")
+    def list_reports(request):
+        ran.append(request)
+        return json_response([])
+
+    status, _, problem = parsed(plain.dispatch(rest_event("GET", "/reports"), None))
+    assert (status, problem["title"], ran) == (401, "Unauthorized", [])
+
+
+def test_a_route_with_neither_body_nor_params_runs_for_an_authenticated_caller():
+    status, _, _ = parsed(notes.dispatch(rest_event("DELETE", "/notes/00ab12", authorizer=rest_authorizer()), None))
+    assert status == 200
+
+
+def test_a_public_route_runs_without_a_caller():
+    assert parsed(router.dispatch(rest_event("GET", "/things/t1"), None))[0] == 200
+
+
+# Text an event carries that UTF-8 cannot hold (a lone surrogate): a 400 problem and a log line, never an exception
+
+LONE_SURROGATE_EVENTS = {
+    "path": lambda: rest_event("GET", "/things/\ud800"),
+    "http api path": lambda: http_event("GET", "/things/\ud800"),
+    "method": lambda: rest_event("GE\ud800", "/things/t1"),
+    "header value": lambda: rest_event("GET", "/things/t1", headers={"If-None-Match": '"\ud800"'}),
+    "header name": lambda: rest_event("GET", "/things/t1", headers={"X-\ud800": "1"}),
+    "origin": lambda: rest_event("OPTIONS", "/things/t1", headers={"Origin": "https://\ud800",
+                                                                    "Access-Control-Request-Method": "GET"}),
+    "request id": lambda: {**rest_event("GET", "/nowhere"),
+                           "requestContext": {"requestId": "\ud800", "stage": "dev"}},
+}
+
+
+@pytest.mark.parametrize("where", LONE_SURROGATE_EVENTS)
+def test_a_lone_surrogate_anywhere_in_an_event_is_a_4xx_problem_with_its_log_line(where, capsys):
+    status, headers, problem = parsed(router.dispatch(LONE_SURROGATE_EVENTS[where](), None))
+    assert 400 <= status < 500 and headers["content-type"] == "application/problem+json"
+    assert problem["status"] == status
+    (line,) = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"message":"request"' in line]
+    assert line["status"] == status
+
+
+def test_a_handler_echoing_a_lone_surrogate_in_its_error_still_gets_its_problem_document():
+    echo = Router("echo")
+
+    @echo.get("/echo/{word}", public=True)
+    def refuse(request):
+        raise errors.InvalidParameter(f"no such word \ud800{request.path_params['word']}", parameter="\udfff")
+
+    status, _, problem = parsed(echo.dispatch(rest_event("GET", "/echo/x"), None))
+    assert (status, problem["detail"], problem["parameter"]) == (400, "no such word \ufffdx", "\ufffd")
+
+
+def test_a_response_body_that_is_not_its_declared_text_is_a_500_problem_not_an_exception():
+    broken = Router("broken")
+
+    @broken.get("/bytes", public=True)
+    def not_utf8(request):
+        return Response(200, b"\xff\xfe", {"content-type": "application/json"})
+
+    status, _, problem = parsed(broken.dispatch(rest_event("GET", "/bytes"), None))
+    assert (status, problem["status"]) == (500, 500)
+
+
+def test_a_context_whose_request_id_is_no_string_still_gets_an_answer():
+    class Context:
+        aws_request_id = 42
+
+    status, _, problem = parsed(router.dispatch({"not": "an event"}, Context()))
+    assert (status, problem["request_id"]) == (400, "")
+
+
+def test_an_exception_whose_message_holds_a_lone_surrogate_is_500_and_still_logged(capsys):
+    odd = Router("odd")
+
+    @odd.get("/odd", public=True)
+    def fail(request):
+        raise RuntimeError("cannot handle \ud800")
+
+    status, _, _ = parsed(odd.dispatch(rest_event("GET", "/odd"), None))
+    (line,) = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"message":"request"' in line]
+    assert (status, line["status"], line["error"]) == (500, 500, "RuntimeError")
+
+
+# Query parameters declared on the route: typed, bounded, enums, repeated, defaults
+
+STATUS = Enum(["open", "held", "closed"])
+TASK_QUERY = {"limit": Integer(minimum=1, maximum=50, default=10), "status": List(STATUS, max_items=3),
+              "done": Boolean(), "owner": String(min_length=1, max_length=20, required=True)}
+tasks = Router("tasks")
+
+
+@tasks.get("/tasks", query=TASK_QUERY)
+def list_tasks(request):
+    return json_response(request.query_params)
+
+
+def ask_tasks(query: dict, make=rest_event) -> tuple[int, object]:
+    status, _, body = parsed(tasks.dispatch(make("GET", "/tasks", query=query, authorizer=rest_authorizer()), None))
+    return status, body
+
+
+def test_declared_query_parameters_reach_the_endpoint_typed_with_defaults():
+    assert ask_tasks({"owner": "alice", "done": "true"}) == (200, {"owner": "alice", "done": True, "limit": 10})
+
+
+def test_a_list_parameter_takes_every_occurrence_in_order():
+    assert ask_tasks({"owner": "al", "status": ["held", "open"]})[1]["status"] == ["held", "open"]
+
+
+def test_an_http_api_repeated_parameter_is_read_from_the_raw_query_string_not_comma_joined():
+    event = http_event("GET", "/tasks", query={"owner": "a,b", "status": ["held", "open"]},
+                       authorizer=http_lambda_authorizer())
+    status, _, body = parsed(tasks.dispatch(event, None))
+    assert (status, body["owner"], body["status"]) == (200, "a,b", ["held", "open"])
+
+
+@pytest.mark.parametrize(("query", "parameter"), [
+    ({"owner": "al", "limit": "51"}, "limit"), ({"owner": "al", "limit": "ten"}, "limit"),
+    ({"owner": "al", "status": "done"}, "status"), ({"owner": "al", "done": "yes"}, "done"), ({}, "owner"),
+    ({"owner": ["al", "bo"]}, "owner"), ({"owner": "al", "status": ["open"] * 4}, "status"),
+])
+def test_a_bad_missing_or_repeated_query_parameter_is_400_naming_it(query, parameter):
+    status, problem = ask_tasks(query)
+    assert (status, problem["parameter"]) == (400, parameter) and problem["detail"].startswith(parameter)
+
+
+def test_a_query_parameter_nobody_declared_is_ignored():
+    assert ask_tasks({"owner": "al", "_": "1700000000"}) == (200, {"owner": "al", "limit": 10})
+
+
+def test_a_route_with_query_parameters_answers_401_before_reading_them():
+    assert parsed(tasks.dispatch(rest_event("GET", "/tasks", query={"limit": "x"}), None))[0] == 401
+
+
+def test_the_errors_a_route_raises_and_its_conditional_use_are_part_of_its_declaration():
+    declared = Router("x")
+    declared.get("/x", errors=(errors.NotFound, errors.Conflict), conditional=True)(list_tasks)
+    assert (declared.routes[0].errors, declared.routes[0].conditional) == ((errors.NotFound, errors.Conflict), True)
+
+
+def test_errors_that_are_not_http_error_classes_are_refused_at_declaration():
+    with pytest.raises(ValueError, match="HTTPError"):
+        Router("bad").get("/x", errors=(KeyError,))
+
+
+def test_a_query_parameter_no_text_stands_for_is_refused_at_declaration():
+    from shared.schema import Map, Object
+
+    for field in (Map(String()), Object(NOTE), List(List(String()))):
+        with pytest.raises(ValueError, match="query"):
+            Router("bad").get("/x", query={"filter": field})
+
+
+def test_a_single_error_class_is_taken_as_the_one_error_a_route_raises():
+    declared = Router("x")
+    declared.get("/x", errors=errors.NotFound)(list_tasks)
+    assert declared.routes[0].errors == (errors.NotFound,)

@@ -400,7 +400,7 @@ def test_a_generated_operation_reuses_the_parameters_description_and_lists_the_a
     operation = generated([*declared, EXAMPLE], description)["paths"]["/users/{user_id}/example"]["get"]
     assert operation["operationId"] == "readExample" and operation["summary"] == "An example"
     assert operation["parameters"][0] == description["paths"]["/users/{user_id}"]["get"]["parameters"][0]
-    assert sorted(operation["responses"]) == ["200", "400", "401", "403", "404", "503"]
+    assert sorted(operation["responses"]) == ["200", "401", "403", "503"]
 
 
 def test_a_post_is_documented_as_201_with_location_and_its_body_schema(declared, description):

@@ -17,6 +17,7 @@ from shared.schema import (
     List,
     Map,
     Number,
+    Object,
     Schema,
     String,
     Url,
@@ -169,7 +170,7 @@ def test_one_line_text_refuses_exactly_cc_cf_zl_and_zp_but_the_zero_width_joiner
     wanted = {chr(code) for code in range(0x110000)
               if unicodedata.category(chr(code)) in ("Cc", "Cf", "Zl", "Zp")} - {"\u200c", "\u200d"}
     assert wanted <= refused
-    # The list is Unicode 15's (the runtime's Python 3.12); an older Python sees the newer ones as unassigned.
+    # The list is Unicode 15.1's (the runtime's Python 3.13); an older Python sees the newer ones as unassigned.
     assert all(unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp", "Cn") for char in refused - wanted)
 
 
@@ -233,3 +234,118 @@ def test_the_schema_module_imports_only_the_standard_library_and_shared_errors_a
     assert {name for name in loaded if name.split(".")[0] not in sys.stdlib_module_names} == {
         "shared", "shared.schema", "shared.errors"}
     assert "urllib.parse" not in loaded  # only a Url check loads it
+
+
+LINE = Schema("Line", {
+    "sku": String(min_length=3, max_length=12, required=True, example="SKU-1"),
+    "quantity": Integer(minimum=1, maximum=99, required=True, example=1),
+})
+ORDER = Schema("Order", {
+    "reference": String(max_length=20, required=True, example="A-1"),
+    "address": Object(Schema("Address", {"city": String(min_length=1, max_length=50, required=True,
+                                                         example="Lyon")})),
+    "items": List(Object(LINE), min_items=1, max_items=50, required=True),
+})
+
+
+def test_an_object_field_returns_the_nested_body_as_checked():
+    body = {"reference": "A-1", "address": {"city": "Lyon"}, "items": [{"sku": "SKU-1", "quantity": 2}]}
+    assert ORDER.validate(body) == body
+
+
+def test_every_bad_field_inside_a_list_of_objects_is_listed_with_its_path():
+    items = [{"sku": "SKU-1", "quantity": 1}, {"sku": "x", "quantity": 1}, {"sku": "SKU-3", "quantity": 0},
+             {"quantity": 1, "colour": "red"}]
+    assert problems(ORDER, {"reference": "A-1", "items": items}) == [
+        {"field": "items[1].sku", "message": "must be 3 to 12 characters long"},
+        {"field": "items[2].quantity", "message": "must be from 1 to 99"},
+        {"field": "items[3].colour", "message": "unknown field; allowed: sku, quantity"},
+        {"field": "items[3].sku", "message": "is required"},
+    ]
+
+
+def test_a_bad_field_of_a_nested_object_is_named_by_its_path():
+    assert problems(ORDER, {"reference": "A-1", "address": {"city": ""}, "items": [[]]}) == [
+        {"field": "address.city", "message": "must be 1 to 50 characters long"},
+        {"field": "items[0]", "message": "must be an object"},
+    ]
+
+
+def test_every_bad_item_of_a_list_is_listed_not_only_the_first():
+    with pytest.raises(FieldError) as caught:
+        List(Integer()).check([1, "a", 2, "b"])
+    assert caught.value.problems == [("[1]", "must be an integer"), ("[3]", "must be an integer")]
+
+
+def test_an_object_field_is_described_by_its_schema_inline():
+    described = ORDER.json_schema()["properties"]["items"]
+    assert described["items"] == LINE.json_schema()
+    assert described["items"]["required"] == ["sku", "quantity"]
+
+
+def test_the_example_of_a_schema_with_objects_is_a_valid_body():
+    assert ORDER.validate(ORDER.example()) == ORDER.example()
+
+
+@pytest.mark.parametrize("text", ["18446744073709551616", "-9223372036854775809", "1e20", "9007199254740993.0",
+                                  "9007199254740992.0"])
+def test_a_number_refuses_whole_values_beyond_two_to_the_53_however_written(text):
+    import orjson
+
+    preferences = Map(AnyOf(String(max_length=200), Number(), Boolean()))
+    with pytest.raises(FieldError, match=r"2\*\*53"):
+        preferences.check({"level": orjson.loads(text)})
+
+
+def test_a_number_keeps_fractions_and_whole_numbers_within_two_to_the_53():
+    assert [Number().check(value) for value in (0.5, -1e15, 2**53, -(2**53))] == [0.5, -1e15, 2**53, -(2**53)]
+
+
+def test_a_patch_keeps_null_for_a_field_that_is_required_and_nullable_instead_of_removing_it():
+    schema = Schema("Card", {"title": String(required=True, nullable=True), "note": String(nullable=True)})
+    checked = schema.patch().validate({"title": None, "note": None})
+    assert merge_patch_parts(checked) == ({"title": None}, ["note"])
+    schema.validate({"title": checked["title"]})  # what is stored still fits the schema
+
+
+@pytest.mark.parametrize(("field", "text", "value"), [
+    (Integer(minimum=1, maximum=100), "20", 20), (Number(), "-2.5", -2.5), (Boolean(), "true", True),
+    (Enum(["open", "closed"]), "open", "open"), (Enum([1, 2]), "2", 2), (String(max_length=5), "abc", "abc"),
+])
+def test_a_query_text_is_read_as_its_field_type(field, text, value):
+    assert field.from_text(text) == value
+
+
+@pytest.mark.parametrize(("field", "text"), [
+    (Integer(), "1.0"), (Integer(), " 1"), (Integer(), "\u0661"), (Integer(minimum=1, maximum=100), "0"),
+    (Number(), "nan"), (Number(), "1e400"), (Boolean(), "True"), (Enum(["open"]), "Open"),
+])
+def test_a_query_text_that_is_not_its_field_type_is_refused(field, text):
+    with pytest.raises(FieldError):
+        field.from_text(text)
+
+
+def test_only_query_parameters_take_a_default():
+    with pytest.raises(ValueError, match="only query parameters"):
+        Schema("Page", {"limit": Integer(default=20)})
+
+
+def test_a_pattern_is_compiled_on_the_first_check_not_at_declaration():
+    field = String(pattern="[a-z]{2}", example="en")
+    assert field._compiled is None
+    assert field.check("en") == "en" and field._compiled is not None
+
+
+@pytest.mark.parametrize("bounds", [{"maximum": 2**60}, {"minimum": -(2**53) - 1}])
+def test_bounds_beyond_two_to_the_53_are_refused_at_declaration(bounds):
+    for kind in (Integer, Number):
+        with pytest.raises(ValueError, match=r"2\*\*53"):
+            kind(**bounds)
+
+
+def test_declaring_fields_checks_no_example_and_compiles_no_pattern():
+    key = String(pattern="[a-z]+", example="theme")
+    declared = Schema("Prefs", {"prefs": Map(AnyOf(String(pattern="[0-9]+", example="1"), Boolean()), key=key),
+                                "codes": List(String(pattern="[A-Z]+", example="AB"))})
+    assert key._compiled is None and declared.fields["codes"].item._compiled is None
+    assert declared.validate({"prefs": {"theme": "7"}, "codes": ["AB"]}) == {"prefs": {"theme": "7"}, "codes": ["AB"]}

@@ -347,11 +347,13 @@ def test_a_dollar_default_stage_in_samconfig_is_refused(source):
         sam.parameter_values(source, sam.parse_overrides("StageName=$default"))
 
 
-def test_functions_are_arm64_python312_with_an_alias_and_built_code(source):
+def test_functions_share_one_snapstart_python_runtime_on_arm64_with_an_alias_and_built_code(source):
+    runtimes = set()
     for name, properties in sam.function_properties(source).items():
-        assert (properties["Runtime"], properties["Architectures"], properties["AutoPublishAlias"]) == (
-            "python3.12", ["arm64"], "live"), name
+        runtimes.add(properties["Runtime"])
+        assert (properties["Architectures"], properties["AutoPublishAlias"]) == (["arm64"], "live"), name
         assert properties["CodeUri"] == f"build/{name}.zip"
+    assert len(runtimes) == 1 and runtimes <= {"python3.12", "python3.13", "python3.14"}  # SnapStart: 3.12 and later
 
 
 def test_alarms_watch_5xx_latency_authorizer_failures_and_refusals_and_handled_500s(deployed):

@@ -109,7 +109,7 @@ def stage_function(entry_module: str, staging: Path, version: str, pins) -> None
         (staging / relative).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, staging / relative)
     hashes = imports.pinned_hashes()
-    for requirement in imports.distributions(found.third_party, pins):
+    for requirement in imports.distributions(found.third_party, pins, version):
         locked = hashes.get(canonicalize_name(requirement.name), ())
         _copy_tree(install_distribution(requirement, version, hashes=locked), staging)
 

@@ -34,6 +34,7 @@ import json
 import re
 import sys
 from pathlib import Path
+from urllib.parse import urlencode
 
 import yaml
 
@@ -53,9 +54,17 @@ PROSE = {"summary", "description", "operationId", "example", "examples", "tags",
 # Mappings whose keys are names (of paths, fields, answers, media types), not keywords.
 NAMED = {"paths", "properties", "responses", "content", "headers", "schemas", "parameters", "securitySchemes",
          "variables", "patternProperties", "requestBodies"}
-# The problem answers the code gives, by status: the component they refer to, when openapi.yaml has it.
-PROBLEMS = {"400": "BadRequest", "401": "Unauthorized", "403": "Forbidden", "404": "Problem", "413": "Problem",
-            "415": "Problem", "503": "ServiceUnavailable"}
+# The answers the code gives but its success, by status: the component they refer to, when openapi.yaml has it
+# (any other status refers to Problem).
+ANSWERS = {"304": "NotModified", "400": "BadRequest", "401": "Unauthorized", "403": "Forbidden",
+           "412": "PreconditionFailed", "503": "ServiceUnavailable"}
+TITLES = {"304": "Not Modified", "400": "Bad Request", "401": "Unauthorized", "403": "Forbidden", "413": "Content Too "
+          "Large", "415": "Unsupported Media Type", "412": "Precondition Failed", "503": "Service Unavailable"}
+READS = ("GET", "HEAD")  # a conditional read answers If-None-Match; a conditional write If-Match
+CONDITION_HEADERS = {True: ("If-None-Match", "IfNoneMatch", "ETags from earlier answers, or `*`: 304 when one "
+                            "matches the current revision (weak comparison)."),
+                     False: ("If-Match", "IfMatch", "An ETag from an earlier answer, or `*`: the write happens only "
+                             "at that revision (strong comparison), else 412.")}
 
 
 # openapi.yaml
@@ -133,43 +142,80 @@ def path_parameter(route: Declared, name: str, description: dict) -> dict:
     return parameter
 
 
-def operation(route: Declared, description: dict) -> dict:  # noqa: C901 -- one branch per part of an operation
+def query_parameter(name: str, field) -> dict:
+    """The OpenAPI query parameter a ``query=`` Field declares (a List: every occurrence, ``?a=1&a=2``)."""
+    parameter = {"name": name, "in": "query", "required": bool(field.required)}
+    schema = for_openapi_31(field.json_schema())
+    if schema.get("description"):
+        parameter["description"] = schema.pop("description")
+    parameter["schema"] = schema
+    return parameter
+
+
+def condition_header(route: Declared, description: dict) -> dict:
+    """The If-None-Match (reads) or If-Match (writes) header parameter of a conditional route."""
+    name, component, text = CONDITION_HEADERS[route.method in READS]
+    if component in description.get("components", {}).get("parameters", {}):
+        return {"$ref": f"#/components/parameters/{component}"}
+    return {"name": name, "in": "header", "required": False, "description": text, "schema": {"type": "string"}}
+
+
+def answered_statuses(route: Declared) -> dict[str, str]:
+    """Every status but the success one that ``route`` can answer, from what it declares: ``{status: title}``.
+
+    A body: 400, 413, 415; checked path or query parameters: 400; not public: 401 (and API Gateway's 403);
+    conditional: 304 (reads) or 412 (writes); each class of ``errors``; the database: 503.
+    """
+    statuses = {}
+    if route.body is not None or route.params or route.query:
+        statuses["400"] = TITLES["400"]
+    if not route.public:
+        statuses.update({"401": TITLES["401"], "403": TITLES["403"]})
+    if route.conditional:
+        status = "304" if route.method in READS else "412"
+        statuses[status] = TITLES[status]
+    if route.body is not None:
+        statuses.update({"413": TITLES["413"], "415": TITLES["415"]})
+    for error in route.errors:
+        statuses.setdefault(str(error.status), error.title)
+    if uses_database(route.module):
+        statuses["503"] = TITLES["503"]
+    return dict(sorted(statuses.items()))
+
+
+def operation(route: Declared, description: dict) -> dict:
     """The OpenAPI operation that ``route``'s declaration determines."""
     known = description.get("components", {}).get("responses", {})
 
-    def answer(status: str) -> dict:
-        name = PROBLEMS[status]
-        return {"$ref": f"#/components/responses/{name}"} if name in known else {"description": name}
+    def answer(status: str, title: str) -> dict:
+        name = ANSWERS.get(status, "Problem")
+        return {"$ref": f"#/components/responses/{name}"} if name in known else {"description": title}
 
     success: dict = {"description": route.summary}
     if route.success == 201:
         success["headers"] = {"Location": {"description": "The path of what was created.", "required": True,
                                            "schema": {"type": "string"}}}
+    if route.conditional and route.success not in (204, 304):
+        success.setdefault("headers", {})["ETag"] = {"description": "The revision of what is shown.",
+                                                     "required": True, "schema": {"type": "string"}}
     if route.success not in (204, 304):
         schema = schema_ref(route.response) if route.response is not None else {"type": "object"}
         success["content"] = {"application/json": {"schema": schema}}
     on_path = path_level_parameters(description, route.path)
     parameters = [path_parameter(route, name, description) for name in path_parameters(route.path)
                   if name not in on_path]
+    parameters += [query_parameter(name, field) for name, field in (route.query or {}).items()]
+    if route.conditional:
+        parameters.append(condition_header(route, description))
     takes_body = route.body is not None
-    statuses = []
-    if path_parameters(route.path) or takes_body:
-        statuses.append("400")
-    if not route.public:
-        statuses += ["401", "403"]
-    if path_parameters(route.path):
-        statuses.append("404")
-    if takes_body:
-        statuses += ["413", "415"]
-    if uses_database(route.module):
-        statuses.append("503")
     words = route.endpoint.split("_")
     result: dict = {"operationId": words[0] + camel("_".join(words[1:])), "summary": route.summary}
     if parameters:
         result["parameters"] = parameters
     if takes_body:
         result["requestBody"] = {"required": True, "content": {"application/json": {"schema": schema_ref(route.body)}}}
-    result["responses"] = {str(route.success): success, **{status: answer(status) for status in statuses}}
+    result["responses"] = {str(route.success): success,
+                           **{status: answer(status, title) for status, title in answered_statuses(route).items()}}
     if route.public:
         result["security"] = []
     return result
@@ -214,7 +260,7 @@ def merged(mine, derived, names: bool = False, parent: str = "", description: di
             result = {key: value for key, value in result.items() if key in derived}
         return result
     if isinstance(mine, list) and isinstance(derived, list) and derived and all(
-            isinstance(item, dict) and "in" in item for item in derived):
+            isinstance(item, dict) and ("in" in item or "$ref" in item) for item in derived):
         return merged_parameters(mine, derived, description or {})
     return copy.deepcopy(derived)
 
@@ -228,8 +274,9 @@ def merged_parameters(mine: list, derived: list[dict], description: dict) -> lis
     keys = [_key((resolved_parameters(description, [item]) or [{}])[0]) for item in mine]
     result = list(mine)
     for parameter in derived:
-        if _key(parameter) in keys:
-            index = keys.index(_key(parameter))
+        key = _key((resolved_parameters(description, [parameter]) or [{}])[0])
+        if key in keys:
+            index = keys.index(key)
             result[index] = merged(mine[index], parameter, description=description)
         else:
             result.append(copy.deepcopy(parameter))
@@ -357,6 +404,21 @@ def example_path(route: Declared) -> tuple[str, dict[str, str] | None]:
     return path, values or None
 
 
+def query_text(value) -> str:
+    """A query parameter's text for ``value``, as :meth:`shared.schema.Field.from_text` reads it back."""
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def example_query(route: Declared) -> dict[str, list[str]]:
+    """Every value of each required query parameter, from its Field's example (a List: each item)."""
+    found = {}
+    for name, field in (route.query or {}).items():
+        if field.required:
+            value = field.example()
+            found[name] = [query_text(item) for item in value] if isinstance(value, list) else [query_text(value)]
+    return found
+
+
 def example_body(route: Declared) -> str | None:
     return json.dumps(route.body.example()) if route.body is not None else None
 
@@ -384,9 +446,11 @@ def rest_event(route: Declared) -> dict:
         "domainName": HOST, "apiId": "a1b2c3d4e5"}
     if not route.public:
         context["authorizer"] = {"principalId": CALLER["sub"], **CALLER, "integrationLatency": 41}
+    query = example_query(route)
     return {"resource": route.path, "path": path, "httpMethod": route.method, "headers": headers,
             "multiValueHeaders": {name: [value] for name, value in headers.items()},
-            "queryStringParameters": None, "multiValueQueryStringParameters": None, "pathParameters": parameters,
+            "queryStringParameters": {name: values[-1] for name, values in query.items()} or None,
+            "multiValueQueryStringParameters": query or None, "pathParameters": parameters,
             "stageVariables": None, "requestContext": context, "body": body, "isBase64Encoded": False}
 
 
@@ -410,8 +474,12 @@ def http_event(route: Declared) -> dict:
                "timeEpoch": EPOCH}
     if not route.public:
         context["authorizer"] = {"lambda": dict(CALLER)}
-    event = {"version": "2.0", "routeKey": key, "rawPath": path, "rawQueryString": "", "headers": headers,
+    query = example_query(route)
+    event = {"version": "2.0", "routeKey": key, "rawPath": path, "rawQueryString": urlencode(
+        [(name, value) for name, values in query.items() for value in values]), "headers": headers,
              "requestContext": context, "isBase64Encoded": False}
+    if query:
+        event["queryStringParameters"] = {name: ",".join(values) for name, values in query.items()}
     if parameters:
         event["pathParameters"] = parameters
     if body is not None:

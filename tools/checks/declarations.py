@@ -38,6 +38,9 @@ class Declared:
     params: Any = None  # {"note_id": Field} for the path parameters the router checks
     status: int | None = None  # the success status; None: 201 for POST, 204 for DELETE, 200 otherwise
     response: Any = None  # the Schema of the success body, if declared
+    query: Any = None  # {"limit": Field} for the query parameters the router checks
+    errors: tuple = ()  # the shared.errors classes the endpoint raises (NotFound, Conflict, ...)
+    conditional: bool = False  # the endpoint answers If-None-Match (GET: 304) or If-Match (writes: 412)
 
     @property
     def key(self) -> tuple[str, str]:
@@ -72,7 +75,8 @@ def declared_routes(folder: Path = HANDLERS) -> list[Declared]:
             found.append(Declared(route.method, route.template, route.public, module.__name__,
                                   route.endpoint.__name__, summary, getattr(route, "body", None),
                                   getattr(route, "params", None), getattr(route, "status", None),
-                                  getattr(route, "response", None)))
+                                  getattr(route, "response", None), getattr(route, "query", None),
+                                  tuple(getattr(route, "errors", ())), getattr(route, "conditional", False)))
     return found
 
 

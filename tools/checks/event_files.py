@@ -13,7 +13,9 @@ import json
 from pathlib import Path
 from urllib.parse import unquote
 
-from shared.router import compile_template
+from shared import errors
+from shared.request import Request
+from shared.router import checked_query, compile_template
 from tools.checks.declarations import ROOT, Declared
 from tools.generate import COMMAND, PLACEHOLDER, event_name, field_example
 
@@ -71,7 +73,8 @@ def check_event(name: str, event: dict, declared: set[tuple[str, str]]) -> list[
 
 
 def check_example_values(name: str, event: dict, route: Declared) -> list[str]:
-    """The event's path ids pass the route's param checks, and its body the route's body Schema."""
+    """The event's path ids pass the route's param checks, its query the route's query checks, and its body the
+    route's body Schema."""
     problems = []
     for key, value in (event.get("pathParameters") or {}).items():
         if value == PLACEHOLDER and key not in (route.params or {}):
@@ -86,6 +89,12 @@ def check_example_values(name: str, event: dict, route: Declared) -> list[str]:
             example = field_example(field)
             fix = f"use the Field's example {example!r}" if example is not None else "declare an example= on it"
             problems.append(f"{name}: its {key} {value!r} fails the route's check ({exc}): {fix}")
+    if route.query:
+        try:
+            checked_query(route.query, Request(event).query_lists)
+        except errors.HTTPError as exc:
+            problems.append(f"{name}: its query fails the route's check ({exc.detail}): set it as API Gateway passes "
+                            f"a valid one, or delete the file and run {COMMAND}")
     if route.body is not None:
         body = event.get("body")
         try:

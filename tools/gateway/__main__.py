@@ -39,6 +39,7 @@ from pathlib import Path
 from tools import cli, database, httpapi, rie, samtemplate
 from tools.cli import CommandError
 from tools.gateway import api as api_model
+from tools.gateway import apidocs
 from tools.gateway import httpapi as http_model
 from tools.gateway.console import MODES, Console, Log
 from tools.gateway.http_gateway import HttpGateway
@@ -156,6 +157,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"{args.runtime} runtime, "
                 f"{args.workers} worker(s) per function, logs {args.logs}, reload {'on' if args.reload else 'off'})")
             log(chosen.describe())
+            log(f"API docs (Swagger UI, try it out) on http://{args.host}:{args.port}{apidocs.PATH}")
             for line in [*describe_routes(api), *describe_caching(api), *describe_stage(api)]:
                 log(line)
             try:

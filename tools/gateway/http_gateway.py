@@ -4,6 +4,9 @@ For each request, as AWS documents it for HTTP APIs:
 
 - a CORS preflight, when the API has a ``CorsConfiguration``, is answered by
   the gateway itself, route or not ("Configure CORS for HTTP APIs");
+- the path is percent-decoded once, then matched against the routes (so
+  ``/m%65`` is ``/me`` and ``%2F`` separates segments); the function sees it
+  decoded in ``rawPath`` (:mod:`tools.gateway.payload2`);
 - no route: 404 ``{"message":"Not Found"}``;
 - the JWT authorizer (:mod:`tools.gateway.jwt_authorizer`): a refused token is
   401 ``{"message":"Unauthorized"}`` with a ``www-authenticate`` header saying why;
@@ -62,6 +65,7 @@ class HttpGateway(Gateway):
         self.answers = PolicyCache()  # Lambda authorizer answers by (authorizer, identity values)
 
     def _respond(self, request, request_id, invocations):
+        request = payload2.decoded_path(request)
         preflight = self._preflight(request)
         if preflight is not None:
             return preflight, "-", "CORS preflight (answered by the gateway)"

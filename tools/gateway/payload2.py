@@ -3,6 +3,12 @@
 Header names lower-case, repeated headers and query strings joined with commas,
 cookies in their own list, no stage in the path; a result without ``statusCode``
 is a JSON body ("Create AWS Lambda proxy integrations for HTTP APIs").
+
+The path is percent-decoded once before routing, and ``rawPath`` and
+``requestContext.http.path`` carry it decoded; ``pathParameters`` are decoded
+once more; ``rawQueryString`` keeps its encoding ("Create routes for HTTP APIs":
+API Gateway decodes URL-encoded request parameters; live captures in
+middleapi/standard-server#93 and hotsock/voker#8).
 """
 
 from __future__ import annotations
@@ -10,6 +16,7 @@ from __future__ import annotations
 import base64
 import json
 import time
+from dataclasses import dataclass, fields
 from urllib.parse import unquote
 
 from tools.gateway.api import Api, Route
@@ -19,6 +26,20 @@ DEFAULT_STAGE = "$default"
 TEXT_TYPES = ("text/", "application/json", "application/xml", "application/javascript",
               "application/x-www-form-urlencoded", "application/problem+json", "application/merge-patch+json")
 RESULT_KEYS = {"statusCode", "headers", "body", "isBase64Encoded", "cookies"}
+
+@dataclass
+class DecodedPathRequest(HttpRequest):
+    """A request as an HTTP API routes it: ``path`` percent-decoded once (as UTF-8), the query string untouched."""
+
+    @property
+    def path(self) -> str:
+        return unquote(super().path)
+
+
+def decoded_path(request: HttpRequest) -> DecodedPathRequest:
+    """``request`` with its path decoded, as an HTTP API matches routes and fills ``rawPath``."""
+    return DecodedPathRequest(**{field.name: getattr(request, field.name) for field in fields(request)})
+
 
 def _joined(pairs: list[tuple[str, str]], lower: bool) -> dict[str, str]:
     joined: dict[str, str] = {}

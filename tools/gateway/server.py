@@ -16,6 +16,7 @@ import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from tools.gateway import apidocs
 from tools.gateway.api import Api
 from tools.gateway.authorizers import Authorization
 from tools.gateway.console import Console
@@ -73,7 +74,9 @@ class Gateway:
             self.reloader.check(self)
         request_id = str(uuid.uuid4())
         invocations: list[tuple[str, Invocation]] = []
-        response, cache, note = self._respond(request, request_id, invocations)
+        response, cache, note = apidocs.answer(request, self.api), "-", "API docs"
+        if response is None:
+            response, cache, note = self._respond(request, request_id, invocations)
         if any(name == "x-amzn-ErrorType" for name, _ in response.headers):  # made by the gateway itself
             response.headers += gateway_cors_headers(self.api, request)
         response.headers.append(("x-amzn-RequestId", request_id))
