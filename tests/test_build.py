@@ -64,9 +64,10 @@ def test_api_functions_hold_the_driver_if_their_code_reaches_the_database_but_ne
     for function, module in API_FUNCTIONS.items():
         reached = imports.closure(module).modules
         packages = {name for name in top_level(built, function) if "dist-info" not in name}
+        project = {name.split(".")[0] for name in reached}
         driver = DRIVER if "shared.db" in reached else set()
-        time_zones = {"tzdata"} if "shared.profiles_schema" in reached else set()  # checks a PATCH's timezone
-        assert packages == {"handlers", "shared", "orjson", *driver, *time_zones}, function
+        time_zones = {"tzdata"} if "profiles.schema" in reached else set()  # checks a PATCH's timezone
+        assert packages == {*project, "orjson", *driver, *time_zones}, function
 
 
 def test_the_authorizer_holds_the_token_library_but_not_the_driver(built):
@@ -79,7 +80,7 @@ def test_project_modules_are_exactly_those_the_handler_imports(built):
     for function, entry in MODULES.items():
         wanted = {str(path.relative_to(imports.ROOT)) for path in imports.closure(entry).modules.values()}
         present = {name for name in names_in(built, function)
-                   if name.endswith(".py") and name.split("/")[0] in ("handlers", "shared", "authorizer.py")}
+                   if name.endswith(".py") and imports.is_project_module(name.split("/")[0].removesuffix(".py"))}
         assert present == wanted, function
 
 
@@ -149,7 +150,7 @@ def test_lambda_python_of_the_wrong_version_is_refused():
 
 # No zip holds what its function does not import: the driver, the time zone database, the profile example
 
-PROFILE_MODULES = {"shared/profiles.py", "shared/profiles_schema.py"}
+PROFILE_MODULES = {"profiles/store.py", "profiles/schema.py"}
 NOTES_HANDLER = '''
 from shared import early_db
 
@@ -173,7 +174,7 @@ def test_a_new_resource_built_from_the_toolkit_reaches_no_profile_module_and_no_
     (tmp_path / "handlers" / "__init__.py").write_text("")
     (tmp_path / "handlers" / "notes.py").write_text(NOTES_HANDLER)
     found = imports.closure("handlers.notes", root=tmp_path)
-    assert not {name for name in found.modules if name.startswith("shared.profiles")}
+    assert not {name for name in found.modules if name.split(".")[0] == "profiles"}
     assert "tzdata" not in found.third_party
     assert found.third_party - imports.RUNTIME_PROVIDED == {"orjson", "pymongo", "bson"}
 
@@ -181,7 +182,7 @@ def test_a_new_resource_built_from_the_toolkit_reaches_no_profile_module_and_no_
 def test_only_the_function_that_checks_time_zones_holds_tzdata(built):
     for function, module in MODULES.items():
         holds = "tzdata" in top_level(built, function)
-        assert holds == ("shared.profiles_schema" in imports.closure(module).modules), function
+        assert holds == ("profiles.schema" in imports.closure(module).modules), function
     assert "tzdata" in top_level(built, "MeFunction")
 
 
@@ -191,7 +192,7 @@ def test_the_profile_modules_are_only_in_the_functions_that_use_them(built):
         assert names_in(built, function) & PROFILE_MODULES == used & PROFILE_MODULES, function
     assert not names_in(built, "HealthFunction") & PROFILE_MODULES
     assert not names_in(built, AUTHORIZER) & PROFILE_MODULES
-    assert "shared/profiles_schema.py" not in names_in(built, "UsersFunction")  # it reads profiles, never checks a body
+    assert "profiles/schema.py" not in names_in(built, "UsersFunction")  # it reads profiles, never checks a body
 
 
 def test_the_authorizer_never_holds_the_driver_and_health_holds_it_only_for_its_deep_check(built):

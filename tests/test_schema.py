@@ -210,7 +210,7 @@ def test_a_pattern_is_anchored_in_the_json_schema():
 
 
 def test_every_profile_field_has_a_valid_example():
-    from shared.profiles_schema import PROFILE
+    from profiles.schema import PROFILE
 
     assert PROFILE.validate(PROFILE.example()) == PROFILE.example()
     assert all(field.example() is not None for field in PROFILE.fields.values())

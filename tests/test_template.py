@@ -17,7 +17,7 @@ import pytest
 from tools import samtemplate
 from tools.checks import __main__ as checks
 from tools.checks import envvars, imports, sam, template
-from tools.checks.intrinsics import Evaluator
+from tools.samtemplate import Evaluator
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SECRET = "a-signing-secret-of-more-than-32-bytes-for-hs256!"
@@ -505,7 +505,7 @@ def emf_lines(module: str, event: dict, **variables: str) -> list[dict]:
     code = (f"import importlib, json, sys; handler = importlib.import_module({module!r}).lambda_handler\n"
             f"try:\n    handler(json.loads(sys.argv[1]), None)\nexcept Exception:\n    pass")
     environment = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(imports.ROOT), "STAGE": "local",
-                   "APP_NAME": "bare-api-check", "AWS_LAMBDA_FUNCTION_VERSION": "7", **variables}
+                   "APP_NAME": samtemplate.PSEUDO["AWS::StackName"], "AWS_LAMBDA_FUNCTION_VERSION": "7", **variables}
     result = subprocess.run([sys.executable, "-c", code, json.dumps(event)], env=environment, cwd=imports.ROOT,
                             capture_output=True, text=True, timeout=60, check=True)
     return [record for record in map(json.loads, result.stdout.splitlines()) if "_aws" in record]

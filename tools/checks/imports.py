@@ -21,7 +21,6 @@ from packaging.markers import Marker
 from packaging.requirements import Requirement
 
 ROOT = Path(__file__).resolve().parent.parent.parent
-PROJECT_PACKAGES = ("shared", "handlers", "authorizer")
 # Provided by the Lambda Python runtime: shared.early imports its SnapStart hooks module only under SnapStart.
 RUNTIME_PROVIDED = frozenset({"snapshot_restore_py"})
 # Import edges used only by local runs. shared.principal imports shared.tokens for LOCAL_AUTH, which
@@ -60,8 +59,10 @@ def module_path(name: str, root: Path = ROOT) -> Path | None:
     return None
 
 
-def is_project_module(name: str) -> bool:
-    return name.split(".")[0] in PROJECT_PACKAGES
+def is_project_module(name: str, root: Path = ROOT) -> bool:
+    """Whether ``name`` lives in the project: its top level is a package or module at ``root``."""
+    top = name.split(".")[0]
+    return bool(top) and ((root / top / "__init__.py").is_file() or (root / f"{top}.py").is_file())
 
 
 @functools.lru_cache(maxsize=1024)
@@ -124,7 +125,7 @@ def closure(entry_module: str, root: Path = ROOT, deployed: bool = True) -> Clos
             if deployed and (name, imported) in LOCAL_ONLY_EDGES:
                 continue
             top = imported.split(".")[0]
-            if is_project_module(imported):
+            if is_project_module(imported, root):
                 if module_path(imported, root) is not None:
                     pending.append(imported)
             elif top and top not in sys.stdlib_module_names and top != "__future__":
