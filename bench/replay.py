@@ -137,7 +137,7 @@ def other_profiles(count: int = OTHER_USERS) -> list[dict]:
 
 def seed(database) -> None:
     """Empty ``database`` and fill it with alice, the other users and the API's indexes."""
-    from shared.indexes import create_indexes
+    from tools.indexes import create_indexes
 
     database[PROFILES].drop()
     database[PROFILES].insert_many([subject_profile(), *other_profiles()])

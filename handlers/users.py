@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from shared import early_db
 
 early_db.start()  # the secret fetch and the database connection start now, while the rest imports
@@ -22,6 +24,11 @@ router = Router("users")
 # Public profiles seen recently by this container. Another container's update
 # shows here after at most USERS_CACHE_TTL_SECONDS.
 public_profiles = TTLCache()
+# The documents the event files read, stored by `make seed` (and by `make invoke` and `make serve` on an
+# empty database): events/user.json reads alice's public profile.
+_SEEDED_AT = datetime(2024, 1, 15, 9, 30, tzinfo=UTC)
+SEED = {store.COLLECTION: [{"_id": "alice", "email": "alice@example.com", "name": "Alice", "bio": "Seeded.",
+                            "created_at": _SEEDED_AT, "updated_at": _SEEDED_AT, "revision": "5eed0a11ce01"}]}
 
 
 def _valid_user_id(user_id: str) -> str:
@@ -60,5 +67,5 @@ def list_users(request: Request) -> Response:
     return json_response(body, headers={"cache-control": "private, no-cache"})
 
 
-def lambda_handler(event, context) -> dict:
+def lambda_handler(event: dict[str, object], context: object) -> dict[str, object]:
     return router.dispatch(event, context)

@@ -23,7 +23,7 @@ PUBLIC_FIELDS = ("name", "bio", "avatar_url", "created_at")
 PUBLIC_PROJECTION = {field: 1 for field in (*PUBLIC_FIELDS, "revision")}
 # The order of GET /users: newest first, _id breaks ties, backed by the index below.
 LIST_ORDER = [("created_at", -1), ("_id", -1)]
-# Created by `make indexes` (shared/indexes.py collects every module's INDEXES).
+# Created by `make indexes` (tools/indexes.py collects every module's INDEXES).
 INDEXES = {COLLECTION: [IndexModel(LIST_ORDER, name="profiles_newest_first")]}
 _now = pagination.now  # BSON dates hold milliseconds: a cursor made from a stored date is exact
 

@@ -20,6 +20,7 @@ import pymongo
 import pytest
 
 from shared import tokens
+from tools import seed
 
 ROOT = Path(__file__).resolve().parent.parent
 # Variables a developer's shell may hold that would change what the commands do.
@@ -171,7 +172,9 @@ def test_invoke_with_db_fresh_and_no_server_starts_one_on_a_temporary_folder():
     assert result.returncode == 0, result.stderr
     assert (f"database: mongodb://127.0.0.1:{port}/ app (a local server started on DB_PORT {port}; data in a "
             f"temporary folder deleted at the end (DB=fresh))") in result.stderr
-    assert '\\"items\\":[]' in result.stdout
+    assert "seed: app is empty: storing the SEED documents of handlers/ first" in result.stderr
+    listed = json.loads(json.loads(result.stdout[result.stdout.index("{\n"):])["body"])["items"]
+    assert [item["id"] for item in listed] == [document["_id"] for document in seed.seeds().get("profiles", [])]
 
 
 def test_make_invoke_passes_an_event_path_with_spaces_and_quotes(tmp_path):
@@ -377,12 +380,12 @@ def test_make_token_in_a_clean_environment_warns_about_nothing():
     ({"MONGODB_URI": "mongodb://127.0.0.1/", "MONGODB_TIMEOUT_MS": "5"}, "MONGODB_TIMEOUT_MS must be between"),
 ])
 def test_indexes_refuses_a_bad_setting_in_one_line(env, complaint):
-    assert complaint in one_line_error(run("shared.indexes", **env), "make indexes")
+    assert complaint in one_line_error(run("tools.indexes", **env), "make indexes")
 
 
 def test_indexes_on_an_unreachable_database_fails_in_one_line_within_its_timeout():
     uri = f"mongodb://app:s3cret@127.0.0.1:{closed_port()}/"
-    result = run("shared.indexes", MONGODB_URI=uri, MONGODB_TIMEOUT_MS="300", timeout=30)
+    result = run("tools.indexes", MONGODB_URI=uri, MONGODB_TIMEOUT_MS="300", timeout=30)
     line = one_line_error(result, "make indexes")
     assert line.endswith("no answer within MONGODB_TIMEOUT_MS=300 ms") and "s3cret" not in line
 
@@ -392,6 +395,28 @@ def test_make_indexes_creates_the_indexes(mongo_uri):
     result = make("indexes", MONGODB_URI=mongo_uri, MONGODB_DATABASE=database)
     assert result.returncode == 0, result.stderr
     assert f"index ready: {database}.profiles_newest_first" in result.stdout
+    with pymongo.MongoClient(mongo_uri) as client:
+        client.drop_database(database)
+
+
+# make seed
+
+def test_seed_on_an_unreachable_database_fails_in_one_line_within_its_timeout():
+    uri = f"mongodb://app:s3cret@127.0.0.1:{closed_port()}/"
+    line = one_line_error(run("tools.seed", MONGODB_URI=uri, MONGODB_TIMEOUT_MS="300", timeout=30), "make seed")
+    assert line.startswith("make seed: cannot store the SEED documents on mongodb://") and "s3cret" not in line
+
+
+def test_make_seed_refuses_a_bad_db_port_in_one_line():
+    line = one_line_error(make("seed", DB_PORT="abc"), "make seed")
+    assert line == "make seed: DB_PORT must be a port number from 1 to 65535, got 'abc'"
+
+
+def test_make_seed_stores_the_seed_documents(mongo_uri):
+    database = f"test_seed_{uuid.uuid4().hex[:8]}"
+    result = make("seed", MONGODB_URI=mongo_uri, MONGODB_DATABASE=database)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("seed: ") and "stored" in result.stdout
     with pymongo.MongoClient(mongo_uri) as client:
         client.drop_database(database)
 

@@ -1,15 +1,16 @@
 """Indexes: created by the deploy step only, idempotently; never at import or on a request."""
 
+import ast
 import subprocess
 import sys
 
 import pytest
-from pymongo import monitoring
+from pymongo import IndexModel, monitoring
 
 from handlers import health, me, users
 from shared import db
-from shared.indexes import create_indexes, declared_indexes, index_modules
 from tests.apigw import parsed, rest_authorizer, rest_event
+from tools.indexes import ROOT, create_indexes, declared_indexes, index_modules
 
 
 class CommandLog(monitoring.CommandListener):
@@ -50,6 +51,23 @@ def test_create_indexes_is_idempotent(database):
     assert first == second == [index.document["name"] for indexes in declared_indexes().values() for index in indexes]
 
 
+@pytest.mark.parametrize("count", [1, 2, 3])
+def test_creating_several_indexes_of_one_collection_twice_succeeds(database, count):
+    indexes = {"notes": [IndexModel([(field, 1)], name=f"notes_by_{field}") for field in "abc"[:count]]}
+    first = create_indexes(database, indexes)
+    second = create_indexes(database, indexes)
+    assert first == second == [f"notes_by_{field}" for field in "abc"[:count]]
+    assert len(database.notes.index_information()) == count + 1
+
+
+def test_make_indexes_a_second_time_succeeds_and_says_the_same(database, mongo_uri):
+    env = {"MONGODB_URI": mongo_uri, "MONGODB_DATABASE": database.name, "PATH": ""}
+    runs = [subprocess.run([sys.executable, "-m", "tools.indexes"], capture_output=True, text=True, env=env,
+                           timeout=60) for _ in range(2)]
+    assert [run.returncode for run in runs] == [0, 0], runs[1].stderr
+    assert runs[0].stdout == runs[1].stdout
+
+
 def test_no_request_creates_an_index(command_log):
     authorizer = rest_authorizer()
     for event in (
@@ -86,7 +104,7 @@ def test_importing_the_functions_sends_no_command(mongo_uri):
 
 def test_make_indexes_command_creates_them(database, mongo_uri):
     env = {"MONGODB_URI": mongo_uri, "MONGODB_DATABASE": database.name, "PATH": ""}
-    output = subprocess.run([sys.executable, "-m", "shared.indexes"], capture_output=True, text=True, env=env)
+    output = subprocess.run([sys.executable, "-m", "tools.indexes"], capture_output=True, text=True, env=env)
     assert output.returncode == 0, output.stderr
     assert "profiles_newest_first" in output.stdout
     assert "profiles_newest_first" in database.profiles.index_information()
@@ -98,13 +116,40 @@ def test_indexes_are_collected_from_the_modules_that_own_the_collections():
 
 
 def test_a_new_module_declaring_indexes_is_found_without_importing_the_others(tmp_path):
-    for package in ("handlers", "shared"):
+    for package in ("handlers", "shared", "orders"):
         (tmp_path / package).mkdir()
+        (tmp_path / package / "__init__.py").write_text("")
     (tmp_path / "handlers" / "notes.py").write_text(
         "from pymongo import IndexModel\n\nINDEXES = {'notes': [IndexModel([('owner', 1)], name='notes_by_owner')]}\n")
     (tmp_path / "handlers" / "ping.py").write_text("raise SystemExit('must not be imported')\n")
     (tmp_path / "shared" / "typed.py").write_text("INDEXES: dict = {}\n")
-    assert index_modules(tmp_path) == ["handlers.notes", "shared.typed"]
+    (tmp_path / "orders" / "store.py").write_text("INDEXES = {}\n")
+    assert index_modules(tmp_path) == ["handlers.notes", "orders.store", "shared.typed"]
+
+
+def test_the_tools_tests_and_benchmarks_are_not_searched_for_indexes(tmp_path):
+    for package in ("handlers", "tools", "tests", "bench"):
+        (tmp_path / package).mkdir()
+        (tmp_path / package / "__init__.py").write_text("")
+        (tmp_path / package / "fixture.py").write_text("INDEXES = {}\n")
+    assert index_modules(tmp_path) == ["handlers.fixture"]
+
+
+def imported_modules(path) -> set[str]:
+    """Every module a source file imports, at its top level or inside a function."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def test_the_runtime_package_never_imports_the_tools():
+    importers = [path.name for path in sorted((ROOT / "shared").glob("*.py"))
+                 if any(name == "tools" or name.startswith("tools.") for name in imported_modules(path))]
+    assert importers == []
 
 
 def test_two_modules_declaring_one_index_name_differently_is_an_error():
@@ -126,7 +171,7 @@ def test_two_modules_declaring_one_index_name_differently_is_an_error():
 
 def test_make_indexes_without_mongodb_uri_uses_the_local_database_on_db_port(database, mongo_port):
     env = {"DB_PORT": str(mongo_port), "MONGODB_DATABASE": database.name, "PATH": ""}
-    output = subprocess.run([sys.executable, "-m", "shared.indexes"], capture_output=True, text=True, env=env,
+    output = subprocess.run([sys.executable, "-m", "tools.indexes"], capture_output=True, text=True, env=env,
                             timeout=60)
     assert output.returncode == 0, output.stderr
     assert f"a server already listening on DB_PORT {mongo_port}" in output.stderr
@@ -141,7 +186,7 @@ def test_make_indexes_names_the_port_it_tried(tmp_path):
         silent.listen()
         port = silent.getsockname()[1]
         env = {"DB_PORT": str(port), "MONGODB_TIMEOUT_MS": "300", "PATH": ""}
-        output = subprocess.run([sys.executable, "-m", "shared.indexes"], capture_output=True, text=True, env=env,
+        output = subprocess.run([sys.executable, "-m", "tools.indexes"], capture_output=True, text=True, env=env,
                                 timeout=60)
     assert output.returncode == 1
     assert output.stderr.splitlines()[-1] == (f"make indexes: cannot create the indexes on mongodb://127.0.0.1:{port}/"
@@ -149,7 +194,7 @@ def test_make_indexes_names_the_port_it_tried(tmp_path):
 
 
 def test_make_indexes_refuses_a_bad_db_port_in_one_line():
-    output = subprocess.run([sys.executable, "-m", "shared.indexes"], capture_output=True, text=True,
+    output = subprocess.run([sys.executable, "-m", "tools.indexes"], capture_output=True, text=True,
                             env={"DB_PORT": "notaport", "PATH": ""}, timeout=60)
     assert (output.returncode, output.stderr) == (2, "make indexes: DB_PORT must be a port number from 1 to 65535, "
                                                      "got 'notaport'\n")

@@ -17,8 +17,8 @@ from collections import namedtuple
 import bson
 import pytest
 from cryptography import x509
-from pymongo import CursorType, MongoClient
-from pymongo.errors import ServerSelectionTimeoutError
+from pymongo import CursorType, IndexModel, MongoClient
+from pymongo.errors import OperationFailure, ServerSelectionTimeoutError
 from pymongo.write_concern import WriteConcern
 
 from tools import localdb, localtls, loopback
@@ -142,6 +142,59 @@ def test_a_client_gone_before_its_reply_releases_the_gate(server):
         client.gate_test.items.insert_one({"_id": "after-gone"})
 
 
+# createIndexes with indexes that exist, as MongoDB answers it
+
+def index_models(count: int) -> list[IndexModel]:
+    return [IndexModel(field) for field in "abc"[:count]]
+
+
+@pytest.mark.parametrize("count", [1, 2, 3])
+def test_creating_the_same_indexes_twice_succeeds_and_changes_nothing(server, count):
+    with plain_client(server) as client:
+        collection = client.index_test[f"twice_{count}"]
+        first = collection.create_indexes(index_models(count))
+        second = collection.create_indexes(index_models(count))
+        assert first == second == [f"{field}_1" for field in "abc"[:count]]
+        assert len(list(collection.list_indexes())) == count + 1
+
+
+@pytest.mark.parametrize("count", [1, 2, 3])
+def test_existing_indexes_get_mongodbs_all_indexes_already_exist_reply(server, count):
+    specs = [model.document for model in index_models(count)]
+    with plain_client(server) as client:
+        client.index_test.command("createIndexes", f"reply_{count}", indexes=specs)
+        reply = client.index_test.command("createIndexes", f"reply_{count}", indexes=specs)
+    assert reply == {"numIndexesBefore": count + 1, "numIndexesAfter": count + 1,
+                     "note": "all indexes already exist", "ok": 1.0}
+
+
+def test_only_the_new_indexes_of_a_request_are_created(server):
+    specs = [model.document for model in index_models(3)]
+    with plain_client(server) as client:
+        client.index_test.command("createIndexes", "mixed", indexes=[specs[0], specs[2]])
+        reply = client.index_test.command("createIndexes", "mixed", indexes=specs)
+        names = sorted(index["name"] for index in client.index_test.mixed.list_indexes())
+    assert reply == {"numIndexesBefore": 3, "numIndexesAfter": 4, "createdCollectionAutomatically": False, "ok": 1.0}
+    assert names == ["_id_", "a_1", "b_1", "c_1"]
+
+
+@pytest.mark.parametrize(("spec", "code_name"), [
+    ({"key": {"z": 1}, "name": "a_1"}, "IndexKeySpecsConflict"),
+    ({"key": {"a": 1}, "name": "a_1", "unique": True}, "IndexOptionsConflict"),
+    ({"key": {"a": 1}, "name": "a_other"}, "IndexOptionsConflict"),
+], ids=["same-name-other-key", "same-name-other-options", "same-key-other-name"])
+def test_a_request_that_conflicts_with_an_existing_index_fails_and_creates_nothing(server, spec, code_name):
+    with plain_client(server) as client:
+        collection = client.index_test[f"conflict_{code_name}_{spec['name']}"]
+        collection.create_indexes(index_models(2))
+        with pytest.raises(OperationFailure) as failure:
+            new_index = {"key": {"n": 1}, "name": "n_1"}
+            client.index_test.command("createIndexes", collection.name, indexes=[new_index, spec])
+        names = sorted(index["name"] for index in collection.list_indexes())
+    assert failure.value.details["codeName"] == code_name
+    assert names == ["_id_", "a_1", "b_1"]
+
+
 # Wire-protocol edges
 
 def test_unacknowledged_write_gets_no_reply_so_the_next_request_gets_its_own(server):
@@ -229,3 +282,30 @@ def test_serve_prints_its_banner_once_it_listens_and_stops_on_ctrl_c(tmp_path):
         process.send_signal(signal.SIGINT)
         finish(process)
     assert process.returncode == 0
+
+
+def process_group_is_gone(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+@pytest.mark.parametrize(("command", "status"), [
+    (["make", "-s", "-o", ".venv/.installed", "db"], -signal.SIGTERM),  # make passes it on, then dies of it
+    ([sys.executable, "-m", "tools.localdb", "serve"], 0),
+], ids=["make-db", "tools.localdb-serve"])
+def test_sigterm_stops_the_server_and_leaves_no_process(tmp_path, command, status):
+    port = loopback.free_port()
+    env = {**os.environ, "DB_PORT": str(port), "DB_DATA": str(tmp_path)}
+    process = subprocess.Popen(command, cwd=localdb.ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, start_new_session=True)
+    try:
+        assert process.stdout.readline().startswith(f"make db: mongodb://127.0.0.1:{port}/ (data in {tmp_path})")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        finish(process)
+    assert process.returncode == status
+    assert eventually(lambda: process_group_is_gone(process.pid))
+    assert not loopback.listening(port)

@@ -205,7 +205,7 @@ def test_a_limit_of_thousands_of_digits_is_400(database):
 
 
 def test_list_order_has_a_matching_index(database):
-    from shared.indexes import create_indexes
+    from tools.indexes import create_indexes
 
     create_indexes(database)
     keys = [info["key"] for info in database.profiles.index_information().values()]
@@ -213,7 +213,7 @@ def test_list_order_has_a_matching_index(database):
 
 
 def test_list_query_is_an_index_scan_on_mongodb(database):
-    from shared.indexes import create_indexes
+    from tools.indexes import create_indexes
 
     if "ferretdbVersion" in database.client.server_info():
         pytest.skip("FerretDB's SQLite backend plans no index scans; this runs against mongod (TEST_MONGODB_URI)")

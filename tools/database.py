@@ -33,6 +33,7 @@ class Database:
     uri: str
     name: str  # MONGODB_DATABASE for the functions
     where: str  # what the uri is, for the line that says so
+    local: bool = True  # a server on loopback (DB_PORT or started here), not MONGODB_URI
 
     def describe(self) -> str:
         """``database: mongodb://127.0.0.1:27017/ app (a server already listening on DB_PORT 27017)``."""
@@ -77,10 +78,11 @@ def chosen(fresh: bool = False, environ=os.environ) -> Iterator[Database]:
     if uri or loopback.listening(port):
         where = "MONGODB_URI" if uri else f"a server already listening on DB_PORT {port}"
         uri = uri or f"mongodb://127.0.0.1:{port}/"
+        local = where != "MONGODB_URI"
         if not fresh:
-            yield Database(uri, base, where)
+            yield Database(uri, base, where, local)
             return
-        database = Database(uri, _fresh_name(base), f"{where}; DB=fresh: a new database, dropped at the end")
+        database = Database(uri, _fresh_name(base), f"{where}; DB=fresh: a new database, dropped at the end", local)
         try:
             yield database
         finally:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from collections import namedtuple
@@ -115,11 +116,20 @@ def stop(process: subprocess.Popen) -> None:
     loopback.stop(process)
 
 
+def _interrupt(signum: int, frame) -> None:
+    raise KeyboardInterrupt
+
+
 def serve(port: int, data_dir: Path) -> int:
-    """Run a server in the foreground until Ctrl-C; a busy port or a failed start is one line on stderr and 1."""
+    """Run a server in the foreground until Ctrl-C (SIGINT) or SIGTERM, then stop it and return 0.
+
+    A busy port or a failed start is one line on stderr and 1. Either signal stops the server
+    before this returns, so no process outlives the command.
+    """
     if loopback.listening(port):
         print(f"make db: port {port} is already in use; stop that server or choose another DB_PORT", file=sys.stderr)
         return 1
+    signal.signal(signal.SIGTERM, _interrupt)
     process = subprocess.Popen(command(build(), port, data_dir))
     try:
         loopback.wait_until_listening(port, process, START_TIMEOUT_SECONDS)
@@ -141,7 +151,8 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("build", prog="python -m tools.localdb build", help="build the server binary if needed")
     serve_parser = commands.add_parser("serve", prog="make db", help="run the server in the foreground")
     serve_parser.add_argument("--port", type=cli.port, default=os.environ.get("DB_PORT", "").strip() or "27017")
-    serve_parser.add_argument("--data", type=Path, default=ROOT / ".local" / "db")
+    serve_parser.add_argument("--data", type=Path,
+                              default=os.environ.get("DB_DATA", "").strip() or ROOT / ".local" / "db")
     args = parser.parse_args(argv)
 
     try:

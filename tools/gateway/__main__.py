@@ -12,7 +12,8 @@ the gateway as API Gateway's JWT authorizer does).
 
 The database is chosen as for ``make invoke`` (see :mod:`tools.database`):
 ``MONGODB_URI``, else a server already on ``DB_PORT``, else a local one started
-for the server's lifetime; ``--db fresh`` starts from an empty one. Variables
+for the server's lifetime; ``--db fresh`` starts from an empty one. An empty
+local database first gets the handler modules' ``SEED`` documents (see :mod:`tools.seed`). Variables
 the template gives a function can be overridden from your shell
 (``LOG_LEVEL=DEBUG make serve``); the API stage (and so ``STAGE``) is ``local``
 unless ``--parameter StageName=...`` says otherwise. Each request prints one
@@ -36,7 +37,7 @@ import sys
 from functools import partial
 from pathlib import Path
 
-from tools import cli, database, httpapi, rie, samtemplate
+from tools import cli, database, httpapi, rie, samtemplate, seed
 from tools.cli import CommandError
 from tools.gateway import api as api_model
 from tools.gateway import apidocs
@@ -157,6 +158,8 @@ def main(argv: list[str] | None = None) -> int:
                 f"{args.runtime} runtime, "
                 f"{args.workers} worker(s) per function, logs {args.logs}, reload {'on' if args.reload else 'off'})")
             log(chosen.describe())
+            for line in seed.seed_if_empty(chosen):
+                log(line)
             log(f"API docs (Swagger UI, try it out) on http://{args.host}:{args.port}{apidocs.PATH}")
             for line in [*describe_routes(api), *describe_caching(api), *describe_stage(api)]:
                 log(line)

@@ -130,6 +130,14 @@ func (r *relay) exchange(request message, backendReader *bufio.Reader, times *ti
 	if err := r.backend.SetDeadline(time.Now().Add(replyTimeout)); err != nil {
 		return nil, err
 	}
+	if name, _ := request.commandName(); name == "createIndexes" {
+		reply, forwarded, err := r.createIndexes(request, backendReader)
+		if err != nil || reply != nil {
+			times.sent, times.replied = time.Now(), time.Now()
+			return []message{reply}, err
+		}
+		request = forwarded
+	}
 	if _, err := r.backend.Write(request); err != nil {
 		return nil, err
 	}

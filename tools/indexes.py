@@ -1,14 +1,17 @@
-"""The indexes the API relies on, collected from the modules that own each collection, and the command that
-creates them (a toolkit module, run by a deploy step; no function imports it).
+"""``make indexes``: the indexes the API relies on, collected from the modules that own each collection, created
+by a deploy step or a developer; no function imports this module.
 
-A module under ``handlers/``, ``shared/`` or ``profiles/`` that owns a collection declares, beside its queries:
+A module of the project's code that owns a collection declares, beside its queries:
 
     INDEXES = {"notes": [IndexModel([("owner", 1), ("created_at", -1), ("_id", 1)], name="notes_by_owner")]}
 
-Indexes are created by ``make indexes``, never at import or on a request: creating one can lock or slow
-a collection, and Lambda would repeat the work in every new container.
+The modules looked at are those of ``handlers/`` and of every other top-level package of the project
+(such as ``shared/``), but not the tools', tests' or benchmarks'. Indexes are created by ``make indexes``,
+never at import or on a request: creating one can lock or slow a collection, and Lambda would repeat the
+work in every new container. Creating indexes that exist as declared changes nothing, so the command can run
+after every deploy.
 
-    python -m shared.indexes        # MONGODB_URI and MONGODB_DATABASE; without MONGODB_URI, the local
+    python -m tools.indexes         # MONGODB_URI and MONGODB_DATABASE; without MONGODB_URI, the local
                                     # database `make invoke` and `make serve` use (see tools/database.py)
 """
 
@@ -25,9 +28,11 @@ from pymongo.database import Database
 
 from shared import db
 from shared.config import settings
+from tools.cli import CommandError
+from tools.database import chosen
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("handlers", "shared", "profiles")
+NOT_CODE = frozenset({"tools", "tests", "bench"})  # packages no function is built from
 URI_SCHEMES = ("mongodb://", "mongodb+srv://")
 
 
@@ -40,12 +45,18 @@ def _declares_indexes(path: Path) -> bool:
     return False
 
 
+def code_packages(root: Path = ROOT) -> list[str]:
+    """``handlers`` and the project's other top-level packages of function code, such as ``shared``."""
+    packages = [path.parent.name for path in sorted(root.glob("*/__init__.py"))]
+    return sorted({"handlers", *(name for name in packages if name not in NOT_CODE)})
+
+
 def index_modules(root: Path = ROOT) -> list[str]:
-    """The modules of :data:`PACKAGES` that declare ``INDEXES``, such as ``profiles.store``."""
+    """The modules of :func:`code_packages` that declare ``INDEXES``, such as ``handlers.notes``."""
     found = []
-    for package in PACKAGES:
+    for package in code_packages(root):
         for path in sorted((root / package).glob("[!_]*.py")):
-            if path.resolve() != Path(__file__).resolve() and _declares_indexes(path):
+            if _declares_indexes(path):
                 found.append(f"{package}.{path.stem}")
     return found
 
@@ -116,11 +127,8 @@ def main() -> int:
     """
     if os.environ.get("MONGODB_URI", "").strip():
         return _create_on_configured_database()
-    from tools import database  # a local command's choice: no deployed function imports this module
-    from tools.cli import CommandError
-
     try:
-        with database.chosen() as local:
+        with chosen() as local:
             print(local.describe(), file=sys.stderr)
             os.environ.update(local.environment())
             settings.cache_clear()
