@@ -28,7 +28,8 @@ from __future__ import annotations
 
 import json
 import os
-from typing import NamedTuple
+from collections.abc import Mapping
+from typing import Any, NamedTuple
 
 REFUSED_TOKEN = "Bearer pretraffic.made-up.token"
 METHOD_ARN = "arn:aws:execute-api:us-east-1:000000000000:pretraffic/hook/GET/"
@@ -54,9 +55,9 @@ class Target(NamedTuple):
         return f"{self.function}:{self.version}"
 
 
-def deployment_targets(codedeploy, deployment_id: str) -> list[Target]:
+def deployment_targets(codedeploy: Any, deployment_id: str) -> list[Target]:
     """The functions and new versions of the deployment (one for a Lambda deployment group)."""
-    found = []
+    found: list[Target] = []
     for target_id in codedeploy.list_deployment_targets(deploymentId=deployment_id).get("targetIds", []):
         target = codedeploy.get_deployment_target(deploymentId=deployment_id, targetId=target_id)["deploymentTarget"]
         info = target.get("lambdaTarget", {}).get("lambdaFunctionInfo", {})
@@ -64,10 +65,11 @@ def deployment_targets(codedeploy, deployment_id: str) -> list[Target]:
     return found
 
 
-def callers(lambda_client, target: Target) -> tuple[list[str], bool]:
+def callers(lambda_client: Any, target: Target) -> tuple[list[str], bool]:
     """``(["GET /path", ...], is an authorizer)`` from the alias's resource policy."""
     policy = json.loads(lambda_client.get_policy(FunctionName=target.function, Qualifier=target.alias)["Policy"])
-    routes, authorizer = [], False
+    routes: list[str] = []
+    authorizer = False
     for statement in policy.get("Statement", []):
         source = str(statement.get("Condition", {}).get("ArnLike", {}).get("AWS:SourceArn", ""))
         parts = source.split(":", 5)[-1].split("/")  # <api>/<stage>/<METHOD>/<path...> or <api>/authorizers/<id>
@@ -79,9 +81,9 @@ def callers(lambda_client, target: Target) -> tuple[list[str], bool]:
     return sorted(set(routes)), authorizer
 
 
-def rest_event(method: str, path: str, authorizer: dict | None) -> dict:
+def rest_event(method: str, path: str, authorizer: dict[str, Any] | None) -> dict[str, Any]:
     """A REST API (payload 1.0) event for ``method path``, with the authorizer's context if any."""
-    context = {"requestId": "pretraffic", "stage": "hook", "httpMethod": method, "path": path,
+    context: dict[str, Any] = {"requestId": "pretraffic", "stage": "hook", "httpMethod": method, "path": path,
                "identity": {"sourceIp": "127.0.0.1"}}
     if authorizer:
         context["authorizer"] = authorizer
@@ -90,7 +92,7 @@ def rest_event(method: str, path: str, authorizer: dict | None) -> dict:
             "pathParameters": None, "body": None, "isBase64Encoded": False, "requestContext": context}
 
 
-def invoke(client, function: str, event: dict) -> tuple[dict | None, str]:
+def invoke(client: Any, function: str, event: dict[str, Any]) -> tuple[dict[str, Any] | None, str]:
     """``(answer, "")`` when the function answered, else ``(None, why)`` (a crash, a timeout, out of memory)."""
     response = client.invoke(FunctionName=function, Payload=json.dumps(event).encode())
     body = response["Payload"].read()
@@ -106,7 +108,7 @@ def invoke(client, function: str, event: dict) -> tuple[dict | None, str]:
         return None, "the answer is not JSON"
 
 
-def authorize(client, function: str, token: str) -> tuple[dict | None, str]:
+def authorize(client: Any, function: str, token: str) -> tuple[dict[str, Any] | None, str]:
     """The context ``function`` (an authorizer) allows ``token`` with, or None and why not."""
     answer, why = invoke(client, function, {"type": "TOKEN", "authorizationToken": f"Bearer {token}",
                                             "methodArn": METHOD_ARN})
@@ -116,7 +118,7 @@ def authorize(client, function: str, token: str) -> tuple[dict | None, str]:
     return {**answer.get("context", {}), "principalId": answer.get("principalId", "")}, ""
 
 
-def check_authorizer(client, target: Target, token: str) -> list[Check]:
+def check_authorizer(client: Any, target: Target, token: str) -> list[Check]:
     """The new authorizer version refuses a made-up token and accepts the smoke token, if any."""
     answer, why = invoke(client, target.qualified, {"type": "TOKEN", "authorizationToken": REFUSED_TOKEN,
                                                     "methodArn": METHOD_ARN})
@@ -128,7 +130,7 @@ def check_authorizer(client, target: Target, token: str) -> list[Check]:
     return checks
 
 
-def check_route(client, target: Target, route: str, context: dict | None) -> Check:
+def check_route(client: Any, target: Target, route: str, context: dict[str, Any] | None) -> Check:
     """One GET of one route: an answer below 500."""
     method, path = route.split(" ", 1)
     answer, why = invoke(client, target.qualified, rest_event(method, path, context))
@@ -138,9 +140,10 @@ def check_route(client, target: Target, route: str, context: dict | None) -> Che
     return Check(target.function, route, f"answered {status}" if status >= 500 else "")
 
 
-def run_checks(lambda_client, targets: list[Target], token: str = "", environ=os.environ) -> list[Check]:
+def run_checks(lambda_client: Any, targets: list[Target], token: str = "",
+               environ: Mapping[str, str] = os.environ) -> list[Check]:
     """Every check of every target."""
-    checks = []
+    checks: list[Check] = []
     live_authorizer = environ.get("HOOK_AUTHORIZER", "").strip()
     context = None
     if token and live_authorizer:
@@ -157,7 +160,7 @@ def run_checks(lambda_client, targets: list[Target], token: str = "", environ=os
     return checks
 
 
-def smoke_token(environ=os.environ) -> str:
+def smoke_token(environ: Mapping[str, str] = os.environ) -> str:
     """The smoke token from the reference in ``SMOKE_TOKEN``, or empty."""
     reference = environ.get("SMOKE_TOKEN", "").strip()
     if not reference:
@@ -167,7 +170,7 @@ def smoke_token(environ=os.environ) -> str:
     return secrets.fetch(reference).strip()
 
 
-def lambda_handler(event, context) -> dict:
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Run the checks, report Succeeded or Failed to CodeDeploy, and return what was found."""
     import boto3
 
