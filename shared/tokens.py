@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import time
 from collections import namedtuple
 from functools import cache
@@ -44,18 +45,9 @@ HMAC_MIN_SECRET_BYTES = {"HS256": 32, "HS384": 48, "HS512": 64}
 ASYMMETRIC_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512")
 JWKS_MAX_BYTES = 256 * 1024
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+COMPACT_JWS = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
 TIME_CLAIMS = ("exp", "nbf", "iat")
 LATEST_NUMERIC_DATE = 253402300799  # 9999-12-31T23:59:59Z
-
-
-def is_compact_jws(token: str) -> bool:
-    """Three non-empty base64url parts (A-Z, a-z, 0-9, ``-``, ``_``) joined by dots.
-
-    String methods, each one pass in C: a regular expression would cost a cold start to compile.
-    """
-    parts = token.split(".")
-    return (len(parts) == 3 and all(parts) and token.isascii()
-            and token.replace(".", "a").replace("-", "a").replace("_", "a").isalnum())
 
 
 class InvalidToken(Exception):
@@ -363,7 +355,7 @@ class Verifier:
         token = parts[1]
         if len(token) > self.settings.max_token_bytes:
             raise InvalidToken("the token is too large")
-        if not is_compact_jws(token):
+        if not COMPACT_JWS.fullmatch(token):
             raise InvalidToken("the token is not a signed JWT (three base64url parts)")
         return token
 
