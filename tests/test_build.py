@@ -19,6 +19,8 @@ MODULES = {name: function["Properties"]["Handler"].rpartition(".")[0]  # {functi
            for name, function in sorted(samtemplate.functions(TEMPLATE).items())}
 AUTHORIZER, _ = samtemplate.authorizer_function(TEMPLATE)
 API_FUNCTIONS = {name: module for name, module in MODULES.items() if name != AUTHORIZER}
+VERSION = build.runtime_version(TEMPLATE)  # the template's Runtime, python3.X: 3.X
+NATIVE = f".cpython-{VERSION.replace('.', '')}-aarch64-linux-gnu.so"  # what the runtime's Python loads on arm64
 DRIVER = {"pymongo", "bson", "gridfs", "dns"}  # pymongo's distribution, and dnspython for mongodb+srv:// URIs
 
 
@@ -62,22 +64,23 @@ def test_api_functions_hold_the_driver_if_their_code_reaches_the_database_but_ne
     for function, module in API_FUNCTIONS.items():
         reached = imports.closure(module).modules
         packages = {name for name in top_level(built, function) if "dist-info" not in name}
+        project = {name.split(".")[0] for name in reached}
         driver = DRIVER if "shared.db" in reached else set()
-        time_zones = {"tzdata"} if "shared.profiles_schema" in reached else set()  # checks a PATCH's timezone
-        assert packages == {"handlers", "shared", "orjson", *driver, *time_zones}, function
+        time_zones = {"tzdata"} if "profiles.schema" in reached else set()  # checks a PATCH's timezone
+        assert packages == {*project, "orjson", *driver, *time_zones}, function
 
 
 def test_the_authorizer_holds_the_token_library_but_not_the_driver(built):
     packages = {name for name in top_level(built, AUTHORIZER) if "dist-info" not in name}
     assert packages == {"authorizer.py", "__pycache__", "shared", "jwt", "orjson", "cryptography", "cffi",
-                        "_cffi_backend.cpython-312-aarch64-linux-gnu.so", "pycparser"}
+                        f"_cffi_backend{NATIVE}", "pycparser"}
 
 
 def test_project_modules_are_exactly_those_the_handler_imports(built):
     for function, entry in MODULES.items():
         wanted = {str(path.relative_to(imports.ROOT)) for path in imports.closure(entry).modules.values()}
         present = {name for name in names_in(built, function)
-                   if name.endswith(".py") and name.split("/")[0] in ("handlers", "shared", "authorizer.py")}
+                   if name.endswith(".py") and imports.is_project_module(name.split("/")[0].removesuffix(".py"))}
         assert present == wanted, function
 
 
@@ -86,9 +89,9 @@ def test_nothing_from_tests_events_or_tools_is_packaged(built):
         assert not {"tests", "events", "tools", "bench", "template.yaml"} & top_level(built, function)
 
 
-def test_native_code_is_for_linux_arm64_and_python312(built):
+def test_native_code_is_for_linux_arm64_and_the_runtimes_python(built):
     native = [name for name in names_in(built, "MeFunction") if name.endswith(".so")]
-    assert native and all(name.endswith(".cpython-312-aarch64-linux-gnu.so") for name in native)
+    assert native and all(name.endswith(NATIVE) for name in native)
 
 
 def test_every_source_file_has_unchecked_hash_bytecode_for_the_runtime(built, lambda_python):
@@ -127,7 +130,7 @@ def test_importing_from_the_artifact_compiles_nothing(built, lambda_python, tmp_
 def test_zips_are_reproducible(built, lambda_python, tmp_path):
     staging = tmp_path / "HealthFunction"
     staging.mkdir()
-    build.stage_function("handlers.health", staging, "3.12", imports.pinned_requirements())
+    build.stage_function("handlers.health", staging, VERSION, imports.pinned_requirements())
     build.compile_bytecode(lambda_python, staging)
     build.write_zip(staging, tmp_path / "again.zip")
     assert (tmp_path / "again.zip").read_bytes() == (built / "HealthFunction.zip").read_bytes()
@@ -141,13 +144,13 @@ def test_a_missing_interpreter_fails_with_what_to_install():
 
 
 def test_lambda_python_of_the_wrong_version_is_refused():
-    with pytest.raises(build.BuildError, match=r"is not a working Python 3\.12 interpreter"):
-        build.find_interpreter("3.12", environ={"LAMBDA_PYTHON": sys.executable})
+    with pytest.raises(build.BuildError, match=r"is not a working Python 3\.99 interpreter"):
+        build.find_interpreter("3.99", environ={"LAMBDA_PYTHON": sys.executable})
 
 
 # No zip holds what its function does not import: the driver, the time zone database, the profile example
 
-PROFILE_MODULES = {"shared/profiles.py", "shared/profiles_schema.py"}
+PROFILE_MODULES = {"profiles/store.py", "profiles/schema.py"}
 NOTES_HANDLER = '''
 from shared import early_db
 
@@ -171,7 +174,7 @@ def test_a_new_resource_built_from_the_toolkit_reaches_no_profile_module_and_no_
     (tmp_path / "handlers" / "__init__.py").write_text("")
     (tmp_path / "handlers" / "notes.py").write_text(NOTES_HANDLER)
     found = imports.closure("handlers.notes", root=tmp_path)
-    assert not {name for name in found.modules if name.startswith("shared.profiles")}
+    assert not {name for name in found.modules if name.split(".")[0] == "profiles"}
     assert "tzdata" not in found.third_party
     assert found.third_party - imports.RUNTIME_PROVIDED == {"orjson", "pymongo", "bson"}
 
@@ -179,7 +182,7 @@ def test_a_new_resource_built_from_the_toolkit_reaches_no_profile_module_and_no_
 def test_only_the_function_that_checks_time_zones_holds_tzdata(built):
     for function, module in MODULES.items():
         holds = "tzdata" in top_level(built, function)
-        assert holds == ("shared.profiles_schema" in imports.closure(module).modules), function
+        assert holds == ("profiles.schema" in imports.closure(module).modules), function
     assert "tzdata" in top_level(built, "MeFunction")
 
 
@@ -189,7 +192,7 @@ def test_the_profile_modules_are_only_in_the_functions_that_use_them(built):
         assert names_in(built, function) & PROFILE_MODULES == used & PROFILE_MODULES, function
     assert not names_in(built, "HealthFunction") & PROFILE_MODULES
     assert not names_in(built, AUTHORIZER) & PROFILE_MODULES
-    assert "shared/profiles_schema.py" not in names_in(built, "UsersFunction")  # it reads profiles, never checks a body
+    assert "profiles/schema.py" not in names_in(built, "UsersFunction")  # it reads profiles, never checks a body
 
 
 def test_the_authorizer_never_holds_the_driver_and_health_holds_it_only_for_its_deep_check(built):

@@ -12,7 +12,8 @@ from functools import partial
 import pytest
 
 from handlers import me
-from shared import errors, profiles
+from profiles import store as profiles
+from shared import errors
 from shared.principal import Principal
 from tests.apigw import parsed, rest_authorizer, rest_event
 

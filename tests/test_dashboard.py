@@ -1,16 +1,17 @@
 """The dashboard: written from the template, and every widget's metric one that AWS or the functions publish."""
 
 import copy
+import importlib
 import json
+import re
+from pathlib import Path
 
 import pytest
 
 import authorizer
-from handlers import health, me, users
-from tests.apigw import rest_authorizer, rest_event
 from tools import samtemplate
 from tools.checks import budget, dashboard, emitted
-from tools.checks.intrinsics import PSEUDO
+from tools.samtemplate import PSEUDO
 
 
 def with_dashboard(template: dict) -> dict:
@@ -42,16 +43,15 @@ TOKEN_EVENT = {"type": "TOKEN", "authorizationToken": "Bearer not.a.token",
 
 
 @pytest.fixture
-def lines(database, environment, mongo_uri, configure, capsys):
-    """EMF lines of every function answering its routes on the real database, and of the authorizer refusing a
-    token and failing, in the stack's namespace."""
+def lines(template, database, environment, mongo_uri, configure, capsys):
+    """EMF lines of every function answering its routes' event files on the real database, and of the authorizer
+    refusing a token and failing, in the stack's namespace."""
     environment(MONGODB_URI=mongo_uri, MONGODB_DATABASE=database.name, APP_NAME=PSEUDO["AWS::StackName"])
-    principal = rest_authorizer()
-    health.lambda_handler(rest_event("GET", "/health"), None)
-    health.lambda_handler(rest_event("GET", "/health", query={"deep": "true"}), None)
-    me.lambda_handler(rest_event("GET", "/me", authorizer=principal), None)
-    users.lambda_handler(rest_event("GET", "/users", authorizer=principal), None)
-    users.lambda_handler(rest_event("GET", "/users/alice", authorizer=principal), None)
+    for name, resource in samtemplate.functions(template).items():
+        module, _, attribute = resource["Properties"]["Handler"].rpartition(".")
+        handler = getattr(importlib.import_module(module), attribute)
+        for path in emitted.events_of(template, name):
+            handler(json.loads(Path(path).read_text(encoding="utf-8")), None)
     for stage in ("local", "prod"):  # refused (not a token), then failed (no key source in production)
         configure(STAGE=stage)
         with pytest.raises(Exception):  # noqa: B017 -- API Gateway's contract: Unauthorized, or a failure
@@ -76,12 +76,16 @@ def test_the_body_is_valid_json_once_cloudformation_substitutes_it(template):
 
 def test_a_metric_no_line_publishes_is_a_problem(template, lines):
     found = problems_of(edited(template, '"PoolCleared"', '"PoolDrained"'), lines)
-    assert found and all("no EMF line publishes bare-api-check PoolDrained" in problem for problem in found)
+    named = f"no EMF line publishes {PSEUDO['AWS::StackName']} PoolDrained"
+    assert found and all(named in problem for problem in found)
 
 
 def test_a_dimension_value_no_line_carries_is_a_problem(template, lines):
-    found = problems_of(edited(template, '"route","/me"', '"route","/you"'), lines)
-    assert found and all("for {'function': 'me', 'route': '/you'}" in problem for problem in found)
+    body = template["Resources"][dashboard.RESOURCE]["Properties"]["DashboardBody"]["Fn::Sub"]
+    function, route = re.search(r'"function","([^"]+)","route","([^"]+)"', body).groups()
+    found = problems_of(edited(template, f'"function","{function}","route","{route}"',
+                               f'"function","{function}","route","/nowhere"'), lines)
+    assert found and all(f"for {{'function': '{function}', 'route': '/nowhere'}}" in problem for problem in found)
 
 
 def test_lines_without_the_pool_metrics_fail_the_pool_widgets(template, lines):
@@ -112,7 +116,9 @@ def test_an_expression_naming_no_metric_is_a_problem(template, lines):
 
 def test_a_body_the_template_no_longer_gives_is_a_problem(template, lines):
     changed = copy.deepcopy(template)
-    del changed["Resources"]["UsersFunction"]["Properties"]["Events"]["ListUsers"]
+    events = next(function["Properties"]["Events"] for function in samtemplate.functions(changed).values()
+                  if function["Properties"].get("Events"))
+    del events[next(iter(events))]
     assert any("run make generate (or python -m tools.checks.dashboard --write)" in problem
                for problem in dashboard.check(changed, lines))
 

@@ -13,7 +13,7 @@ from shared.principal import jwt_authorizer_problem, principal_from_event
 from tools import deploy, httpapi, samtemplate
 from tools.checks import httpapi as checks
 from tools.checks import sam
-from tools.checks.intrinsics import Evaluator
+from tools.samtemplate import Evaluator
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 REST = samtemplate.load()

@@ -93,7 +93,7 @@ def test_make_indexes_command_creates_them(database, mongo_uri):
 
 
 def test_indexes_are_collected_from_the_modules_that_own_the_collections():
-    assert "shared.profiles" in index_modules()
+    assert "profiles.store" in index_modules()
     assert declared_indexes()["profiles"][0].document["name"] == "profiles_newest_first"
 
 

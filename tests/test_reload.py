@@ -18,11 +18,13 @@ from pathlib import Path
 import pytest
 
 from tests.fixtures.gateway_server import LocalGateway, write_test_template
-from tools import loopback
+from tools import loopback, samtemplate
 from tools.local_token import mint_local_token
 
 ROOT = Path(__file__).resolve().parent.parent
-COPIED = ("authorizer.py", "template.yaml", "openapi.yaml", "handlers", "shared", "tools", "events", "tests")
+# The tools, tests and events, and every package a function may import (handlers, shared, a resource's own).
+COPIED = ("authorizer.py", "template.yaml", "openapi.yaml", "tools", "events", "tests",
+          *sorted({path.parent.name for path in ROOT.glob("*/__init__.py")} - {"tools", "tests", "bench"}))
 SKIPPED = shutil.ignore_patterns("__pycache__", "localdb", "soak", "*.yaml.bak")
 HELLO = '''def lambda_handler(event, context):
     return {"statusCode": 200, "headers": {"Content-Type": "text/plain"}, "body": "hello"}
@@ -105,17 +107,19 @@ def test_a_handler_edit_shows_in_the_next_answer_with_one_reload_line(served):
     edit(root / "handlers/health.py", '{"status": "ok"}', '{"status": "edited"}')
     assert gateway.request("GET", "/health").json() == {"status": "edited"}
     [line] = gateway.lines(r"reloaded: handlers/health\.py changed")
-    assert line.endswith("4 function(s) restart on their next request; authorizer cache kept")
+    functions = len(samtemplate.functions(samtemplate.load(root / "template.yaml")))
+    assert line.endswith(f"{functions} function(s) restart on their next request; authorizer cache kept")
 
 
 def test_a_new_route_in_the_template_is_served(served):
     root, gateway = served
     assert gateway.request("GET", "/hello").status == 403  # no route yet: Missing Authentication Token
     (root / "handlers/hello.py").write_text(HELLO)
-    edit(root / "template.yaml", "\n  MeFunction:\n", f"{HELLO_ROUTE}\n  MeFunction:\n")
+    routes = len(samtemplate.api_routes(samtemplate.load(root / "template.yaml"))) + 1  # GET /hello
+    edit(root / "template.yaml", "\n  HealthFunction:\n", f"{HELLO_ROUTE}\n  HealthFunction:\n")
     answer = gateway.request("GET", "/hello")
     assert (answer.status, answer.body) == (200, b"hello")
-    assert gateway.lines(r"reloaded: handlers/hello\.py, template\.yaml changed; 11 route\(s\)")
+    assert gateway.lines(rf"reloaded: handlers/hello\.py, template\.yaml changed; {routes} route\(s\)")
 
 
 def test_a_syntax_error_is_one_line_and_a_502_then_the_fix_is_served(served):

@@ -18,8 +18,8 @@ from shared.router import Router
 from shared.schema import Schema, String
 from tools import generate, samtemplate
 from tools.checks import declarations, event_files, openapi, routes, sam, yamlkeys
-from tools.checks.intrinsics import Evaluator
 from tools.checks.snippets import yaml_block
+from tools.samtemplate import Evaluator
 
 # Routes no router declares: one more for UsersFunction, and one in a module that has no function yet.
 EXAMPLE = declarations.Declared("GET", "/users/{user_id}/example", False, "handlers.users", "read_example",
@@ -62,7 +62,7 @@ def template_problems(template: dict, declared: list[declarations.Declared]) -> 
     """What the template checks of this module say about ``template`` for these declarations."""
     cfn, evaluator = transformed(template)
     alarms = routes.error_alarms(cfn, evaluator)
-    return (routes.check_functions(template, declared, alarms)
+    return (routes.check_functions(template, declared)
             + routes.check_template_events(template, cfn, evaluator, declared)
             + routes.check_alarms(template, declared, alarms))
 
@@ -271,22 +271,20 @@ def test_an_event_no_router_declares_is_reported(source, declared):
         "(@router.route('POST', '/me'))"]
 
 
-def test_a_module_without_a_function_asks_for_the_function_and_its_alarm(source, declared):
+def test_a_module_without_a_function_asks_for_the_skeletons_function_alarms_and_parameter(source, declared):
     problems = template_problems(source, [*declared, NEW_MODULE])
-    firsts = [problem.splitlines()[0] for problem in problems]
-    assert firsts[0] == ("handlers.example declares GET /example, but no function in template.yaml has Handler: "
-                         "handlers.example.lambda_handler: add to template.yaml under Resources:")
-    assert firsts[-2] == ("ExampleFunction has no error alarm of its own (AWS/Lambda Errors on its FunctionName), so "
-                          "its crashes and timeouts alert no one and roll no deployment back: add to template.yaml "
-                          "under Resources:")
-    assert firsts[-1] == ("ExampleFunction has no ExampleServerErrorsAlarm, the alarm HealthFunction's deployment "
-                          "group rolls back on as HealthServerErrorsAlarm: add to template.yaml under Resources:")
-    assert "MetricName: ServerErrors" in problems[-1] and "Value: example" in problems[-1]
+    assert [problem.splitlines()[0] for problem in problems] == [
+        "handlers.example declares GET /example, but no function in template.yaml has Handler: "
+        "handlers.example.lambda_handler (make generate writes it, with its parameter and alarms): add to "
+        "template.yaml under Resources:",
+        "ExampleFunction refers to its version parameter: add to template.yaml under Parameters:"]
+    resources = samtemplate.loads(textwrap.dedent("\n".join(problems[0].splitlines()[1:])))
+    assert set(resources) == {"ExampleFunction", "ExampleErrorsAlarm", "ExampleServerErrorsAlarm"}
     function = problems[0].splitlines()
-    assert {"      CodeUri: build/ExampleFunction.zip", "      Handler: handlers.example.lambda_handler",
-            "        PreflightExample:", "              Authorizer: NONE"} <= set(function)
-    assert "!Ref ExampleErrorsAlarm" in problems[0]
-    assert "        Value: !Ref ExampleFunction" in problems[-2].splitlines()
+    assert {"    CodeUri: build/ExampleFunction.zip", "    Handler: handlers.example.lambda_handler",
+            "      PreflightExample:", "            Authorizer: NONE"} <= {line[2:] for line in function}
+    assert "!Ref ExampleErrorsAlarm" in problems[0] and "      Value: example" in problems[0]
+    assert "  ExampleFunctionRevision:" in problems[1].splitlines()
 
 
 def test_pasting_the_requested_function_and_alarm_satisfies_the_check(source, declared):
@@ -297,36 +295,16 @@ def test_pasting_the_requested_function_and_alarm_satisfies_the_check(source, de
     assert fixed["Resources"]["ExampleFunction"]["Properties"]["Handler"] == "handlers.example.lambda_handler"
 
 
-def test_a_new_function_asks_for_the_parameters_named_after_its_model(source, declared):
-    changed = copy.deepcopy(source)
-    changed["Parameters"]["HealthFunctionRevision"] = {"Type": "String", "Default": "abc",
-                                                       "Description": "a hash of HealthFunction's code"}
-    changed["Resources"]["HealthFunction"]["Properties"]["AutoPublishCodeSha256"] = {"Ref": "HealthFunctionRevision"}
-    problems = template_problems(changed, [*declared, NEW_MODULE])
-    assert "      AutoPublishCodeSha256: !Ref ExampleFunctionRevision" in problems[0].splitlines()
-    assert problems[1].splitlines() == [
-        "ExampleFunction refers to parameters of its own, as HealthFunction does: add to template.yaml under "
-        "Parameters:",
-        "  ExampleFunctionRevision:",
-        "    Type: String",
-        "    Default: abc",
-        "    Description: a hash of ExampleFunction's code"]
-    for problem in problems:
-        paste(problem, changed)
-    assert template_problems(changed, [*declared, NEW_MODULE]) == []
-
-
-def test_a_new_function_gets_only_the_variables_and_policies_its_code_needs(source, declared):
+def test_a_new_function_whose_code_never_reaches_the_database_gets_no_database_settings(source):
     # shared.router reads MONGODB_URI (shared.config) but does not reach shared.db, so needs no database or secret
-    properties = copy.deepcopy(source["Resources"]["UsersFunction"]["Properties"])
-    routes.keep_what_the_code_reads(source, properties, "shared.router")
-    assert "Environment" not in properties and "Policies" not in properties
-    assert list(properties) == [key for key in source["Resources"]["UsersFunction"]["Properties"]
-                                if key not in ("Environment", "Policies")]
-    properties = copy.deepcopy(source["Resources"]["UsersFunction"]["Properties"])
-    routes.keep_what_the_code_reads(source, properties, "handlers.health")
-    assert set(properties["Environment"]["Variables"]) == {"MONGODB_URI", "MONGODB_DATABASE"}
-    assert properties["Policies"] == source["Resources"]["UsersFunction"]["Properties"]["Policies"]
+    from tools import template_functions
+
+    blocks = template_functions.blocks(source, "shared.router", "RouterFunction", [NEW_MODULE])
+    properties = blocks["Resources"]["RouterFunction"]["Properties"]
+    assert not {"Environment", "Policies", "ReservedConcurrentExecutions"} & set(properties)
+    health = template_functions.blocks(source, "handlers.health", "HealthFunction", [])
+    assert set(health["Resources"]["HealthFunction"]["Properties"]["Environment"]["Variables"]) == {
+        "MONGODB_URI", "MONGODB_DATABASE"}
 
 
 def test_a_function_without_an_error_alarm_is_reported_with_one_to_paste(source, declared):

@@ -17,7 +17,7 @@ import pytest
 from tools import samtemplate
 from tools.checks import __main__ as checks
 from tools.checks import envvars, imports, sam, template
-from tools.checks.intrinsics import Evaluator
+from tools.samtemplate import Evaluator
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SECRET = "a-signing-secret-of-more-than-32-bytes-for-hs256!"
@@ -346,11 +346,13 @@ def test_a_dollar_default_stage_in_samconfig_is_refused(source):
         sam.parameter_values(source, sam.parse_overrides("StageName=$default"))
 
 
-def test_functions_are_arm64_python312_with_an_alias_and_built_code(source):
+def test_functions_share_one_snapstart_python_runtime_on_arm64_with_an_alias_and_built_code(source):
+    runtimes = set()
     for name, properties in sam.function_properties(source).items():
-        assert (properties["Runtime"], properties["Architectures"], properties["AutoPublishAlias"]) == (
-            "python3.12", ["arm64"], "live"), name
+        runtimes.add(properties["Runtime"])
+        assert (properties["Architectures"], properties["AutoPublishAlias"]) == (["arm64"], "live"), name
         assert properties["CodeUri"] == f"build/{name}.zip"
+    assert len(runtimes) == 1 and runtimes <= {"python3.12", "python3.13", "python3.14"}  # SnapStart: 3.12 and later
 
 
 def test_alarms_watch_5xx_latency_authorizer_failures_and_refusals_and_handled_500s(deployed):
@@ -502,7 +504,7 @@ def emf_lines(module: str, event: dict, **variables: str) -> list[dict]:
     code = (f"import importlib, json, sys; handler = importlib.import_module({module!r}).lambda_handler\n"
             f"try:\n    handler(json.loads(sys.argv[1]), None)\nexcept Exception:\n    pass")
     environment = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(imports.ROOT), "STAGE": "local",
-                   "APP_NAME": "bare-api-check", "AWS_LAMBDA_FUNCTION_VERSION": "7", **variables}
+                   "APP_NAME": samtemplate.PSEUDO["AWS::StackName"], "AWS_LAMBDA_FUNCTION_VERSION": "7", **variables}
     result = subprocess.run([sys.executable, "-c", code, json.dumps(event)], env=environment, cwd=imports.ROOT,
                             capture_output=True, text=True, timeout=60, check=True)
     return [record for record in map(json.loads, result.stdout.splitlines()) if "_aws" in record]

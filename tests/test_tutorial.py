@@ -3,12 +3,11 @@
 The tutorial marks each step it takes with an HTML comment the rendered page does not show:
 
 - ``<!-- replay: write PATH -->`` before a code block: write the block to PATH;
-- ``<!-- replay: run -->`` before a ``sh`` block: run each of its lines, each must succeed;
-- ``<!-- replay: paste the template.yaml blocks the last command printed -->``: paste every block the
-  last command's output offers for template.yaml right under the top-level key it names, as a person would.
+- ``<!-- replay: run -->`` before a ``sh`` block: run each of its lines, each must succeed.
 
-The copy holds the tracked files as they are in the working tree, with this checkout's ``.venv`` and
-``.local``; its commands use the test session's database server, so nothing outside the copy changes.
+The copy holds the files of the working tree that git tracks or would track (new files included, ignored
+ones not), with this checkout's ``.venv`` and ``.local``; its commands use the test session's database
+server, so nothing outside the copy changes.
 """
 
 from __future__ import annotations
@@ -27,7 +26,6 @@ ROOT = Path(__file__).resolve().parent.parent
 TUTORIAL = ROOT / "docs" / "tutorial.md"
 STEP = re.compile(r"^<!-- replay: (?P<action>.+?) -->\n(?:\n*```(?P<language>\w*)\n(?P<block>.*?)\n```$)?",
                   re.MULTILINE | re.DOTALL)
-PASTE = re.compile(r"add to template\.yaml under (?P<key>[A-Za-z]+):$")
 
 
 def steps(text: str) -> list[tuple[str, str]]:
@@ -36,8 +34,9 @@ def steps(text: str) -> list[tuple[str, str]]:
 
 
 def copy_of_the_repository(target: Path) -> Path:
-    """The tracked files of the working tree under ``target``, with .venv and .local reachable."""
-    listed = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True).stdout
+    """The tracked and new files of the working tree under ``target``, with .venv and .local reachable."""
+    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
+                            capture_output=True, check=True).stdout
     for name in filter(None, listed.decode().split("\0")):
         source = ROOT / name
         if source.is_file():
@@ -51,33 +50,13 @@ def copy_of_the_repository(target: Path) -> Path:
     return target
 
 
-def pasted(template: str, output: str) -> str:
-    """``template`` with every block ``output`` offers for it pasted under the top-level key it names."""
-    lines = output.splitlines()
-    assert any(PASTE.search(line) for line in lines), f"nothing to paste in:\n{output[-3000:]}"
-    for index, line in enumerate(lines):
-        found = PASTE.search(line)
-        if not found:
-            continue
-        block = []
-        for following in lines[index + 1:]:
-            if not following.startswith(" "):
-                break
-            block.append(following)
-        heading = re.compile(rf"^{found.group('key')}:\n", re.MULTILINE)
-        assert heading.search(template), f"template.yaml has no top-level {found.group('key')}:"
-        pasting = "\n".join(block) + "\n\n"
-        template = heading.sub(lambda match, pasting=pasting: match.group(0) + pasting, template, count=1)
-    return template
-
-
 def run(command: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
     return subprocess.run(command, shell=True, cwd=cwd, env=env, capture_output=True, text=True, timeout=180)
 
 
 def test_the_tutorial_marks_its_steps():
     actions = [action.split()[0] for action, _ in steps(TUTORIAL.read_text(encoding="utf-8"))]
-    assert actions[0] == "write" and "paste" in actions and actions.count("run") >= 3
+    assert actions[0] == "write" and actions.count("run") >= 3
 
 
 @pytest.mark.slow
@@ -97,9 +76,6 @@ def test_the_tutorial_builds_its_resource_on_a_copy_of_the_repository(tmp_path, 
             path = repository / action.removeprefix("write ").strip()
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(block + "\n", encoding="utf-8")
-        elif action.startswith("paste"):
-            template = repository / "template.yaml"
-            template.write_text(pasted(template.read_text(encoding="utf-8"), output), encoding="utf-8")
         elif action.startswith("run"):
             commands = [line for line in block.splitlines() if line.strip() and not line.startswith("#")]
             for command in commands:

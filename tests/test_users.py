@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from handlers import me, users
-from shared import profiles
+from profiles import store as profiles
 from shared.pagination import encode_cursor
 from tests.apigw import http_event, http_lambda_authorizer, parsed, rest_authorizer, rest_event
 

@@ -1,4 +1,4 @@
-"""The profile's body rules (shared/profiles_schema.py): known fields only, typed and bounded."""
+"""The profile's body rules (profiles/schema.py): known fields only, typed and bounded."""
 
 import os
 import subprocess
@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from profiles.schema import PROFILE
 from shared import errors
-from shared.profiles_schema import PROFILE
 from shared.schema import merge_patch_parts
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -57,7 +57,7 @@ def test_anything_but_an_iana_time_zone_is_refused(zone):
 
 
 def test_the_time_zone_database_is_loaded_only_when_a_patch_sends_a_timezone():
-    script = ("import sys; import handlers.me; from shared.profiles_schema import PROFILE; "
+    script = ("import sys; import handlers.me; from profiles.schema import PROFILE; "
               "print('tzdata' in sys.modules); "
               "PROFILE.patch().validate({'bio': 'x'}); print('tzdata' in sys.modules); "
               "PROFILE.patch().validate({'timezone': 'Asia/Tokyo'}); print('tzdata' in sys.modules)")

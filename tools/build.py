@@ -133,7 +133,7 @@ def stage_function(entry_module: str, staging: Path, version: str, pins) -> None
         relative = path.relative_to(ROOT)
         (staging / relative).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, staging / relative)
-    for requirement in imports.distributions(found.third_party, pins):
+    for requirement in imports.distributions(found.third_party, pins, version):
         _copy_tree(install_distribution(requirement, version), staging)
 
 

@@ -17,13 +17,12 @@ From each route a router declares (its method, path, ``public``, ``body``,
   caller alice: the path ids from the param Field's ``example``, and the body
   of ``Schema.example()`` with its content type when the route takes one.
   Existing event files are never rewritten.
-- template.yaml's Dashboard body, from its functions and routes (:mod:`tools.checks.dashboard`), then the
-  HTTP API templates derived from template.yaml (:mod:`tools.httpapi`): both follow template.yaml, so a
-  run after pasting a new function's blocks brings them up to date.
+- template.yaml: each handler module's function, its version parameter, its events and its rollback
+  alarms, from one skeleton (:mod:`tools.template_functions`); the function of a module that is gone is
+  removed. Then the Dashboard body, from the functions and routes (:mod:`tools.checks.dashboard`), and
+  the HTTP API templates derived from template.yaml (:mod:`tools.httpapi`).
 
-``make lint`` names this command when a file is behind. After writing, the command prints
-what the route checks still ask of template.yaml (a new function, its events, its alarm): the
-blocks a person pastes, each under the key it names.
+``make lint`` names this command when a file is behind, and checks what it wrote.
 """
 
 from __future__ import annotations
@@ -38,9 +37,10 @@ from urllib.parse import urlencode
 
 import yaml
 
-from tools import cli, httpapi
+from tools import cli, httpapi, template_functions
 from tools.checks import dashboard, imports, snippets
 from tools.checks.declarations import ROOT, DeclarationError, Declared, camel, declared_routes, path_parameters
+from tools.events import event_files, event_route
 
 OPENAPI = ROOT / "openapi.yaml"
 EVENTS = ROOT / "events"
@@ -489,8 +489,6 @@ def http_event(route: Declared) -> dict:
 
 def event_routes(folder: Path) -> tuple[set[tuple[str, str]], set[tuple[str, str]]]:
     """The ``(method, path)`` routes events/ already has a REST API event and an HTTP API event for."""
-    from tools.checks.event_files import event_files, event_route
-
     rest, http = set(), set()
     for event in event_files(folder).values():
         (http if event.get("version") == "2.0" else rest).add(event_route(event)[:2])
@@ -536,6 +534,7 @@ def main(argv: list[str] | None = None) -> int:
         print(exc, file=sys.stderr)
         return 1
     changed = ["openapi.yaml"] if write_openapi(routes) else []
+    changed += ["template.yaml (the functions)"] if template_functions.write(routes) else []
     changed += [str(path.relative_to(ROOT)) for path in write_events(routes)]
     with contextlib.suppress(LookupError):  # no dashboard in the template: make lint says how to add one
         changed += ["template.yaml (the Dashboard's body)"] if dashboard.write() else []
@@ -547,30 +546,9 @@ def main(argv: list[str] | None = None) -> int:
     for name in changed:
         print(f"wrote {name}")
     if not changed:
-        print("openapi.yaml, events/, the dashboard and the HTTP API templates already agree with the declarations")
-    left = template_problems(routes)
-    if left:
-        print(f"\nmake lint also asks for these in template.yaml ({len(left)}); paste each block as it is, under "
-              f"the key it names:")
-        print("\n".join(left))
+        print("openapi.yaml, events/, template.yaml's functions, the dashboard and the HTTP API templates already "
+              "agree with the declarations")
     return 0
-
-
-def template_problems(declared: list[Declared]) -> list[str]:
-    """What the route checks still say about template.yaml: the blocks a person pastes (see tools/checks/routes.py)."""
-    from tools import samtemplate
-    from tools.checks import routes, sam
-    from tools.checks.intrinsics import Evaluator
-
-    try:
-        template = samtemplate.load()
-        environment = sorted(sam.environments())[0]
-        overrides = sam.parse_overrides(sam.environments()[environment].get("parameter_overrides", ""))
-        values = sam.parameter_values(template, overrides)
-        cfn = sam.translate(template, values)
-    except Exception as exc:  # make lint says why in full
-        return [f"template.yaml cannot be checked ({type(exc).__name__}): run make lint"]
-    return routes.check_template(template, cfn, Evaluator(cfn, values), declared)
 
 
 if __name__ == "__main__":

@@ -39,6 +39,7 @@ import yaml
 
 from shared import cors
 from tools import cli, samtemplate
+from tools.checks import dashboard
 
 ROOT = samtemplate.ROOT
 JWT, LAMBDA = "jwt", "lambda"
@@ -339,8 +340,6 @@ def derive(rest: dict, flavour: str) -> dict:
 
 def _redraw_dashboard(template: dict) -> None:
     """The dashboard of this API: its metric names and dimensions, and no authorizer panels without a function."""
-    from tools.checks import dashboard
-
     if dashboard.RESOURCE in template["Resources"]:
         properties = template["Resources"][dashboard.RESOURCE]["Properties"]
         properties["DashboardBody"] = {"Fn::Sub": dashboard.render(template)}

@@ -1,11 +1,16 @@
-"""Read ``template.yaml``: its functions, their API routes and the authorizer.
+"""Read ``template.yaml``: its functions, their API routes and the authorizer, and what its expressions are worth.
 
 CloudFormation's short tags (``!Ref``, ``!GetAtt``, ``!Sub``...) load as their
-long forms (``{"Ref": ...}``, ``{"Fn::GetAtt": [...]}``...).
+long forms (``{"Ref": ...}``, ``{"Fn::GetAtt": [...]}``...). :class:`Evaluator`
+gives the value of an expression for given parameter values (the only evaluator
+of the tools: the checks, the local gateways of both API flavours, deploy):
+Ref, Fn::If, Fn::Equals, Fn::Not, Fn::And, Fn::Or, Fn::Select, Fn::Split,
+Fn::Join, Fn::Sub and Condition, with the pseudo parameters of :data:`PSEUDO`.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,6 +18,16 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "template.yaml"
+# The pseudo parameters, as a stack named bare-api in us-east-1 would see them.
+PSEUDO = {
+    "AWS::Region": "us-east-1",
+    "AWS::Partition": "aws",
+    "AWS::AccountId": "123456789012",
+    "AWS::StackName": "bare-api",
+    "AWS::URLSuffix": "amazonaws.com",
+}
+NO_VALUE = object()
+SUB_VARIABLE = re.compile(r"\$\{([^}!]+)\}")
 
 
 class _Loader(yaml.SafeLoader):
@@ -119,3 +134,99 @@ def path_matches(template_path: str, path: str) -> bool:
         want == got or (want.startswith("{") and want.endswith("}") and got)
         for want, got in zip(expected, actual, strict=True)
     )
+
+
+class Unevaluable(ValueError):
+    """The value uses an intrinsic this evaluator does not know."""
+
+
+class Evaluator:
+    """Values of a template's expressions for one set of parameter values.
+
+    A reference to a resource (Ref or GetAtt), or to a parameter without a value, evaluates to a placeholder
+    such as ``<MeFunction>`` or ``<MeFunction.Arn>``, so strings stay comparable; with ``strict`` it raises
+    Unevaluable instead (what a local run cannot know). Conditions are evaluated when first used.
+    """
+
+    def __init__(self, template: dict, parameters: dict[str, str], strict: bool = False) -> None:
+        self.template = template
+        self.parameters = {**PSEUDO, **parameters}
+        self.strict = strict
+        self.conditions: dict[str, bool] = {}
+
+    def condition(self, name: str) -> bool:
+        if name not in self.conditions:
+            self.conditions[name] = bool(self.value(self.template["Conditions"][name]))
+        return self.conditions[name]
+
+    def ref(self, name: str) -> str:
+        if name == "AWS::NoValue":
+            return NO_VALUE
+        if name in self.parameters:
+            return self.parameters[name]
+        if self.strict:
+            raise Unevaluable(f"{name} has no value here")
+        return f"<{name}>"
+
+    def value(self, expression):
+        """``expression`` with every intrinsic evaluated; Unevaluable for unknown ones."""
+        if isinstance(expression, list):
+            return [item for item in (self.value(each) for each in expression) if item is not NO_VALUE]
+        if not isinstance(expression, dict):
+            return expression
+        if len(expression) != 1 or not next(iter(expression)).startswith(("Ref", "Fn::", "Condition")):
+            evaluated = {key: self.value(item) for key, item in expression.items()}
+            return {key: item for key, item in evaluated.items() if item is not NO_VALUE}
+        (function, argument), = expression.items()
+        return self._apply(function, argument)
+
+    def _apply(self, function: str, argument):
+        if function == "Ref":
+            return self.ref(argument)
+        if function == "Condition":
+            return self.condition(argument)
+        if function == "Fn::GetAtt":
+            if self.strict:
+                raise Unevaluable(f"Fn::GetAtt {argument} has no value here")
+            parts = argument.split(".", 1) if isinstance(argument, str) else argument
+            return f"<{parts[0]}.{parts[1]}>"
+        if function == "Fn::If":
+            name, when_true, when_false = argument
+            return self.value(when_true if self.condition(name) else when_false)
+        if function == "Fn::Equals":
+            left, right = (self.value(item) for item in argument)
+            return str(left) == str(right)
+        if function == "Fn::Not":
+            return not self.value(argument[0])
+        if function == "Fn::And":
+            return all(self.value(item) for item in argument)
+        if function == "Fn::Or":
+            return any(self.value(item) for item in argument)
+        if function == "Fn::Select":
+            index, items = argument
+            return self.value(items)[int(self.value(index))]
+        if function == "Fn::Split":
+            separator, text = argument
+            return str(self.value(text)).split(separator)
+        if function == "Fn::Join":
+            separator, items = argument
+            return separator.join(str(item) for item in self.value(items))
+        if function == "Fn::Sub":
+            return self.sub(argument)
+        raise Unevaluable(f"{function} is not supported by the template checks")
+
+    def sub(self, argument) -> str:
+        text, variables = (argument, {}) if isinstance(argument, str) else argument
+        values = {name: self.value(expression) for name, expression in variables.items()}
+
+        def replace(found: re.Match) -> str:
+            name = found.group(1)
+            if name in values:
+                return str(values[name])
+            if "." in name and not self.strict:
+                return f"<{name}>"
+            if "." in name:
+                raise Unevaluable(f"${{{name}}} has no value here")
+            return str(self.ref(name))
+
+        return SUB_VARIABLE.sub(replace, text).replace("${!", "${")  # ${!Literal} is written as ${Literal}

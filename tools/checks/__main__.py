@@ -34,7 +34,7 @@ from tools.checks import (
     yamlkeys,
 )
 from tools.checks.imports import ROOT
-from tools.checks.intrinsics import Evaluator
+from tools.samtemplate import Evaluator
 
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
 BOOTSTRAP = bootstrap.BOOTSTRAP  # a plain CloudFormation template, deployed once by a person

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 from shared import config
 from tools.checks import sam
-from tools.checks.intrinsics import NO_VALUE, Evaluator
+from tools.samtemplate import NO_VALUE, Evaluator
 
 LIMIT_PARAMETER = "DatabaseConnectionLimit"
 ACCOUNT_PARAMETER = "AccountConcurrency"

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from tools import cli, samtemplate
 from tools.checks import budget, sam
-from tools.checks.intrinsics import Evaluator
+from tools.samtemplate import Evaluator
 
 RESOURCE = "Dashboard"
 API_DIMENSIONS = ("ApiName", "Stage")

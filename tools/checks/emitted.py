@@ -20,7 +20,7 @@ from collections import defaultdict
 
 from tools import loopback, samtemplate
 from tools.checks.declarations import ROOT
-from tools.checks.event_files import event_files
+from tools.events import event_files
 
 RUNNER = """
 import importlib, json, sys
@@ -61,7 +61,8 @@ def metrics(lines: list[dict]) -> dict[tuple[str, str, tuple[str, ...]], set[tup
     return dict(found)
 
 
-def _events_of(template: dict, function: str) -> list[str]:
+def events_of(template: dict, function: str) -> list[str]:
+    """The event files of ``function``'s routes (REST API events), as paths."""
     routes = [route for route in samtemplate.api_routes(template) if route.function == function]
     return [str(ROOT / name) for name, event in event_files().items()
             if any(route.method == str(event.get("httpMethod", "")).upper()
@@ -81,7 +82,7 @@ def run_functions(template: dict, namespace: str) -> list[dict]:
                    "PYTHONDONTWRITEBYTECODE": "1", "PATH": ""}
     lines = []
     for name, resource in samtemplate.functions(template).items():
-        events = _events_of(template, name)
+        events = events_of(template, name)
         if events:
             lines += _run(resource["Properties"]["Handler"], events, environment)
     try:

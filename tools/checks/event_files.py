@@ -10,37 +10,14 @@ events a route lacks.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from urllib.parse import unquote
 
 from shared import errors
 from shared.request import Request
 from shared.router import checked_query, compile_template
-from tools.checks.declarations import ROOT, Declared
+from tools.checks.declarations import Declared
+from tools.events import EVENTS, event_files, event_route  # noqa: F401 -- read here too
 from tools.generate import COMMAND, PLACEHOLDER, event_name, field_example
-
-EVENTS = ROOT / "events"
-
-
-def event_files(folder: Path = EVENTS) -> dict[str, dict]:
-    """``{"events/...json": event}`` for every API Gateway proxy event file (authorizer events left out)."""
-    found = {}
-    for path in sorted(folder.rglob("*.json")):
-        try:
-            event = json.loads(path.read_text(encoding="utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            event = None  # make invoke names what is wrong with it
-        if isinstance(event, dict) and event.get("type") not in ("TOKEN", "REQUEST") and "routeArn" not in event:
-            found[str(path.relative_to(folder.parent))] = event
-    return found
-
-
-def event_route(event: dict) -> tuple[str, str, str]:
-    """``(method, route path, request path)`` of a REST API (1.0) or HTTP API (2.0) proxy event."""
-    if event.get("version") == "2.0":
-        method, _, path = str(event.get("routeKey", "")).partition(" ")
-        return method, path, str(event.get("rawPath", ""))
-    return str(event.get("httpMethod", "")), str(event.get("resource", "")), str(event.get("path", ""))
 
 
 def check_event(name: str, event: dict, declared: set[tuple[str, str]]) -> list[str]:

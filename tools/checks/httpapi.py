@@ -21,8 +21,8 @@ from pathlib import Path
 from tools import httpapi, samtemplate
 from tools.checks import cfnlint, declarations, sam
 from tools.checks import template as rest_checks
-from tools.checks.intrinsics import Evaluator
 from tools.checks.routes import INVOKED
+from tools.samtemplate import Evaluator
 
 TEMPLATES = tuple(httpapi.TARGETS.values())
 LOG_VARIABLE = re.compile(r"\$context\.[A-Za-z0-9_.]+")

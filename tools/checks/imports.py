@@ -20,7 +20,6 @@ from packaging.markers import Marker
 from packaging.requirements import Requirement
 
 ROOT = Path(__file__).resolve().parent.parent.parent
-PROJECT_PACKAGES = ("shared", "handlers", "authorizer")
 # Provided by the Lambda Python runtime: shared.early imports its SnapStart hooks module only under SnapStart.
 RUNTIME_PROVIDED = frozenset({"snapshot_restore_py"})
 # Import edges used only by local runs. shared.principal imports shared.tokens for LOCAL_AUTH, which
@@ -29,18 +28,21 @@ LOCAL_ONLY_EDGES = frozenset({("shared.principal", "shared.tokens")})
 # Extras a distribution needs at run time although its metadata makes them optional: PyJWT verifies
 # RS/ES-signed tokens (JWT_JWKS_URL) only with cryptography installed.
 EXTRAS = {"pyjwt": ("crypto",)}
-# The Lambda runtime's platform, for the environment markers of dependencies.
-LAMBDA_MARKERS = {
+# The Lambda runtime's platform, for the environment markers of dependencies (its Python version: lambda_markers).
+LAMBDA_PLATFORM = {
     "implementation_name": "cpython",
     "platform_python_implementation": "CPython",
     "platform_system": "Linux",
     "sys_platform": "linux",
     "os_name": "posix",
     "platform_machine": "aarch64",
-    "python_version": "3.12",
-    "python_full_version": "3.12.0",
     "extra": "",
 }
+
+
+def lambda_markers(python_version: str) -> dict[str, str]:
+    """The environment markers of the Lambda runtime for Python ``python_version`` (``3.13``)."""
+    return {**LAMBDA_PLATFORM, "python_version": python_version, "python_full_version": f"{python_version}.0"}
 
 
 class ImportAnalysisError(RuntimeError):
@@ -56,8 +58,10 @@ def module_path(name: str, root: Path = ROOT) -> Path | None:
     return None
 
 
-def is_project_module(name: str) -> bool:
-    return name.split(".")[0] in PROJECT_PACKAGES
+def is_project_module(name: str, root: Path = ROOT) -> bool:
+    """Whether ``name`` lives in the project: its top level is a package or module at ``root``."""
+    top = name.split(".")[0]
+    return bool(top) and ((root / top / "__init__.py").is_file() or (root / f"{top}.py").is_file())
 
 
 def imported_names(source: str, package: str) -> list[tuple[str, bool]]:
@@ -116,7 +120,7 @@ def closure(entry_module: str, root: Path = ROOT, deployed: bool = True) -> Clos
             if deployed and (name, imported) in LOCAL_ONLY_EDGES:
                 continue
             top = imported.split(".")[0]
-            if is_project_module(imported):
+            if is_project_module(imported, root):
                 if module_path(imported, root) is not None:
                     pending.append(imported)
             elif top and top not in sys.stdlib_module_names and top != "__future__":
@@ -146,20 +150,21 @@ def _distribution_of(top_level: str) -> str:
     return _canonical(names[0])
 
 
-def _dependencies(distribution: str, extras: tuple[str, ...]) -> list[str]:
+def _dependencies(distribution: str, extras: tuple[str, ...], python_version: str) -> list[str]:
     requires = importlib.metadata.distribution(distribution).requires or []
     wanted = []
     for line in requires:
         requirement = Requirement(line)
         marker: Marker | None = requirement.marker
-        environments = [{**LAMBDA_MARKERS, "extra": extra} for extra in ("", *extras)]
+        environments = [{**lambda_markers(python_version), "extra": extra} for extra in ("", *extras)]
         if marker is None or any(marker.evaluate(environment) for environment in environments):
             wanted.append(_canonical(requirement.name))
     return wanted
 
 
-def distributions(top_level_names: set[str], pins: dict[str, Requirement]) -> list[Requirement]:
-    """The pinned distributions behind ``top_level_names`` and their Lambda-platform dependencies."""
+def distributions(top_level_names: set[str], pins: dict[str, Requirement], python_version: str) -> list[Requirement]:
+    """The pinned distributions behind ``top_level_names`` and their dependencies on Lambda's platform with Python
+    ``python_version``."""
     needed: dict[str, Requirement] = {}
     pending = [_distribution_of(name) for name in top_level_names if name not in RUNTIME_PROVIDED]
     while pending:
@@ -169,5 +174,5 @@ def distributions(top_level_names: set[str], pins: dict[str, Requirement]) -> li
         if name not in pins:
             raise ImportAnalysisError(f"{name} is needed at run time but not pinned in requirements.txt")
         needed[name] = pins[name]
-        pending += _dependencies(name, EXTRAS.get(name, ()))
+        pending += _dependencies(name, EXTRAS.get(name, ()), python_version)
     return sorted(needed.values(), key=lambda requirement: _canonical(requirement.name))

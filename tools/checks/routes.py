@@ -16,8 +16,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from tools import samtemplate
-from tools.checks import envvars, event_files, imports, openapi
+from tools import samtemplate, template_functions
+from tools.checks import event_files, openapi
 from tools.checks.declarations import (
     PREFLIGHT,
     DeclarationError,
@@ -31,8 +31,8 @@ from tools.checks.declarations import (
     preflights,
     template_problem,
 )
-from tools.checks.intrinsics import Evaluator, Unevaluable
 from tools.checks.snippets import addition
+from tools.samtemplate import Evaluator, Unevaluable
 
 TEMPLATE_FILE = "template.yaml"
 # What an integration URI invokes, once evaluated: ...:lambda:path/2015-03-31/functions/<MeFunctionAliaslive>/...
@@ -198,78 +198,22 @@ def _refs(value) -> set[str]:
     return set()
 
 
-def keep_what_the_code_reads(template: dict, properties: dict, module: str) -> None:
-    """Drop the variables ``module``'s code does not need (see envvars), and the policies only they needed."""
-    try:
-        modules = imports.closure(module).modules
-    except imports.ImportAnalysisError:
-        return
-    read = envvars.reads(modules)
-
-    def needed(name: str) -> bool:
-        required_with = envvars.REQUIRED_WITH_MODULE.get(name)
-        return required_with in modules if required_with else name in read
-
-    variables = properties.get("Environment", {}).get("Variables", {})
-    kept = {name: value for name, value in variables.items() if needed(name)}
-    parameters = set(template.get("Parameters", {}))
-    referenced, kept_references = _refs(variables) & parameters, _refs(kept) & parameters
-
-    def policy_needed(policy) -> bool:
-        named = _refs(policy) & parameters
-        if named & referenced:  # about a variable's value, such as reading the secret MONGODB_URI names
-            return bool(named & kept_references)
-        return not named or bool(kept_references)  # what reading any secret needs (its KMS key), or general
-
-    policies = [policy for policy in properties.get("Policies", []) if policy_needed(policy)]
-    if kept:
-        properties["Environment"]["Variables"] = kept
-    else:
-        properties.pop("Environment", None)
-    if policies:
-        properties["Policies"] = policies
-    else:
-        properties.pop("Policies", None)
-
-
-def function_resource(template: dict, module: str, name: str, routes: list[Declared], alarms: dict[str, str]) -> dict:
-    """A function for ``module``, modelled on an existing API function, with the Api events of ``routes``."""
-    model = model_function(template, alarms)
-    if model is None:
-        resource = {"Type": "AWS::Serverless::Function",
-                    "Properties": {"CodeUri": f"build/{name}.zip", "Handler": f"{module}.lambda_handler"}}
-    else:
-        resource = renamer(template, model, name, module)(template["Resources"][model])
-        keep_what_the_code_reads(template, resource["Properties"], module)
-    resource["Properties"]["Events"] = api_events(template, routes + preflights(routes), set())
-    return resource
-
-
-def own_parameters(template: dict, model: str, function: str, module: str) -> dict[str, dict]:
-    """The parameters named after ``model`` that it refers to (``HealthFunctionRevision``), renamed for ``function``."""
-    rename, parameters = renamer(template, model, function, module), template.get("Parameters", {})
-    return {rename(name): rename(parameters[name]) for name in sorted(_refs(template["Resources"][model]))
-            if name in parameters and rename(name) not in parameters}
-
-
-def check_functions(template: dict, routes: list[Declared], alarms: dict[str, str]) -> list[str]:
-    """Every module that declares routes is the Handler of a function."""
+def check_functions(template: dict, routes: list[Declared]) -> list[str]:
+    """Every module that declares routes is the Handler of a function; the blocks it lacks are the skeleton's,
+    which ``make generate`` writes (:mod:`tools.template_functions`)."""
     found = []
-    model = model_function(template, alarms)
     for module, function in planned_functions(template, routes).items():
         if function in samtemplate.functions(template):
             continue
         served = [route for route in routes if route.module == module]
+        blocks = template_functions.blocks(template, module, function, served)
         found.append(addition(
             f"{module} declares {', '.join(map(str, served))}, but no function in {TEMPLATE_FILE} has Handler: "
-            f"{module}.lambda_handler", TEMPLATE_FILE, ["Resources"],
-            {function: function_resource(template, module, function, served, alarms)})
-            + (f"\n(modelled on {model}, keeping only the variables and policies the code of {module} needs)"
-               if model else ""))
-        parameters = own_parameters(template, model, function, module) if model else {}
-        if parameters:
-            found.append(addition(f"{function} refers to parameters of its own, as {model} does", TEMPLATE_FILE,
-                                  ["Parameters"], parameters))
+            f"{module}.lambda_handler (make generate writes it, with its parameter and alarms)", TEMPLATE_FILE,
+            ["Resources"], blocks["Resources"]))
+        if blocks.get("Parameters"):
+            found.append(addition(f"{function} refers to its version parameter", TEMPLATE_FILE, ["Parameters"],
+                                  blocks["Parameters"]))
     return found
 
 
@@ -340,7 +284,6 @@ def check_alarms(template: dict, routes: list[Declared], alarms: dict[str, str])
     """Every function but the authorizer has its own error alarm, and the other rollback alarms its model has."""
     found = []
     modules = {function: module for module, function in functions_by_module(template).items()}
-    modules.update({function: module for module, function in planned_functions(template, routes).items()})
     model = model_function(template, alarms)
     for function, module in modules.items():
         if function == authorizer_name(template):
@@ -369,7 +312,7 @@ def check_template(template: dict, cfn: dict, evaluator: Evaluator, routes: list
     alarms = error_alarms(cfn, evaluator)
     problems = check_declarations(routes)
     routes = [route for route in routes if template_problem(route.path) is None]
-    return (problems + check_functions(template, routes, alarms)
+    return (problems + check_functions(template, routes)
             + check_template_events(template, cfn, evaluator, routes) + check_alarms(template, routes, alarms))
 
 

@@ -21,7 +21,7 @@ import tomllib
 from pathlib import Path
 
 from tools import samtemplate
-from tools.checks.intrinsics import PSEUDO, SUB_VARIABLE
+from tools.samtemplate import PSEUDO, SUB_VARIABLE
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 SAMCONFIG = ROOT / "samconfig.toml"

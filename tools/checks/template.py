@@ -17,8 +17,8 @@ from pathlib import Path
 from tools import samtemplate
 from tools.checks import envvars, imports, routes, sam
 from tools.checks.cfn_rules import RestStageName
-from tools.checks.intrinsics import Evaluator
 from tools.checks.snippets import addition
+from tools.samtemplate import Evaluator
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 AUTHORIZER_URI = re.compile(

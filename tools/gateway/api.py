@@ -9,23 +9,14 @@ leaves its environment variable unset, so the code's local defaults apply.
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass, field
 
 from tools import samtemplate
 
 LOCAL_STAGE = "local"
-PSEUDO_PARAMETERS = {
-    "AWS::Region": "us-east-1",
-    "AWS::AccountId": "123456789012",
-    "AWS::Partition": "aws",
-    "AWS::URLSuffix": "amazonaws.com",
-    "AWS::StackName": "bare-api",
-}
 SAM_DEFAULT_TIMEOUT = 3
 SAM_DEFAULT_MEMORY = 128
 DEFAULT_AUTHORIZER_TTL = 300
-SUBSTITUTION = re.compile(r"\$\{([^}!][^}]*)\}")
 
 
 class TemplateError(ValueError):
@@ -100,8 +91,8 @@ class Api:
     binary_media_types: tuple[str, ...] = ()
     stage_variables: dict[str, str] = field(default_factory=dict)
     api_id: str = "localapi01"
-    region: str = PSEUDO_PARAMETERS["AWS::Region"]
-    account_id: str = PSEUDO_PARAMETERS["AWS::AccountId"]
+    region: str = samtemplate.PSEUDO["AWS::Region"]
+    account_id: str = samtemplate.PSEUDO["AWS::AccountId"]
 
     def find(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
         """The route API Gateway would pick for ``method`` on ``path`` and its raw parameters, or None.
@@ -133,7 +124,7 @@ def split_path(path: str) -> list[str]:
 
 def parameter_values(template: dict, overrides: dict[str, str]) -> dict[str, str]:
     """Pseudo parameters, then each parameter's default, the local stage, then ``overrides``."""
-    values = dict(PSEUDO_PARAMETERS)
+    values = dict(samtemplate.PSEUDO)
     for name, declared in (template.get("Parameters") or {}).items():
         if "Default" in declared:
             values[name] = str(declared["Default"])
@@ -144,26 +135,16 @@ def parameter_values(template: dict, overrides: dict[str, str]) -> dict[str, str
     return values
 
 
-def resolve(value, parameters: dict[str, str]) -> str | None:
-    """``value`` as a string, intrinsic functions resolved; None when it cannot be known locally."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (str, int, float)):
-        return str(value)
-    if not isinstance(value, dict) or len(value) != 1:
+def resolve(value, parameters: dict[str, str], template: dict | None = None) -> str | None:
+    """``value`` as a string, intrinsic functions resolved (:class:`tools.samtemplate.Evaluator`); None when it
+    cannot be known locally (a resource's attribute, a parameter without a value, AWS::NoValue)."""
+    try:
+        result = samtemplate.Evaluator(template or {}, parameters, strict=True).value(value)
+    except (samtemplate.Unevaluable, LookupError, TypeError, ValueError):
         return None
-    (function, argument), = value.items()
-    if function == "Ref":
-        return parameters.get(argument)
-    if function == "Fn::Sub" and isinstance(argument, str):
-        names = SUBSTITUTION.findall(argument)
-        if any(name not in parameters for name in names):
-            return None
-        return SUBSTITUTION.sub(lambda found: parameters[found[1]], argument).replace("${!", "${")
-    if function == "Fn::Join" and isinstance(argument, list) and len(argument) == 2:
-        parts = [resolve(part, parameters) for part in argument[1]]
-        return None if None in parts else str(argument[0]).join(parts)
-    return None
+    if isinstance(result, bool):
+        return "true" if result else "false"
+    return str(result) if isinstance(result, (str, int, float)) else None
 
 
 def _api_properties(template: dict) -> dict:

@@ -48,41 +48,21 @@ class HttpApi(Api):
 
 
 def _condition(name: str, template: dict, parameters: dict[str, str]) -> bool:
-    def evaluate(expression) -> bool | str | None:
-        if not isinstance(expression, dict):
-            return api_model.resolve(expression, parameters)
-        (function, argument), = expression.items()
-        if function == "Fn::Not":
-            return not evaluate(argument[0])
-        if function == "Fn::And":
-            return all(evaluate(item) for item in argument)
-        if function == "Fn::Or":
-            return any(evaluate(item) for item in argument)
-        if function == "Fn::Equals":
-            return evaluate(argument[0]) == evaluate(argument[1])
-        if function == "Condition":
-            return _condition(argument, template, parameters)
-        return api_model.resolve(expression, parameters)
-    return bool(evaluate(template.get("Conditions", {}).get(name)))
+    return samtemplate.Evaluator(template, parameters).condition(name)
 
 
 def _value(value, template: dict, parameters: dict[str, str]):
-    """A template value with Ref, Fn::If, Fn::Split and Fn::Sub resolved (None for AWS::NoValue or unknown)."""
+    """A template value with its intrinsics resolved (:class:`tools.samtemplate.Evaluator`); None for AWS::NoValue
+    or what cannot be known locally."""
     if isinstance(value, list):
         return [_value(item, template, parameters) for item in value]
-    if isinstance(value, dict) and len(value) == 1:
-        (function, argument), = value.items()
-        if function == "Ref" and argument == "AWS::NoValue":
-            return None
-        if function == "Fn::If":
-            chosen = argument[1] if _condition(argument[0], template, parameters) else argument[2]
-            return _value(chosen, template, parameters)
-        if function == "Fn::Split":
-            text = _value(argument[1], template, parameters)
-            return None if text is None else str(text).split(argument[0])
-    if isinstance(value, dict) and not any(key.startswith("Fn::") or key == "Ref" for key in value):
+    if isinstance(value, dict) and not any(key.startswith("Fn::") or key in ("Ref", "Condition") for key in value):
         return {key: _value(item, template, parameters) for key, item in value.items()}
-    return api_model.resolve(value, parameters) if isinstance(value, dict) else value
+    try:
+        result = samtemplate.Evaluator(template, parameters, strict=True).value(value)
+    except (samtemplate.Unevaluable, LookupError, TypeError, ValueError):
+        return None
+    return None if result is samtemplate.NO_VALUE else result
 
 
 def _http_api_properties(template: dict) -> dict:

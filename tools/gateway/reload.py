@@ -35,7 +35,8 @@ from tools.gateway.api import Api
 from tools.gateway.workers import Pool
 
 Stamps = dict[str, tuple[int, int]]
-WATCHED_FOLDERS = ("handlers", "shared")
+# Top-level packages no function imports; every other one (handlers, shared, a resource's own) is watched.
+UNWATCHED_PACKAGES = ("tools", "tests", "bench")
 WATCHED_FILES = ("authorizer.py", "openapi.yaml")
 
 
@@ -144,7 +145,8 @@ class Reloader:
         self.watch: Watch | None = None
 
     def _watch_for(self, api: Api) -> Watch:
-        folders = [str(self.root / name) for name in WATCHED_FOLDERS]
+        folders = sorted(str(path.parent) for path in self.root.glob("*/__init__.py")
+                         if path.parent.name not in UNWATCHED_PACKAGES)
         modules = [module_file(self.root, _handler_module(function.handler)) for function in api.functions.values()]
         flat = sorted({str(path.parent) for path in modules if path is not None} - set(folders))
         return Watch(folders, flat, [str(self.root / name) for name in WATCHED_FILES] + [str(self.template)])

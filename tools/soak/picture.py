@@ -27,7 +27,7 @@ from pathlib import Path
 
 from tools import samtemplate
 from tools.checks import dashboard, sam
-from tools.checks.intrinsics import Evaluator
+from tools.samtemplate import Evaluator
 
 GATEWAY_LINE = re.compile(r"^(\d\d):(\d\d):(\d\d) (?P<method>[A-Z]+) (?P<path>\S+) (?P<status>\d{3}) "
                           r"(?P<latency>[\d.]+) ms authorizer=(?P<cache>\S+)")

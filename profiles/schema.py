@@ -1,6 +1,6 @@
-"""The profile example's body rules: the fields of a profile, declared on :mod:`shared.schema`.
+"""The fields of a profile, declared on :mod:`shared.schema`.
 
-A profile module, not a toolkit one: only the function that writes profiles (``handlers/me.py``)
+Only the function that writes profiles (``handlers/me.py``)
 imports it, so only its zip holds ``tzdata`` (for :class:`TimeZone`). ``PATCH /me`` takes
 ``PROFILE.patch()``.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from functools import cache
 
-from shared.profiles import NAME_RULE
+from profiles.store import NAME_RULE
 from shared.schema import AnyOf, Boolean, Field, FieldError, Map, Number, Schema, String, Url
 
 LOCALE = "[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8}){0,3}"

@@ -1,4 +1,4 @@
-"""Profile documents: storage, revisions and the views shown to clients (the profile example's module).
+"""Profile documents: storage, revisions and the views shown to clients.
 
 A profile's ``_id`` is the token's ``sub``. Every write stores a new random
 ``revision``; the ETag of ``/me`` and ``/users/{id}`` is that revision, and
@@ -50,7 +50,7 @@ def public_view(document: dict) -> dict:
     return view
 
 
-# A profile's name: PATCH /me's body rule (shared/profiles_schema.py) and the rule of a name taken from claims.
+# A profile's name: PATCH /me's body rule (profiles/schema.py) and the rule of a name taken from claims.
 NAME_RULE = {"min_length": 1, "max_length": 100, "blank": False}
 FALLBACK_NAME = "user"
 
