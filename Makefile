@@ -7,20 +7,25 @@ VENV := .venv
 PY := $(VENV)/bin/python
 DB_PORT ?= 27017
 EVENT ?= events/me.json
+# The runtime's Python version (3.12 for Runtime: python3.12), read from template.yaml with the standard library.
+RUNTIME_VERSION := $(shell $(PYTHON) -m tools.interpreter version)
+LOCK_OPTIONS = --quiet --universal --python-version $(RUNTIME_VERSION) --generate-hashes $(if $(filter 1,$(UPGRADE)),--upgrade)
 
 export PYTHONDONTWRITEBYTECODE := 1
 
 # $(call quote,VALUE): VALUE as one shell word, whatever it holds (SUB='al"ice', EVENT='my event.json').
 quote = '$(subst ','\'',$(1))'
 
-.PHONY: help setup invoke test docs db indexes lint token build deploy bench bench-instructions bench-runtimes bench-lambda bench-http serve fuzz soak fleet generate
+.PHONY: help setup lock invoke test test-fast format docs db indexes lint token build deploy bench bench-instructions bench-runtimes bench-lambda bench-http serve fuzz soak fleet generate
 
 help:
 	@echo "make setup                      virtualenv and dependencies"
+	@echo "make lock [UPGRADE=1]           compile requirements*.in into the hash locks requirements*.txt"
 	@echo "make invoke EVENT=events/me.json [REPEAT=N] [RUNTIME=rie] [DB=fresh]  run the event's function once, on the local database"
 	@echo "make serve [PORT=3000] [API=http [AUTHORIZER=jwt]] [RUNTIME=rie] [WORKERS=1] [LOGS=json] [DB=fresh] [RELOAD=0]  the local API Gateway (REST, or HTTP API) for curl, HTTPie, Postman...; reloads edits (RELOAD=0: off)"
 	@echo "make fuzz [EXAMPLES=500]        the OpenAPI contract test, with many more examples per operation"
-	@echo "make test                       the whole test suite, on a real MongoDB-protocol server"
+	@echo "make test                       the whole test suite, on a real MongoDB-protocol server, and the coverage"
+	@echo "make test-fast                  the tests that need no subprocess, server or build (under a minute)"
 	@echo "make docs                       the documentation site in site/ (MkDocs, strict: broken links fail)"
 	@echo "make db [DB_PORT=27017]         run the local database server in the foreground"
 	@echo "make soak [DURATION=60] [CLIENTS=12] [WORKERS=3] [KILLS=2] [API=http]  load through the local API while the database is killed"
@@ -28,7 +33,8 @@ help:
 	@echo "make indexes                    create the indexes on MONGODB_URI, else the local database (idempotent)"
 	@echo "make -s token SUB=alice [SCOPE='a b'] [TTL=3600]  print a local token (STAGE=local only)"
 	@echo "make generate                   write what the declarations determine: the functions in template.yaml, openapi.yaml, events/, template-http*.yaml"
-	@echo "make lint                       ruff, then the offline checks (cfn-lint, SAM transform, routes, bootstrap, actionlint)"
+	@echo "make format                     format the code in place (ruff format)"
+	@echo "make lint                       ruff, mypy, the offline checks (cfn-lint, SAM transform, routes, bootstrap, actionlint), the audit"
 	@echo "make build                      one zip per function in build/, and their sizes (no AWS needed)"
 	@echo "make deploy ENV=dev|prod [API=rest|http]  build, then sam deploy with samconfig.toml's ENV settings (API: REST or HTTP API)"
 	@echo "make bench [EVENTS='events/me.json ...'] [COLD_SAMPLES=10] [WARM_COUNT=2000] [DELAY_MS=5]  latency vs floors and baselines, into docs/benchmark.md"
@@ -37,11 +43,27 @@ help:
 	@echo "make bench-lambda FUNCTION=<name> [ENDPOINT=<url>] [LOG=<rie output>] [RIE=1] [EVENTS=...] [COUNT=20]"
 	@echo "make bench-http URL=<https://.../me> TOKEN=<jwt> [REQUESTS=200] [CONCURRENCY=4]"
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
-	$(PYTHON) -m venv $(VENV)
+# The virtualenv is built on the interpreter of template.yaml's Runtime (python3.12: found like make build finds
+# it, tools/interpreter.py), so that the tests run the Python the functions run; one built on another version
+# (no .python-X.Y stamp of the runtime's version) is built again.
+$(VENV)/.python-$(RUNTIME_VERSION):
+	@runtime_python=$$($(PYTHON) -m tools.interpreter path) || exit 1; \
+		rm -rf $(VENV) && "$$runtime_python" -m venv $(VENV)
+	@touch $@
+
+# requirements*.txt are hash locks (make lock): pip installs only the files whose hashes they list.
+$(VENV)/.installed: requirements.txt requirements-dev.txt $(VENV)/.python-$(RUNTIME_VERSION)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip install --quiet --require-hashes -r requirements-dev.txt
 	touch $@
+
+# Compile the small lists of what is wanted (requirements.in, requirements-dev.in, docs/requirements.in) into the
+# hash locks, for every platform (the zips are built for Linux arm64). UPGRADE=1: the newest versions the lists allow.
+lock: export UV_CUSTOM_COMPILE_COMMAND := make lock
+lock: setup
+	$(PY) -m uv pip compile $(LOCK_OPTIONS) requirements.in -o requirements.txt
+	$(PY) -m uv pip compile $(LOCK_OPTIONS) requirements-dev.in -o requirements-dev.txt
+	$(PY) -m uv pip compile $(LOCK_OPTIONS) docs/requirements.in -o docs/requirements.txt
 
 setup: $(VENV)/.installed
 
@@ -60,16 +82,23 @@ fuzz: EXAMPLES ?= 500
 fuzz: setup
 	CONTRACT_EXAMPLES=$(EXAMPLES) $(PY) -m pytest tests/test_contract.py -q
 
-test: setup $(VENV)/.docs-installed
-	$(PY) -m pytest
+# The whole suite, then the coverage of the deployed code (shared/, handlers/, authorizer.py) against its floor
+# (fail_under in pyproject.toml).
+test: setup $(VENV)/.docs-installed $(VENV)/.bench-installed
+	COVERAGE_CORE=sysmon $(PY) -m coverage run -m pytest
+	$(PY) -m coverage report
+
+# The tests that need no subprocess, server or build (tests/conftest.py sorts them), in well under a minute.
+test-fast: setup
+	$(PY) -m pytest --fast -q -rfE
 
 # The documentation's own dependency (MkDocs), installed on first use; never deployed.
 $(VENV)/.docs-installed: docs/requirements.txt $(VENV)/.installed
-	$(PY) -m pip install --quiet -r docs/requirements.txt
+	$(PY) -m pip install --quiet --require-hashes -r docs/requirements.txt
 	touch $@
 
 docs: setup $(VENV)/.docs-installed
-	$(PY) -m mkdocs build --strict --site-dir site
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --site-dir site
 
 db: setup
 	@$(PY) -m tools.localdb serve --port $(call quote,$(DB_PORT))
@@ -96,9 +125,15 @@ token: setup
 generate: setup
 	@$(PY) -m tools.generate
 
+# Formats the code in place (ruff format, pyproject.toml's [tool.ruff.format]); pre-commit checks it on commit.
+format: setup
+	$(PY) -m ruff format .
+
 lint: setup
 	$(PY) -m ruff check .
+	$(PY) -m mypy
 	$(PY) -m tools.checks
+	$(PY) -m tools.audit
 
 build: setup
 	@$(PY) -m tools.build

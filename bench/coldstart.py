@@ -13,7 +13,9 @@ time (user + system, all threads, since it started) at the first response, the
 first response's status, which drivers and AWS SDK modules the process
 imported and its peak RSS. Only
 stdlib modules that Lambda's own runtime loads before the handler (json,
-importlib) are imported ahead of it; nothing of the benchmark harness is.
+importlib) are imported ahead of it, and the fake context object
+(:mod:`tools.lambda_context`, standard library only); nothing of the
+benchmark harness is.
 """
 
 import time
@@ -25,23 +27,9 @@ import json  # noqa: E402
 import os  # noqa: E402
 import sys  # noqa: E402
 
+REPOSITORY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DRIVERS = ("pymongo", "orjson", "jwt", "motor", "fastapi", "aws_lambda_powertools", "boto3")
 AWS_SDK = ("boto3", "botocore", "s3transfer")  # what a deployed function's path must never load
-
-
-class Context:
-    """The attributes of Lambda's context object that handlers and frameworks read."""
-
-    function_name = "bench"
-    function_version = "$LATEST"
-    invoked_function_arn = "arn:aws:lambda:local:000000000000:function:bench"
-    memory_limit_in_mb = 512
-    aws_request_id = "00000000-0000-4000-8000-000000000000"
-    log_group_name = "/aws/lambda/bench"
-    log_stream_name = "bench"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 10_000
 
 
 def status_of(result) -> str:
@@ -83,6 +71,10 @@ def report(fields: dict) -> None:
 def main() -> None:
     handler_path, event_path = sys.argv[1], sys.argv[2]
     del sys.path[0]  # this script's folder: the handler must not see the harness's modules
+    sys.path.append(REPOSITORY)  # for the fake context alone (standard library only), then gone again
+    from tools.lambda_context import Context
+
+    sys.path.pop()
     fields = {"started_ns": STARTED_NS}
     if handler_path != "-":
         with open(event_path) as file:

@@ -35,7 +35,6 @@ from tools import cli, loopback, rie
 ROOT = Path(__file__).resolve().parent.parent
 
 RIE_FUNCTION_NAME = "function"  # the one name aws-lambda-rie answers to
-MILLISECONDS = ("Duration", "Billed Duration", "Init Duration")
 
 
 @dataclass

@@ -19,7 +19,8 @@ import os
 import sys
 import time
 
-from bench.coldstart import Context, status_of
+from bench.coldstart import status_of
+from tools.lambda_context import Context
 
 
 def load_handler(handler_path: str):

@@ -30,5 +30,5 @@ def health(request: Request) -> Response:
     return json_response({"status": "ok", "database": "ok"}, headers=NO_STORE)
 
 
-def lambda_handler(event, context) -> dict:
+def lambda_handler(event: dict[str, object], context: object) -> dict[str, object]:
     return router.dispatch(event, context)

@@ -17,7 +17,7 @@ from shared.schema import merge_patch_parts
 router = Router("me")
 
 
-def _profile_response(document: dict, if_none_match: str | None = None) -> Response:
+def _profile_response(document: dict[str, object], if_none_match: str | None = None) -> Response:
     headers = {"etag": store.etag(document), "cache-control": "private, no-cache"}
     if none_match(if_none_match, headers["etag"]):
         return empty_response(304, headers)
@@ -42,5 +42,5 @@ def delete_me(request: Request) -> Response:
     return empty_response(204)
 
 
-def lambda_handler(event, context) -> dict:
+def lambda_handler(event: dict[str, object], context: object) -> dict[str, object]:
     return router.dispatch(event, context)

@@ -60,5 +60,5 @@ def list_users(request: Request) -> Response:
     return json_response(body, headers={"cache-control": "private, no-cache"})
 
 
-def lambda_handler(event, context) -> dict:
+def lambda_handler(event: dict[str, object], context: object) -> dict[str, object]:
     return router.dispatch(event, context)

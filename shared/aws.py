@@ -35,6 +35,14 @@ from functools import cache
 
 from shared import httpclient, secrets, sigv4
 
+TYPE_CHECKING = False  # typing is not imported at run time: a cold start does not pay for it
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+    from typing import Any, TypeVar
+
+    Environ = Mapping[str, str]
+    T = TypeVar("T")
+
 ATTEMPT_SECONDS = 2.0  # for a whole attempt: connect, send, headers and body, however slowly they trickle in
 ATTEMPTS = 2
 RETRY_PAUSE_SECONDS = 0.05
@@ -75,7 +83,7 @@ SECRETS_MANAGER = API("secretsmanager", "SECRETS_MANAGER", "secretsmanager")
 SSM = API("ssm", "SSM", "AmazonSSM")
 
 
-def _is_true(environ, name: str) -> bool:
+def _is_true(environ: Environ, name: str) -> bool:
     return environ.get(name, "").strip().lower() == "true"
 
 
@@ -87,7 +95,7 @@ def dns_suffix(region: str, partition: str | None = None, dual_stack: bool = Fal
     raise AWSError("UnknownPartition")
 
 
-def endpoint(api: API, region: str, partition: str | None = None, environ=os.environ) -> str:
+def endpoint(api: API, region: str, partition: str | None = None, environ: Environ = os.environ) -> str:
     """The base URL of ``api`` in ``region``: a configured endpoint, else the regional one."""
     if not _is_true(environ, "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"):
         configured = environ.get(f"AWS_ENDPOINT_URL_{api.endpoint_variable}", "") or environ.get("AWS_ENDPOINT_URL", "")
@@ -104,7 +112,8 @@ def tls_context(ca_bundle: str) -> ssl.SSLContext:
     return ssl.create_default_context(cafile=ca_bundle or None)
 
 
-def _exchange(url: str, method: str, headers: dict[str, str], body: bytes | None, environ) -> tuple[int, dict, bytes]:
+def _exchange(url: str, method: str, headers: dict[str, str], body: bytes | None,
+              environ: Environ) -> tuple[int, dict[str, str], bytes]:
     """One request, bounded by :data:`ATTEMPT_SECONDS` as a whole: (status, headers, body)."""
     tls = tls_context(environ.get("AWS_CA_BUNDLE", "").strip()) if url.startswith("https:") else None
     try:
@@ -113,7 +122,7 @@ def _exchange(url: str, method: str, headers: dict[str, str], body: bytes | None
         raise AWSError(exc.code, retryable=exc.code != "InvalidEndpoint") from None
 
 
-def _document(answer: bytes) -> dict:
+def _document(answer: bytes) -> dict[str, Any]:
     """The JSON object ``answer`` holds; a retryable MalformedAnswer when it holds none (however it fails)."""
     try:
         document = json.loads(answer)
@@ -124,7 +133,7 @@ def _document(answer: bytes) -> dict:
     return document
 
 
-def _with_retry(attempt):
+def _with_retry(attempt: Callable[[], T]) -> T:
     for number in range(ATTEMPTS):
         try:
             return attempt()
@@ -135,7 +144,7 @@ def _with_retry(attempt):
     raise AssertionError("unreachable")
 
 
-def _container_token(environ) -> str:
+def _container_token(environ: Environ) -> str:
     token = environ.get("AWS_CONTAINER_AUTHORIZATION_TOKEN", "").strip()
     token_file = environ.get("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", "").strip()
     if token_file:  # takes precedence, as in botocore
@@ -149,13 +158,13 @@ def _container_token(environ) -> str:
     return token
 
 
-def _container_credentials(url: str, environ) -> sigv4.Credentials:
+def _container_credentials(url: str, environ: Environ) -> sigv4.Credentials:
     headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
     token = _container_token(environ)
     if token:
         headers["Authorization"] = token
 
-    def attempt() -> tuple[int, dict]:
+    def attempt() -> tuple[int, dict[str, Any]]:
         status, _, answer = _exchange(url, "GET", headers, None, environ)
         return status, _document(answer) if status == 200 else {}
 
@@ -163,12 +172,12 @@ def _container_credentials(url: str, environ) -> sigv4.Credentials:
     parts = (document.get("AccessKeyId"), document.get("SecretAccessKey"), document.get("Token") or "")
     if not (parts[0] and parts[1]) or not all(isinstance(part, str) for part in parts):
         raise AWSError(f"CredentialsEndpointAnswered{status}")
-    if not all(CONTROL_CHARACTERS.isdisjoint(part) for part in parts):
+    if not all(CONTROL_CHARACTERS.isdisjoint(str(part)) for part in parts):
         raise AWSError("InvalidContainerCredentials")
     return sigv4.Credentials(*parts)
 
 
-def credentials(environ=os.environ) -> sigv4.Credentials:
+def credentials(environ: Environ = os.environ) -> sigv4.Credentials:
     """The function's credentials: the environment's keys, else the container credentials endpoint."""
     access_key = environ.get("AWS_ACCESS_KEY_ID", "").strip()
     if access_key:
@@ -202,8 +211,8 @@ def error_code(status: int, headers: dict[str, str], answer: bytes) -> str:
     return code if code.isascii() and code.isprintable() and code else f"HTTP{status}"
 
 
-def call(api: API, operation: str, payload: dict, region: str, partition: str | None = None,
-         environ=os.environ) -> dict:
+def call(api: API, operation: str, payload: dict[str, Any], region: str, partition: str | None = None,
+         environ: Environ = os.environ) -> dict[str, Any]:
     """The JSON answer of ``operation`` (such as ``GetSecretValue``); AWSError when it fails."""
     if not region:
         raise AWSError("NoRegion")
@@ -217,7 +226,7 @@ def call(api: API, operation: str, payload: dict, region: str, partition: str | 
     except httpclient.ExchangeError as exc:
         raise AWSError(exc.code) from None
 
-    def attempt() -> dict:
+    def attempt() -> dict[str, Any]:
         headers = {"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": f"{api.target_prefix}.{operation}"}
         signed = sigv4.sign("POST", parts.netloc, parts.path or "/", headers, body, keys, region, api.service)
         del signed["Host"]  # the transport writes it

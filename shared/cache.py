@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import time
 
+TYPE_CHECKING = False  # typing is not imported at run time
+if TYPE_CHECKING:
+    from collections.abc import Callable, Hashable
+    from typing import Any
+
 
 class TTLCache:
     """Up to ``max_entries`` values, each forgotten a given time after it was stored.
@@ -11,12 +16,12 @@ class TTLCache:
     When full, the oldest entry goes.
     """
 
-    def __init__(self, max_entries: int = 1024, clock=time.monotonic) -> None:
+    def __init__(self, max_entries: int = 1024, clock: Callable[[], float] = time.monotonic) -> None:
         self.max_entries = max_entries
         self.clock = clock
-        self.entries: dict = {}
+        self.entries: dict[Hashable, tuple[float, Any]] = {}
 
-    def get(self, key):
+    def get(self, key: Hashable) -> Any:
         """The value stored under ``key`` if it has not expired, else None."""
         entry = self.entries.get(key)
         if entry is None:
@@ -27,7 +32,7 @@ class TTLCache:
             return None
         return value
 
-    def put(self, key, value, ttl_seconds: float) -> None:
+    def put(self, key: Hashable, value: Any, ttl_seconds: float) -> None:
         """Store ``value`` for ``ttl_seconds``; a TTL of 0 or less stores nothing."""
         if ttl_seconds <= 0:
             return

@@ -30,6 +30,12 @@ from pymongo.errors import ConnectionFailure, DuplicateKeyError, OperationFailur
 from shared import early_db, errors, observability, poolmetrics, secrets
 from shared.config import ConfigError, settings
 
+TYPE_CHECKING = False  # typing is imported only by the checker
+if TYPE_CHECKING:
+    from typing import Any
+
+    Document = dict[str, Any]
+
 RETRY_AFTER_SECONDS = "1"
 UNAVAILABLE = "the database is unavailable; try again shortly"
 AUTHENTICATION_FAILED = 18  # the server's error code for refused credentials
@@ -40,10 +46,10 @@ UNVERIFIED_TLS_OPTIONS = ("tlsinsecure", "tlsallowinvalidcertificates", "tlsallo
 # The request line's SecretFetches (shared.poolmetrics adds the pool's metrics the same way).
 observability.add_metric_source(secrets.FETCH_METRICS, secrets.take_fetch_count)
 
-_client: MongoClient | None = None
+_client: MongoClient[Document] | None = None
 # Made once per container: building a Database and a Collection object costs
 # about 20 us, as much as the rest of a warm request's own work.
-_collections: dict[str, Collection] = {}
+_collections: dict[str, Collection[Document]] = {}
 _lock = threading.Lock()
 _connecting: tuple[threading.Thread, threading.Event] | None = None  # connect_early's thread, and its end
 _renewed_at = -RENEW_INTERVAL_SECONDS
@@ -58,7 +64,7 @@ def check_tls_verification(uri: str) -> None:
                               f"for a private CA, give its certificate as tlsCAFile")
 
 
-def _new_client() -> MongoClient:
+def _new_client() -> MongoClient[Document]:
     config = settings()
     if not config.mongodb_uri:
         raise ConfigError("MONGODB_URI is not set")
@@ -92,7 +98,7 @@ def _wait_for_early_connect() -> None:
         connecting[1].wait()
 
 
-def client() -> MongoClient:
+def client() -> MongoClient[Document]:
     """The container's MongoClient, created on the first call (or waited for, when it is being connected early)."""
     global _client
     _wait_for_early_connect()
@@ -129,7 +135,7 @@ def connect_early(open_connection: bool = False) -> None:
         done.set()
 
 
-def collection(name: str) -> Collection:
+def collection(name: str) -> Collection[Document]:
     """A collection of the configured database."""
     found = _collections.get(name)
     if found is None:
@@ -176,9 +182,9 @@ class _MappedErrors:
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, kind, exc, traceback) -> bool:
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, traceback: object) -> None:
         if exc is None:
-            return False
+            return
         if isinstance(exc, DuplicateKeyError):
             raise errors.Conflict("the resource already exists") from None
         if isinstance(exc, OperationFailure):
@@ -191,7 +197,6 @@ class _MappedErrors:
         elif isinstance(exc, secrets.SecretError):
             observability.log("ERROR", "database secret unavailable", detail=str(exc))
             raise _unavailable() from None
-        return False
 
 
 _MAPPED_ERRORS = _MappedErrors()

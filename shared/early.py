@@ -22,6 +22,10 @@ import os
 
 from shared import secrets
 
+TYPE_CHECKING = False  # typing is not imported at run time
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
 SNAP_START = "snap-start"
 PROVISIONED = "provisioned-concurrency"  # initialized ahead of requests: nothing is waiting yet
 
@@ -31,7 +35,7 @@ def initialization_type() -> str:
     return os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE", "")
 
 
-def now_or_after_restore(start, before_snapshot) -> None:
+def now_or_after_restore(start: Callable[[], object], before_snapshot: Callable[[], object]) -> None:
     """Run ``start()`` now, or under SnapStart register it to run after the restore (and ``before_snapshot``)."""
     if initialization_type() != SNAP_START:
         start()

@@ -21,6 +21,10 @@ import threading
 
 from shared import early, secrets
 
+TYPE_CHECKING = False  # typing is not imported at run time
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
 _requested = False
 
 
@@ -34,7 +38,7 @@ def requested() -> bool:
     return _requested
 
 
-def connect(connect_early) -> None:
+def connect(connect_early: Callable[..., object]) -> None:
     """Call ``shared.db.connect_early`` once the secret is there; a failed fetch is left for the first request."""
     uri = os.environ.get("MONGODB_URI", "").strip()
     if secrets.is_reference(uri) and not secrets.wait(uri):

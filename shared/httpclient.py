@@ -73,7 +73,7 @@ def exchange(url: str, method: str, headers: dict[str, str], body: bytes, timeou
     lines += [f"{name}: {value}" for name, value in headers.items()]
     request = ("\r\n".join(lines) + "\r\n\r\n").encode() + body
     try:
-        with _connect(parts.hostname, parts.port or (443 if https else 80), deadline) as raw:
+        with _connect(parts.hostname or "", parts.port or (443 if https else 80), deadline) as raw:
             if not https:
                 return _answer(raw, request, deadline, max_bytes)
             raw.settimeout(_left(deadline))  # the handshake as a whole, as CPython bounds it
@@ -181,7 +181,7 @@ def _chunk_header():
 def unchunked(data: bytes | bytearray) -> bytes:
     """The body carried by a chunked transfer encoding, in linear time; MalformedAnswer when it is not one."""
     view = memoryview(data)
-    pieces = []
+    pieces: list[memoryview] = []
     position = 0
     while True:
         header = _chunk_header().match(data, position)

@@ -21,6 +21,12 @@ import orjson
 
 from shared import errors
 
+TYPE_CHECKING = False  # typing and pymongo are not imported at run time for these annotations
+if TYPE_CHECKING:
+    from typing import Any
+
+    from pymongo.collection import Collection
+
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
 MAX_CURSOR_LENGTH = 400
@@ -45,7 +51,7 @@ def parse_limit(raw: str | None) -> int:
     return int(raw)
 
 
-def _encoded_value(value):
+def _encoded_value(value: object) -> object:
     if isinstance(value, datetime):
         return {"t": (value - EPOCH) // MILLISECOND}
     if isinstance(value, str | bool | int | float):
@@ -55,12 +61,12 @@ def _encoded_value(value):
     raise TypeError(f"a cursor cannot hold a {type(value).__name__}: sort on strings, numbers, dates or ObjectIds")
 
 
-def encode_cursor(*values) -> str:
+def encode_cursor(*values: object) -> str:
     """The cursor that resumes a listing after the item whose sort key is ``values``."""
     return base64.urlsafe_b64encode(orjson.dumps([_encoded_value(value) for value in values])).decode().rstrip("=")
 
 
-def _decoded_value(value):
+def _decoded_value(value: object) -> object:
     if type(value) is int:
         if abs(value) > MAX_KEY_INTEGER:
             raise ValueError("integer out of range")
@@ -78,7 +84,7 @@ def _decoded_value(value):
     raise ValueError("not a key value")
 
 
-def decode_cursor(raw: str | None, size: int = 2) -> tuple | None:
+def decode_cursor(raw: str | None, size: int = 2) -> tuple[object, ...] | None:
     """The ``size`` sort key values inside a cursor made by :func:`encode_cursor`; None without a cursor.
 
     400 ``InvalidParameter`` for anything :func:`encode_cursor` would not have written.
@@ -100,7 +106,7 @@ def decode_cursor(raw: str | None, size: int = 2) -> tuple | None:
     return values
 
 
-def after_key(sort: list[tuple[str, int]], values: tuple) -> dict:
+def after_key(sort: list[tuple[str, int]], values: tuple[object, ...]) -> dict[str, Any]:
     """The query for the items that come after the sort key ``values`` in the order ``sort``.
 
     ``[("created_at", -1), ("_id", -1)]`` after ``(t, id)``: created before ``t``, or at ``t`` with a lower ``_id``.
@@ -113,8 +119,9 @@ def after_key(sort: list[tuple[str, int]], values: tuple) -> dict:
     return branches[0] if len(branches) == 1 else {"$or": branches}
 
 
-def page(collection, filter: dict, sort: list[tuple[str, int]], cursor: str | None, limit: int,
-         projection: dict | None = None) -> tuple[list[dict], str | None]:
+def page(collection: Collection[dict[str, Any]], filter: dict[str, Any], sort: list[tuple[str, int]],
+         cursor: str | None, limit: int,
+         projection: dict[str, Any] | None = None) -> tuple[list[dict[str, Any]], str | None]:
     """One page of the documents that match ``filter``, in the order ``sort``, and the next page's cursor.
 
     ``sort`` ends with a unique field (such as ``("_id", -1)``) so that every position is exact; every

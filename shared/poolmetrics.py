@@ -24,6 +24,10 @@ from pymongo import monitoring
 
 from shared import observability
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pymongo.monitoring import ConnectionCheckedOutEvent, ConnectionCheckOutFailedEvent
+
 METRICS = (
     ("PoolCheckoutWait", "Milliseconds"),
     ("PoolConnectionsCreated", "Count"),
@@ -45,7 +49,7 @@ class PoolCounter(monitoring.ConnectionPoolListener):
         self.cleared = 0
         self.open = 0
 
-    def take(self) -> dict:
+    def take(self) -> dict[str, float]:
         """The counts since the last call (and the connections open now), as request-line fields."""
         counts = {"PoolCheckoutWait": round(self.checkout_wait_ms, 3), "PoolConnectionsCreated": self.created,
                   "PoolCleared": self.cleared, "PoolConnections": self.open}
@@ -53,39 +57,39 @@ class PoolCounter(monitoring.ConnectionPoolListener):
         self.created = self.cleared = 0
         return counts
 
-    def connection_checked_out(self, event) -> None:
+    def connection_checked_out(self, event: ConnectionCheckedOutEvent) -> None:
         self.checkout_wait_ms += (event.duration or 0.0) * 1000
 
-    def connection_check_out_failed(self, event) -> None:
+    def connection_check_out_failed(self, event: ConnectionCheckOutFailedEvent) -> None:
         self.checkout_wait_ms += (event.duration or 0.0) * 1000
 
-    def connection_created(self, event) -> None:
+    def connection_created(self, event: object) -> None:
         self.created += 1
         self.open += 1
 
-    def connection_closed(self, event) -> None:
+    def connection_closed(self, event: object) -> None:
         self.open -= 1
 
-    def pool_cleared(self, event) -> None:
+    def pool_cleared(self, event: object) -> None:
         self.cleared += 1
 
     # The events nobody reads: one cheap method each (pymongo calls every listener's method by name).
-    def pool_created(self, event) -> None:
+    def pool_created(self, event: object) -> None:
         pass
 
-    def pool_ready(self, event) -> None:
+    def pool_ready(self, event: object) -> None:
         pass
 
-    def pool_closed(self, event) -> None:
+    def pool_closed(self, event: object) -> None:
         pass
 
-    def connection_ready(self, event) -> None:
+    def connection_ready(self, event: object) -> None:
         pass
 
-    def connection_check_out_started(self, event) -> None:
+    def connection_check_out_started(self, event: object) -> None:
         pass
 
-    def connection_checked_in(self, event) -> None:
+    def connection_checked_in(self, event: object) -> None:
         pass
 
 

@@ -10,6 +10,10 @@ from shared import errors
 from shared.principal import Principal, principal_from_event
 from shared.text import is_text
 
+TYPE_CHECKING = False  # typing is not imported at run time
+if TYPE_CHECKING:
+    from typing import Any
+
 JSON_TYPES = ("application/json", "application/merge-patch+json")
 
 
@@ -55,7 +59,7 @@ class Request:
     the router sets from the settings once the event is known to be one).
     """
 
-    def __init__(self, event, max_body_bytes: int | None = None) -> None:
+    def __init__(self, event, max_body_bytes: int = 16384) -> None:  # MAX_BODY_BYTES's default
         if not isinstance(event, dict):
             raise errors.MalformedEvent("the event must be a JSON object")
         self.event = event
@@ -80,6 +84,7 @@ class Request:
         # Set by the router once a route matches.
         self.route = ""
         self.path_params: dict[str, str] = {}
+        self.data: Any = None  # the body checked by the route's schema
         self.query_params: dict = {}  # the declared query parameters, checked (Router.route's query=)
 
     def _path_without_stage(self, raw_path: str) -> str:

@@ -132,7 +132,7 @@ class Route(namedtuple("Route", "method template endpoint segments public body p
         parts = path.split("/")
         if len(parts) != len(segments):
             return None
-        params = {}
+        params: dict[str, str] = {}
         for part, (literal, name) in zip(parts, segments, strict=True):
             if name is None:
                 if part != literal:

@@ -20,6 +20,10 @@ import os
 import threading
 from collections import namedtuple
 
+TYPE_CHECKING = False  # typing is not imported at run time
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
 SSM_NAME_PREFIX = "ssm:"
 # partition:region:account of an ARN; the region as botocore checks one, in AWS's lower case.
 REGION_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-")
@@ -62,7 +66,7 @@ def is_reference(value: str) -> bool:
     return value.startswith(SSM_NAME_PREFIX) or _arn_service(value) in ("secretsmanager", "ssm")
 
 
-def parse(value: str, environ=os.environ) -> Reference:
+def parse(value: str, environ: Mapping[str, str] = os.environ) -> Reference:
     """The AWS call behind the reference ``value``; SecretError when it names no region or is malformed.
 
     An ARN's partition, region and account must be shaped as AWS's are
@@ -95,14 +99,14 @@ FETCH_METRICS = (("SecretFetches", "Count"),)
 _fetch_count = 0
 
 
-def take_fetch_count() -> dict:
+def take_fetch_count() -> dict[str, int]:
     """Secret fetches since the last call (each an AWS API call), as the ``SecretFetches`` field; restarts at 0."""
     global _fetch_count
     taken, _fetch_count = _fetch_count, 0
     return {"SecretFetches": taken}
 
 
-def fetch(value: str, environ=os.environ) -> str:
+def fetch(value: str, environ: Mapping[str, str] = os.environ) -> str:
     """The current value of the secret ``value`` names, fetched now. Raises :class:`SecretError`."""
     global _fetch_count
     from shared import aws
@@ -192,6 +196,7 @@ def resolve(value: str) -> str:
                 del _fetches[value]
         if running.error is not None:
             raise running.error
+        assert running.value is not None  # a fetch that did not fail holds the value
         secret = running.value
     with _lock:
         _values[value] = secret

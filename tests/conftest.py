@@ -1,8 +1,16 @@
-"""Shared fixtures: a real MongoDB-protocol server, a clean database per test.
+"""Shared fixtures: a real MongoDB-protocol server, a clean database per test; the two tiers.
 
 The server is ``TEST_MONGODB_URI`` when set (a real mongod, for example the
 CI service container); otherwise a local FerretDB started on a free port with
 a temporary data folder, stopped at the end of the session.
+
+Tiers: ``make test`` runs everything; ``make test-fast`` (``pytest --fast``)
+runs only the tests that need no subprocess, server or build. A test is sorted
+by what it needs, never by its name: by the fixtures it uses (``NEEDS``: the
+database server, the local AWS endpoint), by a marker (``db``, ``server``,
+``subprocess``, ``build``, ``slow``), and, for whatever is left, at run time:
+under ``--fast`` a test that starts a process or runs cfn-lint is skipped
+there ("runs in make test"), so a new test lands in its tier by itself.
 """
 
 from __future__ import annotations
@@ -25,6 +33,9 @@ from tests.awskit import aws, aws_server, aws_tls_server  # noqa: E402, F401 -- 
 from tools import localdb, loopback  # noqa: E402
 
 os.environ.setdefault("STAGE", "local")
+# What a fixture needs, by name: a test using it (directly or through another fixture) has that marker.
+NEEDS = {"mongo_uri": "db", "aws_server": "server", "aws_tls_server": "server"}
+SLOW_TIER = ("db", "server", "subprocess", "build", "slow")
 SERVER_LOGS: list[Path] = []  # the session's local server logs, for its slow requests in the summary
 
 
@@ -100,3 +111,64 @@ def pytest_terminal_summary(terminalreporter) -> None:
         terminalreporter.section("local database: slow requests")
         for line in slow:
             terminalreporter.write_line(line)
+
+
+def pytest_addoption(parser) -> None:
+    parser.addoption("--fast", action="store_true",
+                     help="the fast tier: only tests that need no subprocess, server or build (make test-fast)")
+
+
+def pytest_configure(config) -> None:
+    for name, description in (("db", "needs the database server"), ("server", "needs a local server process"),
+                              ("subprocess", "starts a process"), ("build", "builds the functions' zips")):
+        config.addinivalue_line("markers", f"{name}: {description} (make test only)")
+    if config.getoption("fast"):
+        _refuse_slow_engines()
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """Mark each test by the fixtures it uses; under ``--fast``, deselect those of the whole suite's tier."""
+    for item in items:
+        for fixture in set(getattr(item, "fixturenames", ())) & NEEDS.keys():
+            item.add_marker(NEEDS[fixture])
+    if not config.getoption("fast"):
+        return
+    slow = [item for item in items if any(item.get_closest_marker(name) for name in SLOW_TIER)]
+    config.hook.pytest_deselected(items=slow)
+    items[:] = [item for item in items if item not in set(slow)]
+
+
+REFUSED: list[str] = []  # under --fast: what the running test started that belongs to make test
+
+
+def refuse(what: str) -> None:
+    REFUSED.append(what)
+    pytest.skip(f"{what}: runs in make test")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A test that failed after a refusal (it caught the skip, or a thread of it met it) is skipped too."""
+    report = yield
+    if report.failed and REFUSED:
+        report.outcome, report.longrepr = "skipped", (str(item.path), item.location[1] or 0, REFUSED[0])
+    if call.when == "teardown":
+        REFUSED.clear()
+    return report
+
+
+def _refuse_slow_engines() -> None:
+    """Under ``--fast``, starting a process or a cfn-lint run skips the test: it belongs to ``make test``."""
+    import subprocess
+
+    from tools.checks import cfnlint
+
+    def refuse_process(self, args, *rest, **options):
+        command = args if isinstance(args, str) else " ".join(map(str, args))
+        refuse(f"starts a process ({command[:60]})")
+
+    def refuse_cfn_lint(*args, **options):
+        refuse("runs cfn-lint (seconds a template)")
+
+    subprocess.Popen._execute_child = refuse_process
+    cfnlint.lint_file = cfnlint.lint_document = refuse_cfn_lint

@@ -15,7 +15,7 @@ import authorizer
 from shared.principal import Principal, principal_from_event
 from tests import apigw
 from tests.tokenkit import claims, sign
-from tools import invoke, samtemplate
+from tools import invoke, lambda_context, samtemplate
 
 ROOT = Path(__file__).resolve().parent.parent
 REGION_ACCOUNT = "arn:aws:execute-api:eu-west-1:123456789012"
@@ -241,7 +241,7 @@ def test_each_authorizer_event_is_routed_to_the_authorizer_and_allowed(name):
     event = invoke.load_event(ROOT / "events" / name)
     function, handler = invoke.function_for(event, samtemplate.load())
     assert handler == "authorizer.lambda_handler"
-    answer = authorizer.lambda_handler(event, invoke.LocalContext(function))
+    answer = authorizer.lambda_handler(event, lambda_context.Context(function))
     assert answer.get("isAuthorized") is True or answer["policyDocument"]["Statement"][0]["Effect"] == "Allow"
 
 

@@ -58,6 +58,7 @@ def use_container_credentials(monkeypatch, served, served_credentials: dict | No
 # One deadline per attempt: connect, headers and body together
 
 
+@pytest.mark.slow  # waits out a whole attempt's deadline, twice
 def test_header_lines_trickling_in_cannot_stretch_a_call_past_its_deadline(served):
     head = b"HTTP/1.1 200 OK\r\n" + b"".join(b"X-Slow-%d: 1\r\n" % number for number in range(30))
     served(trickle(head, pause=0.9, size=len(b"X-Slow-10: 1\r\n")))  # a line every 0.9 s: 27 s in all
@@ -67,6 +68,7 @@ def test_header_lines_trickling_in_cannot_stretch_a_call_past_its_deadline(serve
     assert time.monotonic() - started < CALL_BOUND_SECONDS
 
 
+@pytest.mark.slow  # waits out a whole attempt's deadline, twice
 def test_a_body_trickling_in_cannot_stretch_a_call_past_its_deadline(served):
     served(trickle(answer(body=b" " * 400), pause=0.1))  # a byte every 0.1 s: 40 s in all
     started = time.monotonic()

@@ -182,10 +182,23 @@ JWKS = {**VALID, "JWT_SECRET_ARN": "", "JWT_JWKS_URL": "https://idp.example.com/
 
 @pytest.fixture(scope="session")
 def sam_deploy():
+    """``sam_deploy(arguments)``: what ``sam deploy <arguments>`` would run with, as the pinned SAM CLI parses it.
+
+    ``{"options": {option: value}, "changeset_parameters": [...]}``: the parsed options (samconfig.toml applied)
+    and the ``Parameters`` the SAM CLI would send to CloudFormation's CreateChangeSet for the template.
+    """
     from tools.checks import samcli
 
-    samcli.python()  # the first run installs the pinned SAM CLI into .local/samcli
-    return samcli.parse_deploy
+    python = samcli.python()  # the first run installs the pinned SAM CLI into .local/samcli
+
+    def parse(arguments: list[str]) -> dict:
+        # -I: tools/checks must not be on sys.path, where samcli.py and cfnlint.py would hide the real packages.
+        result = subprocess.run([str(python), "-I", str(samcli.PARSER)], input=json.dumps(arguments),
+                                capture_output=True, text=True, cwd=ROOT, timeout=120)
+        assert result.returncode == 0, f"the SAM CLI refused the command line: {result.stderr[-2000:]}"
+        return json.loads(result.stdout)
+
+    return parse
 
 
 def sam_parsed(sam_deploy, environ: dict, environment: str = "dev") -> dict:

@@ -9,6 +9,9 @@ page has, a page left out of ``nav`` (mkdocs.yml's ``validation`` settings).
 from __future__ import annotations
 
 import importlib.util
+import json
+import os
+import re
 import shutil
 import subprocess
 import sys
@@ -29,7 +32,8 @@ def mkdocs_installed() -> None:
 def build(config: Path, site: Path) -> subprocess.CompletedProcess:
     """``mkdocs build --strict`` of ``config`` into ``site``."""
     return subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--config-file", str(config),
-                           "--site-dir", str(site)], capture_output=True, text=True, timeout=120)
+                           "--site-dir", str(site)], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
 
 
 def copy_of_the_docs(folder: Path) -> Path:
@@ -67,3 +71,28 @@ def test_a_link_out_of_docs_fails_the_build(tmp_path):
         page.write("\nSee [the README](../README.md).\n")
     built = build(config, tmp_path / "site")
     assert built.returncode != 0 and "../README.md" in built.stderr
+
+
+def material_config(page: Path) -> dict:
+    """The theme settings Material for MkDocs writes into every page."""
+    found = re.search(r'<script id="__config" type="application/json">(.*?)</script>', page.read_text(), re.S)
+    return json.loads(found.group(1))
+
+
+def test_the_site_has_search_copy_buttons_and_light_and_dark(tmp_path):
+    built = build(CONFIG, tmp_path / "site")
+    assert built.returncode == 0, built.stderr
+    index = tmp_path / "site" / "index.html"
+    assert {"content.code.copy", "search.suggest"} <= set(material_config(index)["features"])
+    assert (tmp_path / "site" / "search" / "search_index.json").exists()
+    schemes = re.findall(r'data-md-color-scheme="(\w+)"', index.read_text())
+    assert {"default", "slate"} <= set(schemes)
+
+
+def test_an_admonition_is_rendered_as_one(tmp_path):
+    config = copy_of_the_docs(tmp_path)
+    with (tmp_path / "docs" / "tutorial.md").open("a") as page:
+        page.write('\n!!! warning "Before you deploy"\n    Run make lint.\n')
+    built = build(config, tmp_path / "site")
+    assert built.returncode == 0, built.stderr
+    assert '<div class="admonition warning">' in (tmp_path / "site" / "tutorial" / "index.html").read_text()

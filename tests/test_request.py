@@ -174,3 +174,9 @@ def test_multi_value_query_that_is_not_a_list_is_malformed():
     event["multiValueQueryStringParameters"] = {"tag": "abc"}
     with pytest.raises(errors.MalformedEvent):
         _ = request(event).query
+
+
+def test_a_request_built_outside_the_router_reads_its_body_up_to_the_default_limit():
+    assert Request(rest_event("POST", "/notes", body={"text": "hi"})).json() == {"text": "hi"}
+    with pytest.raises(errors.PayloadTooLarge):
+        _ = Request(rest_event("POST", "/notes", body="x" * 16385)).body

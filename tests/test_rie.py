@@ -16,7 +16,8 @@ from tests.apigw import rest_event
 from tests.fixtures.gateway_server import LocalGateway, write_test_template
 from tools import loopback, rie, samtemplate, seed
 from tools.gateway.workers import with_handler_fix
-from tools.invoke import LocalContext, function_for, load_event
+from tools.invoke import function_for, load_event
+from tools.lambda_context import Context
 from tools.local_token import mint_local_token
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,7 +48,7 @@ def in_process(handler_path: str, function_name: str, event: dict):
     module, _, attribute = handler_path.rpartition(".")
     handler = getattr(importlib.import_module(module), attribute)
     try:
-        return handler(copy.deepcopy(event), LocalContext(function_name))
+        return handler(copy.deepcopy(event), Context(function_name))
     except Exception as exc:
         return {"raised": [type(exc).__name__, str(exc)]}
 

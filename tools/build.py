@@ -13,7 +13,8 @@ timestamp-based ``.pyc`` files look stale. Zips are reproducible: same inputs,
 same bytes, so an unchanged function keeps its version on deploy.
 
 The interpreter is ``LAMBDA_PYTHON`` when set, else ``python3.X`` on PATH, else
-pyenv's newest 3.X. Writes ``build/<Function>.zip``, ``build/sizes.json`` and
+pyenv's newest 3.X (:mod:`tools.interpreter`, which ``make setup`` uses for the
+virtualenv too). Writes ``build/<Function>.zip``, ``build/sizes.json`` and
 prints a table of sizes.
 """
 
@@ -25,9 +26,12 @@ import shutil
 import subprocess
 import sys
 import zipfile
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from tools import cli, samtemplate
+from packaging.utils import canonicalize_name
+
+from tools import cli, interpreter, samtemplate
 from tools.checks import imports, sam
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,66 +57,37 @@ def runtime_version(template: dict) -> str:
     return next(iter(runtimes)).removeprefix("python")
 
 
-def _reports_version(python: str, version: str) -> bool:
-    try:
-        answer = subprocess.run(
-            [python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
-            capture_output=True, text=True, timeout=30,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    return answer.returncode == 0 and answer.stdout.strip() == version
-
-
-def _pyenv_python(version: str) -> str | None:
-    if shutil.which("pyenv") is None:
-        return None
-    listed = subprocess.run(["pyenv", "versions", "--bare"], capture_output=True, text=True)
-    candidates = [line.strip() for line in listed.stdout.splitlines() if line.strip().startswith(f"{version}.")]
-    candidates.sort(key=lambda name: [int(part) if part.isdigit() else -1 for part in name.split(".")])
-    for candidate in reversed(candidates):
-        prefix = subprocess.run(["pyenv", "prefix", candidate], capture_output=True, text=True).stdout.strip()
-        python = Path(prefix) / "bin" / f"python{version}"
-        if prefix and python.exists():
-            return str(python)
-    return None
-
-
-def find_interpreter(version: str, environ=os.environ) -> str:
+def find_interpreter(version: str, environ: Mapping[str, str] = os.environ) -> str:
     """A Python ``version`` interpreter for compiling bytecode; BuildError naming the fix when none is found."""
-    configured = environ.get("LAMBDA_PYTHON", "").strip()
-    if configured:
-        if _reports_version(configured, version):
-            return configured
-        raise BuildError(f"LAMBDA_PYTHON={configured} is not a working Python {version} interpreter")
-    on_path = shutil.which(f"python{version}")
-    if on_path and _reports_version(on_path, version):
-        return on_path
-    found = _pyenv_python(version)
-    if found and _reports_version(found, version):
-        return found
-    raise BuildError(
-        f"no Python {version} interpreter found: the Lambda runtime is python{version} and bytecode is "
-        f"version-specific. Install Python {version} (for example `pyenv install {version}` or your "
-        f"package manager) or set LAMBDA_PYTHON to its path."
-    )
+    try:
+        return interpreter.find(version, environ)
+    except interpreter.InterpreterNotFound as exc:
+        raise BuildError(f"{exc} Bytecode is version-specific.") from None
 
 
-def install_distribution(requirement, version: str, cache: Path = WHEEL_CACHE) -> Path:
-    """The folder holding ``requirement`` installed for Lambda (arm64, CPython ``version``), cached."""
-    target = cache / f"cp{version.replace('.', '')}-aarch64" / str(requirement).replace("==", "-")
+def install_distribution(requirement, version: str, cache: Path = WHEEL_CACHE, hashes: Sequence[str] = ()) -> Path:
+    """The folder holding ``requirement`` installed for Lambda (arm64, CPython ``version``), cached.
+
+    With ``hashes`` (requirements.txt is a hash lock) pip installs only a file of one of them.
+    """
+    pinned = f"{requirement.name}{requirement.specifier}"
+    target = cache / f"cp{version.replace('.', '')}-aarch64" / pinned.replace("==", "-")
     if (target / ".complete").exists():
         return target
     if target.exists():
         shutil.rmtree(target)
+    target.mkdir(parents=True)
+    locked = target / ".requirement.txt"
+    locked.write_text(" ".join([pinned, *(f"--hash={value}" for value in hashes)]) + "\n")
     command = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-compile",
                "--disable-pip-version-check", "--target", str(target), "--implementation", "cp",
-               "--python-version", version, "--only-binary=:all:"]
+               "--python-version", version, "--only-binary=:all:", *(["--require-hashes"] if hashes else [])]
     for platform in PLATFORMS:
         command += ["--platform", platform]
-    result = subprocess.run([*command, str(requirement)], capture_output=True, text=True)
+    result = subprocess.run([*command, "-r", str(locked)], capture_output=True, text=True)
+    locked.unlink()
     if result.returncode != 0:
-        raise BuildError(f"pip could not install {requirement} for Linux arm64 / Python {version}:\n{result.stderr}")
+        raise BuildError(f"pip could not install {pinned} for Linux arm64 / Python {version}:\n{result.stderr}")
     (target / ".complete").touch()
     return target
 
@@ -133,8 +108,10 @@ def stage_function(entry_module: str, staging: Path, version: str, pins) -> None
         relative = path.relative_to(ROOT)
         (staging / relative).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, staging / relative)
+    hashes = imports.pinned_hashes()
     for requirement in imports.distributions(found.third_party, pins, version):
-        _copy_tree(install_distribution(requirement, version), staging)
+        locked = hashes.get(canonicalize_name(requirement.name), ())
+        _copy_tree(install_distribution(requirement, version, hashes=locked), staging)
 
 
 def compile_bytecode(python: str, staging: Path) -> None:

@@ -289,7 +289,7 @@ def _rewrite_stage_urls(outputs: dict) -> dict:
     return {name: {**output, "Value": rewrite(output.get("Value"))} for name, output in outputs.items()}
 
 
-def derive(rest: dict, flavour: str) -> dict:
+def derive(rest: dict, flavour: str) -> dict:  # noqa: C901 -- one step per part of the template, in order
     """The HTTP API template (``flavour`` :data:`JWT` or :data:`LAMBDA`) for the REST template ``rest``."""
     template = copy.deepcopy(rest)
     api_name, api = _api(template)

@@ -36,8 +36,9 @@ from pathlib import Path
 
 from tools import cli, database, loopback, samtemplate
 from tools.cli import CommandError
-from tools.gateway.runner import HandlerError, load_handler
+from tools.gateway.runner import HandlerError, LogLines, load_handler
 from tools.gateway.workers import log_record
+from tools.lambda_context import Context
 
 ROOT = Path(__file__).resolve().parent.parent
 FUNCTION_FAILED = 1
@@ -48,21 +49,6 @@ TOKEN_PLACEHOLDER = "{{LOCAL_TOKEN}}"
 NOT_AN_EVENT = ("is neither an API Gateway proxy event (httpMethod and path, or version 2.0 with "
                 "requestContext.http.method and rawPath) nor an authorizer event (type TOKEN or REQUEST with "
                 "methodArn, or version 2.0 with routeArn); see events/ for examples")
-
-
-class LocalContext:
-    """The parts of Lambda's context object that handlers and logs read."""
-
-    def __init__(self, function_name: str, timeout_seconds: float = 10.0) -> None:
-        self.function_name = function_name
-        self.function_version = "$LATEST"
-        self.memory_limit_in_mb = 512
-        self.aws_request_id = str(uuid.uuid4())
-        self.invoked_function_arn = f"arn:aws:lambda:local:000000000000:function:{function_name}"
-        self._deadline = time.monotonic() + timeout_seconds
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
 def fill_token(text: str) -> str:
@@ -135,24 +121,6 @@ def function_for(event: dict, template: dict) -> tuple[str, str]:
     raise LookupError(f"template.yaml routes no function for {method} {path}; it routes {served}")
 
 
-class LogLines:
-    """``sys.stdout`` while a function runs: what it writes goes on to ``stream``, and is kept."""
-
-    def __init__(self, stream) -> None:
-        self.stream = stream
-        self.written: list[str] = []
-
-    def write(self, text: str) -> int:
-        self.written.append(text)
-        return self.stream.write(text)
-
-    def flush(self) -> None:
-        self.stream.flush()
-
-    def lines(self) -> list[str]:
-        return "".join(self.written).splitlines()
-
-
 def invoke(handler_path: str, function_name: str, event_text: str, repeat: int = 1):
     """Import the handler, then invoke it ``repeat`` times.
 
@@ -167,15 +135,17 @@ def invoke(handler_path: str, function_name: str, event_text: str, repeat: int =
     except HandlerError as exc:
         raise CommandError(f"{function_name}: {exc}") from None
     import_ms = (time.perf_counter() - started) * 1000
-    first, runs, logged = None, [], LogLines(sys.stdout)
+    first, runs, lines, console = None, [], [], sys.stdout
+    logged = LogLines(lambda line: (lines.append(line), console.write(line + "\n")), console.flush)
     for index in range(repeat):
         event = json.loads(fill_token(event_text))
         with contextlib.redirect_stdout(logged) if index == 0 else contextlib.nullcontext():
             started = time.perf_counter()
             result = _call(handler, event, function_name)
             runs.append((time.perf_counter() - started) * 1000)
+        logged.flush()
         first = result if index == 0 else first
-    return first, import_ms, runs, logged.lines()
+    return first, import_ms, runs, lines
 
 
 def _records(lines: list[str]) -> list[dict]:
@@ -217,7 +187,7 @@ def failure(function_name: str, result, lines: list[str]) -> str | None:
 
 def _call(handler, event: dict, function_name: str):
     try:
-        return handler(event, LocalContext(function_name))
+        return handler(event, Context(function_name, request_id=str(uuid.uuid4())))
     except Exception as exc:  # an authorizer denies by raising, as Lambda expects
         return {"raised": f"{type(exc).__name__}: {exc}"}
 

@@ -180,7 +180,7 @@ class Evaluator:
         (function, argument), = expression.items()
         return self._apply(function, argument)
 
-    def _apply(self, function: str, argument):
+    def _apply(self, function: str, argument):  # noqa: C901 -- one branch per intrinsic function: a dispatch table
         if function == "Ref":
             return self.ref(argument)
         if function == "Condition":

@@ -114,11 +114,3 @@ def problems(function: str, modules: dict[str, Path], template_variables: set[st
             found.append(f"{name} is read by {occurrences[0].module} without a usable default: decide whether the "
                          f"template must set it (REQUIRED_WITH_MODULE or OPTIONAL in tools/checks/envvars.py)")
     return found
-
-
-def stale_decisions(all_modules: dict[str, Path]) -> list[str]:
-    """Decisions above about variables that no code reads any more."""
-    read = reads(all_modules)
-    decided = {**REQUIRED_WITH_MODULE, **OPTIONAL, **NEVER_SET}
-    return [f"tools/checks/envvars.py decides about {name}, which no code reads any more: remove the entry"
-            for name in sorted(decided) if name not in read]

@@ -110,7 +110,7 @@ def check_routes(template: dict, cfn: dict, evaluator: Evaluator) -> list[str]:
     return found
 
 
-def check_authorizer(cfn: dict, evaluator: Evaluator, flavour: str) -> list[str]:
+def check_authorizer(cfn: dict, evaluator: Evaluator, flavour: str) -> list[str]:  # noqa: C901 -- one check per field of the authorizer, flat
     """The JWT configuration from the parameters, or the Lambda authorizer as a simple-response one."""
     schemes = _body(cfn).get("components", {}).get("securitySchemes", {})
     scheme = schemes.get(httpapi.AUTHORIZER_NAME, {}).get("x-amazon-apigateway-authorizer")

@@ -10,6 +10,7 @@ Third-party imports are mapped to the distributions pinned in
 from __future__ import annotations
 
 import ast
+import functools
 import importlib.metadata
 import re
 import sys
@@ -64,9 +65,13 @@ def is_project_module(name: str, root: Path = ROOT) -> bool:
     return bool(top) and ((root / top / "__init__.py").is_file() or (root / f"{top}.py").is_file())
 
 
-def imported_names(source: str, package: str) -> list[tuple[str, bool]]:
-    """``(module, lazy)`` for every import in ``source``; ``lazy`` when made inside a function."""
-    found = []
+@functools.lru_cache(maxsize=1024)
+def imported_names(source: str, package: str) -> tuple[tuple[str, bool], ...]:
+    """``(module, lazy)`` for every import in ``source``; ``lazy`` when made inside a function.
+
+    Remembered by source text: the analysis of every route and function walks the same modules again.
+    """
+    found: list[tuple[str, bool]] = []
     tree = ast.parse(source)
     lazy_nodes = {
         id(node)
@@ -85,7 +90,7 @@ def imported_names(source: str, package: str) -> list[tuple[str, bool]]:
                 base = f"{parent}.{base}" if base else parent
             found.append((base, lazy))
             found += [(f"{base}.{alias.name}", lazy) for alias in node.names]
-    return found
+    return tuple(found)
 
 
 @dataclass
@@ -132,15 +137,27 @@ def _canonical(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
+def _locked_lines(path: Path) -> list[str]:
+    """The requirement lines of a requirements file, continuation lines joined, comments left out."""
+    joined = path.read_text().replace("\\\n", " ")
+    return [line.split("#", 1)[0].strip() for line in joined.splitlines() if line.split("#", 1)[0].strip()]
+
+
 def pinned_requirements(path: Path = ROOT / "requirements.txt") -> dict[str, Requirement]:
-    """The ``name==version`` lines of a requirements file, by canonical name."""
+    """The ``name==version`` lines of a requirements file (a hash lock too), by canonical name."""
     pins = {}
-    for line in path.read_text().splitlines():
-        line = line.split("#", 1)[0].strip()
-        if line:
-            requirement = Requirement(line)
-            pins[_canonical(requirement.name)] = requirement
+    for line in _locked_lines(path):
+        requirement = Requirement(line.split(" --hash=", 1)[0])
+        pins[_canonical(requirement.name)] = requirement
     return pins
+
+
+def pinned_hashes(path: Path = ROOT / "requirements.txt") -> dict[str, list[str]]:
+    """The ``sha256:...`` hashes of each pinned distribution of a hash lock, by canonical name."""
+    return {
+        _canonical(Requirement(line.split(" --hash=", 1)[0]).name): re.findall(r"--hash=(\S+)", line)
+        for line in _locked_lines(path)
+    }
 
 
 def _distribution_of(top_level: str) -> str:

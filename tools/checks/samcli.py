@@ -3,15 +3,15 @@
 The SAM CLI pins its own boto3 and cfn-lint, which do not co-install with
 ``requirements-dev.txt``; the virtualenv is made on first use from
 ``samcli-requirements.txt`` (the same pins the deploy job installs) and made
-again when that file changes. :func:`parse_deploy` parses a ``sam deploy``
-command line exactly as ``sam deploy`` does, without running it.
+again when that file changes. Its ``samcli_parse.py`` (``PARSER``) parses a
+``sam deploy`` command line exactly as ``sam deploy`` does, without running it:
+the tests' oracle of what ``make deploy`` sends.
 """
 
 from __future__ import annotations
 
 import fcntl
 import hashlib
-import json
 import shutil
 import subprocess
 import sys
@@ -50,18 +50,3 @@ def python() -> Path:
                 raise SamCliError(f"{' '.join(command[:4])} failed:\n{result.stderr[-2000:]}")
         stamp.write_text(_digest())  # last: a half-made virtualenv has no stamp and is made again
     return interpreter
-
-
-def parse_deploy(arguments: list[str]) -> dict:
-    """What ``sam deploy <arguments>`` would run with, as the pinned SAM CLI parses it in ROOT.
-
-    Returns ``{"options": {option: value}, "changeset_parameters": [...]}``: the
-    parsed options (samconfig.toml applied) and the ``Parameters`` the SAM CLI
-    would send to CloudFormation's CreateChangeSet for the template.
-    """
-    # -I: this folder must not be on sys.path, where samcli.py and cfnlint.py would hide the real packages.
-    result = subprocess.run([str(python()), "-I", str(PARSER)], input=json.dumps(arguments), capture_output=True,
-                            text=True, cwd=ROOT, timeout=120)
-    if result.returncode != 0:
-        raise SamCliError(f"the SAM CLI refused the command line: {(result.stderr.strip().splitlines() or [''])[-1]}")
-    return json.loads(result.stdout)

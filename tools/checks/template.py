@@ -240,7 +240,7 @@ def _grants_read(cfn: dict, function: str, parameter: str) -> bool:
     return False
 
 
-def check_delivery(cfn: dict, evaluator: Evaluator, environment: str) -> list[str]:
+def check_delivery(cfn: dict, evaluator: Evaluator, environment: str) -> list[str]:  # noqa: C901 -- independent checks, one per rule
     """Gradual rollout with alarm rollback in prod, all at once in dev; alarms, access logs, throttling, URL."""
     found = []
     production = environment == "prod"

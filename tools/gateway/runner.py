@@ -22,44 +22,33 @@ import os
 import sys
 import time
 import traceback
+from collections.abc import Callable
 
-
-class Context:
-    """The parts of Lambda's context object a handler may read."""
-
-    def __init__(self, request_id: str, deadline_ms: float) -> None:
-        self.function_name = os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "function")
-        self.function_version = os.environ.get("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        self.memory_limit_in_mb = int(os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128"))
-        region = os.environ.get("AWS_REGION", "us-east-1")
-        self.invoked_function_arn = f"arn:aws:lambda:{region}:123456789012:function:{self.function_name}"
-        self.log_group_name = f"/aws/lambda/{self.function_name}"
-        self.log_stream_name = "local"
-        self.aws_request_id = request_id
-        self._deadline_ms = deadline_ms
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int(self._deadline_ms - time.time() * 1000))
+from tools.lambda_context import Context
 
 
 class LogLines:
-    """``sys.stdout`` for the handler: every complete line goes to ``channel`` as ``{"log": line}``."""
+    """``sys.stdout`` for a handler: each complete line it writes is given to ``each_line``.
 
-    def __init__(self, channel) -> None:
-        self.channel = channel
+    ``flush`` gives the last, unfinished line too, then calls ``flushed``.
+    """
+
+    def __init__(self, each_line: Callable[[str], object], flushed: Callable[[], object] = lambda: None) -> None:
+        self.each_line = each_line
+        self.flushed = flushed
         self.pending = ""
 
     def write(self, text: str) -> int:
         self.pending += text
         *lines, self.pending = self.pending.split("\n")
         for line in lines:
-            self.channel.write(json.dumps({"log": line}) + "\n")
+            self.each_line(line)
         return len(text)
 
     def flush(self) -> None:
         if self.pending:
             self.write("\n")
-        self.channel.flush()
+        self.flushed()
 
     def isatty(self) -> bool:
         return False
@@ -128,7 +117,8 @@ def _load(handler_path: str):
 
 def _run(handler, invocation: dict) -> dict:
     try:
-        result = handler(invocation["event"], Context(invocation["request_id"], invocation["deadline_ms"]))
+        context = Context(request_id=invocation["request_id"], deadline_ms=invocation["deadline_ms"])
+        result = handler(invocation["event"], context)
     except Exception as exc:
         frames = traceback.format_exception(type(exc), exc, exc.__traceback__.tb_next)  # without this frame
         return {"error": {"errorType": type(exc).__name__, "errorMessage": str(exc),
@@ -149,7 +139,7 @@ def _encoded(answer: dict) -> str:
 def main(argv: list[str]) -> int:
     channel = os.fdopen(os.dup(1), "w")
     os.dup2(2, 1)  # what bypasses sys.stdout (a C library, a subprocess) goes to stderr
-    sys.stdout = LogLines(channel)
+    sys.stdout = LogLines(lambda line: channel.write(json.dumps({"log": line}) + "\n"), channel.flush)
     started = time.perf_counter()
     handler, init_error = _load(argv[1])
     sys.stdout.flush()

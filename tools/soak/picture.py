@@ -104,36 +104,45 @@ def _function_dimensions(template: dict) -> dict[str, str]:
             for name, properties in sam.function_properties(template).items()}
 
 
+def _gateway_samples(run: Run, name: str) -> list[tuple[float, float]] | None:
+    """Samples of an ``AWS/ApiGateway`` metric, from the requests the soak made and the functions' lines."""
+    if name == "Count":
+        return [(at, 1.0) for at, request in run.requests]
+    if name == "Latency":
+        return [(at, request["latency"]) for at, request in run.requests]
+    if name == "IntegrationLatency":
+        return [(at, float(record["Latency"])) for at, record in run.records if "Latency" in record]
+    if name in ("4XXError", "5XXError"):
+        first = name[0]
+        return [(at, 1.0 if str(request["status"]).startswith(first) else 0.0) for at, request in run.requests]
+    return None
+
+
+def _lambda_samples(run: Run, template: dict, name: str, function: str) -> list[tuple[float, float]] | None:
+    """Samples of an ``AWS/Lambda`` metric of ``function`` (a logical id), from the functions' lines."""
+    if name == "Invocations" and function == samtemplate.authorizer_function(template)[0]:
+        return [(at, 1.0) for at, request in run.requests if request["cache"] == "miss"]
+    dimension = _function_dimensions(template).get(function)
+    if name == "Duration":
+        return [(at, float(record["Latency"])) for at, record in run.records
+                if record.get("function") == dimension and "Latency" in record]
+    if name == "Invocations":
+        return [(at, 1.0) for at, record in run.records if record.get("function") == dimension]
+    if name == "ConcurrentExecutions":
+        return _in_flight([(at - float(record["Latency"]) / 1000, at) for at, record in run.records
+                           if record.get("function") == dimension and "Latency" in record])
+    return None
+
+
 def _samples(run: Run, template: dict, row: list) -> list[tuple[float, float]] | None:
     """``(second, value)`` samples of one widget row's metric, or None when only AWS measures it."""
     namespace, name = row[0], row[1]
     pairs = [item for item in row[2:] if not isinstance(item, dict)]
     dimensions = dict(zip(pairs[::2], pairs[1::2], strict=True))
     if namespace == "AWS/ApiGateway":
-        if name == "Count":
-            return [(at, 1.0) for at, request in run.requests]
-        if name == "Latency":
-            return [(at, request["latency"]) for at, request in run.requests]
-        if name == "IntegrationLatency":
-            return [(at, float(record["Latency"])) for at, record in run.records if "Latency" in record]
-        if name in ("4XXError", "5XXError"):
-            first = name[0]
-            return [(at, 1.0 if str(request["status"]).startswith(first) else 0.0) for at, request in run.requests]
-        return None
+        return _gateway_samples(run, name)
     if namespace == "AWS/Lambda":
-        function = dimensions.get("FunctionName", "").strip("<>")
-        if name == "Invocations" and function == samtemplate.authorizer_function(template)[0]:
-            return [(at, 1.0) for at, request in run.requests if request["cache"] == "miss"]
-        dimension = _function_dimensions(template).get(function)
-        if name == "Duration":
-            return [(at, float(record["Latency"])) for at, record in run.records
-                    if record.get("function") == dimension and "Latency" in record]
-        if name == "Invocations":
-            return [(at, 1.0) for at, record in run.records if record.get("function") == dimension]
-        if name == "ConcurrentExecutions":
-            return _in_flight([(at - float(record["Latency"]) / 1000, at) for at, record in run.records
-                               if record.get("function") == dimension and "Latency" in record])
-        return None
+        return _lambda_samples(run, template, name, dimensions.get("FunctionName", "").strip("<>"))
     return [(at, float(record[name])) for at, record in run.records
             if name in record and all(str(record.get(key)) == value for key, value in dimensions.items())]
 
