@@ -24,6 +24,10 @@ from collections import namedtuple
 from functools import cache
 from urllib.parse import SplitResult, urlsplit
 
+TYPE_CHECKING = False  # re is imported only by the checker here: compiling a pattern waits for a chunked answer
+if TYPE_CHECKING:
+    import re
+
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 MAX_HEADER_BYTES = 64 * 1024
 RECEIVE_BYTES = 65536
@@ -171,7 +175,7 @@ def _status(line: bytes) -> int | None:
 
 
 @cache
-def _chunk_header():
+def _chunk_header() -> re.Pattern[bytes]:
     """A chunk's size, then its extensions; compiled on first use (most answers are not chunked)."""
     import re
 

@@ -42,7 +42,8 @@ def _texts(values, where: str) -> list[str]:
 def _lower_keys(headers: dict, where: str) -> dict[str, str]:
     """``headers`` by lower-case name, once every name and value is known to be text (checked all at once)."""
     try:
-        names, values = "".join(headers), "".join(headers.values())
+        names: str | None = "".join(headers)
+        values: str | None = "".join(headers.values())
     except TypeError:  # a name or a value that is not a string
         names = values = None
     if not (is_text(names) and is_text(values)):  # a lone surrogate in one part is one in the joined text
