@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from urllib.parse import parse_qsl, urlsplit
 
 from pymongo import MongoClient
@@ -176,31 +174,42 @@ def renew_credentials() -> bool:
     return True
 
 
-@contextmanager
-def mapped_errors() -> Iterator[None]:
-    """Turn driver errors raised inside the block into HTTP problems.
+class _MappedErrors:
+    """The context manager :func:`mapped_errors` returns (a class, not a generator: every query enters it)."""
+
+    __slots__ = ()
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, traceback: object) -> None:
+        if exc is None:
+            return
+        if isinstance(exc, DuplicateKeyError):
+            raise errors.Conflict("the resource already exists") from None
+        if isinstance(exc, OperationFailure):
+            if exc.code == AUTHENTICATION_FAILED:
+                _refused_credentials()
+        elif isinstance(exc, PyMongoError) and (isinstance(exc, ConnectionFailure) or exc.timeout):
+            detail = observability.redact(str(exc))[:300]  # redacted first: a cut could split a secret
+            observability.log("WARNING", "database unavailable", error=type(exc).__name__, detail=detail)
+            raise _unavailable() from None
+        elif isinstance(exc, secrets.SecretError):
+            observability.log("ERROR", "database secret unavailable", detail=str(exc))
+            raise _unavailable() from None
+
+
+_MAPPED_ERRORS = _MappedErrors()
+
+
+def mapped_errors() -> _MappedErrors:
+    """Turn driver errors raised inside the ``with`` block into HTTP problems.
 
     Unreachable, restarting or slow database, or credentials it refuses
     -> 503 with ``Retry-After``; duplicate key -> 409. Other driver errors
     propagate (a 500, logged).
     """
-    try:
-        yield
-    except DuplicateKeyError:
-        raise errors.Conflict("the resource already exists") from None
-    except OperationFailure as exc:
-        if exc.code != AUTHENTICATION_FAILED:
-            raise
-        _refused_credentials()
-    except PyMongoError as exc:
-        if not isinstance(exc, ConnectionFailure) and not exc.timeout:
-            raise
-        detail = observability.redact(str(exc))[:300]  # redacted first: a cut could split a secret
-        observability.log("WARNING", "database unavailable", error=type(exc).__name__, detail=detail)
-        raise _unavailable() from None
-    except secrets.SecretError as exc:
-        observability.log("ERROR", "database secret unavailable", detail=str(exc))
-        raise _unavailable() from None
+    return _MAPPED_ERRORS
 
 
 def _unavailable() -> errors.ServiceUnavailable:

@@ -17,19 +17,20 @@ start more to import (see ``make bench``) than this module.
 
 from __future__ import annotations
 
-import re
 import socket
 import ssl
 import time
 from collections import namedtuple
+from functools import cache
 from urllib.parse import SplitResult, urlsplit
+
+TYPE_CHECKING = False  # re is imported only by the checker here: compiling a pattern waits for a chunked answer
+if TYPE_CHECKING:
+    import re
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 MAX_HEADER_BYTES = 64 * 1024
 RECEIVE_BYTES = 65536
-STATUS_LINE = re.compile(rb"HTTP/1\.[01] ([0-9]{3})(?: .*)?")
-DECIMAL = re.compile(r"[0-9]{1,15}")
-CHUNK_HEADER = re.compile(rb"([0-9A-Fa-f]{1,15})[ \t]*(?:;[^\r\n]*)?\r\n")  # a size, then extensions
 
 
 class ExchangeError(Exception):
@@ -136,7 +137,7 @@ def _answer(connection: socket.socket, request: bytes, deadline: float, max_byte
     status, headers = _head(bytes(received[:end]))
     body = received[end + 4:]
     declared = headers.get("content-length")
-    if declared is not None and not DECIMAL.fullmatch(declared):
+    if declared is not None and not (0 < len(declared) <= 15 and declared.isascii() and declared.isdigit()):
         raise ExchangeError("MalformedAnswer")
     length = int(declared) if declared is not None else -1
     while (length < 0 or len(body) < length) and len(body) <= max_bytes:
@@ -153,14 +154,32 @@ def _answer(connection: socket.socket, request: bytes, deadline: float, max_byte
 
 def _head(head: bytes) -> tuple[int, dict[str, str]]:
     status_line, *header_lines = head.split(b"\r\n")
-    matched = STATUS_LINE.fullmatch(status_line)
-    if not matched:
+    status = _status(status_line)
+    if status is None:
         raise ExchangeError("MalformedAnswer")
     headers = {}
     for line in header_lines:
         name, _, value = line.decode("latin-1").partition(":")
         headers[name.strip().lower()] = value.strip()
-    return int(matched.group(1)), headers
+    return status, headers
+
+
+def _status(line: bytes) -> int | None:
+    """The code of a status line ``HTTP/1.x NNN[ reason]`` (a reason without line feed), else None."""
+    code, rest = line[9:12], line[12:]
+    if line[:9] not in (b"HTTP/1.0 ", b"HTTP/1.1 ") or len(code) != 3 or not code.isdigit():
+        return None
+    if rest and (not rest.startswith(b" ") or b"\n" in rest):
+        return None
+    return int(code)
+
+
+@cache
+def _chunk_header() -> re.Pattern[bytes]:
+    """A chunk's size, then its extensions; compiled on first use (most answers are not chunked)."""
+    import re
+
+    return re.compile(rb"([0-9A-Fa-f]{1,15})[ \t]*(?:;[^\r\n]*)?\r\n")
 
 
 def unchunked(data: bytes | bytearray) -> bytes:
@@ -169,7 +188,7 @@ def unchunked(data: bytes | bytearray) -> bytes:
     pieces: list[memoryview] = []
     position = 0
     while True:
-        header = CHUNK_HEADER.match(data, position)
+        header = _chunk_header().match(data, position)
         if header is None:
             raise ExchangeError("MalformedAnswer")
         size, start = int(header.group(1), 16), header.end()

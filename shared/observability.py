@@ -11,7 +11,6 @@ Lines never carry headers, bodies, tokens or connection strings.
 from __future__ import annotations
 
 import os
-import re
 import sys
 import time
 from functools import cache
@@ -21,13 +20,20 @@ import orjson
 from shared.config import ConfigError, settings
 
 LEVELS = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40}
-SECRET_PATTERNS = (
-    (re.compile(r"(mongodb(?:\+srv)?://)[^@/\s]+@"), r"\1***@"),
-    (re.compile(r"(?i)(bearer\s+)\S+"), r"\1***"),
-    # A JWT: three base64url parts, the first holding "eyJ" (``{"`` encoded). The pattern starts only where a
-    # run of base64url characters starts, so that it takes linear time: "eyJ" * n costs n, not n squared.
-    (re.compile(r"(?<![\w-])(?=[\w-]*?eyJ)[\w-]*\.[\w-]*\.[\w-]*"), "***"),
-)
+
+
+@cache
+def _secret_patterns() -> tuple:
+    """The patterns :func:`redact` masks, compiled on first use: most cold starts never redact anything."""
+    import re
+
+    return (
+        (re.compile(r"(mongodb(?:\+srv)?://)[^@/\s]+@"), r"\1***@"),
+        (re.compile(r"(?i)(bearer\s+)\S+"), r"\1***"),
+        # A JWT: three base64url parts, the first holding "eyJ" (``{"`` encoded). The pattern starts only where a
+        # run of base64url characters starts, so that it takes linear time: "eyJ" * n costs n, not n squared.
+        (re.compile(r"(?<![\w-])(?=[\w-]*?eyJ)[\w-]*\.[\w-]*\.[\w-]*"), "***"),
+    )
 
 
 def redact(text: str) -> str:
@@ -35,7 +41,7 @@ def redact(text: str) -> str:
 
     Redact before cutting a text short: a secret cut in two no longer matches.
     """
-    for pattern, replacement in SECRET_PATTERNS:
+    for pattern, replacement in _secret_patterns():
         text = pattern.sub(replacement, text)
     return text
 
@@ -123,9 +129,9 @@ def log_counted(level: str, message: str, *, metric: str, function: str, **field
         sys.stderr.write(redact(f"{message} line not written ({type(broken).__name__}: {broken})") + "\n")
 
 
-# Metrics that modules add to the request line (see add_metric_source): their directive and their counts.
+# Metrics that modules add to the request line (see add_metric_source): their names and their counts.
 _sources: list = []
-_source_directives: dict[str, dict] = {}
+_request_directives: dict[str, list[dict]] = {}  # the request line's directives per namespace, sources included
 
 
 def add_metric_source(metrics: tuple[tuple[str, str], ...], take) -> None:
@@ -137,28 +143,19 @@ def add_metric_source(metrics: tuple[tuple[str, str], ...], take) -> None:
     (health, the authorizer) carries none of its metrics.
     """
     _sources.append((tuple(metrics), take))
-    _source_directives.clear()
+    _request_directives.clear()
 
 
-def _source_directive(namespace: str) -> dict:
-    found = _source_directives.get(namespace)
+def request_directives(namespace: str) -> list[dict]:
+    """The request line's metric directives: its own, then the sources' (per function), built once per namespace."""
+    found = _request_directives.get(namespace)
     if found is None:
-        metrics = [{"Name": name, "Unit": unit} for source, _ in _sources for name, unit in source]
-        found = _source_directives[namespace] = {"Namespace": namespace, "Dimensions": [["function"]],
-                                                 "Metrics": metrics}
+        found = list(_metric_directives(namespace))
+        if _sources:
+            metrics = [{"Name": name, "Unit": unit} for source, _ in _sources for name, unit in source]
+            found.append({"Namespace": namespace, "Dimensions": [["function"]], "Metrics": metrics})
+        _request_directives[namespace] = found
     return found
-
-
-def add_source_metrics(record: dict) -> None:
-    """Add the registered sources' values to ``record``, and their directive to its metrics block, if any."""
-    if not _sources:
-        return
-    for _, take in _sources:
-        record.update(take())
-    block = record.get("_aws")
-    if block is not None:
-        directives = block["CloudWatchMetrics"]
-        block["CloudWatchMetrics"] = [*directives, _source_directive(directives[0]["Namespace"])]
 
 
 def log_request(*, function: str, request, request_id: str, route: str, status: int,
@@ -171,7 +168,9 @@ def log_request(*, function: str, request, request_id: str, route: str, status: 
     so that a misconfigured version's 500s count in its ``ServerErrors``.
     """
     try:
-        record = {"_aws": metrics_block(metrics_namespace())}  # first, as CloudWatch shows it
+        # The metrics block first, as CloudWatch shows it; with invalid settings, in metrics_namespace()'s fallback.
+        record = {"_aws": {"Timestamp": int(time.time() * 1000),
+                           "CloudWatchMetrics": request_directives(metrics_namespace())}}
         record.update({
             "level": "ERROR" if status >= 500 else "INFO",
             "message": "request",
@@ -186,7 +185,8 @@ def log_request(*, function: str, request, request_id: str, route: str, status: 
             "ServerErrors": 1 if status >= 500 else 0,
             "ColdStart": 1 if cold_start else 0,
         })
-        add_source_metrics(record)
+        for _, take in _sources:
+            record.update(take())
         if failure is not None:
             record["error"] = type(failure).__name__
             record["detail"] = redact(str(failure))[:500]

@@ -107,12 +107,8 @@ class Principal(namedtuple("Principal", "sub email name scopes", defaults=("", "
         sub = claims.get("sub") or claims.get("principalId")
         if sub_problem(sub) is not None:
             return None
-        return cls(
-            sub=sub,
-            email=claim_text("email", claims.get("email")),
-            name=claim_text("name", claims.get("name")),
-            scopes=_scopes(claims.get("scope", claims.get("scopes"))),
-        )
+        return cls(sub, claim_text("email", claims.get("email")), claim_text("name", claims.get("name")),
+                   _scopes(claims.get("scope", claims.get("scopes"))))
 
 
 def _is_scope(value) -> bool:
@@ -125,7 +121,8 @@ def _scopes(value) -> tuple[str, ...]:
         text = value.strip("[]")
         value = text.split()
         if (text.isascii() and text.isprintable() and '"' not in text and "\\" not in text
-                and len(value) <= MAX_SCOPES and max(map(len, value), default=0) <= MAX_SCOPE_LENGTH):
+                and len(value) <= MAX_SCOPES
+                and (len(text) <= MAX_SCOPE_LENGTH or max(map(len, value), default=0) <= MAX_SCOPE_LENGTH)):
             return tuple(value)  # the usual case: the whole text checked at once
     if not isinstance(value, list):
         return ()

@@ -40,12 +40,15 @@ def _texts(values, where: str) -> list[str]:
 
 
 def _lower_keys(headers: dict, where: str) -> dict[str, str]:
-    lowered = {}
-    for name, value in headers.items():
-        if not is_text(name) or not is_text(value):
-            raise errors.MalformedEvent(f"{where} names and values must be strings of Unicode text (UTF-8)")
-        lowered[name.lower()] = value
-    return lowered
+    """``headers`` by lower-case name, once every name and value is known to be text (checked all at once)."""
+    try:
+        names: str | None = "".join(headers)
+        values: str | None = "".join(headers.values())
+    except TypeError:  # a name or a value that is not a string
+        names = values = None
+    if not (is_text(names) and is_text(values)):  # a lone surrogate in one part is one in the joined text
+        raise errors.MalformedEvent(f"{where} names and values must be strings of Unicode text (UTF-8)")
+    return {name.lower(): value for name, value in headers.items()}
 
 
 class Request:
@@ -76,6 +79,9 @@ class Request:
         if not self.path.startswith("/"):
             raise errors.MalformedEvent("the path must start with /")
         self.headers = self._headers()
+        request_id = self.context.get("requestId")
+        self.request_id = request_id if is_text(request_id) else ""
+        self._principal: Principal | None = None
         # Set by the router once a route matches.
         self.route = ""
         self.path_params: dict[str, str] = {}
@@ -96,11 +102,6 @@ class Request:
                 if isinstance(values, list) and values:
                     headers[_text(name, "multiValueHeaders").lower()] = _text(values[-1], f"multiValueHeaders.{name}")
         return headers
-
-    @cached_property
-    def request_id(self) -> str:
-        request_id = self.context.get("requestId")
-        return request_id if is_text(request_id) else ""
 
     @cached_property
     def query_lists(self) -> dict[str, list[str]]:
@@ -170,7 +171,9 @@ class Request:
         except orjson.JSONDecodeError as exc:
             raise errors.InvalidJSON(f"the body is not valid JSON: {exc.msg}") from None
 
-    @cached_property
+    @property
     def principal(self) -> Principal:
-        """The authenticated caller; 401 when the event carries none."""
-        return principal_from_event(self.context, self.headers)
+        """The authenticated caller, read once; 401 when the event carries none."""
+        if self._principal is None:  # a plain property: cheaper to read than functools.cached_property
+            self._principal = principal_from_event(self.context, self.headers)
+        return self._principal

@@ -23,7 +23,6 @@ OpenAPI operation takes and answers.
 
 from __future__ import annotations
 
-import re
 import time
 from collections import namedtuple
 from collections.abc import Callable
@@ -34,8 +33,11 @@ from shared.errors import HTTPError
 from shared.request import Request
 from shared.responses import Response, problem_response, to_proxy_result
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    import re
+
 Endpoint = Callable[[Request], Response]
-PARAMETER = re.compile(r"{([A-Za-z_][A-Za-z0-9_]*)}")
 # What a path segment may hold besides {parameters} (RFC 3986 pchar); a set: a regex costs a cold start to compile.
 LITERAL = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!$&'()*+,;=:@%")
 DEFAULT_STATUS = {"POST": 201, "DELETE": 204}
@@ -59,23 +61,42 @@ def check_template(template: str) -> list[str]:
         if not segment:
             raise malformed("has an empty segment (// or a trailing /)")
         if "{" in segment or "}" in segment:
-            found = PARAMETER.fullmatch(segment)
-            if found is None:
+            name = _parameter_name(segment)
+            if name is None:
                 if segment.count("{") != segment.count("}"):
                     raise malformed(f"has unbalanced braces in {segment!r}")
                 raise malformed(f"{segment!r} must be a whole segment {{name}}, name a letter or _ then letters, "
                                 f"digits or _")
-            if found.group(1) in names:
-                raise malformed(f"names the parameter {found.group(1)!r} twice")
-            names.append(found.group(1))
+            if name in names:
+                raise malformed(f"names the parameter {name!r} twice")
+            names.append(name)
         elif not LITERAL.issuperset(segment):
             raise malformed(f"has characters a path may not hold in {segment!r}")
     return names
 
 
+def _parameter_name(segment: str) -> str | None:
+    """``name`` for a segment ``{name}`` (a letter or _, then letters, digits or _, all ASCII), else None."""
+    name = segment[1:-1]
+    if segment[:1] == "{" and segment[-1:] == "}" and name.isascii() and name.isidentifier():
+        return name
+    return None
+
+
+def segments_of(template: str) -> str | tuple[tuple[str, str | None], ...]:
+    """What :meth:`Route.match` compares a path with: the template itself when it has no parameters, else
+    one ``(literal, None)`` or ``("", name)`` pair per ``/``-separated part. (Plain string work: a regex per
+    route would cost a cold start to compile.)"""
+    if "{" not in template:
+        return template
+    return tuple(("", name) if (name := _parameter_name(part)) else (part, None) for part in template.split("/"))
+
+
 def compile_template(template: str) -> re.Pattern:
-    """``/users/{user_id}`` -> a pattern whose named groups are the path parameters."""
-    parts = PARAMETER.split(template)
+    """``/users/{user_id}`` -> a regular expression whose named groups are the path parameters (for tools)."""
+    import re
+
+    parts = re.split(r"{([A-Za-z_][A-Za-z0-9_]*)}", template)
     pattern = "".join(
         f"(?P<{part}>[^/]+)" if index % 2 else re.escape(part) for index, part in enumerate(parts)
     )
@@ -92,9 +113,9 @@ def percent_decoded(params: dict[str, str]) -> dict[str, str]:
 
 
 # A namedtuple rather than a frozen dataclass, which costs more of a cold start to create.
-class Route(namedtuple("Route", "method template endpoint pattern public body params status response query "
+class Route(namedtuple("Route", "method template endpoint segments public body params status response query "
                                 "errors conditional", defaults=(False, None, None, 200, None, None, (), False))):
-    """A declared route: method, path template, endpoint, compiled pattern, whether it is public (no
+    """A declared route: method, path template, endpoint, its :func:`segments_of`, whether it is public (no
     authorizer), the body Schema checked before the endpoint (or None), the Fields of its path parameters
     (``{name: Field}`` or None), the success status it answers, the Schema of that answer (OpenAPI only),
     the Fields of its query parameters (or None), the error classes its code raises beyond what the router
@@ -104,9 +125,23 @@ class Route(namedtuple("Route", "method template endpoint pattern public body pa
     __slots__ = ()
 
     def match(self, path: str) -> dict[str, str] | None:
-        """The path parameters when ``path`` fits the template, else None."""
-        found = self.pattern.match(path)
-        return found.groupdict() if found else None
+        """The path parameters when ``path`` fits the template (each a non-empty part without ``/``), else None."""
+        segments = self.segments
+        if isinstance(segments, str):
+            return {} if path == segments else None
+        parts = path.split("/")
+        if len(parts) != len(segments):
+            return None
+        params: dict[str, str] = {}
+        for part, (literal, name) in zip(parts, segments, strict=True):
+            if name is None:
+                if part != literal:
+                    return None
+            elif part:
+                params[name] = part
+            else:
+                return None
+        return params
 
 
 def _check_params(fields: dict, params: dict[str, str]) -> None:
@@ -187,9 +222,8 @@ class Router:
         status = status or DEFAULT_STATUS.get(method, 200)
 
         def register(endpoint: Endpoint) -> Endpoint:
-            pattern = compile_template(template)
-            self.routes.append(Route(method, template, endpoint, pattern, public, body, params or None, status,
-                                     response, query or None, raised, conditional))
+            self.routes.append(Route(method, template, endpoint, segments_of(template), public, body, params or None,
+                                     status, response, query or None, raised, conditional))
             return endpoint
 
         return register

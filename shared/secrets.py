@@ -17,7 +17,6 @@ overlaps the imports that follow; :func:`resolve` waits for it.
 from __future__ import annotations
 
 import os
-import re
 import threading
 from collections import namedtuple
 
@@ -27,7 +26,24 @@ if TYPE_CHECKING:
 
 SSM_NAME_PREFIX = "ssm:"
 # partition:region:account of an ARN; the region as botocore checks one, in AWS's lower case.
-ARN_FIELDS = re.compile(r"aws(?:-[a-z]+)*:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?:[0-9]{12}")
+REGION_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-")
+
+
+def is_region(text: str) -> bool:
+    """Whether ``text`` is shaped like an AWS region (``eu-west-1``): 1 to 63 of a-z, 0-9 and ``-``, no ``-`` at
+    either end. (String checks: a regular expression would cost a cold start to compile.)"""
+    return (0 < len(text) <= 63 and REGION_CHARACTERS.issuperset(text)
+            and not text.startswith("-") and not text.endswith("-"))
+
+
+def _is_partition(text: str) -> bool:
+    """``aws``, or ``aws-`` then groups of a-z joined by ``-`` (``aws-cn``, ``aws-us-gov``)."""
+    first, *rest = text.split("-")
+    return first == "aws" and all(part.isascii() and part.isalpha() and part.islower() for part in rest)
+
+
+def _is_account(text: str) -> bool:
+    return len(text) == 12 and text.isascii() and text.isdigit()
 
 
 class SecretError(RuntimeError):
@@ -64,7 +80,8 @@ def parse(value: str, environ: Mapping[str, str] = os.environ) -> Reference:
     else:
         _, partition, service, region, account, resource = value.split(":", 5)
         kind = "secret:" if service == "secretsmanager" else "parameter/"
-        if not ARN_FIELDS.fullmatch(f"{partition}:{region}:{account}") or not resource.startswith(kind):
+        shaped = _is_partition(partition) and is_region(region) and _is_account(account)
+        if not shaped or not resource.startswith(kind):
             raise SecretError(f"the secret reference {value!r} is malformed: it must read "
                               f"arn:<partition>:{service}:<region>:<account>:{kind}<name>, with a partition, "
                               "region and account shaped like AWS's (aws, eu-west-1, 123456789012)")
