@@ -76,11 +76,23 @@ def stage_wide_resource(method_arn) -> str:
     if len(fields) == 6 and len(pieces := fields[5].split("/", 3)) == 4:
         arn, partition, service, region, account, _ = fields
         api, stage, method, _ = pieces
-        if (arn == "arn" and partition[:3] == "aws" and PARTITION_TAIL.issuperset(partition[3:])
-                and service == "execute-api" and region and REGION_CHARACTERS.issuperset(region)
-                and len(account) == 12 and account.isascii() and account.isdigit()
-                and api.isascii() and api.isalnum() and stage and STAGE_CHARACTERS.issuperset(stage)
-                and method.isascii() and method.isalpha()):
+        if (
+            arn == "arn"
+            and partition[:3] == "aws"
+            and PARTITION_TAIL.issuperset(partition[3:])
+            and service == "execute-api"
+            and region
+            and REGION_CHARACTERS.issuperset(region)
+            and len(account) == 12
+            and account.isascii()
+            and account.isdigit()
+            and api.isascii()
+            and api.isalnum()
+            and stage
+            and STAGE_CHARACTERS.issuperset(stage)
+            and method.isascii()
+            and method.isalpha()
+        ):
             return f"arn:{partition}:execute-api:{region}:{account}:{api}/{stage}/*/*"
     raise ValueError("methodArn is no execute-api ARN laid out as API Gateway documents it")
 
@@ -88,8 +100,7 @@ def stage_wide_resource(method_arn) -> str:
 def context_of(claims: dict) -> dict[str, str]:
     """What handlers read back: flat, strings only, as :func:`Principal.from_claims` reads it."""
     principal = Principal.from_claims(claims)
-    return {"sub": principal.sub, "email": principal.email, "name": principal.name,
-            "scope": " ".join(principal.scopes)}
+    return {"sub": principal.sub, "email": principal.email, "name": principal.name, "scope": " ".join(principal.scopes)}
 
 
 def allow(kind: str, event: dict, claims: dict) -> dict:
@@ -112,20 +123,36 @@ def lambda_handler(event, context) -> dict:
         answer = allow(kind, event, claims)
     except tokens.InvalidToken as refused:
         # Counted per version (EMF), so that a canary whose new version refuses valid tokens rolls back.
-        observability.log_counted("INFO", "token refused", metric=REFUSALS_METRIC, function=FUNCTION,
-                                  decision="deny", payload=kind, reason=str(refused), request_id=request_id)
+        observability.log_counted(
+            "INFO",
+            "token refused",
+            metric=REFUSALS_METRIC,
+            function=FUNCTION,
+            decision="deny",
+            payload=kind,
+            reason=str(refused),
+            request_id=request_id,
+        )
         if kind == HTTP_API:
             return {"isAuthorized": False}
         raise Unauthorized(UNAUTHORIZED) from None
     except Exception as failure:
         reason = observability.redact(str(failure))[:MAX_REASON_CHARS]  # redacted first: a cut could split a secret
         # Counted per version (EMF), so that a canary's alarm counts its own failures.
-        observability.log_counted("ERROR", "authorizer failure", metric=FAILURES_METRIC, function=FUNCTION,
-                                  decision="error", error=type(failure).__name__, reason=reason,
-                                  request_id=request_id)
+        observability.log_counted(
+            "ERROR",
+            "authorizer failure",
+            metric=FAILURES_METRIC,
+            function=FUNCTION,
+            decision="error",
+            error=type(failure).__name__,
+            reason=reason,
+            request_id=request_id,
+        )
         raise AuthorizerFailure(f"the authorizer failed ({type(failure).__name__}: {reason})") from None
     # DEBUG, not INFO: a log line per Allow would cost more than the verification itself;
     # API Gateway's access log can record $context.authorizer.principalId instead.
-    observability.log("DEBUG", "token accepted", decision="allow", payload=kind, sub=claims["sub"],
-                      request_id=request_id)
+    observability.log(
+        "DEBUG", "token accepted", decision="allow", payload=kind, sub=claims["sub"], request_id=request_id
+    )
     return answer

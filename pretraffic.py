@@ -83,13 +83,28 @@ def callers(lambda_client: Any, target: Target) -> tuple[list[str], bool]:
 
 def rest_event(method: str, path: str, authorizer: dict[str, Any] | None) -> dict[str, Any]:
     """A REST API (payload 1.0) event for ``method path``, with the authorizer's context if any."""
-    context: dict[str, Any] = {"requestId": "pretraffic", "stage": "hook", "httpMethod": method, "path": path,
-               "identity": {"sourceIp": "127.0.0.1"}}
+    context: dict[str, Any] = {
+        "requestId": "pretraffic",
+        "stage": "hook",
+        "httpMethod": method,
+        "path": path,
+        "identity": {"sourceIp": "127.0.0.1"},
+    }
     if authorizer:
         context["authorizer"] = authorizer
-    return {"resource": path, "path": path, "httpMethod": method, "headers": {"accept": "application/json"},
-            "multiValueHeaders": {}, "queryStringParameters": None, "multiValueQueryStringParameters": None,
-            "pathParameters": None, "body": None, "isBase64Encoded": False, "requestContext": context}
+    return {
+        "resource": path,
+        "path": path,
+        "httpMethod": method,
+        "headers": {"accept": "application/json"},
+        "multiValueHeaders": {},
+        "queryStringParameters": None,
+        "multiValueQueryStringParameters": None,
+        "pathParameters": None,
+        "body": None,
+        "isBase64Encoded": False,
+        "requestContext": context,
+    }
 
 
 def invoke(client: Any, function: str, event: dict[str, Any]) -> tuple[dict[str, Any] | None, str]:
@@ -110,8 +125,9 @@ def invoke(client: Any, function: str, event: dict[str, Any]) -> tuple[dict[str,
 
 def authorize(client: Any, function: str, token: str) -> tuple[dict[str, Any] | None, str]:
     """The context ``function`` (an authorizer) allows ``token`` with, or None and why not."""
-    answer, why = invoke(client, function, {"type": "TOKEN", "authorizationToken": f"Bearer {token}",
-                                            "methodArn": METHOD_ARN})
+    answer, why = invoke(
+        client, function, {"type": "TOKEN", "authorizationToken": f"Bearer {token}", "methodArn": METHOD_ARN}
+    )
     statement = ((answer or {}).get("policyDocument", {}).get("Statement") or [{}])[0]
     if answer is None or statement.get("Effect") != "Allow":
         return None, why or str(answer)
@@ -120,8 +136,9 @@ def authorize(client: Any, function: str, token: str) -> tuple[dict[str, Any] | 
 
 def check_authorizer(client: Any, target: Target, token: str) -> list[Check]:
     """The new authorizer version refuses a made-up token and accepts the smoke token, if any."""
-    answer, why = invoke(client, target.qualified, {"type": "TOKEN", "authorizationToken": REFUSED_TOKEN,
-                                                    "methodArn": METHOD_ARN})
+    answer, why = invoke(
+        client, target.qualified, {"type": "TOKEN", "authorizationToken": REFUSED_TOKEN, "methodArn": METHOD_ARN}
+    )
     refused = answer is None and why.endswith("error: Unauthorized")
     checks = [Check(target.function, "a made-up token", "" if refused else f"not refused ({why or answer})")]
     if token:
@@ -140,8 +157,9 @@ def check_route(client: Any, target: Target, route: str, context: dict[str, Any]
     return Check(target.function, route, f"answered {status}" if status >= 500 else "")
 
 
-def run_checks(lambda_client: Any, targets: list[Target], token: str = "",
-               environ: Mapping[str, str] = os.environ) -> list[Check]:
+def run_checks(
+    lambda_client: Any, targets: list[Target], token: str = "", environ: Mapping[str, str] = os.environ
+) -> list[Check]:
     """Every check of every target."""
     checks: list[Check] = []
     live_authorizer = environ.get("HOOK_AUTHORIZER", "").strip()
@@ -182,9 +200,20 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     except Exception as failure:  # a hook that cannot check must fail the deployment, never pass it
         checks, problems = [], [f"the checks could not run ({type(failure).__name__}: {failure})"]
     status = "Failed" if problems else "Succeeded"
-    print(json.dumps({"level": "ERROR" if problems else "INFO", "message": "pretraffic", "status": status,
-                      "checks": len(checks), "problems": problems}))
+    print(
+        json.dumps(
+            {
+                "level": "ERROR" if problems else "INFO",
+                "message": "pretraffic",
+                "status": status,
+                "checks": len(checks),
+                "problems": problems,
+            }
+        )
+    )
     codedeploy.put_lifecycle_event_hook_execution_status(
-        deploymentId=event["DeploymentId"], lifecycleEventHookExecutionId=event["LifecycleEventHookExecutionId"],
-        status=status)
+        deploymentId=event["DeploymentId"],
+        lifecycleEventHookExecutionId=event["LifecycleEventHookExecutionId"],
+        status=status,
+    )
     return {"status": status, "problems": problems}

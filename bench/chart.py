@@ -12,8 +12,9 @@ ROUTES = ("GET /health", "GET /me", "authorizer")
 
 
 def _entry(entries: list[dict], route: str, system: str) -> dict | None:
-    return next((e for e in entries if e["route"] == route and e["system"] == system
-                 and e.get("config", PLAIN) == PLAIN), None)
+    return next(
+        (e for e in entries if e["route"] == route and e["system"] == system and e.get("config", PLAIN) == PLAIN), None
+    )
 
 
 def _bars(axis, entries: list[dict], value, title: str, unit: str) -> None:
@@ -25,8 +26,15 @@ def _bars(axis, entries: list[dict], value, title: str, unit: str) -> None:
             continue
         positions = [position + (index - (len(SYSTEMS) - 1) / 2) * width for position, _ in found]
         heights, errors = zip(*(value(entry) for _, entry in found), strict=True)
-        axis.bar(positions, heights, width, yerr=list(zip(*errors, strict=True)), capsize=3,
-                 label=system, color=COLORS[system])
+        axis.bar(
+            positions,
+            heights,
+            width,
+            yerr=list(zip(*errors, strict=True)),
+            capsize=3,
+            label=system,
+            color=COLORS[system],
+        )
     axis.set_xticks(range(len(ROUTES)), ROUTES)
     axis.set_title(title)
     axis.set_ylabel(unit)
@@ -57,8 +65,10 @@ def draw(results: dict, path: Path) -> Path:
     handles, labels = cold_axis.get_legend_handles_labels()
     figure.legend(handles, labels, loc="outside lower center", ncols=len(labels))
     machine = results["machine"]
-    figure.suptitle(f"bare-api vs floor and baselines ({machine['cpu_count']} CPUs, Python {machine['python']}, "
-                    f"{results['generated_at'][:10]})")
+    figure.suptitle(
+        f"bare-api vs floor and baselines ({machine['cpu_count']} CPUs, Python {machine['python']}, "
+        f"{results['generated_at'][:10]})"
+    )
     figure.savefig(path, dpi=110)
     pyplot.close(figure)
     return path

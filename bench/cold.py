@@ -31,8 +31,15 @@ from bench.subjects import Subject
 ROOT = Path(__file__).resolve().parent.parent
 COLDSTART = ROOT / "bench" / "coldstart.py"
 TIMEOUT_SECONDS = 60
-MACHINE_VARIABLES = ("SSL_CERT_FILE", "SSL_CERT_DIR", "AWS_CA_BUNDLE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE",
-                     "AWS_PROFILE", "AWS_ENDPOINT_URL")
+MACHINE_VARIABLES = (
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "AWS_CA_BUNDLE",
+    "REQUESTS_CA_BUNDLE",
+    "CURL_CA_BUNDLE",
+    "AWS_PROFILE",
+    "AWS_ENDPOINT_URL",
+)
 
 
 class ColdStartError(RuntimeError):
@@ -60,8 +67,9 @@ class ColdSample:
 
 def child_environment(subject: Subject, pycache: Path, write_bytecode: bool) -> dict[str, str]:
     env = {name: value for name, value in os.environ.items() if name not in MACHINE_VARIABLES}
-    env.update({**subject.env, "PYTHONPATH": subject.python_path, "PYTHONPYCACHEPREFIX": str(pycache),
-                "PYTHONUNBUFFERED": "1"})
+    env.update(
+        {**subject.env, "PYTHONPATH": subject.python_path, "PYTHONPYCACHEPREFIX": str(pycache), "PYTHONUNBUFFERED": "1"}
+    )
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     if not write_bytecode:
         env["PYTHONDONTWRITEBYTECODE"] = "1"
@@ -72,7 +80,7 @@ def parse_report(stdout: str) -> dict | None:
     """The ``BENCH {json}`` line a cold-start process printed last, or None."""
     for line in reversed(stdout.splitlines()):
         if line.startswith("BENCH "):
-            return json.loads(line[len("BENCH "):])
+            return json.loads(line[len("BENCH ") :])
     return None
 
 
@@ -82,8 +90,9 @@ def sample(subject: Subject, event_file: Path | None, pycache: Path, write_bytec
     env = child_environment(subject, pycache, write_bytecode)
     spawned_ns = time.monotonic_ns()
     with cpus.measured():
-        process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                   text=True)
+        process = subprocess.Popen(
+            command, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
     try:
         stdout, stderr = process.communicate(timeout=TIMEOUT_SECONDS)
     except subprocess.TimeoutExpired:

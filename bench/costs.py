@@ -32,17 +32,29 @@ def steps(ca_file: Path | None) -> list[tuple[str, str, str]]:
     """(what, before, measured) for every cost the table shows."""
     found = [
         ("import boto3, after pymongo", "import pymongo, orjson", "import boto3"),
-        ("boto3 Secrets Manager client", "import pymongo, orjson, boto3",
-         "boto3.client('secretsmanager', region_name='eu-west-1')"),
+        (
+            "boto3 Secrets Manager client",
+            "import pymongo, orjson, boto3",
+            "boto3.client('secretsmanager', region_name='eu-west-1')",
+        ),
         ("import http.client, after pymongo (shared.aws does without)", "import pymongo, orjson", "import http.client"),
         ("import dns.resolver, after pymongo (mongodb+srv://)", "import pymongo, orjson", "import dns.resolver"),
         ("TLS context, system CA store", "import ssl", "ssl.create_default_context()"),
-        ("SigV4 signature (shared.sigv4)", "from shared import sigv4",
-         "sigv4.sign('POST', 'h', '/', {}, b'{}', sigv4.Credentials('a', 'b', 'c'), 'eu-west-1', 'ssm')"),
+        (
+            "SigV4 signature (shared.sigv4)",
+            "from shared import sigv4",
+            "sigv4.sign('POST', 'h', '/', {}, b'{}', sigv4.Credentials('a', 'b', 'c'), 'eu-west-1', 'ssm')",
+        ),
     ]
     if ca_file is not None:
-        found.insert(5, ("TLS context, the run's one-CA bundle", "import ssl",
-                         f"ssl.create_default_context(cafile={str(ca_file)!r})"))
+        found.insert(
+            5,
+            (
+                "TLS context, the run's one-CA bundle",
+                "import ssl",
+                f"ssl.create_default_context(cafile={str(ca_file)!r})",
+            ),
+        )
     return found
 
 
@@ -51,8 +63,7 @@ def _sample(before: str, measured: str) -> float:
     env["PYTHONPATH"] = str(ROOT)
     code = PROBE.format(before=before, measured=measured)
     with cpus.measured():
-        process = subprocess.Popen([sys.executable, "-c", code], env=env, cwd=ROOT, stdout=subprocess.PIPE,
-                                   text=True)
+        process = subprocess.Popen([sys.executable, "-c", code], env=env, cwd=ROOT, stdout=subprocess.PIPE, text=True)
     stdout, _ = process.communicate(timeout=60)
     if process.returncode != 0:
         raise subprocess.CalledProcessError(process.returncode, "a set-up cost probe")

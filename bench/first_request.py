@@ -38,23 +38,44 @@ AUDIENCE = "bare-api"
 START_SECONDS = 30
 FLAVOURS = {  # label -> gateway arguments; "{issuer}" is the loopback issuer's URL
     "REST API + Lambda authorizer": (),
-    "HTTP API + JWT authorizer": ("--api", "http", "--authorizer", "jwt", "--parameter", "JwtIssuer={issuer}",
-                                  "--parameter", f"JwtAudience={AUDIENCE}"),
+    "HTTP API + JWT authorizer": (
+        "--api",
+        "http",
+        "--authorizer",
+        "jwt",
+        "--parameter",
+        "JwtIssuer={issuer}",
+        "--parameter",
+        f"JwtAudience={AUDIENCE}",
+    ),
     "HTTP API + Lambda authorizer": ("--api", "http"),
 }
 # Prices (us-east-1, on-demand, first tier): value, what, AWS's page, and where and when the figure was checked.
 PRICES = {
-    "rest_per_million": (3.50, "API Gateway, REST API requests per million (first 333 million a month)",
-                         "https://aws.amazon.com/api-gateway/pricing/",
-                         "2026-12-02, as quoted from that page by https://amnic.com/blogs/aws-api-gateway-pricing"),
-    "http_per_million": (1.00, "API Gateway, HTTP API requests per million (first 300 million a month)",
-                         "https://aws.amazon.com/api-gateway/pricing/",
-                         "2026-12-02, as quoted from that page by https://amnic.com/blogs/aws-api-gateway-pricing"),
-    "lambda_request_per_million": (0.20, "Lambda requests per million", "https://aws.amazon.com/lambda/pricing/",
-                                   "2026-12-02, as quoted by https://cloudchipr.com/blog/aws-lambda-pricing"),
-    "lambda_gb_second_arm": (0.0000133334, "Lambda duration per GB-second, Arm (first 7.5 billion GB-s a month)",
-                             "https://aws.amazon.com/lambda/pricing/",
-                             "2026-12-02, as quoted by https://cloudchipr.com/blog/aws-lambda-pricing"),
+    "rest_per_million": (
+        3.50,
+        "API Gateway, REST API requests per million (first 333 million a month)",
+        "https://aws.amazon.com/api-gateway/pricing/",
+        "2026-12-02, as quoted from that page by https://amnic.com/blogs/aws-api-gateway-pricing",
+    ),
+    "http_per_million": (
+        1.00,
+        "API Gateway, HTTP API requests per million (first 300 million a month)",
+        "https://aws.amazon.com/api-gateway/pricing/",
+        "2026-12-02, as quoted from that page by https://amnic.com/blogs/aws-api-gateway-pricing",
+    ),
+    "lambda_request_per_million": (
+        0.20,
+        "Lambda requests per million",
+        "https://aws.amazon.com/lambda/pricing/",
+        "2026-12-02, as quoted by https://cloudchipr.com/blog/aws-lambda-pricing",
+    ),
+    "lambda_gb_second_arm": (
+        0.0000133334,
+        "Lambda duration per GB-second, Arm (first 7.5 billion GB-s a month)",
+        "https://aws.amazon.com/lambda/pricing/",
+        "2026-12-02, as quoted by https://cloudchipr.com/blog/aws-lambda-pricing",
+    ),
 }
 FUNCTION_MEMORY_MB, AUTHORIZER_MEMORY_MB = 1024, 512  # template.yaml's Globals and AuthorizerFunction
 
@@ -78,8 +99,9 @@ class LoopbackIssuer:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 discovery = self.path.endswith("/.well-known/openid-configuration")
-                body = json.dumps({"issuer": issuer.url, "jwks_uri": issuer.url + "/keys"} if discovery
-                                  else jwks).encode()
+                body = json.dumps(
+                    {"issuer": issuer.url, "jwks_uri": issuer.url + "/keys"} if discovery else jwks
+                ).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
@@ -128,15 +150,18 @@ def cold_starts(log: str) -> int:
     return len(re.findall(r"cold start", line))
 
 
-def sample(arguments: tuple[str, ...], token: str, requests: int, environment: dict[str, str],
-           folder: Path) -> dict:
+def sample(arguments: tuple[str, ...], token: str, requests: int, environment: dict[str, str], folder: Path) -> dict:
     """One fresh gateway: the first request's time, the cold starts it caused, and ``requests`` warm times."""
     port = loopback.free_port()
     log_path = folder / f"gateway-{uuid.uuid4().hex[:6]}.log"
     with open(log_path, "wb") as log:
-        process = subprocess.Popen([sys.executable, "-m", "tools.gateway", "--port", str(port), "--no-reload",
-                                    *arguments], cwd=ROOT, env={**os.environ, **environment}, stdout=log,
-                                   stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "tools.gateway", "--port", str(port), "--no-reload", *arguments],
+            cwd=ROOT,
+            env={**os.environ, **environment},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         try:
             loopback.wait_until_listening(port, process, START_SECONDS)
             first = _get(port, token)
@@ -159,19 +184,28 @@ def measure(samples: int, requests: int, environment: dict[str, str]) -> list[di
                 sub = f"bench-{uuid.uuid4().hex[:8]}"
                 token = issuer.token(sub) if "JWT" in label else mint_local_token(sub)
                 collected[label].append(sample(arguments, token, requests, environment, Path(folder)))
-    return [{"flavour": label,
-             "first_ms": summary([run["first_ms"] for run in runs]),
-             "warm_ms": summary([ms for run in runs for ms in run["warm_ms"]]),
-             "cold_starts": max(run["cold_starts"] for run in runs)} for label, runs in collected.items()]
+    return [
+        {
+            "flavour": label,
+            "first_ms": summary([run["first_ms"] for run in runs]),
+            "warm_ms": summary([ms for run in runs for ms in run["warm_ms"]]),
+            "cold_starts": max(run["cold_starts"] for run in runs),
+        }
+        for label, runs in collected.items()
+    ]
 
 
 def table(rows: list[dict]) -> str:
-    lines = ["First request after a deploy, then warm, GET /me through the local gateway (client ms, "
-             "median [p25-p75])", f"  {'flavour':<32}{'first request':>24}{'cold starts':>13}{'warm':>22}"]
+    lines = [
+        "First request after a deploy, then warm, GET /me through the local gateway (client ms, median [p25-p75])",
+        f"  {'flavour':<32}{'first request':>24}{'cold starts':>13}{'warm':>22}",
+    ]
     for row in rows:
         first, warm = row["first_ms"], row["warm_ms"]
-        lines.append(f"  {row['flavour']:<32}{first['p50']:>10.1f} [{first['p25']:.1f}-{first['p75']:.1f}]"
-                     f"{row['cold_starts']:>9}{warm['p50']:>12.2f} [{warm['p25']:.2f}-{warm['p75']:.2f}]")
+        lines.append(
+            f"  {row['flavour']:<32}{first['p50']:>10.1f} [{first['p25']:.1f}-{first['p75']:.1f}]"
+            f"{row['cold_starts']:>9}{warm['p50']:>12.2f} [{warm['p25']:.2f}-{warm['p75']:.2f}]"
+        )
     return "\n".join(lines)
 
 
@@ -187,23 +221,37 @@ def cost_model(function_ms: float, authorizer_ms: float, hit_rate: float) -> lis
     that invoke no authorizer.
     """
     price = {name: value[0] for name, value in PRICES.items()}
-    function = price["lambda_request_per_million"] + 1e6 * _billed_gb_seconds(function_ms, FUNCTION_MEMORY_MB) \
-        * price["lambda_gb_second_arm"]
-    authorizer = (1 - hit_rate) * (price["lambda_request_per_million"] + 1e6 * _billed_gb_seconds(
-        authorizer_ms, AUTHORIZER_MEMORY_MB) * price["lambda_gb_second_arm"])
-    rows = [("REST API + Lambda authorizer", price["rest_per_million"], authorizer),
-            ("HTTP API + JWT authorizer", price["http_per_million"], 0.0),
-            ("HTTP API + Lambda authorizer", price["http_per_million"], authorizer)]
-    return [{"flavour": label, "api": api, "function": function, "authorizer": auth, "total": api + function + auth}
-            for label, api, auth in rows]
+    function = (
+        price["lambda_request_per_million"]
+        + 1e6 * _billed_gb_seconds(function_ms, FUNCTION_MEMORY_MB) * price["lambda_gb_second_arm"]
+    )
+    authorizer = (1 - hit_rate) * (
+        price["lambda_request_per_million"]
+        + 1e6 * _billed_gb_seconds(authorizer_ms, AUTHORIZER_MEMORY_MB) * price["lambda_gb_second_arm"]
+    )
+    rows = [
+        ("REST API + Lambda authorizer", price["rest_per_million"], authorizer),
+        ("HTTP API + JWT authorizer", price["http_per_million"], 0.0),
+        ("HTTP API + Lambda authorizer", price["http_per_million"], authorizer),
+    ]
+    return [
+        {"flavour": label, "api": api, "function": function, "authorizer": auth, "total": api + function + auth}
+        for label, api, auth in rows
+    ]
 
 
 def cost_table(rows: list[dict], function_ms: float, authorizer_ms: float, hit_rate: float) -> str:
-    lines = [f"Cost per million requests, USD (function {function_ms:.2f} ms at {FUNCTION_MEMORY_MB} MB, authorizer "
-             f"{authorizer_ms:.2f} ms at {AUTHORIZER_MEMORY_MB} MB, arm64, authorizer cache hit rate "
-             f"{hit_rate:.0%})", f"  {'flavour':<32}{'API Gateway':>12}{'function':>10}{'authorizer':>12}{'total':>8}"]
-    lines += [f"  {row['flavour']:<32}{row['api']:>12.2f}{row['function']:>10.2f}{row['authorizer']:>12.2f}"
-              f"{row['total']:>8.2f}" for row in rows]
+    lines = [
+        f"Cost per million requests, USD (function {function_ms:.2f} ms at {FUNCTION_MEMORY_MB} MB, authorizer "
+        f"{authorizer_ms:.2f} ms at {AUTHORIZER_MEMORY_MB} MB, arm64, authorizer cache hit rate "
+        f"{hit_rate:.0%})",
+        f"  {'flavour':<32}{'API Gateway':>12}{'function':>10}{'authorizer':>12}{'total':>8}",
+    ]
+    lines += [
+        f"  {row['flavour']:<32}{row['api']:>12.2f}{row['function']:>10.2f}{row['authorizer']:>12.2f}"
+        f"{row['total']:>8.2f}"
+        for row in rows
+    ]
     lines += [f"  {value[0]} USD: {value[1]} ({value[2]}; checked {value[3]})" for value in PRICES.values()]
     return "\n".join(lines)
 
@@ -241,8 +289,11 @@ def main(argv: list[str] | None = None) -> int:
     print(table(rows))
     function_ms = args.function_ms if args.function_ms is not None else rows[1]["warm_ms"]["p50"]
     print()
-    print(cost_table(cost_model(function_ms, args.authorizer_ms, args.hit_rate), function_ms, args.authorizer_ms,
-                     args.hit_rate))
+    print(
+        cost_table(
+            cost_model(function_ms, args.authorizer_ms, args.hit_rate), function_ms, args.authorizer_ms, args.hit_rate
+        )
+    )
     return 0
 
 

@@ -110,8 +110,15 @@ def _worker(target: Target, tally: Tally, warmup: int) -> None:
         connection.close()
 
 
-def load(url: str, token: str = "", requests: int = 200, concurrency: int = 4, method: str = "GET",
-         warmup: int = 1, timeout: float = 10.0) -> dict:
+def load(
+    url: str,
+    token: str = "",
+    requests: int = 200,
+    concurrency: int = 4,
+    method: str = "GET",
+    warmup: int = 1,
+    timeout: float = 10.0,
+) -> dict:
     """Send ``requests`` timed requests from ``concurrency`` keep-alive connections; the results as a dict."""
     if requests < 1 or concurrency < 1 or warmup < 0:
         raise ValueError("requests and concurrency must be at least 1, warmup at least 0")
@@ -145,14 +152,16 @@ def render(result: dict) -> str:
     ]
     latency = result["latency_ms"]
     if latency:
-        lines.append("latency ms: " + "  ".join(f"{name} {latency[name]:.1f}"
-                                                 for name in ("min", "p50", "p95", "p99", "max")))
+        lines.append(
+            "latency ms: " + "  ".join(f"{name} {latency[name]:.1f}" for name in ("min", "p50", "p95", "p99", "max"))
+        )
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = cli.Parser(prog="make bench-http",
-                        description="Load a deployed API over HTTP(S) with keep-alive connections.")
+    parser = cli.Parser(
+        prog="make bench-http", description="Load a deployed API over HTTP(S) with keep-alive connections."
+    )
     parser.add_argument("--url", default=os.environ.get("URL", ""), help="the full URL, such as .../dev/me")
     parser.add_argument("--token", default=os.environ.get("TOKEN", ""), help="bearer token (optional)")
     parser.add_argument("--requests", type=cli.positive, default=200, help="timed requests in all")

@@ -49,10 +49,16 @@ def count(subject: subjects.Subject, event_file: Path, warm_repeat: int = 0) -> 
     env = cold.child_environment(subject, run.PYCACHE, write_bytecode=False)
     # Under valgrind everything runs some 50 times slower: give the driver time, and fix the hash seed.
     env.update({"MONGODB_TIMEOUT_MS": "60000", "PYTHONHASHSEED": "0", "BENCH_WARM_REPEAT": str(warm_repeat)})
-    command = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", subject.interpreter,
-               str(cold.COLDSTART), subject.handler, str(event_file)]
-    completed = subprocess.run(command, env=env, cwd=run.ROOT, capture_output=True, text=True,
-                               timeout=TIMEOUT_SECONDS)
+    command = [
+        "valgrind",
+        "--tool=callgrind",
+        "--callgrind-out-file=/dev/null",
+        subject.interpreter,
+        str(cold.COLDSTART),
+        subject.handler,
+        str(event_file),
+    ]
+    completed = subprocess.run(command, env=env, cwd=run.ROOT, capture_output=True, text=True, timeout=TIMEOUT_SECONDS)
     answer = cold.parse_report(completed.stdout) or {}
     found = COLLECTED.findall(completed.stderr)
     if completed.returncode != 0 or not found or "error" in answer:
@@ -65,8 +71,9 @@ def per_warm_request(subject: subjects.Subject, event_file: Path, warm_count: in
     return (count(subject, event_file, warm_count) - cold_count) / warm_count
 
 
-def counted_pairs(events: list[replay.ReplayEvent], world: production.World, uri: str, database,
-                  folder: Path) -> list[tuple[str, subjects.Subject, subjects.Subject, Path]]:
+def counted_pairs(
+    events: list[replay.ReplayEvent], world: production.World, uri: str, database, folder: Path
+) -> list[tuple[str, subjects.Subject, subjects.Subject, Path]]:
     """(route, subject, its floor, event file) for every production subject and every plain function."""
     replay.seed(database)
     env = run.function_environment(uri, database.name)
@@ -86,18 +93,27 @@ def counted_pairs(events: list[replay.ReplayEvent], world: production.World, uri
 
 
 def render(rows: list[tuple[str, str, int, int]]) -> str:
-    lines = ["Cold start, millions of instructions (callgrind, one cold start each, all threads)",
-             f"{'route':<12}{'subject':<44}{'subject':>10}{'floor':>10}  ratio"]
-    lines += [f"{route:<12}{label:<44}{mine / 1e6:>10.1f}{floor / 1e6:>10.1f}  {mine / floor:.3f}x"
-              for route, label, mine, floor in rows]
+    lines = [
+        "Cold start, millions of instructions (callgrind, one cold start each, all threads)",
+        f"{'route':<12}{'subject':<44}{'subject':>10}{'floor':>10}  ratio",
+    ]
+    lines += [
+        f"{route:<12}{label:<44}{mine / 1e6:>10.1f}{floor / 1e6:>10.1f}  {mine / floor:.3f}x"
+        for route, label, mine, floor in rows
+    ]
     return "\n".join(lines)
 
 
 def render_warm(rows: list[tuple[str, str, float, float]], warm_count: int) -> str:
-    lines = [f"Warm request, thousands of instructions per request (callgrind, {warm_count} warm requests each)",
-             f"{'route':<12}{'subject':<44}{'subject':>10}{'floor':>10}{'above':>10}  ratio"]
-    lines += [f"{route:<12}{label:<44}{mine / 1e3:>10.1f}{floor / 1e3:>10.1f}{(mine - floor) / 1e3:>10.1f}"
-              f"  {mine / floor:.3f}x" for route, label, mine, floor in rows]
+    lines = [
+        f"Warm request, thousands of instructions per request (callgrind, {warm_count} warm requests each)",
+        f"{'route':<12}{'subject':<44}{'subject':>10}{'floor':>10}{'above':>10}  ratio",
+    ]
+    lines += [
+        f"{route:<12}{label:<44}{mine / 1e3:>10.1f}{floor / 1e3:>10.1f}{(mine - floor) / 1e3:>10.1f}"
+        f"  {mine / floor:.3f}x"
+        for route, label, mine, floor in rows
+    ]
     return "\n".join(lines)
 
 
@@ -109,14 +125,22 @@ def warm_targets(rows: list[tuple[str, str, float, float]]) -> list[report.Targe
         above = mine - floor
         if route == "GET /me":
             limit = report.WARM_ME_MAX_ABOVE_FLOOR_INSTRUCTIONS
-            found.append(report.Target(
-                f"warm GET /me within {limit / 1e3:.0f} k instructions of its find_one, per request",
-                above <= limit, f"{mine / 1e3:.1f} k vs floor {floor / 1e3:.1f} k (+{above / 1e3:.1f} k)"))
+            found.append(
+                report.Target(
+                    f"warm GET /me within {limit / 1e3:.0f} k instructions of its find_one, per request",
+                    above <= limit,
+                    f"{mine / 1e3:.1f} k vs floor {floor / 1e3:.1f} k (+{above / 1e3:.1f} k)",
+                )
+            )
         elif route == "authorizer":
             limit = report.WARM_AUTHORIZER_MAX_RATIO_INSTRUCTIONS
-            found.append(report.Target(
-                f"warm authorizer within {limit}x of its jwt.decode, instructions per request",
-                mine / floor <= limit, f"{mine / 1e3:.1f} k vs floor {floor / 1e3:.1f} k ({mine / floor:.3f}x)"))
+            found.append(
+                report.Target(
+                    f"warm authorizer within {limit}x of its jwt.decode, instructions per request",
+                    mine / floor <= limit,
+                    f"{mine / 1e3:.1f} k vs floor {floor / 1e3:.1f} k ({mine / floor:.3f}x)",
+                )
+            )
     return found
 
 
@@ -126,23 +150,37 @@ def targets(rows: list[tuple[str, str, int, int]]) -> list[report.Target]:
     for route, label, mine, floor in rows:
         production_row = label.endswith("(Secrets Manager)")
         plain_row = label.startswith(subjects.BARE_API) and "(" not in label
-        limits = (report.PRODUCTION_INSTRUCTION_LIMITS if production_row
-                  else report.PLAIN_INSTRUCTION_LIMITS if plain_row else {})
+        limits = (
+            report.PRODUCTION_INSTRUCTION_LIMITS
+            if production_row
+            else report.PLAIN_INSTRUCTION_LIMITS
+            if plain_row
+            else {}
+        )
         if route in limits:
             ratio, which = mine / floor, "production" if production_row else "plain"
-            found.append(report.Target(
-                f"{which} cold start of {route} within {limits[route]}x of its floor, instructions",
-                ratio <= limits[route], f"{mine / 1e6:.1f} M vs floor {floor / 1e6:.1f} M instructions ({ratio:.3f}x)"))
+            found.append(
+                report.Target(
+                    f"{which} cold start of {route} within {limits[route]}x of its floor, instructions",
+                    ratio <= limits[route],
+                    f"{mine / 1e6:.1f} M vs floor {floor / 1e6:.1f} M instructions ({ratio:.3f}x)",
+                )
+            )
     return found
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = cli.Parser(prog="make bench-instructions",
-                        description="Cold starts in instructions (callgrind), against their floors.")
+    parser = cli.Parser(
+        prog="make bench-instructions", description="Cold starts in instructions (callgrind), against their floors."
+    )
     parser.add_argument("--events", default=DEFAULT_EVENTS, help="event files or globs")
     parser.add_argument("--delay-ms", type=float, default=0.0, help="modelled network delay per direction")
-    parser.add_argument("--warm-count", type=int, default=DEFAULT_WARM_COUNT,
-                        help="warm requests counted per function and floor (0: none)")
+    parser.add_argument(
+        "--warm-count",
+        type=int,
+        default=DEFAULT_WARM_COUNT,
+        help="warm requests counted per function and floor (0: none)",
+    )
     args = parser.parse_args(argv)
     if args.warm_count < 0:
         print("bench-instructions: --warm-count must be 0 or more", file=sys.stderr)
@@ -168,8 +206,14 @@ def main(argv: list[str] | None = None) -> int:
                 rows.append((route, label, mine, under))
                 if args.warm_count and subject.config == subjects.PLAIN:
                     print(f"counting {args.warm_count} warm requests of {subject.key} and its floor", file=sys.stderr)
-                    warm_rows.append((route, label, per_warm_request(subject, event_file, args.warm_count, mine),
-                                      per_warm_request(floor, event_file, args.warm_count, under)))
+                    warm_rows.append(
+                        (
+                            route,
+                            label,
+                            per_warm_request(subject, event_file, args.warm_count, mine),
+                            per_warm_request(floor, event_file, args.warm_count, under),
+                        )
+                    )
         except (CountError, cold.ColdStartError) as exc:
             print(f"bench-instructions: {exc}", file=sys.stderr)
             return 1

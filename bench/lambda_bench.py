@@ -122,8 +122,9 @@ def status_of(answer: dict, payload: bytes) -> str:
     return "ok"
 
 
-def run(client, function_name: str, events: list[replay.ReplayEvent], count: int,
-        log_file: LogFile | None = None) -> list[Invocation]:
+def run(
+    client, function_name: str, events: list[replay.ReplayEvent], count: int, log_file: LogFile | None = None
+) -> list[Invocation]:
     """``count`` invocations per event, events taking turns; the first one is the cold start if any."""
     return [invoke(client, function_name, item, log_file) for _ in range(count) for item in events]
 
@@ -137,13 +138,16 @@ def render(invocations: list[Invocation]) -> str:
         durations = [item.report["Duration"] for item in mine if "Duration" in item.report]
         duration = f"{summary(durations)['p50']:>14.2f}{summary(durations)['p99']:>9.2f}" if durations else f"{'-':>23}"
         statuses = ", ".join(f"{status} x{n}" for status, n in _count(item.status for item in mine).items())
-        lines.append(f"{event.removeprefix('events/'):<32}{len(mine):>4}{client['p50']:>12.2f}{client['p99']:>9.2f}"
-                     f"{duration}  {statuses}")
+        lines.append(
+            f"{event.removeprefix('events/'):<32}{len(mine):>4}{client['p50']:>12.2f}{client['p99']:>9.2f}"
+            f"{duration}  {statuses}"
+        )
     first = invocations[0]
     init = f"{first.report['Init Duration']:.2f} ms" if "Init Duration" in first.report else "none (it was warm)"
     duration = f"{first.report['Duration']:.2f} ms" if "Duration" in first.report else "-"
-    lines.append(f"first invocation ({first.event}): client {first.client_ms:.2f} ms, Duration {duration}, "
-                 f"Init Duration {init}")
+    lines.append(
+        f"first invocation ({first.event}): client {first.client_ms:.2f} ms, Duration {duration}, Init Duration {init}"
+    )
     if not any(item.report for item in invocations):
         lines.append("No REPORT lines: the endpoint sent no log tail; pass --log-file with aws-lambda-rie's output.")
     return "\n".join(lines)
@@ -179,8 +183,12 @@ def local_function(function: str, handler: str) -> Iterator[tuple[str, LogFile]]
         client = MongoClient(uri, tz_aware=True)
         replay.seed(client[database_name])
         log_path = Path(folder) / "rie.log"
-        env = {**function_environment(uri, database_name), "AWS_LAMBDA_FUNCTION_NAME": function,
-               "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512", "AWS_LAMBDA_FUNCTION_TIMEOUT": "10"}
+        env = {
+            **function_environment(uri, database_name),
+            "AWS_LAMBDA_FUNCTION_NAME": function,
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512",
+            "AWS_LAMBDA_FUNCTION_TIMEOUT": "10",
+        }
         port = rie_port()
         with open(log_path, "wb") as log:
             process = rie.start(handler, port, env, log_file=log)
@@ -199,11 +207,13 @@ def rie_port() -> int:
 
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("STAGE", "local")  # the events' tokens are minted with the local development secret
-    parser = cli.Parser(prog="make bench-lambda",
-                        description="Invoke a Lambda function with the events; report its REPORT lines.")
+    parser = cli.Parser(
+        prog="make bench-lambda", description="Invoke a Lambda function with the events; report its REPORT lines."
+    )
     parser.add_argument("--function", default=os.environ.get("FUNCTION", ""), help="function name or ARN")
-    parser.add_argument("--endpoint", default=os.environ.get("ENDPOINT") or None,
-                        help="the Invoke API's URL, such as aws-lambda-rie's")
+    parser.add_argument(
+        "--endpoint", default=os.environ.get("ENDPOINT") or None, help="the Invoke API's URL, such as aws-lambda-rie's"
+    )
     parser.add_argument("--rie", metavar="LOGICAL_ID", help="run this template function under aws-lambda-rie here")
     parser.add_argument("--log-file", type=Path, help="aws-lambda-rie's output, to read its REPORT lines")
     parser.add_argument("--events", default=os.environ.get("EVENTS", ""), help="event files or globs")

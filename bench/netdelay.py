@@ -82,8 +82,9 @@ class DelayProxy:
             pass
         pending.put((time.monotonic_ns(), b""))
 
-    def _write(self, sink: socket.socket, pending: queue.Queue, direction: str,
-               closing: tuple[socket.socket, ...]) -> None:
+    def _write(
+        self, sink: socket.socket, pending: queue.Queue, direction: str, closing: tuple[socket.socket, ...]
+    ) -> None:
         """Send each chunk ``delay`` after it arrived; at the end, pass the close on (and close ``closing``)."""
         try:
             while data := self._next(pending):

@@ -81,8 +81,10 @@ def secret_phase(proxy: DelayProxy, spawned_ns: int) -> dict[str, float]:
     answers = [chunk.arrived_ns for chunk in proxy.chunks if chunk.direction == DOWN]
     if not proxy.accepted_ns or not answers:
         return {}
-    return {"secret_start": _ms(proxy.accepted_ns[0], spawned_ns),
-            "secret_end": _ms(max(answers) + int(proxy.delay * 1e9), spawned_ns)}
+    return {
+        "secret_start": _ms(proxy.accepted_ns[0], spawned_ns),
+        "secret_end": _ms(max(answers) + int(proxy.delay * 1e9), spawned_ns),
+    }
 
 
 def database_phases(proxy: DelayProxy, spawned_ns: int) -> dict[str, float]:
@@ -96,8 +98,11 @@ def database_phases(proxy: DelayProxy, spawned_ns: int) -> dict[str, float]:
     if not proxy.accepted_ns or not requests:
         return {}
     query = requests[-1]
-    answers = [chunk for chunk in pooled if chunk.direction == DOWN and chunk.connection == query.connection
-               and chunk.arrived_ns > query.arrived_ns]
+    answers = [
+        chunk
+        for chunk in pooled
+        if chunk.direction == DOWN and chunk.connection == query.connection and chunk.arrived_ns > query.arrived_ns
+    ]
     delay_ns = int(proxy.delay * 1e9)
     phases = {"db_start": _ms(proxy.accepted_ns[0], spawned_ns), "query_start": _ms(query.arrived_ns, spawned_ns)}
     if answers:
@@ -108,24 +113,49 @@ def database_phases(proxy: DelayProxy, spawned_ns: int) -> dict[str, float]:
 def _function_role(url: str, ca_file: Path) -> dict:
     import boto3
 
-    iam = boto3.client("iam", endpoint_url=url, region_name=REGION, verify=str(ca_file),
-                       aws_access_key_id="setup", aws_secret_access_key="setup")
-    trust = {"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+    iam = boto3.client(
+        "iam",
+        endpoint_url=url,
+        region_name=REGION,
+        verify=str(ca_file),
+        aws_access_key_id="setup",
+        aws_secret_access_key="setup",
+    )
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
+    }
     role = iam.create_role(RoleName="bench-function", AssumeRolePolicyDocument=json.dumps(trust))["Role"]
-    policy = {"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Action": ["secretsmanager:GetSecretValue", "ssm:GetParameter"], "Resource": "*"}]}
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": ["secretsmanager:GetSecretValue", "ssm:GetParameter"], "Resource": "*"}
+        ],
+    }
     iam.put_role_policy(RoleName="bench-function", PolicyName="secrets", PolicyDocument=json.dumps(policy))
-    sts = boto3.client("sts", endpoint_url=url, region_name=REGION, verify=str(ca_file),
-                       aws_access_key_id="setup", aws_secret_access_key="setup")
+    sts = boto3.client(
+        "sts",
+        endpoint_url=url,
+        region_name=REGION,
+        verify=str(ca_file),
+        aws_access_key_id="setup",
+        aws_secret_access_key="setup",
+    )
     return sts.assume_role(RoleArn=role["Arn"], RoleSessionName="bench", DurationSeconds=43200)["Credentials"]
 
 
 def _seed_secrets(url: str, ca_file: Path, database_uri: str) -> dict[str, str]:
     import boto3
 
-    options = {"endpoint_url": url, "region_name": REGION, "verify": str(ca_file), "aws_access_key_id": "setup",
-               "aws_secret_access_key": "setup"}
+    options = {
+        "endpoint_url": url,
+        "region_name": REGION,
+        "verify": str(ca_file),
+        "aws_access_key_id": "setup",
+        "aws_secret_access_key": "setup",
+    }
     manager = boto3.client("secretsmanager", **options)
     ssm = boto3.client("ssm", **options)
     ssm.put_parameter(Name="/bench/mongodb-uri", Value=database_uri, Type="SecureString")
@@ -137,8 +167,9 @@ def _seed_secrets(url: str, ca_file: Path, database_uri: str) -> dict[str, str]:
     }
 
 
-def function_environment(base: dict[str, str], arns: dict[str, str], role: dict, endpoint: str,
-                         ca_file: Path) -> dict[str, str]:
+def function_environment(
+    base: dict[str, str], arns: dict[str, str], role: dict, endpoint: str, ca_file: Path
+) -> dict[str, str]:
     """``base`` (the run's function environment) as a deployed stage sets it: references, credentials, endpoint."""
     return {
         **base,
@@ -163,19 +194,32 @@ def world(delay_ms: float) -> Iterator[tuple[World, str]]:
     with tempfile.TemporaryDirectory(prefix="bench-production-") as folder:
         files = localtls.generate(Path(folder) / "tls")
         port, tls_port = loopback.free_port(), loopback.free_port()
-        database = localdb.start(port, Path(folder) / "data", tls=localdb.TLSListener(tls_port, files.cert_file,
-                                                                                      files.key_file))
+        database = localdb.start(
+            port, Path(folder) / "data", tls=localdb.TLSListener(tls_port, files.cert_file, files.key_file)
+        )
         aws = localaws.start(loopback.free_port(), tls=(files.cert_file, files.key_file))
         database_proxy = DelayProxy(tls_port, delay_ms / 1000)
         aws_proxy = DelayProxy(urlsplit(aws.url).port, delay_ms / 1000)
         try:
-            tls_uri = (f"mongodb://127.0.0.1:{database_proxy.port}/?tls=true&tlsCAFile={files.ca_file}"
-                       f"&directConnection=true")
+            tls_uri = (
+                f"mongodb://127.0.0.1:{database_proxy.port}/?tls=true&tlsCAFile={files.ca_file}&directConnection=true"
+            )
             arns = _seed_secrets(aws.url, files.ca_file, tls_uri)
             role = _function_role(aws.url, files.ca_file)
             localaws.require_signatures(aws.url, files.ca_file)
-            yield World(tls_uri, arns, role, f"https://127.0.0.1:{aws_proxy.port}", files.ca_file, database_proxy,
-                        aws_proxy, delay_ms), f"mongodb://127.0.0.1:{port}/"
+            yield (
+                World(
+                    tls_uri,
+                    arns,
+                    role,
+                    f"https://127.0.0.1:{aws_proxy.port}",
+                    files.ca_file,
+                    database_proxy,
+                    aws_proxy,
+                    delay_ms,
+                ),
+                f"mongodb://127.0.0.1:{port}/",
+            )
         finally:
             database_proxy.close()
             aws_proxy.close()
@@ -188,6 +232,14 @@ def authorizer_token(now: float | None = None) -> str:
     import jwt
 
     issued = int(now or time.time())
-    claims = {"sub": "alice", "email": "alice@example.com", "name": "Alice Liddell", "scope": "profile:read",
-              "iss": ISSUER, "aud": AUDIENCE, "iat": issued, "exp": issued + 12 * 3600}
+    claims = {
+        "sub": "alice",
+        "email": "alice@example.com",
+        "name": "Alice Liddell",
+        "scope": "profile:read",
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "iat": issued,
+        "exp": issued + 12 * 3600,
+    }
     return jwt.encode(claims, JWT_SECRET, algorithm="HS256")

@@ -30,8 +30,11 @@ WARM_ME_MAX_ABOVE_FLOOR_INSTRUCTIONS = 106_000
 WARM_AUTHORIZER_MAX_RATIO_INSTRUCTIONS = 1.1
 SYSTEM_ORDER = (BARE_API, FLOOR, BOTO3_SECRETS, FASTAPI, POWERTOOLS)
 SECRETS_MANAGER = "Secrets Manager"
-PHASES = (("secret", "secret_start", "secret_end"), ("db connect", "db_start", "query_start"),
-          ("1st query", "query_start", "query_end"))
+PHASES = (
+    ("secret", "secret_start", "secret_end"),
+    ("db connect", "db_start", "query_start"),
+    ("1st query", "query_start", "query_end"),
+)
 
 
 @dataclass(frozen=True)
@@ -95,8 +98,9 @@ def production_targets(results: dict) -> list[Target]:
             targets.append(Target(name, None, f"no production {route} in this run"))
             continue
         factor = ratio(_cpu_median(ours), _cpu_median(floor))
-        detail = (f"{_cpu_median(ours):.1f} ms vs floor {_cpu_median(floor):.1f} ms CPU "
-                  f"({factor:.2f}x{_paired(ours, floor)})")
+        detail = (
+            f"{_cpu_median(ours):.1f} ms vs floor {_cpu_median(floor):.1f} ms CPU ({factor:.2f}x{_paired(ours, floor)})"
+        )
         targets.append(Target(name, factor <= limit, detail))
     deployed = [entry for entry in results["cold"] if entry.get("config") == PRODUCTION and entry["system"] == BARE_API]
     name = "no boto3, botocore or s3transfer in sys.modules after the first request of every production function"
@@ -123,8 +127,10 @@ def production_targets(results: dict) -> list[Target]:
         targets.append(Target(name, None, "no production GET /me in this run"))
     else:
         limit = _cold_median(floor) + round_trip
-        detail = (f"{_cold_median(ours):.1f} ms vs floor {_cold_median(floor):.1f} ms + {round_trip:.0f} ms "
-                  f"round trip = {limit:.1f} ms")
+        detail = (
+            f"{_cold_median(ours):.1f} ms vs floor {_cold_median(floor):.1f} ms + {round_trip:.0f} ms "
+            f"round trip = {limit:.1f} ms"
+        )
         targets.append(Target(name, _cold_median(ours) <= limit, detail))
     return targets
 
@@ -223,8 +229,11 @@ def _versus(entry: dict, entries: list[dict], value) -> str:
 def _phases(entry: dict) -> str:
     """The network phases of a production cold start: medians of their start and end, in ms after the spawn."""
     found = entry.get("phases") or {}
-    shown = [f"{label} {found[start]['p50']:.1f}-{found[end]['p50']:.1f}" for label, start, end in PHASES
-             if start in found and end in found]
+    shown = [
+        f"{label} {found[start]['p50']:.1f}-{found[end]['p50']:.1f}"
+        for label, start, end in PHASES
+        if start in found and end in found
+    ]
     return f"{'':<34}network, ms after start: {', '.join(shown)}" if shown else ""
 
 
@@ -235,8 +244,10 @@ def _cold_rows(entries: list[dict], versus) -> list[str]:
         importing = f"{s['import_ms']['p50']:.1f}" if entry["system"] != INTERPRETER else "-"
         calling = f"{s['invoke_ms']['p50']:.1f}" if entry["system"] != INTERPRETER else "-"
         cpu = f"{s['cpu_ms']['p50']:.1f}" if "cpu_ms" in s and entry["system"] != INTERPRETER else "-"
-        return (f"{indent + _label(entry):<34}{_short(entry['event']):<24}{s['total_ms']['p50']:>8.1f} {spread:<15}"
-                f"{cpu:>7}{importing:>12}{calling:>10}{_rss_mib(entry):>8.1f}MB  {versus(entry)}").rstrip()
+        return (
+            f"{indent + _label(entry):<34}{_short(entry['event']):<24}{s['total_ms']['p50']:>8.1f} {spread:<15}"
+            f"{cpu:>7}{importing:>12}{calling:>10}{_rss_mib(entry):>8.1f}MB  {versus(entry)}"
+        ).rstrip()
 
     lines = [row(entry, "") for entry in entries if entry["system"] == INTERPRETER]
     for function in _functions(entries):
@@ -250,8 +261,11 @@ def _cold_rows(entries: list[dict], versus) -> list[str]:
 
 
 def _cold_header(title: str) -> list[str]:
-    return [title, f"{'function / system':<34}{'event':<24}{'total':>8} {'spread':<15}{'CPU':>7}{'import+init':>12}"
-                   f"{'1st call':>10}{'peak RSS':>10}  ratio"]
+    return [
+        title,
+        f"{'function / system':<34}{'event':<24}{'total':>8} {'spread':<15}{'CPU':>7}{'import+init':>12}"
+        f"{'1st call':>10}{'peak RSS':>10}  ratio",
+    ]
 
 
 def production_table(results: dict) -> str:
@@ -261,17 +275,21 @@ def production_table(results: dict) -> str:
         return "Production configuration: not measured in this run (MONGODB_URI set, or --no-production)"
     delay = (results.get("production") or {}).get("delay_ms", 0.0)
     samples = results["settings"]["cold_samples"]
-    title = (f"Cold start as deployed, ms: median [p25-p75] of {samples} fresh interpreters, process start to first "
-             f"response; CPU = user+sys of the process, all threads. Secrets as references in a local AWS endpoint "
-             f"over HTTPS, the database over TLS, {delay:g} ms each way to both; ratio in CPU time")
+    title = (
+        f"Cold start as deployed, ms: median [p25-p75] of {samples} fresh interpreters, process start to first "
+        f"response; CPU = user+sys of the process, all threads. Secrets as references in a local AWS endpoint "
+        f"over HTTPS, the database over TLS, {delay:g} ms each way to both; ratio in CPU time"
+    )
     return "\n".join(_cold_header(title) + _cold_rows(entries, lambda entry: _versus(entry, entries, _cpu_median)))
 
 
 def cold_table(results: dict) -> str:
     cold = _plain(results["cold"])
     samples = results["settings"]["cold_samples"]
-    title = (f"Cold start with a plain local URI (the driver floor), ms: median [p25-p75] of {samples} fresh "
-             f"interpreters each, process start to first response; ratio in wall time")
+    title = (
+        f"Cold start with a plain local URI (the driver floor), ms: median [p25-p75] of {samples} fresh "
+        f"interpreters each, process start to first response; ratio in wall time"
+    )
     lines = _cold_header(title) + _cold_rows(cold, lambda entry: _versus(entry, cold, _cold_median))
     built = [entry for entry in cold if entry.get("artifact_bytes")]
     if built:
@@ -315,25 +333,31 @@ def warm_table(results: dict) -> str:
             floor = _find(warm, function=function, system=FLOOR, route=entry["route"])
             if entry["system"] == BARE_API and floor is not None:
                 versus += f" (+{p50(entry) - p50(floor):.1f} us)"
-            lines.append(f"{'  ' + _label(entry):<34}{_short(entry['event']):<30}{s['p50']:>9.1f}{s['p95']:>9.1f}"
-                         f"{s['p99']:>9.1f}{s['max']:>10.1f}  {versus}".rstrip())
+            lines.append(
+                f"{'  ' + _label(entry):<34}{_short(entry['event']):<30}{s['p50']:>9.1f}{s['p95']:>9.1f}"
+                f"{s['p99']:>9.1f}{s['max']:>10.1f}  {versus}".rstrip()
+            )
     return "\n".join(lines)
 
 
 def header(results: dict) -> str:
     m = results["machine"]
-    return (f"bare-api benchmark, {results['generated_at']} (commit {m['commit'] or '?'}): {m['cpu_count']} CPUs "
-            f"({m['cpu_model']}), {m['implementation']} {m['python']}, {m['platform']}\n"
-            f"database: {results['database']}; bytecode: {results['settings']['bytecode']}; "
-            f"load average at start {m['load_average'][0]:.2f}; {placement(m.get('cpus') or {})}")
+    return (
+        f"bare-api benchmark, {results['generated_at']} (commit {m['commit'] or '?'}): {m['cpu_count']} CPUs "
+        f"({m['cpu_model']}), {m['implementation']} {m['python']}, {m['platform']}\n"
+        f"database: {results['database']}; bytecode: {results['settings']['bytecode']}; "
+        f"load average at start {m['load_average'][0]:.2f}; {placement(m.get('cpus') or {})}"
+    )
 
 
 def placement(cpus: dict) -> str:
     """Where the measured processes ran, as :mod:`bench.cpus` placed them."""
     if not cpus:
         return "measured processes shared the CPUs with the servers"
-    return (f"measured processes on CPU {', '.join(map(str, cpus['measured']))}, servers and harness on CPU "
-            f"{', '.join(map(str, cpus['harness']))}")
+    return (
+        f"measured processes on CPU {', '.join(map(str, cpus['measured']))}, servers and harness on CPU "
+        f"{', '.join(map(str, cpus['harness']))}"
+    )
 
 
 def render(results: dict) -> str:
@@ -341,9 +365,15 @@ def render(results: dict) -> str:
     targets = [Target(**target) for target in results.get("targets", [])] or check_targets(results)
     from bench import first_request
 
-    parts = [header(results), production_table(results), cold_table(results), costs_table(results),
-             warm_table(results), *([first_request.report(results)] if results.get("first_request") else []),
-             "Targets"]
+    parts = [
+        header(results),
+        production_table(results),
+        cold_table(results),
+        costs_table(results),
+        warm_table(results),
+        *([first_request.report(results)] if results.get("first_request") else []),
+        "Targets",
+    ]
     return "\n\n".join(parts) + "\n" + "\n".join(t.line() for t in targets)
 
 

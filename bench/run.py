@@ -75,10 +75,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--results", type=Path, default=RESULTS, help="folder for JSON, table and chart")
     parser.add_argument("--no-chart", action="store_true", help="skip the PNG chart (needs matplotlib)")
     parser.add_argument("--docs", type=Path, default=DOCS_PAGE, help="the page this run rewrites (docs/benchmark.md)")
-    parser.add_argument("--no-docs", action="store_true",
-                        help="leave the docs page and its chart (docs/benchmark.png) as they are")
-    parser.add_argument("--delay-ms", type=float, default=5.0,
-                        help="modelled network delay per direction to the database and the secrets (production rows)")
+    parser.add_argument(
+        "--no-docs", action="store_true", help="leave the docs page and its chart (docs/benchmark.png) as they are"
+    )
+    parser.add_argument(
+        "--delay-ms",
+        type=float,
+        default=5.0,
+        help="modelled network delay per direction to the database and the secrets (production rows)",
+    )
     parser.add_argument("--no-production", action="store_true", help="skip the production configuration")
     args = parser.parse_args(argv)
     if min(args.cold_samples, args.warm_count, args.chunk) < 1 or args.warmup < 0:
@@ -142,8 +147,14 @@ def machine() -> dict:
     model = ""
     cpuinfo = Path("/proc/cpuinfo")
     if cpuinfo.exists():
-        model = next((line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines()
-                      if line.startswith("model name")), "")
+        model = next(
+            (
+                line.split(":", 1)[1].strip()
+                for line in cpuinfo.read_text().splitlines()
+                if line.startswith("model name")
+            ),
+            "",
+        )
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
     return {
         "cpu_count": os.cpu_count(),
@@ -191,8 +202,9 @@ def production_event(item: replay.ReplayEvent) -> replay.ReplayEvent:
     return replace(item, event=json.loads(text))
 
 
-def production_groups(groups: list[Group], world: production.World, env: dict[str, str],
-                      folder: Path) -> list[ProductionGroup]:
+def production_groups(
+    groups: list[Group], world: production.World, env: dict[str, str], folder: Path
+) -> list[ProductionGroup]:
     """The production subjects of every function in the run: SM (and SSM) references, floors, the boto3 path."""
     deployed = world.env(env)
     found = []
@@ -202,9 +214,11 @@ def production_groups(groups: list[Group], world: production.World, env: dict[st
         event_file.write_text(item.as_json())
         chosen = [subjects.production_function(group.function, item.handler, deployed, "Secrets Manager")]
         if group.route == "GET /me":
-            chosen += [subjects.production_function(group.function, item.handler, world.ssm_env(env), "SSM"),
-                       subjects.boto3_secrets(deployed),
-                       subjects.production_floor(["orjson", "pymongo"], world.floor_env(env))]
+            chosen += [
+                subjects.production_function(group.function, item.handler, world.ssm_env(env), "SSM"),
+                subjects.boto3_secrets(deployed),
+                subjects.production_floor(["orjson", "pymongo"], world.floor_env(env)),
+            ]
         elif group.route == "authorizer":
             plain_secret = {**deployed, "JWT_SECRET": production.JWT_SECRET}
             chosen.append(subjects.production_floor(["orjson", "jwt"], plain_secret))
@@ -222,8 +236,9 @@ def build_groups(events: list[replay.ReplayEvent], env: dict[str, str], baseline
     return groups
 
 
-def prepare(groups: list[Group], files: dict[str, Path], env: dict[str, str], interpreter,
-            deployed: list[ProductionGroup]) -> None:
+def prepare(
+    groups: list[Group], files: dict[str, Path], env: dict[str, str], interpreter, deployed: list[ProductionGroup]
+) -> None:
     """One untimed cold start of every subject: fills the bytecode cache, finds each function's drivers."""
     PYCACHE.mkdir(parents=True, exist_ok=True)
     cold.sample(interpreter, None, PYCACHE, write_bytecode=True)
@@ -238,20 +253,23 @@ def prepare(groups: list[Group], files: dict[str, Path], env: dict[str, str], in
             cold.sample(subject, group.event_file, PYCACHE, write_bytecode=True)
 
 
-def cold_cases(groups: list[Group], files: dict[str, Path], interpreter,
-               deployed: list[ProductionGroup]) -> list[tuple[str, cold.ColdCase]]:
+def cold_cases(
+    groups: list[Group], files: dict[str, Path], interpreter, deployed: list[ProductionGroup]
+) -> list[tuple[str, cold.ColdCase]]:
     """(function, case) pairs: the interpreter, the production subjects, then per function itself, floor, baselines."""
     cases = [("", cold.ColdCase(interpreter))]
     for group in deployed:
-        cases += [(group.function, cold.ColdCase(subject, group.event.name, group.event_file))
-                  for subject in group.subjects]
+        cases += [
+            (group.function, cold.ColdCase(subject, group.event.name, group.event_file)) for subject in group.subjects
+        ]
     for group in groups:
         item = group.cold_event
         cases.append((group.function, cold.ColdCase(group.subject, item.name, files[item.name])))
         cases.append((group.function, cold.ColdCase(group.floor, item.name, files[item.name])))
         if subjects.serves_baseline(item):
-            cases += [(group.function, cold.ColdCase(subject, item.name, files[item.name]))
-                      for subject in group.baselines]
+            cases += [
+                (group.function, cold.ColdCase(subject, item.name, files[item.name])) for subject in group.baselines
+            ]
     return cases
 
 
@@ -261,8 +279,12 @@ def warm_cases(groups: list[Group]) -> list[tuple[str, warm.WarmCase]]:
     for group in groups:
         cases += [(group.function, warm.WarmCase(group.subject, item)) for item in group.events]
         cases.append((group.function, warm.WarmCase(group.floor, group.cold_event)))
-        cases += [(group.function, warm.WarmCase(subject, item))
-                  for item in group.events if subjects.serves_baseline(item) for subject in group.baselines]
+        cases += [
+            (group.function, warm.WarmCase(subject, item))
+            for item in group.events
+            if subjects.serves_baseline(item)
+            for subject in group.baselines
+        ]
     return cases
 
 
@@ -275,8 +297,10 @@ def cold_entry(function: str, route: str, case: cold.ColdCase, samples: list[col
         "invoke_ms": [s.invoke_ms for s in samples],
         "max_rss_kb": [s.max_rss_kb for s in samples],
     }
-    phases = {name: [s.phases[name] for s in samples if name in s.phases]
-              for name in dict.fromkeys(name for s in samples for name in s.phases)}
+    phases = {
+        name: [s.phases[name] for s in samples if name in s.phases]
+        for name in dict.fromkeys(name for s in samples for name in s.phases)
+    }
     plain = case.subject.config == subjects.PLAIN
     return {
         "function": function,
@@ -307,8 +331,9 @@ def warm_entry(function: str, case: warm.WarmCase, durations_ns: list[int]) -> d
     }
 
 
-def measure(args: argparse.Namespace, events: list[replay.ReplayEvent], uri: str, database,
-            world: production.World | None) -> dict:
+def measure(
+    args: argparse.Namespace, events: list[replay.ReplayEvent], uri: str, database, world: production.World | None
+) -> dict:
     """Seed ``database``, then every cold start and warm invocation; the samples as the results' entries."""
     replay.seed(database)
     env = function_environment(uri, database.name)
@@ -330,17 +355,25 @@ def measure(args: argparse.Namespace, events: list[replay.ReplayEvent], uri: str
             deployed_case = world is not None and case.subject.config == subjects.PRODUCTION
             return world.phases(sample.spawned_ns) if deployed_case else {}
 
-        cold_samples = cold.alternate([case for _, case in cold_plan], args.cold_samples, PYCACHE, before_each,
-                                      progress("cold starts"), after_each)
+        cold_samples = cold.alternate(
+            [case for _, case in cold_plan],
+            args.cold_samples,
+            PYCACHE,
+            before_each,
+            progress("cold starts"),
+            after_each,
+        )
     print("bench: set-up costs", file=sys.stderr)
     measured_costs = costs.measure(args.cold_samples, world.ca_file if world else None)
     warm_plan = warm_cases(groups)
-    durations = warm.alternate([case for _, case in warm_plan], args.warm_count, args.warmup, args.chunk,
-                               progress("warm invocations"))
+    durations = warm.alternate(
+        [case for _, case in warm_plan], args.warm_count, args.warmup, args.chunk, progress("warm invocations")
+    )
     routes = {group.function: group.route for group in groups}
     return {
-        "cold": [cold_entry(function, routes.get(function, ""), case, cold_samples[case.key])
-                 for function, case in cold_plan],
+        "cold": [
+            cold_entry(function, routes.get(function, ""), case, cold_samples[case.key]) for function, case in cold_plan
+        ],
         "warm": [warm_entry(function, case, durations[case.key]) for function, case in warm_plan],
         "costs": measured_costs,
         "production": {"delay_ms": world.delay_ms} if world else None,
@@ -384,8 +417,10 @@ def main(argv: list[str] | None = None) -> int:
         try:
             print("bench: first requests through the local gateway, per API flavour", file=sys.stderr)
             results["first_request"] = first_request.measure(
-                min(args.cold_samples, FIRST_REQUEST_SAMPLES), FIRST_REQUEST_WARM,
-                {**function_environment(uri, database_name), "STAGE": "local"})
+                min(args.cold_samples, FIRST_REQUEST_SAMPLES),
+                FIRST_REQUEST_WARM,
+                {**function_environment(uri, database_name), "STAGE": "local"},
+            )
         except (RuntimeError, OSError) as exc:
             print(f"\nbench: first requests: {exc}", file=sys.stderr)
             return 1

@@ -53,7 +53,12 @@ class Worker:
         with cpus.measured():
             self.process = subprocess.Popen(
                 [subject.interpreter, "-m", "bench.worker", subject.handler],
-                cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr, text=True,
+                cwd=ROOT,
+                env=env,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=self.stderr,
+                text=True,
             )
         self._answer()
 

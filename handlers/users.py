@@ -27,8 +27,19 @@ public_profiles = TTLCache()
 # The documents the event files read, stored by `make seed` (and by `make invoke` and `make serve` on an
 # empty database): events/user.json reads alice's public profile.
 _SEEDED_AT = datetime(2024, 1, 15, 9, 30, tzinfo=UTC)
-SEED = {store.COLLECTION: [{"_id": "alice", "email": "alice@example.com", "name": "Alice", "bio": "Seeded.",
-                            "created_at": _SEEDED_AT, "updated_at": _SEEDED_AT, "revision": "5eed0a11ce01"}]}
+SEED = {
+    store.COLLECTION: [
+        {
+            "_id": "alice",
+            "email": "alice@example.com",
+            "name": "Alice",
+            "bio": "Seeded.",
+            "created_at": _SEEDED_AT,
+            "updated_at": _SEEDED_AT,
+            "revision": "5eed0a11ce01",
+        }
+    ]
+}
 
 
 def _valid_user_id(user_id: str) -> str:

@@ -48,23 +48,50 @@ class TimeZone(Field):
         return {"type": "string", "maxLength": 64, "pattern": "^[A-Za-z0-9_+\\-]+(/[A-Za-z0-9_+\\-]+){0,2}$"}
 
 
-PROFILE = Schema("Profile", {
-    "name": String(**NAME_RULE, example="Alice",
-                   description="Not blank; one line: no control or format characters."),
-    "bio": String(max_length=500, one_line=False, nullable=True, example="Climbs on weekends.",
-                  description="Line breaks and tabs allowed; no other control or format characters."),
-    "locale": String(max_length=35, pattern=LOCALE, nullable=True, example="pt-BR",
-                     message="must be a BCP 47 language tag such as en or pt-BR",
-                     description="A BCP 47 language tag such as en or pt-BR."),
-    "timezone": TimeZone(nullable=True, description="A zone name of the IANA time zone database, such as "
-                                                    "Europe/Paris or UTC (case-sensitive)."),
-    "avatar_url": Url(nullable=True, example="https://cdn.example.com/alice.png",
-                      description="An https:// URL with a host, without user@ or backslashes."),
-    "preferences": Map(
-        AnyOf(String(max_length=MAX_PREFERENCE_TEXT), Number(), Boolean()),
-        key=String(min_length=1, max_length=40, pattern=PREFERENCE_KEY, example="theme",
-                   message="must be a letter then up to 39 letters, digits, _ or -"),
-        max_items=MAX_PREFERENCES, nullable=True, example={"theme": "dark"},
-        description="Replaced as a whole. Whole numbers beyond 2^53 either way are refused.",
-    ),
-}, description="A profile's writable fields.")
+PROFILE = Schema(
+    "Profile",
+    {
+        "name": String(
+            **NAME_RULE, example="Alice", description="Not blank; one line: no control or format characters."
+        ),
+        "bio": String(
+            max_length=500,
+            one_line=False,
+            nullable=True,
+            example="Climbs on weekends.",
+            description="Line breaks and tabs allowed; no other control or format characters.",
+        ),
+        "locale": String(
+            max_length=35,
+            pattern=LOCALE,
+            nullable=True,
+            example="pt-BR",
+            message="must be a BCP 47 language tag such as en or pt-BR",
+            description="A BCP 47 language tag such as en or pt-BR.",
+        ),
+        "timezone": TimeZone(
+            nullable=True,
+            description="A zone name of the IANA time zone database, such as Europe/Paris or UTC (case-sensitive).",
+        ),
+        "avatar_url": Url(
+            nullable=True,
+            example="https://cdn.example.com/alice.png",
+            description="An https:// URL with a host, without user@ or backslashes.",
+        ),
+        "preferences": Map(
+            AnyOf(String(max_length=MAX_PREFERENCE_TEXT), Number(), Boolean()),
+            key=String(
+                min_length=1,
+                max_length=40,
+                pattern=PREFERENCE_KEY,
+                example="theme",
+                message="must be a letter then up to 39 letters, digits, _ or -",
+            ),
+            max_items=MAX_PREFERENCES,
+            nullable=True,
+            example={"theme": "dark"},
+            description="Replaced as a whole. Whole numbers beyond 2^53 either way are refused.",
+        ),
+    },
+    description="A profile's writable fields.",
+)

@@ -112,8 +112,9 @@ def tls_context(ca_bundle: str) -> ssl.SSLContext:
     return ssl.create_default_context(cafile=ca_bundle or None)
 
 
-def _exchange(url: str, method: str, headers: dict[str, str], body: bytes | None,
-              environ: Environ) -> tuple[int, dict[str, str], bytes]:
+def _exchange(
+    url: str, method: str, headers: dict[str, str], body: bytes | None, environ: Environ
+) -> tuple[int, dict[str, str], bytes]:
     """One request, bounded by :data:`ATTEMPT_SECONDS` as a whole: (status, headers, body)."""
     tls = tls_context(environ.get("AWS_CA_BUNDLE", "").strip()) if url.startswith("https:") else None
     try:
@@ -211,8 +212,14 @@ def error_code(status: int, headers: dict[str, str], answer: bytes) -> str:
     return code if code.isascii() and code.isprintable() and code else f"HTTP{status}"
 
 
-def call(api: API, operation: str, payload: dict[str, Any], region: str, partition: str | None = None,
-         environ: Environ = os.environ) -> dict[str, Any]:
+def call(
+    api: API,
+    operation: str,
+    payload: dict[str, Any],
+    region: str,
+    partition: str | None = None,
+    environ: Environ = os.environ,
+) -> dict[str, Any]:
     """The JSON answer of ``operation`` (such as ``GetSecretValue``); AWSError when it fails."""
     if not region:
         raise AWSError("NoRegion")

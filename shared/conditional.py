@@ -120,8 +120,9 @@ def update(collection, query: dict, change: dict, request, what: str = "the reso
     if_match = if_match_revisions(request.headers.get("if-match"))
     change = {**change, "$set": {**change.get("$set", {}), REVISION: new_revision()}}
     with db.mapped_errors():
-        document = collection.find_one_and_update({**query, **revision_query(if_match)}, change,
-                                                  return_document=ReturnDocument.AFTER)
+        document = collection.find_one_and_update(
+            {**query, **revision_query(if_match)}, change, return_document=ReturnDocument.AFTER
+        )
         if document is None:
             raise _refusal(collection, query, if_match, what)
     return document

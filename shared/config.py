@@ -139,8 +139,13 @@ def _origins(environ) -> tuple[str, ...]:
     origins = tuple(origin.strip().rstrip("/") for origin in raw.split(",") if origin.strip())
     for origin in origins:
         host = origin.partition("://")[2]
-        if origin != "*" and not (origin.startswith(("https://", "http://")) and host and host.isprintable()
-                                  and " " not in host and "/" not in host):
+        if origin != "*" and not (
+            origin.startswith(("https://", "http://"))
+            and host
+            and host.isprintable()
+            and " " not in host
+            and "/" not in host
+        ):
             raise ConfigError(f"CORS_ALLOW_ORIGINS entries must look like https://app.example.com, got {origin[:80]!r}")
     return origins
 
@@ -150,8 +155,10 @@ def _mongodb_uri(environ) -> str:
     uri = environ.get("MONGODB_URI", "").strip()
     if uri and not uri.startswith(MONGODB_URI_PREFIXES):
         start = uri.split(":", 1)[0].split("@", 1)[0][:24]  # never a password
-        raise ConfigError(f"MONGODB_URI must start with mongodb:// or mongodb+srv:// (or be a secret reference: "
-                          f"arn:...:secret:... or ssm:/name), got a value starting {start!r}")
+        raise ConfigError(
+            f"MONGODB_URI must start with mongodb:// or mongodb+srv:// (or be a secret reference: "
+            f"arn:...:secret:... or ssm:/name), got a value starting {start!r}"
+        )
     return uri
 
 

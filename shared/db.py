@@ -60,8 +60,10 @@ def check_tls_verification(uri: str) -> None:
     options = {name.lower(): value.strip().lower() for name, value in parse_qsl(urlsplit(uri).query)}
     for name in UNVERIFIED_TLS_OPTIONS:
         if options.get(name) in ("true", "1", "yes"):
-            raise ConfigError(f"MONGODB_URI turns off TLS certificate verification ({name}): remove it; "
-                              f"for a private CA, give its certificate as tlsCAFile")
+            raise ConfigError(
+                f"MONGODB_URI turns off TLS certificate verification ({name}): remove it; "
+                f"for a private CA, give its certificate as tlsCAFile"
+            )
 
 
 def _new_client() -> MongoClient[Document]:

@@ -60,8 +60,15 @@ def checked_url(url: str) -> SplitResult:
     return parts
 
 
-def exchange(url: str, method: str, headers: dict[str, str], body: bytes, timeout: float, max_bytes: int,
-             tls: ssl.SSLContext | None = None) -> Answer:
+def exchange(
+    url: str,
+    method: str,
+    headers: dict[str, str],
+    body: bytes,
+    timeout: float,
+    max_bytes: int,
+    tls: ssl.SSLContext | None = None,
+) -> Answer:
     """Send one request and read its answer, all within ``timeout`` seconds; ExchangeError when that fails.
 
     ``headers`` must not hold ``Host``, ``Connection`` or ``Content-Length``;
@@ -72,8 +79,12 @@ def exchange(url: str, method: str, headers: dict[str, str], body: bytes, timeou
     parts = checked_url(url)
     deadline = time.monotonic() + timeout
     https = parts.scheme == "https"
-    lines = [f"{method} {parts.path or '/'}{'?' + parts.query if parts.query else ''} HTTP/1.1",
-             f"Host: {parts.netloc}", "Connection: close", f"Content-Length: {len(body)}"]
+    lines = [
+        f"{method} {parts.path or '/'}{'?' + parts.query if parts.query else ''} HTTP/1.1",
+        f"Host: {parts.netloc}",
+        "Connection: close",
+        f"Content-Length: {len(body)}",
+    ]
     lines += [f"{name}: {value}" for name, value in headers.items()]
     request = ("\r\n".join(lines) + "\r\n\r\n").encode() + body
     try:
@@ -135,7 +146,7 @@ def _answer(connection: socket.socket, request: bytes, deadline: float, max_byte
         received += chunk
         end = received.find(b"\r\n\r\n", searched_from)
     status, headers = _head(bytes(received[:end]))
-    body = received[end + 4:]
+    body = received[end + 4 :]
     declared = headers.get("content-length")
     if declared is not None and not (0 < len(declared) <= 15 and declared.isascii() and declared.isdigit()):
         raise ExchangeError("MalformedAnswer")
@@ -195,6 +206,6 @@ def unchunked(data: bytes | bytearray) -> bytes:
         if size == 0:
             return b"".join(pieces)
         position = start + size + 2
-        if data[position - 2:position] != b"\r\n":
+        if data[position - 2 : position] != b"\r\n":
             raise ExchangeError("MalformedAnswer")  # cut short, or a chunk longer than it said
-        pieces.append(view[start:position - 2])
+        pieces.append(view[start : position - 2])

@@ -122,9 +122,17 @@ def log_counted(level: str, message: str, *, metric: str, function: str, **field
     """
     namespace = metrics_namespace()
     try:
-        emit({"_aws": metrics_block(namespace, _count_directives(namespace, metric)), "level": level,
-              "message": redact(message), "function": function,
-              "version": os.environ.get("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"), metric: 1, **fields})
+        emit(
+            {
+                "_aws": metrics_block(namespace, _count_directives(namespace, metric)),
+                "level": level,
+                "message": redact(message),
+                "function": function,
+                "version": os.environ.get("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
+                metric: 1,
+                **fields,
+            }
+        )
     except Exception as broken:
         sys.stderr.write(redact(f"{message} line not written ({type(broken).__name__}: {broken})") + "\n")
 
@@ -158,8 +166,17 @@ def request_directives(namespace: str) -> list[dict]:
     return found
 
 
-def log_request(*, function: str, request, request_id: str, route: str, status: int,
-                latency_ms: float, cold_start: bool, failure: BaseException | None) -> None:
+def log_request(
+    *,
+    function: str,
+    request,
+    request_id: str,
+    route: str,
+    status: int,
+    latency_ms: float,
+    cold_start: bool,
+    failure: BaseException | None,
+) -> None:
     """The request's log line and metrics. Never raises.
 
     A failure adds ``error`` (its type), ``detail`` (its message, redacted) and,
@@ -169,22 +186,25 @@ def log_request(*, function: str, request, request_id: str, route: str, status: 
     """
     try:
         # The metrics block first, as CloudWatch shows it; with invalid settings, in metrics_namespace()'s fallback.
-        record = {"_aws": {"Timestamp": int(time.time() * 1000),
-                           "CloudWatchMetrics": request_directives(metrics_namespace())}}
-        record.update({
-            "level": "ERROR" if status >= 500 else "INFO",
-            "message": "request",
-            "function": function,
-            "version": VERSION,
-            "route": route or "-",
-            "method": getattr(request, "method", ""),
-            "path": getattr(request, "path", ""),
-            "status": status,
-            "request_id": request_id,
-            "Latency": round(latency_ms, 3),
-            "ServerErrors": 1 if status >= 500 else 0,
-            "ColdStart": 1 if cold_start else 0,
-        })
+        record = {
+            "_aws": {"Timestamp": int(time.time() * 1000), "CloudWatchMetrics": request_directives(metrics_namespace())}
+        }
+        record.update(
+            {
+                "level": "ERROR" if status >= 500 else "INFO",
+                "message": "request",
+                "function": function,
+                "version": VERSION,
+                "route": route or "-",
+                "method": getattr(request, "method", ""),
+                "path": getattr(request, "path", ""),
+                "status": status,
+                "request_id": request_id,
+                "Latency": round(latency_ms, 3),
+                "ServerErrors": 1 if status >= 500 else 0,
+                "ColdStart": 1 if cold_start else 0,
+            }
+        )
         for _, take in _sources:
             record.update(take())
         if failure is not None:

@@ -119,9 +119,14 @@ def after_key(sort: list[tuple[str, int]], values: tuple[object, ...]) -> dict[s
     return branches[0] if len(branches) == 1 else {"$or": branches}
 
 
-def page(collection: Collection[dict[str, Any]], filter: dict[str, Any], sort: list[tuple[str, int]],
-         cursor: str | None, limit: int,
-         projection: dict[str, Any] | None = None) -> tuple[list[dict[str, Any]], str | None]:
+def page(
+    collection: Collection[dict[str, Any]],
+    filter: dict[str, Any],
+    sort: list[tuple[str, int]],
+    cursor: str | None,
+    limit: int,
+    projection: dict[str, Any] | None = None,
+) -> tuple[list[dict[str, Any]], str | None]:
     """One page of the documents that match ``filter``, in the order ``sort``, and the next page's cursor.
 
     ``sort`` ends with a unique field (such as ``("_id", -1)``) so that every position is exact; every

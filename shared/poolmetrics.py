@@ -51,8 +51,12 @@ class PoolCounter(monitoring.ConnectionPoolListener):
 
     def take(self) -> dict[str, float]:
         """The counts since the last call (and the connections open now), as request-line fields."""
-        counts = {"PoolCheckoutWait": round(self.checkout_wait_ms, 3), "PoolConnectionsCreated": self.created,
-                  "PoolCleared": self.cleared, "PoolConnections": self.open}
+        counts = {
+            "PoolCheckoutWait": round(self.checkout_wait_ms, 3),
+            "PoolConnectionsCreated": self.created,
+            "PoolCleared": self.cleared,
+            "PoolConnections": self.open,
+        }
         self.checkout_wait_ms = 0.0
         self.created = self.cleared = 0
         return counts

@@ -107,22 +107,38 @@ class Principal(namedtuple("Principal", "sub email name scopes", defaults=("", "
         sub = claims.get("sub") or claims.get("principalId")
         if sub_problem(sub) is not None:
             return None
-        return cls(sub, claim_text("email", claims.get("email")), claim_text("name", claims.get("name")),
-                   _scopes(claims.get("scope", claims.get("scopes"))))
+        return cls(
+            sub,
+            claim_text("email", claims.get("email")),
+            claim_text("name", claims.get("name")),
+            _scopes(claims.get("scope", claims.get("scopes"))),
+        )
 
 
 def _is_scope(value) -> bool:
-    return (isinstance(value, str) and 0 < len(value) <= MAX_SCOPE_LENGTH and value.isascii()
-            and value.isprintable() and " " not in value and '"' not in value and "\\" not in value)
+    return (
+        isinstance(value, str)
+        and 0 < len(value) <= MAX_SCOPE_LENGTH
+        and value.isascii()
+        and value.isprintable()
+        and " " not in value
+        and '"' not in value
+        and "\\" not in value
+    )
 
 
 def _scopes(value) -> tuple[str, ...]:
     if isinstance(value, str):
         text = value.strip("[]")
         value = text.split()
-        if (text.isascii() and text.isprintable() and '"' not in text and "\\" not in text
-                and len(value) <= MAX_SCOPES
-                and (len(text) <= MAX_SCOPE_LENGTH or max(map(len, value), default=0) <= MAX_SCOPE_LENGTH)):
+        if (
+            text.isascii()
+            and text.isprintable()
+            and '"' not in text
+            and "\\" not in text
+            and len(value) <= MAX_SCOPES
+            and (len(text) <= MAX_SCOPE_LENGTH or max(map(len, value), default=0) <= MAX_SCOPE_LENGTH)
+        ):
             return tuple(value)  # the usual case: the whole text checked at once
     if not isinstance(value, list):
         return ()

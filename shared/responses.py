@@ -69,10 +69,13 @@ def _bounded(value, depth: int = 0):
     if isinstance(value, (list, tuple)) and depth < 2:
         return [_bounded(item, depth + 1) for item in value[:MAX_PROBLEM_ITEMS]]
     if isinstance(value, dict) and depth < 2:
-        return {response_text(str(key), 50): _bounded(item, depth + 1)
-                for key, item in list(value.items())[:MAX_PROBLEM_ITEMS]}
-    return response_text(value if isinstance(value, str) else str(value),
-                         MAX_NESTED_TEXT_CHARS if depth else MAX_TEXT_CHARS)
+        return {
+            response_text(str(key), 50): _bounded(item, depth + 1)
+            for key, item in list(value.items())[:MAX_PROBLEM_ITEMS]
+        }
+    return response_text(
+        value if isinstance(value, str) else str(value), MAX_NESTED_TEXT_CHARS if depth else MAX_TEXT_CHARS
+    )
 
 
 def problem_response(error: HTTPError, instance: str, request_id: str) -> Response:

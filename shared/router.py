@@ -50,6 +50,7 @@ def check_template(template: str) -> list[str]:
     Malformed: no leading ``/``, an empty segment (``//``), unbalanced braces, an empty or bad
     parameter name, a parameter that is not a whole segment, a name used twice.
     """
+
     def malformed(reason: str) -> ValueError:
         return ValueError(f"route template {template!r}: {reason}")
 
@@ -65,8 +66,9 @@ def check_template(template: str) -> list[str]:
             if name is None:
                 if segment.count("{") != segment.count("}"):
                     raise malformed(f"has unbalanced braces in {segment!r}")
-                raise malformed(f"{segment!r} must be a whole segment {{name}}, name a letter or _ then letters, "
-                                f"digits or _")
+                raise malformed(
+                    f"{segment!r} must be a whole segment {{name}}, name a letter or _ then letters, digits or _"
+                )
             if name in names:
                 raise malformed(f"names the parameter {name!r} twice")
             names.append(name)
@@ -97,9 +99,7 @@ def compile_template(template: str) -> re.Pattern:
     import re
 
     parts = re.split(r"{([A-Za-z_][A-Za-z0-9_]*)}", template)
-    pattern = "".join(
-        f"(?P<{part}>[^/]+)" if index % 2 else re.escape(part) for index, part in enumerate(parts)
-    )
+    pattern = "".join(f"(?P<{part}>[^/]+)" if index % 2 else re.escape(part) for index, part in enumerate(parts))
     return re.compile(f"^{pattern}$")
 
 
@@ -113,8 +113,13 @@ def percent_decoded(params: dict[str, str]) -> dict[str, str]:
 
 
 # A namedtuple rather than a frozen dataclass, which costs more of a cold start to create.
-class Route(namedtuple("Route", "method template endpoint segments public body params status response query "
-                                "errors conditional", defaults=(False, None, None, 200, None, None, (), False))):
+class Route(
+    namedtuple(
+        "Route",
+        "method template endpoint segments public body params status response query errors conditional",
+        defaults=(False, None, None, 200, None, None, (), False),
+    )
+):
     """A declared route: method, path template, endpoint, its :func:`segments_of`, whether it is public (no
     authorizer), the body Schema checked before the endpoint (or None), the Fields of its path parameters
     (``{name: Field}`` or None), the success status it answers, the Schema of that answer (OpenAPI only),
@@ -186,9 +191,20 @@ class Router:
         self.routes: list[Route] = []
         self.cold_start = True
 
-    def route(self, method: str, template: str, *, public: bool = False, body=None, params=None,
-              status: int | None = None, response=None, query=None, errors: tuple[type[HTTPError], ...] = (),
-              conditional: bool = False) -> Callable[[Endpoint], Endpoint]:
+    def route(
+        self,
+        method: str,
+        template: str,
+        *,
+        public: bool = False,
+        body=None,
+        params=None,
+        status: int | None = None,
+        response=None,
+        query=None,
+        errors: tuple[type[HTTPError], ...] = (),
+        conditional: bool = False,
+    ) -> Callable[[Endpoint], Endpoint]:
         """Declare the decorated endpoint as the answer to ``method`` on ``template``.
 
         ``public``: no token needed; any other route answers 401 (from the router, before its
@@ -214,16 +230,32 @@ class Router:
             raise ValueError(f"route {method} {template}: params {unknown} are not parameters of the template")
         untyped = sorted(name for name, field in (query or {}).items() if not getattr(field, "takes_text", False))
         if untyped:
-            raise ValueError(f"route {method} {template}: query {untyped} must be Fields a query text stands for "
-                             f"(String, Url, Integer, Number, Boolean, Enum, or a List of one of them)")
+            raise ValueError(
+                f"route {method} {template}: query {untyped} must be Fields a query text stands for "
+                f"(String, Url, Integer, Number, Boolean, Enum, or a List of one of them)"
+            )
         raised = (errors,) if isinstance(errors, type) else tuple(errors)  # one class alone is taken too
         if not all(isinstance(error, type) and issubclass(error, HTTPError) for error in raised):
             raise ValueError(f"route {method} {template}: errors must be HTTPError classes (shared.errors)")
         status = status or DEFAULT_STATUS.get(method, 200)
 
         def register(endpoint: Endpoint) -> Endpoint:
-            self.routes.append(Route(method, template, endpoint, segments_of(template), public, body, params or None,
-                                     status, response, query or None, raised, conditional))
+            self.routes.append(
+                Route(
+                    method,
+                    template,
+                    endpoint,
+                    segments_of(template),
+                    public,
+                    body,
+                    params or None,
+                    status,
+                    response,
+                    query or None,
+                    raised,
+                    conditional,
+                )
+            )
             return endpoint
 
         return register
@@ -323,8 +355,9 @@ class Router:
             result = to_proxy_result(response)
         except Exception as exc:  # a body that is no text although its type says so, for one
             failure = exc
-            response = problem_response(errors.HTTPError("the server could not answer this request"), instance,
-                                        request_id)
+            response = problem_response(
+                errors.HTTPError("the server could not answer this request"), instance, request_id
+            )
             result = to_proxy_result(response)
         observability.log_request(
             function=self.function_name,

@@ -38,10 +38,30 @@ MAX_SAFE_INTEGER = 2**53
 MAX_FIELD_NAME_SHOWN = 50
 # Cc, Cf, Zl and Zp as of Unicode 15.1 (Python 3.13), but U+200C and U+200D; tests/test_schema.py checks it.
 _REFUSED_RANGES = (
-    (0x00, 0x1F), (0x7F, 0x9F), (0xAD, 0xAD), (0x600, 0x605), (0x61C, 0x61C), (0x6DD, 0x6DD), (0x70F, 0x70F),
-    (0x890, 0x891), (0x8E2, 0x8E2), (0x180E, 0x180E), (0x200B, 0x200B), (0x200E, 0x200F), (0x2028, 0x202E),
-    (0x2060, 0x2064), (0x2066, 0x206F), (0xFEFF, 0xFEFF), (0xFFF9, 0xFFFB), (0x110BD, 0x110BD), (0x110CD, 0x110CD),
-    (0x13430, 0x1343F), (0x1BCA0, 0x1BCA3), (0x1D173, 0x1D17A), (0xE0001, 0xE0001), (0xE0020, 0xE007F),
+    (0x00, 0x1F),
+    (0x7F, 0x9F),
+    (0xAD, 0xAD),
+    (0x600, 0x605),
+    (0x61C, 0x61C),
+    (0x6DD, 0x6DD),
+    (0x70F, 0x70F),
+    (0x890, 0x891),
+    (0x8E2, 0x8E2),
+    (0x180E, 0x180E),
+    (0x200B, 0x200B),
+    (0x200E, 0x200F),
+    (0x2028, 0x202E),
+    (0x2060, 0x2064),
+    (0x2066, 0x206F),
+    (0xFEFF, 0xFEFF),
+    (0xFFF9, 0xFFFB),
+    (0x110BD, 0x110BD),
+    (0x110CD, 0x110CD),
+    (0x13430, 0x1343F),
+    (0x1BCA0, 0x1BCA3),
+    (0x1D173, 0x1D17A),
+    (0xE0001, 0xE0001),
+    (0xE0020, 0xE007F),
 )
 _refused: dict[bool, frozenset[str]] = {}
 _NO_EXAMPLE = object()
@@ -109,8 +129,16 @@ class Field:
     python_types: tuple[type, ...] = ()  # the types of the values it takes, as orjson decodes JSON
     takes_text = True  # whether a query parameter's text can stand for its values (from_text)
 
-    def __init__(self, *, required: bool = False, nullable: bool = False, description: str = "",
-                 example=_NO_EXAMPLE, message: str | None = None, default=NO_DEFAULT) -> None:
+    def __init__(
+        self,
+        *,
+        required: bool = False,
+        nullable: bool = False,
+        description: str = "",
+        example=_NO_EXAMPLE,
+        message: str | None = None,
+        default=NO_DEFAULT,
+    ) -> None:
         self.required = required
         self.nullable = nullable
         self.description = description
@@ -192,8 +220,15 @@ class String(Field):
 
     python_types = (str,)
 
-    def __init__(self, min_length: int = 0, max_length: int = 1000, pattern: str | None = None,
-                 one_line: bool = True, blank: bool = True, **common) -> None:
+    def __init__(
+        self,
+        min_length: int = 0,
+        max_length: int = 1000,
+        pattern: str | None = None,
+        one_line: bool = True,
+        blank: bool = True,
+        **common,
+    ) -> None:
         self.min_length = min_length
         self.max_length = max_length
         self.pattern = pattern
@@ -203,15 +238,17 @@ class String(Field):
         self.default_example = _NO_EXAMPLE if pattern else "x" * max(min_length, 1)
         super().__init__(**common)
 
-
     def _check(self, value):
         if not isinstance(value, str):
             raise FieldError("must be a string")
         if not self.min_length <= len(value) <= self.max_length:
             raise FieldError(f"must be {self.min_length} to {self.max_length} characters long")
         if _has_refused_characters(value, self.one_line):
-            raise FieldError("must be one line, without control or format characters" if self.one_line
-                             else "must not contain control or format characters other than line breaks and tabs")
+            raise FieldError(
+                "must be one line, without control or format characters"
+                if self.one_line
+                else "must not contain control or format characters other than line breaks and tabs"
+            )
         if not self.blank and not value.strip():
             raise FieldError("must not be blank")
         if self.pattern is not None and self.compiled.fullmatch(value) is None:
@@ -258,7 +295,12 @@ class Url(String):
         return value
 
     def _schema(self) -> dict:
-        return {"type": "string", "format": "uri", "maxLength": self.max_length, "pattern": "^https://[^@\\\\/?#]+([/?#].*)?$"}
+        return {
+            "type": "string",
+            "format": "uri",
+            "maxLength": self.max_length,
+            "pattern": "^https://[^@\\\\/?#]+([/?#].*)?$",
+        }
 
 
 def _urlsplit(url: str):
@@ -287,7 +329,6 @@ class Integer(Field):
         self.maximum = MAX_SAFE_INTEGER if maximum is None else maximum
         self.default_example = min(max(0, self.minimum), self.maximum)
         super().__init__(**common)
-
 
     def _check(self, value):
         if type(value) is not int:
@@ -327,7 +368,6 @@ class Number(Field):
             self.default_example = maximum
         super().__init__(**common)
 
-
     def _check(self, value):
         kind = type(value)
         if kind is not int and kind is not float:
@@ -340,8 +380,11 @@ class Number(Field):
         return value
 
     def _schema(self) -> dict:
-        return {"type": "number", "minimum": -MAX_SAFE_INTEGER if self.minimum is None else self.minimum,
-                "maximum": MAX_SAFE_INTEGER if self.maximum is None else self.maximum}
+        return {
+            "type": "number",
+            "minimum": -MAX_SAFE_INTEGER if self.minimum is None else self.minimum,
+            "maximum": MAX_SAFE_INTEGER if self.maximum is None else self.maximum,
+        }
 
     def _parse(self, text: str):
         if not text or not text.isascii() or not set(text) <= _DECIMAL:
@@ -357,7 +400,6 @@ class Boolean(Field):
 
     python_types = (bool,)
     default_example = True
-
 
     def _check(self, value):
         if not isinstance(value, bool):
@@ -383,7 +425,6 @@ class Enum(Field):
         self.python_types = tuple({type(value): None for value in self.values})
         self.default_example = self.values[0]
         super().__init__(**common)
-
 
     def _check(self, value):
         if not any(type(value) is type(allowed) and value == allowed for allowed in self.values):
@@ -453,7 +494,6 @@ class List(Field):
     def default_example(self):
         return [self.item.example()] * max(self.min_items, 1 if self.max_items else 0)
 
-
     def _check(self, value):
         if not isinstance(value, list):
             raise FieldError("must be an array")
@@ -507,7 +547,6 @@ class Map(Field):
     def default_example(self):
         return {self.key.example(): self.value.example()}
 
-
     def _check(self, value):
         if not isinstance(value, dict):
             raise FieldError("must be an object")
@@ -534,8 +573,12 @@ class Map(Field):
     def _schema(self) -> dict:
         names = self.key.json_schema()
         names.pop("type", None)
-        return {"type": "object", "maxProperties": self.max_items, "propertyNames": names,
-                "additionalProperties": self.value.json_schema()}
+        return {
+            "type": "object",
+            "maxProperties": self.max_items,
+            "propertyNames": names,
+            "additionalProperties": self.value.json_schema(),
+        }
 
 
 class Object(Field):
@@ -596,8 +639,9 @@ class Schema:
     named by its path (``items[3].sku``) when it is inside an :class:`Object` or a :class:`List`.
     """
 
-    def __init__(self, name: str, fields: dict[str, Field], description: str = "", *,
-                 merge_patch: bool = False) -> None:
+    def __init__(
+        self, name: str, fields: dict[str, Field], description: str = "", *, merge_patch: bool = False
+    ) -> None:
         for key, field in fields.items():
             if unsafe_key(key) or not key:
                 raise ValueError(f"schema {name}: field name {key!r} may not be empty, start with $ or contain .")

@@ -32,8 +32,12 @@ REGION_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-")
 def is_region(text: str) -> bool:
     """Whether ``text`` is shaped like an AWS region (``eu-west-1``): 1 to 63 of a-z, 0-9 and ``-``, no ``-`` at
     either end. (String checks: a regular expression would cost a cold start to compile.)"""
-    return (0 < len(text) <= 63 and REGION_CHARACTERS.issuperset(text)
-            and not text.startswith("-") and not text.endswith("-"))
+    return (
+        0 < len(text) <= 63
+        and REGION_CHARACTERS.issuperset(text)
+        and not text.startswith("-")
+        and not text.endswith("-")
+    )
 
 
 def _is_partition(text: str) -> bool:
@@ -75,20 +79,22 @@ def parse(value: str, environ: Mapping[str, str] = os.environ) -> Reference:
     """
     if value.startswith(SSM_NAME_PREFIX):
         region = environ.get("AWS_REGION", "").strip() or environ.get("AWS_DEFAULT_REGION", "").strip()
-        payload = {"Name": value[len(SSM_NAME_PREFIX):], "WithDecryption": True}
+        payload = {"Name": value[len(SSM_NAME_PREFIX) :], "WithDecryption": True}
         reference = Reference("ssm", None, region, "GetParameter", payload)
     else:
         _, partition, service, region, account, resource = value.split(":", 5)
         kind = "secret:" if service == "secretsmanager" else "parameter/"
         shaped = _is_partition(partition) and is_region(region) and _is_account(account)
         if not shaped or not resource.startswith(kind):
-            raise SecretError(f"the secret reference {value!r} is malformed: it must read "
-                              f"arn:<partition>:{service}:<region>:<account>:{kind}<name>, with a partition, "
-                              "region and account shaped like AWS's (aws, eu-west-1, 123456789012)")
+            raise SecretError(
+                f"the secret reference {value!r} is malformed: it must read "
+                f"arn:<partition>:{service}:<region>:<account>:{kind}<name>, with a partition, "
+                "region and account shaped like AWS's (aws, eu-west-1, 123456789012)"
+            )
         if service == "secretsmanager":
             reference = Reference(service, partition, region, "GetSecretValue", {"SecretId": value})
         else:
-            payload = {"Name": resource[len("parameter"):], "WithDecryption": True}
+            payload = {"Name": resource[len("parameter") :], "WithDecryption": True}
             reference = Reference(service, partition, region, "GetParameter", payload)
     if not reference.region:
         raise SecretError(f"could not read the secret {value}: no region (set AWS_REGION)")

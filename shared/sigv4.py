@@ -38,8 +38,17 @@ def signing_key(secret_key: str, day: str, region: str, service: str) -> bytes:
     return key
 
 
-def sign(method: str, host: str, path: str, headers: dict[str, str], body: bytes, credentials: Credentials,
-         region: str, service: str, now: float | None = None) -> dict[str, str]:
+def sign(
+    method: str,
+    host: str,
+    path: str,
+    headers: dict[str, str],
+    body: bytes,
+    credentials: Credentials,
+    region: str,
+    service: str,
+    now: float | None = None,
+) -> dict[str, str]:
     """``headers`` plus ``X-Amz-Date``, ``X-Amz-Security-Token`` (if any) and ``Authorization``.
 
     ``host`` is the Host header's value (with the port when it is not the
@@ -51,18 +60,22 @@ def sign(method: str, host: str, path: str, headers: dict[str, str], body: bytes
         signed["X-Amz-Security-Token"] = credentials.token
     canonical = {name.lower(): " ".join(str(value).split()) for name, value in signed.items()}
     names = sorted(canonical)
-    canonical_request = "\n".join([
-        method.upper(),
-        quote(path or "/", safe="/~"),
-        "",  # no query string
-        "".join(f"{name}:{canonical[name]}\n" for name in names),
-        ";".join(names),
-        hashlib.sha256(body).hexdigest(),
-    ])
+    canonical_request = "\n".join(
+        [
+            method.upper(),
+            quote(path or "/", safe="/~"),
+            "",  # no query string
+            "".join(f"{name}:{canonical[name]}\n" for name in names),
+            ";".join(names),
+            hashlib.sha256(body).hexdigest(),
+        ]
+    )
     scope = f"{stamp[:8]}/{region}/{service}/aws4_request"
     string_to_sign = "\n".join([ALGORITHM, stamp, scope, hashlib.sha256(canonical_request.encode()).hexdigest()])
     key = signing_key(credentials.secret_key, stamp[:8], region, service)
     signature = hmac.new(key, string_to_sign.encode(), hashlib.sha256).hexdigest()
-    authorization = (f"{ALGORITHM} Credential={credentials.access_key}/{scope}, SignedHeaders={';'.join(names)}, "
-                     f"Signature={signature}")
+    authorization = (
+        f"{ALGORITHM} Credential={credentials.access_key}/{scope}, SignedHeaders={';'.join(names)}, "
+        f"Signature={signature}"
+    )
     return {**signed, "Authorization": authorization}

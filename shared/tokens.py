@@ -62,9 +62,14 @@ class KeysUnavailable(RuntimeError):
 
 
 # A namedtuple rather than a frozen dataclass, which costs more of a cold start to create.
-class TokenSettings(namedtuple("TokenSettings", "stage secret jwks_url algorithms issuer audience leeway_seconds "
-                               "max_token_bytes jwks_timeout_ms jwks_refresh_seconds jwks_cache_seconds "
-                               "max_lifetime_seconds")):
+class TokenSettings(
+    namedtuple(
+        "TokenSettings",
+        "stage secret jwks_url algorithms issuer audience leeway_seconds "
+        "max_token_bytes jwks_timeout_ms jwks_refresh_seconds jwks_cache_seconds "
+        "max_lifetime_seconds",
+    )
+):
     """The verifier's configuration, built by :func:`load`.
 
     ``secret`` is the JWT_SECRET setting as given (a value or a reference) or
@@ -92,8 +97,11 @@ def _check_jwks_url(url: str) -> None:
         parts.port  # noqa: B018 -- raises ValueError for a port that is no number
     except ValueError:
         parts = None
-    if parts and "@" not in parts.netloc and (
-            parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS)):
+    if (
+        parts
+        and "@" not in parts.netloc
+        and (parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS))
+    ):
         return
     raise ConfigError(f"JWT_JWKS_URL must be an https:// URL (http:// only on loopback) without userinfo, got {url!r}")
 
@@ -163,8 +171,9 @@ class JWKSet:
     is skipped, and logged the first time it is seen.
     """
 
-    def __init__(self, url: str, timeout_seconds: float, refresh_seconds: float, cache_seconds: float,
-                 clock=time.monotonic) -> None:
+    def __init__(
+        self, url: str, timeout_seconds: float, refresh_seconds: float, cache_seconds: float, clock=time.monotonic
+    ) -> None:
         self.url = url
         self.timeout_seconds = timeout_seconds
         self.refresh_seconds = refresh_seconds
@@ -225,8 +234,13 @@ class JWKSet:
             from shared import observability
 
             self.reported.update(unreported)
-            observability.log("WARNING", "JWKS entries skipped: they cannot be loaded as signing keys", url=self.url,
-                              kids=list(unreported), errors=list(unreported.values()))
+            observability.log(
+                "WARNING",
+                "JWKS entries skipped: they cannot be loaded as signing keys",
+                url=self.url,
+                kids=list(unreported),
+                errors=list(unreported.values()),
+            )
 
 
 def _signing_keys(document) -> tuple[dict[str, jwt.PyJWK], dict[str, str]]:
@@ -255,8 +269,11 @@ def _numeric_date_problem(value) -> str | None:
     Not a string, boolean, null, array or object; not NaN or Infinity; no
     number too large for a date (``10**400`` would overflow PyJWT's checks).
     """
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or (
-            isinstance(value, float) and not math.isfinite(value)):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or (isinstance(value, float) and not math.isfinite(value))
+    ):
         return "must be a number (RFC 7519 NumericDate)"
     if not 0 <= value <= LATEST_NUMERIC_DATE:
         return "must be a date between the years 1970 and 9999"
@@ -308,8 +325,12 @@ class Verifier:
         self.jwks = None
         self.secret = ""
         if settings.jwks_url:
-            self.jwks = JWKSet(settings.jwks_url, settings.jwks_timeout_ms / 1000,
-                               settings.jwks_refresh_seconds, settings.jwks_cache_seconds)
+            self.jwks = JWKSet(
+                settings.jwks_url,
+                settings.jwks_timeout_ms / 1000,
+                settings.jwks_refresh_seconds,
+                settings.jwks_cache_seconds,
+            )
         else:
             self.secret = signing_secret(settings)
         required = ["exp", "iat", "sub"]

@@ -43,16 +43,29 @@ def _body(body, base64_encoded: bool) -> str | None:
     return raw
 
 
-def rest_event(method: str, path: str, *, headers: dict | None = None, query: dict | None = None,
-               body=None, authorizer: dict | None = None, base64_encoded: bool = False) -> dict:
+def rest_event(
+    method: str,
+    path: str,
+    *,
+    headers: dict | None = None,
+    query: dict | None = None,
+    body=None,
+    authorizer: dict | None = None,
+    base64_encoded: bool = False,
+) -> dict:
     """A REST API (payload 1.0) proxy event. ``query`` maps names to a value or a list of values."""
     query = query or {}
     multi_query = {name: value if isinstance(value, list) else [value] for name, value in query.items()}
     headers = dict(headers or {})
     if body is not None and not base64_encoded and "Content-Type" not in headers:
         headers["Content-Type"] = "application/json"
-    context = {"requestId": "req-1", "stage": "dev", "httpMethod": method, "resourcePath": path,
-               "identity": {"sourceIp": "203.0.113.10"}}
+    context = {
+        "requestId": "req-1",
+        "stage": "dev",
+        "httpMethod": method,
+        "resourcePath": path,
+        "identity": {"sourceIp": "203.0.113.10"},
+    }
     if authorizer is not None:
         context["authorizer"] = authorizer
     return {
@@ -70,17 +83,33 @@ def rest_event(method: str, path: str, *, headers: dict | None = None, query: di
     }
 
 
-def http_event(method: str, path: str, *, headers: dict | None = None, query: dict | None = None, body=None,
-               authorizer: dict | None = None, base64_encoded: bool = False, stage: str = "$default") -> dict:
+def http_event(
+    method: str,
+    path: str,
+    *,
+    headers: dict | None = None,
+    query: dict | None = None,
+    body=None,
+    authorizer: dict | None = None,
+    base64_encoded: bool = False,
+    stage: str = "$default",
+) -> dict:
     """An HTTP API (payload 2.0) proxy event."""
-    pairs = [(name, value) for name, values in (query or {}).items()
-             for value in (values if isinstance(values, list) else [values])]
+    pairs = [
+        (name, value)
+        for name, values in (query or {}).items()
+        for value in (values if isinstance(values, list) else [values])
+    ]
     headers = {name.lower(): value for name, value in (headers or {}).items()}
     if body is not None and not base64_encoded:
         headers.setdefault("content-type", "application/json")
     raw_path = path if stage == "$default" else f"/{stage}{path}"
-    context = {"requestId": "req-2", "stage": stage, "routeKey": "$default",
-               "http": {"method": method, "path": raw_path, "sourceIp": "203.0.113.10"}}
+    context = {
+        "requestId": "req-2",
+        "stage": stage,
+        "routeKey": "$default",
+        "http": {"method": method, "path": raw_path, "sourceIp": "203.0.113.10"},
+    }
     if authorizer is not None:
         context["authorizer"] = authorizer
     event = {

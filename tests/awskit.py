@@ -20,10 +20,20 @@ REGION = "eu-west-1"
 ACCOUNT = "123456789012"
 # Variables this machine may export that change how a process trusts TLS or finds AWS.
 OUTSIDE_VARIABLES = (
-    "AWS_CA_BUNDLE", "SSL_CERT_FILE", "SSL_CERT_DIR", "AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL_SSM",
-    "AWS_ENDPOINT_URL_SECRETS_MANAGER", "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_AUTHORIZATION_TOKEN",
-    "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", "AWS_USE_FIPS_ENDPOINT", "AWS_USE_DUALSTACK_ENDPOINT",
-    "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "AWS_LAMBDA_INITIALIZATION_TYPE",
+    "AWS_CA_BUNDLE",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "AWS_PROFILE",
+    "AWS_SESSION_TOKEN",
+    "AWS_ENDPOINT_URL_SSM",
+    "AWS_ENDPOINT_URL_SECRETS_MANAGER",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+    "AWS_USE_FIPS_ENDPOINT",
+    "AWS_USE_DUALSTACK_ENDPOINT",
+    "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
+    "AWS_LAMBDA_INITIALIZATION_TYPE",
 )
 
 
@@ -55,8 +65,9 @@ def aws(aws_server, monkeypatch):
 
 def seed(service: str, url: str):
     """A boto3 client of the local server, for putting secrets in place (the test's side, not the function's)."""
-    return boto3.client(service, endpoint_url=url, region_name=REGION, aws_access_key_id="seed",
-                        aws_secret_access_key="seed")
+    return boto3.client(
+        service, endpoint_url=url, region_name=REGION, aws_access_key_id="seed", aws_secret_access_key="seed"
+    )
 
 
 def create_secret(url: str, name: str, value: str) -> str:
@@ -67,8 +78,12 @@ def create_secret(url: str, name: str, value: str) -> str:
 def function_role(url: str, actions: list[str]) -> dict:
     """Temporary credentials of a role allowed ``actions``, as Lambda hands them to a function."""
     iam = seed("iam", url)
-    trust = {"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
+    }
     role = iam.create_role(RoleName="function", AssumeRolePolicyDocument=json.dumps(trust))["Role"]
     policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": actions, "Resource": "*"}]}
     iam.put_role_policy(RoleName="function", PolicyName="secrets", PolicyDocument=json.dumps(policy))

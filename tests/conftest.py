@@ -105,8 +105,13 @@ def database(test_client, mongo_uri, environment):
 
 def pytest_terminal_summary(terminalreporter) -> None:
     """Show the requests the local server logged as slow (1 s or more at its write gate), with where the time went."""
-    slow = [line for path in SERVER_LOGS if path.exists()
-            for line in path.read_text(errors="replace").splitlines() if 'msg="slow request"' in line]
+    slow = [
+        line
+        for path in SERVER_LOGS
+        if path.exists()
+        for line in path.read_text(errors="replace").splitlines()
+        if 'msg="slow request"' in line
+    ]
     if slow:
         terminalreporter.section("local database: slow requests")
         for line in slow:
@@ -114,13 +119,20 @@ def pytest_terminal_summary(terminalreporter) -> None:
 
 
 def pytest_addoption(parser) -> None:
-    parser.addoption("--fast", action="store_true",
-                     help="the fast tier: only tests that need no subprocess, server or build (make test-fast)")
+    parser.addoption(
+        "--fast",
+        action="store_true",
+        help="the fast tier: only tests that need no subprocess, server or build (make test-fast)",
+    )
 
 
 def pytest_configure(config) -> None:
-    for name, description in (("db", "needs the database server"), ("server", "needs a local server process"),
-                              ("subprocess", "starts a process"), ("build", "builds the functions' zips")):
+    for name, description in (
+        ("db", "needs the database server"),
+        ("server", "needs a local server process"),
+        ("subprocess", "starts a process"),
+        ("build", "builds the functions' zips"),
+    ):
         config.addinivalue_line("markers", f"{name}: {description} (make test only)")
     if config.getoption("fast"):
         _refuse_slow_engines()

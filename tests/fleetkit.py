@@ -40,8 +40,11 @@ def connections(port: int) -> dict[str, int]:
             continue
         for row in path.read_text().splitlines()[1:]:
             fields = row.split()
-            local_port, remote_port, state = int(fields[1].rsplit(":", 1)[1], 16), \
-                int(fields[2].rsplit(":", 1)[1], 16), fields[3]
+            local_port, remote_port, state = (
+                int(fields[1].rsplit(":", 1)[1], 16),
+                int(fields[2].rsplit(":", 1)[1], 16),
+                fields[3],
+            )
             if local_port == port and state == ESTABLISHED:
                 counts["server"] += 1
             elif remote_port == port and state in (ESTABLISHED, CLOSE_WAIT):

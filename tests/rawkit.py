@@ -36,7 +36,7 @@ def trickle(data: bytes, pause: float, size: int = 1) -> Callable[[socket.socket
 
     def reply(connection: socket.socket) -> None:
         for start in range(0, len(data), size):
-            connection.sendall(data[start:start + size])
+            connection.sendall(data[start : start + size])
             time.sleep(pause)
 
     return reply

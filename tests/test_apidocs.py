@@ -16,8 +16,9 @@ from tools.gateway.server import Gateway
 @pytest.fixture(scope="module")
 def gateway() -> Gateway:
     """The REST API gateway of template.yaml; no function runs for the docs, so it has no workers."""
-    assert apidocs.static_folder() is not None, \
+    assert apidocs.static_folder() is not None, (
         f"{apidocs.PACKAGE} is not installed: run make setup, which installs requirements-dev.txt"
+    )
     lines = []
     return Gateway(api_model.load(samtemplate.load()), {}, Console(lines.append))
 
@@ -49,7 +50,8 @@ def test_the_description_is_openapi_yaml_with_this_gateway_as_first_server(gatew
     written = yaml.safe_load(apidocs.OPENAPI.read_text())
     assert served["servers"][0]["url"] == "http://127.0.0.1:3999"
     assert {key: value for key, value in served.items() if key != "servers"} == {
-        key: value for key, value in written.items() if key != "servers"}
+        key: value for key, value in written.items() if key != "servers"
+    }
 
 
 @pytest.mark.parametrize("path", ["/docs/../template.yaml", "/docs/%2e%2e/openapi.yaml", "/docs/nothing.js"])

@@ -21,8 +21,13 @@ ROOT = Path(__file__).resolve().parent.parent
 REGION_ACCOUNT = "arn:aws:execute-api:eu-west-1:123456789012"
 METHOD_ARN = f"{REGION_ACCOUNT}:a1b2c3d4e5/dev/GET/me"
 ROUTE_ARN = f"{REGION_ACCOUNT}:a1b2c3d4e5/$default/GET/me"
-RICH_CLAIMS = claims(scope="profile:read profile:write", groups=["admins"], address={"city": "Oxford"},
-                     email_verified=True, name="Alice Liddell")
+RICH_CLAIMS = claims(
+    scope="profile:read profile:write",
+    groups=["admins"],
+    address={"city": "Oxford"},
+    email_verified=True,
+    name="Alice Liddell",
+)
 
 
 @pytest.fixture(autouse=True)
@@ -35,13 +40,26 @@ def token_event(authorization: str, method_arn: str = METHOD_ARN) -> dict:
 
 
 def request_event(headers: dict, multi: dict | None = None) -> dict:
-    return {"type": "REQUEST", "methodArn": METHOD_ARN, "httpMethod": "GET", "path": "/me", "headers": headers,
-            "multiValueHeaders": multi or {name: [value] for name, value in headers.items()}}
+    return {
+        "type": "REQUEST",
+        "methodArn": METHOD_ARN,
+        "httpMethod": "GET",
+        "path": "/me",
+        "headers": headers,
+        "multiValueHeaders": multi or {name: [value] for name, value in headers.items()},
+    }
 
 
 def http_event(headers: dict) -> dict:
-    return {"version": "2.0", "type": "REQUEST", "routeArn": ROUTE_ARN, "routeKey": "GET /me", "rawPath": "/me",
-            "headers": headers, "requestContext": {"http": {"method": "GET", "path": "/me"}}}
+    return {
+        "version": "2.0",
+        "type": "REQUEST",
+        "routeArn": ROUTE_ARN,
+        "routeKey": "GET /me",
+        "rawPath": "/me",
+        "headers": headers,
+        "requestContext": {"http": {"method": "GET", "path": "/me"}},
+    }
 
 
 def bearer(payload: dict | None = None) -> str:
@@ -66,7 +84,8 @@ def test_a_rest_token_authorizer_allows_a_valid_token():
     answer = authorizer.lambda_handler(token_event(bearer()), None)
     assert answer["principalId"] == "alice"
     assert answer["policyDocument"]["Statement"] == [
-        {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": f"{REGION_ACCOUNT}:a1b2c3d4e5/dev/*/*"}]
+        {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": f"{REGION_ACCOUNT}:a1b2c3d4e5/dev/*/*"}
+    ]
 
 
 def test_a_rest_request_authorizer_reads_the_header_in_any_case():
@@ -134,10 +153,13 @@ def test_settings_the_authorizer_does_not_use_cannot_stop_it(configure):
     assert authorizer.lambda_handler(token_event(bearer()), None)["principalId"] == "alice"
 
 
-@pytest.mark.parametrize("make_event, refused", [
-    (lambda token: token_event(token), None),
-    (lambda token: http_event({"authorization": token}), {"isAuthorized": False}),
-])
+@pytest.mark.parametrize(
+    "make_event, refused",
+    [
+        (lambda token: token_event(token), None),
+        (lambda token: http_event({"authorization": token}), {"isAuthorized": False}),
+    ],
+)
 def test_a_numeric_string_exp_is_refused_by_every_payload(make_event, refused):
     token = bearer({**claims(), "exp": "99999999999"})
     if refused is None:
@@ -146,12 +168,15 @@ def test_a_numeric_string_exp_is_refused_by_every_payload(make_event, refused):
         assert authorizer.lambda_handler(make_event(token), None) == refused
 
 
-@pytest.mark.parametrize("event", [
-    {},
-    None,
-    {"type": "TOKEN", "authorizationToken": "Bearer x"},
-    {"httpMethod": "GET", "path": "/me", "requestContext": {}},
-])
+@pytest.mark.parametrize(
+    "event",
+    [
+        {},
+        None,
+        {"type": "TOKEN", "authorizationToken": "Bearer x"},
+        {"httpMethod": "GET", "path": "/me", "requestContext": {}},
+    ],
+)
 def test_an_event_that_is_no_authorizer_payload_raises_and_allows_nothing(event):
     with pytest.raises(authorizer.AuthorizerFailure):
         authorizer.lambda_handler(event, None)
@@ -174,13 +199,16 @@ def test_the_policy_admits_every_route_of_the_same_api_and_stage():
         assert iam_matches(resource, f"{REGION_ACCOUNT}:a1b2c3d4e5/dev/{route.method}{path}")
 
 
-@pytest.mark.parametrize("arn", [
-    f"{REGION_ACCOUNT}:a1b2c3d4e5/prod/GET/me",
-    f"{REGION_ACCOUNT}:zzzzzzzzzz/dev/GET/me",
-    f"{REGION_ACCOUNT}:a1b2c3d4e5x/dev/GET/me",
-    "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/dev/GET/me",
-    "arn:aws:execute-api:eu-west-1:999999999999:a1b2c3d4e5/dev/GET/me",
-])
+@pytest.mark.parametrize(
+    "arn",
+    [
+        f"{REGION_ACCOUNT}:a1b2c3d4e5/prod/GET/me",
+        f"{REGION_ACCOUNT}:zzzzzzzzzz/dev/GET/me",
+        f"{REGION_ACCOUNT}:a1b2c3d4e5x/dev/GET/me",
+        "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/dev/GET/me",
+        "arn:aws:execute-api:eu-west-1:999999999999:a1b2c3d4e5/dev/GET/me",
+    ],
+)
 def test_the_policy_admits_no_other_stage_api_region_or_account(arn):
     resource = authorizer.lambda_handler(token_event(bearer()), None)["policyDocument"]["Statement"][0]["Resource"]
     assert not iam_matches(resource, arn)
@@ -193,11 +221,14 @@ def test_the_policy_does_not_depend_on_the_route_that_asked_first():
     assert first == other
 
 
-@pytest.mark.parametrize("make_event", [
-    lambda token: token_event(token),
-    lambda token: request_event({"Authorization": token}),
-    lambda token: http_event({"authorization": token}),
-])
+@pytest.mark.parametrize(
+    "make_event",
+    [
+        lambda token: token_event(token),
+        lambda token: request_event({"Authorization": token}),
+        lambda token: http_event({"authorization": token}),
+    ],
+)
 def test_the_context_is_flat_and_holds_only_scalars(make_event):
     context = authorizer.lambda_handler(make_event(bearer(RICH_CLAIMS)), None)["context"]
     assert set(context) >= {"sub", "email", "name", "scope"}
@@ -211,8 +242,10 @@ def test_a_list_of_scopes_is_flattened_into_the_context():
 
 def test_the_rest_context_reads_back_as_the_same_principal():
     answer = authorizer.lambda_handler(token_event(bearer(RICH_CLAIMS)), None)
-    as_api_gateway_passes_it = {"principalId": answer["principalId"],
-                                **{name: str(value) for name, value in answer["context"].items()}}
+    as_api_gateway_passes_it = {
+        "principalId": answer["principalId"],
+        **{name: str(value) for name, value in answer["context"].items()},
+    }
     event = apigw.rest_event("GET", "/me", authorizer=as_api_gateway_passes_it)
     principal = principal_from_event(event["requestContext"], {})
     assert principal == Principal.from_claims(RICH_CLAIMS)
@@ -229,8 +262,9 @@ def test_local_auth_verifies_with_the_same_verifier_and_reads_the_same_principal
     configure(LOCAL_AUTH="true")
     token = bearer(RICH_CLAIMS)
     without_authorizer = apigw.rest_event("GET", "/me", headers={"Authorization": token})
-    assert principal_from_event(without_authorizer["requestContext"], {"authorization": token}) == \
-        Principal.from_claims(RICH_CLAIMS)
+    assert principal_from_event(
+        without_authorizer["requestContext"], {"authorization": token}
+    ) == Principal.from_claims(RICH_CLAIMS)
 
 
 # Events, invoke and cold start
@@ -247,9 +281,16 @@ def test_each_authorizer_event_is_routed_to_the_authorizer_and_allowed(name):
 
 def test_make_invoke_prints_an_allow_policy_for_the_token_event():
     env = {**os.environ, "STAGE": "local", "MONGODB_URI": "mongodb://127.0.0.1:1/"}
-    result = subprocess.run([sys.executable, "-m", "tools.invoke", "events/authorizer-token.json"], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=60, check=True)
-    answer = json.loads(result.stdout[result.stdout.index("{\n"):])
+    result = subprocess.run(
+        [sys.executable, "-m", "tools.invoke", "events/authorizer-token.json"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    answer = json.loads(result.stdout[result.stdout.index("{\n") :])
     assert answer["policyDocument"]["Statement"][0]["Effect"] == "Allow"
 
 
@@ -266,16 +307,33 @@ def test_the_authorizer_imports_neither_pymongo_nor_boto3():
         "print(heavy())\n"
     )
     env = {name: value for name, value in os.environ.items() if not name.startswith("JWT_")}
-    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env={**env, "STAGE": "local"},
-                            capture_output=True, text=True, timeout=60, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env={**env, "STAGE": "local"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     assert result.stdout.split() == ["[]", "[]"]
 
 
 # Any path, any number: a refusal or an Allow, never a failure
 
 
-@pytest.mark.parametrize("path", ["users/f:ldap:bob", "users/:", "users/a:b:c:d:e:f:g", ":", "a:b/c:d/e:f",
-                                  "users/arn:aws:execute-api:x:y:z/dev", ""])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "users/f:ldap:bob",
+        "users/:",
+        "users/a:b:c:d:e:f:g",
+        ":",
+        "a:b/c:d/e:f",
+        "users/arn:aws:execute-api:x:y:z/dev",
+        "",
+    ],
+)
 def test_a_colon_anywhere_in_the_path_gets_the_same_stage_wide_allow(path):
     method_arn = f"{REGION_ACCOUNT}:a1b2c3d4e5/dev/GET/{path}"
     rest_request = {**request_event({"Authorization": bearer()}), "methodArn": method_arn}
@@ -290,24 +348,27 @@ def test_a_colon_anywhere_in_an_http_api_route_arn_still_authorizes(path):
     assert authorizer.lambda_handler(event, None)["isAuthorized"] is True
 
 
-@pytest.mark.parametrize("method_arn", [
-    "arn:aws:execute-api:eu-west-1:123456789012",
-    "arn:aws:execute-api:eu-west-1:123456789012:",
-    "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5",
-    "arn:aws:execute-api:eu-west-1:123456789012:/dev/GET/me",
-    "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5//GET/me",
-    "arn:aws:execute-api:eu-west-1:1234:a1b2c3d4e5/dev/GET/me",
-    "arn:aws:execute-api:eu-west-1/x:123456789012:a1b2c3d4e5/dev/GET/me",
-    "arn:aws:lambda:eu-west-1:123456789012:a1b2c3d4e5/dev/GET/me",
-    "arn::execute-api:eu-west-1:123456789012:a1b2c3d4e5/dev/GET/me",
-    "xarn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/dev/GET/me",
-])
+@pytest.mark.parametrize(
+    "method_arn",
+    [
+        "arn:aws:execute-api:eu-west-1:123456789012",
+        "arn:aws:execute-api:eu-west-1:123456789012:",
+        "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5",
+        "arn:aws:execute-api:eu-west-1:123456789012:/dev/GET/me",
+        "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5//GET/me",
+        "arn:aws:execute-api:eu-west-1:1234:a1b2c3d4e5/dev/GET/me",
+        "arn:aws:execute-api:eu-west-1/x:123456789012:a1b2c3d4e5/dev/GET/me",
+        "arn:aws:lambda:eu-west-1:123456789012:a1b2c3d4e5/dev/GET/me",
+        "arn::execute-api:eu-west-1:123456789012:a1b2c3d4e5/dev/GET/me",
+        "xarn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/dev/GET/me",
+    ],
+)
 def test_a_method_arn_not_laid_out_as_documented_raises_and_allows_nothing(method_arn):
     with pytest.raises(authorizer.AuthorizerFailure):
         authorizer.lambda_handler(token_event(bearer(), method_arn=method_arn), None)
 
 
-@pytest.mark.parametrize("exp", [10**400, -10**400, 10**20, float("inf")], ids=repr)
+@pytest.mark.parametrize("exp", [10**400, -(10**400), 10**20, float("inf")], ids=repr)
 def test_a_validly_signed_token_with_a_huge_exp_is_refused_by_every_payload(exp):
     token = bearer({**claims(), "exp": exp})
     denied(token_event(token))

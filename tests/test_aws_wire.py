@@ -79,7 +79,7 @@ def test_a_body_trickling_in_cannot_stretch_a_call_past_its_deadline(served):
 
 def test_many_small_chunks_are_decoded_in_linear_time(served):
     document = json.dumps({"SecretString": "the value"}).encode() + b" " * 150_000
-    body = b"".join(b"1\r\n%s\r\n" % document[index:index + 1] for index in range(len(document))) + b"0\r\n\r\n"
+    body = b"".join(b"1\r\n%s\r\n" % document[index : index + 1] for index in range(len(document))) + b"0\r\n\r\n"
     served(answer(body=body, headers=b"Transfer-Encoding: chunked\r\n"))
     started = time.monotonic()
     assert secrets.resolve(SECRET_ARN) == "the value"
@@ -103,8 +103,9 @@ MALFORMED = {
     "JSON that is no object": answer(body=b"[]"),
     "a JSON string": answer(body=b'"the value"'),
     "a body shorter than its Content-Length": answer(headers=b"Content-Length: 50\r\n", body=b'{"SecretS'),
-    "a chunk size that is no hex number": answer(headers=b"Transfer-Encoding: chunked\r\n",
-                                                 body=b"zz\r\n{}\r\n0\r\n\r\n"),
+    "a chunk size that is no hex number": answer(
+        headers=b"Transfer-Encoding: chunked\r\n", body=b"zz\r\n{}\r\n0\r\n\r\n"
+    ),
     "a signed chunk size": answer(headers=b"Transfer-Encoding: chunked\r\n", body=b"+2\r\n{}\r\n0\r\n\r\n"),
     "a truncated chunk": answer(headers=b"Transfer-Encoding: chunked\r\n", body=b"20\r\n{}"),
     "chunks without their last one": answer(headers=b"Transfer-Encoding: chunked\r\n", body=b"2\r\n{}\r\n"),
@@ -149,8 +150,11 @@ def test_a_well_formed_answer_still_reads(served):
 # Credentials: nothing that could become a header line of its own
 
 
-@pytest.mark.parametrize("token", ["the-token\r\nX-Injected: 1", "the-token\nX-Injected: 1", "the\rtoken",
-                                   "the\x1btoken", "the\x7ftoken"], ids=repr)
+@pytest.mark.parametrize(
+    "token",
+    ["the-token\r\nX-Injected: 1", "the-token\nX-Injected: 1", "the\rtoken", "the\x1btoken", "the\x7ftoken"],
+    ids=repr,
+)
 def test_a_control_character_in_the_container_token_is_refused_before_any_request(served, monkeypatch, token):
     endpoint = use_container_credentials(monkeypatch, served)
     monkeypatch.setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN", token)
@@ -218,8 +222,9 @@ def test_an_ssm_name_in_a_region_not_shaped_like_aws_is_refused_before_any_conne
     assert server.requests == []
 
 
-@pytest.mark.parametrize("region", ["eu-west-1", "us-gov-west-1", "cn-northwest-1", "us-isob-east-1",
-                                    "eusc-de-east-1", "ap-southeast-7"])
+@pytest.mark.parametrize(
+    "region", ["eu-west-1", "us-gov-west-1", "cn-northwest-1", "us-isob-east-1", "eusc-de-east-1", "ap-southeast-7"]
+)
 def test_every_shape_of_aws_region_is_accepted(served, region):
     served(GOOD_ANSWER)
     assert secrets.resolve(f"arn:aws:secretsmanager:{region}:{ACCOUNT}:secret:db") == "the value"

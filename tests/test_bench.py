@@ -86,7 +86,11 @@ def test_every_event_file_is_replayed_by_default_top_level_first():
 def test_events_can_be_named_by_path_or_glob():
     chosen = replay.select("events/me.json, events/v2/me*.json")
     assert [str(path.relative_to(ROOT)) for path in chosen] == [
-        "events/me.json", "events/v2/me-delete.json", "events/v2/me-patch.json", "events/v2/me.json"]
+        "events/me.json",
+        "events/v2/me-delete.json",
+        "events/v2/me-patch.json",
+        "events/v2/me.json",
+    ]
 
 
 def test_an_event_name_that_matches_nothing_is_refused():
@@ -105,7 +109,9 @@ def test_each_event_reaches_the_function_the_template_routes_it_to():
 
 def test_routes_show_the_query_string():
     assert [item.route for item in events("events/health-deep.json", "events/v2/users.json")] == [
-        "GET /health?deep=true", "GET /users?limit=10"]
+        "GET /health?deep=true",
+        "GET /users?limit=10",
+    ]
 
 
 def test_a_function_cold_starts_on_its_plainest_read():
@@ -115,15 +121,26 @@ def test_a_function_cold_starts_on_its_plainest_read():
 
 
 def test_only_delete_events_put_the_profile_back_first():
-    restoring = [item.name for item in events("events/me.json", "events/me-patch.json", "events/me-delete.json")
-                 if item.restores_profile]
+    restoring = [
+        item.name
+        for item in events("events/me.json", "events/me-patch.json", "events/me-delete.json")
+        if item.restores_profile
+    ]
     assert restoring == ["events/me-delete.json"]
 
 
 def test_baselines_replay_only_the_routes_they_serve():
-    served = [item.name for item in events("events/me.json", "events/v2/me.json", "events/health-deep.json",
-                                           "events/health.json", "events/principals/rest-cognito.json")
-              if subjects.serves_baseline(item)]
+    served = [
+        item.name
+        for item in events(
+            "events/me.json",
+            "events/v2/me.json",
+            "events/health-deep.json",
+            "events/health.json",
+            "events/principals/rest-cognito.json",
+        )
+        if subjects.serves_baseline(item)
+    ]
     assert served == ["events/me.json", "events/health.json", "events/principals/rest-cognito.json"]
 
 
@@ -149,8 +166,14 @@ def test_warm_delete_replays_delete_a_restored_profile_and_leave_it_restored(ben
 
 def test_a_worker_whose_handler_answers_errors_stops_the_run(bench_database):
     _, env = bench_database
-    unauthenticated = replay.ReplayEvent("no-caller", {"httpMethod": "GET", "path": "/me", "requestContext": {
-        "requestId": "r"}}, "MeFunction", "handlers.me.lambda_handler", "GET", "/me")
+    unauthenticated = replay.ReplayEvent(
+        "no-caller",
+        {"httpMethod": "GET", "path": "/me", "requestContext": {"requestId": "r"}},
+        "MeFunction",
+        "handlers.me.lambda_handler",
+        "GET",
+        "/me",
+    )
     subject = subjects.function("MeFunction", "handlers.me.lambda_handler", env)
     with pytest.raises(warm.WorkerError, match="401"):
         warm.alternate([warm.WarmCase(subject, unauthenticated)], count=2, warmup=0, chunk=2)
@@ -195,8 +218,10 @@ def test_the_token_floor_decodes_the_authorizer_events_token(bench_database, eve
 def test_cold_rounds_alternate_subjects_and_sample_each_every_round(bench_database, event_file, tmp_path):
     _, env = bench_database
     item = events("events/health.json")[0]
-    cases = [cold.ColdCase(subjects.interpreter()),
-             cold.ColdCase(subjects.function("HealthFunction", item.handler, env), item.name, event_file(item))]
+    cases = [
+        cold.ColdCase(subjects.interpreter()),
+        cold.ColdCase(subjects.function("HealthFunction", item.handler, env), item.name, event_file(item)),
+    ]
     order = []
     samples = cold.alternate(cases, rounds=2, pycache=tmp_path, before_each=lambda case: order.append(case.key))
     assert [len(values) for values in samples.values()] == [2, 2]
@@ -213,34 +238,74 @@ def test_a_cold_start_that_fails_says_which_and_why(bench_database, event_file, 
 # Targets and the table
 
 
-def cold_entry(route, system, median, function="MeFunction", event="events/me.json", config="plain", cpu=None,
-               rss_kb=30_000, subject=None, aws_sdk=()):
+def cold_entry(
+    route,
+    system,
+    median,
+    function="MeFunction",
+    event="events/me.json",
+    config="plain",
+    cpu=None,
+    rss_kb=30_000,
+    subject=None,
+    aws_sdk=(),
+):
     stats = {name: {"p25": median, "p50": median, "p75": median} for name in ("total_ms", "import_ms", "invoke_ms")}
     stats["cpu_ms"] = {"p25": cpu or median, "p50": cpu or median, "p75": cpu or median}
     stats["max_rss_kb"] = {"p50": rss_kb}
-    return {"function": function, "route": route, "system": system, "subject": subject or system, "event": event,
-            "summary": stats, "artifact_bytes": None, "config": config, "aws_sdk": list(aws_sdk), "phases": {}}
+    return {
+        "function": function,
+        "route": route,
+        "system": system,
+        "subject": subject or system,
+        "event": event,
+        "summary": stats,
+        "artifact_bytes": None,
+        "config": config,
+        "aws_sdk": list(aws_sdk),
+        "phases": {},
+    }
 
 
 def warm_entry(route, system, p50, p99, function="MeFunction", event="events/me.json"):
-    return {"function": function, "route": route, "system": system, "subject": system, "event": event,
-            "summary_us": {"p50": p50, "p95": p99, "p99": p99, "max": p99}}
+    return {
+        "function": function,
+        "route": route,
+        "system": system,
+        "subject": system,
+        "event": event,
+        "summary_us": {"p50": p50, "p95": p99, "p99": p99, "max": p99},
+    }
 
 
 def results(cold_entries, warm_entries):
-    return {"generated_at": "2026-01-01T00:00:00+00:00", "database": "test", "cold": cold_entries,
-            "warm": warm_entries, "settings": {"cold_samples": 10, "warm_count": 2000, "warmup": 200, "chunk": 250,
-                                                "bytecode": "compiled"},
-            "machine": {"cpu_count": 2, "cpu_model": "cpu", "python": "3.12.0", "implementation": "CPython",
-                        "platform": "Linux", "load_average": [0.5, 0.5, 0.5], "commit": "abc1234"}}
+    return {
+        "generated_at": "2026-01-01T00:00:00+00:00",
+        "database": "test",
+        "cold": cold_entries,
+        "warm": warm_entries,
+        "settings": {"cold_samples": 10, "warm_count": 2000, "warmup": 200, "chunk": 250, "bytecode": "compiled"},
+        "machine": {
+            "cpu_count": 2,
+            "cpu_model": "cpu",
+            "python": "3.12.0",
+            "implementation": "CPython",
+            "platform": "Linux",
+            "load_average": [0.5, 0.5, 0.5],
+            "commit": "abc1234",
+        },
+    }
 
 
 def test_targets_pass_within_their_limits_and_fail_beyond():
     data = results(
-        [cold_entry("GET /me", "bare-api", 114), cold_entry("GET /me", "floor", 100),
-         cold_entry("GET /me", "FastAPI+Mangum", 290),
-         cold_entry("GET /health", "bare-api", 25, "HealthFunction"), cold_entry("GET /health", "floor", 20,
-                                                                                    "HealthFunction")],
+        [
+            cold_entry("GET /me", "bare-api", 114),
+            cold_entry("GET /me", "floor", 100),
+            cold_entry("GET /me", "FastAPI+Mangum", 290),
+            cold_entry("GET /health", "bare-api", 25, "HealthFunction"),
+            cold_entry("GET /health", "floor", 20, "HealthFunction"),
+        ],
         [warm_entry("GET /me", "bare-api", 515, 1000), warm_entry("GET /me", "floor", 500, 900)],
     )
     targets = {target.name: target.passed for target in report.check_targets(data)}
@@ -261,18 +326,28 @@ def test_targets_pass_within_their_limits_and_fail_beyond():
 
 
 def test_warm_targets_fail_on_a_slow_handler_and_a_long_tail():
-    data = results([], [warm_entry("GET /me", "bare-api", 560, 1200), warm_entry("GET /me", "floor", 500, 900),
-                        warm_entry("authorizer", "bare-api", 61, 70, "AuthorizerFunction", "events/authorizer.json"),
-                        warm_entry("authorizer", "floor", 40, 50, "AuthorizerFunction", "events/authorizer.json")])
+    data = results(
+        [],
+        [
+            warm_entry("GET /me", "bare-api", 560, 1200),
+            warm_entry("GET /me", "floor", 500, 900),
+            warm_entry("authorizer", "bare-api", 61, 70, "AuthorizerFunction", "events/authorizer.json"),
+            warm_entry("authorizer", "floor", 40, 50, "AuthorizerFunction", "events/authorizer.json"),
+        ],
+    )
     failed = [target.name for target in report.check_targets(data) if target.passed is False]
-    assert failed == ["warm GET /me p50 at most 20 us above the raw find_one",
-                      "warm GET /me p99 within 1.2x of the raw find_one's p99",
-                      "warm authorizer p50 at most 1.1x the raw jwt.decode"]
+    assert failed == [
+        "warm GET /me p50 at most 20 us above the raw find_one",
+        "warm GET /me p99 within 1.2x of the raw find_one's p99",
+        "warm authorizer p50 at most 1.1x the raw jwt.decode",
+    ]
 
 
 def test_the_report_prints_both_tables_and_a_line_per_target():
-    data = results([cold_entry("GET /me", "bare-api", 110), cold_entry("GET /me", "floor", 100)],
-                   [warm_entry("GET /me", "bare-api", 520, 900), warm_entry("GET /me", "floor", 500, 900)])
+    data = results(
+        [cold_entry("GET /me", "bare-api", 110), cold_entry("GET /me", "floor", 100)],
+        [warm_entry("GET /me", "bare-api", 520, 900), warm_entry("GET /me", "floor", 500, 900)],
+    )
     text = report.render(data)
     assert "Cold start" in text and "Warm latency" in text and "1.10x floor" in text and "(+20.0 us)" in text
     assert sum(line.startswith(("PASS", "FAIL", "SKIP")) for line in text.splitlines()) == 12
@@ -282,25 +357,47 @@ def test_the_report_prints_both_tables_and_a_line_per_target():
 def production_run(ours_cpu, floor_cpu, ours_wall, floor_wall, rss_kb, aws_sdk=()):
     deployed = {"config": "production"}
     return results(
-        [cold_entry("GET /me", "bare-api", ours_wall, cpu=ours_cpu, rss_kb=rss_kb, aws_sdk=aws_sdk,
-                    subject="MeFunction (Secrets Manager)", **deployed),
-         cold_entry("GET /me", "floor", floor_wall, cpu=floor_cpu, **deployed),
-         cold_entry("authorizer", "bare-api", 100, "AuthorizerFunction", cpu=110,
-                    subject="AuthorizerFunction (Secrets Manager)", **deployed),
-         cold_entry("authorizer", "floor", 100, "AuthorizerFunction", cpu=100, **deployed),
-         cold_entry("GET /me", "bare-api", 150, rss_kb=30_000)],
-        []) | {"production": {"delay_ms": 5.0}}
+        [
+            cold_entry(
+                "GET /me",
+                "bare-api",
+                ours_wall,
+                cpu=ours_cpu,
+                rss_kb=rss_kb,
+                aws_sdk=aws_sdk,
+                subject="MeFunction (Secrets Manager)",
+                **deployed,
+            ),
+            cold_entry("GET /me", "floor", floor_wall, cpu=floor_cpu, **deployed),
+            cold_entry(
+                "authorizer",
+                "bare-api",
+                100,
+                "AuthorizerFunction",
+                cpu=110,
+                subject="AuthorizerFunction (Secrets Manager)",
+                **deployed,
+            ),
+            cold_entry("authorizer", "floor", 100, "AuthorizerFunction", cpu=100, **deployed),
+            cold_entry("GET /me", "bare-api", 150, rss_kb=30_000),
+        ],
+        [],
+    ) | {"production": {"delay_ms": 5.0}}
 
 
 def test_production_targets_pass_within_their_limits():
-    targets = report.production_targets(production_run(ours_cpu=109, floor_cpu=100, ours_wall=209, floor_wall=200,
-                                                       rss_kb=30_000 + 3 * 1024))
+    targets = report.production_targets(
+        production_run(ours_cpu=109, floor_cpu=100, ours_wall=209, floor_wall=200, rss_kb=30_000 + 3 * 1024)
+    )
     assert [target.passed for target in targets] == [True, True, True, True, True]
 
 
 def test_production_targets_fail_beyond_their_limits():
-    targets = report.production_targets(production_run(ours_cpu=111, floor_cpu=100, ours_wall=211, floor_wall=200,
-                                                       rss_kb=30_000 + 4 * 1024, aws_sdk=["botocore"]))
+    targets = report.production_targets(
+        production_run(
+            ours_cpu=111, floor_cpu=100, ours_wall=211, floor_wall=200, rss_kb=30_000 + 4 * 1024, aws_sdk=["botocore"]
+        )
+    )
     assert [target.passed for target in targets] == [False, True, False, False, False]
     assert "botocore" in targets[2].detail
 
@@ -350,10 +447,17 @@ def test_make_bench_refreshes_the_docs_page_and_its_chart_unless_told_not_to():
 
 
 def test_report_lines_give_lambdas_own_timings():
-    tail = ("START RequestId: 1 Version: $LATEST\nEND RequestId: 1\nREPORT RequestId: 1\tDuration: 3.21 ms\t"
-            "Billed Duration: 4 ms\tMemory Size: 512 MB\tMax Memory Used: 61 MB\tInit Duration: 120.50 ms\t\n")
-    assert lambda_bench.report_fields(tail) == {"Duration": 3.21, "Billed Duration": 4.0, "Memory Size": 512.0,
-                                                "Max Memory Used": 61.0, "Init Duration": 120.5}
+    tail = (
+        "START RequestId: 1 Version: $LATEST\nEND RequestId: 1\nREPORT RequestId: 1\tDuration: 3.21 ms\t"
+        "Billed Duration: 4 ms\tMemory Size: 512 MB\tMax Memory Used: 61 MB\tInit Duration: 120.50 ms\t\n"
+    )
+    assert lambda_bench.report_fields(tail) == {
+        "Duration": 3.21,
+        "Billed Duration": 4.0,
+        "Memory Size": 512.0,
+        "Max Memory Used": 61.0,
+        "Init Duration": 120.5,
+    }
 
 
 def test_events_for_a_deployed_function_are_those_routed_to_its_logical_id():
@@ -459,11 +563,13 @@ def test_http_load_refuses_a_url_it_cannot_reach_by_http():
 def test_instruction_counts_of_cold_starts_are_judged_by_their_production_and_plain_limits():
     from bench import instructions
 
-    rows = [("GET /me", "bare-api MeFunction (Secrets Manager)", 530_000_000, 507_900_000),
-            ("GET /me", "boto3 secrets GET /me", 1_180_000_000, 507_900_000),
-            ("GET /me", "bare-api MeFunction", 503_800_000, 487_400_000),
-            ("authorizer", "bare-api AuthorizerFunction (Secrets Manager)", 500_000_000, 419_600_000),
-            ("authorizer", "bare-api AuthorizerFunction", 430_000_000, 419_600_000)]
+    rows = [
+        ("GET /me", "bare-api MeFunction (Secrets Manager)", 530_000_000, 507_900_000),
+        ("GET /me", "boto3 secrets GET /me", 1_180_000_000, 507_900_000),
+        ("GET /me", "bare-api MeFunction", 503_800_000, 487_400_000),
+        ("authorizer", "bare-api AuthorizerFunction (Secrets Manager)", 500_000_000, 419_600_000),
+        ("authorizer", "bare-api AuthorizerFunction", 430_000_000, 419_600_000),
+    ]
     verdicts = {target.name: target.passed for target in instructions.targets(rows)}
     assert verdicts == {
         "production cold start of GET /me within 1.05x of its floor, instructions": True,
@@ -475,8 +581,10 @@ def test_instruction_counts_of_cold_starts_are_judged_by_their_production_and_pl
 def test_warm_instruction_counts_are_judged_per_request_beyond_the_floor():
     from bench import instructions
 
-    rows = [("GET /me", "bare-api MeFunction", 560_000.0, 466_900.0),
-            ("authorizer", "bare-api AuthorizerFunction", 464_900.0, 418_900.0)]
+    rows = [
+        ("GET /me", "bare-api MeFunction", 560_000.0, 466_900.0),
+        ("authorizer", "bare-api AuthorizerFunction", 464_900.0, 418_900.0),
+    ]
     verdicts = {target.name: target.passed for target in instructions.warm_targets(rows)}
     assert verdicts == {
         "warm GET /me within 106 k instructions of its find_one, per request": True,
@@ -493,12 +601,18 @@ def test_a_cold_start_process_answers_the_event_again_warm_as_many_times_as_aske
         "def lambda_handler(event, context):\n"
         "    with open(os.environ['CALLS_FILE'], 'a') as calls:\n"
         "        calls.write(event['name'] + '\\n')\n"
-        "    return {'statusCode': 200}\n")
+        "    return {'statusCode': 200}\n"
+    )
     (tmp_path / "event.json").write_text('{"name": "again"}')
     calls = tmp_path / "calls.txt"
     env = {**os.environ, "PYTHONPATH": str(tmp_path), "CALLS_FILE": str(calls), "BENCH_WARM_REPEAT": "3"}
-    completed = subprocess.run([sys.executable, "bench/coldstart.py", "counting.lambda_handler",
-                                str(tmp_path / "event.json")], env=env, capture_output=True, text=True, timeout=60)
+    completed = subprocess.run(
+        [sys.executable, "bench/coldstart.py", "counting.lambda_handler", str(tmp_path / "event.json")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert '"status": "200"' in completed.stdout
     assert calls.read_text().splitlines() == ["again"] * 4
 
@@ -539,8 +653,9 @@ def test_a_subject_runs_on_the_interpreter_and_with_the_folders_it_names(tmp_pat
     library.mkdir()
     (library / "elsewhere.py").write_text("def lambda_handler(event, context):\n    return {'statusCode': 204}\n")
     (tmp_path / "event.json").write_text("{}")
-    subject = subjects.Subject("bare-api", "Elsewhere", "elsewhere.lambda_handler", python=sys.executable,
-                               path=str(library))
+    subject = subjects.Subject(
+        "bare-api", "Elsewhere", "elsewhere.lambda_handler", python=sys.executable, path=str(library)
+    )
     sample = cold.sample(subject, tmp_path / "event.json", tmp_path / "pycache")
     assert sample.status == "204"
 
@@ -548,13 +663,38 @@ def test_a_subject_runs_on_the_interpreter_and_with_the_folders_it_names(tmp_pat
 def test_the_runtimes_table_gives_each_version_its_figures_beside_its_floors():
     from bench import runtimes
 
-    row = {"version": "3.13", "route": "GET /me", "ours_cold_cpu_ms": 160.0, "floor_cold_cpu_ms": 155.0,
-           "ours_warm_p50_us": 300.0, "floor_warm_p50_us": 290.0, "ours_cold_instructions": 551_400_000,
-           "floor_cold_instructions": 528_600_000, "ours_warm_instructions": 622_000.0,
-           "floor_warm_instructions": 426_600.0}
+    row = {
+        "version": "3.13",
+        "route": "GET /me",
+        "ours_cold_cpu_ms": 160.0,
+        "floor_cold_cpu_ms": 155.0,
+        "ours_warm_p50_us": 300.0,
+        "floor_warm_p50_us": 290.0,
+        "ours_cold_instructions": 551_400_000,
+        "floor_cold_instructions": 528_600_000,
+        "ours_warm_instructions": 622_000.0,
+        "floor_warm_instructions": 426_600.0,
+    }
     lines = runtimes.render([row]).splitlines()
-    assert lines[2].split() == ["GET", "/me", "3.13", "160.0", "/", "155.0", "551.4", "/", "528.6",
-                                "300.0", "/", "290.0", "(+10.0)", "622.0", "/", "426.6", "(+195.4)"]
+    assert lines[2].split() == [
+        "GET",
+        "/me",
+        "3.13",
+        "160.0",
+        "/",
+        "155.0",
+        "551.4",
+        "/",
+        "528.6",
+        "300.0",
+        "/",
+        "290.0",
+        "(+10.0)",
+        "622.0",
+        "/",
+        "426.6",
+        "(+195.4)",
+    ]
 
 
 def test_the_runtimes_command_refuses_a_version_no_interpreter_is_found_for(capsys, monkeypatch):

@@ -12,9 +12,14 @@ DATABASE_FUNCTIONS = ("OneFunction", "TwoFunction", "ThreeFunction")
 
 
 def database_function(name: str) -> dict:
-    return {"Type": "AWS::Serverless::Function", "Properties": {
-        "CodeUri": f"build/{name}.zip", "Handler": f"handlers.{name.lower()}.lambda_handler",
-        "Environment": {"Variables": {"MONGODB_URI": {"Ref": "MongoDbUriSecretArn"}}}}}
+    return {
+        "Type": "AWS::Serverless::Function",
+        "Properties": {
+            "CodeUri": f"build/{name}.zip",
+            "Handler": f"handlers.{name.lower()}.lambda_handler",
+            "Environment": {"Variables": {"MONGODB_URI": {"Ref": "MongoDbUriSecretArn"}}},
+        },
+    }
 
 
 def template_with(reserved: dict[str, int] | None = None, pool: dict[str, str] | None = None) -> dict:
@@ -61,7 +66,10 @@ def test_the_refusal_prints_the_arithmetic_and_the_ways_out():
 def test_reservations_bound_each_function_and_fit_the_budget():
     found = computed(template_with({"OneFunction": 20, "TwoFunction": 200, "ThreeFunction": 150}))
     assert {share.functions: share.connections for share in found.shares} == {
-        ("OneFunction",): 60, ("TwoFunction",): 600, ("ThreeFunction",): 450}
+        ("OneFunction",): 60,
+        ("TwoFunction",): 600,
+        ("ThreeFunction",): 450,
+    }
     assert found.worst_case == 1110 and budget.problems(found, "prod") == []
 
 
@@ -73,17 +81,20 @@ def test_unreserved_functions_share_what_the_reservations_leave_counted_once():
 
 
 def test_a_function_without_the_database_address_opens_no_connections():
-    found = computed(template_with({"AuthorizerFunction": 500, "OneFunction": 1, "TwoFunction": 1,
-                                    "ThreeFunction": 1}))
+    found = computed(template_with({"AuthorizerFunction": 500, "OneFunction": 1, "TwoFunction": 1, "ThreeFunction": 1}))
     assert all("AuthorizerFunction" not in share.functions for share in found.shares)
     assert found.worst_case == 9
 
 
 def test_a_larger_pool_raises_the_per_container_count():
-    found = computed(template_with({"OneFunction": 10, "TwoFunction": 10, "ThreeFunction": 10},
-                                   pool={"ThreeFunction": "5"}))
+    found = computed(
+        template_with({"OneFunction": 10, "TwoFunction": 10, "ThreeFunction": 10}, pool={"ThreeFunction": "5"})
+    )
     assert {share.functions[0]: share.per_container for share in found.shares} == {
-        "OneFunction": 3, "TwoFunction": 3, "ThreeFunction": 6}
+        "OneFunction": 3,
+        "TwoFunction": 3,
+        "ThreeFunction": 6,
+    }
 
 
 def test_a_larger_database_admits_the_same_fleet():
@@ -95,7 +106,8 @@ def test_a_reservation_read_from_a_parameter_is_evaluated():
     template = template_with()
     template["Parameters"]["TwoConcurrency"] = {"Type": "Number", "Default": 40}
     samtemplate.functions(template)["TwoFunction"]["Properties"]["ReservedConcurrentExecutions"] = {
-        "Ref": "TwoConcurrency"}
+        "Ref": "TwoConcurrency"
+    }
     two = next(share for share in computed(template).shares if share.functions == ("TwoFunction",))
     assert two.containers == 40
 
@@ -128,7 +140,8 @@ def test_an_undeclared_limit_refuses_nothing_and_names_the_smallest_tier_that_fi
     found = computed(template_with(), DatabaseConnectionLimit="0")
     assert budget.problems(found, "prod") == []
     assert found.arithmetic()[-1].startswith(
-        "worst case 3000 connections per database node, which fits an Atlas M40 (6000) or larger at 80%")
+        "worst case 3000 connections per database node, which fits an Atlas M40 (6000) or larger at 80%"
+    )
 
 
 def test_the_template_as_it_is_passes_the_budget_check_and_prints_its_arithmetic():
@@ -140,7 +153,10 @@ def test_the_template_reserved_concurrency_bounds_every_database_function():
     template = samtemplate.load()
     values = sam.parameter_values(template, {"FunctionReservedConcurrency": "100", "DatabaseConnectionLimit": "1500"})
     found = budget.budget(template, values)
-    reaching = [name for name, function in samtemplate.functions(template).items()
-                if "MONGODB_URI" in function["Properties"].get("Environment", {}).get("Variables", {})]
+    reaching = [
+        name
+        for name, function in samtemplate.functions(template).items()
+        if "MONGODB_URI" in function["Properties"].get("Environment", {}).get("Variables", {})
+    ]
     assert {share.functions: share.containers for share in found.shares} == {(name,): 100 for name in reaching}
     assert found.worst_case == 3 * 100 * len(reaching)

@@ -15,8 +15,10 @@ from tools.checks import imports
 
 TEMPLATE = samtemplate.load()
 FUNCTIONS = sorted(samtemplate.all_functions(TEMPLATE))  # the deployment hook is built too
-MODULES = {name: function["Properties"]["Handler"].rpartition(".")[0]  # {function: its handler module}
-           for name, function in sorted(samtemplate.functions(TEMPLATE).items())}
+MODULES = {
+    name: function["Properties"]["Handler"].rpartition(".")[0]  # {function: its handler module}
+    for name, function in sorted(samtemplate.functions(TEMPLATE).items())
+}
 AUTHORIZER, _ = samtemplate.authorizer_function(TEMPLATE)
 API_FUNCTIONS = {name: module for name, module in MODULES.items() if name != AUTHORIZER}
 VERSION = build.runtime_version(TEMPLATE)  # the template's Runtime, python3.X: 3.X
@@ -72,15 +74,27 @@ def test_api_functions_hold_the_driver_if_their_code_reaches_the_database_but_ne
 
 def test_the_authorizer_holds_the_token_library_but_not_the_driver(built):
     packages = {name for name in top_level(built, AUTHORIZER) if "dist-info" not in name}
-    assert packages == {"authorizer.py", "__pycache__", "shared", "jwt", "orjson", "cryptography", "cffi",
-                        f"_cffi_backend{NATIVE}", "pycparser"}
+    assert packages == {
+        "authorizer.py",
+        "__pycache__",
+        "shared",
+        "jwt",
+        "orjson",
+        "cryptography",
+        "cffi",
+        f"_cffi_backend{NATIVE}",
+        "pycparser",
+    }
 
 
 def test_project_modules_are_exactly_those_the_handler_imports(built):
     for function, entry in MODULES.items():
         wanted = {str(path.relative_to(imports.ROOT)) for path in imports.closure(entry).modules.values()}
-        present = {name for name in names_in(built, function)
-                   if name.endswith(".py") and imports.is_project_module(name.split("/")[0].removesuffix(".py"))}
+        present = {
+            name
+            for name in names_in(built, function)
+            if name.endswith(".py") and imports.is_project_module(name.split("/")[0].removesuffix(".py"))
+        }
         assert present == wanted, function
 
 
@@ -96,34 +110,44 @@ def test_native_code_is_for_linux_arm64_and_the_runtimes_python(built):
 
 def test_every_source_file_has_unchecked_hash_bytecode_for_the_runtime(built, lambda_python):
     # Header of a .pyc: magic (4 bytes), flags (4: bit 0 hash-based, bit 1 check source), source hash (8).
-    probe = ("import importlib.util, sys, pathlib\n"
-             "root = pathlib.Path(sys.argv[1]); bad = []\n"
-             "for source in root.rglob('*.py'):\n"
-             "    cached = pathlib.Path(importlib.util.cache_from_source(str(source)))\n"
-             "    data = cached.read_bytes() if cached.exists() else b''\n"
-             "    header = (data[:4], int.from_bytes(data[4:8], 'little'), data[8:16])\n"
-             "    wanted = (importlib.util.MAGIC_NUMBER, 1, importlib.util.source_hash(source.read_bytes()))\n"
-             "    if header != wanted: bad.append(str(source.relative_to(root)))\n"
-             "print(len(bad), bad[:5])\n")
+    probe = (
+        "import importlib.util, sys, pathlib\n"
+        "root = pathlib.Path(sys.argv[1]); bad = []\n"
+        "for source in root.rglob('*.py'):\n"
+        "    cached = pathlib.Path(importlib.util.cache_from_source(str(source)))\n"
+        "    data = cached.read_bytes() if cached.exists() else b''\n"
+        "    header = (data[:4], int.from_bytes(data[4:8], 'little'), data[8:16])\n"
+        "    wanted = (importlib.util.MAGIC_NUMBER, 1, importlib.util.source_hash(source.read_bytes()))\n"
+        "    if header != wanted: bad.append(str(source.relative_to(root)))\n"
+        "print(len(bad), bad[:5])\n"
+    )
     for function in FUNCTIONS:
-        answer = subprocess.run([lambda_python, "-c", probe, str(built / function)], capture_output=True, text=True,
-                                check=True)
+        answer = subprocess.run(
+            [lambda_python, "-c", probe, str(built / function)], capture_output=True, text=True, check=True
+        )
         assert answer.stdout.strip() == "0 []", function
 
 
 def test_importing_from_the_artifact_compiles_nothing(built, lambda_python, tmp_path):
-    probe = ("import sys, importlib._bootstrap_external as external\n"
-             "compiled = []\n"
-             "original = external.SourceLoader.source_to_code\n"
-             "def counting(self, data, path, **kwargs):\n"
-             "    compiled.append(path); return original(self, data, path, **kwargs)\n"
-             "external.SourceLoader.source_to_code = counting\n"
-             "sys.path.insert(0, sys.argv[1])\n"
-             "import shared.config, shared.errors, shared.secrets, dns.name\n"
-             "assert shared.config.__file__.startswith(sys.argv[1]), shared.config.__file__\n"
-             "print(compiled)\n")
-    answer = subprocess.run([lambda_python, "-I", "-c", probe, str(built / "HealthFunction")], capture_output=True,
-                            text=True, check=True, cwd=tmp_path)
+    probe = (
+        "import sys, importlib._bootstrap_external as external\n"
+        "compiled = []\n"
+        "original = external.SourceLoader.source_to_code\n"
+        "def counting(self, data, path, **kwargs):\n"
+        "    compiled.append(path); return original(self, data, path, **kwargs)\n"
+        "external.SourceLoader.source_to_code = counting\n"
+        "sys.path.insert(0, sys.argv[1])\n"
+        "import shared.config, shared.errors, shared.secrets, dns.name\n"
+        "assert shared.config.__file__.startswith(sys.argv[1]), shared.config.__file__\n"
+        "print(compiled)\n"
+    )
+    answer = subprocess.run(
+        [lambda_python, "-I", "-c", probe, str(built / "HealthFunction")],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=tmp_path,
+    )
     assert answer.stdout.strip() == "[]"
 
 
@@ -151,7 +175,7 @@ def test_lambda_python_of_the_wrong_version_is_refused():
 # No zip holds what its function does not import: the driver, the time zone database, the profile example
 
 PROFILE_MODULES = {"profiles/store.py", "profiles/schema.py"}
-NOTES_HANDLER = '''
+NOTES_HANDLER = """
 from shared import early_db
 
 early_db.start()
@@ -165,7 +189,7 @@ from shared.schema import Boolean, Integer, List, Map, Number, Schema, String, U
 NOTE = Schema("Note", {"title": String(max_length=100, required=True), "link": Url(), "tags": List(String()),
                        "meta": Map(Number()), "rank": Integer(), "done": Boolean()})
 router = Router("notes")
-'''
+"""
 
 
 def test_a_new_resource_built_from_the_toolkit_reaches_no_profile_module_and_no_time_zone_database(tmp_path):

@@ -36,14 +36,28 @@ def clean_environment(**overrides: str) -> dict[str, str]:
 
 
 def run(module: str, *arguments: str, timeout: float = 60, **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", module, *arguments], cwd=ROOT, env=clean_environment(**env),
-                          capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        [sys.executable, "-m", module, *arguments],
+        cwd=ROOT,
+        env=clean_environment(**env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def make(*arguments: str, timeout: float = 120, **env: str) -> subprocess.CompletedProcess:
     command = ["make", "-s", "-o", ".venv/.installed", *arguments]  # never reinstall the virtualenv from a test
-    return subprocess.run(command, cwd=ROOT, env=clean_environment(**env), capture_output=True, text=True,
-                          timeout=timeout, stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        command,
+        cwd=ROOT,
+        env=clean_environment(**env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def one_line_error(result: subprocess.CompletedProcess, command: str) -> str:
@@ -77,17 +91,20 @@ def bad_events(tmp_path_factory) -> Path:
     return folder
 
 
-@pytest.mark.parametrize("name, complaint", [
-    ("missing.json", "no such file"),
-    (".", "is a folder"),
-    ("broken.json", "is not valid JSON: Expecting value at line 1"),
-    ("list.json", "holds a JSON list, not an event object"),
-    ("empty.json", "is neither an API Gateway proxy event"),
-    ("no-path.json", "is neither an API Gateway proxy event"),
-    ("unrouted.json", "template.yaml routes no function for POST /nowhere; it routes GET /health"),
-    ("latin1.json", "is not UTF-8 text"),
-    ("list.json/inside.json", "cannot be read"),
-])
+@pytest.mark.parametrize(
+    "name, complaint",
+    [
+        ("missing.json", "no such file"),
+        (".", "is a folder"),
+        ("broken.json", "is not valid JSON: Expecting value at line 1"),
+        ("list.json", "holds a JSON list, not an event object"),
+        ("empty.json", "is neither an API Gateway proxy event"),
+        ("no-path.json", "is neither an API Gateway proxy event"),
+        ("unrouted.json", "template.yaml routes no function for POST /nowhere; it routes GET /health"),
+        ("latin1.json", "is not UTF-8 text"),
+        ("list.json/inside.json", "cannot be read"),
+    ],
+)
 def test_invoke_refuses_a_bad_event_in_one_line(bad_events, name, complaint):
     result = run("tools.invoke", str(bad_events / name))
     assert complaint in one_line_error(result, "make invoke")
@@ -102,12 +119,15 @@ def test_invoke_refuses_an_unreadable_event_in_one_line(tmp_path):
     assert "permission denied" in one_line_error(run("tools.invoke", str(locked)), "make invoke")
 
 
-@pytest.mark.parametrize("arguments, complaint", [
-    (["--repeat", "0"], "argument --repeat: must be at least 1"),
-    (["--repeat", "twice"], "argument --repeat: must be a whole number"),
-    (["--db", "new"], "argument --db: invalid choice: 'new'"),
-    (["--runtime", "docker"], "argument --runtime: invalid choice: 'docker'"),
-])
+@pytest.mark.parametrize(
+    "arguments, complaint",
+    [
+        (["--repeat", "0"], "argument --repeat: must be at least 1"),
+        (["--repeat", "twice"], "argument --repeat: must be a whole number"),
+        (["--db", "new"], "argument --db: invalid choice: 'new'"),
+        (["--runtime", "docker"], "argument --runtime: invalid choice: 'docker'"),
+    ],
+)
 def test_invoke_refuses_bad_options_in_one_line(arguments, complaint):
     assert complaint in one_line_error(run("tools.invoke", "events/health.json", *arguments), "make invoke")
 
@@ -126,8 +146,11 @@ def test_invoke_runs_the_event_once_and_says_so():
     result = run("tools.invoke", "events/health.json", MONGODB_URI="mongodb://127.0.0.1:1/")
     assert result.returncode == 0, result.stderr
     assert request_lines(result.stdout) == 1
-    assert re.search(r"HealthFunction \(handlers\.health\.lambda_handler\): cold start [\d.]+ ms = import [\d.]+ ms "
-                     r"\+ first invocation [\d.]+ ms \(1 run;", result.stderr)
+    assert re.search(
+        r"HealthFunction \(handlers\.health\.lambda_handler\): cold start [\d.]+ ms = import [\d.]+ ms "
+        r"\+ first invocation [\d.]+ ms \(1 run;",
+        result.stderr,
+    )
 
 
 def test_invoke_repeats_the_event_for_timing_when_asked():
@@ -138,8 +161,9 @@ def test_invoke_repeats_the_event_for_timing_when_asked():
 
 
 def test_invoke_names_its_database_without_the_credentials():
-    result = run("tools.invoke", "events/health.json", MONGODB_URI="mongodb://app:s3cret@127.0.0.1:1/",
-                 MONGODB_DATABASE="shop")
+    result = run(
+        "tools.invoke", "events/health.json", MONGODB_URI="mongodb://app:s3cret@127.0.0.1:1/", MONGODB_DATABASE="shop"
+    )
     assert "database: mongodb://***@127.0.0.1:1/ shop (MONGODB_URI)" in result.stderr.splitlines()
     assert "s3cret" not in result.stderr + result.stdout
 
@@ -159,8 +183,9 @@ def test_invoke_with_db_fresh_uses_a_new_database_and_drops_it(mongo_uri, test_c
     result = run("tools.invoke", "events/me.json", "--db", "fresh", MONGODB_URI=mongo_uri, MONGODB_DATABASE="invoke")
     assert result.returncode == 0, result.stderr
     [line] = [line for line in result.stderr.splitlines() if line.startswith("database: ")]
-    fresh = re.search(r" (invoke_fresh_[0-9a-f]{8}) \(MONGODB_URI; DB=fresh: a new database, dropped at the end\)",
-                      line)
+    fresh = re.search(
+        r" (invoke_fresh_[0-9a-f]{8}) \(MONGODB_URI; DB=fresh: a new database, dropped at the end\)", line
+    )
     assert fresh, line
     assert '\\"id\\":\\"alice\\"' in result.stdout  # the profile was created in it...
     assert fresh[1] not in test_client.list_database_names()  # ...which is gone
@@ -170,15 +195,17 @@ def test_invoke_with_db_fresh_and_no_server_starts_one_on_a_temporary_folder():
     port = closed_port()
     result = run("tools.invoke", "events/users.json", "--db", "fresh", DB_PORT=str(port), timeout=120)
     assert result.returncode == 0, result.stderr
-    assert (f"database: mongodb://127.0.0.1:{port}/ app (a local server started on DB_PORT {port}; data in a "
-            f"temporary folder deleted at the end (DB=fresh))") in result.stderr
+    assert (
+        f"database: mongodb://127.0.0.1:{port}/ app (a local server started on DB_PORT {port}; data in a "
+        f"temporary folder deleted at the end (DB=fresh))"
+    ) in result.stderr
     assert "seed: app is empty: storing the SEED documents of handlers/ first" in result.stderr
-    listed = json.loads(json.loads(result.stdout[result.stdout.index("{\n"):])["body"])["items"]
+    listed = json.loads(json.loads(result.stdout[result.stdout.index("{\n") :])["body"])["items"]
     assert [item["id"] for item in listed] == [document["_id"] for document in seed.seeds().get("profiles", [])]
 
 
 def test_make_invoke_passes_an_event_path_with_spaces_and_quotes(tmp_path):
-    event = tmp_path / "it's my \"event\".json"
+    event = tmp_path / 'it\'s my "event".json'
     event.write_text((ROOT / "events/health.json").read_text())
     result = make("invoke", f"EVENT={event}", MONGODB_URI="mongodb://127.0.0.1:1/")
     assert result.returncode == 0, result.stderr
@@ -187,15 +214,21 @@ def test_make_invoke_passes_an_event_path_with_spaces_and_quotes(tmp_path):
 
 def test_invoke_outside_the_local_stage_refuses_a_local_token_event_in_one_line():
     line = one_line_error(run("tools.invoke", "events/me.json", STAGE="prod"), "make invoke")
-    assert line == ("make invoke: events/me.json asks for a local token ({{LOCAL_TOKEN}}), and local tokens are for "
-                    "STAGE=local only, but STAGE is 'prod': unset STAGE, or put a token valid at 'prod' in the event "
-                    "instead of {{LOCAL_TOKEN}}")
+    assert line == (
+        "make invoke: events/me.json asks for a local token ({{LOCAL_TOKEN}}), and local tokens are for "
+        "STAGE=local only, but STAGE is 'prod': unset STAGE, or put a token valid at 'prod' in the event "
+        "instead of {{LOCAL_TOKEN}}"
+    )
 
 
 # Every setting shared/config.py checks, with a value it refuses and what it says.
 BAD_SETTINGS = [
-    ("MONGODB_URI", "notauri", "MONGODB_URI must start with mongodb:// or mongodb+srv:// (or be a secret reference: "
-                               "arn:...:secret:... or ssm:/name), got a value starting 'notauri'"),
+    (
+        "MONGODB_URI",
+        "notauri",
+        "MONGODB_URI must start with mongodb:// or mongodb+srv:// (or be a secret reference: "
+        "arn:...:secret:... or ssm:/name), got a value starting 'notauri'",
+    ),
     ("MONGODB_TIMEOUT_MS", "5", "MONGODB_TIMEOUT_MS must be between 100 and 60000, got 5"),
     ("MONGODB_MAX_POOL_SIZE", "0", "MONGODB_MAX_POOL_SIZE must be between 1 and 100, got 0"),
     ("MAX_BODY_BYTES", "lots", "MAX_BODY_BYTES must be an integer, got 'lots'"),
@@ -203,8 +236,11 @@ BAD_SETTINGS = [
     ("LOG_LEVEL", "LOUD", "LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got 'LOUD'"),
     ("LOCAL_AUTH", "maybe", "LOCAL_AUTH must be true or false, got 'maybe'"),
     ("CORS_ALLOW_CREDENTIALS", "maybe", "CORS_ALLOW_CREDENTIALS must be true or false, got 'maybe'"),
-    ("CORS_ALLOW_ORIGINS", "app.example.com",
-     "CORS_ALLOW_ORIGINS entries must look like https://app.example.com, got 'app.example.com'"),
+    (
+        "CORS_ALLOW_ORIGINS",
+        "app.example.com",
+        "CORS_ALLOW_ORIGINS entries must look like https://app.example.com, got 'app.example.com'",
+    ),
 ]
 
 
@@ -214,25 +250,34 @@ def test_invoke_prints_the_answer_then_names_a_bad_setting_in_one_line_and_exits
     result = run("tools.invoke", "events/health.json", **env)
     assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
     assert '"statusCode": 500' in result.stdout
-    assert result.stderr.splitlines()[-1] == (f"make invoke: HealthFunction answered 500: ConfigError: {complaint}: "
-                                              f"set it right in your shell or in the template's Environment, or "
-                                              f"unset it for its default")
+    assert result.stderr.splitlines()[-1] == (
+        f"make invoke: HealthFunction answered 500: ConfigError: {complaint}: "
+        f"set it right in your shell or in the template's Environment, or "
+        f"unset it for its default"
+    )
 
 
 def test_invoke_on_rie_names_a_bad_setting_in_one_line_and_exits_1_too():
-    result = run("tools.invoke", "events/health.json", "--runtime", "rie", MONGODB_URI="mongodb://127.0.0.1:1/",
-                 LOG_LEVEL="LOUD")
+    result = run(
+        "tools.invoke", "events/health.json", "--runtime", "rie", MONGODB_URI="mongodb://127.0.0.1:1/", LOG_LEVEL="LOUD"
+    )
     assert result.returncode == 1 and '"statusCode": 500' in result.stdout, result.stderr
     assert result.stderr.splitlines()[-1].startswith(
-        "make invoke: HealthFunction answered 500: ConfigError: LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR")
+        "make invoke: HealthFunction answered 500: ConfigError: LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR"
+    )
 
 
 def test_invoke_exits_1_when_the_database_is_unavailable_and_says_so():
-    result = run("tools.invoke", "events/health-deep.json", MONGODB_URI=f"mongodb://127.0.0.1:{closed_port()}/",
-                 MONGODB_TIMEOUT_MS="200")
+    result = run(
+        "tools.invoke",
+        "events/health-deep.json",
+        MONGODB_URI=f"mongodb://127.0.0.1:{closed_port()}/",
+        MONGODB_TIMEOUT_MS="200",
+    )
     assert result.returncode == 1 and '"statusCode": 503' in result.stdout
-    assert result.stderr.splitlines()[-1] == ("make invoke: HealthFunction answered 503: database unavailable: "
-                                              "ServerSelectionTimeoutError")
+    assert result.stderr.splitlines()[-1] == (
+        "make invoke: HealthFunction answered 503: database unavailable: ServerSelectionTimeoutError"
+    )
 
 
 def test_invoke_exits_0_when_the_authorizer_refuses_a_token(tmp_path):
@@ -248,16 +293,19 @@ def test_invoke_exits_0_when_the_authorizer_refuses_a_token(tmp_path):
 # make serve
 
 
-@pytest.mark.parametrize("arguments, complaint", [
-    (["--port", "abc"], "argument --port: must be a whole number, got 'abc'"),
-    (["--port", "99999"], "argument --port: must be a port number from 1 to 65535, got '99999'"),
-    (["--port", "0"], "argument --port: must be a port number from 1 to 65535, got '0'"),
-    (["--workers", "0"], "argument --workers: must be at least 1, got '0'"),
-    (["--workers", "abc"], "argument --workers: must be a whole number, got 'abc'"),
-    (["--runtime", "docker"], "argument --runtime: invalid choice: 'docker' (choose from 'python', 'rie')"),
-    (["--logs", "loud"], "argument --logs: invalid choice: 'loud'"),
-    (["--db", "new"], "argument --db: invalid choice: 'new'"),
-])
+@pytest.mark.parametrize(
+    "arguments, complaint",
+    [
+        (["--port", "abc"], "argument --port: must be a whole number, got 'abc'"),
+        (["--port", "99999"], "argument --port: must be a port number from 1 to 65535, got '99999'"),
+        (["--port", "0"], "argument --port: must be a port number from 1 to 65535, got '0'"),
+        (["--workers", "0"], "argument --workers: must be at least 1, got '0'"),
+        (["--workers", "abc"], "argument --workers: must be a whole number, got 'abc'"),
+        (["--runtime", "docker"], "argument --runtime: invalid choice: 'docker' (choose from 'python', 'rie')"),
+        (["--logs", "loud"], "argument --logs: invalid choice: 'loud'"),
+        (["--db", "new"], "argument --db: invalid choice: 'new'"),
+    ],
+)
 def test_serve_refuses_bad_options_in_one_line(arguments, complaint):
     assert complaint in one_line_error(run("tools.gateway", *arguments), "make serve")
 
@@ -280,8 +328,9 @@ def test_make_serve_passes_bad_variables_through_to_one_line():
 def test_make_serve_reloads_unless_reload_is_0(variables, state):
     command = ["make", "-s", "-o", ".venv/.installed", "serve", f"PORT={closed_port()}", *variables]
     env = clean_environment(MONGODB_URI="mongodb://127.0.0.1:1/")
-    process = subprocess.Popen(command, cwd=ROOT, env=env, text=True, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE, start_new_session=True)
+    process = subprocess.Popen(
+        command, cwd=ROOT, env=env, text=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
+    )
     try:
         first = process.stderr.readline()
     finally:
@@ -298,18 +347,28 @@ def test_serve_with_a_production_stage_and_a_bad_database_uri_says_each_in_one_l
     try:
         answer = gateway.request("GET", "/health")
         assert (answer.status, answer.header("content-type")) == (500, "application/problem+json")
-        token = subprocess.run([sys.executable, "-m", "tools.local_token"], cwd=ROOT, env=clean_environment(),
-                               capture_output=True, text=True, check=True).stdout.strip()
+        token = subprocess.run(
+            [sys.executable, "-m", "tools.local_token"],
+            cwd=ROOT,
+            env=clean_environment(),
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
         assert gateway.request("GET", "/me", {"Authorization": f"Bearer {token}"}).status == 500
     finally:
         gateway.stop()
     log = gateway.log()
     assert "Traceback" not in log
-    assert ("STAGE=prod from your shell overrides the stage local for the functions: outside STAGE=local they refuse "
-            "the local development secret and local tokens") in log
+    assert (
+        "STAGE=prod from your shell overrides the stage local for the functions: outside STAGE=local they refuse "
+        "the local development secret and local tokens"
+    ) in log
     [health] = [line for line in log.splitlines() if " GET /health 500 " in line]
-    assert health.endswith("; ConfigError: MONGODB_URI must start with mongodb:// or mongodb+srv:// (or be a secret "
-                           "reference: arn:...:secret:... or ssm:/name), got a value starting 'notauri')")
+    assert health.endswith(
+        "; ConfigError: MONGODB_URI must start with mongodb:// or mongodb+srv:// (or be a secret "
+        "reference: arn:...:secret:... or ssm:/name), got a value starting 'notauri')"
+    )
     [me] = [line for line in log.splitlines() if " GET /me 500 " in line]
     assert "ConfigError: JWT_SECRET or JWT_JWKS_URL must be set when STAGE is 'prod'" in me
 
@@ -323,13 +382,16 @@ def test_make_token_takes_a_sub_with_a_double_quote():
     assert tokens.verify_authorization(f"Bearer {result.stdout.strip()}")["sub"] == 'al"ice'
 
 
-@pytest.mark.parametrize("variables, complaint", [
-    (["TTL=abc"], "TTL must be a whole number of seconds, got 'abc'"),
-    (["TTL=0"], "TTL must be between 1 and 604800 seconds, got 0"),
-    (["SUB=team/alice"], "SUB must fit in one URL path segment"),
-    (["SUB="], "SUB must be a non-empty string"),
-    (['SCOPE=profile:"read"'], "SCOPE must be space-separated scope names"),
-])
+@pytest.mark.parametrize(
+    "variables, complaint",
+    [
+        (["TTL=abc"], "TTL must be a whole number of seconds, got 'abc'"),
+        (["TTL=0"], "TTL must be between 1 and 604800 seconds, got 0"),
+        (["SUB=team/alice"], "SUB must fit in one URL path segment"),
+        (["SUB="], "SUB must be a non-empty string"),
+        (['SCOPE=profile:"read"'], "SCOPE must be space-separated scope names"),
+    ],
+)
 def test_make_token_refuses_bad_variables_in_one_line(variables, complaint):
     result = make("token", *variables)
     assert complaint in one_line_error(result, "make token")
@@ -346,18 +408,28 @@ def test_make_token_outside_the_local_stage_refuses_in_one_line():
     assert "local tokens are for STAGE=local only" in one_line_error(result, "make token")
 
 
-@pytest.mark.parametrize("variables, warning", [
-    ({"JWT_SECRET": "a-secret-of-the-developer-that-is-long-enough"}, "JWT_SECRET is set, so the authorizer verifies "
-     "with it, not with the local development secret: the authorizer of `make serve` or `make invoke` run from this "
-     "environment will refuse this token (401); unset JWT_SECRET to use local tokens"),
-    ({"JWT_JWKS_URL": "https://issuer.example.com/jwks.json"}, "JWT_JWKS_URL is set, so the authorizer verifies with "
-     "the keys at https://issuer.example.com/jwks.json"),
-    ({"JWT_ISSUER": "https://auth.example.com/"}, "this token carries iss=https://auth.example.com/ instead of "
-     "bare-api-local"),
-    ({"JWT_AUDIENCE": "my-api"}, "this token carries aud=my-api instead of bare-api-local"),
-    ({"JWT_ALGORITHMS": "HS512"}, "JWT_ALGORITHMS=HS512 leaves out HS256"),
-    ({"JWT_MAX_LIFETIME_SECONDS": "600"}, "JWT_MAX_LIFETIME_SECONDS=600 is less than TTL=3600"),
-])
+@pytest.mark.parametrize(
+    "variables, warning",
+    [
+        (
+            {"JWT_SECRET": "a-secret-of-the-developer-that-is-long-enough"},
+            "JWT_SECRET is set, so the authorizer verifies "
+            "with it, not with the local development secret: the authorizer of `make serve` or `make invoke` "
+            "run from this environment will refuse this token (401); unset JWT_SECRET to use local tokens",
+        ),
+        (
+            {"JWT_JWKS_URL": "https://issuer.example.com/jwks.json"},
+            "JWT_JWKS_URL is set, so the authorizer verifies with the keys at https://issuer.example.com/jwks.json",
+        ),
+        (
+            {"JWT_ISSUER": "https://auth.example.com/"},
+            "this token carries iss=https://auth.example.com/ instead of bare-api-local",
+        ),
+        ({"JWT_AUDIENCE": "my-api"}, "this token carries aud=my-api instead of bare-api-local"),
+        ({"JWT_ALGORITHMS": "HS512"}, "JWT_ALGORITHMS=HS512 leaves out HS256"),
+        ({"JWT_MAX_LIFETIME_SECONDS": "600"}, "JWT_MAX_LIFETIME_SECONDS=600 is less than TTL=3600"),
+    ],
+)
 def test_make_token_warns_about_settings_the_local_authorizer_will_not_use_for_it(variables, warning):
     result = make("token", **variables)
     assert result.returncode == 0, result.stderr
@@ -374,11 +446,14 @@ def test_make_token_in_a_clean_environment_warns_about_nothing():
 # make indexes
 
 
-@pytest.mark.parametrize("env, complaint", [
-    ({"MONGODB_URI": "localhost"}, "MONGODB_URI must start with mongodb:// or mongodb+srv://"),
-    ({"MONGODB_URI": "mongodb://"}, "MONGODB_URI is not a usable connection string"),
-    ({"MONGODB_URI": "mongodb://127.0.0.1/", "MONGODB_TIMEOUT_MS": "5"}, "MONGODB_TIMEOUT_MS must be between"),
-])
+@pytest.mark.parametrize(
+    "env, complaint",
+    [
+        ({"MONGODB_URI": "localhost"}, "MONGODB_URI must start with mongodb:// or mongodb+srv://"),
+        ({"MONGODB_URI": "mongodb://"}, "MONGODB_URI is not a usable connection string"),
+        ({"MONGODB_URI": "mongodb://127.0.0.1/", "MONGODB_TIMEOUT_MS": "5"}, "MONGODB_TIMEOUT_MS must be between"),
+    ],
+)
 def test_indexes_refuses_a_bad_setting_in_one_line(env, complaint):
     assert complaint in one_line_error(run("tools.indexes", **env), "make indexes")
 
@@ -400,6 +475,7 @@ def test_make_indexes_creates_the_indexes(mongo_uri):
 
 
 # make seed
+
 
 def test_seed_on_an_unreachable_database_fails_in_one_line_within_its_timeout():
     uri = f"mongodb://app:s3cret@127.0.0.1:{closed_port()}/"
@@ -423,20 +499,36 @@ def test_make_seed_stores_the_seed_documents(mongo_uri):
 
 # make db, make soak and the benchmark commands: a bad argument is one line, before anything starts
 
-@pytest.mark.parametrize("module, arguments, command, reason", [
-    ("tools.localdb", ("serve", "--port", "abc"), "make db", "argument --port: must be a whole number, got 'abc'"),
-    ("tools.localdb", ("serve", "--port", "99999"), "make db", "argument --port: must be a port number"),
-    ("tools.soak", ("--duration", "abc"), "make soak", "argument --duration: invalid float value: 'abc'"),
-    ("tools.soak", ("--clients", "0"), "make soak", "argument --clients: must be at least 1, got '0'"),
-    ("bench.run", ("--cold-samples", "0"), "make bench", "argument --cold-samples: must be at least 1, got '0'"),
-    ("bench.run", ("--warm-count", "x"), "make bench", "argument --warm-count: must be a whole number, got 'x'"),
-    ("bench.instructions", ("--events", "events/nope.json"), "bench-instructions",
-     "no event file matches 'events/nope.json'"),
-    ("bench.http_load", ("--url", "http://127.0.0.1:1/", "--requests", "abc"), "make bench-http",
-     "argument --requests: must be a whole number, got 'abc'"),
-    ("bench.lambda_bench", ("--function", "MeFunction", "--count", "0"), "make bench-lambda",
-     "argument --count: must be at least 1, got '0'"),
-])
+
+@pytest.mark.parametrize(
+    "module, arguments, command, reason",
+    [
+        ("tools.localdb", ("serve", "--port", "abc"), "make db", "argument --port: must be a whole number, got 'abc'"),
+        ("tools.localdb", ("serve", "--port", "99999"), "make db", "argument --port: must be a port number"),
+        ("tools.soak", ("--duration", "abc"), "make soak", "argument --duration: invalid float value: 'abc'"),
+        ("tools.soak", ("--clients", "0"), "make soak", "argument --clients: must be at least 1, got '0'"),
+        ("bench.run", ("--cold-samples", "0"), "make bench", "argument --cold-samples: must be at least 1, got '0'"),
+        ("bench.run", ("--warm-count", "x"), "make bench", "argument --warm-count: must be a whole number, got 'x'"),
+        (
+            "bench.instructions",
+            ("--events", "events/nope.json"),
+            "bench-instructions",
+            "no event file matches 'events/nope.json'",
+        ),
+        (
+            "bench.http_load",
+            ("--url", "http://127.0.0.1:1/", "--requests", "abc"),
+            "make bench-http",
+            "argument --requests: must be a whole number, got 'abc'",
+        ),
+        (
+            "bench.lambda_bench",
+            ("--function", "MeFunction", "--count", "0"),
+            "make bench-lambda",
+            "argument --count: must be at least 1, got '0'",
+        ),
+    ],
+)
 def test_a_bad_argument_of_a_long_running_command_is_one_line(module, arguments, command, reason):
     line = one_line_error(run(module, *arguments), command)
     assert line.startswith(f"{command}: {reason}"), line
@@ -444,4 +536,5 @@ def test_a_bad_argument_of_a_long_running_command_is_one_line(module, arguments,
 
 def test_make_db_with_a_port_that_is_no_number_is_one_line():
     assert one_line_error(make("db", DB_PORT="abc"), "make db") == (
-        "make db: argument --port: must be a whole number, got 'abc'")
+        "make db: argument --port: must be a whole number, got 'abc'"
+    )

@@ -77,7 +77,8 @@ def test_a_write_at_a_stale_revision_is_412_and_changes_nothing(call, database):
 
 def test_a_conditional_write_on_a_missing_document_is_412_and_an_unconditional_one_404(call):
     assert call("PATCH", {"title": "x"}, headers={"If-Match": "*"}, card="c9")[2]["detail"] == (
-        "the card does not exist; If-Match needs an existing one")
+        "the card does not exist; If-Match needs an existing one"
+    )
     assert call("PATCH", {"title": "x"}, card="c9")[0] == 404
 
 

@@ -18,8 +18,9 @@ def test_defaults():
 
 
 def test_values_are_read_from_the_environment():
-    settings = load({"MAX_BODY_BYTES": "1024", "CORS_ALLOW_ORIGINS": "https://a.example, https://b.example/",
-                     "LOCAL_AUTH": "true"})
+    settings = load(
+        {"MAX_BODY_BYTES": "1024", "CORS_ALLOW_ORIGINS": "https://a.example, https://b.example/", "LOCAL_AUTH": "true"}
+    )
     assert settings.max_body_bytes == 1024
     assert settings.cors_allow_origins == ("https://a.example", "https://b.example")
     assert settings.local_auth is True
@@ -46,10 +47,16 @@ def test_bad_values_fail_with_the_variable_named(environ, named):
         load(environ)
 
 
-@pytest.mark.parametrize("uri", [
-    "", "mongodb://127.0.0.1:27017/", "mongodb+srv://cluster0.example.mongodb.net/",
-    "arn:aws:secretsmanager:eu-west-1:123456789012:secret:bare-api/mongodb-AbCdEf", "ssm:/bare-api/mongodb-uri",
-])
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "",
+        "mongodb://127.0.0.1:27017/",
+        "mongodb+srv://cluster0.example.mongodb.net/",
+        "arn:aws:secretsmanager:eu-west-1:123456789012:secret:bare-api/mongodb-AbCdEf",
+        "ssm:/bare-api/mongodb-uri",
+    ],
+)
 def test_a_mongodb_uri_or_a_secret_reference_is_accepted(uri):
     assert load({"MONGODB_URI": uri}).mongodb_uri == uri
 
@@ -61,6 +68,7 @@ def test_a_refused_mongodb_uri_is_not_echoed_past_its_first_word():
 
 
 # One parser for every setting, failing closed
+
 
 @pytest.mark.parametrize("value", ["3600.0", "1h", "-1", "+3600", "3_600", "٣٦٠٠", "2592001", "0x10", "1e3"])
 def test_jwt_max_lifetime_seconds_refuses_anything_but_whole_seconds_in_range(value):
@@ -108,12 +116,42 @@ def test_settings_are_read_only():
 
 TEMPLATES = ["template.yaml", "template-http.yaml", "template-http-lambda.yaml"]
 CANDIDATES = [
-    "", " ", "0", "1", "600", "3600", "2592000", "2592001", "3600.0", "1e3", "1h", "-1", "+5", "0600", "٣",
-    "x", "a\x01b", "dev", "prod", "INFO", "LOUD", "app", "*", "https://app.example.com",
-    "https://app.example.com/", "https://a.example.com,https://b.example.com", "app.example.com",
-    "https://user@idp.example.com/keys", "https://idp.example.com:99999/keys", "https://idp.example.com/keys",
-    "https://idp.example.com/.well-known/jwks.json", "http://localhost/keys", "https://idp.example.com/ x",
-    "arn:aws:secretsmanager:us-east-1:123456789012:secret:bare-api/jwt-AbCdEf", "ssm:/x", "mongodb://h/",
+    "",
+    " ",
+    "0",
+    "1",
+    "600",
+    "3600",
+    "2592000",
+    "2592001",
+    "3600.0",
+    "1e3",
+    "1h",
+    "-1",
+    "+5",
+    "0600",
+    "٣",
+    "x",
+    "a\x01b",
+    "dev",
+    "prod",
+    "INFO",
+    "LOUD",
+    "app",
+    "*",
+    "https://app.example.com",
+    "https://app.example.com/",
+    "https://a.example.com,https://b.example.com",
+    "app.example.com",
+    "https://user@idp.example.com/keys",
+    "https://idp.example.com:99999/keys",
+    "https://idp.example.com/keys",
+    "https://idp.example.com/.well-known/jwks.json",
+    "http://localhost/keys",
+    "https://idp.example.com/ x",
+    "arn:aws:secretsmanager:us-east-1:123456789012:secret:bare-api/jwt-AbCdEf",
+    "ssm:/x",
+    "mongodb://h/",
 ]
 
 

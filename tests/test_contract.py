@@ -61,8 +61,11 @@ def is_guarded(operation: dict) -> bool:
 
 def template_guards() -> dict[tuple[str, str], bool]:
     """What template.yaml routes, but preflights: (METHOD, path) -> behind the authorizer."""
-    return {(route.method, route.path): route.authorized for route in samtemplate.api_routes(samtemplate.load())
-            if route.method != "OPTIONS"}
+    return {
+        (route.method, route.path): route.authorized
+        for route in samtemplate.api_routes(samtemplate.load())
+        if route.method != "OPTIONS"
+    }
 
 
 def test_the_description_has_exactly_the_declared_routes_guarded_as_declared_with_their_parameters():
@@ -112,9 +115,12 @@ def without_caller(event: dict) -> dict:
 
 def variants(event: dict, answered_headers: dict) -> dict[str, dict]:
     """The event changed the ways a client may change its request: conditions, no caller, a stale revision."""
-    found = {"as written": event, "without a caller": without_caller(event),
-             "with a stale If-Match": with_header(event, "If-Match", '"0"'),
-             "with If-None-Match: *": with_header(event, "If-None-Match", "*")}
+    found = {
+        "as written": event,
+        "without a caller": without_caller(event),
+        "with a stale If-Match": with_header(event, "If-Match", '"0"'),
+        "with If-None-Match: *": with_header(event, "If-None-Match", "*"),
+    }
     if "etag" in answered_headers:
         found["with its own ETag in If-None-Match"] = with_header(event, "If-None-Match", answered_headers["etag"])
     return found
@@ -137,8 +143,9 @@ def test_every_status_a_function_answers_to_an_event_is_documented_for_its_opera
     for name, variant in variants(event, answered_headers).items():
         seed.plant(database)
         status, _, body = parsed(handler_for(variant)(variant, None))
-        assert str(status) in responses or "default" in responses, \
+        assert str(status) in responses or "default" in responses, (
             f"{method} {route_path} {name} answered {status}, which openapi.yaml does not document: {body}"
+        )
 
 
 FLAVOURS = {"rest": (), "http": ("--api", "http")}
@@ -149,8 +156,9 @@ HTTP_SAMPLE = 4  # the HTTP API flavour runs one example in HTTP_SAMPLE
 def contract_gateway(request, mongo_uri, tmp_path_factory):
     folder = tmp_path_factory.mktemp(f"contract-{request.param}")
     database = f"test_contract_{uuid.uuid4().hex[:8]}"
-    server = LocalGateway(folder / "gateway.log", *FLAVOURS[request.param],
-                          env={"MONGODB_URI": mongo_uri, "MONGODB_DATABASE": database})
+    server = LocalGateway(
+        folder / "gateway.log", *FLAVOURS[request.param], env={"MONGODB_URI": mongo_uri, "MONGODB_DATABASE": database}
+    )
     server.flavour = request.param
     server.examples = 0
     yield server
@@ -170,5 +178,4 @@ def test_the_api_answers_as_its_description_says(case, contract_gateway, token):
     contract_gateway.examples += 1
     if contract_gateway.flavour == "http" and contract_gateway.examples % HTTP_SAMPLE:
         return
-    case.call_and_validate(base_url=contract_gateway.url, headers={"Authorization": f"Bearer {token}"},
-                           checks=CHECKS)
+    case.call_and_validate(base_url=contract_gateway.url, headers={"Authorization": f"Bearer {token}"}, checks=CHECKS)

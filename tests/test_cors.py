@@ -9,8 +9,11 @@ APP = "https://app.example.com"
 
 
 def preflight(origin, method="PATCH", path="/me", handler=me):
-    headers = {"Origin": origin, "Access-Control-Request-Method": method,
-               "Access-Control-Request-Headers": "authorization, content-type"}
+    headers = {
+        "Origin": origin,
+        "Access-Control-Request-Method": method,
+        "Access-Control-Request-Headers": "authorization, content-type",
+    }
     return parsed(handler.lambda_handler(rest_event("OPTIONS", path, headers=headers), None))
 
 

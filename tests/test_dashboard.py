@@ -19,8 +19,10 @@ def with_dashboard(template: dict) -> dict:
     template = copy.deepcopy(template)
     template["Parameters"].setdefault(budget.LIMIT_PARAMETER, {"Type": "Number", "Default": 1500})
     template["Parameters"].setdefault(budget.ACCOUNT_PARAMETER, {"Type": "Number", "Default": 1000})
-    template["Resources"][dashboard.RESOURCE] = {"Type": "AWS::CloudWatch::Dashboard", "Properties": {
-        "DashboardBody": {"Fn::Sub": dashboard.render(template)}}}
+    template["Resources"][dashboard.RESOURCE] = {
+        "Type": "AWS::CloudWatch::Dashboard",
+        "Properties": {"DashboardBody": {"Fn::Sub": dashboard.render(template)}},
+    }
     return template
 
 
@@ -38,8 +40,11 @@ def template():
     return with_dashboard(samtemplate.load())
 
 
-TOKEN_EVENT = {"type": "TOKEN", "authorizationToken": "Bearer not.a.token",
-               "methodArn": "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/dev/GET/me"}
+TOKEN_EVENT = {
+    "type": "TOKEN",
+    "authorizationToken": "Bearer not.a.token",
+    "methodArn": "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/dev/GET/me",
+}
 
 
 @pytest.fixture
@@ -83,14 +88,17 @@ def test_a_metric_no_line_publishes_is_a_problem(template, lines):
 def test_a_dimension_value_no_line_carries_is_a_problem(template, lines):
     body = template["Resources"][dashboard.RESOURCE]["Properties"]["DashboardBody"]["Fn::Sub"]
     function, route = re.search(r'"function","([^"]+)","route","([^"]+)"', body).groups()
-    found = problems_of(edited(template, f'"function","{function}","route","{route}"',
-                               f'"function","{function}","route","/nowhere"'), lines)
+    found = problems_of(
+        edited(template, f'"function","{function}","route","{route}"', f'"function","{function}","route","/nowhere"'),
+        lines,
+    )
     assert found and all(f"for {{'function': '{function}', 'route': '/nowhere'}}" in problem for problem in found)
 
 
 def test_lines_without_the_pool_metrics_fail_the_pool_widgets(template, lines):
-    stripped = [{**line, "_aws": {**line["_aws"], "CloudWatchMetrics": line["_aws"]["CloudWatchMetrics"][:1]}}
-                for line in lines]
+    stripped = [
+        {**line, "_aws": {**line["_aws"], "CloudWatchMetrics": line["_aws"]["CloudWatchMetrics"][:1]}} for line in lines
+    ]
     assert any("PoolCheckoutWait" in problem for problem in problems_of(template, stripped))
 
 
@@ -116,17 +124,25 @@ def test_an_expression_naming_no_metric_is_a_problem(template, lines):
 
 def test_a_body_the_template_no_longer_gives_is_a_problem(template, lines):
     changed = copy.deepcopy(template)
-    events = next(function["Properties"]["Events"] for function in samtemplate.functions(changed).values()
-                  if function["Properties"].get("Events"))
+    events = next(
+        function["Properties"]["Events"]
+        for function in samtemplate.functions(changed).values()
+        if function["Properties"].get("Events")
+    )
     del events[next(iter(events))]
-    assert any("run make generate (or python -m tools.checks.dashboard --write)" in problem
-               for problem in dashboard.check(changed, lines))
+    assert any(
+        "run make generate (or python -m tools.checks.dashboard --write)" in problem
+        for problem in dashboard.check(changed, lines)
+    )
 
 
 def test_write_rewrites_the_body_in_place_then_leaves_it(tmp_path):
     path = tmp_path / "template.yaml"
-    path.write_text(dashboard.SUB_BLOCK.sub(lambda found: found.group(1) + "        {}\n",
-                                            samtemplate.TEMPLATE.read_text(), count=1))
+    path.write_text(
+        dashboard.SUB_BLOCK.sub(
+            lambda found: found.group(1) + "        {}\n", samtemplate.TEMPLATE.read_text(), count=1
+        )
+    )
     assert dashboard.write(path) is True and dashboard.write(path) is False
     loaded = samtemplate.load(path)
     assert loaded["Resources"]["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"] == dashboard.render(loaded)
@@ -148,7 +164,9 @@ def test_an_http_api_dashboard_uses_its_metric_names_and_has_no_authorizer_panel
     panels = {widget["properties"]["title"]: widget["properties"]["metrics"] for widget in dashboard.widgets(derived)}
     assert "Authorizer cache hit rate (%)" not in panels and "Authorizer refusals and failures" not in panels
     assert [row[1:6] for row in panels["API 4xx and 5xx"]] == [
-        ["4xx", "ApiId", "${Api}", "Stage", "$default"], ["5xx", "ApiId", "${Api}", "Stage", "$default"]]
+        ["4xx", "ApiId", "${Api}", "Stage", "$default"],
+        ["5xx", "ApiId", "${Api}", "Stage", "$default"],
+    ]
     assert dashboard.check(derived, lines) == []
 
 
@@ -157,13 +175,19 @@ def test_every_http_api_panel_has_a_metric(flavour):
     from tools import httpapi
 
     derived = httpapi.derive(samtemplate.load(), {"jwt": httpapi.JWT, "lambda": httpapi.LAMBDA}[flavour])
-    assert [widget["properties"]["title"] for widget in dashboard.widgets(derived)
-            if not widget["properties"]["metrics"]] == []
+    assert [
+        widget["properties"]["title"] for widget in dashboard.widgets(derived) if not widget["properties"]["metrics"]
+    ] == []
 
 
 def test_an_empty_panel_is_a_problem(template, lines):
-    broken = edited(template, '"title":"Handled 500s per route","region":"${AWS::Region}","view":"timeSeries",'
-                              '"period":60,"stat":"Sum","metrics":[[', '"title":"Handled 500s per route","metrics":[],'
-                              '"x":[[')
-    assert "dashboard widget 'Handled 500s per route' has no metric, so it stays empty: give it one, or drop it" in \
-        dashboard.check(broken, lines)
+    broken = edited(
+        template,
+        '"title":"Handled 500s per route","region":"${AWS::Region}","view":"timeSeries",'
+        '"period":60,"stat":"Sum","metrics":[[',
+        '"title":"Handled 500s per route","metrics":[],"x":[[',
+    )
+    assert (
+        "dashboard widget 'Handled 500s per route' has no metric, so it stays empty: give it one, or drop it"
+        in dashboard.check(broken, lines)
+    )

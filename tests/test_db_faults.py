@@ -92,8 +92,11 @@ def test_missing_uri_is_a_500_that_names_nothing(environment, capsys, monkeypatc
 
 def test_stalled_database_gives_503_within_the_timeout_then_recovers(mongo_port, environment):
     proxy = DelayProxy(mongo_port)
-    environment(MONGODB_URI=f"mongodb://127.0.0.1:{proxy.port}/?directConnection=true",
-                MONGODB_TIMEOUT_MS=str(TIMEOUT_MS), MONGODB_DATABASE="stall_test")
+    environment(
+        MONGODB_URI=f"mongodb://127.0.0.1:{proxy.port}/?directConnection=true",
+        MONGODB_TIMEOUT_MS=str(TIMEOUT_MS),
+        MONGODB_DATABASE="stall_test",
+    )
     try:
         assert get_me()[0][0] == 200
         proxy.stalled.set()
@@ -110,8 +113,9 @@ def test_stalled_database_gives_503_within_the_timeout_then_recovers(mongo_port,
 # TLS verification
 
 
-@pytest.mark.parametrize("option", ["tlsInsecure=true", "tlsAllowInvalidCertificates=true",
-                                    "TLSALLOWINVALIDHOSTNAMES=true"])
+@pytest.mark.parametrize(
+    "option", ["tlsInsecure=true", "tlsAllowInvalidCertificates=true", "TLSALLOWINVALIDHOSTNAMES=true"]
+)
 def test_a_uri_that_turns_off_certificate_verification_is_refused(environment, capsys, option):
     environment(MONGODB_URI=f"mongodb://127.0.0.1:1/?tls=true&{option}", MONGODB_TIMEOUT_MS=str(TIMEOUT_MS))
     (status, _, _), _ = get_me()

@@ -18,8 +18,11 @@ TEMPLATE = json.dumps({"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}})
 
 @pytest.fixture
 def cloudformation(monkeypatch):
-    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                        "AWS_DEFAULT_REGION": REGION}.items():
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+    }.items():
         monkeypatch.setenv(name, value)
     with mock_aws():
         yield boto3.client("cloudformation", region_name=REGION)
@@ -53,8 +56,10 @@ def test_a_failed_rollback_stops_the_deploy_with_the_repair_command(cloudformati
     stack_in(cloudformation, "bare-api-prod", "UPDATE_ROLLBACK_FAILED")
     with pytest.raises(delete_failed_stack.StackError) as stopped:
         delete_failed_stack.clean(cloudformation, "bare-api-prod")
-    assert str(stopped.value) == ("bare-api-prod is in UPDATE_ROLLBACK_FAILED, which a deploy cannot start from: run "
-                                  "aws cloudformation continue-update-rollback --stack-name bare-api-prod")
+    assert str(stopped.value) == (
+        "bare-api-prod is in UPDATE_ROLLBACK_FAILED, which a deploy cannot start from: run "
+        "aws cloudformation continue-update-rollback --stack-name bare-api-prod"
+    )
     assert delete_failed_stack.stack_status(cloudformation, "bare-api-prod") == "UPDATE_ROLLBACK_FAILED"
 
 
@@ -76,10 +81,20 @@ def run_clean_up(*arguments: str, environ: dict | None = None):
     from tools.checks.imports import ROOT
 
     environment = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
-    environment.update(AWS_SHARED_CREDENTIALS_FILE="/nonexistent", AWS_CONFIG_FILE="/nonexistent",
-                       AWS_EC2_METADATA_DISABLED="true", **(environ or {}))
-    result = subprocess.run([str(ROOT / ".venv" / "bin" / "python"), "-m", "tools.delete_failed_stack", *arguments],
-                            cwd=ROOT, capture_output=True, text=True, env=environment, timeout=120)
+    environment.update(
+        AWS_SHARED_CREDENTIALS_FILE="/nonexistent",
+        AWS_CONFIG_FILE="/nonexistent",
+        AWS_EC2_METADATA_DISABLED="true",
+        **(environ or {}),
+    )
+    result = subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "python"), "-m", "tools.delete_failed_stack", *arguments],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=120,
+    )
     assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
     (line,) = result.stderr.strip().splitlines()
     return line
@@ -87,13 +102,14 @@ def run_clean_up(*arguments: str, environ: dict | None = None):
 
 def test_without_credentials_it_says_how_to_log_in():
     assert run_clean_up("--env", "dev", "--region", REGION).startswith(
-        "delete_failed_stack: no AWS credentials: run `aws sso login` or `aws configure`")
+        "delete_failed_stack: no AWS credentials: run `aws sso login` or `aws configure`"
+    )
 
 
 def test_without_a_region_it_says_how_to_set_it():
-    assert run_clean_up("--env", "dev", environ={"AWS_ACCESS_KEY_ID": "AKIAEXAMPLE",
-                                                 "AWS_SECRET_ACCESS_KEY": "example"}).startswith(
-        "delete_failed_stack: no AWS region: export AWS_DEFAULT_REGION")
+    assert run_clean_up(
+        "--env", "dev", environ={"AWS_ACCESS_KEY_ID": "AKIAEXAMPLE", "AWS_SECRET_ACCESS_KEY": "example"}
+    ).startswith("delete_failed_stack: no AWS region: export AWS_DEFAULT_REGION")
 
 
 def test_a_refused_call_is_one_line_with_what_aws_said(cloudformation, capsys, monkeypatch):
@@ -104,8 +120,10 @@ def test_a_refused_call_is_one_line_with_what_aws_said(cloudformation, capsys, m
     refusing.activate()
     monkeypatch.setattr(boto3, "client", lambda *arguments, **options: cloudformation)
     assert delete_failed_stack.main(["--env", "dev", "--region", REGION]) == 1
-    assert capsys.readouterr().err == ("delete_failed_stack: AWS refused DescribeStacks (AccessDenied: not "
-                                       "authorized): check the role's permissions and the region\n")
+    assert capsys.readouterr().err == (
+        "delete_failed_stack: AWS refused DescribeStacks (AccessDenied: not "
+        "authorized): check the role's permissions and the region\n"
+    )
 
 
 def test_a_stack_still_updating_is_waited_for_then_deployed_on(cloudformation):
@@ -128,4 +146,5 @@ def test_a_stack_updating_for_too_long_stops_the_deploy_with_the_commands(cloudf
     assert str(stopped.value) == (
         "bare-api-prod is still UPDATE_IN_PROGRESS after 3 s, so a deploy would fail: wait for it: aws cloudformation "
         "describe-stacks --stack-name bare-api-prod --query 'Stacks[0].StackStatus'; or stop it: aws cloudformation "
-        "cancel-update-stack --stack-name bare-api-prod")
+        "cancel-update-stack --stack-name bare-api-prod"
+    )

@@ -25,15 +25,20 @@ CONFIG = ROOT / "mkdocs.yml"
 
 @pytest.fixture(scope="module", autouse=True)
 def mkdocs_installed() -> None:
-    assert importlib.util.find_spec("mkdocs"), \
+    assert importlib.util.find_spec("mkdocs"), (
         "MkDocs is not installed: run make test (or make docs), which installs docs/requirements.txt"
+    )
 
 
 def build(config: Path, site: Path) -> subprocess.CompletedProcess:
     """``mkdocs build --strict`` of ``config`` into ``site``."""
-    return subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--config-file", str(config),
-                           "--site-dir", str(site)], capture_output=True, text=True, timeout=120,
-                          env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
+    return subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--config-file", str(config), "--site-dir", str(site)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+    )
 
 
 def copy_of_the_docs(folder: Path) -> Path:

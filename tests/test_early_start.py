@@ -42,12 +42,13 @@ def test_the_secret_is_fetched_and_a_connection_opened_before_any_request(aws, e
     assert proxy.connections == 2  # and the request opened the pooled connection it used
 
 
-def test_a_request_during_the_early_start_waits_for_it_and_opens_no_connection_of_its_own(
-        aws, environment, mongo_port):
+def test_a_request_during_the_early_start_waits_for_it_and_opens_no_connection_of_its_own(aws, environment, mongo_port):
     slow = DelayProxy(mongo_port, delay=0.05)
     try:
-        environment(MONGODB_URI=create_secret(aws, "db", f"mongodb://127.0.0.1:{slow.port}/?directConnection=true"),
-                    MONGODB_DATABASE="early_start")
+        environment(
+            MONGODB_URI=create_secret(aws, "db", f"mongodb://127.0.0.1:{slow.port}/?directConnection=true"),
+            MONGODB_DATABASE="early_start",
+        )
         early_db.start()
         assert get_me() == 200
         assert slow.connections == 2
@@ -64,7 +65,8 @@ def test_a_plain_uri_is_connected_early_too(environment, proxied_database):
 
 
 def test_under_provisioned_concurrency_the_first_pooled_connection_is_opened_early_too(
-        environment, proxied_database, monkeypatch):
+    environment, proxied_database, monkeypatch
+):
     uri, proxy = proxied_database
     monkeypatch.setenv("AWS_LAMBDA_INITIALIZATION_TYPE", "provisioned-concurrency")
     environment(MONGODB_URI=uri, MONGODB_DATABASE="early_start")
@@ -83,7 +85,8 @@ def test_without_a_database_uri_nothing_starts(environment, monkeypatch):
 
 
 def test_a_failed_early_fetch_is_the_first_requests_503_and_the_next_request_fetches_again(
-        aws, environment, proxied_database):
+    aws, environment, proxied_database
+):
     uri, proxy = proxied_database
     environment(MONGODB_URI=MISSING, MONGODB_DATABASE="early_start")
     early_db.start()
@@ -100,8 +103,11 @@ def test_the_authorizer_prefetches_its_signing_secret(aws, configure):
     early.secret("JWT_SECRET")
     assert secrets.wait(arn)
     token = tokenkit.sign(tokenkit.claims(iss=tokenkit.ISSUER, aud=tokenkit.AUDIENCE), key="s" * 48)
-    event = {"type": "TOKEN", "authorizationToken": f"Bearer {token}",
-             "methodArn": "arn:aws:execute-api:eu-west-1:123456789012:api/dev/GET/me"}
+    event = {
+        "type": "TOKEN",
+        "authorizationToken": f"Bearer {token}",
+        "methodArn": "arn:aws:execute-api:eu-west-1:123456789012:api/dev/GET/me",
+    }
     assert authorizer.lambda_handler(event, None)["policyDocument"]["Statement"][0]["Effect"] == "Allow"
 
 
@@ -109,8 +115,11 @@ def test_a_failed_prefetch_of_the_signing_secret_fails_the_first_call_and_the_ne
     configure(STAGE="dev", JWT_SECRET=MISSING, JWT_ISSUER=tokenkit.ISSUER, JWT_AUDIENCE=tokenkit.AUDIENCE)
     early.secret("JWT_SECRET")
     token = tokenkit.sign(tokenkit.claims(iss=tokenkit.ISSUER, aud=tokenkit.AUDIENCE), key="s" * 48)
-    event = {"type": "TOKEN", "authorizationToken": f"Bearer {token}",
-             "methodArn": "arn:aws:execute-api:eu-west-1:123456789012:api/dev/GET/me"}
+    event = {
+        "type": "TOKEN",
+        "authorizationToken": f"Bearer {token}",
+        "methodArn": "arn:aws:execute-api:eu-west-1:123456789012:api/dev/GET/me",
+    }
     with pytest.raises(authorizer.AuthorizerFailure):
         authorizer.lambda_handler(event, None)
     create_secret(aws, "not-yet", "s" * 48)
@@ -118,10 +127,15 @@ def test_a_failed_prefetch_of_the_signing_secret_fails_the_first_call_and_the_ne
 
 
 def test_in_a_fresh_process_the_client_exists_when_the_handler_has_imported(aws, mongo_uri, tmp_path):
-    probe = ("import threading, handlers.me, shared.db\n"
-             "print(shared.db._client is not None, [t.name for t in threading.enumerate() if t.name == 'db-connect'])")
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent),
-           "MONGODB_URI": create_secret(aws, "db", mongo_uri)}
+    probe = (
+        "import threading, handlers.me, shared.db\n"
+        "print(shared.db._client is not None, [t.name for t in threading.enumerate() if t.name == 'db-connect'])"
+    )
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(Path(__file__).resolve().parent.parent),
+        "MONGODB_URI": create_secret(aws, "db", mongo_uri),
+    }
     answer = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, cwd=tmp_path)
     assert answer.stdout.strip() == "True []", answer.stderr
 

@@ -14,12 +14,26 @@ JSON = st.recursive(
     lambda children: st.lists(children, max_size=4) | st.dictionaries(TEXT, children, max_size=4),
     max_leaves=12,
 )
-EVENT_KEYS = ["headers", "multiValueHeaders", "queryStringParameters", "multiValueQueryStringParameters",
-              "body", "isBase64Encoded", "path", "httpMethod", "rawPath", "rawQueryString", "requestContext"]
+EVENT_KEYS = [
+    "headers",
+    "multiValueHeaders",
+    "queryStringParameters",
+    "multiValueQueryStringParameters",
+    "body",
+    "isBase64Encoded",
+    "path",
+    "httpMethod",
+    "rawPath",
+    "rawQueryString",
+    "requestContext",
+]
 CONTEXT_KEYS = ["authorizer", "http", "requestId", "stage"]
 CASES = [
-    (me, "PATCH", "/me"), (me, "GET", "/me"), (users, "GET", "/users"),
-    (users, "GET", "/users/alice"), (health, "GET", "/health"),
+    (me, "PATCH", "/me"),
+    (me, "GET", "/me"),
+    (users, "GET", "/users"),
+    (users, "GET", "/users/alice"),
+    (health, "GET", "/health"),
 ]
 
 
@@ -31,10 +45,16 @@ def valid_event(version: str, method: str, path: str) -> dict:
 
 @pytest.mark.parametrize("handler, method, path", CASES, ids=[f"{m} {p}" for _, m, p in CASES])
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(version=st.sampled_from(["1.0", "2.0"]), key=st.sampled_from(EVENT_KEYS),
-       context_key=st.sampled_from(CONTEXT_KEYS), value=JSON, in_context=st.booleans())
-def test_a_mangled_event_never_gives_a_server_error(database, handler, method, path, version, key,
-                                                     context_key, value, in_context):
+@given(
+    version=st.sampled_from(["1.0", "2.0"]),
+    key=st.sampled_from(EVENT_KEYS),
+    context_key=st.sampled_from(CONTEXT_KEYS),
+    value=JSON,
+    in_context=st.booleans(),
+)
+def test_a_mangled_event_never_gives_a_server_error(
+    database, handler, method, path, version, key, context_key, value, in_context
+):
     event = valid_event(version, method, path)
     if in_context:
         event["requestContext"][context_key] = value

@@ -51,9 +51,15 @@ def test_make_invoke_on_a_fresh_database_answers_every_events_declared_status(da
         pytest.skip("only a local database is seeded unasked; the test's server is elsewhere")
     wrong = []
     for path in API_EVENTS:
-        result = subprocess.run([sys.executable, "-m", "tools.invoke", str(path), "--db", "fresh"], cwd=ROOT,
-                                env=env, capture_output=True, text=True, timeout=120)
-        answer = json.loads(result.stdout[result.stdout.index("{\n"):]) if "{\n" in result.stdout else {}
+        result = subprocess.run(
+            [sys.executable, "-m", "tools.invoke", str(path), "--db", "fresh"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        answer = json.loads(result.stdout[result.stdout.index("{\n") :]) if "{\n" in result.stdout else {}
         expected = ROUTES[event_files.event_route(load_event(ROOT / path))[:2]].success
         if answer.get("statusCode") != expected:
             wrong.append(f"{path}: {answer.get('statusCode')}, not {expected}: {result.stderr[-300:]}")
@@ -77,9 +83,15 @@ def invoke_environment(database, mongo_uri: str) -> dict[str, str]:
 
 
 def test_make_invoke_prints_the_profile_and_the_cold_start(database, mongo_uri):
-    result = subprocess.run([sys.executable, "-m", "tools.invoke", "events/me.json"], cwd=ROOT,
-                            env=invoke_environment(database, mongo_uri), capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "tools.invoke", "events/me.json"],
+        cwd=ROOT,
+        env=invoke_environment(database, mongo_uri),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
-    response = json.loads(result.stdout[result.stdout.index("{\n"):])
+    response = json.loads(result.stdout[result.stdout.index("{\n") :])
     assert response["statusCode"] == 200 and json.loads(response["body"])["id"] == "alice"
     assert "cold start" in result.stderr and "import" in result.stderr

@@ -14,11 +14,18 @@ from tools import generate, samtemplate
 
 ROOT = generate.ROOT
 STEPS = re.compile(r"^<!-- example removal -->\n+```sh\n(?P<block>.*?)\n```$", re.MULTILINE | re.DOTALL)
-UNDECLARED = re.compile(r"openapi\.yaml describes \S+ \S+, which no router declares: remove paths\.(?P<path>.+)\."
-                        r"(?P<method>[a-z]+), or declare the route")
+UNDECLARED = re.compile(
+    r"openapi\.yaml describes \S+ \S+, which no router declares: remove paths\.(?P<path>.+)\."
+    r"(?P<method>[a-z]+), or declare the route"
+)
 # The parts of the suite that walk whatever is declared, with nothing of the example left to find.
-SUITE = ["tests/test_template_functions.py", "tests/test_budget.py", "tests/test_readme.py", "-k",
-         "template or budget or routes_table or where_things or shared_row"]
+SUITE = [
+    "tests/test_template_functions.py",
+    "tests/test_budget.py",
+    "tests/test_readme.py",
+    "-k",
+    "template or budget or routes_table or where_things or shared_row",
+]
 
 
 def removal_commands() -> list[str]:
@@ -61,6 +68,11 @@ def test_removing_the_example_leaves_an_api_whose_generate_lint_and_suite_pass(t
     assert "deploy checks: 0 problem(s)" in lint.stdout + lint.stderr
     assert run("make generate", repository, env).stdout.strip().startswith("openapi.yaml, events/")
 
-    suite = run(" ".join([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *SUITE[:-2], SUITE[-2],
-                          repr(SUITE[-1])]), repository, env)
+    suite = run(
+        " ".join(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *SUITE[:-2], SUITE[-2], repr(SUITE[-1])]
+        ),
+        repository,
+        env,
+    )
     assert suite.returncode == 0, suite.stdout[-3000:]

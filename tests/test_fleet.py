@@ -36,13 +36,24 @@ pytestmark = pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="read
 
 class Fleet:
     def __init__(self, port: int, log: Path) -> None:
-        environment = {**os.environ, "STAGE": "local", "MONGODB_URI": f"mongodb://127.0.0.1:{port}/",
-                       "MONGODB_DATABASE": "fleet", "MONGODB_MAX_POOL_SIZE": str(POOL_SIZE),
-                       "MONGODB_MAX_IDLE_TIME_MS": str(IDLE_MS), "MONGODB_TIMEOUT_MS": "2000"}
+        environment = {
+            **os.environ,
+            "STAGE": "local",
+            "MONGODB_URI": f"mongodb://127.0.0.1:{port}/",
+            "MONGODB_DATABASE": "fleet",
+            "MONGODB_MAX_POOL_SIZE": str(POOL_SIZE),
+            "MONGODB_MAX_IDLE_TIME_MS": str(IDLE_MS),
+            "MONGODB_TIMEOUT_MS": "2000",
+        }
         self.log = log
-        self.process = subprocess.Popen([sys.executable, "-m", "tests.fleetkit", "--containers", str(CONTAINERS),
-                                         "--log", str(log)], cwd=ROOT, env=environment, text=True,
-                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "tests.fleetkit", "--containers", str(CONTAINERS), "--log", str(log)],
+            cwd=ROOT,
+            env=environment,
+            text=True,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+        )
         assert json.loads(self.process.stdout.readline())["containers"] == CONTAINERS
 
     def send(self, command: dict) -> dict:

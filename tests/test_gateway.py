@@ -30,10 +30,15 @@ FRONTEND = "http://localhost:5173"
 def gateway(mongo_uri, tmp_path_factory):
     folder = tmp_path_factory.mktemp("gateway")
     database = f"test_gateway_{uuid.uuid4().hex[:8]}"
-    env = {"MONGODB_URI": mongo_uri, "MONGODB_DATABASE": database, "CORS_ALLOW_ORIGINS": FRONTEND,
-           "GATEWAY_AUTHORIZER_COUNT": str(folder / "authorizer-calls.txt")}
-    server = LocalGateway(folder / "gateway.log", "--template", str(write_test_template(folder / "template.yaml")),
-                          env=env)
+    env = {
+        "MONGODB_URI": mongo_uri,
+        "MONGODB_DATABASE": database,
+        "CORS_ALLOW_ORIGINS": FRONTEND,
+        "GATEWAY_AUTHORIZER_COUNT": str(folder / "authorizer-calls.txt"),
+    }
+    server = LocalGateway(
+        folder / "gateway.log", "--template", str(write_test_template(folder / "template.yaml")), env=env
+    )
     server.calls_file = folder / "authorizer-calls.txt"
     server.database = database
     yield server
@@ -132,7 +137,11 @@ def test_the_integration_sees_the_authorizer_context_as_strings(gateway):
     event = gateway.request("GET", "/policy/a", chosen("all-but-b")).json()["event"]
     context = event["requestContext"]["authorizer"]
     assert {key: context[key] for key in ("principalId", "team", "level", "admin")} == {
-        "principalId": "tester", "team": "gateway", "level": "3", "admin": "true"}
+        "principalId": "tester",
+        "team": "gateway",
+        "level": "3",
+        "admin": "true",
+    }
     assert isinstance(context["integrationLatency"], int)
 
 
@@ -143,8 +152,11 @@ def test_an_unknown_route_gets_missing_authentication_token(gateway):
 
 
 def test_a_cors_preflight_is_answered_without_a_token(gateway):
-    headers = {"Origin": FRONTEND, "Access-Control-Request-Method": "PATCH",
-               "Access-Control-Request-Headers": "authorization, content-type"}
+    headers = {
+        "Origin": FRONTEND,
+        "Access-Control-Request-Method": "PATCH",
+        "Access-Control-Request-Headers": "authorization, content-type",
+    }
     answer = gateway.request("OPTIONS", "/me", headers)
     assert answer.status == 204
     assert answer.header("access-control-allow-origin") == FRONTEND
@@ -267,8 +279,10 @@ def test_a_workers_first_request_is_logged_as_its_cold_start(gateway):
 def test_the_console_starts_with_the_database_and_the_authorizer_cache_ttl(gateway, mongo_uri):
     lines = [line.partition(" ")[2] for line in gateway.log().splitlines()]
     assert f"database: {mongo_uri} {gateway.database} (MONGODB_URI)" in lines
-    assert ("JwtAuthorizer answers are cached 300 s per token: as on API Gateway, a token keeps working for up "
-            "to 300 s after it expires") in lines
+    assert (
+        "JwtAuthorizer answers are cached 300 s per token: as on API Gateway, a token keeps working for up "
+        "to 300 s after it expires"
+    ) in lines
 
 
 def test_by_default_the_console_shows_no_json_log_lines(gateway):
@@ -304,7 +318,7 @@ def test_a_bad_setting_is_named_on_the_request_line_and_in_the_json_log(misconfi
     lines = misconfigured.log().splitlines()
     [line] = [line for line in lines if " GET /health 500 " in line]
     assert line.endswith("; ConfigError: MONGODB_TIMEOUT_MS must be between 100 and 60000, got 5)")
-    assert any('[HealthFunction] {' in line and '"level":"ERROR","message":"request"' in line for line in lines)
+    assert any("[HealthFunction] {" in line and '"level":"ERROR","message":"request"' in line for line in lines)
 
 
 @pytest.fixture(scope="module")
@@ -319,8 +333,9 @@ def database_down(tmp_path_factory):
 def test_a_function_warning_shows_in_human_form(database_down):
     assert database_down.request("GET", "/health?deep=true").status == 503
     lines = database_down.log().splitlines()
-    assert any("[HealthFunction] WARNING database unavailable: error=ServerSelectionTimeoutError" in line
-               for line in lines)
+    assert any(
+        "[HealthFunction] WARNING database unavailable: error=ServerSelectionTimeoutError" in line for line in lines
+    )
     assert not [line for line in lines if line.rstrip().endswith("}")]
 
 
@@ -397,16 +412,19 @@ def test_headers_and_multi_value_headers_merge_without_repeating_a_pair():
     assert sorted(response.headers) == [("B", "2"), ("Content-Type", "application/json"), ("a", "1"), ("a", "3")]
 
 
-@pytest.mark.parametrize("result", [
-    None,
-    {"statusCode": "200"},
-    {"statusCode": 200, "body": {"not": "a string"}},
-    {"statusCode": 200, "body": "%%%", "isBase64Encoded": True},
-    {"statusCode": 200, "headers": {"x": ["a list"]}},
-    {"statusCode": 200, "headers": {"X-Injected": "a\r\nSet-Cookie: session=stolen"}},
-    {"statusCode": 200, "headers": {"Bad Name": "value"}},
-    {"statusCode": 200, "unexpected": True},
-])
+@pytest.mark.parametrize(
+    "result",
+    [
+        None,
+        {"statusCode": "200"},
+        {"statusCode": 200, "body": {"not": "a string"}},
+        {"statusCode": 200, "body": "%%%", "isBase64Encoded": True},
+        {"statusCode": 200, "headers": {"x": ["a list"]}},
+        {"statusCode": 200, "headers": {"X-Injected": "a\r\nSet-Cookie: session=stolen"}},
+        {"statusCode": 200, "headers": {"Bad Name": "value"}},
+        {"statusCode": 200, "unexpected": True},
+    ],
+)
 def test_a_malformed_proxy_result_is_refused(result):
     with pytest.raises(MalformedResult):
         read_result(result)

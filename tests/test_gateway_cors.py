@@ -16,6 +16,7 @@ FRONTEND = "http://localhost:5173"
 @pytest.fixture
 def gateway(monkeypatch):
     """``gateway(origins)``: the gateway of template.yaml for answers it makes itself (no function runs)."""
+
     def make(origins: str) -> Gateway:
         monkeypatch.setenv("CORS_ALLOW_ORIGINS", origins)
         return Gateway(api.load(samtemplate.load()), pools={}, console=Console(lambda line: None))

@@ -59,9 +59,10 @@ def test_a_new_route_is_written_into_the_file_and_a_second_run_changes_nothing(d
 def test_the_existing_operations_keep_their_place_and_their_text(declared, description_file):
     generate.write_openapi([*declared, *NOTES], description_file)
     before, after = yaml.safe_load(openapi.OPENAPI.read_text()), yaml.safe_load(description_file.read_text())
-    assert list(after["paths"])[:len(before["paths"])] == list(before["paths"])
+    assert list(after["paths"])[: len(before["paths"])] == list(before["paths"])
     assert {key: after[key] for key in before if key != "paths" and key != "components"} == {
-        key: before[key] for key in before if key != "paths" and key != "components"}
+        key: before[key] for key in before if key != "paths" and key != "components"
+    }
     assert all(after["paths"][path] == item for path, item in before["paths"].items())
 
 
@@ -75,14 +76,19 @@ def test_prose_is_kept_only_where_it_is_a_keyword_not_a_field_name():
     mine = {"properties": {"description": {"type": "integer", "description": "Mine."}}}
     derived = {"properties": {"description": {"type": "string", "description": "Declared."}}}
     assert generate.merged(mine, derived, parent="") == {
-        "properties": {"description": {"type": "string", "description": "Mine."}}}
+        "properties": {"description": {"type": "string", "description": "Mine."}}
+    }
 
 
 def test_missing_events_are_written_and_existing_ones_never_rewritten(declared, events_folder):
     (events_folder / "me.json").write_text('{"edited": "by hand"}\n')
     written = generate.write_events([*declared, *NOTES], events_folder)
     assert sorted(path.relative_to(events_folder).as_posix() for path in written) == [
-        "note.json", "notes-post.json", "v2/note.json", "v2/notes-post.json"]
+        "note.json",
+        "notes-post.json",
+        "v2/note.json",
+        "v2/notes-post.json",
+    ]
     assert json.loads((events_folder / "me.json").read_text()) == {"edited": "by hand"}
     post = json.loads((events_folder / "notes-post.json").read_text())
     assert (post["httpMethod"], post["resource"], json.loads(post["body"])) == ("POST", "/notes", NOTE.example())
@@ -90,8 +96,11 @@ def test_missing_events_are_written_and_existing_ones_never_rewritten(declared, 
 
 
 def test_a_taken_file_name_gets_a_number(declared, events_folder):
-    (events_folder / "note.json").write_text(json.dumps(generate.rest_event(declarations.Declared(
-        "GET", "/users/{user_id}", False, "handlers.users", "read_user"))))
+    (events_folder / "note.json").write_text(
+        json.dumps(
+            generate.rest_event(declarations.Declared("GET", "/users/{user_id}", False, "handlers.users", "read_user"))
+        )
+    )
     written = generate.missing_events([*declared, NOTES[1]], events_folder)
     assert [path.name for path in written if path.parent == events_folder] == ["note-2.json"]
 
@@ -99,13 +108,16 @@ def test_a_taken_file_name_gets_a_number(declared, events_folder):
 # What a route uses implies the statuses it can answer; the errors it raises are named on it
 
 TICKET = Schema("Ticket", {"title": String(min_length=1, max_length=100, required=True, example="Door")})
-TICKET_QUERY = {"status": List(Enum(["open", "closed"]), max_items=2),
-                "limit": Integer(minimum=1, maximum=50, default=10)}
+TICKET_QUERY = {
+    "status": List(Enum(["open", "closed"]), max_items=2),
+    "limit": Integer(minimum=1, maximum=50, default=10),
+}
 
 
 def ticket_route(method: str, path: str, **declared) -> declarations.Declared:
-    return declarations.Declared(method, path, False, "handlers.tickets", f"{method.lower()}_ticket", "A ticket",
-                                 **declared)
+    return declarations.Declared(
+        method, path, False, "handlers.tickets", f"{method.lower()}_ticket", "A ticket", **declared
+    )
 
 
 def operation_of(route: declarations.Declared) -> dict:
@@ -116,10 +128,19 @@ def operation_of(route: declarations.Declared) -> dict:
 def test_query_parameters_are_documented_from_their_fields_with_their_400():
     found = operation_of(ticket_route("GET", "/tickets", query=TICKET_QUERY))
     assert found["parameters"] == [
-        {"name": "status", "in": "query", "required": False,
-         "schema": {"type": "array", "items": {"enum": ["open", "closed"]}, "maxItems": 2}},
-        {"name": "limit", "in": "query", "required": False,
-         "schema": {"type": "integer", "minimum": 1, "maximum": 50, "default": 10}}]
+        {
+            "name": "status",
+            "in": "query",
+            "required": False,
+            "schema": {"type": "array", "items": {"enum": ["open", "closed"]}, "maxItems": 2},
+        },
+        {
+            "name": "limit",
+            "in": "query",
+            "required": False,
+            "schema": {"type": "integer", "minimum": 1, "maximum": 50, "default": 10},
+        },
+    ]
     assert sorted(found["responses"]) == ["200", "400", "401", "403", "503"]
 
 
@@ -149,14 +170,22 @@ def test_an_object_field_is_written_inline_in_its_component_schema():
 
 
 def test_the_events_of_a_route_carry_its_required_query_parameters_as_api_gateway_passes_them():
-    route = ticket_route("GET", "/tickets", query={
-        "status": List(Enum(["open", "closed"]), min_items=1, required=True), "mine": Boolean(required=True),
-        "limit": Integer(default=10)})
+    route = ticket_route(
+        "GET",
+        "/tickets",
+        query={
+            "status": List(Enum(["open", "closed"]), min_items=1, required=True),
+            "mine": Boolean(required=True),
+            "limit": Integer(default=10),
+        },
+    )
     rest, http = generate.rest_event(route), generate.http_event(route)
     assert rest["multiValueQueryStringParameters"] == {"status": ["open"], "mine": ["true"]}
     assert rest["queryStringParameters"] == {"status": "open", "mine": "true"}
-    assert (http["rawQueryString"], http["queryStringParameters"]) == ("status=open&mine=true",
-                                                                      {"status": "open", "mine": "true"})
+    assert (http["rawQueryString"], http["queryStringParameters"]) == (
+        "status=open&mine=true",
+        {"status": "open", "mine": "true"},
+    )
 
 
 def test_an_event_whose_query_fails_the_routes_check_is_named():
@@ -165,11 +194,14 @@ def test_an_event_whose_query_fails_the_routes_check_is_named():
     event["multiValueQueryStringParameters"] = {"limit": ["500"]}
     assert event_files.check_example_values("events/tickets.json", event, route) == [
         "events/tickets.json: its query fails the route's check (limit must be from 1 to 50): set it as API Gateway "
-        "passes a valid one, or delete the file and run make generate"]
+        "passes a valid one, or delete the file and run make generate"
+    ]
 
 
 def test_a_conditional_write_that_answers_a_body_documents_its_new_etag():
     found = operation_of(ticket_route("PATCH", "/tickets/{ticket_id}", body=TICKET.patch(), conditional=True))
     assert found["responses"]["200"]["headers"]["ETag"]["required"] is True
-    assert "headers" not in operation_of(ticket_route("DELETE", "/tickets/{ticket_id}", conditional=True))[
-        "responses"]["204"]
+    assert (
+        "headers"
+        not in operation_of(ticket_route("DELETE", "/tickets/{ticket_id}", conditional=True))["responses"]["204"]
+    )

@@ -20,9 +20,12 @@ REST = samtemplate.load()
 
 
 def events(template: dict, kind: str) -> dict[tuple[str, str], dict]:
-    return {(event["Properties"]["Method"].upper(), event["Properties"]["Path"]): event
-            for resource in samtemplate.functions(template).values()
-            for event in (resource["Properties"].get("Events") or {}).values() if event["Type"] == kind}
+    return {
+        (event["Properties"]["Method"].upper(), event["Properties"]["Path"]): event
+        for resource in samtemplate.functions(template).values()
+        for event in (resource["Properties"].get("Events") or {}).values()
+        if event["Type"] == kind
+    }
 
 
 @pytest.mark.parametrize("flavour", [httpapi.JWT, httpapi.LAMBDA])
@@ -42,7 +45,8 @@ def test_the_jwt_flavour_deploys_no_authorizer_function_nor_its_parameters():
     assert not {"JwtSecretArn", "JwtJwksUrl", f"{authorizer}Revision"} & set(derived["Parameters"])
     assert derived["Resources"]["Api"]["Properties"]["Auth"]["Authorizers"]["JwtAuthorizer"] == {
         "IdentitySource": "$request.header.Authorization",
-        "JwtConfiguration": {"issuer": {"Ref": "JwtIssuer"}, "audience": [{"Ref": "JwtAudience"}]}}
+        "JwtConfiguration": {"issuer": {"Ref": "JwtIssuer"}, "audience": [{"Ref": "JwtAudience"}]},
+    }
 
 
 def test_the_lambda_flavour_keeps_the_authorizer_function_with_simple_responses():
@@ -58,8 +62,10 @@ def test_the_api_has_no_stage_name_so_sam_makes_the_default_stage():
 
 def test_method_settings_become_the_default_route_settings():
     properties = httpapi.derive(REST, httpapi.JWT)["Resources"]["Api"]["Properties"]
-    assert properties["DefaultRouteSettings"] == {"ThrottlingRateLimit": {"Ref": "ThrottleRateLimit"},
-                                                  "ThrottlingBurstLimit": {"Ref": "ThrottleBurstLimit"}}
+    assert properties["DefaultRouteSettings"] == {
+        "ThrottlingRateLimit": {"Ref": "ThrottleRateLimit"},
+        "ThrottlingBurstLimit": {"Ref": "ThrottleBurstLimit"},
+    }
 
 
 def test_access_log_variables_are_mapped_and_rest_only_ones_dropped():
@@ -109,7 +115,8 @@ def test_an_api_wide_alarm_in_a_deployment_group_is_left_out_there_it_would_be_a
     preference["Alarms"] = {"Fn::If": ["IsProduction", [{"Ref": "MeErrorsAlarm"}, {"Ref": "ApiServerErrorsAlarm"}], []]}
     derived = httpapi.derive(rest, httpapi.JWT)["Resources"]
     assert derived["MeFunction"]["Properties"]["DeploymentPreference"]["Alarms"] == {
-        "Fn::If": ["IsProduction", [{"Ref": "MeErrorsAlarm"}], []]}
+        "Fn::If": ["IsProduction", [{"Ref": "MeErrorsAlarm"}], []]
+    }
     assert "ApiServerErrorsAlarm" in derived
 
 
@@ -121,11 +128,14 @@ def test_the_committed_http_templates_are_up_to_date():
     assert httpapi.stale() == []
 
 
-@pytest.mark.parametrize(("fixture", "message"), [
-    ("http-stage-name.yaml", "sets StageName 'v1': remove it"),
-    ("http-payload-version.yaml", "PayloadFormatVersion 1.0"),
-    ("http-identity-source.yaml", "use IdentitySource: $request.header.Authorization"),
-])
+@pytest.mark.parametrize(
+    ("fixture", "message"),
+    [
+        ("http-stage-name.yaml", "sets StageName 'v1': remove it"),
+        ("http-payload-version.yaml", "PayloadFormatVersion 1.0"),
+        ("http-identity-source.yaml", "use IdentitySource: $request.header.Authorization"),
+    ],
+)
 def test_each_http_api_mistake_is_caught_with_its_fix(fixture, message):
     problems = checks.check_source(samtemplate.load(FIXTURES / fixture), fixture)
     assert [problem for problem in problems if message in problem], problems
@@ -153,9 +163,13 @@ def test_the_api_defaults_to_rest_and_refuses_other_names():
 
 
 def test_the_jwt_template_gets_a_value_for_every_parameter_it_declares():
-    environ = {"API": "http", "JWT_JWKS_URL": "https://issuer.example.com/keys",
-               "MONGODB_URI_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:bare-api/dev/uri-AbCdEf",
-               "JWT_ISSUER": "https://issuer.example.com/", "JWT_AUDIENCE": "bare-api"}
+    environ = {
+        "API": "http",
+        "JWT_JWKS_URL": "https://issuer.example.com/keys",
+        "MONGODB_URI_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:bare-api/dev/uri-AbCdEf",
+        "JWT_ISSUER": "https://issuer.example.com/",
+        "JWT_AUDIENCE": "bare-api",
+    }
     path = deploy.template_for("http", environ)
     values = deploy.parameter_overrides("dev", environ, path)
     declared = samtemplate.load(path)["Parameters"]
@@ -165,9 +179,13 @@ def test_the_jwt_template_gets_a_value_for_every_parameter_it_declares():
 
 
 def test_make_deploy_api_http_builds_a_stack_the_offline_checks_accept():
-    environ = {"API": "http", "JWT_JWKS_URL": "https://issuer.example.com/keys",
-               "MONGODB_URI_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:bare-api/dev/uri-AbCdEf",
-               "JWT_ISSUER": "https://issuer.example.com/", "JWT_AUDIENCE": "bare-api"}
+    environ = {
+        "API": "http",
+        "JWT_JWKS_URL": "https://issuer.example.com/keys",
+        "MONGODB_URI_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:bare-api/dev/uri-AbCdEf",
+        "JWT_ISSUER": "https://issuer.example.com/",
+        "JWT_AUDIENCE": "bare-api",
+    }
     path = deploy.template_for(deploy.chosen_api("dev", environ), environ)
     template = samtemplate.load(path)
     values = deploy.parameter_overrides("dev", environ, path)
@@ -226,7 +244,8 @@ def test_api_gateway_may_invoke_the_lambda_authorizer_and_the_check_says_so_when
     cfn = sam.translate(derived, values)
     assert checks.check_permissions(cfn, Evaluator(cfn, values)) == []
     del derived["Resources"]["Api"]["Properties"]["Auth"]["Authorizers"]["JwtAuthorizer"][
-        "EnableFunctionDefaultPermissions"]
+        "EnableFunctionDefaultPermissions"
+    ]
     cfn = sam.translate(derived, values)
     problems = checks.check_permissions(cfn, Evaluator(cfn, values))
     assert len(problems) == 1 and "AuthorizerFunctionAliaslive" in problems[0]

@@ -8,9 +8,12 @@ from bench import first_request
 
 
 def test_the_first_request_cold_starts_the_authorizer_too_on_rest_but_only_the_function_with_jwt(mongo_uri):
-    rows = {row["flavour"]: row for row in first_request.measure(1, 3, {"MONGODB_URI": mongo_uri,
-                                                                         "MONGODB_DATABASE": "bench_first",
-                                                                         "STAGE": "local"})}
+    rows = {
+        row["flavour"]: row
+        for row in first_request.measure(
+            1, 3, {"MONGODB_URI": mongo_uri, "MONGODB_DATABASE": "bench_first", "STAGE": "local"}
+        )
+    }
     assert rows["REST API + Lambda authorizer"]["cold_starts"] == 2
     assert rows["HTTP API + Lambda authorizer"]["cold_starts"] == 2
     assert rows["HTTP API + JWT authorizer"]["cold_starts"] == 1
@@ -18,8 +21,7 @@ def test_the_first_request_cold_starts_the_authorizer_too_on_rest_but_only_the_f
 
 
 def test_the_cost_model_adds_api_gateway_the_function_and_the_authorizer_misses():
-    rows = {row["flavour"]: row for row in first_request.cost_model(function_ms=10.2, authorizer_ms=3.0,
-                                                                       hit_rate=0.75)}
+    rows = {row["flavour"]: row for row in first_request.cost_model(function_ms=10.2, authorizer_ms=3.0, hit_rate=0.75)}
     gb_second = first_request.PRICES["lambda_gb_second_arm"][0]
     function = 0.20 + 1e6 * 0.011 * 1.0 * gb_second  # 11 billed ms at 1 GB
     authorizer = 0.25 * (0.20 + 1e6 * 0.003 * 0.5 * gb_second)  # a quarter of requests, 3 ms at 0.5 GB

@@ -43,17 +43,32 @@ def signing_key(provider):
 
 def _serve(mongo_uri, folder, *arguments: str, env: dict | None = None):
     database = f"test_http_{uuid.uuid4().hex[:8]}"
-    server = LocalGateway(folder / "gateway.log", "--api", "http", *arguments,
-                          env={"MONGODB_URI": mongo_uri, "MONGODB_DATABASE": database, **(env or {})})
+    server = LocalGateway(
+        folder / "gateway.log",
+        "--api",
+        "http",
+        *arguments,
+        env={"MONGODB_URI": mongo_uri, "MONGODB_DATABASE": database, **(env or {})},
+    )
     return server, database
 
 
 @pytest.fixture(scope="module")
 def jwt_gateway(mongo_uri, tmp_path_factory, provider):
-    server, database = _serve(mongo_uri, tmp_path_factory.mktemp("http-jwt"), "--authorizer", "jwt",
-                              "--parameter", f"JwtIssuer={provider.url}", "--parameter", f"JwtAudience={AUDIENCE}",
-                              "--parameter", f"JwtMaxLifetimeSeconds={MAX_LIFETIME}",
-                              "--parameter", f"CorsAllowOrigins={FRONTEND}")
+    server, database = _serve(
+        mongo_uri,
+        tmp_path_factory.mktemp("http-jwt"),
+        "--authorizer",
+        "jwt",
+        "--parameter",
+        f"JwtIssuer={provider.url}",
+        "--parameter",
+        f"JwtAudience={AUDIENCE}",
+        "--parameter",
+        f"JwtMaxLifetimeSeconds={MAX_LIFETIME}",
+        "--parameter",
+        f"CorsAllowOrigins={FRONTEND}",
+    )
     yield server
     server.stop()
     with pymongo.MongoClient(mongo_uri) as client:
@@ -71,8 +86,14 @@ def lambda_gateway(mongo_uri, tmp_path_factory):
 
 def rs256(signing_key, provider, kid: str = "bench", **overrides) -> str:
     now = int(time.time())
-    claims = {"sub": f"user-{uuid.uuid4().hex[:8]}", "iss": provider.url, "aud": AUDIENCE,
-              "iat": now, "exp": now + 600, **overrides}
+    claims = {
+        "sub": f"user-{uuid.uuid4().hex[:8]}",
+        "iss": provider.url,
+        "aud": AUDIENCE,
+        "iat": now,
+        "exp": now + 600,
+        **overrides,
+    }
     return sign({name: value for name, value in claims.items() if value is not None}, signing_key, "RS256", kid)
 
 
@@ -106,15 +127,19 @@ def test_client_id_stands_for_a_missing_audience(jwt_gateway, signing_key, provi
     assert jwt_gateway.request("GET", "/me", bearer(token)).status == 200
 
 
-@pytest.mark.parametrize(("overrides", "why"), [
-    ({"exp": int(time.time()) - 10}, "expired"),
-    ({"aud": "someone-else"}, "audience"),
-    ({"iss": "https://other.example.com/"}, "issuer"),
-    ({"nbf": int(time.time()) + 3600}, "nbf"),
-    ({"iat": int(time.time()) + 3600}, "iat"),
-])
-def test_a_refused_claim_is_401_unauthorized_saying_why_in_www_authenticate(jwt_gateway, signing_key, provider,
-                                                                           overrides, why):
+@pytest.mark.parametrize(
+    ("overrides", "why"),
+    [
+        ({"exp": int(time.time()) - 10}, "expired"),
+        ({"aud": "someone-else"}, "audience"),
+        ({"iss": "https://other.example.com/"}, "issuer"),
+        ({"nbf": int(time.time()) + 3600}, "nbf"),
+        ({"iat": int(time.time()) + 3600}, "iat"),
+    ],
+)
+def test_a_refused_claim_is_401_unauthorized_saying_why_in_www_authenticate(
+    jwt_gateway, signing_key, provider, overrides, why
+):
     answer = jwt_gateway.request("GET", "/me", bearer(rs256(signing_key, provider, **overrides)))
     assert (answer.status, answer.json()) == (401, {"message": "Unauthorized"})
     assert why in answer.header("www-authenticate")
@@ -138,8 +163,9 @@ def test_a_key_the_issuer_does_not_publish_is_refused(jwt_gateway, provider):
 
 def test_the_function_refuses_a_lifetime_the_jwt_authorizer_lets_through(jwt_gateway, signing_key, provider):
     now = int(time.time())
-    answer = jwt_gateway.request("GET", "/me", bearer(rs256(signing_key, provider, iat=now,
-                                                             exp=now + 2 * MAX_LIFETIME)))
+    answer = jwt_gateway.request(
+        "GET", "/me", bearer(rs256(signing_key, provider, iat=now, exp=now + 2 * MAX_LIFETIME))
+    )
     assert answer.status == 401
     assert answer.header("Content-Type") == "application/problem+json"
     assert "lives longer" in answer.json()["detail"]
@@ -159,8 +185,9 @@ def test_the_gateway_answers_preflights_from_its_cors_configuration(jwt_gateway)
 
 
 def test_a_preflight_from_another_origin_gets_no_cors_headers(jwt_gateway):
-    answer = jwt_gateway.request("OPTIONS", "/me", {"Origin": "https://evil.example",
-                                                   "Access-Control-Request-Method": "GET"})
+    answer = jwt_gateway.request(
+        "OPTIONS", "/me", {"Origin": "https://evil.example", "Access-Control-Request-Method": "GET"}
+    )
     assert answer.status == 204 and answer.header("Access-Control-Allow-Origin") is None
 
 
@@ -220,6 +247,7 @@ def test_the_emulated_event_has_the_shape_of_each_events_v2_fixture(path):
 
 
 # The path is percent-decoded before routing, and the function sees it decoded, as an HTTP API does
+
 
 def test_an_encoded_path_reaches_the_user_it_names(lambda_gateway):
     sub = f"al ice-{uuid.uuid4().hex[:6]}"

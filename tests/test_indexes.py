@@ -62,8 +62,10 @@ def test_creating_several_indexes_of_one_collection_twice_succeeds(database, cou
 
 def test_make_indexes_a_second_time_succeeds_and_says_the_same(database, mongo_uri):
     env = {"MONGODB_URI": mongo_uri, "MONGODB_DATABASE": database.name, "PATH": ""}
-    runs = [subprocess.run([sys.executable, "-m", "tools.indexes"], capture_output=True, text=True, env=env,
-                           timeout=60) for _ in range(2)]
+    runs = [
+        subprocess.run([sys.executable, "-m", "tools.indexes"], capture_output=True, text=True, env=env, timeout=60)
+        for _ in range(2)
+    ]
     assert [run.returncode for run in runs] == [0, 0], runs[1].stderr
     assert runs[0].stdout == runs[1].stdout
 
@@ -120,7 +122,8 @@ def test_a_new_module_declaring_indexes_is_found_without_importing_the_others(tm
         (tmp_path / package).mkdir()
         (tmp_path / package / "__init__.py").write_text("")
     (tmp_path / "handlers" / "notes.py").write_text(
-        "from pymongo import IndexModel\n\nINDEXES = {'notes': [IndexModel([('owner', 1)], name='notes_by_owner')]}\n")
+        "from pymongo import IndexModel\n\nINDEXES = {'notes': [IndexModel([('owner', 1)], name='notes_by_owner')]}\n"
+    )
     (tmp_path / "handlers" / "ping.py").write_text("raise SystemExit('must not be imported')\n")
     (tmp_path / "shared" / "typed.py").write_text("INDEXES: dict = {}\n")
     (tmp_path / "orders" / "store.py").write_text("INDEXES = {}\n")
@@ -147,8 +150,11 @@ def imported_modules(path) -> set[str]:
 
 
 def test_the_runtime_package_never_imports_the_tools():
-    importers = [path.name for path in sorted((ROOT / "shared").glob("*.py"))
-                 if any(name == "tools" or name.startswith("tools.") for name in imported_modules(path))]
+    importers = [
+        path.name
+        for path in sorted((ROOT / "shared").glob("*.py"))
+        if any(name == "tools" or name.startswith("tools.") for name in imported_modules(path))
+    ]
     assert importers == []
 
 
@@ -171,8 +177,9 @@ def test_two_modules_declaring_one_index_name_differently_is_an_error():
 
 def test_make_indexes_without_mongodb_uri_uses_the_local_database_on_db_port(database, mongo_port):
     env = {"DB_PORT": str(mongo_port), "MONGODB_DATABASE": database.name, "PATH": ""}
-    output = subprocess.run([sys.executable, "-m", "tools.indexes"], capture_output=True, text=True, env=env,
-                            timeout=60)
+    output = subprocess.run(
+        [sys.executable, "-m", "tools.indexes"], capture_output=True, text=True, env=env, timeout=60
+    )
     assert output.returncode == 0, output.stderr
     assert f"a server already listening on DB_PORT {mongo_port}" in output.stderr
     assert "profiles_newest_first" in database.profiles.index_information()
@@ -186,15 +193,25 @@ def test_make_indexes_names_the_port_it_tried(tmp_path):
         silent.listen()
         port = silent.getsockname()[1]
         env = {"DB_PORT": str(port), "MONGODB_TIMEOUT_MS": "300", "PATH": ""}
-        output = subprocess.run([sys.executable, "-m", "tools.indexes"], capture_output=True, text=True, env=env,
-                                timeout=60)
+        output = subprocess.run(
+            [sys.executable, "-m", "tools.indexes"], capture_output=True, text=True, env=env, timeout=60
+        )
     assert output.returncode == 1
-    assert output.stderr.splitlines()[-1] == (f"make indexes: cannot create the indexes on mongodb://127.0.0.1:{port}/"
-                                              ": no answer within MONGODB_TIMEOUT_MS=300 ms")
+    assert output.stderr.splitlines()[-1] == (
+        f"make indexes: cannot create the indexes on mongodb://127.0.0.1:{port}/"
+        ": no answer within MONGODB_TIMEOUT_MS=300 ms"
+    )
 
 
 def test_make_indexes_refuses_a_bad_db_port_in_one_line():
-    output = subprocess.run([sys.executable, "-m", "tools.indexes"], capture_output=True, text=True,
-                            env={"DB_PORT": "notaport", "PATH": ""}, timeout=60)
-    assert (output.returncode, output.stderr) == (2, "make indexes: DB_PORT must be a port number from 1 to 65535, "
-                                                     "got 'notaport'\n")
+    output = subprocess.run(
+        [sys.executable, "-m", "tools.indexes"],
+        capture_output=True,
+        text=True,
+        env={"DB_PORT": "notaport", "PATH": ""},
+        timeout=60,
+    )
+    assert (output.returncode, output.stderr) == (
+        2,
+        "make indexes: DB_PORT must be a port number from 1 to 65535, got 'notaport'\n",
+    )

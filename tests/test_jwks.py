@@ -39,8 +39,14 @@ def ec_key():
 def provider(configure, rsa_old, ec_key):
     """A JWKS with one RSA and one EC key, and the verifier pointed at it."""
     with JWKSServer([public_jwk(rsa_old, "rsa-1", "RS256"), public_jwk(ec_key, "ec-1", "ES256")]) as server:
-        configure(JWT_JWKS_URL=server.url, JWT_ISSUER=ISSUER, JWT_AUDIENCE=AUDIENCE, JWT_ALGORITHMS="RS256,ES256",
-                  JWT_JWKS_TIMEOUT_MS=str(FETCH_TIMEOUT_MS), JWT_JWKS_REFRESH_SECONDS="3600")
+        configure(
+            JWT_JWKS_URL=server.url,
+            JWT_ISSUER=ISSUER,
+            JWT_AUDIENCE=AUDIENCE,
+            JWT_ALGORITHMS="RS256,ES256",
+            JWT_JWKS_TIMEOUT_MS=str(FETCH_TIMEOUT_MS),
+            JWT_JWKS_REFRESH_SECONDS="3600",
+        )
         yield server
 
 
@@ -152,18 +158,29 @@ def test_an_unreachable_jwks_fails_fast_and_allows_nothing(configure, rsa_old):
     with pytest.raises(tokens.KeysUnavailable):
         tokens.verify_authorization(f"Bearer {token}")
     with pytest.raises(authorizer.AuthorizerFailure):
-        authorizer.lambda_handler({"type": "TOKEN", "authorizationToken": f"Bearer {token}",
-                                   "methodArn": "arn:aws:execute-api:eu-west-1:123456789012:api/dev/GET/me"}, None)
+        authorizer.lambda_handler(
+            {
+                "type": "TOKEN",
+                "authorizationToken": f"Bearer {token}",
+                "methodArn": "arn:aws:execute-api:eu-west-1:123456789012:api/dev/GET/me",
+            },
+            None,
+        )
     assert time.monotonic() - started < 5
 
 
 def test_a_slow_jwks_times_out_and_allows_nothing(configure, rsa_old):
     with JWKSServer([public_jwk(rsa_old, "rsa-1", "RS256")], delay=10) as slow:
-        configure(JWT_JWKS_URL=slow.url, JWT_ISSUER=ISSUER, JWT_AUDIENCE=AUDIENCE,
-                  JWT_JWKS_TIMEOUT_MS=str(FETCH_TIMEOUT_MS))
+        configure(
+            JWT_JWKS_URL=slow.url, JWT_ISSUER=ISSUER, JWT_AUDIENCE=AUDIENCE, JWT_JWKS_TIMEOUT_MS=str(FETCH_TIMEOUT_MS)
+        )
         token = sign(provider_claims(), rsa_old, "RS256", kid="rsa-1")
-        event = {"version": "2.0", "type": "REQUEST", "headers": {"authorization": f"Bearer {token}"},
-                 "routeArn": "arn:aws:execute-api:eu-west-1:123456789012:api/$default/GET/me"}
+        event = {
+            "version": "2.0",
+            "type": "REQUEST",
+            "headers": {"authorization": f"Bearer {token}"},
+            "routeArn": "arn:aws:execute-api:eu-west-1:123456789012:api/$default/GET/me",
+        }
         started = time.monotonic()
         with pytest.raises(authorizer.AuthorizerFailure):
             authorizer.lambda_handler(event, None)
@@ -198,8 +215,9 @@ def configure_provider(configure, url: str, **extra: str) -> None:
 @pytest.mark.parametrize("keys_host", ["127.0.0.2", "127.0.0.1"])  # a host the http:// rule refuses, and one it allows
 def test_a_redirect_is_not_followed_even_to_a_server_holding_the_keys(configure, rsa_old, keys_host):
     with JWKSServer([public_jwk(rsa_old, "rsa-1", "RS256")], host=keys_host) as keys:
-        with RawServer(answer("302 Found", body=b"", headers=f"Location: {keys.url}\r\n"
-                                                             "Content-Length: 0\r\n".encode())) as redirect:
+        with RawServer(
+            answer("302 Found", body=b"", headers=f"Location: {keys.url}\r\nContent-Length: 0\r\n".encode())
+        ) as redirect:
             configure_provider(configure, redirect.url + "/.well-known/jwks.json")
             token = sign(provider_claims(), rsa_old, "RS256", kid="rsa-1")
             with pytest.raises(tokens.KeysUnavailable, match="answered 302"):
@@ -214,8 +232,11 @@ def test_a_redirect_is_not_followed_even_to_a_server_holding_the_keys(configure,
 def test_a_trickling_jwks_gives_up_at_the_fetch_deadline(configure, rsa_old, phase):
     document = json.dumps({"keys": [public_jwk(rsa_old, "rsa-1", "RS256")]}).encode()
     head = b"HTTP/1.1 200 OK\r\nX-Padding: " + b"a" * 400 + b"\r\n"
-    reply = (trickle(head, pause=0.1) if phase == "status and headers"  # a byte every 0.1 s: 40 s in all
-             else trickle(answer(body=document[:400] + b" " * 400), pause=0.1, size=10))
+    reply = (
+        trickle(head, pause=0.1)
+        if phase == "status and headers"  # a byte every 0.1 s: 40 s in all
+        else trickle(answer(body=document[:400] + b" " * 400), pause=0.1, size=10)
+    )
     with RawServer(reply) as slow:
         configure_provider(configure, slow.url + "/jwks.json", JWT_JWKS_TIMEOUT_MS="500")
         token = sign(provider_claims(), rsa_old, "RS256", kid="rsa-1")
@@ -253,7 +274,8 @@ def test_at_a_cold_start_entries_that_cannot_be_loaded_are_skipped_and_the_rest_
         configure_provider(configure, server.url)
         assert tokens.verify_authorization(f"Bearer {sign(provider_claims(), rsa_old, 'RS256', kid='rsa-1')}")
         assert refusal(f"Bearer {sign(provider_claims(), rsa_old, 'RS256', kid='alg-none')}") == (
-            "the token's signing key is unknown")
+            "the token's signing key is unknown"
+        )
     (line,) = skipped_lines(capsys.readouterr().out)
     assert set(line["kids"]) == {entry["kid"] for entry in odd_entries(good)}
 
@@ -267,7 +289,8 @@ def test_when_warm_a_new_odd_entry_is_skipped_logged_once_and_a_random_kid_is_re
         server.keys = [{**good, "kid": "alg-none", "alg": "none"}, good]
         for kid in ("random-1", "random-2"):  # each unknown kid fetches again (no refresh interval)
             assert refusal(f"Bearer {sign(provider_claims(), rsa_old, 'RS256', kid=kid)}") == (
-                "the token's signing key is unknown")
+                "the token's signing key is unknown"
+            )
         assert tokens.verify_authorization(token)["sub"] == "alice"
         assert server.requests == 3
     (line,) = skipped_lines(capsys.readouterr().out)

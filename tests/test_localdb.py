@@ -47,8 +47,13 @@ def plain_client(server: Server, **options) -> MongoClient:
 
 
 def tls_client(server: Server, host: str = "127.0.0.1", **options) -> MongoClient:
-    return MongoClient(f"mongodb://{host}:{server.tls_port}/", tls=True, tlsCAFile=str(server.ca_file),
-                       serverSelectionTimeoutMS=3000, **options)
+    return MongoClient(
+        f"mongodb://{host}:{server.tls_port}/",
+        tls=True,
+        tlsCAFile=str(server.ca_file),
+        serverSelectionTimeoutMS=3000,
+        **options,
+    )
 
 
 def op_msg(document: dict, request_id: int = 1, flags: int = 0) -> bytes:
@@ -68,6 +73,7 @@ def eventually(check, timeout: float = 5) -> bool:
 
 # TLS
 
+
 def test_tls_client_that_trusts_the_ca_reads_and_writes(server):
     with tls_client(server) as client:
         client.tls_test.items.insert_one({"_id": 1, "n": 1})
@@ -83,8 +89,12 @@ def test_tls_and_plain_listeners_serve_the_same_database(server):
 
 def test_tls_client_that_does_not_trust_the_ca_is_refused(server, tmp_path):
     stranger = localtls.generate(tmp_path / "other")
-    client = MongoClient(f"mongodb://127.0.0.1:{server.tls_port}/", tls=True, tlsCAFile=str(stranger.ca_file),
-                         serverSelectionTimeoutMS=1500)
+    client = MongoClient(
+        f"mongodb://127.0.0.1:{server.tls_port}/",
+        tls=True,
+        tlsCAFile=str(stranger.ca_file),
+        serverSelectionTimeoutMS=1500,
+    )
     with client, pytest.raises(ServerSelectionTimeoutError, match="CERTIFICATE_VERIFY_FAILED"):
         client.admin.command("ping")
 
@@ -101,6 +111,7 @@ def test_generated_certificate_names_loopback_and_is_signed_by_the_ca(tmp_path):
 
 
 # The write gate
+
 
 @pytest.mark.parametrize("method", sorted(direct.INCREMENTS))
 def test_compare_and_swap_increments_are_never_lost(server, method):
@@ -144,6 +155,7 @@ def test_a_client_gone_before_its_reply_releases_the_gate(server):
 
 # createIndexes with indexes that exist, as MongoDB answers it
 
+
 def index_models(count: int) -> list[IndexModel]:
     return [IndexModel(field) for field in "abc"[:count]]
 
@@ -164,8 +176,12 @@ def test_existing_indexes_get_mongodbs_all_indexes_already_exist_reply(server, c
     with plain_client(server) as client:
         client.index_test.command("createIndexes", f"reply_{count}", indexes=specs)
         reply = client.index_test.command("createIndexes", f"reply_{count}", indexes=specs)
-    assert reply == {"numIndexesBefore": count + 1, "numIndexesAfter": count + 1,
-                     "note": "all indexes already exist", "ok": 1.0}
+    assert reply == {
+        "numIndexesBefore": count + 1,
+        "numIndexesAfter": count + 1,
+        "note": "all indexes already exist",
+        "ok": 1.0,
+    }
 
 
 def test_only_the_new_indexes_of_a_request_are_created(server):
@@ -178,11 +194,15 @@ def test_only_the_new_indexes_of_a_request_are_created(server):
     assert names == ["_id_", "a_1", "b_1", "c_1"]
 
 
-@pytest.mark.parametrize(("spec", "code_name"), [
-    ({"key": {"z": 1}, "name": "a_1"}, "IndexKeySpecsConflict"),
-    ({"key": {"a": 1}, "name": "a_1", "unique": True}, "IndexOptionsConflict"),
-    ({"key": {"a": 1}, "name": "a_other"}, "IndexOptionsConflict"),
-], ids=["same-name-other-key", "same-name-other-options", "same-key-other-name"])
+@pytest.mark.parametrize(
+    ("spec", "code_name"),
+    [
+        ({"key": {"z": 1}, "name": "a_1"}, "IndexKeySpecsConflict"),
+        ({"key": {"a": 1}, "name": "a_1", "unique": True}, "IndexOptionsConflict"),
+        ({"key": {"a": 1}, "name": "a_other"}, "IndexOptionsConflict"),
+    ],
+    ids=["same-name-other-key", "same-name-other-options", "same-key-other-name"],
+)
 def test_a_request_that_conflicts_with_an_existing_index_fails_and_creates_nothing(server, spec, code_name):
     with plain_client(server) as client:
         collection = client.index_test[f"conflict_{code_name}_{spec['name']}"]
@@ -196,6 +216,7 @@ def test_a_request_that_conflicts_with_an_existing_index_fails_and_creates_nothi
 
 
 # Wire-protocol edges
+
 
 def test_unacknowledged_write_gets_no_reply_so_the_next_request_gets_its_own(server):
     """w=0 sends OP_MSG with moreToCome; FerretDB v1 answers it anyway, and the gate drops that answer."""
@@ -229,6 +250,7 @@ def test_compressed_message_closes_only_that_connection(server):
 
 # The command line
 
+
 def run_binary(*arguments: str) -> subprocess.CompletedProcess:
     return subprocess.run([str(localdb.build()), *arguments], capture_output=True, text=True, timeout=30)
 
@@ -251,8 +273,9 @@ def test_binary_on_a_busy_port_fails_in_one_line(tmp_path):
 def serve(port: int, data_dir) -> subprocess.Popen:
     """``python -m tools.localdb serve`` in a session of its own, so that a failed test can kill it whole."""
     command = [sys.executable, "-m", "tools.localdb", "serve", "--port", str(port), "--data", str(data_dir)]
-    return subprocess.Popen(command, cwd=localdb.ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+    return subprocess.Popen(
+        command, cwd=localdb.ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
 
 
 def finish(process: subprocess.Popen) -> tuple[str, str]:
@@ -292,15 +315,26 @@ def process_group_is_gone(pgid: int) -> bool:
     return False
 
 
-@pytest.mark.parametrize(("command", "status"), [
-    (["make", "-s", "-o", ".venv/.installed", "db"], -signal.SIGTERM),  # make passes it on, then dies of it
-    ([sys.executable, "-m", "tools.localdb", "serve"], 0),
-], ids=["make-db", "tools.localdb-serve"])
+@pytest.mark.parametrize(
+    ("command", "status"),
+    [
+        (["make", "-s", "-o", ".venv/.installed", "db"], -signal.SIGTERM),  # make passes it on, then dies of it
+        ([sys.executable, "-m", "tools.localdb", "serve"], 0),
+    ],
+    ids=["make-db", "tools.localdb-serve"],
+)
 def test_sigterm_stops_the_server_and_leaves_no_process(tmp_path, command, status):
     port = loopback.free_port()
     env = {**os.environ, "DB_PORT": str(port), "DB_DATA": str(tmp_path)}
-    process = subprocess.Popen(command, cwd=localdb.ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True, start_new_session=True)
+    process = subprocess.Popen(
+        command,
+        cwd=localdb.ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     try:
         assert process.stdout.readline().startswith(f"make db: mongodb://127.0.0.1:{port}/ (data in {tmp_path})")
     finally:

@@ -123,7 +123,7 @@ def test_get_with_the_current_etag_in_if_none_match_is_304_with_the_etag(call):
     assert (not_modified["etag"], not_modified["cache-control"]) == (headers["etag"], "private, no-cache")
 
 
-@pytest.mark.parametrize("if_none_match", ['W/{etag}', '"other", {etag}', "*"])
+@pytest.mark.parametrize("if_none_match", ["W/{etag}", '"other", {etag}', "*"])
 def test_if_none_match_on_me_compares_weakly_and_accepts_lists_and_star(call, if_none_match):
     _, headers, _ = call("GET")
     assert call("GET", headers={"If-None-Match": if_none_match.format(etag=headers["etag"])})[0] == 304
@@ -249,24 +249,37 @@ def test_a_new_handler_that_copies_the_early_start_lines_passes_the_linter():
 
     root = Path(__file__).resolve().parent.parent
     head = (root / "handlers" / "me.py").read_text().split("early_db.start()", 1)[0]
-    source = head + ("early_db.start()\n\nfrom shared.router import Router\n\nrouter = Router('notes')\n\n\n"
-                     "def lambda_handler(event, context) -> dict:\n    return router.dispatch(event, context)\n")
-    result = subprocess.run([sys.executable, "-m", "ruff", "check", "--stdin-filename", "handlers/notes.py", "-"],
-                            input=source, cwd=root, capture_output=True, text=True, timeout=60)
+    source = head + (
+        "early_db.start()\n\nfrom shared.router import Router\n\nrouter = Router('notes')\n\n\n"
+        "def lambda_handler(event, context) -> dict:\n    return router.dispatch(event, context)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "--stdin-filename", "handlers/notes.py", "-"],
+        input=source,
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert "early_db.start()" in source
     assert result.returncode == 0, result.stdout
 
 
 # Values taken from the token follow the profile's own rules before they are stored or shown
 
-@pytest.mark.parametrize("claims, name", [
-    ({"sub": "alice", "name": "\u202egnp.exe\n" + "A" * 3000, "email": "alice@example.com"}, "alice"),
-    ({"sub": "alice", "name": "     ", "email": "alice@example.com"}, "alice"),
-    ({"sub": "alice", "name": "A" * 101}, "alice"),
-    ({"sub": "alice", "email": "\u202eevil\x00@example.com"}, "alice"),
-    ({"sub": "x" * 101, "name": "\x00"}, "user"),
-    ({"sub": "alice", "name": "Al\ud800ice"}, "alice"),
-], ids=["override-newline-long", "blank", "too-long", "bad-email", "nothing-usable", "lone-surrogate"])
+
+@pytest.mark.parametrize(
+    "claims, name",
+    [
+        ({"sub": "alice", "name": "\u202egnp.exe\n" + "A" * 3000, "email": "alice@example.com"}, "alice"),
+        ({"sub": "alice", "name": "     ", "email": "alice@example.com"}, "alice"),
+        ({"sub": "alice", "name": "A" * 101}, "alice"),
+        ({"sub": "alice", "email": "\u202eevil\x00@example.com"}, "alice"),
+        ({"sub": "x" * 101, "name": "\x00"}, "user"),
+        ({"sub": "alice", "name": "Al\ud800ice"}, "alice"),
+    ],
+    ids=["override-newline-long", "blank", "too-long", "bad-email", "nothing-usable", "lone-surrogate"],
+)
 def test_a_first_get_stores_only_a_name_patch_me_would_accept(call, database, claims, name):
     status, _, body = call("GET", claims=claims)
     assert (status, body["name"]) == (200, name)
@@ -292,6 +305,7 @@ def test_an_if_match_holding_a_lone_surrogate_is_400_and_deletes_nothing(call, d
 
 
 # Problem documents are bounded whatever the body
+
 
 def test_a_body_of_many_unknown_fields_gets_a_small_problem_listing_the_first_ones(call, database):
     body = {f"k{index:04d}": 0 for index in range(1200)}  # 14 KB, under the default body limit

@@ -98,19 +98,27 @@ def test_redaction_takes_linear_time_on_adversarial_text(text):
     assert time.perf_counter() - started < 1.0
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("token=eyJhbGciOi.eyJzdWIi.c2ln;", "token=***;"),
-    ("xeyJhbGciOi.eyJzdWIi.c2ln", "***"),
-    ("eyJa.b.c.d", "***.d"),
-    ("eyJ" * 1000, "eyJ" * 1000),
-    ("a.eyJb.c.d", "a.***"),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("token=eyJhbGciOi.eyJzdWIi.c2ln;", "token=***;"),
+        ("xeyJhbGciOi.eyJzdWIi.c2ln", "***"),
+        ("eyJa.b.c.d", "***.d"),
+        ("eyJ" * 1000, "eyJ" * 1000),
+        ("a.eyJb.c.d", "a.***"),
+    ],
+)
 def test_redaction_masks_a_jwt_wherever_it_starts(text, expected):
     assert redact(text) == expected
 
 
-@pytest.mark.parametrize("secret", ["mongodb://app:s3cretpassw0rd@db.example.net/",
-                                    "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJlc2lnbmF0dXJl"])
+@pytest.mark.parametrize(
+    "secret",
+    [
+        "mongodb://app:s3cretpassw0rd@db.example.net/",
+        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJlc2lnbmF0dXJl",
+    ],
+)
 @pytest.mark.parametrize("offset", [280, 290, 295, 299])
 def test_a_database_error_is_redacted_before_it_is_cut(capsys, secret, offset):
     with pytest.raises(ServiceUnavailable), db.mapped_errors():
@@ -122,6 +130,7 @@ def test_a_database_error_is_redacted_before_it_is_cut(capsys, secret, offset):
 
 # The version dimension: what lets a canary's alarm count its new version only
 
+
 def run_health_twice(version: str) -> list[dict]:
     """Request lines of two calls in a fresh interpreter started as Lambda starts version ``version``;
     the variable changes between the calls, so a second value would show it is read per request."""
@@ -131,15 +140,29 @@ def run_health_twice(version: str) -> list[dict]:
     from pathlib import Path
 
     root = Path(__file__).resolve().parent.parent
-    code = ("import json, os, sys; from handlers import health\n"
-            "event = json.loads(sys.argv[1])\n"
-            "health.lambda_handler(event, None)\n"
-            "os.environ['AWS_LAMBDA_FUNCTION_VERSION'] = 'changed'\n"
-            "health.lambda_handler(event, None)\n")
-    environment = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(root), "STAGE": "local",
-                   "APP_NAME": "bare-api-dev", "AWS_LAMBDA_FUNCTION_VERSION": version}
-    result = subprocess.run([sys.executable, "-c", code, json.dumps(rest_event("GET", "/health"))], cwd=root,
-                            env=environment, capture_output=True, text=True, timeout=60, check=True)
+    code = (
+        "import json, os, sys; from handlers import health\n"
+        "event = json.loads(sys.argv[1])\n"
+        "health.lambda_handler(event, None)\n"
+        "os.environ['AWS_LAMBDA_FUNCTION_VERSION'] = 'changed'\n"
+        "health.lambda_handler(event, None)\n"
+    )
+    environment = {
+        "PATH": os.environ.get("PATH", ""),
+        "PYTHONPATH": str(root),
+        "STAGE": "local",
+        "APP_NAME": "bare-api-dev",
+        "AWS_LAMBDA_FUNCTION_VERSION": version,
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", code, json.dumps(rest_event("GET", "/health"))],
+        cwd=root,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     return request_lines(result.stdout)
 
 
@@ -174,8 +197,11 @@ def test_a_counted_line_counts_one_per_version_and_over_every_version(environmen
     log_counted("INFO", "token refused", metric="Refusals", function="authorizer", reason="expired")
     [line] = counted_lines(capsys.readouterr().out)
     (directive,) = line["_aws"]["CloudWatchMetrics"]
-    assert directive == {"Namespace": "bare-api-dev", "Dimensions": [["function", "version"], ["function"]],
-                         "Metrics": [{"Name": "Refusals", "Unit": "Count"}]}
+    assert directive == {
+        "Namespace": "bare-api-dev",
+        "Dimensions": [["function", "version"], ["function"]],
+        "Metrics": [{"Name": "Refusals", "Unit": "Count"}],
+    }
     assert (line["Refusals"], line["function"], line["version"], line["reason"]) == (1, "authorizer", "4", "expired")
 
 

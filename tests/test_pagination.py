@@ -51,8 +51,18 @@ def test_a_cursor_of_another_size_is_400():
         decode_cursor(encode_cursor("a", "b", "c"), size=2)
 
 
-@pytest.mark.parametrize("key", [[{"t": -1}, "a"], [{"t": 1.5}, "a"], [{"o": "XYZ"}, "a"], [{"t": 1, "o": "a"}, "a"],
-                                 [None, "a"], [[1], "a"], [2**63, "a"]])
+@pytest.mark.parametrize(
+    "key",
+    [
+        [{"t": -1}, "a"],
+        [{"t": 1.5}, "a"],
+        [{"o": "XYZ"}, "a"],
+        [{"t": 1, "o": "a"}, "a"],
+        [None, "a"],
+        [[1], "a"],
+        [2**63, "a"],
+    ],
+)
 def test_a_cursor_whose_values_are_not_key_values_is_400(key):
     raw = base64.urlsafe_b64encode(orjson.dumps(key)).decode().rstrip("=")
     with pytest.raises(errors.InvalidParameter):
@@ -68,11 +78,13 @@ def test_a_cursor_is_only_accepted_in_the_exact_encoding_the_api_writes(raw):
 
 def test_the_keyset_query_continues_after_the_key_in_each_direction():
     sort = [("pinned", -1), ("title", 1), ("_id", 1)]
-    assert after_key(sort, (True, "b", 7)) == {"$or": [
-        {"pinned": {"$lt": True}},
-        {"pinned": True, "title": {"$gt": "b"}},
-        {"pinned": True, "title": "b", "_id": {"$gt": 7}},
-    ]}
+    assert after_key(sort, (True, "b", 7)) == {
+        "$or": [
+            {"pinned": {"$lt": True}},
+            {"pinned": True, "title": {"$gt": "b"}},
+            {"pinned": True, "title": "b", "_id": {"$gt": 7}},
+        ]
+    }
 
 
 def test_now_is_truncated_to_what_bson_stores():
@@ -84,9 +96,16 @@ NOTES_ORDER = [("created_at", -1), ("_id", 1)]
 
 def seed_notes(database, owners=("alice", "bob"), per_owner=7) -> list[dict]:
     """Notes with ObjectIds, three of each owner's sharing a creation time."""
-    documents = [{"_id": ObjectId(), "owner": owner, "title": f"{owner} {index}",
-                  "created_at": datetime(2026, 1, 1, tzinfo=UTC) + timedelta(seconds=max(index - 2, 0))}
-                 for owner in owners for index in range(per_owner)]
+    documents = [
+        {
+            "_id": ObjectId(),
+            "owner": owner,
+            "title": f"{owner} {index}",
+            "created_at": datetime(2026, 1, 1, tzinfo=UTC) + timedelta(seconds=max(index - 2, 0)),
+        }
+        for owner in owners
+        for index in range(per_owner)
+    ]
     database.notes.insert_many(documents)
     return documents
 

@@ -45,8 +45,11 @@ def test_checkout_wait_is_milliseconds_within_the_request(database, capsys):
 def test_pool_and_secret_metrics_are_declared_per_function_in_the_metrics_block(database, capsys):
     get_me()
     [line] = request_lines(capsys.readouterr().out)
-    declared = {metric["Name"]: directive["Dimensions"] for directive in line["_aws"]["CloudWatchMetrics"]
-                for metric in directive["Metrics"]}
+    declared = {
+        metric["Name"]: directive["Dimensions"]
+        for directive in line["_aws"]["CloudWatchMetrics"]
+        for metric in directive["Metrics"]
+    }
     assert POOL_METRICS | {"SecretFetches"} <= set(declared) and set(line) >= POOL_METRICS
     assert all(declared[name] == [["function"]] for name in POOL_METRICS | {"SecretFetches"})
 

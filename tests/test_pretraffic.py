@@ -27,8 +27,10 @@ SOURCE = "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5"
 # {function: (its handler, the source ARNs of its alias's resource policy)}, as SAM's permissions give them
 FUNCTIONS = {
     "bare-api-prod-AuthorizerFunction-A1": (authorizer.lambda_handler, [f"{SOURCE}/authorizers/x1y2z3"]),
-    "bare-api-prod-HealthFunction-B2": (health.lambda_handler,
-                                        [f"{SOURCE}/*/GET/health", f"{SOURCE}/*/OPTIONS/health"]),
+    "bare-api-prod-HealthFunction-B2": (
+        health.lambda_handler,
+        [f"{SOURCE}/*/GET/health", f"{SOURCE}/*/OPTIONS/health"],
+    ),
     "bare-api-prod-MeFunction-C3": (me.lambda_handler, [f"{SOURCE}/*/GET/me", f"{SOURCE}/*/PATCH/me"]),
     "bare-api-prod-UsersFunction-D4": (users.lambda_handler, [f"{SOURCE}/*/GET/users", f"{SOURCE}/*/GET/users/*"]),
 }
@@ -45,11 +47,17 @@ class FakeAws(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         url = urllib.parse.urlsplit(self.path)
         name = urllib.parse.unquote(url.path.split("/functions/")[1].split("/policy")[0])
-        statements = [{"Effect": "Allow", "Principal": {"Service": "apigateway.amazonaws.com"},
-                       "Action": "lambda:InvokeFunction", "Resource": f"{ARN}{name}:live",
-                       "Condition": {"ArnLike": {"AWS:SourceArn": source}}} for source in FUNCTIONS[name][1]]
-        self.answer(200, {"Policy": json.dumps({"Version": "2012-10-17", "Statement": statements}),
-                          "RevisionId": "r1"})
+        statements = [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "apigateway.amazonaws.com"},
+                "Action": "lambda:InvokeFunction",
+                "Resource": f"{ARN}{name}:live",
+                "Condition": {"ArnLike": {"AWS:SourceArn": source}},
+            }
+            for source in FUNCTIONS[name][1]
+        ]
+        self.answer(200, {"Policy": json.dumps({"Version": "2012-10-17", "Statement": statements}), "RevisionId": "r1"})
 
     def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])) or b"{}")
@@ -58,10 +66,22 @@ class FakeAws(BaseHTTPRequestHandler):
             return self.answer(200, {"targetIds": [f"target-{index}" for index in range(len(self.deploying))]})
         if operation == "GetDeploymentTarget":
             function, version = self.deploying[int(body["targetId"].rpartition("-")[2])]
-            info = {"functionName": function, "functionAlias": "live", "currentVersion": str(int(version) - 1),
-                    "targetVersion": version, "targetVersionWeight": 0.0}
-            return self.answer(200, {"deploymentTarget": {"deploymentTargetType": "LambdaTarget",
-                                                          "lambdaTarget": {"lambdaFunctionInfo": info}}})
+            info = {
+                "functionName": function,
+                "functionAlias": "live",
+                "currentVersion": str(int(version) - 1),
+                "targetVersion": version,
+                "targetVersionWeight": 0.0,
+            }
+            return self.answer(
+                200,
+                {
+                    "deploymentTarget": {
+                        "deploymentTargetType": "LambdaTarget",
+                        "lambdaTarget": {"lambdaFunctionInfo": info},
+                    }
+                },
+            )
         if operation == "PutLifecycleEventHookExecutionStatus":
             self.reported.append(body)
             return self.answer(200, {"lifecycleEventHookExecutionId": body["lifecycleEventHookExecutionId"]})
@@ -94,10 +114,15 @@ def fake_aws(monkeypatch, database, configure):
     server = ThreadingHTTPServer(("127.0.0.1", 0), FakeAws)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{server.server_address[1]}"
-    for name, value in {"AWS_ENDPOINT_URL_LAMBDA": url, "AWS_ENDPOINT_URL_CODEDEPLOY": url,
-                        "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                        "AWS_DEFAULT_REGION": "us-east-1", "SMOKE_TOKEN": "",
-                        "HOOK_AUTHORIZER": f"{ARN}AuthorizerFunction-A1:live"}.items():
+    for name, value in {
+        "AWS_ENDPOINT_URL_LAMBDA": url,
+        "AWS_ENDPOINT_URL_CODEDEPLOY": url,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "SMOKE_TOKEN": "",
+        "HOOK_AUTHORIZER": f"{ARN}AuthorizerFunction-A1:live",
+    }.items():
         monkeypatch.setenv(name, value)
     FakeAws.handlers = {name: handler for name, (handler, _) in FUNCTIONS.items()}
     FakeAws.deploying = [(name, "7") for name in FUNCTIONS]
@@ -112,8 +137,9 @@ HOOK_EVENT = {"DeploymentId": "d-ABCDEF123", "LifecycleEventHookExecutionId": "e
 
 def test_good_versions_are_reported_succeeded_to_codedeploy(fake_aws):
     assert pretraffic.lambda_handler(HOOK_EVENT, None) == {"status": "Succeeded", "problems": []}
-    assert fake_aws.reported == [{"deploymentId": "d-ABCDEF123", "lifecycleEventHookExecutionId": "execution-1",
-                                  "status": "Succeeded"}]
+    assert fake_aws.reported == [
+        {"deploymentId": "d-ABCDEF123", "lifecycleEventHookExecutionId": "execution-1", "status": "Succeeded"}
+    ]
 
 
 def test_each_new_version_is_invoked_directly_on_every_get_route(fake_aws):
@@ -135,7 +161,8 @@ def test_a_version_that_crashes_fails_the_deployment(fake_aws):
     fake_aws.handlers["bare-api-prod-HealthFunction-B2"] = crashes
     result = pretraffic.lambda_handler(HOOK_EVENT, None)
     assert result["problems"] == [
-        "bare-api-prod-HealthFunction-B2 GET /health: Unhandled error: Runtime exited with error: signal: killed"]
+        "bare-api-prod-HealthFunction-B2 GET /health: Unhandled error: Runtime exited with error: signal: killed"
+    ]
     assert fake_aws.reported[0]["status"] == "Failed"
 
 
@@ -148,7 +175,9 @@ def test_a_bad_setting_fails_the_deployment_before_any_traffic(fake_aws, environ
 
 def test_an_authorizer_that_accepts_a_made_up_token_fails_the_deployment(fake_aws):
     fake_aws.handlers["bare-api-prod-AuthorizerFunction-A1"] = lambda event, context: {
-        "principalId": "anyone", "policyDocument": {"Statement": [{"Effect": "Allow"}]}}
+        "principalId": "anyone",
+        "policyDocument": {"Statement": [{"Effect": "Allow"}]},
+    }
     result = pretraffic.lambda_handler(HOOK_EVENT, None)
     assert result["problems"][0].startswith("bare-api-prod-AuthorizerFunction-A1 a made-up token: not refused")
 
@@ -159,8 +188,14 @@ def test_the_smoke_token_reaches_the_guarded_routes_through_the_live_authorizer(
     targets = [pretraffic.Target(name, "live", "7") for name in FUNCTIONS]
     checks = pretraffic.run_checks(boto3.client("lambda"), targets, sign(claims(sub="smoke-user")))
     assert [check for check in checks if check.problem] == []
-    assert [check.request for check in checks] == ["a made-up token", "the smoke token", "GET /health", "GET /me",
-                                                   "GET /users", "GET /users/pretraffic"]
+    assert [check.request for check in checks] == [
+        "a made-up token",
+        "the smoke token",
+        "GET /health",
+        "GET /me",
+        "GET /users",
+        "GET /users/pretraffic",
+    ]
 
 
 def test_a_smoke_token_the_authorizer_refuses_fails_the_deployment(fake_aws):
@@ -169,7 +204,9 @@ def test_a_smoke_token_the_authorizer_refuses_fails_the_deployment(fake_aws):
     targets = [pretraffic.Target("bare-api-prod-AuthorizerFunction-A1", "live", "7")]
     checks = pretraffic.run_checks(boto3.client("lambda"), targets, sign(claims(iss="https://other.example.com/")))
     assert [check.problem.split(" (")[0] for check in checks if check.problem] == [
-        "not accepted by the live authorizer", "not accepted"]
+        "not accepted by the live authorizer",
+        "not accepted",
+    ]
 
 
 def test_only_the_deployments_own_function_is_exercised(fake_aws):
@@ -190,12 +227,14 @@ def test_the_template_hooks_every_rolled_out_function():
 
 def test_a_function_that_rolls_out_without_the_hook_is_named():
     template = samtemplate.load()
-    function = next(name for name, resource in samtemplate.functions(template).items()
-                    if canary.hook_of(resource["Properties"]))
+    function = next(
+        name for name, resource in samtemplate.functions(template).items() if canary.hook_of(resource["Properties"])
+    )
     del template["Resources"][function]["Properties"]["DeploymentPreference"]["Hooks"]
     assert canary.check_hooks(template) == [
         f"{function} rolls out with no PreTraffic hook, so its new version takes traffic unexercised: set "
-        f"DeploymentPreference.Hooks.PreTraffic: !Ref PreTrafficHookFunction"]
+        f"DeploymentPreference.Hooks.PreTraffic: !Ref PreTrafficHookFunction"
+    ]
 
 
 def test_no_api_function_imports_the_hook_and_its_zip_needs_no_boto3():

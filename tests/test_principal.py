@@ -8,8 +8,9 @@ from shared import errors
 from shared.principal import Principal, principal_from_event
 from tests.apigw import ALICE, cognito_authorizer, http_jwt_authorizer, http_lambda_authorizer, rest_authorizer
 
-EXPECTED = Principal(sub="alice", email="alice@example.com", name="Alice Liddell",
-                     scopes=("profile:read", "profile:write"))
+EXPECTED = Principal(
+    sub="alice", email="alice@example.com", name="Alice Liddell", scopes=("profile:read", "profile:write")
+)
 
 
 @pytest.mark.parametrize("shape", [rest_authorizer, cognito_authorizer, http_lambda_authorizer, http_jwt_authorizer])
@@ -19,6 +20,7 @@ def test_every_authorizer_shape_gives_the_same_principal(shape):
 
 def test_rest_lambda_authorizer_without_sub_uses_principal_id():
     assert principal_from_event({"authorizer": {"principalId": "bob"}}, {}).sub == "bob"
+
 
 # What API Gateway's JWT authorizer hands over for a token it accepted: exp (required) and iat, as strings.
 TIMES = {"iat": str(int(time.time())), "exp": str(int(time.time()) + 600)}
@@ -59,14 +61,28 @@ def test_bearer_token_is_ignored_without_local_auth():
 
 # Claims follow the text rule bodies follow; the rest is dropped
 
-@pytest.mark.parametrize("name", ["\u202egnp.exe", "line\nbreak", "nul\x00", "     ", "A" * 3000, 42, ["Alice"]],
-                         ids=["override", "newline", "nul", "blank", "long", "number", "list"])
+
+@pytest.mark.parametrize(
+    "name",
+    ["\u202egnp.exe", "line\nbreak", "nul\x00", "     ", "A" * 3000, 42, ["Alice"]],
+    ids=["override", "newline", "nul", "blank", "long", "number", "list"],
+)
 def test_a_name_claim_that_breaks_the_text_rule_is_dropped(name):
     assert Principal.from_claims({"sub": "alice", "name": name}).name == ""
 
 
-@pytest.mark.parametrize("email", ["\u202eevil@example.com", "a\x00@example.com", "no-at-sign", "@example.com",
-                                   "alice@", "al ice@example.com", "a" * 250 + "@example.com"])
+@pytest.mark.parametrize(
+    "email",
+    [
+        "\u202eevil@example.com",
+        "a\x00@example.com",
+        "no-at-sign",
+        "@example.com",
+        "alice@",
+        "al ice@example.com",
+        "a" * 250 + "@example.com",
+    ],
+)
 def test_an_email_claim_that_is_not_one_plain_address_is_dropped(email):
     assert Principal.from_claims({"sub": "alice", "email": email}).email == ""
 
@@ -83,6 +99,7 @@ def test_scopes_keep_only_rfc_6749_scope_tokens():
 
 # The HTTP API JWT authorizer's claims: 401 whatever their shape, never a 500
 
+
 def jwt_context(claims) -> dict:
     return {"authorizer": {"jwt": {"claims": claims, "scopes": None}}}
 
@@ -90,19 +107,33 @@ def jwt_context(claims) -> dict:
 NOW = str(int(time.time()))
 
 
-@pytest.mark.parametrize("claims", [
-    {"sub": "alice", "iat": "²", "exp": NOW},
-    {"sub": "alice", "iat": NOW, "exp": "①"},
-    {"sub": "alice", "iat": NOW, "exp": "1" + "0" * 4999},
-    {"sub": "alice", "iat": NOW, "exp": "١٢٣"},
-    {"sub": "alice", "iat": NOW, "exp": "-5"},
-    {"sub": "alice", "iat": NOW, "exp": True},
-    {"sub": "alice", "iat": None, "exp": NOW},
-    None,
-    [],
-    "alice",
-], ids=["superscript", "circled", "5000-digits", "arabic-indic", "negative", "bool", "null-iat", "null-claims",
-        "list-claims", "string-claims"])
+@pytest.mark.parametrize(
+    "claims",
+    [
+        {"sub": "alice", "iat": "²", "exp": NOW},
+        {"sub": "alice", "iat": NOW, "exp": "①"},
+        {"sub": "alice", "iat": NOW, "exp": "1" + "0" * 4999},
+        {"sub": "alice", "iat": NOW, "exp": "١٢٣"},
+        {"sub": "alice", "iat": NOW, "exp": "-5"},
+        {"sub": "alice", "iat": NOW, "exp": True},
+        {"sub": "alice", "iat": None, "exp": NOW},
+        None,
+        [],
+        "alice",
+    ],
+    ids=[
+        "superscript",
+        "circled",
+        "5000-digits",
+        "arabic-indic",
+        "negative",
+        "bool",
+        "null-iat",
+        "null-claims",
+        "list-claims",
+        "string-claims",
+    ],
+)
 def test_jwt_claims_of_any_shape_are_401(claims):
     with pytest.raises(errors.Unauthorized):
         principal_from_event(jwt_context(claims), {})

@@ -11,8 +11,13 @@ from pymongo import MongoClient
 
 from bench import cold, production, replay, run, subjects
 
-EVENTS = ("events/me.json", "events/user.json", "events/health.json", "events/authorizer-token.json",
-          "events/authorizer-http.json")
+EVENTS = (
+    "events/me.json",
+    "events/user.json",
+    "events/health.json",
+    "events/authorizer-token.json",
+    "events/authorizer-http.json",
+)
 
 
 @pytest.fixture(scope="module")

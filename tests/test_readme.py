@@ -40,8 +40,25 @@ ELIDED = "..."
 # The blocks compared with the commands they show, each named by its first command.
 CHECKED_BLOCKS = ("make help", "make invoke EVENT=events/me.jsn", "make lint")
 # What would change the commands' output: an outer make's flags, settings the README's runs do not have.
-NOT_INHERITED = {"MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MONGODB_URI", "MONGODB_DATABASE", "DB_PORT", "PORT", "EVENT",
-                 "SUB", "TTL", "SCOPE", "REPEAT", "RUNTIME", "DB", "WORKERS", "LOGS", "ENV"}
+NOT_INHERITED = {
+    "MAKEFLAGS",
+    "MFLAGS",
+    "MAKELEVEL",
+    "MONGODB_URI",
+    "MONGODB_DATABASE",
+    "DB_PORT",
+    "PORT",
+    "EVENT",
+    "SUB",
+    "TTL",
+    "SCOPE",
+    "REPEAT",
+    "RUNTIME",
+    "DB",
+    "WORKERS",
+    "LOGS",
+    "ENV",
+}
 MAKE_ERROR = re.compile(r"^make(\[\d+\])?: \*\*\* ")
 TIME = re.compile(r"^\d\d:\d\d:\d\d ")
 HEADING = re.compile(r"^(#{1,6}) (.+)$", re.MULTILINE)
@@ -50,8 +67,9 @@ RANGE = re.compile(r"\((\d+)\.\.(\d+)")
 
 
 def environment() -> dict[str, str]:
-    return {name: value for name, value in os.environ.items()
-            if name not in NOT_INHERITED and not name.startswith("JWT_")}
+    return {
+        name: value for name, value in os.environ.items() if name not in NOT_INHERITED and not name.startswith("JWT_")
+    }
 
 
 def console_blocks() -> list[list[str]]:
@@ -94,18 +112,32 @@ def without_make_errors(output: str) -> list[str]:
 @pytest.fixture(scope="module")
 def printed() -> dict[str, list[str]]:
     """What each command of the checked blocks prints now (stdout and stderr), all run side by side."""
-    commands = list(dict.fromkeys(command for name in CHECKED_BLOCKS for block in blocks_starting(name)
-                                  for command, _ in sessions(block)))
-    running = {command: subprocess.Popen(command, shell=True, cwd=ROOT, env=environment(), text=True,
-                                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT) for command in commands}
+    commands = list(
+        dict.fromkeys(
+            command for name in CHECKED_BLOCKS for block in blocks_starting(name) for command, _ in sessions(block)
+        )
+    )
+    running = {
+        command: subprocess.Popen(
+            command,
+            shell=True,
+            cwd=ROOT,
+            env=environment(),
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        for command in commands
+    }
     return {command: without_make_errors(process.communicate(timeout=300)[0]) for command, process in running.items()}
 
 
 def assert_shown(name: str, printed: dict[str, list[str]]) -> None:
     for block in blocks_starting(name):
         for command, shown in sessions(block):
-            assert matches(shown, printed[command]), f"$ {command}\nthe page shows:\n" + "\n".join(shown) + \
-                "\nit prints:\n" + "\n".join(printed[command])
+            assert matches(shown, printed[command]), (
+                f"$ {command}\nthe page shows:\n" + "\n".join(shown) + "\nit prints:\n" + "\n".join(printed[command])
+            )
 
 
 def test_make_help_prints_the_targets_the_pages_list(printed):
@@ -129,8 +161,15 @@ def banner(lines: list[str]) -> list[str]:
 def serve_banner(uri: str) -> list[str]:
     """The banner ``make serve`` prints now, read until its last line; the server is stopped then."""
     env = {**environment(), "MONGODB_URI": uri, "PORT": str(loopback.free_port())}
-    process = subprocess.Popen(["make", "serve"], cwd=ROOT, env=env, text=True, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE, start_new_session=True)
+    process = subprocess.Popen(
+        ["make", "serve"],
+        cwd=ROOT,
+        env=env,
+        text=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
     stop = threading.Timer(60, os.killpg, (process.pid, signal.SIGKILL))
     stop.start()
     lines = []
@@ -166,7 +205,7 @@ def test_make_serve_lists_the_routes_the_pages_show(mongo_uri):
 def table_after(page: str, heading: str) -> list[list[str]]:
     """The cells of the first table after the line ``heading`` of ``page``, without the table's header."""
     text = "\n" + (ROOT / page).read_text()
-    text = text[text.index(f"\n{heading}\n"):]
+    text = text[text.index(f"\n{heading}\n") :]
     rows = re.search(r"^(\|.*\|\n)+", text, re.MULTILINE).group(0).strip().split("\n")
     return [[cell.strip() for cell in row.strip("|").split(" | ")] for row in rows[2:]]
 
@@ -224,8 +263,9 @@ def test_the_routes_table_lists_every_declared_route_of_the_modules_it_names():
 
     shown = {(code(route), code(module)) for route, module, _ in table_after("README.md", "## Routes")}
     modules = {module for _, module in shown if (ROOT / module).exists()}
-    declared = {(f"{route.method} {route.path}", f"{route.module.replace('.', '/')}.py")
-                for route in routes.declared_routes()}
+    declared = {
+        (f"{route.method} {route.path}", f"{route.module.replace('.', '/')}.py") for route in routes.declared_routes()
+    }
     assert "handlers/health.py" in modules
     assert {row for row in shown if row[1] in modules} == {row for row in declared if row[1] in modules}
 
@@ -235,8 +275,12 @@ ARCHITECTURE = "docs/architecture.md"
 
 def example_files() -> set[str]:
     """The files the profile example's row of Where things live names (removing the example removes them)."""
-    return {path for part, cell in table_after(ARCHITECTURE, "## Where things live") if part == "the profile example"
-            for path in re.findall(r"`([a-z0-9_/]+\.py)`", cell)}
+    return {
+        path
+        for part, cell in table_after(ARCHITECTURE, "## Where things live")
+        if part == "the profile example"
+        for path in re.findall(r"`([a-z0-9_/]+\.py)`", cell)
+    }
 
 
 def folder_rows() -> dict[str, str]:
@@ -253,10 +297,12 @@ def tracked(folder: str = "") -> set[str]:
 
 def test_the_folder_tables_name_every_tracked_top_level_entry_and_every_tool():
     named = {path.rstrip("/") for path in folder_rows()}
-    missing = {entry for entry in tracked() if not any(path == entry or path.startswith(f"{entry}/")
-                                                       for path in named)}
-    missing |= {f"tools/{entry}" for entry in tracked("tools") - {"__init__.py"}
-                if not any(path == f"tools/{entry}" or path.startswith(f"tools/{entry}/") for path in named)}
+    missing = {entry for entry in tracked() if not any(path == entry or path.startswith(f"{entry}/") for path in named)}
+    missing |= {
+        f"tools/{entry}"
+        for entry in tracked("tools") - {"__init__.py"}
+        if not any(path == f"tools/{entry}" or path.startswith(f"tools/{entry}/") for path in named)
+    }
     assert not missing, f"{ARCHITECTURE}'s folder tables do not name {sorted(missing)}"
     gone = [path for path in named if not (ROOT / path).exists() and path not in (".venv", ".local")]
     assert not [path for path in gone if not any(file.startswith(f"{path}/") for file in example_files())]
@@ -304,15 +350,20 @@ def test_the_performance_page_shows_the_page_and_the_chart_make_bench_writes():
 
 def deployed_packages() -> list[str]:
     """The project's top-level packages that functions import: all but the tools, the tests and the benchmark."""
-    return sorted(path.parent.name for path in ROOT.glob("*/__init__.py")
-                  if path.parent.name not in ("tools", "tests", "bench"))
+    return sorted(
+        path.parent.name for path in ROOT.glob("*/__init__.py") if path.parent.name not in ("tools", "tests", "bench")
+    )
 
 
 def test_the_where_things_live_table_places_every_module_of_the_deployed_packages():
     rows = table_after(ARCHITECTURE, "## Where things live")
     named = {path for _, modules in rows for path in re.findall(r"`([a-z0-9_/]+\.py)`", modules)}
-    modules = {path.relative_to(ROOT).as_posix() for folder in deployed_packages()
-               for path in (ROOT / folder).glob("*.py") if path.name != "__init__.py"}
+    modules = {
+        path.relative_to(ROOT).as_posix()
+        for folder in deployed_packages()
+        for path in (ROOT / folder).glob("*.py")
+        if path.name != "__init__.py"
+    }
     assert modules - named == set(), f"{ARCHITECTURE}'s Where things live does not place {sorted(modules - named)}"
     assert named - modules - {"authorizer.py"} - example_files() == set()  # the example's may be removed
 

@@ -23,12 +23,19 @@ from tools.local_token import mint_local_token
 
 ROOT = Path(__file__).resolve().parent.parent
 # The tools, tests and events, and every package a function may import (handlers, shared, a resource's own).
-COPIED = ("authorizer.py", "template.yaml", "openapi.yaml", "tools", "events", "tests",
-          *sorted({path.parent.name for path in ROOT.glob("*/__init__.py")} - {"tools", "tests", "bench"}))
+COPIED = (
+    "authorizer.py",
+    "template.yaml",
+    "openapi.yaml",
+    "tools",
+    "events",
+    "tests",
+    *sorted({path.parent.name for path in ROOT.glob("*/__init__.py")} - {"tools", "tests", "bench"}),
+)
 SKIPPED = shutil.ignore_patterns("__pycache__", "localdb", "soak", "*.yaml.bak")
-HELLO = '''def lambda_handler(event, context):
+HELLO = """def lambda_handler(event, context):
     return {"statusCode": 200, "headers": {"Content-Type": "text/plain"}, "body": "hello"}
-'''
+"""
 HELLO_ROUTE = """
   HelloFunction:
     Type: AWS::Serverless::Function
@@ -75,7 +82,10 @@ class CopyGateway(LocalGateway):
         self.log_file = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
             [sys.executable, "-m", "tools.gateway", "--port", str(self.port), *arguments],
-            cwd=root, env={**os.environ, **env}, stdout=self.log_file, stderr=subprocess.STDOUT,
+            cwd=root,
+            env={**os.environ, **env},
+            stdout=self.log_file,
+            stderr=subprocess.STDOUT,
         )
         self._wait_until_listening()
 
@@ -85,8 +95,12 @@ class CopyGateway(LocalGateway):
 
 def start(tmp_path_factory, mongo_uri: str, *arguments: str, **env: str) -> tuple[Path, CopyGateway]:
     root = copy_project(tmp_path_factory.mktemp("project") / "bare-api")
-    environment = {"MONGODB_URI": mongo_uri, "MONGODB_DATABASE": f"test_reload_{uuid.uuid4().hex[:8]}",
-                   "STAGE": "local", **env}
+    environment = {
+        "MONGODB_URI": mongo_uri,
+        "MONGODB_DATABASE": f"test_reload_{uuid.uuid4().hex[:8]}",
+        "STAGE": "local",
+        **env,
+    }
     return root, CopyGateway(root, *arguments, env=environment)
 
 
@@ -130,8 +144,10 @@ def test_a_syntax_error_is_one_line_and_a_502_then_the_fix_is_served(served):
     answer = gateway.request("GET", "/health")
     assert (answer.status, answer.json()) == (502, {"message": "Internal server error"})
     [line] = gateway.lines(r"GET /health 502 ")
-    assert line.endswith("crash: Runtime.UserCodeSyntaxError: Syntax error in module 'handlers.health': "
-                         f"invalid syntax (handlers/health.py, line {good.count(chr(10)) + 2}))")
+    assert line.endswith(
+        "crash: Runtime.UserCodeSyntaxError: Syntax error in module 'handlers.health': "
+        f"invalid syntax (handlers/health.py, line {good.count(chr(10)) + 2}))"
+    )
     assert "Traceback" not in gateway.log()
     health.write_text(good)
     assert gateway.request("GET", "/health").status == 200
@@ -142,8 +158,10 @@ def test_a_wrong_handler_in_the_template_is_one_line_naming_the_fix(served):
     edit(root / "template.yaml", "Handler: handlers.users.lambda_handler", "Handler: handlers.user.lambda_handler")
     assert gateway.request("GET", "/users", bearer()).status == 502
     [line] = gateway.lines(r"GET /users 502 ")
-    assert line.endswith("crash: Runtime.ImportModuleError: Unable to import module 'handlers.user': no module named "
-                         "'handlers.user': fix Handler handlers.user.lambda_handler in template.yaml)")
+    assert line.endswith(
+        "crash: Runtime.ImportModuleError: Unable to import module 'handlers.user': no module named "
+        "'handlers.user': fix Handler handlers.user.lambda_handler in template.yaml)"
+    )
     edit(root / "template.yaml", "Handler: handlers.user.lambda_handler", "Handler: handlers.users.lambda_handler")
     assert gateway.request("GET", "/users", bearer()).status == 200
 
@@ -190,8 +208,10 @@ def test_with_reload_off_the_old_code_keeps_answering(tmp_path_factory, mongo_ur
 def pids_of_concurrent_requests(gateway, count: int) -> set[int]:
     pids, threads = [], []
     for _ in range(count):
+
         def ask() -> None:
             pids.append(gateway.request("GET", "/misbehave/sleep?seconds=0.5").json()["pid"])
+
         threads.append(threading.Thread(target=ask))
     for thread in threads:
         thread.start()
@@ -204,8 +224,16 @@ def pids_of_concurrent_requests(gateway, count: int) -> set[int]:
 def test_every_warm_worker_is_replaced_after_an_edit(tmp_path_factory, mongo_uri, runtime):
     root = copy_project(tmp_path_factory.mktemp("project") / "bare-api")
     template = write_test_template(root / "test-template.yaml")
-    gateway = CopyGateway(root, "--template", str(template), "--workers", "2", "--runtime", runtime,
-                          env={"MONGODB_URI": mongo_uri, "STAGE": "local"})
+    gateway = CopyGateway(
+        root,
+        "--template",
+        str(template),
+        "--workers",
+        "2",
+        "--runtime",
+        runtime,
+        env={"MONGODB_URI": mongo_uri, "STAGE": "local"},
+    )
     try:
         before = pids_of_concurrent_requests(gateway, 2)
         assert len(before) == 2
@@ -227,17 +255,32 @@ def project(tmp_path_factory) -> Path:
 
 def invoke_in(root: Path, event: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "STAGE": "local", "MONGODB_URI": "mongodb://127.0.0.1:1/"}
-    return subprocess.run([sys.executable, "-m", "tools.invoke", event], cwd=root, env=env, capture_output=True,
-                          text=True, timeout=60, stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        [sys.executable, "-m", "tools.invoke", event],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
 
 
-@pytest.mark.parametrize("handler, complaint", [
-    ("handlers.healthy.lambda_handler",
-     "HealthFunction: Unable to import module 'handlers.healthy': no module named 'handlers.healthy': "
-     "fix Handler handlers.healthy.lambda_handler in template.yaml"),
-    ("handlers.health.handler", "HealthFunction: Handler 'handler' missing on module 'handlers.health': fix Handler "
-                                "handlers.health.handler in template.yaml"),
-])
+@pytest.mark.parametrize(
+    "handler, complaint",
+    [
+        (
+            "handlers.healthy.lambda_handler",
+            "HealthFunction: Unable to import module 'handlers.healthy': no module named 'handlers.healthy': "
+            "fix Handler handlers.healthy.lambda_handler in template.yaml",
+        ),
+        (
+            "handlers.health.handler",
+            "HealthFunction: Handler 'handler' missing on module 'handlers.health': fix Handler "
+            "handlers.health.handler in template.yaml",
+        ),
+    ],
+)
 def test_invoke_names_a_wrong_handler_in_one_line(project, handler, complaint):
     template = project / "template.yaml"
     original = template.read_text()

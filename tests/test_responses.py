@@ -16,7 +16,10 @@ from shared.responses import (
 def test_created_is_201_with_location_and_a_json_body():
     response = created({"id": "n1"}, "/notes/n1")
     assert (response.status, response.headers, orjson.loads(response.body)) == (
-        201, {"content-type": "application/json", "location": "/notes/n1"}, {"id": "n1"})
+        201,
+        {"content-type": "application/json", "location": "/notes/n1"},
+        {"id": "n1"},
+    )
 
 
 def test_created_keeps_extra_headers():
@@ -32,6 +35,7 @@ def test_an_empty_response_has_no_body_in_its_proxy_result():
 
 
 # Problem documents: bounded and always serializable
+
 
 def test_a_problem_keeps_the_first_20_errors_and_counts_the_rest():
     problems = [{"field": f"k{index}", "message": "unknown field"} for index in range(5000)]
@@ -49,11 +53,15 @@ def test_a_problem_detail_and_instance_are_cut_to_a_fixed_length():
 
 
 def test_lone_surrogates_in_a_problem_become_replacement_characters():
-    response = problem_response(errors.Forbidden("origin https://\ud800 is not allowed", origin="\udfff"),
-                                "/health/\ud800", "\ud800")
+    response = problem_response(
+        errors.Forbidden("origin https://\ud800 is not allowed", origin="\udfff"), "/health/\ud800", "\ud800"
+    )
     document = orjson.loads(response.body)
     assert (document["detail"], document["instance"], document["origin"]) == (
-        "origin https://\ufffd is not allowed", "/health/\ufffd", "\ufffd")
+        "origin https://\ufffd is not allowed",
+        "/health/\ufffd",
+        "\ufffd",
+    )
 
 
 def test_an_extension_orjson_cannot_write_leaves_the_problem_standing():

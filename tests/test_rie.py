@@ -75,8 +75,10 @@ def masked(value, first, second):
     a write makes new each time, such as an id, a revision, a time, a Location."""
     if all(isinstance(item, dict) for item in (value, first, second)):
         return {key: masked(value[key], first.get(key), second.get(key)) for key in value}
-    if all(isinstance(item, list) for item in (value, first, second)) and len({len(value), len(first),
-                                                                               len(second)}) == 1:
+    if (
+        all(isinstance(item, list) for item in (value, first, second))
+        and len({len(value), len(first), len(second)}) == 1
+    ):
         return [masked(*items) for items in zip(value, first, second, strict=True)]
     return VARIES if first != second else value
 
@@ -92,8 +94,13 @@ def fresh(database) -> None:
 def test_rie_answers_each_event_as_the_in_process_path_does(path, database, start_rie, mongo_uri):
     event = load_event(path)
     function_name, handler = function_for(event, samtemplate.load())
-    env = {"MONGODB_URI": mongo_uri, "MONGODB_DATABASE": database.name, "STAGE": "local",
-           "AWS_LAMBDA_FUNCTION_NAME": function_name, "AWS_LAMBDA_FUNCTION_TIMEOUT": "10"}
+    env = {
+        "MONGODB_URI": mongo_uri,
+        "MONGODB_DATABASE": database.name,
+        "STAGE": "local",
+        "AWS_LAMBDA_FUNCTION_NAME": function_name,
+        "AWS_LAMBDA_FUNCTION_TIMEOUT": "10",
+    }
     port = start_rie(handler, env)
     answers = []
     for runtime in ("in process", "in process", "rie"):
@@ -151,13 +158,21 @@ def test_after_the_runtime_exits_rie_fails_that_invocation_and_serves_the_next(s
     assert rie.invoke(port, misbehaving("ok"), timeout=10)["statusCode"] == 200
 
 
-@pytest.mark.parametrize("handler, error", [
-    ("tests.fixtures.no_such_module.handler", "Runtime.ImportModuleError: Unable to import module "
-                                              "'tests.fixtures.no_such_module': No module named "
-                                              "'tests.fixtures.no_such_module'"),
-    ("tests.fixtures.gateway_functions.no_such_function", "Runtime.HandlerNotFound: Handler 'no_such_function' "
-                                                          "missing on module 'tests.fixtures.gateway_functions'"),
-])
+@pytest.mark.parametrize(
+    "handler, error",
+    [
+        (
+            "tests.fixtures.no_such_module.handler",
+            "Runtime.ImportModuleError: Unable to import module "
+            "'tests.fixtures.no_such_module': No module named "
+            "'tests.fixtures.no_such_module'",
+        ),
+        (
+            "tests.fixtures.gateway_functions.no_such_function",
+            "Runtime.HandlerNotFound: Handler 'no_such_function' missing on module 'tests.fixtures.gateway_functions'",
+        ),
+    ],
+)
 def test_a_handler_that_does_not_load_is_the_runtimes_error_in_one_line(start_rie, handler, error):
     port = start_rie(handler, {})
     with pytest.raises(rie.RIEError) as raised:
@@ -168,7 +183,8 @@ def test_a_handler_that_does_not_load_is_the_runtimes_error_in_one_line(start_ri
 def test_the_gateway_on_rie_adds_the_fix_to_a_wrong_handler():
     detail = "Runtime.ImportModuleError: Unable to import module 'handlers.mee': No module named 'handlers.mee'"
     assert with_handler_fix(detail, "handlers.mee.lambda_handler") == (
-        f"{detail}: fix Handler handlers.mee.lambda_handler in template.yaml")
+        f"{detail}: fix Handler handlers.mee.lambda_handler in template.yaml"
+    )
     inner = "Runtime.ImportModuleError: Unable to import module 'handlers.me': No module named 'yaml'"
     assert with_handler_fix(inner, "handlers.me.lambda_handler") == inner
 
@@ -177,8 +193,11 @@ def test_the_gateway_on_rie_adds_the_fix_to_a_wrong_handler():
 def rie_gateway(mongo_uri, tmp_path_factory):
     folder = tmp_path_factory.mktemp("rie-gateway")
     database = f"test_rie_gateway_{uuid.uuid4().hex[:8]}"
-    env = {"MONGODB_URI": mongo_uri, "MONGODB_DATABASE": database,
-           "GATEWAY_AUTHORIZER_COUNT": str(folder / "authorizer-calls.txt")}
+    env = {
+        "MONGODB_URI": mongo_uri,
+        "MONGODB_DATABASE": database,
+        "GATEWAY_AUTHORIZER_COUNT": str(folder / "authorizer-calls.txt"),
+    }
     template = write_test_template(folder / "template.yaml")
     server = LocalGateway(folder / "gateway.log", "--template", str(template), "--runtime", "rie", env=env)
     yield server

@@ -136,8 +136,11 @@ def test_a_bad_setting_is_a_500_problem_with_the_request_id_and_one_line_naming_
     environment(**setting)
     status, headers, body = parsed(router.dispatch(rest_event("GET", "/things/t1"), None))
     assert (status, headers["content-type"]) == (500, "application/problem+json")
-    assert (body["request_id"], body["instance"], body["detail"]) == ("req-1", "/things/t1",
-                                                                     "the server could not answer this request")
+    assert (body["request_id"], body["instance"], body["detail"]) == (
+        "req-1",
+        "/things/t1",
+        "the server could not answer this request",
+    )
     [line] = capsys.readouterr().out.splitlines()
     record = json.loads(line)
     assert record["error"] == "ConfigError" and next(iter(setting)) in record["detail"]
@@ -147,8 +150,9 @@ def test_a_bad_setting_is_a_500_problem_with_the_request_id_and_one_line_naming_
 
 def test_a_bad_setting_never_raises_out_of_a_cors_response(environment):
     environment(CORS_ALLOW_ORIGINS="https://app.example.com", MAX_BODY_BYTES="none")
-    event = rest_event("OPTIONS", "/things/t1", headers={"Origin": "https://app.example.com",
-                                                        "Access-Control-Request-Method": "GET"})
+    event = rest_event(
+        "OPTIONS", "/things/t1", headers={"Origin": "https://app.example.com", "Access-Control-Request-Method": "GET"}
+    )
     assert parsed(router.dispatch(event, None))[0] == 500
 
 
@@ -194,7 +198,12 @@ def test_each_route_carries_its_declaration():
 
 def test_the_success_status_defaults_to_201_for_post_204_for_delete_200_otherwise():
     assert [(route.method, route.status) for route in notes.routes] == [
-        ("POST", 201), ("PUT", 200), ("GET", 200), ("DELETE", 204), ("POST", 200)]
+        ("POST", 201),
+        ("PUT", 200),
+        ("GET", 200),
+        ("DELETE", 204),
+        ("POST", 200),
+    ]
 
 
 def test_a_post_with_a_valid_body_answers_201_with_location_and_the_checked_data():
@@ -232,18 +241,21 @@ def test_a_valid_path_parameter_reaches_the_endpoint():
     assert parsed(notes.dispatch(event, None))[2] == {"id": "00ab12", "title": "x"}
 
 
-@pytest.mark.parametrize("template, reason", [
-    ("notes", "must start with /"),
-    ("/notes/{note_id", "unbalanced braces"),
-    ("/notes/note_id}", "unbalanced braces"),
-    ("/notes/{}", "whole segment"),
-    ("/notes/{1id}", "whole segment"),
-    ("/notes/x{note_id}", "whole segment"),
-    ("/notes/{id}/{id}", "twice"),
-    ("/notes//x", "empty segment"),
-    ("/notes/", "empty segment"),
-    ("/notes/a b", "characters"),
-])
+@pytest.mark.parametrize(
+    "template, reason",
+    [
+        ("notes", "must start with /"),
+        ("/notes/{note_id", "unbalanced braces"),
+        ("/notes/note_id}", "unbalanced braces"),
+        ("/notes/{}", "whole segment"),
+        ("/notes/{1id}", "whole segment"),
+        ("/notes/x{note_id}", "whole segment"),
+        ("/notes/{id}/{id}", "twice"),
+        ("/notes//x", "empty segment"),
+        ("/notes/", "empty segment"),
+        ("/notes/a b", "characters"),
+    ],
+)
 def test_a_malformed_template_is_one_line_at_declaration(template, reason):
     with pytest.raises(ValueError, match=reason) as caught:
         Router("bad").get(template)
@@ -256,6 +268,7 @@ def test_params_for_a_parameter_the_template_lacks_is_refused_at_declaration():
 
 
 # Every route behind the authorizer answers 401 from the router itself
+
 
 def test_a_route_with_neither_body_nor_params_answers_401_without_a_caller_and_never_runs():
     ran = []
@@ -287,10 +300,10 @@ LONE_SURROGATE_EVENTS = {
     "method": lambda: rest_event("GE\ud800", "/things/t1"),
     "header value": lambda: rest_event("GET", "/things/t1", headers={"If-None-Match": '"\ud800"'}),
     "header name": lambda: rest_event("GET", "/things/t1", headers={"X-\ud800": "1"}),
-    "origin": lambda: rest_event("OPTIONS", "/things/t1", headers={"Origin": "https://\ud800",
-                                                                    "Access-Control-Request-Method": "GET"}),
-    "request id": lambda: {**rest_event("GET", "/nowhere"),
-                           "requestContext": {"requestId": "\ud800", "stage": "dev"}},
+    "origin": lambda: rest_event(
+        "OPTIONS", "/things/t1", headers={"Origin": "https://\ud800", "Access-Control-Request-Method": "GET"}
+    ),
+    "request id": lambda: {**rest_event("GET", "/nowhere"), "requestContext": {"requestId": "\ud800", "stage": "dev"}},
 }
 
 
@@ -348,8 +361,12 @@ def test_an_exception_whose_message_holds_a_lone_surrogate_is_500_and_still_logg
 # Query parameters declared on the route: typed, bounded, enums, repeated, defaults
 
 STATUS = Enum(["open", "held", "closed"])
-TASK_QUERY = {"limit": Integer(minimum=1, maximum=50, default=10), "status": List(STATUS, max_items=3),
-              "done": Boolean(), "owner": String(min_length=1, max_length=20, required=True)}
+TASK_QUERY = {
+    "limit": Integer(minimum=1, maximum=50, default=10),
+    "status": List(STATUS, max_items=3),
+    "done": Boolean(),
+    "owner": String(min_length=1, max_length=20, required=True),
+}
 tasks = Router("tasks")
 
 
@@ -372,17 +389,25 @@ def test_a_list_parameter_takes_every_occurrence_in_order():
 
 
 def test_an_http_api_repeated_parameter_is_read_from_the_raw_query_string_not_comma_joined():
-    event = http_event("GET", "/tasks", query={"owner": "a,b", "status": ["held", "open"]},
-                       authorizer=http_lambda_authorizer())
+    event = http_event(
+        "GET", "/tasks", query={"owner": "a,b", "status": ["held", "open"]}, authorizer=http_lambda_authorizer()
+    )
     status, _, body = parsed(tasks.dispatch(event, None))
     assert (status, body["owner"], body["status"]) == (200, "a,b", ["held", "open"])
 
 
-@pytest.mark.parametrize(("query", "parameter"), [
-    ({"owner": "al", "limit": "51"}, "limit"), ({"owner": "al", "limit": "ten"}, "limit"),
-    ({"owner": "al", "status": "done"}, "status"), ({"owner": "al", "done": "yes"}, "done"), ({}, "owner"),
-    ({"owner": ["al", "bo"]}, "owner"), ({"owner": "al", "status": ["open"] * 4}, "status"),
-])
+@pytest.mark.parametrize(
+    ("query", "parameter"),
+    [
+        ({"owner": "al", "limit": "51"}, "limit"),
+        ({"owner": "al", "limit": "ten"}, "limit"),
+        ({"owner": "al", "status": "done"}, "status"),
+        ({"owner": "al", "done": "yes"}, "done"),
+        ({}, "owner"),
+        ({"owner": ["al", "bo"]}, "owner"),
+        ({"owner": "al", "status": ["open"] * 4}, "status"),
+    ],
+)
 def test_a_bad_missing_or_repeated_query_parameter_is_400_naming_it(query, parameter):
     status, problem = ask_tasks(query)
     assert (status, problem["parameter"]) == (400, parameter) and problem["detail"].startswith(parameter)

@@ -22,19 +22,38 @@ from tools.checks.snippets import yaml_block
 from tools.samtemplate import Evaluator
 
 # Routes no router declares: one more for UsersFunction, and one in a module that has no function yet.
-EXAMPLE = declarations.Declared("GET", "/users/{user_id}/example", False, "handlers.users", "read_example",
-                                 "An example")
+EXAMPLE = declarations.Declared(
+    "GET", "/users/{user_id}/example", False, "handlers.users", "read_example", "An example"
+)
 NEW_MODULE = declarations.Declared("GET", "/example", True, "handlers.example", "example", "An example of a new module")
 # A resource declared with a body Schema and a checked path parameter, as a new handler module would.
-NOTE = Schema("Note", {"title": String(min_length=1, max_length=100, required=True, example="Groceries"),
-                       "body": String(max_length=2000, one_line=False)})
+NOTE = Schema(
+    "Note",
+    {
+        "title": String(min_length=1, max_length=100, required=True, example="Groceries"),
+        "body": String(max_length=2000, one_line=False),
+    },
+)
 NOTE_ID = String(pattern="^[0-9a-f]{24}$", example="65f1a0c2e4b0a1b2c3d4e5f6")
 CREATE_NOTE = declarations.Declared("POST", "/notes", False, "handlers.notes", "create_note", "Write a note", NOTE)
-READ_NOTE = declarations.Declared("GET", "/notes/{note_id}", False, "handlers.notes", "read_note", "One note", None,
-                                  {"note_id": NOTE_ID})
-NOTES = [CREATE_NOTE, declarations.Declared("GET", "/notes", False, "handlers.notes", "list_notes", "My notes"),
-         READ_NOTE, declarations.Declared("DELETE", "/notes/{note_id}", False, "handlers.notes", "delete_note",
-                                          "Delete a note", None, {"note_id": NOTE_ID})]
+READ_NOTE = declarations.Declared(
+    "GET", "/notes/{note_id}", False, "handlers.notes", "read_note", "One note", None, {"note_id": NOTE_ID}
+)
+NOTES = [
+    CREATE_NOTE,
+    declarations.Declared("GET", "/notes", False, "handlers.notes", "list_notes", "My notes"),
+    READ_NOTE,
+    declarations.Declared(
+        "DELETE",
+        "/notes/{note_id}",
+        False,
+        "handlers.notes",
+        "delete_note",
+        "Delete a note",
+        None,
+        {"note_id": NOTE_ID},
+    ),
+]
 
 
 @pytest.fixture(scope="module")
@@ -62,9 +81,11 @@ def template_problems(template: dict, declared: list[declarations.Declared]) -> 
     """What the template checks of this module say about ``template`` for these declarations."""
     cfn, evaluator = transformed(template)
     alarms = routes.error_alarms(cfn, evaluator)
-    return (routes.check_functions(template, declared)
-            + routes.check_template_events(template, cfn, evaluator, declared)
-            + routes.check_alarms(template, declared, alarms))
+    return (
+        routes.check_functions(template, declared)
+        + routes.check_template_events(template, cfn, evaluator, declared)
+        + routes.check_alarms(template, declared, alarms)
+    )
 
 
 def paste(problem: str, document: dict) -> None:
@@ -95,18 +116,24 @@ def merged(base: dict, fields: dict) -> dict:
 
 # The declaration
 
+
 def test_a_route_is_guarded_unless_declared_public():
     router = Router("example")
     router.get("/open", public=True)(lambda request: None)
     router.patch("/guarded")(lambda request: None)
     assert [(route.method, route.template, route.public) for route in router.routes] == [
-        ("GET", "/open", True), ("PATCH", "/guarded", False)]
+        ("GET", "/open", True),
+        ("PATCH", "/guarded", False),
+    ]
 
 
 def test_declared_routes_come_from_the_routers_of_handlers(declared):
     found = {(route.method, route.path, route.public, route.module, route.endpoint) for route in declared}
-    assert {("GET", "/health", True, "handlers.health", "health"), ("PATCH", "/me", False, "handlers.me", "update_me"),
-            ("GET", "/users/{user_id}", False, "handlers.users", "read_user")} <= found
+    assert {
+        ("GET", "/health", True, "handlers.health", "health"),
+        ("PATCH", "/me", False, "handlers.me", "update_me"),
+        ("GET", "/users/{user_id}", False, "handlers.users", "read_user"),
+    } <= found
 
 
 def test_a_handler_module_that_does_not_import_is_one_problem(tmp_path, monkeypatch):
@@ -117,7 +144,8 @@ def test_a_handler_module_that_does_not_import_is_one_problem(tmp_path, monkeypa
     with pytest.raises(declarations.DeclarationError) as refused:
         declarations.declared_routes(tmp_path)
     assert str(refused.value).startswith(
-        "handlers/unfinished.py does not import (ImportError: cannot import name 'Routr' from 'shared.router'")
+        "handlers/unfinished.py does not import (ImportError: cannot import name 'Routr' from 'shared.router'"
+    )
     assert str(refused.value).endswith("so its routes cannot be checked: fix it, then run the checks again")
 
 
@@ -130,39 +158,53 @@ def test_each_path_gets_one_public_preflight_in_its_module(declared):
 def test_a_route_declared_twice_is_reported(declared):
     twice = [*declared, declarations.Declared("GET", "/me", False, "handlers.me", "read_me_again")]
     assert declarations.check_declarations(twice) == [
-        "GET /me is declared twice, by handlers.me.read_me and handlers.me.read_me_again: keep one"]
+        "GET /me is declared twice, by handlers.me.read_me and handlers.me.read_me_again: keep one"
+    ]
 
 
-@pytest.mark.parametrize(("template", "why"), [
-    ("/notes/{note_id", "has unbalanced braces in '{note_id'"),
-    ("/notes/note_id}", "has unbalanced braces in 'note_id}'"),
-    ("notes", "must start with /"),
-    ("/notes/{1st}", "'{1st}' must be a whole segment {name}, name a letter or _ then letters, digits or _"),
-    ("/notes/n{note_id}", "'n{note_id}' must be a whole segment {name}, name a letter or _ then letters, digits or _"),
-    ("/a/{x}/b/{x}", "names the parameter 'x' twice")])
+@pytest.mark.parametrize(
+    ("template", "why"),
+    [
+        ("/notes/{note_id", "has unbalanced braces in '{note_id'"),
+        ("/notes/note_id}", "has unbalanced braces in 'note_id}'"),
+        ("notes", "must start with /"),
+        ("/notes/{1st}", "'{1st}' must be a whole segment {name}, name a letter or _ then letters, digits or _"),
+        (
+            "/notes/n{note_id}",
+            "'n{note_id}' must be a whole segment {name}, name a letter or _ then letters, digits or _",
+        ),
+        ("/a/{x}/b/{x}", "names the parameter 'x' twice"),
+    ],
+)
 def test_a_malformed_route_template_is_one_line_saying_why(template, why):
     assert declarations.template_problem(template) == why
     malformed = declarations.Declared("GET", template, False, "handlers.notes", "read_note")
     assert declarations.check_declarations([malformed]) == [
-        f"handlers.notes.read_note: route {template!r} is malformed: {why}"]
+        f"handlers.notes.read_note: route {template!r} is malformed: {why}"
+    ]
 
 
 def test_a_malformed_template_the_router_refuses_is_one_problem(tmp_path, monkeypatch):
     import handlers
 
-    (tmp_path / "notes.py").write_text("from shared.router import Router\nrouter = Router('notes')\n"
-                                       "router.get('/notes/{note_id')(print)\n")
+    (tmp_path / "notes.py").write_text(
+        "from shared.router import Router\nrouter = Router('notes')\nrouter.get('/notes/{note_id')(print)\n"
+    )
     monkeypatch.setattr(handlers, "__path__", [*handlers.__path__, str(tmp_path)])
     with pytest.raises(declarations.DeclarationError) as refused:
         declarations.declared_routes(tmp_path)
-    assert "\n" not in str(refused.value) and str(refused.value).startswith("handlers/notes.py: route template "
-                                                                            "'/notes/{note_id': ")
+    assert "\n" not in str(refused.value) and str(refused.value).startswith(
+        "handlers/notes.py: route template '/notes/{note_id': "
+    )
     assert "unbalanced" in str(refused.value)
 
 
 def test_a_route_takes_its_success_status_from_its_declaration(declared):
     assert {str(route): route.success for route in declared if route.path == "/me"} == {
-        "GET /me": 200, "PATCH /me": 200, "DELETE /me": 204}
+        "GET /me": 200,
+        "PATCH /me": 200,
+        "DELETE /me": 204,
+    }
     assert CREATE_NOTE.success == 201
 
 
@@ -170,7 +212,8 @@ def test_a_path_served_by_two_modules_is_reported(declared):
     split = [*declared, declarations.Declared("PATCH", "/users", False, "handlers.admin", "update_users")]
     assert declarations.check_declarations(split) == [
         "/users is served by handlers.admin, handlers.users: keep every method of a path in one handler module, "
-        "whose function also answers the path's OPTIONS preflight"]
+        "whose function also answers the path's OPTIONS preflight"
+    ]
 
 
 def test_the_repository_agrees_with_its_declarations(source, declared):
@@ -180,18 +223,22 @@ def test_the_repository_agrees_with_its_declarations(source, declared):
 
 # template.yaml
 
+
 def test_exactly_the_declared_routes_and_a_preflight_per_path_reach_their_functions(source, declared):
     cfn, evaluator = transformed(source)
     functions = declarations.functions_by_module(source)
-    wanted = {(route.method, route.path, functions[route.module], not route.public)
-              for route in declared + declarations.preflights(declared)}
+    wanted = {
+        (route.method, route.path, functions[route.module], not route.public)
+        for route in declared + declarations.preflights(declared)
+    }
     assert sorted(routes.template_routes(cfn, evaluator)) == sorted(wanted)
 
 
 def test_only_public_routes_and_preflights_skip_the_authorizer(source, declared):
     cfn, evaluator = transformed(source)
-    open_routes = {(method, path) for method, path, _, authorized in routes.template_routes(cfn, evaluator)
-                   if not authorized}
+    open_routes = {
+        (method, path) for method, path, _, authorized in routes.template_routes(cfn, evaluator) if not authorized
+    }
     assert open_routes == {route.key for route in declared + declarations.preflights(declared) if route.public}
 
 
@@ -201,14 +248,16 @@ def test_a_new_route_asks_for_its_event_and_its_preflight(source, declared):
         "GET /users/{user_id}/example (declared in handlers.users) has no Api event: add to template.yaml under "
         "Resources.UsersFunction.Properties.Events:",
         "OPTIONS /users/{user_id}/example (the CORS preflight every path needs, without the authorizer) has no Api "
-        "event: add to template.yaml under Resources.UsersFunction.Properties.Events:"]
+        "event: add to template.yaml under Resources.UsersFunction.Properties.Events:",
+    ]
     assert problems[0].splitlines()[1:] == [
         "        ReadExample:",
         "          Type: Api",
         "          Properties:",
         "            RestApiId: !Ref Api",
         "            Path: /users/{user_id}/example",
-        "            Method: GET"]
+        "            Method: GET",
+    ]
     assert "              Authorizer: NONE" in problems[1].splitlines()
 
 
@@ -223,19 +272,23 @@ def test_a_route_without_an_event_is_reported(source, declared):
     broken = copy.deepcopy(source)
     del broken["Resources"]["MeFunction"]["Properties"]["Events"]["DeleteMe"]
     (problem,) = template_problems(broken, declared)
-    assert problem.startswith("DELETE /me (declared in handlers.me) has no Api event: add to template.yaml "
-                              "under Resources.MeFunction.Properties.Events:\n        DeleteMe:\n")
+    assert problem.startswith(
+        "DELETE /me (declared in handlers.me) has no Api event: add to template.yaml "
+        "under Resources.MeFunction.Properties.Events:\n        DeleteMe:\n"
+    )
 
 
 def test_a_guarded_route_without_the_authorizer_is_reported_with_its_event(source, declared):
     broken = copy.deepcopy(source)
     broken["Resources"]["UsersFunction"]["Properties"]["Events"]["ListUsers"]["Properties"]["Auth"] = {
-        "Authorizer": "NONE"}
+        "Authorizer": "NONE"
+    }
     (problem,) = template_problems(broken, declared)
     assert problem.splitlines()[:2] == [
         "GET /users must go to UsersFunction behind the authorizer, but the template sends it to UsersFunction "
         "without the authorizer: replace the event in template.yaml under Resources.UsersFunction.Properties.Events:",
-        "        ListUsers:"]
+        "        ListUsers:",
+    ]
     assert "Auth" not in problem
     paste(problem, broken)
     assert template_problems(broken, declared) == []
@@ -249,26 +302,32 @@ def test_a_route_sent_to_another_function_is_moved_to_its_own(source, declared):
     assert problem.splitlines()[0] == (
         "GET /users must go to UsersFunction behind the authorizer, but the template sends it to MeFunction behind "
         "the authorizer: remove Resources.MeFunction.Properties.Events.ListUsers, then: add to template.yaml under "
-        "Resources.UsersFunction.Properties.Events:")
+        "Resources.UsersFunction.Properties.Events:"
+    )
 
 
 def test_a_public_route_behind_the_authorizer_is_reported(source, declared):
     broken = copy.deepcopy(source)
     del broken["Resources"]["HealthFunction"]["Properties"]["Events"]["GetHealth"]["Properties"]["Auth"]
     (problem,) = template_problems(broken, declared)
-    assert problem.startswith("GET /health must go to HealthFunction without the authorizer, but the template sends "
-                              "it to HealthFunction behind the authorizer")
+    assert problem.startswith(
+        "GET /health must go to HealthFunction without the authorizer, but the template sends "
+        "it to HealthFunction behind the authorizer"
+    )
     assert "              Authorizer: NONE" in problem.splitlines()
 
 
 def test_an_event_no_router_declares_is_reported(source, declared):
     broken = copy.deepcopy(source)
     broken["Resources"]["MeFunction"]["Properties"]["Events"]["PostMe"] = {
-        "Type": "Api", "Properties": {"RestApiId": {"Ref": "Api"}, "Path": "/me", "Method": "POST"}}
+        "Type": "Api",
+        "Properties": {"RestApiId": {"Ref": "Api"}, "Path": "/me", "Method": "POST"},
+    }
     assert template_problems(broken, declared) == [
         "the template routes POST /me to MeFunction, but no router declares it: remove "
         "Resources.MeFunction.Properties.Events.PostMe, or declare the route in its handler module "
-        "(@router.route('POST', '/me'))"]
+        "(@router.route('POST', '/me'))"
+    ]
 
 
 def test_a_module_without_a_function_asks_for_the_skeletons_function_alarms_and_parameter(source, declared):
@@ -277,12 +336,17 @@ def test_a_module_without_a_function_asks_for_the_skeletons_function_alarms_and_
         "handlers.example declares GET /example, but no function in template.yaml has Handler: "
         "handlers.example.lambda_handler (make generate writes it, with its parameter and alarms): add to "
         "template.yaml under Resources:",
-        "ExampleFunction refers to its version parameter: add to template.yaml under Parameters:"]
+        "ExampleFunction refers to its version parameter: add to template.yaml under Parameters:",
+    ]
     resources = samtemplate.loads(textwrap.dedent("\n".join(problems[0].splitlines()[1:])))
     assert set(resources) == {"ExampleFunction", "ExampleErrorsAlarm", "ExampleServerErrorsAlarm"}
     function = problems[0].splitlines()
-    assert {"    CodeUri: build/ExampleFunction.zip", "    Handler: handlers.example.lambda_handler",
-            "      PreflightExample:", "            Authorizer: NONE"} <= {line[2:] for line in function}
+    assert {
+        "    CodeUri: build/ExampleFunction.zip",
+        "    Handler: handlers.example.lambda_handler",
+        "      PreflightExample:",
+        "            Authorizer: NONE",
+    } <= {line[2:] for line in function}
     assert "!Ref ExampleErrorsAlarm" in problems[0] and "      Value: example" in problems[0]
     assert "  ExampleFunctionRevision:" in problems[1].splitlines()
 
@@ -304,7 +368,9 @@ def test_a_new_function_whose_code_never_reaches_the_database_gets_no_database_s
     assert not {"Environment", "Policies", "ReservedConcurrentExecutions"} & set(properties)
     health = template_functions.blocks(source, "handlers.health", "HealthFunction", [])
     assert set(health["Resources"]["HealthFunction"]["Properties"]["Environment"]["Variables"]) == {
-        "MONGODB_URI", "MONGODB_DATABASE"}
+        "MONGODB_URI",
+        "MONGODB_DATABASE",
+    }
 
 
 def test_a_function_without_an_error_alarm_is_reported_with_one_to_paste(source, declared):
@@ -314,17 +380,24 @@ def test_a_function_without_an_error_alarm_is_reported_with_one_to_paste(source,
     preference["Alarms"] = [{"Ref": "ApiServerErrorsAlarm"}]
     (problem,) = template_problems(broken, declared)
     assert problem.startswith("MeFunction has no error alarm of its own")
-    assert problem.splitlines()[-1] == ("then list !Ref MeErrorsAlarm in MeFunction's DeploymentPreference.Alarms, "
-                                        "as the others do")
+    assert problem.splitlines()[-1] == (
+        "then list !Ref MeErrorsAlarm in MeFunction's DeploymentPreference.Alarms, as the others do"
+    )
     paste(problem, broken)
     assert template_problems(broken, declared) == []
 
 
-@pytest.mark.parametrize("dimensions", [
-    [{"Name": "FunctionName", "Value": {"Ref": "MeFunction"}}],
-    [{"Name": "FunctionName", "Value": {"Ref": "MeFunction"}},
-     {"Name": "ExecutedVersion", "Value": {"Fn::GetAtt": ["MeFunctionVersion", "Version"]}}],
-], ids=["function", "executed-version"])
+@pytest.mark.parametrize(
+    "dimensions",
+    [
+        [{"Name": "FunctionName", "Value": {"Ref": "MeFunction"}}],
+        [
+            {"Name": "FunctionName", "Value": {"Ref": "MeFunction"}},
+            {"Name": "ExecutedVersion", "Value": {"Fn::GetAtt": ["MeFunctionVersion", "Version"]}},
+        ],
+    ],
+    ids=["function", "executed-version"],
+)
 def test_an_error_alarm_may_narrow_the_function_to_a_version(source, declared, dimensions):
     changed = copy.deepcopy(source)
     changed["Resources"]["MeErrorsAlarm"]["Properties"]["Dimensions"] = dimensions
@@ -336,8 +409,9 @@ def test_an_error_alarm_may_be_metric_math(source, declared):
     properties = changed["Resources"]["MeErrorsAlarm"]["Properties"]
     metric = {key: properties.pop(key) for key in ("Namespace", "MetricName", "Dimensions")}
     period, statistic = properties.pop("Period"), properties.pop("Statistic")
-    properties["Metrics"] = [{"Id": "errors", "ReturnData": True,
-                              "MetricStat": {"Metric": metric, "Period": period, "Stat": statistic}}]
+    properties["Metrics"] = [
+        {"Id": "errors", "ReturnData": True, "MetricStat": {"Metric": metric, "Period": period, "Stat": statistic}}
+    ]
     assert template_problems(changed, declared) == []
 
 
@@ -351,13 +425,15 @@ def test_an_alarm_on_another_metric_is_not_an_error_alarm(source, declared):
 def test_the_authorizers_error_alarm_discounts_the_refusals_and_failures_it_raises(source, declared):
     cfn, evaluator = transformed(source)
     alarm = routes.error_alarms(cfn, evaluator)["AuthorizerFunction"]
-    expressions = [query["Expression"] for query in source["Resources"][alarm]["Properties"]["Metrics"]
-                   if "Expression" in query]
+    expressions = [
+        query["Expression"] for query in source["Resources"][alarm]["Properties"]["Metrics"] if "Expression" in query
+    ]
     assert expressions == ["FILL(errors, 0) - FILL(refused, 0) - FILL(failed, 0)"]
     assert routes.check_alarms(source, declared, routes.error_alarms(cfn, evaluator)) == []
 
 
 # openapi.yaml: derived by make generate, merged with what a person wrote
+
 
 def generated(routes: list[declarations.Declared], description: dict) -> dict:
     """What ``make generate`` makes of ``description`` for ``routes``, read back from the text it writes."""
@@ -372,12 +448,14 @@ def test_the_description_agrees_with_the_declarations_and_generating_changes_not
 def test_a_new_route_names_the_command_and_generating_satisfies_the_check(declared, description):
     assert openapi.check_openapi([*declared, EXAMPLE], description) == [
         "openapi.yaml does not describe GET /users/{user_id}/example: run make generate (it writes "
-        "paths./users/{user_id}/example.get from the declaration)"]
+        "paths./users/{user_id}/example.get from the declaration)"
+    ]
     assert openapi.check_openapi([*declared, EXAMPLE], generated([*declared, EXAMPLE], description)) == []
 
 
 def test_a_generated_operation_reuses_the_parameters_description_and_lists_the_answers_the_code_gives(
-        declared, description):
+    declared, description
+):
     operation = generated([*declared, EXAMPLE], description)["paths"]["/users/{user_id}/example"]["get"]
     assert operation["operationId"] == "readExample" and operation["summary"] == "An example"
     assert operation["parameters"][0] == description["paths"]["/users/{user_id}"]["get"]["parameters"][0]
@@ -396,8 +474,9 @@ def test_a_post_is_documented_as_201_with_location_and_its_body_schema(declared,
 
 def test_a_path_parameter_is_described_by_its_declared_field(declared, description):
     operation = generated([*declared, READ_NOTE], description)["paths"]["/notes/{note_id}"]["get"]
-    assert operation["parameters"] == [{"name": "note_id", "in": "path", "required": True,
-                                        "schema": NOTE_ID.json_schema()}]
+    assert operation["parameters"] == [
+        {"name": "note_id", "in": "path", "required": True, "schema": NOTE_ID.json_schema()}
+    ]
 
 
 def test_a_new_public_route_is_documented_without_security(declared, description):
@@ -418,7 +497,8 @@ def test_a_public_route_documented_with_a_token_is_named_and_generating_fixes_it
     broken = copy.deepcopy(description)
     del broken["paths"]["/health"]["get"]["security"]
     assert openapi.check_openapi(declared, broken) == [
-        "openapi.yaml: paths./health.get differs from the declaration of GET /health in security: run make generate"]
+        "openapi.yaml: paths./health.get differs from the declaration of GET /health in security: run make generate"
+    ]
     assert generated(declared, broken) == description
 
 
@@ -426,7 +506,8 @@ def test_a_guarded_route_documented_without_a_token_is_named_and_generating_fixe
     broken = copy.deepcopy(description)
     broken["paths"]["/me"]["patch"]["security"] = []
     assert openapi.check_openapi(declared, broken) == [
-        "openapi.yaml: paths./me.patch differs from the declaration of PATCH /me in security: run make generate"]
+        "openapi.yaml: paths./me.patch differs from the declaration of PATCH /me in security: run make generate"
+    ]
     assert generated(declared, broken) == description
 
 
@@ -436,10 +517,12 @@ def test_an_undescribed_path_parameter_is_named_and_generating_adds_it(declared,
     operation["parameters"] = [parameter for parameter in operation["parameters"] if parameter.get("in") != "path"]
     assert openapi.check_openapi(declared, broken) == [
         "openapi.yaml: paths./users/{user_id}.get differs from the declaration of GET /users/{user_id} in "
-        "parameters: run make generate"]
+        "parameters: run make generate"
+    ]
     fixed = generated(declared, broken)
     assert {"name": "user_id", "in": "path", "required": True, "schema": {"type": "string"}} in (
-        fixed["paths"]["/users/{user_id}"]["get"]["parameters"])
+        fixed["paths"]["/users/{user_id}"]["get"]["parameters"]
+    )
     assert openapi.check_openapi(declared, fixed) == []
 
 
@@ -470,18 +553,22 @@ def test_a_changed_schema_is_named_and_regenerated_as_declared_keeping_descripti
     properties["title"].update(maxLength=5, description="What the note is about.")
     properties["colour"] = {"type": "string"}
     assert openapi.check_openapi([*declared, CREATE_NOTE], written) == [
-        "openapi.yaml: components.schemas.Note differs from the Schema Note the routes declare: run make generate"]
+        "openapi.yaml: components.schemas.Note differs from the Schema Note the routes declare: run make generate"
+    ]
     fixed = generated([*declared, CREATE_NOTE], written)
     assert set(fixed["components"]["schemas"]["Note"]["properties"]) == set(NOTE.fields)
     assert fixed["components"]["schemas"]["Note"]["properties"]["title"] == {
-        **NOTE.fields["title"].json_schema(), "description": "What the note is about."}
+        **NOTE.fields["title"].json_schema(),
+        "description": "What the note is about.",
+    }
 
 
 def test_an_operation_no_router_declares_is_reported(declared, description):
     broken = copy.deepcopy(description)
     broken["paths"]["/me"]["post"] = {"responses": {"200": {"description": "made"}}}
     assert openapi.check_openapi(declared, broken) == [
-        "openapi.yaml describes POST /me, which no router declares: remove paths./me.post, or declare the route"]
+        "openapi.yaml describes POST /me, which no router declares: remove paths./me.post, or declare the route"
+    ]
 
 
 def test_the_written_file_reads_back_as_the_document():
@@ -493,7 +580,8 @@ def test_a_key_written_twice_is_one_line_naming_both_places():
     text = "paths:\n  /notes:\n    get: {}\n  /notes:\n    post: {}\n"
     assert yamlkeys.duplicate_keys(text, "openapi.yaml") == [
         "openapi.yaml line 4: paths./notes appears twice (first at line 2): merge the two into one (YAML keeps only "
-        "the last)"]
+        "the last)"
+    ]
 
 
 def test_duplicate_keys_are_found_under_any_tag():
@@ -507,37 +595,58 @@ def test_the_files_have_no_key_twice():
 
 # events/: the missing ones written by make generate
 
+
 def test_event_files_are_named_after_their_route():
-    names = {str(route): generate.event_name(route) for route in [
-        *NOTES, declarations.Declared("GET", "/users/{user_id}", False, "m", "e"),
-        declarations.Declared("DELETE", "/me", False, "m", "e"),
-        declarations.Declared("GET", "/users", False, "m", "e"),
-        declarations.Declared("GET", "/notes/{note_id}/comments", False, "m", "e")]}
-    assert names == {"POST /notes": "notes-post.json", "GET /notes": "notes.json", "GET /notes/{note_id}": "note.json",
-                     "DELETE /notes/{note_id}": "note-delete.json", "GET /users/{user_id}": "user.json",
-                     "DELETE /me": "me-delete.json", "GET /users": "users.json",
-                     "GET /notes/{note_id}/comments": "note-comments.json"}
+    names = {
+        str(route): generate.event_name(route)
+        for route in [
+            *NOTES,
+            declarations.Declared("GET", "/users/{user_id}", False, "m", "e"),
+            declarations.Declared("DELETE", "/me", False, "m", "e"),
+            declarations.Declared("GET", "/users", False, "m", "e"),
+            declarations.Declared("GET", "/notes/{note_id}/comments", False, "m", "e"),
+        ]
+    }
+    assert names == {
+        "POST /notes": "notes-post.json",
+        "GET /notes": "notes.json",
+        "GET /notes/{note_id}": "note.json",
+        "DELETE /notes/{note_id}": "note-delete.json",
+        "GET /users/{user_id}": "user.json",
+        "DELETE /me": "me-delete.json",
+        "GET /users": "users.json",
+        "GET /notes/{note_id}/comments": "note-comments.json",
+    }
 
 
 def test_a_route_without_events_names_the_command_for_both(declared):
     events = event_files.event_files()
     assert event_files.check_event_files([*declared, READ_NOTE], events) == [
         "GET /notes/{note_id} has no REST API (1.0) and no HTTP API (2.0) event (make invoke, the benchmark and the "
-        "tests run each one): run make generate (it writes events/note.json, events/v2/note.json)"]
+        "tests run each one): run make generate (it writes events/note.json, events/v2/note.json)"
+    ]
 
 
 def test_a_route_without_its_http_api_event_names_the_one_file(declared):
     events = {name: event for name, event in event_files.event_files().items() if name != "events/v2/me-delete.json"}
     assert event_files.check_event_files(declared, events) == [
         "DELETE /me has no HTTP API (2.0) event (make invoke, the benchmark and the tests run each one): run make "
-        "generate (it writes events/v2/me-delete.json)"]
+        "generate (it writes events/v2/me-delete.json)"
+    ]
 
 
 def test_generated_events_pass_the_check_with_valid_ids_and_bodies(declared, tmp_path):
     written = generate.missing_events([*declared, *NOTES])
     assert sorted(str(path.relative_to(event_files.EVENTS.parent)) for path in written) == [
-        "events/note-delete.json", "events/note.json", "events/notes-post.json", "events/notes.json",
-        "events/v2/note-delete.json", "events/v2/note.json", "events/v2/notes-post.json", "events/v2/notes.json"]
+        "events/note-delete.json",
+        "events/note.json",
+        "events/notes-post.json",
+        "events/notes.json",
+        "events/v2/note-delete.json",
+        "events/v2/note.json",
+        "events/v2/notes-post.json",
+        "events/v2/notes.json",
+    ]
     events = event_files.event_files()
     events.update({str(path.relative_to(event_files.EVENTS.parent)): event for path, (_, event) in written.items()})
     assert event_files.check_event_files([*declared, *NOTES], events) == []
@@ -556,82 +665,112 @@ def test_the_generator_writes_the_existing_events_of_routes_without_parameters_a
 
 
 def test_an_event_whose_id_fails_the_param_check_is_reported(declared):
-    events = {f"events/{path.name}": event for path, (_, event) in generate.missing_events(
-        [READ_NOTE], event_files.EVENTS / "none").items() if path.parent.name != "v2"}
-    events["events/note.json"] = merged(events["events/note.json"], {
-        "path": "/notes/example", "pathParameters": {"note_id": "example"}, "requestContext": {
-            "path": "/dev/notes/example"}})
+    events = {
+        f"events/{path.name}": event
+        for path, (_, event) in generate.missing_events([READ_NOTE], event_files.EVENTS / "none").items()
+        if path.parent.name != "v2"
+    }
+    events["events/note.json"] = merged(
+        events["events/note.json"],
+        {
+            "path": "/notes/example",
+            "pathParameters": {"note_id": "example"},
+            "requestContext": {"path": "/dev/notes/example"},
+        },
+    )
     assert event_files.check_event_files([READ_NOTE], events)[0] == (
         f"events/note.json: its note_id 'example' fails the route's check (must match ^[0-9a-f]{{24}}$): use the "
-        f"Field's example {NOTE_ID.example()!r}")
+        f"Field's example {NOTE_ID.example()!r}"
+    )
 
 
 def test_an_event_whose_id_is_the_placeholder_asks_for_a_field_with_an_example(declared):
     undeclared = declarations.Declared("GET", "/notes/{note_id}", False, "handlers.notes", "read_note", "One note")
-    events = {f"events/{path.name}": event for path, (_, event) in generate.missing_events(
-        [undeclared], event_files.EVENTS / "none").items() if path.parent.name != "v2"}
+    events = {
+        f"events/{path.name}": event
+        for path, (_, event) in generate.missing_events([undeclared], event_files.EVENTS / "none").items()
+        if path.parent.name != "v2"
+    }
     assert events["events/note.json"]["pathParameters"] == {"note_id": "example"}
     assert event_files.check_event_files([undeclared], events)[0] == (
         "events/note.json: its note_id is the placeholder 'example', which names nothing: declare "
         "params={'note_id': String(..., example=<a real id>)} on GET /notes/{note_id}, then delete the file and run "
-        "make generate; or set a real id in it")
+        "make generate; or set a real id in it"
+    )
 
 
 def test_an_event_without_the_body_its_route_takes_is_reported(declared):
-    events = {f"events/{path.name}": event for path, (_, event) in generate.missing_events(
-        [CREATE_NOTE], event_files.EVENTS / "none").items() if path.parent.name != "v2"}
+    events = {
+        f"events/{path.name}": event
+        for path, (_, event) in generate.missing_events([CREATE_NOTE], event_files.EVENTS / "none").items()
+        if path.parent.name != "v2"
+    }
     event = events["events/notes-post.json"]
     event["body"] = None
     del event["headers"]["Content-Type"]
     problems = event_files.check_event_files([CREATE_NOTE], events)
     assert problems[0].startswith("events/notes-post.json: its body does not fit the Schema Note of POST /notes (")
-    assert problems[1] == ("events/notes-post.json: POST /notes takes a JSON body, but the event has no JSON "
-                           "Content-Type: add \"Content-Type\": \"application/json\" to its headers")
+    assert problems[1] == (
+        "events/notes-post.json: POST /notes takes a JSON body, but the event has no JSON "
+        'Content-Type: add "Content-Type": "application/json" to its headers'
+    )
 
 
 def test_an_event_for_an_undeclared_route_is_reported(declared):
     events = event_files.event_files()
     events["events/me.json"] = merged(events["events/me.json"], {"httpMethod": "POST"})
     problems = event_files.check_event_files(declared, events)
-    assert problems[0] == ("events/me.json is an event for POST /me (its httpMethod and resource), which no router "
-                           "declares: point it at a declared route, or delete it")
+    assert problems[0] == (
+        "events/me.json is an event for POST /me (its httpMethod and resource), which no router "
+        "declares: point it at a declared route, or delete it"
+    )
 
 
 def test_an_event_whose_path_does_not_fit_its_resource_is_reported(declared):
     events = event_files.event_files()
     events["events/user.json"] = merged(events["events/user.json"], {"path": "/users/alice/photo"})
     assert event_files.check_event_files(declared, events) == [
-        "events/user.json: its path '/users/alice/photo' does not fit /users/{user_id}: set path to a path that "
-        "does"]
+        "events/user.json: its path '/users/alice/photo' does not fit /users/{user_id}: set path to a path that does"
+    ]
 
 
 def test_an_event_whose_parameters_disagree_with_its_path_is_reported(declared):
     events = event_files.event_files()
-    events["events/user.json"] = merged(events["events/user.json"], {"path": "/users/bob", "requestContext": {
-        "path": "/dev/users/bob"}})
+    events["events/user.json"] = merged(
+        events["events/user.json"], {"path": "/users/bob", "requestContext": {"path": "/dev/users/bob"}}
+    )
     assert event_files.check_event_files(declared, events) == [
         'events/user.json: its pathParameters are {"user_id": "alice"}, but its path /users/bob gives '
-        '{"user_id": "bob"}: set "pathParameters": {"user_id": "bob"}']
+        '{"user_id": "bob"}: set "pathParameters": {"user_id": "bob"}'
+    ]
 
 
 def test_an_event_whose_request_context_names_another_route_is_reported(declared):
     events = event_files.event_files()
-    events["events/users.json"] = merged(events["events/users.json"], {"requestContext": {
-        "resourcePath": "/users/{user_id}"}})
+    events["events/users.json"] = merged(
+        events["events/users.json"], {"requestContext": {"resourcePath": "/users/{user_id}"}}
+    )
     assert event_files.check_event_files(declared, events) == [
         "events/users.json: requestContext.resourcePath is '/users/{user_id}', but the event is for '/users': set it "
-        "to '/users'"]
+        "to '/users'"
+    ]
 
 
 def test_percent_encoded_paths_give_decoded_parameters(declared):
     events = event_files.event_files()
-    events["events/user.json"] = merged(events["events/user.json"], {
-        "path": "/users/al%20ice", "pathParameters": {"user_id": "al ice"},
-        "requestContext": {"path": "/dev/users/al%20ice"}})
+    events["events/user.json"] = merged(
+        events["events/user.json"],
+        {
+            "path": "/users/al%20ice",
+            "pathParameters": {"user_id": "al ice"},
+            "requestContext": {"path": "/dev/users/al%20ice"},
+        },
+    )
     assert event_files.check_event_files(declared, events) == []
 
 
 # snippets
+
 
 def test_blocks_use_the_templates_short_tags_and_load_back_as_they_were(source):
     function = source["Resources"]["MeFunction"]

@@ -10,7 +10,8 @@ def test_ref_and_condition_keep_their_names_and_the_other_tags_get_fn():
 
 def test_a_dotted_getatt_is_split_into_resource_and_attribute():
     assert samtemplate.loads("x: !GetAtt MeFunction.Version.Version") == {
-        "x": {"Fn::GetAtt": ["MeFunction", "Version.Version"]}}
+        "x": {"Fn::GetAtt": ["MeFunction", "Version.Version"]}
+    }
 
 
 def test_nested_short_tags_load_inside_lists_and_mappings():

@@ -26,15 +26,18 @@ from shared.schema import (
 )
 
 ROOT = Path(__file__).resolve().parent.parent
-NOTE = Schema("Note", {
-    "title": String(min_length=1, max_length=100, required=True, example="Groceries"),
-    "body": String(max_length=2000, one_line=False, nullable=True),
-    "pinned": Boolean(),
-    "color": Enum(["red", "green"], nullable=True),
-    "priority": Integer(minimum=1, maximum=5),
-    "tags": List(String(min_length=1, max_length=20), max_items=3),
-    "link": Url(nullable=True),
-})
+NOTE = Schema(
+    "Note",
+    {
+        "title": String(min_length=1, max_length=100, required=True, example="Groceries"),
+        "body": String(max_length=2000, one_line=False, nullable=True),
+        "pinned": Boolean(),
+        "color": Enum(["red", "green"], nullable=True),
+        "priority": Integer(minimum=1, maximum=5),
+        "tags": List(String(min_length=1, max_length=20), max_items=3),
+        "link": Url(nullable=True),
+    },
+)
 
 
 def problems(schema, body) -> list[dict]:
@@ -48,8 +51,15 @@ def fields_refused(schema, body) -> list[str]:
 
 
 def test_a_valid_body_is_returned_as_checked():
-    body = {"title": "Groceries", "body": "eggs\nmilk", "pinned": True, "color": "red", "priority": 2,
-            "tags": ["home"], "link": "https://example.com/list"}
+    body = {
+        "title": "Groceries",
+        "body": "eggs\nmilk",
+        "pinned": True,
+        "color": "red",
+        "priority": 2,
+        "tags": ["home"],
+        "link": "https://example.com/list",
+    }
     assert NOTE.validate(body) == body
 
 
@@ -158,8 +168,16 @@ def test_any_of_chooses_the_field_by_json_type():
         field.check("abcd")
 
 
-@pytest.mark.parametrize("url", ["https://u@example.com/", "https://example.com\\@evil.com/", "http://example.com/",
-                                 "https://", "https://ex ample.com\n"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://u@example.com/",
+        "https://example.com\\@evil.com/",
+        "http://example.com/",
+        "https://",
+        "https://ex ample.com\n",
+    ],
+)
 def test_urls_are_https_with_a_host_and_no_userinfo_or_backslash(url):
     with pytest.raises(FieldError):
         Url().check(url)
@@ -167,8 +185,10 @@ def test_urls_are_https_with_a_host_and_no_userinfo_or_backslash(url):
 
 def test_one_line_text_refuses_exactly_cc_cf_zl_and_zp_but_the_zero_width_joiners():
     refused = {chr(code) for code in range(0x110000) if chr(code) in refused_characters(one_line=True)}
-    wanted = {chr(code) for code in range(0x110000)
-              if unicodedata.category(chr(code)) in ("Cc", "Cf", "Zl", "Zp")} - {"\u200c", "\u200d"}
+    wanted = {chr(code) for code in range(0x110000) if unicodedata.category(chr(code)) in ("Cc", "Cf", "Zl", "Zp")} - {
+        "\u200c",
+        "\u200d",
+    }
     assert wanted <= refused
     # The list is Unicode 15.1's (the runtime's Python 3.13); an older Python sees the newer ones as unassigned.
     assert all(unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp", "Cn") for char in refused - wanted)
@@ -196,8 +216,11 @@ def test_the_json_schema_lists_types_bounds_required_and_refuses_other_fields():
     assert schema["properties"]["body"]["type"] == ["string", "null"]
     assert schema["properties"]["color"] == {"enum": ["red", "green", None]}
     assert schema["properties"]["priority"] == {"type": "integer", "minimum": 1, "maximum": 5}
-    assert schema["properties"]["tags"] == {"type": "array", "maxItems": 3,
-                                            "items": {"type": "string", "minLength": 1, "maxLength": 20}}
+    assert schema["properties"]["tags"] == {
+        "type": "array",
+        "maxItems": 3,
+        "items": {"type": "string", "minLength": 1, "maxLength": 20},
+    }
 
 
 def test_a_patch_schema_requires_nothing_but_one_property():
@@ -232,20 +255,30 @@ def test_the_schema_module_imports_only_the_standard_library_and_shared_errors_a
     result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True)
     loaded = set(result.stdout.split())
     assert {name for name in loaded if name.split(".")[0] not in sys.stdlib_module_names} == {
-        "shared", "shared.schema", "shared.errors"}
+        "shared",
+        "shared.schema",
+        "shared.errors",
+    }
     assert "urllib.parse" not in loaded  # only a Url check loads it
 
 
-LINE = Schema("Line", {
-    "sku": String(min_length=3, max_length=12, required=True, example="SKU-1"),
-    "quantity": Integer(minimum=1, maximum=99, required=True, example=1),
-})
-ORDER = Schema("Order", {
-    "reference": String(max_length=20, required=True, example="A-1"),
-    "address": Object(Schema("Address", {"city": String(min_length=1, max_length=50, required=True,
-                                                         example="Lyon")})),
-    "items": List(Object(LINE), min_items=1, max_items=50, required=True),
-})
+LINE = Schema(
+    "Line",
+    {
+        "sku": String(min_length=3, max_length=12, required=True, example="SKU-1"),
+        "quantity": Integer(minimum=1, maximum=99, required=True, example=1),
+    },
+)
+ORDER = Schema(
+    "Order",
+    {
+        "reference": String(max_length=20, required=True, example="A-1"),
+        "address": Object(
+            Schema("Address", {"city": String(min_length=1, max_length=50, required=True, example="Lyon")})
+        ),
+        "items": List(Object(LINE), min_items=1, max_items=50, required=True),
+    },
+)
 
 
 def test_an_object_field_returns_the_nested_body_as_checked():
@@ -254,8 +287,12 @@ def test_an_object_field_returns_the_nested_body_as_checked():
 
 
 def test_every_bad_field_inside_a_list_of_objects_is_listed_with_its_path():
-    items = [{"sku": "SKU-1", "quantity": 1}, {"sku": "x", "quantity": 1}, {"sku": "SKU-3", "quantity": 0},
-             {"quantity": 1, "colour": "red"}]
+    items = [
+        {"sku": "SKU-1", "quantity": 1},
+        {"sku": "x", "quantity": 1},
+        {"sku": "SKU-3", "quantity": 0},
+        {"quantity": 1, "colour": "red"},
+    ]
     assert problems(ORDER, {"reference": "A-1", "items": items}) == [
         {"field": "items[1].sku", "message": "must be 3 to 12 characters long"},
         {"field": "items[2].quantity", "message": "must be from 1 to 99"},
@@ -287,8 +324,9 @@ def test_the_example_of_a_schema_with_objects_is_a_valid_body():
     assert ORDER.validate(ORDER.example()) == ORDER.example()
 
 
-@pytest.mark.parametrize("text", ["18446744073709551616", "-9223372036854775809", "1e20", "9007199254740993.0",
-                                  "9007199254740992.0"])
+@pytest.mark.parametrize(
+    "text", ["18446744073709551616", "-9223372036854775809", "1e20", "9007199254740993.0", "9007199254740992.0"]
+)
 def test_a_number_refuses_whole_values_beyond_two_to_the_53_however_written(text):
     import orjson
 
@@ -308,18 +346,34 @@ def test_a_patch_keeps_null_for_a_field_that_is_required_and_nullable_instead_of
     schema.validate({"title": checked["title"]})  # what is stored still fits the schema
 
 
-@pytest.mark.parametrize(("field", "text", "value"), [
-    (Integer(minimum=1, maximum=100), "20", 20), (Number(), "-2.5", -2.5), (Boolean(), "true", True),
-    (Enum(["open", "closed"]), "open", "open"), (Enum([1, 2]), "2", 2), (String(max_length=5), "abc", "abc"),
-])
+@pytest.mark.parametrize(
+    ("field", "text", "value"),
+    [
+        (Integer(minimum=1, maximum=100), "20", 20),
+        (Number(), "-2.5", -2.5),
+        (Boolean(), "true", True),
+        (Enum(["open", "closed"]), "open", "open"),
+        (Enum([1, 2]), "2", 2),
+        (String(max_length=5), "abc", "abc"),
+    ],
+)
 def test_a_query_text_is_read_as_its_field_type(field, text, value):
     assert field.from_text(text) == value
 
 
-@pytest.mark.parametrize(("field", "text"), [
-    (Integer(), "1.0"), (Integer(), " 1"), (Integer(), "\u0661"), (Integer(minimum=1, maximum=100), "0"),
-    (Number(), "nan"), (Number(), "1e400"), (Boolean(), "True"), (Enum(["open"]), "Open"),
-])
+@pytest.mark.parametrize(
+    ("field", "text"),
+    [
+        (Integer(), "1.0"),
+        (Integer(), " 1"),
+        (Integer(), "\u0661"),
+        (Integer(minimum=1, maximum=100), "0"),
+        (Number(), "nan"),
+        (Number(), "1e400"),
+        (Boolean(), "True"),
+        (Enum(["open"]), "Open"),
+    ],
+)
 def test_a_query_text_that_is_not_its_field_type_is_refused(field, text):
     with pytest.raises(FieldError):
         field.from_text(text)
@@ -345,7 +399,12 @@ def test_bounds_beyond_two_to_the_53_are_refused_at_declaration(bounds):
 
 def test_declaring_fields_checks_no_example_and_compiles_no_pattern():
     key = String(pattern="[a-z]+", example="theme")
-    declared = Schema("Prefs", {"prefs": Map(AnyOf(String(pattern="[0-9]+", example="1"), Boolean()), key=key),
-                                "codes": List(String(pattern="[A-Z]+", example="AB"))})
+    declared = Schema(
+        "Prefs",
+        {
+            "prefs": Map(AnyOf(String(pattern="[0-9]+", example="1"), Boolean()), key=key),
+            "codes": List(String(pattern="[A-Z]+", example="AB")),
+        },
+    )
     assert key._compiled is None and declared.fields["codes"].item._compiled is None
     assert declared.validate({"prefs": {"theme": "7"}, "codes": ["AB"]}) == {"prefs": {"theme": "7"}, "codes": ["AB"]}

@@ -50,8 +50,12 @@ def test_a_second_resource_is_one_module_and_make_generate(tmp_path, mongo_uri):
     repository = copy_of_the_repository(tmp_path / "repository")
     shutil.copyfile(RESOURCE, repository / "handlers" / "orders.py")
     env = {name: value for name, value in os.environ.items() if name not in ("MONGODB_URI", "MONGODB_DATABASE")}
-    env.update(TEST_MONGODB_URI=mongo_uri, MONGODB_URI=mongo_uri, MONGODB_DATABASE=f"orders_{uuid.uuid4().hex[:8]}",
-               PYTHONDONTWRITEBYTECODE="1")
+    env.update(
+        TEST_MONGODB_URI=mongo_uri,
+        MONGODB_URI=mongo_uri,
+        MONGODB_DATABASE=f"orders_{uuid.uuid4().hex[:8]}",
+        PYTHONDONTWRITEBYTECODE="1",
+    )
 
     generated = run("make generate", repository, env)
     assert generated.returncode == 0, generated.stderr

@@ -88,16 +88,23 @@ def test_a_functions_temporary_credentials_are_accepted(aws, monkeypatch):
     assert secrets.resolve(arn) == "mongodb://db/"
 
 
-@pytest.mark.parametrize(("change", "code"), [
-    ({"AWS_SECRET_ACCESS_KEY": "not-the-secret-key"}, "SignatureDoesNotMatch"),
-    ({"AWS_SESSION_TOKEN": "not-the-session-token"}, "InvalidClientTokenId"),
-])
+@pytest.mark.parametrize(
+    ("change", "code"),
+    [
+        ({"AWS_SECRET_ACCESS_KEY": "not-the-secret-key"}, "SignatureDoesNotMatch"),
+        ({"AWS_SESSION_TOKEN": "not-the-session-token"}, "InvalidClientTokenId"),
+    ],
+)
 def test_a_request_signed_with_wrong_credentials_is_refused(aws, monkeypatch, change, code):
     arn = create_secret(aws, "db", "mongodb://db/")
     role = function_role(aws, ["secretsmanager:GetSecretValue"])
     localaws.require_signatures(aws)
-    credentials = {"AWS_ACCESS_KEY_ID": role["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": role["SecretAccessKey"],
-                   "AWS_SESSION_TOKEN": role["SessionToken"], **change}
+    credentials = {
+        "AWS_ACCESS_KEY_ID": role["AccessKeyId"],
+        "AWS_SECRET_ACCESS_KEY": role["SecretAccessKey"],
+        "AWS_SESSION_TOKEN": role["SessionToken"],
+        **change,
+    }
     for name, value in credentials.items():
         monkeypatch.setenv(name, value)
     with pytest.raises(secrets.SecretError, match=code):
@@ -119,8 +126,12 @@ class CredentialsEndpoint:
     """What Lambda gives a SnapStart function instead of key variables: credentials over HTTP on loopback."""
 
     def __init__(self, credentials: dict, token: str) -> None:
-        served = {"AccessKeyId": credentials["AccessKeyId"], "SecretAccessKey": credentials["SecretAccessKey"],
-                  "Token": credentials["SessionToken"], "Expiration": "2099-01-01T00:00:00Z"}
+        served = {
+            "AccessKeyId": credentials["AccessKeyId"],
+            "SecretAccessKey": credentials["SecretAccessKey"],
+            "Token": credentials["SessionToken"],
+            "Expiration": "2099-01-01T00:00:00Z",
+        }
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self):
@@ -220,24 +231,52 @@ def test_prefetching_a_plain_value_does_nothing():
 # Endpoints, as botocore finds them
 
 
-@pytest.mark.parametrize(("api", "region", "partition", "environ", "expected"), [
-    (awsapi.SECRETS_MANAGER, "eu-west-1", "aws", {}, "https://secretsmanager.eu-west-1.amazonaws.com"),
-    (awsapi.SSM, "cn-north-1", "aws-cn", {}, "https://ssm.cn-north-1.amazonaws.com.cn"),
-    (awsapi.SSM, "cn-northwest-1", None, {}, "https://ssm.cn-northwest-1.amazonaws.com.cn"),
-    (awsapi.SECRETS_MANAGER, "us-gov-west-1", "aws-us-gov", {}, "https://secretsmanager.us-gov-west-1.amazonaws.com"),
-    (awsapi.SSM, "us-isob-east-1", None, {}, "https://ssm.us-isob-east-1.sc2s.sgov.gov"),
-    (awsapi.SECRETS_MANAGER, "us-east-1", "aws", {"AWS_USE_FIPS_ENDPOINT": "true"},
-     "https://secretsmanager-fips.us-east-1.amazonaws.com"),
-    (awsapi.SSM, "eu-west-1", "aws", {"AWS_USE_DUALSTACK_ENDPOINT": "true"}, "https://ssm.eu-west-1.api.aws"),
-    (awsapi.SSM, "eu-west-1", "aws", {"AWS_ENDPOINT_URL": "http://127.0.0.1:4566/"}, "http://127.0.0.1:4566"),
-    (awsapi.SSM, "eu-west-1", "aws", {"AWS_ENDPOINT_URL": "https://all", "AWS_ENDPOINT_URL_SSM": "https://ssm-only"},
-     "https://ssm-only"),
-    (awsapi.SECRETS_MANAGER, "eu-west-1", "aws", {"AWS_ENDPOINT_URL_SSM": "https://ssm-only"},
-     "https://secretsmanager.eu-west-1.amazonaws.com"),
-    (awsapi.SECRETS_MANAGER, "eu-west-1", "aws",
-     {"AWS_ENDPOINT_URL_SECRETS_MANAGER": "https://local", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "true"},
-     "https://secretsmanager.eu-west-1.amazonaws.com"),
-])
+@pytest.mark.parametrize(
+    ("api", "region", "partition", "environ", "expected"),
+    [
+        (awsapi.SECRETS_MANAGER, "eu-west-1", "aws", {}, "https://secretsmanager.eu-west-1.amazonaws.com"),
+        (awsapi.SSM, "cn-north-1", "aws-cn", {}, "https://ssm.cn-north-1.amazonaws.com.cn"),
+        (awsapi.SSM, "cn-northwest-1", None, {}, "https://ssm.cn-northwest-1.amazonaws.com.cn"),
+        (
+            awsapi.SECRETS_MANAGER,
+            "us-gov-west-1",
+            "aws-us-gov",
+            {},
+            "https://secretsmanager.us-gov-west-1.amazonaws.com",
+        ),
+        (awsapi.SSM, "us-isob-east-1", None, {}, "https://ssm.us-isob-east-1.sc2s.sgov.gov"),
+        (
+            awsapi.SECRETS_MANAGER,
+            "us-east-1",
+            "aws",
+            {"AWS_USE_FIPS_ENDPOINT": "true"},
+            "https://secretsmanager-fips.us-east-1.amazonaws.com",
+        ),
+        (awsapi.SSM, "eu-west-1", "aws", {"AWS_USE_DUALSTACK_ENDPOINT": "true"}, "https://ssm.eu-west-1.api.aws"),
+        (awsapi.SSM, "eu-west-1", "aws", {"AWS_ENDPOINT_URL": "http://127.0.0.1:4566/"}, "http://127.0.0.1:4566"),
+        (
+            awsapi.SSM,
+            "eu-west-1",
+            "aws",
+            {"AWS_ENDPOINT_URL": "https://all", "AWS_ENDPOINT_URL_SSM": "https://ssm-only"},
+            "https://ssm-only",
+        ),
+        (
+            awsapi.SECRETS_MANAGER,
+            "eu-west-1",
+            "aws",
+            {"AWS_ENDPOINT_URL_SSM": "https://ssm-only"},
+            "https://secretsmanager.eu-west-1.amazonaws.com",
+        ),
+        (
+            awsapi.SECRETS_MANAGER,
+            "eu-west-1",
+            "aws",
+            {"AWS_ENDPOINT_URL_SECRETS_MANAGER": "https://local", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "true"},
+            "https://secretsmanager.eu-west-1.amazonaws.com",
+        ),
+    ],
+)
 def test_the_endpoint_is_the_configured_one_else_the_partitions(api, region, partition, environ, expected):
     assert awsapi.endpoint(api, region, partition, environ) == expected
 
@@ -246,10 +285,15 @@ def test_botocore_finds_the_same_endpoints():
     import boto3
 
     environ = {"AWS_USE_FIPS_ENDPOINT": "false"}
-    for api, region in [(awsapi.SECRETS_MANAGER, "cn-north-1"), (awsapi.SSM, "us-gov-east-1"),
-                        (awsapi.SECRETS_MANAGER, "us-iso-east-1"), (awsapi.SSM, "eu-central-1")]:
-        client = boto3.client(api.service, region_name=region, aws_access_key_id="k", aws_secret_access_key="s",
-                              endpoint_url=None)
+    for api, region in [
+        (awsapi.SECRETS_MANAGER, "cn-north-1"),
+        (awsapi.SSM, "us-gov-east-1"),
+        (awsapi.SECRETS_MANAGER, "us-iso-east-1"),
+        (awsapi.SSM, "eu-central-1"),
+    ]:
+        client = boto3.client(
+            api.service, region_name=region, aws_access_key_id="k", aws_secret_access_key="s", endpoint_url=None
+        )
         assert client.meta.endpoint_url == awsapi.endpoint(api, region, None, environ)
 
 
@@ -285,8 +329,14 @@ def test_database_uri_from_secrets_manager_is_used(aws, environment, mongo_uri):
 def test_https_is_verified_against_aws_ca_bundle(aws, aws_tls_server, monkeypatch):
     server, ca_file = aws_tls_server
     localaws.reset(server.url, ca_file)
-    client = boto3.client("secretsmanager", endpoint_url=server.url, region_name=REGION, verify=str(ca_file),
-                          aws_access_key_id="seed", aws_secret_access_key="seed")
+    client = boto3.client(
+        "secretsmanager",
+        endpoint_url=server.url,
+        region_name=REGION,
+        verify=str(ca_file),
+        aws_access_key_id="seed",
+        aws_secret_access_key="seed",
+    )
     arn = client.create_secret(Name="tls", SecretString="over https")["ARN"]
     monkeypatch.setenv("AWS_ENDPOINT_URL", server.url)
     monkeypatch.setenv("AWS_CA_BUNDLE", str(ca_file))
@@ -302,8 +352,9 @@ def test_a_certificate_from_an_unknown_ca_is_refused(aws, aws_tls_server, monkey
 
 def test_a_chunked_answer_is_read_whole(aws):
     role = function_role(aws, ["secretsmanager:GetSecretValue"])
-    document = json.dumps({"AccessKeyId": role["AccessKeyId"], "SecretAccessKey": role["SecretAccessKey"],
-                           "Token": role["SessionToken"]}).encode()
+    document = json.dumps(
+        {"AccessKeyId": role["AccessKeyId"], "SecretAccessKey": role["SecretAccessKey"], "Token": role["SessionToken"]}
+    ).encode()
     listener = socket.create_server(("127.0.0.1", 0))
 
     def answer_chunked():

@@ -89,21 +89,28 @@ def test_replacing_puts_the_seed_version_back_and_says_which(handlers, database)
     database.notes.update_one({"owner": "alice"}, {"$set": {"title": "Changed by hand"}})
     lines = seed.describe(seed.store(database, found, replace=True))
     assert database.notes.find_one({"owner": "alice"})["title"] == "Groceries"
-    assert lines[0] == "seed: notes: stored 0; replaced 2 by SEED's version (_id 65f1a0c2e4b0a1b2c3d4e5f6, " \
-                       "65f1a0c2e4b0a1b2c3d4e5f7)"
+    assert (
+        lines[0] == "seed: notes: stored 0; replaced 2 by SEED's version (_id 65f1a0c2e4b0a1b2c3d4e5f6, "
+        "65f1a0c2e4b0a1b2c3d4e5f7)"
+    )
 
 
 def test_make_seed_stores_the_handlers_seed_then_keeps_it(database, mongo_uri):
     env = local_run_environment(database.name, mongo_uri)
-    runs = [subprocess.run([sys.executable, "-m", "tools.seed"], cwd=ROOT, env=env, capture_output=True, text=True,
-                           timeout=60) for _ in range(2)]
+    runs = [
+        subprocess.run(
+            [sys.executable, "-m", "tools.seed"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+        )
+        for _ in range(2)
+    ]
     assert [run.returncode for run in runs] == [0, 0], runs[-1].stderr
     stored = seed.seeds()
     assert runs[0].stdout.splitlines() == [f"seed: {name}: stored {len(found)}" for name, found in stored.items()]
     assert all("kept" in line for line in runs[1].stdout.splitlines())
     for collection, documents in stored.items():
-        assert database[collection].count_documents({"_id": {"$in": [doc["_id"] for doc in documents]}}) == \
-            len(documents)
+        assert database[collection].count_documents({"_id": {"$in": [doc["_id"] for doc in documents]}}) == len(
+            documents
+        )
 
 
 def test_an_empty_database_is_seeded_and_says_so(database, mongo_uri):
@@ -132,8 +139,9 @@ def test_a_database_mongodb_uri_names_is_never_seeded_unasked(mongo_uri):
 def test_make_serve_on_an_empty_local_database_seeds_it_before_the_first_request(tmp_path, mongo_uri, monkeypatch):
     monkeypatch.delenv("MONGODB_URI", raising=False)
     name = f"test_serve_seed_{uuid.uuid4().hex[:8]}"
-    server = LocalGateway(tmp_path / "gateway.log", env={"DB_PORT": str(local_port(mongo_uri)),
-                                                         "MONGODB_DATABASE": name})
+    server = LocalGateway(
+        tmp_path / "gateway.log", env={"DB_PORT": str(local_port(mongo_uri)), "MONGODB_DATABASE": name}
+    )
     try:
         token = mint_local_token("bob")
         assert server.request("GET", "/users/alice", {"Authorization": f"Bearer {token}"}).status == 200
@@ -147,8 +155,14 @@ def test_make_serve_on_an_empty_local_database_seeds_it_before_the_first_request
 
 def test_make_invoke_on_an_empty_database_seeds_it_first_so_a_read_event_finds_its_document(database, mongo_uri):
     env = local_run_environment(database.name, mongo_uri)
-    result = subprocess.run([sys.executable, "-m", "tools.invoke", "events/user.json"], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "tools.invoke", "events/user.json"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     assert f"seed: {database.name} is empty: storing the SEED documents of handlers/ first" in result.stderr
-    assert json.loads(result.stdout[result.stdout.index("{\n"):])["statusCode"] == 200
+    assert json.loads(result.stdout[result.stdout.index("{\n") :])["statusCode"] == 200

@@ -16,24 +16,45 @@ TARGETS = {"secretsmanager": "secretsmanager.GetSecretValue", "ssm": "AmazonSSM.
 
 def botocore_signature(monkeypatch, host: str, service: str, region: str, body: bytes, credentials) -> dict:
     monkeypatch.setattr("botocore.auth.get_current_datetime", lambda: NOW.replace(tzinfo=None))
-    request = AWSRequest(method="POST", url=f"https://{host}/", data=body, headers={
-        "Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": TARGETS[service]})
+    request = AWSRequest(
+        method="POST",
+        url=f"https://{host}/",
+        data=body,
+        headers={"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": TARGETS[service]},
+    )
     SigV4Auth(BotocoreCredentials(*credentials), service, region).add_auth(request)
     return dict(request.headers)
 
 
-@pytest.mark.parametrize(("service", "region", "host", "payload", "token"), [
-    ("secretsmanager", "eu-west-1", "secretsmanager.eu-west-1.amazonaws.com",
-     {"SecretId": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-AbCdEf"}, "FwoGZXIvYXdzEBoaDO"),
-    ("ssm", "cn-north-1", "ssm.cn-north-1.amazonaws.com.cn", {"Name": "/app/db", "WithDecryption": True}, None),
-    ("secretsmanager", "us-east-1", "127.0.0.1:4566", {"SecretId": "db with spaces/and+plus"}, "a/b+c=="),
-])
+@pytest.mark.parametrize(
+    ("service", "region", "host", "payload", "token"),
+    [
+        (
+            "secretsmanager",
+            "eu-west-1",
+            "secretsmanager.eu-west-1.amazonaws.com",
+            {"SecretId": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-AbCdEf"},
+            "FwoGZXIvYXdzEBoaDO",
+        ),
+        ("ssm", "cn-north-1", "ssm.cn-north-1.amazonaws.com.cn", {"Name": "/app/db", "WithDecryption": True}, None),
+        ("secretsmanager", "us-east-1", "127.0.0.1:4566", {"SecretId": "db with spaces/and+plus"}, "a/b+c=="),
+    ],
+)
 def test_the_signature_is_botocores(monkeypatch, service, region, host, payload, token):
     credentials = ("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", token)
     body = json.dumps(payload).encode()
     headers = {"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": TARGETS[service]}
-    ours = sigv4.sign("POST", host, "/", headers, body, sigv4.Credentials(credentials[0], credentials[1], token or ""),
-                      region, service, now=NOW.timestamp())
+    ours = sigv4.sign(
+        "POST",
+        host,
+        "/",
+        headers,
+        body,
+        sigv4.Credentials(credentials[0], credentials[1], token or ""),
+        region,
+        service,
+        now=NOW.timestamp(),
+    )
     theirs = botocore_signature(monkeypatch, host, service, region, body, credentials)
     assert ours["Authorization"] == theirs["Authorization"]
     assert ours["X-Amz-Date"] == theirs["X-Amz-Date"] == "20261126T064834Z"
@@ -47,7 +68,16 @@ def test_the_signing_key_is_the_one_awss_guide_derives():
 
 
 def test_every_header_sent_is_signed_and_values_are_trimmed(monkeypatch):
-    signed = sigv4.sign("POST", "ssm.eu-west-1.amazonaws.com", "/", {"X-Amz-Target": "  AmazonSSM.GetParameter "},
-                        b"{}", sigv4.Credentials("AKID", "secret", ""), "eu-west-1", "ssm", now=0)
+    signed = sigv4.sign(
+        "POST",
+        "ssm.eu-west-1.amazonaws.com",
+        "/",
+        {"X-Amz-Target": "  AmazonSSM.GetParameter "},
+        b"{}",
+        sigv4.Credentials("AKID", "secret", ""),
+        "eu-west-1",
+        "ssm",
+        now=0,
+    )
     assert "SignedHeaders=host;x-amz-date;x-amz-target," in signed["Authorization"]
     assert "X-Amz-Security-Token" not in signed

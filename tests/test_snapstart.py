@@ -66,12 +66,13 @@ def test_a_client_made_during_init_is_closed_before_the_snapshot(snap_start, aws
     assert get_me() == 200
 
 
-def test_a_request_that_comes_before_the_restore_hook_finished_waits_for_it(snap_start, aws, environment,
-                                                                             mongo_port):
+def test_a_request_that_comes_before_the_restore_hook_finished_waits_for_it(snap_start, aws, environment, mongo_port):
     slow = DelayProxy(mongo_port, delay=0.05)
     try:
-        environment(MONGODB_URI=create_secret(aws, "db", f"mongodb://127.0.0.1:{slow.port}/?directConnection=true"),
-                    MONGODB_DATABASE="snap_start")
+        environment(
+            MONGODB_URI=create_secret(aws, "db", f"mongodb://127.0.0.1:{slow.port}/?directConnection=true"),
+            MONGODB_DATABASE="snap_start",
+        )
         early_db.start()
         lambda_runtime_hooks_runner.run_before_snapshot()
         lambda_runtime_hooks_runner.run_after_restore()
@@ -80,8 +81,9 @@ def test_a_request_that_comes_before_the_restore_hook_finished_waits_for_it(snap
         slow.close()
 
 
-def test_a_secret_that_fails_after_the_restore_is_a_503_then_the_next_request_fetches_again(snap_start, aws,
-                                                                                             environment):
+def test_a_secret_that_fails_after_the_restore_is_a_503_then_the_next_request_fetches_again(
+    snap_start, aws, environment
+):
     uri, _, _ = snap_start
     environment(MONGODB_URI=f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:later", MONGODB_DATABASE="snap_start")
     early_db.start()

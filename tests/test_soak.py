@@ -77,11 +77,14 @@ def test_spread_of_503s_is_measured_from_the_kill_and_from_the_restart():
     assert ledger.unavailable_spread(answers, outage, (10, 20)) == (2, 0.5, 0.5)
 
 
-@pytest.mark.parametrize("plan", [
-    soak.Plan(duration=5, kills=2, outage=2),
-    soak.Plan(duration=0),
-    soak.Plan(clients=0),
-])
+@pytest.mark.parametrize(
+    "plan",
+    [
+        soak.Plan(duration=5, kills=2, outage=2),
+        soak.Plan(duration=0),
+        soak.Plan(clients=0),
+    ],
+)
 def test_a_plan_that_cannot_run_is_refused(plan):
     assert plan.problem()
 

@@ -32,8 +32,7 @@ def run(database, capsys):
         me.lambda_handler(rest_event("GET", "/me", authorizer=rest_authorizer()), None)
         logs = [line for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
         cache = "miss" if index == 0 else "hit"
-        console.request(f"GET /me 200 4.2 ms authorizer={cache} -> MeFunction",
-                        [("MeFunction", Invocation(logs=logs))])
+        console.request(f"GET /me 200 4.2 ms authorizer={cache} -> MeFunction", [("MeFunction", Invocation(logs=logs))])
     return picture.read_gateway_log(stream.getvalue())
 
 
@@ -70,7 +69,12 @@ def test_the_picture_is_a_png(run, template, tmp_path):
 def test_statistics_are_cloudwatchs():
     values = [float(value) for value in range(1, 101)]
     assert [picture.statistic(values, stat) for stat in ("Sum", "Average", "Maximum", "p50", "p99")] == [
-        5050.0, 50.5, 100.0, 50.0, 99.0]
+        5050.0,
+        50.5,
+        100.0,
+        50.0,
+        99.0,
+    ]
 
 
 def test_concurrency_is_the_number_of_requests_in_flight_at_each_end():

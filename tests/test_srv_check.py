@@ -23,7 +23,8 @@ def session(monkeypatch):
 
 def test_an_srv_uri_in_secrets_manager_is_warned_about(session):
     arn = session.client("secretsmanager").create_secret(
-        Name="db", SecretString="mongodb+srv://app:pw@cluster0.ab1cd.mongodb.net/?retryWrites=true")["ARN"]
+        Name="db", SecretString="mongodb+srv://app:pw@cluster0.ab1cd.mongodb.net/?retryWrites=true"
+    )["ARN"]
     stream = io.StringIO()
     srv_check.warn_if_srv(arn, stream, session)
     assert stream.getvalue().startswith("deploy: warning: the MONGODB_URI secret holds a mongodb+srv:// URI")
@@ -37,7 +38,8 @@ def test_an_srv_uri_in_ssm_is_warned_about(session):
 
 def test_a_standard_uri_gives_no_warning(session):
     arn = session.client("secretsmanager").create_secret(
-        Name="db", SecretString="mongodb://a.example.net,b.example.net/?tls=true&replicaSet=atlas-x")["ARN"]
+        Name="db", SecretString="mongodb://a.example.net,b.example.net/?tls=true&replicaSet=atlas-x"
+    )["ARN"]
     assert srv_check.srv_warning(arn, session) is None
 
 

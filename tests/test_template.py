@@ -88,11 +88,13 @@ def statement(template: dict, role: str, sid: str) -> dict:
 def test_a_prod_role_that_reaches_the_dev_stack_is_rejected(bootstrap_template):
     broken = copy.deepcopy(bootstrap_template)
     statement(broken, "ProdDeployRole", "Stack")["Resource"] = {
-        "Fn::Sub": "arn:${AWS::Partition}:cloudformation:${AWS::Region}:${AWS::AccountId}:stack/${StackPrefix}-*"}
+        "Fn::Sub": "arn:${AWS::Partition}:cloudformation:${AWS::Region}:${AWS::AccountId}:stack/${StackPrefix}-*"
+    }
     assert checks.bootstrap.check_environments(broken) == [
         "ProdDeployRole (prod) reaches arn:<AWS::Partition>:cloudformation:<AWS::Region>:<AWS::AccountId>:stack/"
         "<StackPrefix>-*: scope it to the prod stack (<StackPrefix>-prod), its artifact prefix and its secrets "
-        "(<StackPrefix>/prod/*)"]
+        "(<StackPrefix>/prod/*)"
+    ]
 
 
 def test_a_deploy_role_trusted_by_any_branch_is_rejected(bootstrap_template):
@@ -101,8 +103,10 @@ def test_a_deploy_role_trusted_by_any_branch_is_rejected(bootstrap_template):
     subject = trust["Condition"]["StringEquals"].pop("token.actions.githubusercontent.com:sub")
     trust["Condition"]["StringLike"] = {"token.actions.githubusercontent.com:sub": subject}
     problems = checks.bootstrap.check_environments(broken)
-    assert problems[0].startswith("ProdDeployRole is trusted by ['repo:<GitHubRepository>:environment:prod']: "
-                                  "trust exactly one GitHub environment (StringEquals")
+    assert problems[0].startswith(
+        "ProdDeployRole is trusted by ['repo:<GitHubRepository>:environment:prod']: "
+        "trust exactly one GitHub environment (StringEquals"
+    )
 
 
 def test_an_action_without_resource_level_permissions_must_have_resource_star(bootstrap_template):
@@ -111,14 +115,16 @@ def test_an_action_without_resource_level_permissions_must_have_resource_star(bo
     assert checks.bootstrap.check_actions(broken) == [
         "DevCloudFormationRole allows codedeploy:StopDeployment on arn:aws:codedeploy:us-east-1:1:x, but "
         "codedeploy:StopDeployment has no resource-level permissions, so IAM never matches it: give it Resource: "
-        "'*' in a statement of its own"]
+        "'*' in a statement of its own"
+    ]
 
 
 def test_an_action_iam_does_not_define_is_rejected(bootstrap_template):
     broken = copy.deepcopy(bootstrap_template)
     statement(broken, "DevDeployRole", "Secrets")["Action"] = "secretsmanager:GetSecret"
     assert checks.bootstrap.check_actions(broken) == [
-        "DevDeployRole allows 'secretsmanager:GetSecret', which IAM does not define: fix the name"]
+        "DevDeployRole allows 'secretsmanager:GetSecret', which IAM does not define: fix the name"
+    ]
 
 
 def test_a_cloudformation_role_missing_a_handler_permission_is_rejected(bootstrap_template, app_stack):
@@ -126,14 +132,18 @@ def test_a_cloudformation_role_missing_a_handler_permission_is_rejected(bootstra
     statement(broken, "ProdCloudFormationRole", "Functions")["Action"].remove("lambda:PublishVersion")
     assert checks.bootstrap.check_handlers(broken, app_stack) == [
         "ProdCloudFormationRole cannot do what CloudFormation needs for the app stack's resources: allow "
-        "lambda:PublishVersion (or list them in NOT_NEEDED in tools/checks/bootstrap.py with why)"]
+        "lambda:PublishVersion (or list them in NOT_NEEDED in tools/checks/bootstrap.py with why)"
+    ]
 
 
 def test_the_prod_roles_are_the_dev_roles_for_prod(bootstrap_template):
     def renamed(value):
         text = json.dumps(value).replace("-dev", "-prod").replace("/dev/", "/prod/").replace("Dev", "Prod")
-        return json.loads(text.replace("environment:dev", "environment:prod").replace("the-dev-", "the-prod-")
-                          .replace(" dev ", " prod "))
+        return json.loads(
+            text.replace("environment:dev", "environment:prod")
+            .replace("the-dev-", "the-prod-")
+            .replace(" dev ", " prod ")
+        )
 
     resources = bootstrap_template["Resources"]
     for name in ("DevBoundary", "DevCloudFormationRole", "DevDeployRole"):
@@ -151,7 +161,8 @@ def test_a_role_without_the_boundary_is_rejected(source):
     del broken["Globals"]["Function"]["PermissionsBoundary"]
     cfn = sam.translate(broken, sam.parameter_values(broken, {}))
     assert template.check_boundaries(cfn)[0].startswith(
-        "AuthorizerFunctionRole has no PermissionsBoundary, so the bootstrap's CloudFormation role may not create it")
+        "AuthorizerFunctionRole has no PermissionsBoundary, so the bootstrap's CloudFormation role may not create it"
+    )
 
 
 def test_samconfig_defines_dev_and_prod(deployed):
@@ -163,32 +174,42 @@ def test_sam_makes_exactly_one_stage_named_like_the_environment(deployed, enviro
     cfn, evaluator = deployed[environment]
     stages = template.resources(cfn, "AWS::ApiGateway::Stage")
     assert [evaluator.value(stage["Properties"]["StageName"]) for stage in stages.values()] == [environment]
-    assert all("StageName" not in deployment["Properties"]
-               for deployment in template.resources(cfn, "AWS::ApiGateway::Deployment").values())
+    assert all(
+        "StageName" not in deployment["Properties"]
+        for deployment in template.resources(cfn, "AWS::ApiGateway::Deployment").values()
+    )
 
 
 def test_the_authorizer_uri_ends_with_invocations_and_caches_300_seconds(deployed):
     cfn, evaluator = deployed["dev"]
     (authorizer,) = template.authorizers(cfn).values()
     uri = evaluator.value(authorizer["authorizerUri"])
-    assert uri == ("arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/<AuthorizerFunctionAliaslive>"
-                   "/invocations")
+    assert uri == (
+        "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/<AuthorizerFunctionAliaslive>/invocations"
+    )
     assert authorizer["authorizerResultTtlInSeconds"] == 300
 
 
 def test_api_gateway_may_invoke_the_authorizer_alias(deployed):
     cfn, evaluator = deployed["dev"]
-    permissions = [evaluator.value(permission["Properties"])
-                   for permission in template.resources(cfn, "AWS::Lambda::Permission").values()]
-    assert {"Action": "lambda:InvokeFunction", "FunctionName": "<AuthorizerFunctionAliaslive>",
-            "Principal": "apigateway.amazonaws.com",
-            "SourceArn": "arn:aws:execute-api:us-east-1:123456789012:<Api>/authorizers/*"} in permissions
+    permissions = [
+        evaluator.value(permission["Properties"])
+        for permission in template.resources(cfn, "AWS::Lambda::Permission").values()
+    ]
+    assert {
+        "Action": "lambda:InvokeFunction",
+        "FunctionName": "<AuthorizerFunctionAliaslive>",
+        "Principal": "apigateway.amazonaws.com",
+        "SourceArn": "arn:aws:execute-api:us-east-1:123456789012:<Api>/authorizers/*",
+    } in permissions
 
 
 def test_prod_shifts_traffic_gradually_with_alarm_rollback(deployed):
     cfn, evaluator = deployed["prod"]
-    groups = [evaluator.value(group["Properties"])
-              for group in template.resources(cfn, "AWS::CodeDeploy::DeploymentGroup").values()]
+    groups = [
+        evaluator.value(group["Properties"])
+        for group in template.resources(cfn, "AWS::CodeDeploy::DeploymentGroup").values()
+    ]
     assert len(groups) == len(samtemplate.functions(samtemplate.load()))
     for group in groups:
         assert group["DeploymentConfigName"] == "CodeDeployDefault.LambdaCanary10Percent5Minutes"
@@ -198,8 +219,10 @@ def test_prod_shifts_traffic_gradually_with_alarm_rollback(deployed):
 
 def test_dev_deploys_all_at_once(deployed):
     cfn, evaluator = deployed["dev"]
-    names = {evaluator.value(group["Properties"])["DeploymentConfigName"]
-             for group in template.resources(cfn, "AWS::CodeDeploy::DeploymentGroup").values()}
+    names = {
+        evaluator.value(group["Properties"])["DeploymentConfigName"]
+        for group in template.resources(cfn, "AWS::CodeDeploy::DeploymentGroup").values()
+    }
     assert names == {"CodeDeployDefault.LambdaAllAtOnce"}
 
 
@@ -222,9 +245,11 @@ def test_a_handler_that_does_not_import_is_reported(source):
     broken = copy.deepcopy(source)
     broken["Resources"]["UsersFunction"]["Properties"]["Handler"] = "handlers.user.lambda_handler"
     problems = template.check_handlers_import(broken, Evaluator(broken, sam.parameter_values(broken, {})))
-    assert problems == ["UsersFunction's Handler handlers.user.lambda_handler does not import with its template "
-                        "environment (ModuleNotFoundError: No module named 'handlers.user'): fix the Handler path "
-                        "or the variables"]
+    assert problems == [
+        "UsersFunction's Handler handlers.user.lambda_handler does not import with its template "
+        "environment (ModuleNotFoundError: No module named 'handlers.user'): fix the Handler path "
+        "or the variables"
+    ]
 
 
 def test_a_variable_the_code_reads_under_another_name_is_reported(source):
@@ -261,10 +286,12 @@ def test_a_new_variable_without_a_default_needs_a_decision(tmp_path):
     module = tmp_path / "limits.py"
     module.write_text('import os\nRATE = os.environ["RATE_LIMIT"]\n')
     assert envvars.reads_in(module.read_text(), "shared.limits") == [
-        envvars.Read("RATE_LIMIT", "shared.limits", has_default=False)]
+        envvars.Read("RATE_LIMIT", "shared.limits", has_default=False)
+    ]
     assert envvars.problems("MeFunction", {"shared.limits": module}, set()) == [
         "RATE_LIMIT is read by shared.limits without a usable default: decide whether the template must set it "
-        "(REQUIRED_WITH_MODULE or OPTIONAL in tools/checks/envvars.py)"]
+        "(REQUIRED_WITH_MODULE or OPTIONAL in tools/checks/envvars.py)"
+    ]
 
 
 def test_secrets_are_arn_references_readable_only_by_their_function(source, deployed):
@@ -272,11 +299,13 @@ def test_secrets_are_arn_references_readable_only_by_their_function(source, depl
     assert template.check_secrets(source, cfn) == []
     role = cfn["Resources"]["MeFunctionRole"]["Properties"]
     policy, _decrypt_with_a_customer_managed_key = role["Policies"]
-    assert policy["PolicyDocument"]["Statement"] == [{
-        "Effect": "Allow",
-        "Action": {"Fn::If": ["MongoDbUriInSsm", "ssm:GetParameter", "secretsmanager:GetSecretValue"]},
-        "Resource": {"Ref": "MongoDbUriSecretArn"},
-    }]
+    assert policy["PolicyDocument"]["Statement"] == [
+        {
+            "Effect": "Allow",
+            "Action": {"Fn::If": ["MongoDbUriInSsm", "ssm:GetParameter", "secretsmanager:GetSecretValue"]},
+            "Resource": {"Ref": "MongoDbUriSecretArn"},
+        }
+    ]
     assert evaluator.value(policy["PolicyDocument"]["Statement"][0]["Action"]) == "secretsmanager:GetSecretValue"
 
 
@@ -301,7 +330,8 @@ def test_a_function_without_a_revision_is_reported(source):
     del broken["Parameters"]["MeFunctionRevision"]
     problems = template.check_versions(broken, sam.parameter_values(broken, {}))
     assert "changing LogLevel ('INFO' -> 'DEBUG') changes the configuration of MeFunction but not the version" in (
-        "\n".join(problems))
+        "\n".join(problems)
+    )
 
 
 def test_a_plain_mongodb_uri_is_refused_as_a_parameter(source):
@@ -324,18 +354,26 @@ def decrypt_statements(source, **overrides) -> dict[str, list]:
     values = sam.parameter_values(source, overrides)
     cfn = sam.translate(source, values)
     evaluator = Evaluator(cfn, values)
-    return {name: [statement for policy in evaluator.value(role["Properties"].get("Policies", []))
-                   for statement in policy["PolicyDocument"]["Statement"] if statement["Action"] == "kms:Decrypt"]
-            for name, role in template.resources(cfn, "AWS::IAM::Role").items()}
+    return {
+        name: [
+            statement
+            for policy in evaluator.value(role["Properties"].get("Policies", []))
+            for statement in policy["PolicyDocument"]["Statement"]
+            if statement["Action"] == "kms:Decrypt"
+        ]
+        for name, role in template.resources(cfn, "AWS::IAM::Role").items()
+    }
 
 
 def test_with_a_customer_managed_key_each_secret_reader_may_decrypt_through_its_service_only(source):
     statements = decrypt_statements(source, SecretsKmsKeyArn=KMS_KEY)
-    via = {"StringEquals": {"kms:ViaService": ["secretsmanager.us-east-1.amazonaws.com",
-                                               "ssm.us-east-1.amazonaws.com"]}}
+    via = {
+        "StringEquals": {"kms:ViaService": ["secretsmanager.us-east-1.amazonaws.com", "ssm.us-east-1.amazonaws.com"]}
+    }
     for role in ("AuthorizerFunctionRole", "HealthFunctionRole", "MeFunctionRole", "UsersFunctionRole"):
-        assert statements[role] == [{"Effect": "Allow", "Action": "kms:Decrypt", "Resource": KMS_KEY,
-                                     "Condition": via}], role
+        assert statements[role] == [
+            {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": KMS_KEY, "Condition": via}
+        ], role
 
 
 def test_without_a_key_no_role_may_decrypt(source):
@@ -370,7 +408,8 @@ def test_each_canary_alarm_counts_the_errors_of_the_version_being_deployed(deplo
     assert cfn["Resources"]["MeErrorsAlarm"]["Properties"]["Dimensions"] == [
         {"Name": "FunctionName", "Value": {"Ref": "MeFunction"}},
         {"Name": "Resource", "Value": {"Fn::Sub": "${MeFunction}:live"}},
-        {"Name": "ExecutedVersion", "Value": {"Fn::GetAtt": [version, "Version"]}}]
+        {"Name": "ExecutedVersion", "Value": {"Fn::GetAtt": [version, "Version"]}},
+    ]
 
 
 def canary_alarm_problems(broken: dict) -> list[str]:
@@ -387,7 +426,8 @@ def test_a_canary_alarm_that_counts_every_version_is_reported(source):
     assert problems[0] == (
         "UsersErrorsAlarm rolls back UsersFunction's canary but counts ['FunctionName', 'Resource'], so the old "
         "version's errors (90% of the traffic) count too: give it the dimensions FunctionName, Resource "
-        "(<function>:live) and ExecutedVersion: !GetAtt UsersFunction.Version.Version")
+        "(<function>:live) and ExecutedVersion: !GetAtt UsersFunction.Version.Version"
+    )
     assert problems[1].startswith("UsersFunction's deployment group has no alarm on its new version's crashes")
     assert len(problems) == 2
 
@@ -401,7 +441,8 @@ def test_an_authorizer_canary_alarm_that_counts_every_version_is_reported(source
         "= !GetAtt AuthorizerFunction.Version.Version",
         "AuthorizerFunction's deployment group has no alarm on its new version's failures that answer 500 (its EMF "
         "metric AuthorizerFailures with the dimensions function and version): add one narrowed to version !GetAtt "
-        "AuthorizerFunction.Version.Version and list it in AuthorizerFunction's DeploymentPreference.Alarms"]
+        "AuthorizerFunction.Version.Version and list it in AuthorizerFunction's DeploymentPreference.Alarms",
+    ]
 
 
 @pytest.fixture
@@ -417,7 +458,8 @@ def template_authorizer(monkeypatch, source, aws):
         monkeypatch.setenv(name, value)
     name = values["JwtSecretArn"].split(":parameter", 1)[1]
     boto3.client("ssm", region_name=values["JwtSecretArn"].split(":")[3]).put_parameter(
-        Name=name, Value=SECRET, Type="SecureString")
+        Name=name, Value=SECRET, Type="SecureString"
+    )
     tokenkit.forget()
     import authorizer
 
@@ -428,8 +470,11 @@ def template_authorizer(monkeypatch, source, aws):
 def test_one_cached_authorizer_answer_allows_every_authorized_route(template_authorizer, source):
     authorizer, values = template_authorizer
     now = int(time.time())
-    token = jwt.encode({"sub": "alice", "iss": values["JwtIssuer"], "aud": values["JwtAudience"], "iat": now,
-                        "exp": now + 600}, SECRET, algorithm="HS256")
+    token = jwt.encode(
+        {"sub": "alice", "iss": values["JwtIssuer"], "aud": values["JwtAudience"], "iat": now, "exp": now + 600},
+        SECRET,
+        algorithm="HS256",
+    )
     identity = source["Resources"]["Api"]["Properties"]["Auth"]["Authorizers"]["JwtAuthorizer"]["Identity"]
     assert identity["Header"] == "Authorization"  # a TOKEN authorizer: API Gateway passes that header's value
     prefix = "arn:aws:execute-api:us-east-1:123456789012:a1b2c3/dev"
@@ -447,10 +492,26 @@ def test_the_authorizer_context_reaches_the_handlers_principal(template_authoriz
 
     authorizer, values = template_authorizer
     now = int(time.time())
-    token = jwt.encode({"sub": "alice", "email": "alice@example.com", "iss": values["JwtIssuer"],
-                        "aud": values["JwtAudience"], "iat": now, "exp": now + 600}, SECRET, algorithm="HS256")
-    answer = authorizer.lambda_handler({"type": "TOKEN", "authorizationToken": f"Bearer {token}",
-                                        "methodArn": "arn:aws:execute-api:us-east-1:123456789012:a/dev/GET/me"}, None)
+    token = jwt.encode(
+        {
+            "sub": "alice",
+            "email": "alice@example.com",
+            "iss": values["JwtIssuer"],
+            "aud": values["JwtAudience"],
+            "iat": now,
+            "exp": now + 600,
+        },
+        SECRET,
+        algorithm="HS256",
+    )
+    answer = authorizer.lambda_handler(
+        {
+            "type": "TOKEN",
+            "authorizationToken": f"Bearer {token}",
+            "methodArn": "arn:aws:execute-api:us-east-1:123456789012:a/dev/GET/me",
+        },
+        None,
+    )
     # What a REST API puts in requestContext.authorizer for a Lambda authorizer: principalId and the context.
     request_authorizer = {"principalId": answer["principalId"], **answer["context"], "integrationLatency": 3}
     principal = principal_from_event({"authorizer": request_authorizer}, {})
@@ -480,11 +541,15 @@ def test_each_regression_template_is_rejected_with_its_own_fix(fixture):
 
 # Canaries: each deployment group rolls back on its new version's failures, as users see them
 
+
 def test_no_deployment_group_rolls_back_on_the_whole_stage(deployed):
     cfn, evaluator = deployed["prod"]
     assert template.check_canary_alarms(cfn, evaluator) == []
-    listed = {name for group in template.resources(cfn, "AWS::CodeDeploy::DeploymentGroup").values()
-              for name in template._alarm_names(group, evaluator)}
+    listed = {
+        name
+        for group in template.resources(cfn, "AWS::CodeDeploy::DeploymentGroup").values()
+        for name in template._alarm_names(group, evaluator)
+    }
     assert not listed & {"ApiServerErrorsAlarm", "ApiLatencyAlarm"}
     paging = cfn["Resources"]["ApiServerErrorsAlarm"]["Properties"]["AlarmActions"]
     assert paging == {"Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]}
@@ -502,12 +567,27 @@ def test_each_api_function_rolls_back_on_its_new_versions_handled_500s(deployed)
 
 def emf_lines(module: str, event: dict, **variables: str) -> list[dict]:
     """The EMF lines ``module``'s handler writes for ``event``, run as Lambda runs version 7 of it."""
-    code = (f"import importlib, json, sys; handler = importlib.import_module({module!r}).lambda_handler\n"
-            f"try:\n    handler(json.loads(sys.argv[1]), None)\nexcept Exception:\n    pass")
-    environment = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(imports.ROOT), "STAGE": "local",
-                   "APP_NAME": samtemplate.PSEUDO["AWS::StackName"], "AWS_LAMBDA_FUNCTION_VERSION": "7", **variables}
-    result = subprocess.run([sys.executable, "-c", code, json.dumps(event)], env=environment, cwd=imports.ROOT,
-                            capture_output=True, text=True, timeout=60, check=True)
+    code = (
+        f"import importlib, json, sys; handler = importlib.import_module({module!r}).lambda_handler\n"
+        f"try:\n    handler(json.loads(sys.argv[1]), None)\nexcept Exception:\n    pass"
+    )
+    environment = {
+        "PATH": os.environ.get("PATH", ""),
+        "PYTHONPATH": str(imports.ROOT),
+        "STAGE": "local",
+        "APP_NAME": samtemplate.PSEUDO["AWS::StackName"],
+        "AWS_LAMBDA_FUNCTION_VERSION": "7",
+        **variables,
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", code, json.dumps(event)],
+        env=environment,
+        cwd=imports.ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     return [record for record in map(json.loads, result.stdout.splitlines()) if "_aws" in record]
 
 
@@ -516,8 +596,11 @@ def emitted(source) -> list[dict]:
     """What the functions' code emits: a request line of each API function, the authorizer's refusal and failure."""
     from tests.apigw import rest_event
 
-    refused = {"type": "TOKEN", "authorizationToken": "Bearer not-a-token",
-               "methodArn": "arn:aws:execute-api:us-east-1:123456789012:a1b2c3/prod/GET/me"}
+    refused = {
+        "type": "TOKEN",
+        "authorizationToken": "Bearer not-a-token",
+        "methodArn": "arn:aws:execute-api:us-east-1:123456789012:a1b2c3/prod/GET/me",
+    }
     authorizer = samtemplate.authorizer_function(source)[0]
     lines = []
     for name, properties in sam.function_properties(source).items():
@@ -533,9 +616,12 @@ def emits(lines: list[dict], namespace: str, name: str, dimensions: dict[str, st
     """Whether one of ``lines`` publishes metric ``name`` in ``namespace`` with exactly these dimensions."""
     for line in lines:
         for directive in line["_aws"]["CloudWatchMetrics"]:
-            if (directive["Namespace"] == namespace and name in [metric["Name"] for metric in directive["Metrics"]]
-                    and sorted(dimensions) in [sorted(each) for each in directive["Dimensions"]]
-                    and all(line.get(key) == value for key, value in dimensions.items())):
+            if (
+                directive["Namespace"] == namespace
+                and name in [metric["Name"] for metric in directive["Metrics"]]
+                and sorted(dimensions) in [sorted(each) for each in directive["Dimensions"]]
+                and all(line.get(key) == value for key, value in dimensions.items())
+            ):
                 return True
     return False
 
@@ -592,8 +678,9 @@ def test_gateway_responses_carry_cors_headers_only_when_origins_are_set(source):
         cfn = sam.translate(source, values)
         evaluator = Evaluator(cfn, values)
         assert template.check_gateway_responses(cfn, evaluator, origins) == []
-        responses = evaluator.value(cfn["Resources"]["Api"]["Properties"]["Body"][
-            "x-amazon-apigateway-gateway-responses"])
+        responses = evaluator.value(
+            cfn["Resources"]["Api"]["Properties"]["Body"]["x-amazon-apigateway-gateway-responses"]
+        )
         for kind in template.CORS_GATEWAY_RESPONSES:
             assert responses[kind]["responseParameters"].get(template.ALLOW_ORIGIN) == expected
 
@@ -631,7 +718,8 @@ def test_a_group_alarm_the_template_does_not_define_comes_with_one_to_paste(sour
     problems = template.check_canary_alarms(cfn, Evaluator(cfn, values), broken)
     assert problems[0].splitlines()[0] == (
         "UsersFunction's DeploymentPreference.Alarms lists UsersServerErrorsAlarm, which the template does not "
-        "define (here as HealthServerErrorsAlarm is for HealthFunction): add to template.yaml under Resources:")
+        "define (here as HealthServerErrorsAlarm is for HealthFunction): add to template.yaml under Resources:"
+    )
     paste(problems[0], broken)
     assert broken["Resources"]["UsersServerErrorsAlarm"] == source["Resources"]["UsersServerErrorsAlarm"]
 

@@ -11,8 +11,10 @@ from tools import samtemplate, template_functions
 from tools.checks import declarations, routes, sam
 from tools.samtemplate import Evaluator
 
-NOTES = [declarations.Declared("GET", "/notes", False, "handlers.notes", "list_notes", "My notes"),
-         declarations.Declared("DELETE", "/notes/{note_id}", False, "handlers.notes", "delete_note", "Delete one")]
+NOTES = [
+    declarations.Declared("GET", "/notes", False, "handlers.notes", "list_notes", "My notes"),
+    declarations.Declared("DELETE", "/notes/{note_id}", False, "handlers.notes", "delete_note", "Delete one"),
+]
 PING = declarations.Declared("GET", "/ping", True, "handlers.ping", "read_ping", "A pong")
 
 
@@ -35,9 +37,11 @@ def template_problems(template: dict, declared: list[declarations.Declared]) -> 
     cfn = sam.translate(template, values)
     evaluator = Evaluator(cfn, values)
     alarms = routes.error_alarms(cfn, evaluator)
-    return (routes.check_functions(template, declared)
-            + routes.check_template_events(template, cfn, evaluator, declared)
-            + routes.check_alarms(template, declared, alarms))
+    return (
+        routes.check_functions(template, declared)
+        + routes.check_template_events(template, cfn, evaluator, declared)
+        + routes.check_alarms(template, declared, alarms)
+    )
 
 
 def test_cutting_a_template_into_entries_and_joining_them_gives_it_back(text):
@@ -56,14 +60,19 @@ def test_a_new_module_gets_its_parameter_function_events_and_alarms_from_the_ske
     function = written["Resources"]["NotesFunction"]["Properties"]
     assert function["Handler"] == "handlers.notes.lambda_handler"
     assert {(event["Properties"]["Method"], event["Properties"]["Path"]) for event in function["Events"].values()} == {
-        ("GET", "/notes"), ("DELETE", "/notes/{note_id}"), ("OPTIONS", "/notes"), ("OPTIONS", "/notes/{note_id}")}
+        ("GET", "/notes"),
+        ("DELETE", "/notes/{note_id}"),
+        ("OPTIONS", "/notes"),
+        ("OPTIONS", "/notes/{note_id}"),
+    }
     for alarm in ("NotesErrorsAlarm", "NotesServerErrorsAlarm"):
         assert written["Resources"][alarm]["Type"] == "AWS::CloudWatch::Alarm"
 
 
 def test_a_written_template_leaves_the_route_checks_nothing_to_say(text, declared):
-    assert template_problems(samtemplate.loads(generate(text, declared + NOTES + [PING])),
-                             declared + NOTES + [PING]) == []
+    assert (
+        template_problems(samtemplate.loads(generate(text, declared + NOTES + [PING])), declared + NOTES + [PING]) == []
+    )
 
 
 def test_a_public_route_is_written_without_the_authorizer(text, declared):
@@ -78,20 +87,27 @@ def test_writing_twice_gives_what_writing_once_gave(text, declared):
 
 def test_what_a_person_tunes_on_a_function_survives_and_what_the_skeleton_owns_is_restored(text, declared):
     once = generate(text, declared + NOTES)
-    tuned = once.replace("      CodeUri: build/NotesFunction.zip\n",
-                         "      CodeUri: elsewhere.zip\n      MemorySize: 2048  # big listings\n      Timeout: 20\n")
+    tuned = once.replace(
+        "      CodeUri: build/NotesFunction.zip\n",
+        "      CodeUri: elsewhere.zip\n      MemorySize: 2048  # big listings\n      Timeout: 20\n",
+    )
     again = generate(tuned, declared + NOTES)
     properties = samtemplate.loads(again)["Resources"]["NotesFunction"]["Properties"]
     assert (properties["CodeUri"], properties["MemorySize"], properties["Timeout"]) == (
-        "build/NotesFunction.zip", 2048, 20)
+        "build/NotesFunction.zip",
+        2048,
+        20,
+    )
     assert "MemorySize: 2048  # big listings" in again
 
 
 def test_an_edited_environment_stays_as_written(text, declared):
     once = generate(text, declared + NOTES)
-    edited = once.replace("          MONGODB_DATABASE: !Ref MongoDbDatabase\n      Policies:",
-                          "          MONGODB_DATABASE: !Ref MongoDbDatabase\n          NOTES_LIMIT: \"50\"\n"
-                          "      Policies:", 1)
+    edited = once.replace(
+        "          MONGODB_DATABASE: !Ref MongoDbDatabase\n      Policies:",
+        '          MONGODB_DATABASE: !Ref MongoDbDatabase\n          NOTES_LIMIT: "50"\n      Policies:',
+        1,
+    )
     assert "NOTES_LIMIT" in edited
     assert generate(edited, declared + NOTES) == edited
 
@@ -123,10 +139,17 @@ def test_the_function_of_a_module_that_is_gone_is_removed_with_its_parameter_and
     assert generate(with_notes, kept, handlers=handlers) == text
 
 
-
-GENERATORS_AND_CHECKS = ("tools.generate", "tools.template_functions", "tools.httpapi", "tools.events",
-                         "tools.checks.openapi", "tools.checks.event_files", "tools.checks.routes",
-                         "tools.checks.dashboard", "tools.checks.emitted")
+GENERATORS_AND_CHECKS = (
+    "tools.generate",
+    "tools.template_functions",
+    "tools.httpapi",
+    "tools.events",
+    "tools.checks.openapi",
+    "tools.checks.event_files",
+    "tools.checks.routes",
+    "tools.checks.dashboard",
+    "tools.checks.emitted",
+)
 
 
 def imported(module: str) -> set[str]:
@@ -142,7 +165,8 @@ def test_the_generators_and_the_checks_import_each_other_without_a_loop():
     graph = {module: imported(module) for module in GENERATORS_AND_CHECKS}
 
     def reaches(start: str, target: str, seen: set[str]) -> bool:
-        return any(name == target or (name not in seen and reaches(name, target, seen | {name}))
-                   for name in graph[start])
+        return any(
+            name == target or (name not in seen and reaches(name, target, seen | {name})) for name in graph[start]
+        )
 
     assert [module for module in graph if reaches(module, module, set())] == []

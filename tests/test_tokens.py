@@ -131,8 +131,20 @@ def sign_raw(payload_json: str) -> str:
     return f"{signing_input}.{b64url(signature)}"
 
 
-HUGE_OR_ODD_NUMBERS = ["1" + "0" * 400, "-1" + "0" * 400, "1" + "0" * 5000, "1e400", "-1e400", "1e300", "1e20",
-                       "Infinity", "-Infinity", "NaN", "253402300800", "-1"]
+HUGE_OR_ODD_NUMBERS = [
+    "1" + "0" * 400,
+    "-1" + "0" * 400,
+    "1" + "0" * 5000,
+    "1e400",
+    "-1e400",
+    "1e300",
+    "1e20",
+    "Infinity",
+    "-Infinity",
+    "NaN",
+    "253402300800",
+    "-1",
+]
 
 
 @pytest.mark.parametrize("claim", ["exp", "nbf", "iat"])
@@ -141,9 +153,11 @@ def test_a_time_claim_outside_the_years_1970_to_9999_is_refused(claim, number):
     valid = {**claims(), "nbf": int(time.time()) - 10}
     fields = [f'"{name}": {number if name == claim else json.dumps(value)}' for name, value in valid.items()]
     reason = refusal(f"Bearer {sign_raw('{' + ', '.join(fields) + '}')}")
-    assert reason in (f"the token's {claim} claim must be a number (RFC 7519 NumericDate)",
-                      f"the token's {claim} claim must be a date between the years 1970 and 9999",
-                      "the token is malformed")
+    assert reason in (
+        f"the token's {claim} claim must be a number (RFC 7519 NumericDate)",
+        f"the token's {claim} claim must be a date between the years 1970 and 9999",
+        "the token is malformed",
+    )
 
 
 def test_a_token_signed_over_raw_json_verifies_when_its_numbers_are_ordinary():
@@ -256,8 +270,9 @@ def test_an_empty_authorization_is_refused(authorization):
     refusal(authorization)
 
 
-@pytest.mark.parametrize("shape", ["{h}.{p}", "{h}.{p}.{s}.{s}", "{h}..{s}", ".{p}.{s}", "{h}.{p}.{s} {s}",
-                                   "{h}.{p}.{s}=", "{h}.{p}.{s}%"])
+@pytest.mark.parametrize(
+    "shape", ["{h}.{p}", "{h}.{p}.{s}.{s}", "{h}..{s}", ".{p}.{s}", "{h}.{p}.{s} {s}", "{h}.{p}.{s}=", "{h}.{p}.{s}%"]
+)
 def test_a_token_with_empty_or_extra_parts_is_refused(shape):
     header, payload, signature = sign(claims()).split(".")
     refusal("Bearer " + shape.format(h=header, p=payload, s=signature))
@@ -296,25 +311,28 @@ def test_outside_the_local_stage_an_issuer_is_required(configure):
         tokens.verifier()
 
 
-@pytest.mark.parametrize("env, complaint", [
-    ({"JWT_ALGORITHMS": "none"}, "JWT_ALGORITHMS"),
-    ({"JWT_ALGORITHMS": "HS256,none"}, "JWT_ALGORITHMS"),
-    ({"JWT_ALGORITHMS": "RS256"}, "JWT_ALGORITHMS"),
-    ({"JWT_JWKS_URL": "https://issuer.example.com/jwks.json", "JWT_ALGORITHMS": "HS256"}, "JWT_ALGORITHMS"),
-    ({"JWT_JWKS_URL": "https://issuer.example.com/jwks.json", "JWT_SECRET": SECRET}, "not both"),
-    ({"JWT_JWKS_URL": "http://issuer.example.com/jwks.json"}, "JWT_JWKS_URL"),
-    ({"JWT_JWKS_URL": "file:///etc/passwd"}, "JWT_JWKS_URL"),
-    ({"JWT_JWKS_URL": "https://user:pass@issuer.example.com/jwks.json"}, "JWT_JWKS_URL"),
-    ({"JWT_JWKS_URL": "http://issuer.example.com@127.0.0.1/jwks.json"}, "JWT_JWKS_URL"),
-    ({"JWT_JWKS_URL": "https://issuer.example.com:port/jwks.json"}, "JWT_JWKS_URL"),
-    ({"JWT_SECRET": "short"}, "at least 32 bytes"),
-    ({"JWT_SECRET": SECRET, "JWT_ALGORITHMS": "HS512"}, "at least 64 bytes"),
-    ({"JWT_LEEWAY_SECONDS": "3600"}, "JWT_LEEWAY_SECONDS"),
-    ({"JWT_MAX_TOKEN_BYTES": "lots"}, "JWT_MAX_TOKEN_BYTES"),
-    ({"JWT_MAX_LIFETIME_SECONDS": "an hour"}, "JWT_MAX_LIFETIME_SECONDS"),
-    ({"JWT_MAX_LIFETIME_SECONDS": "-1"}, "JWT_MAX_LIFETIME_SECONDS must be between 0 and 2592000"),
-    ({"JWT_MAX_LIFETIME_SECONDS": "2592001"}, "JWT_MAX_LIFETIME_SECONDS must be between 0 and 2592000"),
-])
+@pytest.mark.parametrize(
+    "env, complaint",
+    [
+        ({"JWT_ALGORITHMS": "none"}, "JWT_ALGORITHMS"),
+        ({"JWT_ALGORITHMS": "HS256,none"}, "JWT_ALGORITHMS"),
+        ({"JWT_ALGORITHMS": "RS256"}, "JWT_ALGORITHMS"),
+        ({"JWT_JWKS_URL": "https://issuer.example.com/jwks.json", "JWT_ALGORITHMS": "HS256"}, "JWT_ALGORITHMS"),
+        ({"JWT_JWKS_URL": "https://issuer.example.com/jwks.json", "JWT_SECRET": SECRET}, "not both"),
+        ({"JWT_JWKS_URL": "http://issuer.example.com/jwks.json"}, "JWT_JWKS_URL"),
+        ({"JWT_JWKS_URL": "file:///etc/passwd"}, "JWT_JWKS_URL"),
+        ({"JWT_JWKS_URL": "https://user:pass@issuer.example.com/jwks.json"}, "JWT_JWKS_URL"),
+        ({"JWT_JWKS_URL": "http://issuer.example.com@127.0.0.1/jwks.json"}, "JWT_JWKS_URL"),
+        ({"JWT_JWKS_URL": "https://issuer.example.com:port/jwks.json"}, "JWT_JWKS_URL"),
+        ({"JWT_SECRET": "short"}, "at least 32 bytes"),
+        ({"JWT_SECRET": SECRET, "JWT_ALGORITHMS": "HS512"}, "at least 64 bytes"),
+        ({"JWT_LEEWAY_SECONDS": "3600"}, "JWT_LEEWAY_SECONDS"),
+        ({"JWT_MAX_TOKEN_BYTES": "lots"}, "JWT_MAX_TOKEN_BYTES"),
+        ({"JWT_MAX_LIFETIME_SECONDS": "an hour"}, "JWT_MAX_LIFETIME_SECONDS"),
+        ({"JWT_MAX_LIFETIME_SECONDS": "-1"}, "JWT_MAX_LIFETIME_SECONDS must be between 0 and 2592000"),
+        ({"JWT_MAX_LIFETIME_SECONDS": "2592001"}, "JWT_MAX_LIFETIME_SECONDS must be between 0 and 2592000"),
+    ],
+)
 def test_a_bad_setting_fails_with_a_config_error_naming_it(configure, env, complaint):
     configure(**env)
     with pytest.raises(ConfigError, match=complaint):
@@ -337,7 +355,8 @@ def test_a_secret_reference_holding_the_local_secret_is_refused_outside_the_loca
     import boto3
 
     boto3.client("ssm", region_name="eu-west-1").put_parameter(
-        Name="/bare-api/jwt", Value=tokens.LOCAL_SECRET, Type="SecureString")
+        Name="/bare-api/jwt", Value=tokens.LOCAL_SECRET, Type="SecureString"
+    )
     configure(STAGE="prod", JWT_SECRET="ssm:/bare-api/jwt", JWT_ISSUER=ISSUER)
     with pytest.raises(ConfigError, match="local development secret is refused"):
         tokens.verifier()
@@ -359,10 +378,19 @@ def test_local_tokens_need_a_usable_sub_and_ttl(sub, ttl):
 
 
 def test_make_token_prints_only_the_token():
-    command = ["make", "-s", "-o", ".venv/.installed",  # never reinstall the virtualenv from inside a test
-               "token", "SUB=bob", "SCOPE=profile:read profile:write", "TTL=120"]
-    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120, check=True,
-                            env={**os.environ, "STAGE": "local"})
+    command = [
+        "make",
+        "-s",
+        "-o",
+        ".venv/.installed",  # never reinstall the virtualenv from inside a test
+        "token",
+        "SUB=bob",
+        "SCOPE=profile:read profile:write",
+        "TTL=120",
+    ]
+    result = subprocess.run(
+        command, cwd=ROOT, capture_output=True, text=True, timeout=120, check=True, env={**os.environ, "STAGE": "local"}
+    )
     assert re.fullmatch(r"[\w-]+\.[\w-]+\.[\w-]+\n", result.stdout)
     verified = tokens.verify_authorization(f"Bearer {result.stdout.strip()}")
     assert (verified["sub"], verified["scope"]) == ("bob", "profile:read profile:write")

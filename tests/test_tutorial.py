@@ -24,8 +24,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 TUTORIAL = ROOT / "docs" / "tutorial.md"
-STEP = re.compile(r"^<!-- replay: (?P<action>.+?) -->\n(?:\n*```(?P<language>\w*)\n(?P<block>.*?)\n```$)?",
-                  re.MULTILINE | re.DOTALL)
+STEP = re.compile(
+    r"^<!-- replay: (?P<action>.+?) -->\n(?:\n*```(?P<language>\w*)\n(?P<block>.*?)\n```$)?", re.MULTILINE | re.DOTALL
+)
 
 
 def steps(text: str) -> list[tuple[str, str]]:
@@ -35,8 +36,12 @@ def steps(text: str) -> list[tuple[str, str]]:
 
 def copy_of_the_repository(target: Path) -> Path:
     """The tracked and new files of the working tree under ``target``, with .venv and .local reachable."""
-    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
-                            capture_output=True, check=True).stdout
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+    ).stdout
     for name in filter(None, listed.decode().split("\0")):
         source = ROOT / name
         if source.is_file():
@@ -64,8 +69,9 @@ def test_the_tutorial_builds_its_resource_on_a_copy_of_the_repository(tmp_path, 
     repository = copy_of_the_repository(tmp_path / "repository")
     address = urlsplit(mongo_uri)
     env = {name: value for name, value in os.environ.items() if name not in ("MONGODB_URI", "MONGODB_DATABASE")}
-    env.update(TEST_MONGODB_URI=mongo_uri, MONGODB_DATABASE=f"tutorial_{uuid.uuid4().hex[:8]}",
-               PYTHONDONTWRITEBYTECODE="1")
+    env.update(
+        TEST_MONGODB_URI=mongo_uri, MONGODB_DATABASE=f"tutorial_{uuid.uuid4().hex[:8]}", PYTHONDONTWRITEBYTECODE="1"
+    )
     if address.hostname in ("127.0.0.1", "localhost") and address.port:
         env["DB_PORT"] = str(address.port)  # make indexes and make invoke use the server already listening
     else:

@@ -25,8 +25,13 @@ def list_users(query=None, build=rest_event, authorizer=None):
 def seed(database, count):
     """``count`` profiles, user-00 the oldest, two of them sharing each creation time."""
     documents = [
-        {"_id": f"user-{index:02}", "name": f"User {index}", "email": f"u{index}@example.com",
-         "created_at": START + timedelta(seconds=index // 2), "revision": f"rev{index}"}
+        {
+            "_id": f"user-{index:02}",
+            "name": f"User {index}",
+            "email": f"u{index}@example.com",
+            "created_at": START + timedelta(seconds=index // 2),
+            "revision": f"rev{index}",
+        }
         for index in range(count)
     ]
     if documents:
@@ -35,8 +40,18 @@ def seed(database, count):
 
 
 def test_public_profile_has_only_public_fields(database):
-    database.profiles.insert_one({"_id": "bob", "name": "Bob", "bio": "hi", "email": "bob@example.com",
-                                  "timezone": "UTC", "preferences": {"x": 1}, "created_at": START, "revision": "r1"})
+    database.profiles.insert_one(
+        {
+            "_id": "bob",
+            "name": "Bob",
+            "bio": "hi",
+            "email": "bob@example.com",
+            "timezone": "UTC",
+            "preferences": {"x": 1},
+            "created_at": START,
+            "revision": "r1",
+        }
+    )
     status, headers, body = get_user("bob")
     assert status == 200
     assert body == {"id": "bob", "name": "Bob", "bio": "hi", "created_at": "2026-01-01T00:00:00Z"}
@@ -183,9 +198,16 @@ def a_real_cursor(database) -> str:
     return list_users({"limit": "1"})[2]["next_cursor"]
 
 
-@pytest.mark.parametrize("spoil", [lambda cursor: "@@@" + cursor, lambda cursor: cursor + "@@@",
-                                   lambda cursor: cursor + "==", lambda cursor: cursor[:5] + "." + cursor[5:],
-                                   lambda cursor: cursor[:-1]])
+@pytest.mark.parametrize(
+    "spoil",
+    [
+        lambda cursor: "@@@" + cursor,
+        lambda cursor: cursor + "@@@",
+        lambda cursor: cursor + "==",
+        lambda cursor: cursor[:5] + "." + cursor[5:],
+        lambda cursor: cursor[:-1],
+    ],
+)
 def test_a_cursor_with_anything_around_or_inside_it_is_400(database, spoil):
     status, _, problem = list_users({"cursor": spoil(a_real_cursor(database))})
     assert status == 400 and problem["parameter"] == "cursor"

@@ -26,8 +26,14 @@ def fields_refused(body) -> list[str]:
 
 
 def test_valid_update_is_split_into_set_and_unset():
-    body = {"name": "Alice", "bio": None, "locale": "pt-BR", "timezone": "America/Sao_Paulo",
-            "avatar_url": "https://cdn.example.com/a.png", "preferences": {"theme": "dark", "size": 3, "beta": True}}
+    body = {
+        "name": "Alice",
+        "bio": None,
+        "locale": "pt-BR",
+        "timezone": "America/Sao_Paulo",
+        "avatar_url": "https://cdn.example.com/a.png",
+        "preferences": {"theme": "dark", "size": 3, "beta": True},
+    }
     to_set, to_unset = profile_update(body)
     assert to_unset == ["bio"]
     assert to_set == {key: value for key, value in body.items() if key != "bio"}
@@ -50,19 +56,41 @@ def test_time_zones_are_accepted(zone):
     assert profile_update({"timezone": zone})[0] == {"timezone": zone}
 
 
-@pytest.mark.parametrize("zone", ["Mars/Olympus_Mons", "Europe/Atlantis", "europe/paris", "Factory",
-                                  "posix/Europe/Paris", "../../etc/passwd", "Europe/Paris ", "", "UTC" * 30, 42])
+@pytest.mark.parametrize(
+    "zone",
+    [
+        "Mars/Olympus_Mons",
+        "Europe/Atlantis",
+        "europe/paris",
+        "Factory",
+        "posix/Europe/Paris",
+        "../../etc/passwd",
+        "Europe/Paris ",
+        "",
+        "UTC" * 30,
+        42,
+    ],
+)
 def test_anything_but_an_iana_time_zone_is_refused(zone):
     assert fields_refused({"timezone": zone}) == ["timezone"]
 
 
 def test_the_time_zone_database_is_loaded_only_when_a_patch_sends_a_timezone():
-    script = ("import sys; import handlers.me; from profiles.schema import PROFILE; "
-              "print('tzdata' in sys.modules); "
-              "PROFILE.patch().validate({'bio': 'x'}); print('tzdata' in sys.modules); "
-              "PROFILE.patch().validate({'timezone': 'Asia/Tokyo'}); print('tzdata' in sys.modules)")
-    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True,
-                            env={**os.environ, "STAGE": "local"}, timeout=60)
+    script = (
+        "import sys; import handlers.me; from profiles.schema import PROFILE; "
+        "print('tzdata' in sys.modules); "
+        "PROFILE.patch().validate({'bio': 'x'}); print('tzdata' in sys.modules); "
+        "PROFILE.patch().validate({'timezone': 'Asia/Tokyo'}); print('tzdata' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "STAGE": "local"},
+        timeout=60,
+    )
     assert result.stdout.split() == ["False", "False", "True"]
 
 
@@ -91,8 +119,23 @@ def test_bad_names_are_refused(name):
     assert fields_refused({"name": name}) == ["name"]
 
 
-@pytest.mark.parametrize("character", ["\u0085", "\u2028", "\u2029", "\u202e", "\u202a", "\u2066", "\u2069",
-                                       "\u200b", "\u200e", "\ufeff", "\u061c", "\x9b"])
+@pytest.mark.parametrize(
+    "character",
+    [
+        "\u0085",
+        "\u2028",
+        "\u2029",
+        "\u202e",
+        "\u202a",
+        "\u2066",
+        "\u2069",
+        "\u200b",
+        "\u200e",
+        "\ufeff",
+        "\u061c",
+        "\x9b",
+    ],
+)
 def test_a_one_line_name_refuses_line_separators_and_bidirectional_controls(character):
     assert fields_refused({"name": f"Alice{character}evil"}) == ["name"]
 
@@ -111,15 +154,28 @@ def test_names_in_any_script_and_emoji_sequences_are_accepted(name):
     assert profile_update({"name": name})[0] == {"name": name}
 
 
-@pytest.mark.parametrize("url", ["https://user@cdn.example.com/a.png", "https://user:pw@cdn.example.com/a.png",
-                                 "https://good.com\\@evil.com/", "https://good.com\\evil.com/", "https://@evil.com/",
-                                 "http://cdn.example.com/a.png", "https:///a.png", "https://[::1/", "ftp://x/"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://user@cdn.example.com/a.png",
+        "https://user:pw@cdn.example.com/a.png",
+        "https://good.com\\@evil.com/",
+        "https://good.com\\evil.com/",
+        "https://@evil.com/",
+        "http://cdn.example.com/a.png",
+        "https:///a.png",
+        "https://[::1/",
+        "ftp://x/",
+    ],
+)
 def test_an_avatar_url_refuses_userinfo_backslashes_and_anything_but_https(url):
     assert fields_refused({"avatar_url": url}) == ["avatar_url"]
 
 
-@pytest.mark.parametrize("url", ["https://cdn.example.com/a.png", "https://cdn.example.com/@alice/a.png?v=2",
-                                 "https://[2001:db8::1]:8443/a.png"])
+@pytest.mark.parametrize(
+    "url",
+    ["https://cdn.example.com/a.png", "https://cdn.example.com/@alice/a.png?v=2", "https://[2001:db8::1]:8443/a.png"],
+)
 def test_an_avatar_url_with_an_at_sign_in_its_path_is_accepted(url):
     assert profile_update({"avatar_url": url})[0] == {"avatar_url": url}
 

@@ -21,8 +21,10 @@ MAKE_VERIFY = ["make", "-s", "-o", ".venv/.installed", "verify"]
 def served(mongo_uri, tmp_path_factory):
     folder = tmp_path_factory.mktemp("verify")
     database = f"verify_{uuid.uuid4().hex[:8]}"
-    server = LocalGateway(folder / "gateway.log", env={"MONGODB_URI": mongo_uri, "MONGODB_DATABASE": database,
-                                                       "CORS_ALLOW_ORIGINS": FRONTEND})
+    server = LocalGateway(
+        folder / "gateway.log",
+        env={"MONGODB_URI": mongo_uri, "MONGODB_DATABASE": database, "CORS_ALLOW_ORIGINS": FRONTEND},
+    )
     yield server
     server.stop()
     with pymongo.MongoClient(mongo_uri) as client:
@@ -31,8 +33,13 @@ def served(mongo_uri, tmp_path_factory):
 
 def test_make_serve_passes_every_check_of_make_verify(served):
     token = mint_local_token(f"verify-{uuid.uuid4().hex[:8]}")
-    result = subprocess.run([*MAKE_VERIFY, f"URL={served.url}", f"TOKEN={token}", f"ORIGIN={FRONTEND}"], cwd=ROOT,
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [*MAKE_VERIFY, f"URL={served.url}", f"TOKEN={token}", f"ORIGIN={FRONTEND}"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     lines = result.stdout.splitlines()
     assert [line for line in lines if line.startswith("FAIL")] == [], result.stdout + result.stderr
     assert result.returncode == 0
@@ -43,9 +50,16 @@ def test_make_serve_passes_every_check_of_make_verify(served):
 def test_each_check_is_one_line_naming_what_it_checked(served):
     results = verify.verify(served.url, origin=FRONTEND)
     assert [text.split(":")[0] for _, text in results] == [
-        "PASS first request", "PASS warm requests", "PASS gateway answer", "PASS gateway answer CORS",
-        "PASS gateway answer", "PASS gateway answer CORS", "PASS gateway answer", "PASS gateway answer CORS",
-        "PASS preflight"]
+        "PASS first request",
+        "PASS warm requests",
+        "PASS gateway answer",
+        "PASS gateway answer CORS",
+        "PASS gateway answer",
+        "PASS gateway answer CORS",
+        "PASS gateway answer",
+        "PASS gateway answer CORS",
+        "PASS preflight",
+    ]
 
 
 def test_an_origin_the_stage_does_not_allow_fails_the_preflight(served):
@@ -62,8 +76,11 @@ def test_a_token_the_stage_refuses_fails_the_token_checks(served):
 
 def test_the_routes_come_from_the_template():
     open_path, guarded = verify.routes(samtemplate.load())
-    declared = {(route.path, route.authorized) for route in samtemplate.api_routes(samtemplate.load())
-                if route.method == "GET" and "{" not in route.path}
+    declared = {
+        (route.path, route.authorized)
+        for route in samtemplate.api_routes(samtemplate.load())
+        if route.method == "GET" and "{" not in route.path
+    }
     assert {(open_path, False), *((path, True) for path in guarded)} <= declared
 
 

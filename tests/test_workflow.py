@@ -17,14 +17,17 @@ def ci() -> dict:
     return workflow.load()
 
 
-@pytest.mark.parametrize(("ref", "event", "expected"), [
-    ("refs/heads/main", "push", {"name": "prod", "deploy": "true"}),
-    ("refs/heads/master", "push", {"name": "prod", "deploy": "true"}),
-    ("refs/heads/feature/login", "push", {"name": "dev", "deploy": "true"}),
-    ("refs/pull/42/merge", "pull_request", {"name": "dev", "deploy": "false"}),
-    ("refs/heads/main", "workflow_dispatch", {"name": "prod", "deploy": "true"}),
-    ("refs/heads/maintenance", "push", {"name": "dev", "deploy": "true"}),
-])
+@pytest.mark.parametrize(
+    ("ref", "event", "expected"),
+    [
+        ("refs/heads/main", "push", {"name": "prod", "deploy": "true"}),
+        ("refs/heads/master", "push", {"name": "prod", "deploy": "true"}),
+        ("refs/heads/feature/login", "push", {"name": "dev", "deploy": "true"}),
+        ("refs/pull/42/merge", "pull_request", {"name": "dev", "deploy": "false"}),
+        ("refs/heads/main", "workflow_dispatch", {"name": "prod", "deploy": "true"}),
+        ("refs/heads/maintenance", "push", {"name": "dev", "deploy": "true"}),
+    ],
+)
 def test_the_selection_step_picks_the_environment(ci, ref, event, expected):
     assert workflow.select(ci, ref, event) == expected
 
@@ -72,7 +75,7 @@ def test_indexes_before_the_deploy_then_the_smoke_test_after_it(ci):
     deploy_at = runs.index('make deploy ENV="$DEPLOY_ENV"')
     assert runs[deploy_at - 1] == "make indexes"
     assert "tools.deploy smoke" in runs[deploy_at + 1]
-    assert any("tools.delete_failed_stack" in run for run in runs[:deploy_at - 1])
+    assert any("tools.delete_failed_stack" in run for run in runs[: deploy_at - 1])
 
 
 def test_the_smoke_test_gets_the_environments_smoke_token(ci):
@@ -85,7 +88,8 @@ def test_the_environment_decided_twice_is_rejected_with_the_fix():
     assert problems[0] == (
         "workflow-environment-decided-twice.yml: the deployment environment is decided in 2 places (job deploy: "
         "environment; job deploy: step #3), which can disagree: compute it once, in one step that writes it to "
-        "$GITHUB_OUTPUT, and use needs.<job>.outputs.<name> everywhere else")
+        "$GITHUB_OUTPUT, and use needs.<job>.outputs.<name> everywhere else"
+    )
 
 
 def test_a_deploy_job_without_concurrency_is_rejected(ci):
@@ -93,7 +97,8 @@ def test_a_deploy_job_without_concurrency_is_rejected(ci):
     del broken["jobs"]["deploy"]["concurrency"]
     assert workflow.check(broken) == [
         "workflow: job deploy lets two deploys to one environment run at once: set concurrency: "
-        "{group: deploy-${{ needs.environment.outputs.name }}, cancel-in-progress: false}"]
+        "{group: deploy-${{ needs.environment.outputs.name }}, cancel-in-progress: false}"
+    ]
 
 
 def test_long_lived_keys_are_rejected(ci):
@@ -111,7 +116,8 @@ def test_a_selection_that_sends_main_to_dev_is_rejected(ci):
     step["run"] = step["run"].replace("refs/heads/main | refs/heads/master", "refs/heads/master")
     assert workflow.check_selection(broken) == [
         "workflow: a push of refs/heads/main selects ('dev', 'true'), expected ('prod', 'true'): production is for "
-        "main and master only, and pull requests never deploy"]
+        "main and master only, and pull requests never deploy"
+    ]
 
 
 def test_the_command_line_exits_1_and_prints_the_fix(capsys):
@@ -122,8 +128,11 @@ def test_the_command_line_exits_1_and_prints_the_fix(capsys):
 
 
 def deploy_step(workflow_document: dict) -> dict:
-    return next(step for step in workflow_document["jobs"]["deploy"]["steps"] if step.get("run") ==
-                'make deploy ENV="$DEPLOY_ENV"')
+    return next(
+        step
+        for step in workflow_document["jobs"]["deploy"]["steps"]
+        if step.get("run") == 'make deploy ENV="$DEPLOY_ENV"'
+    )
 
 
 def test_the_deploy_step_passes_every_setting_make_deploy_reads(ci):
@@ -131,7 +140,8 @@ def test_the_deploy_step_passes_every_setting_make_deploy_reads(ci):
 
     passed = deploy_step(ci)["env"]
     assert {name: passed.get(name) for name in [*PARAMETER_VARIABLES.values(), *BOOTSTRAP_VARIABLES]} == {
-        name: f"${{{{ vars.{name} }}}}" for name in [*PARAMETER_VARIABLES.values(), *BOOTSTRAP_VARIABLES]}
+        name: f"${{{{ vars.{name} }}}}" for name in [*PARAMETER_VARIABLES.values(), *BOOTSTRAP_VARIABLES]
+    }
 
 
 def test_a_setting_the_deploy_step_leaves_out_is_rejected(ci):
@@ -139,7 +149,8 @@ def test_a_setting_the_deploy_step_leaves_out_is_rejected(ci):
     del deploy_step(broken)["env"]["ENABLE_SNAPSTART"]
     assert workflow.check(broken) == [
         "workflow: job deploy's make deploy step does not pass ENABLE_SNAPSTART: add ENABLE_SNAPSTART: "
-        "${{ vars.ENABLE_SNAPSTART }} to its env"]
+        "${{ vars.ENABLE_SNAPSTART }} to its env"
+    ]
 
 
 def test_the_deploy_job_installs_the_sam_cli_the_tests_parse_with(ci):
@@ -153,7 +164,8 @@ def test_a_role_that_is_not_the_environments_is_rejected(ci):
     step["with"]["role-to-assume"] = "arn:aws:iam::123456789012:role/deploy"
     assert workflow.check(broken) == [
         "workflow: job deploy assumes a role that is not its environment's: run it in the selected environment and "
-        "use role-to-assume: ${{ vars.AWS_DEPLOY_ROLE_ARN }}, defined per environment"]
+        "use role-to-assume: ${{ vars.AWS_DEPLOY_ROLE_ARN }}, defined per environment"
+    ]
 
 
 INDEXES_AFTER_DEPLOY = Path(__file__).parent / "fixtures" / "workflow-indexes-after-deploy.yml"
@@ -163,13 +175,16 @@ def test_indexes_created_after_the_deploy_are_rejected_with_the_fix():
     problems = workflow.check(workflow.load(INDEXES_AFTER_DEPLOY), INDEXES_AFTER_DEPLOY.name)
     assert problems == [
         "workflow-indexes-after-deploy.yml: job deploy creates the indexes after make deploy, so the new code can run "
-        "before an index it relies on (possibly unique) exists: run make indexes in a step before make deploy"]
+        "before an index it relies on (possibly unique) exists: run make indexes in a step before make deploy"
+    ]
 
 
 def test_a_deploy_job_that_never_creates_the_indexes_is_rejected(ci):
     broken = copy.deepcopy(ci)
-    broken["jobs"]["deploy"]["steps"] = [step for step in broken["jobs"]["deploy"]["steps"]
-                                         if step.get("run") != "make indexes"]
+    broken["jobs"]["deploy"]["steps"] = [
+        step for step in broken["jobs"]["deploy"]["steps"] if step.get("run") != "make indexes"
+    ]
     assert workflow.check(broken) == [
         "workflow: job deploy creates the indexes nowhere, so the new code can run before an index it relies on "
-        "(possibly unique) exists: run make indexes in a step before make deploy"]
+        "(possibly unique) exists: run make indexes in a step before make deploy"
+    ]

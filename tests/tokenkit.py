@@ -24,8 +24,15 @@ LOCAL = {"iss": tokens.LOCAL_ISSUER, "aud": tokens.LOCAL_AUDIENCE}
 def claims(**overrides) -> dict:
     """Valid claims for alice with the local issuer and audience; an override of None drops the claim."""
     now = int(time.time())
-    base = {"sub": "alice", "email": "alice@example.com", "name": "Alice Liddell",
-            "scope": "profile:read profile:write", "iat": now, "exp": now + 600, **LOCAL}
+    base = {
+        "sub": "alice",
+        "email": "alice@example.com",
+        "name": "Alice Liddell",
+        "scope": "profile:read profile:write",
+        "iat": now,
+        "exp": now + 600,
+        **LOCAL,
+    }
     base.update(overrides)
     return {name: value for name, value in base.items() if value is not None}
 

@@ -18,8 +18,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCKS = ("requirements.txt", "requirements-dev.txt", "docs/requirements.txt")
-UNREACHABLE = ("ConnectionError", "Max retries exceeded", "Name or service not known", "timed out",
-               "Network is unreachable", "Temporary failure in name resolution")
+UNREACHABLE = (
+    "ConnectionError",
+    "Max retries exceeded",
+    "Name or service not known",
+    "timed out",
+    "Network is unreachable",
+    "Temporary failure in name resolution",
+)
 
 
 def findings(report: dict) -> tuple[list[str], int]:
@@ -50,14 +56,25 @@ def verdict(returncode: int, stdout: str, stderr: str) -> tuple[int, list[str]]:
         return 1, lines
     total = len(report.get("dependencies", []))
     if unaudited:
-        return 0, [f"audit: not done for {unaudited} of {total} locked distributions: PyPI's vulnerability data "
-                   f"is unreachable (pip-audit needs network access to PyPI's JSON API)"]
+        return 0, [
+            f"audit: not done for {unaudited} of {total} locked distributions: PyPI's vulnerability data "
+            f"is unreachable (pip-audit needs network access to PyPI's JSON API)"
+        ]
     return 0, [f"audit: no known vulnerabilities in the {total} locked distributions"]
 
 
 def main() -> int:
-    command = [sys.executable, "-m", "pip_audit", "--disable-pip", "--require-hashes", "--format", "json",
-               "--progress-spinner", "off"]
+    command = [
+        sys.executable,
+        "-m",
+        "pip_audit",
+        "--disable-pip",
+        "--require-hashes",
+        "--format",
+        "json",
+        "--progress-spinner",
+        "off",
+    ]
     for lock in LOCKS:
         command += ["-r", str(ROOT / lock)]
     result = subprocess.run(command, capture_output=True, text=True, timeout=600)

@@ -79,9 +79,24 @@ def install_distribution(requirement, version: str, cache: Path = WHEEL_CACHE, h
     target.mkdir(parents=True)
     locked = target / ".requirement.txt"
     locked.write_text(" ".join([pinned, *(f"--hash={value}" for value in hashes)]) + "\n")
-    command = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-compile",
-               "--disable-pip-version-check", "--target", str(target), "--implementation", "cp",
-               "--python-version", version, "--only-binary=:all:", *(["--require-hashes"] if hashes else [])]
+    command = [
+        sys.executable,
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--no-deps",
+        "--no-compile",
+        "--disable-pip-version-check",
+        "--target",
+        str(target),
+        "--implementation",
+        "cp",
+        "--python-version",
+        version,
+        "--only-binary=:all:",
+        *(["--require-hashes"] if hashes else []),
+    ]
     for platform in PLATFORMS:
         command += ["--platform", platform]
     result = subprocess.run([*command, "-r", str(locked)], capture_output=True, text=True)
@@ -116,8 +131,21 @@ def stage_function(entry_module: str, staging: Path, version: str, pins) -> None
 
 def compile_bytecode(python: str, staging: Path) -> None:
     """Unchecked hash-based ``.pyc`` next to every ``.py``, compiled by the runtime's Python version."""
-    command = [python, "-m", "compileall", "-q", "-j", "0", "--invalidation-mode", "unchecked-hash",
-               "-s", str(staging), "-p", TASK_ROOT, str(staging)]
+    command = [
+        python,
+        "-m",
+        "compileall",
+        "-q",
+        "-j",
+        "0",
+        "--invalidation-mode",
+        "unchecked-hash",
+        "-s",
+        str(staging),
+        "-p",
+        TASK_ROOT,
+        str(staging),
+    ]
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
         raise BuildError(f"compileall failed in {staging}:\n{result.stdout}{result.stderr}")

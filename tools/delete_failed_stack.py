@@ -54,11 +54,16 @@ def settled_status(client, stack: str, poll_seconds: float = 10, max_polls: int 
         status = stack_status(client, stack)
     if status is None or not status.endswith("_IN_PROGRESS"):
         return status
-    stop = (f"; or stop it: aws cloudformation cancel-update-stack --stack-name {stack}"
-            if status == "UPDATE_IN_PROGRESS" else "")
-    raise StackError(f"{stack} is still {status} after {poll_seconds * max_polls:.0f} s, so a deploy would fail: wait "
-                     f"for it: aws cloudformation describe-stacks --stack-name {stack} --query "
-                     f"'Stacks[0].StackStatus'{stop}")
+    stop = (
+        f"; or stop it: aws cloudformation cancel-update-stack --stack-name {stack}"
+        if status == "UPDATE_IN_PROGRESS"
+        else ""
+    )
+    raise StackError(
+        f"{stack} is still {status} after {poll_seconds * max_polls:.0f} s, so a deploy would fail: wait "
+        f"for it: aws cloudformation describe-stacks --stack-name {stack} --query "
+        f"'Stacks[0].StackStatus'{stop}"
+    )
 
 
 def clean(client, stack: str, poll_seconds: int = 5, max_polls: int = 120, sleep=time.sleep) -> str:

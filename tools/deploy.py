@@ -102,8 +102,10 @@ def template_for(api: str, environ=os.environ) -> Path:
 def require_sam_cli() -> str:
     sam_cli = shutil.which("sam")
     if sam_cli is None:
-        raise DeployError("the AWS SAM CLI is not installed: `pip install aws-sam-cli` (or see the SAM CLI install "
-                          "guide), then run make deploy again")
+        raise DeployError(
+            "the AWS SAM CLI is not installed: `pip install aws-sam-cli` (or see the SAM CLI install "
+            "guide), then run make deploy again"
+        )
     return sam_cli
 
 
@@ -113,15 +115,18 @@ def require_credentials(session=None) -> str:
 
     session = session or boto3.session.Session()
     if session.get_credentials() is None:
-        raise DeployError("no AWS credentials: run `aws sso login` or `aws configure`, or export AWS_PROFILE "
-                          "(in GitHub Actions the workflow assumes its role with OpenID Connect)")
+        raise DeployError(
+            "no AWS credentials: run `aws sso login` or `aws configure`, or export AWS_PROFILE "
+            "(in GitHub Actions the workflow assumes its role with OpenID Connect)"
+        )
     if not session.region_name:
         raise DeployError("no AWS region: export AWS_DEFAULT_REGION (for example eu-west-1) or set it in your profile")
     return session.region_name
 
 
-def parameter_overrides(environment: str, environ=os.environ, template_path: Path = samtemplate.TEMPLATE
-                        ) -> dict[str, str]:
+def parameter_overrides(
+    environment: str, environ=os.environ, template_path: Path = samtemplate.TEMPLATE
+) -> dict[str, str]:
     """A value for every template parameter, checked like CloudFormation; DeployError naming what to set.
 
     Each value is the user's variable (:data:`PARAMETER_VARIABLES`) when set, else
@@ -136,8 +141,10 @@ def parameter_overrides(environment: str, environ=os.environ, template_path: Pat
     configured = sam.parse_overrides(sam.deploy_settings(environment).get("parameter_overrides", ""))
     unknown = sorted(set(configured) - set(declared))
     if unknown:
-        raise DeployError(f"samconfig.toml [{environment}] sets {', '.join(unknown)}, which {template_path.name} "
-                          f"does not declare: remove it from parameter_overrides")
+        raise DeployError(
+            f"samconfig.toml [{environment}] sets {', '.join(unknown)}, which {template_path.name} "
+            f"does not declare: remove it from parameter_overrides"
+        )
     values, missing = {}, []
     if BOUNDARY_PARAMETER in declared:
         values[BOUNDARY_PARAMETER] = permissions_boundary(environment, environ)
@@ -173,8 +180,9 @@ def check_budget(environment: str, values: dict[str, str], template: dict | None
         print(f"connection budget: {line}")
     problems = budget.problems(computed, environment)
     if problems:
-        raise DeployError(problems[0] + " (DATABASE_CONNECTION_LIMIT and LAMBDA_ACCOUNT_CONCURRENCY set the "
-                          "parameters)")
+        raise DeployError(
+            problems[0] + " (DATABASE_CONNECTION_LIMIT and LAMBDA_ACCOUNT_CONCURRENCY set the parameters)"
+        )
 
 
 def permissions_boundary(environment: str, environ=os.environ) -> str:
@@ -184,12 +192,16 @@ def permissions_boundary(environment: str, environ=os.environ) -> str:
         return ""
     matched = ROLE_ARN.fullmatch(role)
     if matched is None:
-        raise DeployError(f"CLOUDFORMATION_ROLE_ARN={role!r} is not an IAM role ARN: use the bootstrap stack's "
-                          f"{environment.title()}CloudFormationRoleArn output")
+        raise DeployError(
+            f"CLOUDFORMATION_ROLE_ARN={role!r} is not an IAM role ARN: use the bootstrap stack's "
+            f"{environment.title()}CloudFormationRoleArn output"
+        )
     region = environ.get("AWS_REGION", "").strip() or environ.get("AWS_DEFAULT_REGION", "").strip()
     if not region:
-        raise DeployError("CLOUDFORMATION_ROLE_ARN is set but no region: export AWS_DEFAULT_REGION, the region the "
-                          "bootstrap (and its boundary policy, named after the region) was deployed in")
+        raise DeployError(
+            "CLOUDFORMATION_ROLE_ARN is set but no region: export AWS_DEFAULT_REGION, the region the "
+            "bootstrap (and its boundary policy, named after the region) was deployed in"
+        )
     stack = sam.deploy_settings(environment)["stack_name"]
     name = sam.boundary_policy_name(stack, region)
     return f"arn:{matched['partition']}:iam::{matched['account']}:policy/{name}"
@@ -202,9 +214,11 @@ def check_secret_names(environment: str, values: dict[str, str]) -> None:
     for name, variable in PARAMETER_VARIABLES.items():
         value = values.get(name, "")
         if name.endswith("SecretArn") and value and not any(part in value for part in readable):
-            raise DeployError(f"{variable} names a secret outside {prefix}/{environment}/, which the {environment} "
-                              f"stack's roles may not read (the bootstrap's permissions boundary): create it under "
-                              f"{prefix}/{environment}/")
+            raise DeployError(
+                f"{variable} names a secret outside {prefix}/{environment}/, which the {environment} "
+                f"stack's roles may not read (the bootstrap's permissions boundary): create it under "
+                f"{prefix}/{environment}/"
+            )
 
 
 def bootstrap_options(environ=os.environ) -> list[str]:
@@ -228,8 +242,12 @@ def deploy(environment: str, environ=os.environ) -> int:
     if template_path == httpapi.TARGETS[httpapi.JWT]:
         import boto3
 
-        check_jwt_change(boto3.client("cloudformation", region_name=region),
-                         sam.deploy_settings(environment)["stack_name"], overrides, environ)
+        check_jwt_change(
+            boto3.client("cloudformation", region_name=region),
+            sam.deploy_settings(environment)["stack_name"],
+            overrides,
+            environ,
+        )
     srv_check.warn_if_srv(overrides.get("MongoDbUriSecretArn", ""))
     print(f"deploying {template_path.name}")
     print(build.size_table(build.build()))
@@ -240,8 +258,9 @@ def deploy(environment: str, environ=os.environ) -> int:
         import boto3
 
         stack = sam.deploy_settings(environment)["stack_name"]
-        pruned = prune_versions(boto3.client("cloudformation", region_name=region),
-                                boto3.client("lambda", region_name=region), stack)
+        pruned = prune_versions(
+            boto3.client("cloudformation", region_name=region), boto3.client("lambda", region_name=region), stack
+        )
         print(f"deleted {len(pruned)} old function version(s) no alias routes to")
     return status
 
@@ -265,10 +284,12 @@ def check_jwt_change(cloudformation, stack: str, overrides: dict[str, str], envi
     deployed = {item["ParameterKey"]: item.get("ParameterValue", "") for item in stacks[0].get("Parameters", [])}
     for name in JWT_PARAMETERS:
         if name in deployed and name in overrides and deployed[name] != overrides[name]:
-            raise DeployError(f"{name} changes from {deployed[name]!r} to {overrides[name]!r}: the HTTP API's JWT "
-                              f"authorizer applies it to every request at once, with no canary to roll it back. Deploy "
-                              f"it to dev first and run make verify with a token of the new issuer, then set "
-                              f"{JWT_CHANGE_VARIABLE}=true for this deploy")
+            raise DeployError(
+                f"{name} changes from {deployed[name]!r} to {overrides[name]!r}: the HTTP API's JWT "
+                f"authorizer applies it to every request at once, with no canary to roll it back. Deploy "
+                f"it to dev first and run make verify with a token of the new issuer, then set "
+                f"{JWT_CHANGE_VARIABLE}=true for this deploy"
+            )
 
 
 def prune_versions(cloudformation, lambda_client, stack: str, keep: int = KEEP_VERSIONS) -> list[str]:
@@ -280,16 +301,26 @@ def prune_versions(cloudformation, lambda_client, stack: str, keep: int = KEEP_V
     ``FunctionVersion`` or a weight of its ``RoutingConfig``) is never deleted.
     """
     pages = cloudformation.get_paginator("list_stack_resources").paginate(StackName=stack)
-    functions = [resource["PhysicalResourceId"] for page in pages for resource in page["StackResourceSummaries"]
-                 if resource["ResourceType"] == "AWS::Lambda::Function"]
+    functions = [
+        resource["PhysicalResourceId"]
+        for page in pages
+        for resource in page["StackResourceSummaries"]
+        if resource["ResourceType"] == "AWS::Lambda::Function"
+    ]
     deleted = []
     for function in functions:
         aliases = lambda_client.list_aliases(FunctionName=function)["Aliases"]
         weights = [alias.get("RoutingConfig", {}).get("AdditionalVersionWeights", {}) for alias in aliases]
         routed = {alias["FunctionVersion"] for alias in aliases} | {version for weight in weights for version in weight}
-        versions = sorted((int(version["Version"]) for page in lambda_client.get_paginator(
-            "list_versions_by_function").paginate(FunctionName=function) for version in page["Versions"]
-            if version["Version"] != "$LATEST"), reverse=True)
+        versions = sorted(
+            (
+                int(version["Version"])
+                for page in lambda_client.get_paginator("list_versions_by_function").paginate(FunctionName=function)
+                for version in page["Versions"]
+                if version["Version"] != "$LATEST"
+            ),
+            reverse=True,
+        )
         for version in versions[keep:]:
             if str(version) not in routed:
                 lambda_client.delete_function(FunctionName=function, Qualifier=str(version))
@@ -297,24 +328,42 @@ def prune_versions(cloudformation, lambda_client, stack: str, keep: int = KEEP_V
     return deleted
 
 
-def revisions(overrides: dict[str, str], folder: Path = build.BUILD_DIR,
-              template_path: Path = samtemplate.TEMPLATE) -> dict[str, str]:
+def revisions(
+    overrides: dict[str, str], folder: Path = build.BUILD_DIR, template_path: Path = samtemplate.TEMPLATE
+) -> dict[str, str]:
     """Each function's revision parameter: a hash of its zip in ``folder`` and of its configuration.
 
     A function gets a new version (and the live alias moves) exactly when its own
     code or configuration changes; see :func:`tools.checks.sam.function_revisions`.
     """
     template = samtemplate.load(template_path)
-    code = {name: hashlib.sha256((folder / f"{name}.zip").read_bytes()).hexdigest()
-            for name in samtemplate.functions(template)}
+    code = {
+        name: hashlib.sha256((folder / f"{name}.zip").read_bytes()).hexdigest()
+        for name in samtemplate.functions(template)
+    }
     return sam.function_revisions(template, overrides, code)
 
 
-def deploy_arguments(environment: str, region: str, overrides: dict[str, str], environ=os.environ,
-                     template_path: Path = samtemplate.TEMPLATE) -> list[str]:
+def deploy_arguments(
+    environment: str,
+    region: str,
+    overrides: dict[str, str],
+    environ=os.environ,
+    template_path: Path = samtemplate.TEMPLATE,
+) -> list[str]:
     """The arguments of ``sam deploy`` (after the ``sam`` executable) for ``environment``."""
-    arguments = ["deploy", "--config-env", environment, "--template-file", str(template_path),
-                 "--region", region, "--no-progressbar", *bootstrap_options(environ), "--parameter-overrides"]
+    arguments = [
+        "deploy",
+        "--config-env",
+        environment,
+        "--template-file",
+        str(template_path),
+        "--region",
+        region,
+        "--no-progressbar",
+        *bootstrap_options(environ),
+        "--parameter-overrides",
+    ]
     return arguments + [override_argument(name, value) for name, value in overrides.items()]
 
 
@@ -327,11 +376,15 @@ def override_argument(name: str, value: str) -> str:
     way to carry an odd run of backslashes at the end or before a double quote.
     """
     if "ParameterKey=" in value:
-        raise DeployError(f"parameter {name}: the SAM CLI reads a value containing 'ParameterKey=' as another "
-                          f"parameter: change the value")
+        raise DeployError(
+            f"parameter {name}: the SAM CLI reads a value containing 'ParameterKey=' as another "
+            f"parameter: change the value"
+        )
     if UNCARRIED_BACKSLASHES.search(value):
-        raise DeployError(f"parameter {name}: the SAM CLI cannot pass a value that ends with a backslash or has an "
-                          f"odd number of backslashes before a double quote: change the value")
+        raise DeployError(
+            f"parameter {name}: the SAM CLI cannot pass a value that ends with a backslash or has an "
+            f"odd number of backslashes before a double quote: change the value"
+        )
     escaped = QUOTED_CHARACTERS.sub(lambda found: "\\" + found.group(0), value)
     return f'{name}="{escaped}"'
 
@@ -346,8 +399,10 @@ def api_url(client, stack: str) -> str:
         if "does not exist" not in str(exc):
             raise
         environment = stack.rpartition("-")[2]
-        raise DeployError(f"stack {stack} does not exist in {client.meta.region_name}: deploy it first "
-                          f"(make deploy ENV={environment})") from None
+        raise DeployError(
+            f"stack {stack} does not exist in {client.meta.region_name}: deploy it first "
+            f"(make deploy ENV={environment})"
+        ) from None
     for output in stacks[0].get("Outputs", []):
         if output["OutputKey"] == "ApiUrl":
             return output["OutputValue"].rstrip("/")
@@ -379,9 +434,13 @@ def smoke(base_url: str, attempts: int = SMOKE_ATTEMPTS, pause_seconds: float = 
     problems: list[str] = []
     for attempt in range(attempts):
         got = {label: status_of(base_url + path, sent) for label, (path, sent, _) in expected.items()}
-        problems = [f"{label} failed ({got[label]}), expected {status}" if isinstance(got[label], str)
-                    else f"{label} answered {got[label]}, expected {status}"
-                    for label, (_, _, status) in expected.items() if got[label] != status]
+        problems = [
+            f"{label} failed ({got[label]}), expected {status}"
+            if isinstance(got[label], str)
+            else f"{label} answered {got[label]}, expected {status}"
+            for label, (_, _, status) in expected.items()
+            if got[label] != status
+        ]
         if not problems:
             return []
         if attempt + 1 < attempts:
@@ -412,8 +471,10 @@ def aws_failure(exc: Exception) -> str:
 
     if isinstance(exc, ClientError):
         error = exc.response.get("Error", {})
-        return (f"AWS refused {exc.operation_name} ({error.get('Code')}: {error.get('Message')}): check the role's "
-                f"permissions and the region")
+        return (
+            f"AWS refused {exc.operation_name} ({error.get('Code')}: {error.get('Message')}): check the role's "
+            f"permissions and the region"
+        )
     return f"the AWS call failed ({exc}): check the network, the credentials and the region"
 
 

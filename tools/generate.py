@@ -49,25 +49,59 @@ PLACEHOLDER = "example"  # a path id for a parameter declared without a Field (l
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 
 # What a person writes: kept as written once present (the declaration only fills it in when missing).
-PROSE = {"summary", "description", "operationId", "example", "examples", "tags", "externalDocs", "deprecated",
-         "title"}
+PROSE = {"summary", "description", "operationId", "example", "examples", "tags", "externalDocs", "deprecated", "title"}
 # Mappings whose keys are names (of paths, fields, answers, media types), not keywords.
-NAMED = {"paths", "properties", "responses", "content", "headers", "schemas", "parameters", "securitySchemes",
-         "variables", "patternProperties", "requestBodies"}
+NAMED = {
+    "paths",
+    "properties",
+    "responses",
+    "content",
+    "headers",
+    "schemas",
+    "parameters",
+    "securitySchemes",
+    "variables",
+    "patternProperties",
+    "requestBodies",
+}
 # The answers the code gives but its success, by status: the component they refer to, when openapi.yaml has it
 # (any other status refers to Problem).
-ANSWERS = {"304": "NotModified", "400": "BadRequest", "401": "Unauthorized", "403": "Forbidden",
-           "412": "PreconditionFailed", "503": "ServiceUnavailable"}
-TITLES = {"304": "Not Modified", "400": "Bad Request", "401": "Unauthorized", "403": "Forbidden", "413": "Content Too "
-          "Large", "415": "Unsupported Media Type", "412": "Precondition Failed", "503": "Service Unavailable"}
+ANSWERS = {
+    "304": "NotModified",
+    "400": "BadRequest",
+    "401": "Unauthorized",
+    "403": "Forbidden",
+    "412": "PreconditionFailed",
+    "503": "ServiceUnavailable",
+}
+TITLES = {
+    "304": "Not Modified",
+    "400": "Bad Request",
+    "401": "Unauthorized",
+    "403": "Forbidden",
+    "413": "Content Too Large",
+    "415": "Unsupported Media Type",
+    "412": "Precondition Failed",
+    "503": "Service Unavailable",
+}
 READS = ("GET", "HEAD")  # a conditional read answers If-None-Match; a conditional write If-Match
-CONDITION_HEADERS = {True: ("If-None-Match", "IfNoneMatch", "ETags from earlier answers, or `*`: 304 when one "
-                            "matches the current revision (weak comparison)."),
-                     False: ("If-Match", "IfMatch", "An ETag from an earlier answer, or `*`: the write happens only "
-                             "at that revision (strong comparison), else 412.")}
+CONDITION_HEADERS = {
+    True: (
+        "If-None-Match",
+        "IfNoneMatch",
+        "ETags from earlier answers, or `*`: 304 when one matches the current revision (weak comparison).",
+    ),
+    False: (
+        "If-Match",
+        "IfMatch",
+        "An ETag from an earlier answer, or `*`: the write happens only "
+        "at that revision (strong comparison), else 412.",
+    ),
+}
 
 
 # openapi.yaml
+
 
 def for_openapi_31(schema):
     """A Schema's OpenAPI 3.0 ``nullable: true`` written as 3.1 says it: ``type: [..., "null"]``."""
@@ -103,8 +137,11 @@ def uses_database(module: str) -> bool:
 def path_level_parameters(description: dict, path: str) -> set[str]:
     """The names of the path parameters described once for every operation of ``path``."""
     item = description.get("paths", {}).get(path) or {}
-    return {parameter.get("name") for parameter in resolved_parameters(description, item.get("parameters", []))
-            if parameter.get("in") == "path"}
+    return {
+        parameter.get("name")
+        for parameter in resolved_parameters(description, item.get("parameters", []))
+        if parameter.get("in") == "path"
+    }
 
 
 def resolved_parameters(description: dict, parameters: list) -> list[dict]:
@@ -193,17 +230,22 @@ def operation(route: Declared, description: dict) -> dict:
 
     success: dict = {"description": route.summary}
     if route.success == 201:
-        success["headers"] = {"Location": {"description": "The path of what was created.", "required": True,
-                                           "schema": {"type": "string"}}}
+        success["headers"] = {
+            "Location": {"description": "The path of what was created.", "required": True, "schema": {"type": "string"}}
+        }
     if route.conditional and route.success not in (204, 304):
-        success.setdefault("headers", {})["ETag"] = {"description": "The revision of what is shown.",
-                                                     "required": True, "schema": {"type": "string"}}
+        success.setdefault("headers", {})["ETag"] = {
+            "description": "The revision of what is shown.",
+            "required": True,
+            "schema": {"type": "string"},
+        }
     if route.success not in (204, 304):
         schema = schema_ref(route.response) if route.response is not None else {"type": "object"}
         success["content"] = {"application/json": {"schema": schema}}
     on_path = path_level_parameters(description, route.path)
-    parameters = [path_parameter(route, name, description) for name in path_parameters(route.path)
-                  if name not in on_path]
+    parameters = [
+        path_parameter(route, name, description) for name in path_parameters(route.path) if name not in on_path
+    ]
     parameters += [query_parameter(name, field) for name, field in (route.query or {}).items()]
     if route.conditional:
         parameters.append(condition_header(route, description))
@@ -214,8 +256,10 @@ def operation(route: Declared, description: dict) -> dict:
         result["parameters"] = parameters
     if takes_body:
         result["requestBody"] = {"required": True, "content": {"application/json": {"schema": schema_ref(route.body)}}}
-    result["responses"] = {str(route.success): success,
-                           **{status: answer(status, title) for status, title in answered_statuses(route).items()}}
+    result["responses"] = {
+        str(route.success): success,
+        **{status: answer(status, title) for status, title in answered_statuses(route).items()},
+    }
     if route.public:
         result["security"] = []
     return result
@@ -235,8 +279,7 @@ def _key(parameter) -> tuple:
     return (parameter.get("in"), parameter.get("name")) if isinstance(parameter, dict) else (None, None)
 
 
-def merged(mine, derived, names: bool = False, parent: str = "", description: dict | None = None,
-           exact: bool = False):
+def merged(mine, derived, names: bool = False, parent: str = "", description: dict | None = None, exact: bool = False):
     """``derived`` merged into what a person wrote (``mine``), as the module docstring says.
 
     ``names`` is true for a mapping whose keys are names (``parent`` is its key), where no key is prose.
@@ -244,8 +287,12 @@ def merged(mine, derived, names: bool = False, parent: str = "", description: di
     """
     if mine is None:
         return copy.deepcopy(derived)
-    if (not exact and isinstance(mine, dict) and "$ref" in mine
-            and not (isinstance(derived, dict) and "$ref" in derived)):
+    if (
+        not exact
+        and isinstance(mine, dict)
+        and "$ref" in mine
+        and not (isinstance(derived, dict) and "$ref" in derived)
+    ):
         return mine
     if isinstance(mine, dict) and isinstance(derived, dict):
         if exact and not names:
@@ -259,8 +306,12 @@ def merged(mine, derived, names: bool = False, parent: str = "", description: di
         if names and parent == "properties":
             result = {key: value for key, value in result.items() if key in derived}
         return result
-    if isinstance(mine, list) and isinstance(derived, list) and derived and all(
-            isinstance(item, dict) and ("in" in item or "$ref" in item) for item in derived):
+    if (
+        isinstance(mine, list)
+        and isinstance(derived, list)
+        and derived
+        and all(isinstance(item, dict) and ("in" in item or "$ref" in item) for item in derived)
+    ):
         return merged_parameters(mine, derived, description or {})
     return copy.deepcopy(derived)
 
@@ -345,8 +396,7 @@ _Dumper.add_representer(list, _represent_list)
 
 def openapi_text(document: dict) -> str:
     """``document`` as openapi.yaml is written: block style, keys in their order, lists indented."""
-    text = yaml.dump(document, Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=105,
-                     allow_unicode=True)
+    text = yaml.dump(document, Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=105, allow_unicode=True)
     return spaced(text)
 
 
@@ -364,8 +414,7 @@ def write_openapi(routes: list[Declared], path: Path = OPENAPI) -> bool:
 
 HOST = "a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com"
 TRACE = "Root=1-6745a0e1-3c5d2f0a1b7e4c9d8f6a2b1c"
-CALLER = {"sub": "alice", "email": "alice@example.com", "name": "Alice Liddell",
-          "scope": "profile:read profile:write"}
+CALLER = {"sub": "alice", "email": "alice@example.com", "name": "Alice Liddell", "scope": "profile:read profile:write"}
 TIME, EPOCH = "26/Nov/2026:09:12:01 +0000", 1795597921000
 
 
@@ -427,57 +476,119 @@ def rest_event(route: Declared) -> dict:
     """A REST API (payload 1.0) proxy event for ``route``, as API Gateway sends it for alice."""
     path, parameters = example_path(route)
     body = example_body(route)
-    headers = {"Accept": "application/json", "Accept-Encoding": "gzip, deflate, br", "Host": HOST,
-               "User-Agent": "curl/8.5.0", "X-Amzn-Trace-Id": TRACE, "X-Forwarded-For": "203.0.113.10",
-               "X-Forwarded-Port": "443", "X-Forwarded-Proto": "https"}
+    headers = {
+        "Accept": "application/json",
+        "Accept-Encoding": "gzip, deflate, br",
+        "Host": HOST,
+        "User-Agent": "curl/8.5.0",
+        "X-Amzn-Trace-Id": TRACE,
+        "X-Forwarded-For": "203.0.113.10",
+        "X-Forwarded-Port": "443",
+        "X-Forwarded-Proto": "https",
+    }
     if not route.public:
         headers["Authorization"] = "Bearer {{LOCAL_TOKEN}}"
     if body is not None:
         headers["Content-Type"] = "application/json"
     context = {
-        "resourceId": "abc123", "resourcePath": route.path, "httpMethod": route.method,
-        "extendedRequestId": "Bz1mXGjkDoEFd5Q=", "requestTime": TIME, "path": f"/dev{path}",
-        "accountId": "123456789012", "protocol": "HTTP/1.1", "stage": "dev", "domainPrefix": "a1b2c3d4e5",
-        "requestTimeEpoch": EPOCH, "requestId": "c6af9ac6-7b61-11e6-9a41-93e8deadbeef",
-        "identity": {"cognitoIdentityPoolId": None, "accountId": None, "cognitoIdentityId": None, "caller": None,
-                     "sourceIp": "203.0.113.10", "principalOrgId": None, "accessKey": None,
-                     "cognitoAuthenticationType": None, "cognitoAuthenticationProvider": None, "userArn": None,
-                     "userAgent": "curl/8.5.0", "user": None},
-        "domainName": HOST, "apiId": "a1b2c3d4e5"}
+        "resourceId": "abc123",
+        "resourcePath": route.path,
+        "httpMethod": route.method,
+        "extendedRequestId": "Bz1mXGjkDoEFd5Q=",
+        "requestTime": TIME,
+        "path": f"/dev{path}",
+        "accountId": "123456789012",
+        "protocol": "HTTP/1.1",
+        "stage": "dev",
+        "domainPrefix": "a1b2c3d4e5",
+        "requestTimeEpoch": EPOCH,
+        "requestId": "c6af9ac6-7b61-11e6-9a41-93e8deadbeef",
+        "identity": {
+            "cognitoIdentityPoolId": None,
+            "accountId": None,
+            "cognitoIdentityId": None,
+            "caller": None,
+            "sourceIp": "203.0.113.10",
+            "principalOrgId": None,
+            "accessKey": None,
+            "cognitoAuthenticationType": None,
+            "cognitoAuthenticationProvider": None,
+            "userArn": None,
+            "userAgent": "curl/8.5.0",
+            "user": None,
+        },
+        "domainName": HOST,
+        "apiId": "a1b2c3d4e5",
+    }
     if not route.public:
         context["authorizer"] = {"principalId": CALLER["sub"], **CALLER, "integrationLatency": 41}
     query = example_query(route)
-    return {"resource": route.path, "path": path, "httpMethod": route.method, "headers": headers,
-            "multiValueHeaders": {name: [value] for name, value in headers.items()},
-            "queryStringParameters": {name: values[-1] for name, values in query.items()} or None,
-            "multiValueQueryStringParameters": query or None, "pathParameters": parameters,
-            "stageVariables": None, "requestContext": context, "body": body, "isBase64Encoded": False}
+    return {
+        "resource": route.path,
+        "path": path,
+        "httpMethod": route.method,
+        "headers": headers,
+        "multiValueHeaders": {name: [value] for name, value in headers.items()},
+        "queryStringParameters": {name: values[-1] for name, values in query.items()} or None,
+        "multiValueQueryStringParameters": query or None,
+        "pathParameters": parameters,
+        "stageVariables": None,
+        "requestContext": context,
+        "body": body,
+        "isBase64Encoded": False,
+    }
 
 
 def http_event(route: Declared) -> dict:
     """The HTTP API (payload 2.0) event for ``route`` that matches :func:`rest_event`."""
     path, parameters = example_path(route)
     body = example_body(route)
-    headers = {"accept": "application/json", "accept-encoding": "gzip, deflate, br",
-               "content-length": str(len((body or "").encode())), "host": HOST, "user-agent": "curl/8.5.0",
-               "x-amzn-trace-id": TRACE, "x-forwarded-for": "203.0.113.10", "x-forwarded-port": "443",
-               "x-forwarded-proto": "https"}
+    headers = {
+        "accept": "application/json",
+        "accept-encoding": "gzip, deflate, br",
+        "content-length": str(len((body or "").encode())),
+        "host": HOST,
+        "user-agent": "curl/8.5.0",
+        "x-amzn-trace-id": TRACE,
+        "x-forwarded-for": "203.0.113.10",
+        "x-forwarded-port": "443",
+        "x-forwarded-proto": "https",
+    }
     if not route.public:
         headers["authorization"] = "Bearer {{LOCAL_TOKEN}}"
     if body is not None:
         headers["content-type"] = "application/json"
     key = f"{route.method} {route.path}"
-    context = {"accountId": "123456789012", "apiId": "a1b2c3d4e5", "domainName": HOST, "domainPrefix": "a1b2c3d4e5",
-               "http": {"method": route.method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "203.0.113.10",
-                        "userAgent": "curl/8.5.0"},
-               "requestId": "JKJaXmPLvHcESHA=", "routeKey": key, "stage": "$default", "time": TIME,
-               "timeEpoch": EPOCH}
+    context = {
+        "accountId": "123456789012",
+        "apiId": "a1b2c3d4e5",
+        "domainName": HOST,
+        "domainPrefix": "a1b2c3d4e5",
+        "http": {
+            "method": route.method,
+            "path": path,
+            "protocol": "HTTP/1.1",
+            "sourceIp": "203.0.113.10",
+            "userAgent": "curl/8.5.0",
+        },
+        "requestId": "JKJaXmPLvHcESHA=",
+        "routeKey": key,
+        "stage": "$default",
+        "time": TIME,
+        "timeEpoch": EPOCH,
+    }
     if not route.public:
         context["authorizer"] = {"lambda": dict(CALLER)}
     query = example_query(route)
-    event = {"version": "2.0", "routeKey": key, "rawPath": path, "rawQueryString": urlencode(
-        [(name, value) for name, values in query.items() for value in values]), "headers": headers,
-             "requestContext": context, "isBase64Encoded": False}
+    event = {
+        "version": "2.0",
+        "routeKey": key,
+        "rawPath": path,
+        "rawQueryString": urlencode([(name, value) for name, values in query.items() for value in values]),
+        "headers": headers,
+        "requestContext": context,
+        "isBase64Encoded": False,
+    }
     if query:
         event["queryStringParameters"] = {name: ",".join(values) for name, values in query.items()}
     if parameters:
@@ -525,8 +636,11 @@ def write_events(routes: list[Declared], folder: Path = EVENTS) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = cli.Parser(prog=COMMAND, description="Write what the route declarations determine into openapi.yaml "
-                                                  "and events/ (merged: what a person wrote stays).")
+    parser = cli.Parser(
+        prog=COMMAND,
+        description="Write what the route declarations determine into openapi.yaml "
+        "and events/ (merged: what a person wrote stays).",
+    )
     parser.parse_args(argv)
     try:
         routes = declared_routes()
@@ -546,8 +660,10 @@ def main(argv: list[str] | None = None) -> int:
     for name in changed:
         print(f"wrote {name}")
     if not changed:
-        print("openapi.yaml, events/, template.yaml's functions, the dashboard and the HTTP API templates already "
-              "agree with the declarations")
+        print(
+            "openapi.yaml, events/, template.yaml's functions, the dashboard and the HTTP API templates already "
+            "agree with the declarations"
+        )
     return 0
 
 

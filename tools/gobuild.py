@@ -24,8 +24,13 @@ def install(module: str, version: str, name: str) -> Path:
     if shutil.which("go") is None:
         raise GoBuildError(f"Go is needed to build {name}; install Go >= 1.24")
     print(f"building {name} {version} from the Go module proxy (first time only)", file=sys.stderr)
-    result = subprocess.run(["go", "install", f"{module}@{version}"], env={**os.environ, "GOBIN": str(target.parent)},
-                            capture_output=True, text=True, timeout=900)
+    result = subprocess.run(
+        ["go", "install", f"{module}@{version}"],
+        env={**os.environ, "GOBIN": str(target.parent)},
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     if result.returncode != 0 or not target.exists():
         raise GoBuildError(f"go install {module}@{version} failed:\n{result.stderr}")
     return target

@@ -48,11 +48,32 @@ IDENTITY_SOURCE = "$request.header.Authorization"
 DEFAULT_STAGE = "$default"
 AUTHORIZER_NAME = "JwtAuthorizer"
 # REST API properties with no HTTP API counterpart: dropped (see docs/http-api.md, "What each flavour lacks").
-REST_ONLY_PROPERTIES = {"OpenApiVersion", "EndpointConfiguration", "GatewayResponses", "BinaryMediaTypes",
-                        "CacheClusterEnabled", "CacheClusterSize", "CanarySetting", "MinimumCompressionSize",
-                        "TracingEnabled", "Mode", "ApiKeySourceType", "AlwaysDeploy", "Variables"}
-MAPPED_PROPERTIES = {"Name", "StageName", "MethodSettings", "AccessLogSetting", "Auth", "Cors", "Description",
-                     "Tags", "DisableExecuteApiEndpoint"}
+REST_ONLY_PROPERTIES = {
+    "OpenApiVersion",
+    "EndpointConfiguration",
+    "GatewayResponses",
+    "BinaryMediaTypes",
+    "CacheClusterEnabled",
+    "CacheClusterSize",
+    "CanarySetting",
+    "MinimumCompressionSize",
+    "TracingEnabled",
+    "Mode",
+    "ApiKeySourceType",
+    "AlwaysDeploy",
+    "Variables",
+}
+MAPPED_PROPERTIES = {
+    "Name",
+    "StageName",
+    "MethodSettings",
+    "AccessLogSetting",
+    "Auth",
+    "Cors",
+    "Description",
+    "Tags",
+    "DisableExecuteApiEndpoint",
+}
 REST_ONLY_TYPES = ("AWS::ApiGateway::", "AWS::WAFv2::WebACLAssociation", "AWS::WAFRegional::")
 # Who called, in an HTTP API's access log: the JWT's sub, or the Lambda authorizer's context key sub.
 PRINCIPAL = "<principal>"
@@ -77,8 +98,13 @@ LOG_VARIABLES = {
     "$context.xrayTraceId": "$context.xrayTraceId",
 }
 # REST API metrics -> HTTP API metrics (namespace AWS/ApiGateway for both).
-METRICS = {"5XXError": "5xx", "4XXError": "4xx", "Count": "Count", "Latency": "Latency",
-           "IntegrationLatency": "IntegrationLatency"}
+METRICS = {
+    "5XXError": "5xx",
+    "4XXError": "4xx",
+    "Count": "Count",
+    "Latency": "Latency",
+    "IntegrationLatency": "IntegrationLatency",
+}
 # Parameters only the authorizer function reads: the JWT authorizer has no function to give them to.
 AUTHORIZER_ONLY_PARAMETERS = ("JwtSecretArn", "JwtJwksUrl")
 # What the functions check themselves behind the JWT authorizer (see shared.principal).
@@ -90,8 +116,11 @@ class DerivationError(ValueError):
 
 
 def _api(template: dict) -> tuple[str, dict]:
-    apis = [(name, resource) for name, resource in template["Resources"].items()
-            if resource.get("Type") == "AWS::Serverless::Api"]
+    apis = [
+        (name, resource)
+        for name, resource in template["Resources"].items()
+        if resource.get("Type") == "AWS::Serverless::Api"
+    ]
     if len(apis) != 1:
         raise DerivationError(f"template.yaml must declare exactly one AWS::Serverless::Api, not {len(apis)}")
     return apis[0]
@@ -99,15 +128,21 @@ def _api(template: dict) -> tuple[str, dict]:
 
 def route_settings(method_settings: list[dict]) -> dict:
     """``DefaultRouteSettings`` and ``RouteSettings`` for a REST API's ``MethodSettings``."""
-    names = {"ThrottlingRateLimit": "ThrottlingRateLimit", "ThrottlingBurstLimit": "ThrottlingBurstLimit",
-             "DataTraceEnabled": "DataTraceEnabled", "MetricsEnabled": "DetailedMetricsEnabled",
-             "LoggingLevel": "LoggingLevel"}
+    names = {
+        "ThrottlingRateLimit": "ThrottlingRateLimit",
+        "ThrottlingBurstLimit": "ThrottlingBurstLimit",
+        "DataTraceEnabled": "DataTraceEnabled",
+        "MetricsEnabled": "DetailedMetricsEnabled",
+        "LoggingLevel": "LoggingLevel",
+    }
     mapped: dict = {}
     for setting in method_settings:
         unknown = set(setting) - set(names) - {"ResourcePath", "HttpMethod"}
         if unknown:
-            raise DerivationError(f"MethodSettings {', '.join(sorted(unknown))}: no HTTP API route setting; add a "
-                                  f"rule to tools/httpapi.py route_settings()")
+            raise DerivationError(
+                f"MethodSettings {', '.join(sorted(unknown))}: no HTTP API route setting; add a "
+                f"rule to tools/httpapi.py route_settings()"
+            )
         values = {names[key]: value for key, value in setting.items() if key in names}
         path, method = setting.get("ResourcePath", "/*"), setting.get("HttpMethod", "*")
         if path == "/*" and method == "*":
@@ -127,44 +162,64 @@ def access_log_format(rest_format: str, flavour: str = JWT) -> str:
     mapped = {}
     for name, variable in fields.items():
         if variable not in LOG_VARIABLES:
-            raise DerivationError(f"access log variable {variable} has no rule: add it to tools/httpapi.py "
-                                  f"LOG_VARIABLES (None drops it)")
+            raise DerivationError(
+                f"access log variable {variable} has no rule: add it to tools/httpapi.py LOG_VARIABLES (None drops it)"
+            )
         if LOG_VARIABLES[variable] is not None:
-            mapped[name] = PRINCIPAL_VARIABLES[flavour] if LOG_VARIABLES[variable] == PRINCIPAL \
-                else LOG_VARIABLES[variable]
+            mapped[name] = (
+                PRINCIPAL_VARIABLES[flavour] if LOG_VARIABLES[variable] == PRINCIPAL else LOG_VARIABLES[variable]
+            )
     return json.dumps(mapped, separators=(",", ":"))
 
 
 def cors_configuration() -> dict:
     """The HTTP API's CORS, from ``CorsAllowOrigins`` and the headers the functions would send themselves."""
-    return {"Fn::If": ["HasCorsOrigins", {
-        "AllowOrigins": {"Fn::Split": [",", {"Ref": "CorsAllowOrigins"}]},
-        "AllowMethods": ["GET", "PATCH", "DELETE", "OPTIONS", "POST", "PUT"],
-        "AllowHeaders": [name.strip() for name in cors.ALLOWED_HEADERS.split(",")],
-        "ExposeHeaders": [name.strip() for name in cors.EXPOSED_HEADERS.split(",")],
-        "MaxAge": int(cors.PREFLIGHT_MAX_AGE_SECONDS),
-    }, {"Ref": "AWS::NoValue"}]}
+    return {
+        "Fn::If": [
+            "HasCorsOrigins",
+            {
+                "AllowOrigins": {"Fn::Split": [",", {"Ref": "CorsAllowOrigins"}]},
+                "AllowMethods": ["GET", "PATCH", "DELETE", "OPTIONS", "POST", "PUT"],
+                "AllowHeaders": [name.strip() for name in cors.ALLOWED_HEADERS.split(",")],
+                "ExposeHeaders": [name.strip() for name in cors.EXPOSED_HEADERS.split(",")],
+                "MaxAge": int(cors.PREFLIGHT_MAX_AGE_SECONDS),
+            },
+            {"Ref": "AWS::NoValue"},
+        ]
+    }
 
 
 def http_auth(rest_auth: dict, flavour: str) -> dict:
     """The HTTP API's ``Auth``: the JWT authorizer, or the REST authorizer function as a simple-response one."""
     authorizers = rest_auth.get("Authorizers") or {}
     if list(authorizers) != [AUTHORIZER_NAME]:
-        raise DerivationError(f"the REST API must declare exactly one authorizer, {AUTHORIZER_NAME}; add a rule to "
-                              f"tools/httpapi.py http_auth() for others")
+        raise DerivationError(
+            f"the REST API must declare exactly one authorizer, {AUTHORIZER_NAME}; add a rule to "
+            f"tools/httpapi.py http_auth() for others"
+        )
     rest = authorizers[AUTHORIZER_NAME]
     if flavour == JWT:
-        authorizer = {"IdentitySource": IDENTITY_SOURCE,
-                      "JwtConfiguration": {"issuer": {"Ref": "JwtIssuer"}, "audience": [{"Ref": "JwtAudience"}]}}
+        authorizer = {
+            "IdentitySource": IDENTITY_SOURCE,
+            "JwtConfiguration": {"issuer": {"Ref": "JwtIssuer"}, "audience": [{"Ref": "JwtAudience"}]},
+        }
     else:
         identity = rest.get("Identity") or {}
         # Without EnableFunctionDefaultPermissions, SAM grants API Gateway no permission to invoke the authorizer.
-        authorizer = {"FunctionArn": rest["FunctionArn"], "AuthorizerPayloadFormatVersion": "2.0",
-                      "EnableSimpleResponses": True, "EnableFunctionDefaultPermissions": True,
-                      "Identity": {"Headers": [identity.get("Header", "Authorization")],
-                                   "ReauthorizeEvery": identity.get("ReauthorizeEvery", 300)}}
-    return {"DefaultAuthorizer": rest_auth.get("DefaultAuthorizer", AUTHORIZER_NAME),
-            "Authorizers": {AUTHORIZER_NAME: authorizer}}
+        authorizer = {
+            "FunctionArn": rest["FunctionArn"],
+            "AuthorizerPayloadFormatVersion": "2.0",
+            "EnableSimpleResponses": True,
+            "EnableFunctionDefaultPermissions": True,
+            "Identity": {
+                "Headers": [identity.get("Header", "Authorization")],
+                "ReauthorizeEvery": identity.get("ReauthorizeEvery", 300),
+            },
+        }
+    return {
+        "DefaultAuthorizer": rest_auth.get("DefaultAuthorizer", AUTHORIZER_NAME),
+        "Authorizers": {AUTHORIZER_NAME: authorizer},
+    }
 
 
 def http_api(rest: dict, flavour: str) -> dict:
@@ -172,26 +227,39 @@ def http_api(rest: dict, flavour: str) -> dict:
     properties = rest.get("Properties", {})
     unknown = set(properties) - REST_ONLY_PROPERTIES - MAPPED_PROPERTIES
     if unknown:
-        raise DerivationError(f"Api property {', '.join(sorted(unknown))}: no rule maps it to an HTTP API; add it "
-                              f"to tools/httpapi.py REST_ONLY_PROPERTIES (dropped) or map it in http_api()")
-    mapped: dict = {key: properties[key] for key in ("Name", "Description", "Tags", "DisableExecuteApiEndpoint")
-                    if key in properties}
+        raise DerivationError(
+            f"Api property {', '.join(sorted(unknown))}: no rule maps it to an HTTP API; add it "
+            f"to tools/httpapi.py REST_ONLY_PROPERTIES (dropped) or map it in http_api()"
+        )
+    mapped: dict = {
+        key: properties[key]
+        for key in ("Name", "Description", "Tags", "DisableExecuteApiEndpoint")
+        if key in properties
+    }
     mapped.update(route_settings(properties.get("MethodSettings") or []))
     if "AccessLogSetting" in properties:
         setting = properties["AccessLogSetting"]
-        mapped["AccessLogSettings"] = {"DestinationArn": setting["DestinationArn"],
-                                       "Format": access_log_format(setting["Format"], flavour)}
+        mapped["AccessLogSettings"] = {
+            "DestinationArn": setting["DestinationArn"],
+            "Format": access_log_format(setting["Format"], flavour),
+        }
     mapped["Auth"] = http_auth(properties.get("Auth") or {}, flavour)
     mapped["CorsConfiguration"] = cors_configuration()
     return {key: value for key, value in rest.items() if key != "Properties"} | {
-        "Type": "AWS::Serverless::HttpApi", "Properties": mapped}
+        "Type": "AWS::Serverless::HttpApi",
+        "Properties": mapped,
+    }
 
 
 def http_event(event: dict, api_name: str) -> dict:
     """The ``HttpApi`` event for an ``Api`` event: same route and authorizer, payload format 2.0."""
     properties = event.get("Properties", {})
-    mapped = {"ApiId": {"Ref": api_name}, "Path": properties["Path"], "Method": properties["Method"].upper(),
-              "PayloadFormatVersion": "2.0"}
+    mapped = {
+        "ApiId": {"Ref": api_name},
+        "Path": properties["Path"],
+        "Method": properties["Method"].upper(),
+        "PayloadFormatVersion": "2.0",
+    }
     authorizer = (properties.get("Auth") or {}).get("Authorizer")
     if authorizer is not None:
         mapped["Auth"] = {"Authorizer": authorizer}
@@ -205,8 +273,10 @@ def http_alarm(alarm: dict, api_name: str) -> dict:
     if metric not in METRICS:
         raise DerivationError(f"API Gateway metric {metric}: no HTTP API rule; add it to tools/httpapi.py METRICS")
     properties["MetricName"] = METRICS[metric]
-    properties["Dimensions"] = [{"Name": "ApiId", "Value": {"Ref": api_name}},
-                                {"Name": "Stage", "Value": DEFAULT_STAGE}]
+    properties["Dimensions"] = [
+        {"Name": "ApiId", "Value": {"Ref": api_name}},
+        {"Name": "Stage", "Value": DEFAULT_STAGE},
+    ]
     return {**alarm, "Properties": properties}
 
 
@@ -229,7 +299,7 @@ def _references(value, name: str) -> bool:
 def _names(item) -> str | None:
     """The resource an item such as ``!Ref X`` or ``!GetAtt X.Arn`` names, else None."""
     if isinstance(item, dict) and len(item) == 1:
-        (function, argument), = item.items()
+        ((function, argument),) = item.items()
         if function == "Ref" and isinstance(argument, str):
             return argument.split(".", 1)[0]
         if function == "Fn::GetAtt" and isinstance(argument, list) and argument:
@@ -247,22 +317,32 @@ def _without_references(value, names: set[str]):
 
 
 def _alarm_metrics(resources: dict) -> set[str]:
-    return {resource["Properties"].get("MetricName") for resource in resources.values()
-            if resource.get("Type") == "AWS::CloudWatch::Alarm"}
+    return {
+        resource["Properties"].get("MetricName")
+        for resource in resources.values()
+        if resource.get("Type") == "AWS::CloudWatch::Alarm"
+    }
 
 
 def _drop_authorizer_function(template: dict, function: str) -> None:
     """The JWT flavour runs no authorizer function: remove it, what only it uses, and references to them."""
     resources = template["Resources"]
-    gone = {function} | {name for name, resource in resources.items()
-                         if name != function and resource.get("Type") == "AWS::CloudWatch::Alarm"
-                         and _references(resource, function)}
+    gone = {function} | {
+        name
+        for name, resource in resources.items()
+        if name != function and resource.get("Type") == "AWS::CloudWatch::Alarm" and _references(resource, function)
+    }
     kept = {name: resource for name, resource in resources.items() if name not in gone}
     # a metric filter that fed only the dropped alarms goes with them
     orphaned = _alarm_metrics(resources) - _alarm_metrics(kept)
-    kept = {name: resource for name, resource in kept.items() if not (
-        resource.get("Type") == "AWS::Logs::MetricFilter"
-        and {m["MetricName"] for m in resource["Properties"]["MetricTransformations"]} <= orphaned)}
+    kept = {
+        name: resource
+        for name, resource in kept.items()
+        if not (
+            resource.get("Type") == "AWS::Logs::MetricFilter"
+            and {m["MetricName"] for m in resource["Properties"]["MetricTransformations"]} <= orphaned
+        )
+    }
     gone |= set(resources) - set(kept)
     template["Resources"] = _without_references(kept, gone)
     for resource in template["Resources"].values():  # the deployment hook's variable naming the authorizer
@@ -273,13 +353,22 @@ def _drop_authorizer_function(template: dict, function: str) -> None:
     for name in [*AUTHORIZER_ONLY_PARAMETERS, *(n for n in list(parameters) if n.startswith(function))]:
         parameters.pop(name, None)
     template.pop("Rules", None)  # the key-source rule is about the authorizer's parameters
-    template["Conditions"] = {name: condition for name, condition in template.get("Conditions", {}).items()
-                              if not any(_references(condition, item) for item in AUTHORIZER_ONLY_PARAMETERS)}
-    parameters["JwtAudience"] = {**parameters["JwtAudience"], "MinLength": 1, "Description":
-                                 "the aud (or client_id) the JWT authorizer requires of every token"}
-    parameters["JwtIssuer"] = {**parameters["JwtIssuer"], "AllowedPattern": "^https://.+", "Description":
-                               "the iss tokens must carry: API Gateway finds the keys at "
-                               "<issuer>/.well-known/openid-configuration"}
+    template["Conditions"] = {
+        name: condition
+        for name, condition in template.get("Conditions", {}).items()
+        if not any(_references(condition, item) for item in AUTHORIZER_ONLY_PARAMETERS)
+    }
+    parameters["JwtAudience"] = {
+        **parameters["JwtAudience"],
+        "MinLength": 1,
+        "Description": "the aud (or client_id) the JWT authorizer requires of every token",
+    }
+    parameters["JwtIssuer"] = {
+        **parameters["JwtIssuer"],
+        "AllowedPattern": "^https://.+",
+        "Description": "the iss tokens must carry: API Gateway finds the keys at "
+        "<issuer>/.well-known/openid-configuration",
+    }
     parameters["JwtAudience"].pop("Default", None)
     defaults = template["Globals"]["Function"]["Environment"]["Variables"]
     defaults.update(FUNCTION_CHECKS)
@@ -290,6 +379,7 @@ def _rewrite_stage_urls(outputs: dict) -> dict:
         if isinstance(value, dict) and isinstance(value.get("Fn::Sub"), str):
             return {"Fn::Sub": value["Fn::Sub"].replace("/${StageName}", "")}
         return value
+
     return {name: {**output, "Value": rewrite(output.get("Value"))} for name, output in outputs.items()}
 
 
@@ -298,8 +388,10 @@ def derive(rest: dict, flavour: str) -> dict:  # noqa: C901 -- one step per part
     template = copy.deepcopy(rest)
     api_name, api = _api(template)
     authorizer_function = samtemplate.function_of_arn(
-        ((api.get("Properties", {}).get("Auth") or {}).get("Authorizers") or {}).get(AUTHORIZER_NAME, {})
-        .get("FunctionArn"))
+        ((api.get("Properties", {}).get("Auth") or {}).get("Authorizers") or {})
+        .get(AUTHORIZER_NAME, {})
+        .get("FunctionArn")
+    )
     resources = {}
     for name, resource in template["Resources"].items():
         kind = resource.get("Type", "")
@@ -313,7 +405,8 @@ def derive(rest: dict, flavour: str) -> dict:  # noqa: C901 -- one step per part
             events = resource.get("Properties", {}).get("Events") or {}
             resource["Properties"]["Events"] = {
                 event_name: http_event(event, api_name) if event.get("Type") == "Api" else event
-                for event_name, event in events.items()} or None
+                for event_name, event in events.items()
+            } or None
             if resource["Properties"]["Events"] is None:
                 del resource["Properties"]["Events"]
             resources[name] = resource
@@ -321,23 +414,33 @@ def derive(rest: dict, flavour: str) -> dict:  # noqa: C901 -- one step per part
             resources[name] = resource
     # An alarm on the API's metrics names the API's id, and the API depends on the live aliases that the
     # deployment groups move: gating a deployment group on it would be a dependency cycle. It still notifies.
-    api_alarms = {name for name, resource in resources.items() if resource.get("Type") == "AWS::CloudWatch::Alarm"
-                  and resource["Properties"].get("Namespace") == "AWS/ApiGateway"}
+    api_alarms = {
+        name
+        for name, resource in resources.items()
+        if resource.get("Type") == "AWS::CloudWatch::Alarm"
+        and resource["Properties"].get("Namespace") == "AWS/ApiGateway"
+    }
     for resource in samtemplate.functions({"Resources": resources}).values():
         if "DeploymentPreference" in resource["Properties"]:
             resource["Properties"]["DeploymentPreference"] = _without_references(
-                resource["Properties"]["DeploymentPreference"], api_alarms)
+                resource["Properties"]["DeploymentPreference"], api_alarms
+            )
     template["Resources"] = resources
     template.setdefault("Conditions", {}).setdefault(
-        "HasCorsOrigins", {"Fn::Not": [{"Fn::Equals": [{"Ref": "CorsAllowOrigins"}, ""]}]})
+        "HasCorsOrigins", {"Fn::Not": [{"Fn::Equals": [{"Ref": "CorsAllowOrigins"}, ""]}]}
+    )
     stage = template["Parameters"].get("StageName")
     if stage:
-        stage["Description"] = ("the environment's name, given to the functions as STAGE (the HTTP API serves its "
-                                "$default stage, without a path prefix)")
+        stage["Description"] = (
+            "the environment's name, given to the functions as STAGE (the HTTP API serves its "
+            "$default stage, without a path prefix)"
+        )
     tracing = template["Parameters"].get("EnableTracing")
     if tracing:  # "HTTP APIs don't support X-Ray tracing" (API Gateway developer guide, HTTP API vs REST API)
-        tracing["Description"] = ("AWS X-Ray active tracing of the functions (billed per trace recorded; no SDK in the "
-                                  "code); an HTTP API records no X-Ray segment of its own")
+        tracing["Description"] = (
+            "AWS X-Ray active tracing of the functions (billed per trace recorded; no SDK in the "
+            "code); an HTTP API records no X-Ray segment of its own"
+        )
     if flavour == JWT:
         _drop_authorizer_function(template, authorizer_function)
     template["Outputs"] = _rewrite_stage_urls(template.get("Outputs") or {})
@@ -354,8 +457,10 @@ def _redraw_dashboard(template: dict) -> None:
 
 
 def header(flavour: str) -> str:
-    return (f"# Generated from template.yaml by `python -m tools.httpapi` ({flavour} authorizer): do not edit.\n"
-            f"# The HTTP API (API Gateway v2) flavour: see docs/http-api.md. Deploy with make deploy API=http.\n")
+    return (
+        f"# Generated from template.yaml by `python -m tools.httpapi` ({flavour} authorizer): do not edit.\n"
+        f"# The HTTP API (API Gateway v2) flavour: see docs/http-api.md. Deploy with make deploy API=http.\n"
+    )
 
 
 def render(rest: dict, flavour: str) -> str:
@@ -374,8 +479,9 @@ def stale(source: Path = samtemplate.TEMPLATE) -> list[str]:
         except DerivationError as exc:
             return [f"template.yaml: cannot derive the HTTP API templates: {exc}"]
         if not target.exists() or target.read_text() != wanted:
-            problems.append(f"{target.name} is stale: run make generate (it derives it from template.yaml again), "
-                            f"and commit it")
+            problems.append(
+                f"{target.name} is stale: run make generate (it derives it from template.yaml again), and commit it"
+            )
     return problems
 
 

@@ -69,8 +69,9 @@ def declared_indexes(modules: list[str] | None = None) -> dict[str, list[IndexMo
             for index in indexes:
                 known = merged.setdefault(collection, {}).setdefault(index.document["name"], index)
                 if known.document != index.document:
-                    raise ValueError(f"{name}: index {index.document['name']!r} on {collection} is declared "
-                                     f"twice, differently")
+                    raise ValueError(
+                        f"{name}: index {index.document['name']!r} on {collection} is declared twice, differently"
+                    )
     return {collection: list(indexes.values()) for collection, indexes in merged.items()}
 
 
@@ -92,8 +93,10 @@ def _create_on_configured_database() -> int:
     try:
         config = settings()
         if not secrets.is_reference(config.mongodb_uri) and not config.mongodb_uri.startswith(URI_SCHEMES):
-            raise ConfigError(f"MONGODB_URI must start with {' or '.join(URI_SCHEMES)} (or be a secret reference), "
-                              f"got {redact(config.mongodb_uri)[:80]!r}")
+            raise ConfigError(
+                f"MONGODB_URI must start with {' or '.join(URI_SCHEMES)} (or be a secret reference), "
+                f"got {redact(config.mongodb_uri)[:80]!r}"
+            )
         indexes = declared_indexes()
         database = db.client()[config.mongodb_database]
         names = create_indexes(database, indexes)

@@ -40,7 +40,9 @@ def reports_version(python: str, version: str) -> bool:
     try:
         answer = subprocess.run(
             [python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
-            capture_output=True, text=True, timeout=30,
+            capture_output=True,
+            text=True,
+            timeout=30,
         )
     except (OSError, subprocess.TimeoutExpired):
         return False
@@ -56,8 +58,10 @@ def pyenv_python(version: str) -> str | None:
     if shutil.which("pyenv") is None:
         return None
     listed = subprocess.run(["pyenv", "versions", "--bare"], capture_output=True, text=True)
-    candidates = sorted((line.strip() for line in listed.stdout.splitlines()
-                         if line.strip().startswith(f"{version}.")), key=_release_key)
+    candidates = sorted(
+        (line.strip() for line in listed.stdout.splitlines() if line.strip().startswith(f"{version}.")),
+        key=_release_key,
+    )
     for candidate in reversed(candidates):
         prefix = subprocess.run(["pyenv", "prefix", candidate], capture_output=True, text=True).stdout.strip()
         python = Path(prefix) / "bin" / f"python{version}"

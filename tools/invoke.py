@@ -47,9 +47,11 @@ RIE_OUTPUT_SECONDS = 2.0  # for RIE's last lines to come once it stopped
 SETTING_FIX = "set it right in your shell or in the template's Environment, or unset it for its default"
 
 TOKEN_PLACEHOLDER = "{{LOCAL_TOKEN}}"
-NOT_AN_EVENT = ("is neither an API Gateway proxy event (httpMethod and path, or version 2.0 with "
-                "requestContext.http.method and rawPath) nor an authorizer event (type TOKEN or REQUEST with "
-                "methodArn, or version 2.0 with routeArn); see events/ for examples")
+NOT_AN_EVENT = (
+    "is neither an API Gateway proxy event (httpMethod and path, or version 2.0 with "
+    "requestContext.http.method and rawPath) nor an authorizer event (type TOKEN or REQUEST with "
+    "methodArn, or version 2.0 with routeArn); see events/ for examples"
+)
 
 
 def fill_token(text: str) -> str:
@@ -206,8 +208,9 @@ def invoke_on_rie(function_name: str, template: dict, event_text: str, environme
     function = api.load(template).functions[function_name]
     port = loopback.free_port()
     try:
-        process = rie.start(function.handler, port, function_environment(function, environment),
-                            log_file=subprocess.PIPE)
+        process = rie.start(
+            function.handler, port, function_environment(function, environment), log_file=subprocess.PIPE
+        )
     except rie.RIEError as exc:
         raise CommandError(str(exc)) from None
     lines: list[str] = []
@@ -235,25 +238,43 @@ def invoke_on_rie(function_name: str, template: dict, event_text: str, environme
 
 def timing_summary(function_name: str, handler_path: str, import_ms: float, runs: list[float]) -> str:
     """What the runs cost: the first is the cold start; the others, if any, are warm."""
-    cold = (f"{function_name} ({handler_path}): cold start {import_ms + runs[0]:.1f} ms = import {import_ms:.1f} ms"
-            f" + first invocation {runs[0]:.1f} ms")
+    cold = (
+        f"{function_name} ({handler_path}): cold start {import_ms + runs[0]:.1f} ms = import {import_ms:.1f} ms"
+        f" + first invocation {runs[0]:.1f} ms"
+    )
     warm = runs[1:]
     if not warm:
         return f"{cold} (1 run; --repeat N / REPEAT=N for warm timings)"
-    return (f"{cold}; {len(warm)} warm invocation(s): median {statistics.median(warm):.2f} ms, "
-            f"min {min(warm):.2f} ms, max {max(warm):.2f} ms ({len(runs)} runs of the event in all)")
+    return (
+        f"{cold}; {len(warm)} warm invocation(s): median {statistics.median(warm):.2f} ms, "
+        f"min {min(warm):.2f} ms, max {max(warm):.2f} ms ({len(runs)} runs of the event in all)"
+    )
 
 
 def _parser() -> cli.Parser:
-    parser = cli.Parser(prog="make invoke",
-                        description="Invoke a function with an API Gateway event on the local database.")
+    parser = cli.Parser(
+        prog="make invoke", description="Invoke a function with an API Gateway event on the local database."
+    )
     parser.add_argument("event", type=Path, help="an event file, such as events/me.json")
-    parser.add_argument("--runtime", choices=("python", "rie"), default="python",
-                        help="rie: run under aws-lambda-rie and awslambdaric, as in AWS's base images")
-    parser.add_argument("--repeat", type=cli.positive, default=1, metavar="N",
-                        help="run the event N times (default 1): the first is the cold start, the others warm")
-    parser.add_argument("--db", choices=("keep", "fresh"), default="keep",
-                        help="fresh: an empty database for this run (see tools/database.py)")
+    parser.add_argument(
+        "--runtime",
+        choices=("python", "rie"),
+        default="python",
+        help="rie: run under aws-lambda-rie and awslambdaric, as in AWS's base images",
+    )
+    parser.add_argument(
+        "--repeat",
+        type=cli.positive,
+        default=1,
+        metavar="N",
+        help="run the event N times (default 1): the first is the cold start, the others warm",
+    )
+    parser.add_argument(
+        "--db",
+        choices=("keep", "fresh"),
+        default="keep",
+        help="fresh: an empty database for this run (see tools/database.py)",
+    )
     return parser
 
 
@@ -261,9 +282,11 @@ def check_token_stage(event_text: str, path: Path, environ=os.environ) -> None:
     """CommandError when the event asks for a local token but ``STAGE`` is not ``local``, which mints none."""
     stage = environ.get("STAGE", "").strip() or "local"
     if TOKEN_PLACEHOLDER in event_text and stage != "local":
-        raise CommandError(f"{path} asks for a local token ({TOKEN_PLACEHOLDER}), and local tokens are for "
-                           f"STAGE=local only, but STAGE is {stage!r}: unset STAGE, or put a token valid at "
-                           f"{stage!r} in the event instead of {TOKEN_PLACEHOLDER}")
+        raise CommandError(
+            f"{path} asks for a local token ({TOKEN_PLACEHOLDER}), and local tokens are for "
+            f"STAGE=local only, but STAGE is {stage!r}: unset STAGE, or put a token valid at "
+            f"{stage!r} in the event instead of {TOKEN_PLACEHOLDER}"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -21,8 +21,12 @@ class Context:
     in milliseconds since the epoch (default: ``DEFAULT_TIMEOUT_SECONDS`` from now).
     """
 
-    def __init__(self, function_name: str | None = None, request_id: str = "00000000-0000-4000-8000-000000000000",
-                 deadline_ms: float | None = None) -> None:
+    def __init__(
+        self,
+        function_name: str | None = None,
+        request_id: str = "00000000-0000-4000-8000-000000000000",
+        deadline_ms: float | None = None,
+    ) -> None:
         self.function_name = function_name or os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "function")
         self.function_version = os.environ.get("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
         self.memory_limit_in_mb = int(os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128"))

@@ -46,7 +46,7 @@ def mint_local_token(sub: str, scope: str = "", ttl: int = 3600) -> str:
         raise ValueError(f"SUB {problem or 'must not start or end with spaces'}, got {sub!r}")
     scope = " ".join(scope.split())
     if not all(SCOPE_TOKEN.match(name) for name in scope.split()):
-        raise ValueError(f"SCOPE must be space-separated scope names of printable ASCII but \" and \\, got {scope!r}")
+        raise ValueError(f'SCOPE must be space-separated scope names of printable ASCII but " and \\, got {scope!r}')
     if not 1 <= ttl <= MAX_TTL_SECONDS:
         raise ValueError(f"TTL must be between 1 and {MAX_TTL_SECONDS} seconds, got {ttl}")
     configured = tokens.load(os.environ, stage)
@@ -63,27 +63,37 @@ def mint_local_token(sub: str, scope: str = "", ttl: int = 3600) -> str:
 
 def environment_warnings(environ, ttl: int) -> list[str]:
     """What this environment's JWT_* settings will do to a local token, one sentence each."""
+
     def value(name: str) -> str:
         return environ.get(name, "").strip()
 
     warnings = []
     if value("JWT_SECRET"):
-        warnings.append(f"JWT_SECRET is set, so the authorizer verifies with it, not with the local development "
-                        f"secret: {REFUSES}; unset JWT_SECRET to use local tokens")
+        warnings.append(
+            f"JWT_SECRET is set, so the authorizer verifies with it, not with the local development "
+            f"secret: {REFUSES}; unset JWT_SECRET to use local tokens"
+        )
     if value("JWT_JWKS_URL"):
-        warnings.append(f"JWT_JWKS_URL is set, so the authorizer verifies with the keys at {value('JWT_JWKS_URL')}: "
-                        f"{REFUSES}; unset JWT_JWKS_URL to use local tokens")
+        warnings.append(
+            f"JWT_JWKS_URL is set, so the authorizer verifies with the keys at {value('JWT_JWKS_URL')}: "
+            f"{REFUSES}; unset JWT_JWKS_URL to use local tokens"
+        )
     if warnings:
         return warnings
     algorithms = [name.strip() for name in value("JWT_ALGORITHMS").split(",") if name.strip()]
     if algorithms and "HS256" not in algorithms:
-        warnings.append(f"JWT_ALGORITHMS={value('JWT_ALGORITHMS')} leaves out HS256, the local tokens' algorithm: "
-                        f"{REFUSES}")
-    for name, claim, local in (("JWT_ISSUER", "iss", tokens.LOCAL_ISSUER), ("JWT_AUDIENCE", "aud",
-                                                                              tokens.LOCAL_AUDIENCE)):
+        warnings.append(
+            f"JWT_ALGORITHMS={value('JWT_ALGORITHMS')} leaves out HS256, the local tokens' algorithm: {REFUSES}"
+        )
+    for name, claim, local in (
+        ("JWT_ISSUER", "iss", tokens.LOCAL_ISSUER),
+        ("JWT_AUDIENCE", "aud", tokens.LOCAL_AUDIENCE),
+    ):
         if value(name) and value(name) != local:
-            warnings.append(f"{name} is set, so this token carries {claim}={value(name)} instead of {local}: an "
-                            f"authorizer run without the same {name} (another shell, say) refuses it (401)")
+            warnings.append(
+                f"{name} is set, so this token carries {claim}={value(name)} instead of {local}: an "
+                f"authorizer run without the same {name} (another shell, say) refuses it (401)"
+            )
     limit = value("JWT_MAX_LIFETIME_SECONDS")
     if limit.isdigit() and 0 < int(limit) < ttl:  # 0: no limit
         warnings.append(f"JWT_MAX_LIFETIME_SECONDS={limit} is less than TTL={ttl}: {REFUSES}; use TTL={limit} or less")

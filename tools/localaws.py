@@ -51,8 +51,9 @@ def _post(url: str, body: bytes, ca_file: Path | None = None) -> None:
 
     context = ssl.create_default_context(cafile=str(ca_file)) if ca_file else None
     try:
-        with urllib.request.urlopen(urllib.request.Request(url, data=body, method="POST", headers=RAW_BODY), timeout=10,
-                                    context=context) as answer:
+        with urllib.request.urlopen(
+            urllib.request.Request(url, data=body, method="POST", headers=RAW_BODY), timeout=10, context=context
+        ) as answer:
             answer.read()
     except OSError as exc:
         raise LocalAWSError(f"{url}: {exc}") from None

@@ -66,8 +66,9 @@ def build() -> Path:
     return target
 
 
-def command(binary: Path, port: int | None, data_dir: Path, tls: TLSListener | None = None,
-            ungated_port: int | None = None) -> list[str]:
+def command(
+    binary: Path, port: int | None, data_dir: Path, tls: TLSListener | None = None, ungated_port: int | None = None
+) -> list[str]:
     """The server's command line: plain TCP on ``port``, TLS as ``tls`` says, FerretDB's own on ``ungated_port``.
 
     None turns a listener off.
@@ -76,15 +77,22 @@ def command(binary: Path, port: int | None, data_dir: Path, tls: TLSListener | N
     if port is not None:
         arguments += ["-listen", f"127.0.0.1:{port}"]
     if tls is not None:
-        arguments += ["-tls-listen", f"127.0.0.1:{tls.port}", "-tls-cert", str(tls.cert_file),
-                      "-tls-key", str(tls.key_file)]
+        arguments += [
+            "-tls-listen",
+            f"127.0.0.1:{tls.port}",
+            "-tls-cert",
+            str(tls.cert_file),
+            "-tls-key",
+            str(tls.key_file),
+        ]
     if ungated_port is not None:
         arguments += ["-ungated-listen", f"127.0.0.1:{ungated_port}"]
     return arguments
 
 
-def start(port: int, data_dir: Path, log_file=None, tls: TLSListener | None = None,
-          ungated_port: int | None = None) -> subprocess.Popen:
+def start(
+    port: int, data_dir: Path, log_file=None, tls: TLSListener | None = None, ungated_port: int | None = None
+) -> subprocess.Popen:
     """Start a server on 127.0.0.1:``port`` storing its files in ``data_dir``, and on ``tls`` too when given.
 
     ``ungated_port`` also exposes the embedded FerretDB directly, without the
@@ -151,8 +159,9 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("build", prog="python -m tools.localdb build", help="build the server binary if needed")
     serve_parser = commands.add_parser("serve", prog="make db", help="run the server in the foreground")
     serve_parser.add_argument("--port", type=cli.port, default=os.environ.get("DB_PORT", "").strip() or "27017")
-    serve_parser.add_argument("--data", type=Path,
-                              default=os.environ.get("DB_DATA", "").strip() or ROOT / ".local" / "db")
+    serve_parser.add_argument(
+        "--data", type=Path, default=os.environ.get("DB_DATA", "").strip() or ROOT / ".local" / "db"
+    )
     args = parser.parse_args(argv)
 
     try:

@@ -29,8 +29,9 @@ def generate(directory: Path) -> TLSFiles:
     directory.mkdir(parents=True, exist_ok=True)
     authority = trustme.CA(organization_name="bare-api local CA")
     now = datetime.now(UTC)
-    server = authority.issue_cert("127.0.0.1", "localhost", common_name="localhost",
-                                  not_before=now - CLOCK_SKEW, not_after=now + VALIDITY)
+    server = authority.issue_cert(
+        "127.0.0.1", "localhost", common_name="localhost", not_before=now - CLOCK_SKEW, not_after=now + VALIDITY
+    )
     files = TLSFiles(directory / "ca.pem", directory / "server.pem", directory / "server-key.pem")
     authority.cert_pem.write_to_path(str(files.ca_file))
     server.cert_chain_pems[0].write_to_path(str(files.cert_file))

@@ -86,10 +86,16 @@ def start(handler: str, port: int, env: dict | None = None, log_file=None) -> su
     environment.setdefault("LAMBDA_TASK_ROOT", str(ROOT))
     command = [
         str(binary()),
-        "--runtime-interface-emulator-address", f"127.0.0.1:{port}",
-        "--runtime-api-address", f"127.0.0.1:{loopback.free_port()}",
-        "--log-level", "error",
-        sys.executable, "-m", "awslambdaric", handler,
+        "--runtime-interface-emulator-address",
+        f"127.0.0.1:{port}",
+        "--runtime-api-address",
+        f"127.0.0.1:{loopback.free_port()}",
+        "--log-level",
+        "error",
+        sys.executable,
+        "-m",
+        "awslambdaric",
+        handler,
     ]
     output = log_file if log_file is not None else sys.stderr
     process = subprocess.Popen(
@@ -105,6 +111,7 @@ def start(handler: str, port: int, env: dict | None = None, log_file=None) -> su
 def stop(process: subprocess.Popen) -> None:
     """Stop an RIE process started by :func:`start` (and its runtime) and wait for it."""
     loopback.stop(process, timeout=5)
+
 
 def invoke(port: int, event, timeout: float, request_id: str | None = None):
     """Invoke the function behind RIE on ``port`` with ``event``; return its result.

@@ -88,18 +88,27 @@ def all_functions(template: dict) -> dict[str, dict]:
 
 def hooks(template: dict) -> dict[str, dict]:
     """The functions CodeDeploy runs around a deployment (``DeploymentPreference.Hooks``): no API function."""
-    preferences = [resource.get("Properties", {}).get("DeploymentPreference") or {}
-                   for resource in all_functions(template).values()]
-    named = {hook.get("Ref") for preference in preferences for hook in (preference.get("Hooks") or {}).values()
-             if isinstance(hook, dict)}
+    preferences = [
+        resource.get("Properties", {}).get("DeploymentPreference") or {}
+        for resource in all_functions(template).values()
+    ]
+    named = {
+        hook.get("Ref")
+        for preference in preferences
+        for hook in (preference.get("Hooks") or {}).values()
+        if isinstance(hook, dict)
+    }
     return {name: resource for name, resource in all_functions(template).items() if name in named}
 
 
 def events(template: dict, kind: str) -> list[tuple[str, dict]]:
     """``(function, event properties)`` for every event of type ``kind`` (``Api``, ``HttpApi``) of every function."""
-    return [(name, event.get("Properties", {}))
-            for name, function in functions(template).items()
-            for event in (function.get("Properties", {}).get("Events") or {}).values() if event.get("Type") == kind]
+    return [
+        (name, event.get("Properties", {}))
+        for name, function in functions(template).items()
+        for event in (function.get("Properties", {}).get("Events") or {}).values()
+        if event.get("Type") == kind
+    ]
 
 
 def api_routes(template: dict) -> list[ApiRoute]:
@@ -192,7 +201,7 @@ class Evaluator:
         if len(expression) != 1 or not next(iter(expression)).startswith(("Ref", "Fn::", "Condition")):
             evaluated = {key: self.value(item) for key, item in expression.items()}
             return {key: item for key, item in evaluated.items() if item is not NO_VALUE}
-        (function, argument), = expression.items()
+        ((function, argument),) = expression.items()
         return self._apply(function, argument)
 
     def _apply(self, function: str, argument):  # noqa: C901 -- one branch per intrinsic function: a dispatch table

@@ -53,8 +53,10 @@ def seeds(folder: Path = HANDLERS) -> dict[str, list[dict]]:
             raise CommandError(f"cannot import {name} to read its SEED: {type(exc).__name__}: {exc}") from None
         for collection, documents in (getattr(module, "SEED", None) or {}).items():
             if any("_id" not in document for document in documents):
-                raise CommandError(f"{name}: every SEED document needs an _id, so that it is stored once; "
-                                   f"one in {collection!r} has none")
+                raise CommandError(
+                    f"{name}: every SEED document needs an _id, so that it is stored once; "
+                    f"one in {collection!r} has none"
+                )
             found.setdefault(collection, []).extend(documents)
     return found
 
@@ -99,8 +101,10 @@ def describe(outcomes: dict[str, Outcome]) -> list[str]:
     for collection, outcome in outcomes.items():
         parts = [f"stored {len(outcome.stored)}"]
         if outcome.kept:
-            parts.append(f"kept {len(outcome.kept)} already there as they are ({_ids(outcome.kept)}): "
-                         f"make seed REPLACE=1 puts SEED's version back")
+            parts.append(
+                f"kept {len(outcome.kept)} already there as they are ({_ids(outcome.kept)}): "
+                f"make seed REPLACE=1 puts SEED's version back"
+            )
         if outcome.replaced:
             parts.append(f"replaced {len(outcome.replaced)} by SEED's version ({_ids(outcome.replaced)})")
         lines.append(f"seed: {collection}: {'; '.join(parts)}")
@@ -154,9 +158,14 @@ def seed_if_empty(chosen: Database) -> list[str]:
     if not chosen.local:
         return []
     try:
-        result = subprocess.run([sys.executable, "-m", "tools.seed", "--if-empty"], cwd=ROOT,
-                                env={**os.environ, **chosen.environment()}, capture_output=True, text=True,
-                                timeout=SUBPROCESS_TIMEOUT_SECONDS)
+        result = subprocess.run(
+            [sys.executable, "-m", "tools.seed", "--if-empty"],
+            cwd=ROOT,
+            env={**os.environ, **chosen.environment()},
+            capture_output=True,
+            text=True,
+            timeout=SUBPROCESS_TIMEOUT_SECONDS,
+        )
     except subprocess.TimeoutExpired:
         return [f"seed: could not store the SEED documents within {SUBPROCESS_TIMEOUT_SECONDS} s; going on"]
     lines = (result.stdout + result.stderr).splitlines()
@@ -169,10 +178,14 @@ def _parser() -> argparse.ArgumentParser:
     from tools import cli
 
     parser = cli.Parser(prog="make seed", description=__doc__.splitlines()[0])
-    parser.add_argument("--replace", action="store_true",
-                        help="put SEED's version back over documents of the same _id (REPLACE=1)")
-    parser.add_argument("--if-empty", action="store_true",
-                        help="only when the database holds no document (what make invoke and make serve run)")
+    parser.add_argument(
+        "--replace", action="store_true", help="put SEED's version back over documents of the same _id (REPLACE=1)"
+    )
+    parser.add_argument(
+        "--if-empty",
+        action="store_true",
+        help="only when the database holds no document (what make invoke and make serve run)",
+    )
     return parser
 
 
@@ -190,8 +203,11 @@ def main(argv: list[str] | None = None) -> int:
         try:
             lines = seed_database(chosen.uri, chosen.name, args.replace, args.if_empty)
         except PyMongoError as exc:
-            print(f"make seed: cannot store the SEED documents on {redact(chosen.uri)}: "
-                  f"{redact(str(exc).split(', Timeout:')[0])[:300]}", file=sys.stderr)
+            print(
+                f"make seed: cannot store the SEED documents on {redact(chosen.uri)}: "
+                f"{redact(str(exc).split(', Timeout:')[0])[:300]}",
+                file=sys.stderr,
+            )
             return 1
     for line in lines:
         print(line)

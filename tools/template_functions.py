@@ -96,8 +96,11 @@ def rest_api_id(template: dict):
     for _function, properties in samtemplate.events(template, "Api"):
         if "RestApiId" in properties:
             return properties["RestApiId"]
-    apis = [name for name, resource in template.get("Resources", {}).items()
-            if resource.get("Type") == "AWS::Serverless::Api"]
+    apis = [
+        name
+        for name, resource in template.get("Resources", {}).items()
+        if resource.get("Type") == "AWS::Serverless::Api"
+    ]
     return {"Ref": apis[0]} if apis else None
 
 
@@ -134,8 +137,11 @@ def function_events(template: dict, function: str, routes: list[Declared]) -> di
     ``Auth.Authorizer: NONE`` of a public route following the declaration; other events (not Api) stay.
     """
     current = template.get("Resources", {}).get(function, {}).get("Properties", {}).get("Events") or {}
-    by_route = {(str(event.get("Properties", {}).get("Method", "")).upper(), event.get("Properties", {}).get("Path")):
-                name for name, event in current.items() if event.get("Type") == "Api"}
+    by_route = {
+        (str(event.get("Properties", {}).get("Method", "")).upper(), event.get("Properties", {}).get("Path")): name
+        for name, event in current.items()
+        if event.get("Type") == "Api"
+    }
     events = {name: event for name, event in current.items() if event.get("Type") != "Api"}
     for route in routes + preflights(routes):
         name = by_route.get(route.key)
@@ -197,11 +203,16 @@ def function_entry(existing: Entry | None, wanted: Entry, events: dict, module: 
         if key not in owned or _find(merged, key) is not None:
             continue
         earlier = set(order[:index])
-        position = max((number + 1 for number, part in enumerate(merged) if part.key in earlier or part.key is None),
-                       default=len(merged))
+        position = max(
+            (number + 1 for number, part in enumerate(merged) if part.key in earlier or part.key is None),
+            default=len(merged),
+        )
         merged.insert(position, by_key[key])
-    lines = existing.lines[:start] + join([part for part in merged if part.lines or part.lead]) + \
-        existing.lines[start + len(join(current)):]
+    lines = (
+        existing.lines[:start]
+        + join([part for part in merged if part.lines or part.lead])
+        + existing.lines[start + len(join(current)) :]
+    )
     return Entry(existing.key, existing.lead, lines)
 
 
@@ -214,8 +225,9 @@ def _with_lead(entry: Entry, lead: list[str]) -> Entry:
     return Entry(entry.key, lead, entry.lines)
 
 
-def generated(text: str, routes: list[Declared], template: dict, path: Path = SKELETON,
-              handlers: Path = HANDLERS) -> str:
+def generated(
+    text: str, routes: list[Declared], template: dict, path: Path = SKELETON, handlers: Path = HANDLERS
+) -> str:
     """``text`` (template.yaml) with the function blocks of the modules declaring ``routes``, as the docstring says."""
     sections = split(text.splitlines(), 0)
     section = {entry.key: entry for entry in sections if entry.key}
@@ -225,10 +237,17 @@ def generated(text: str, routes: list[Declared], template: dict, path: Path = SK
     planned = planned_functions(template, routes)
     owned_alarms = set()
     for module, function in planned.items():
-        owned_alarms |= {entry.key for entry in skeleton(function.removesuffix("Function"), module.rpartition(".")[2],
-                                                         path)["Resources"][1:]}
-    _remove_gone(parameters, resources, {name: resource for name, resource in functions.items()
-                                         if name not in planned.values()}, path, handlers)
+        owned_alarms |= {
+            entry.key
+            for entry in skeleton(function.removesuffix("Function"), module.rpartition(".")[2], path)["Resources"][1:]
+        }
+    _remove_gone(
+        parameters,
+        resources,
+        {name: resource for name, resource in functions.items() if name not in planned.values()},
+        path,
+        handlers,
+    )
     for module, function in planned.items():
         blocks = skeleton(function.removesuffix("Function"), module.rpartition(".")[2], path)
         served = [route for route in routes if route.module == module]
@@ -257,8 +276,7 @@ def generated(text: str, routes: list[Declared], template: dict, path: Path = SK
     return "\n".join(join(sections)) + "\n"
 
 
-def _remove_gone(parameters: list[Entry], resources: list[Entry], functions: dict, path: Path,
-                 handlers: Path) -> None:
+def _remove_gone(parameters: list[Entry], resources: list[Entry], functions: dict, path: Path, handlers: Path) -> None:
     """Remove the blocks of each function whose Handler is a module of ``handlers/`` that is gone."""
     for function, resource in functions.items():
         module = str(resource.get("Properties", {}).get("Handler", "")).rpartition(".")[0]

@@ -66,9 +66,12 @@ def request(url: str, method: str = "GET", headers: dict[str, str] | None = None
 
 def routes(template: dict) -> tuple[str, list[str]]:
     """An open GET path and the guarded GET paths without path parameters, from the template's events."""
-    declared = [(event.get("Path", ""), (event.get("Auth") or {}).get("Authorizer") != "NONE")
-                for kind in ("Api", "HttpApi") for _, event in samtemplate.events(template, kind)
-                if str(event.get("Method", "")).upper() == "GET" and "{" not in event.get("Path", "{")]
+    declared = [
+        (event.get("Path", ""), (event.get("Auth") or {}).get("Authorizer") != "NONE")
+        for kind in ("Api", "HttpApi")
+        for _, event in samtemplate.events(template, kind)
+        if str(event.get("Method", "")).upper() == "GET" and "{" not in event.get("Path", "{")
+    ]
     open_paths = sorted(path for path, guarded in declared if not guarded)
     return (open_paths[0] if open_paths else ""), sorted({path for path, guarded in declared if guarded})
 
@@ -93,36 +96,63 @@ def latency_checks(base: str, open_path: str) -> list[tuple[bool, str]]:
     first = request(base + open_path)
     warm = [request(base + open_path) for _ in range(WARM_REQUESTS)]
     median = statistics.median(answer.milliseconds for answer in warm)
-    return [line(first.status == 200 and first.milliseconds < FIRST_REQUEST_LIMIT_MS,
-                 f"first request: GET {open_path} answers 200 in {first.milliseconds:.0f} ms (limit "
-                 f"{FIRST_REQUEST_LIMIT_MS} ms)", str(first.status)),
-            line(all(answer.status == 200 for answer in warm) and median < WARM_LIMIT_MS,
-                 f"warm requests: GET {open_path} median {median:.0f} ms over {WARM_REQUESTS} (limit {WARM_LIMIT_MS} "
-                 f"ms)", ",".join(str(answer.status) for answer in warm))]
+    return [
+        line(
+            first.status == 200 and first.milliseconds < FIRST_REQUEST_LIMIT_MS,
+            f"first request: GET {open_path} answers 200 in {first.milliseconds:.0f} ms (limit "
+            f"{FIRST_REQUEST_LIMIT_MS} ms)",
+            str(first.status),
+        ),
+        line(
+            all(answer.status == 200 for answer in warm) and median < WARM_LIMIT_MS,
+            f"warm requests: GET {open_path} median {median:.0f} ms over {WARM_REQUESTS} (limit {WARM_LIMIT_MS} ms)",
+            ",".join(str(answer.status) for answer in warm),
+        ),
+    ]
 
 
 def gateway_checks(base: str, guarded: str, origin: str) -> list[tuple[bool, str]]:
     sent = {"Origin": origin} if origin else {}
-    answers = {"no token": (request(base + guarded, headers=sent), (401,)),
-               "a made-up token": (request(base + guarded, headers={**sent, "Authorization": MADE_UP_TOKEN}), (401,)),
-               "an unknown path": (request(base + "/verify-no-such-path", headers=sent), (403, 404))}
+    answers = {
+        "no token": (request(base + guarded, headers=sent), (401,)),
+        "a made-up token": (request(base + guarded, headers={**sent, "Authorization": MADE_UP_TOKEN}), (401,)),
+        "an unknown path": (request(base + "/verify-no-such-path", headers=sent), (403, 404)),
+    }
     found = []
     for label, (answer, statuses) in answers.items():
         target = f"GET {guarded} with {label}" if label != "an unknown path" else "GET of an unknown path"
-        found.append(line(answer.status in statuses and has_message(answer),
-                          f"gateway answer: {target} answers {' or '.join(map(str, statuses))} with a JSON message",
-                          f"{answer.status} {answer.body[:80]!r}"))
+        found.append(
+            line(
+                answer.status in statuses and has_message(answer),
+                f"gateway answer: {target} answers {' or '.join(map(str, statuses))} with a JSON message",
+                f"{answer.status} {answer.body[:80]!r}",
+            )
+        )
         if origin:
-            found.append(line(answer.headers.get("access-control-allow-origin") == origin,
-                              f"gateway answer CORS: {target} carries Access-Control-Allow-Origin {origin}",
-                              str(answer.headers.get("access-control-allow-origin"))))
+            found.append(
+                line(
+                    answer.headers.get("access-control-allow-origin") == origin,
+                    f"gateway answer CORS: {target} carries Access-Control-Allow-Origin {origin}",
+                    str(answer.headers.get("access-control-allow-origin")),
+                )
+            )
     if origin:
-        preflight = request(base + guarded, "OPTIONS", {"Origin": origin, "Access-Control-Request-Method": "GET",
-                                                         "Access-Control-Request-Headers": "authorization"})
-        found.append(line(200 <= preflight.status < 300
-                          and preflight.headers.get("access-control-allow-origin") == origin,
-                          f"preflight: OPTIONS {guarded} from {origin} is allowed",
-                          f"{preflight.status} {preflight.headers.get('access-control-allow-origin')}"))
+        preflight = request(
+            base + guarded,
+            "OPTIONS",
+            {
+                "Origin": origin,
+                "Access-Control-Request-Method": "GET",
+                "Access-Control-Request-Headers": "authorization",
+            },
+        )
+        found.append(
+            line(
+                200 <= preflight.status < 300 and preflight.headers.get("access-control-allow-origin") == origin,
+                f"preflight: OPTIONS {guarded} from {origin} is allowed",
+                f"{preflight.status} {preflight.headers.get('access-control-allow-origin')}",
+            )
+        )
     return found
 
 
@@ -132,18 +162,29 @@ def token_checks(base: str, guarded: list[str], token: str, document: dict) -> l
     for index, path in enumerate(guarded):
         answer = request(base + path, headers=bearer)
         what = "authorizer cache: " if index else "token: "
-        found.append(line(answer.status == 200, f"{what}GET {path} with the token answers 200"
-                          + (" (the cached answer covers this route)" if index else ""), str(answer.status)))
+        found.append(
+            line(
+                answer.status == 200,
+                f"{what}GET {path} with the token answers 200"
+                + (" (the cached answer covers this route)" if index else ""),
+                str(answer.status),
+            )
+        )
         statuses = declared_statuses(path, document)
-        found.append(line(answer.status in statuses and answer.headers.get("content-type", "").startswith(
-                          ("application/json", "application/problem+json")),
-                          f"contract: GET {path} answers a status and type openapi.yaml declares",
-                          f"{answer.status} {answer.headers.get('content-type')}"))
+        found.append(
+            line(
+                answer.status in statuses
+                and answer.headers.get("content-type", "").startswith(("application/json", "application/problem+json")),
+                f"contract: GET {path} answers a status and type openapi.yaml declares",
+                f"{answer.status} {answer.headers.get('content-type')}",
+            )
+        )
     return found
 
 
-def verify(base: str, token: str = "", origin: str = "", template: dict | None = None,
-           document: dict | None = None) -> list[tuple[bool, str]]:
+def verify(
+    base: str, token: str = "", origin: str = "", template: dict | None = None, document: dict | None = None
+) -> list[tuple[bool, str]]:
     """``(passed, line)`` for every check of the stage at ``base``."""
     template = template if template is not None else samtemplate.load()
     document = document if document is not None else yaml.safe_load(OPENAPI.read_text())
@@ -165,8 +206,9 @@ def stage_url(environment: str) -> str:
     from tools.checks import sam
 
     region = deploy.require_credentials()
-    return deploy.api_url(boto3.client("cloudformation", region_name=region),
-                          sam.deploy_settings(environment)["stack_name"])
+    return deploy.api_url(
+        boto3.client("cloudformation", region_name=region), sam.deploy_settings(environment)["stack_name"]
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -174,10 +216,14 @@ def main(argv: list[str] | None = None) -> int:
     target = parser.add_mutually_exclusive_group(required=True)
     target.add_argument("--url", help="the stage's base URL")
     target.add_argument("--env", help="a samconfig.toml environment: its stack's ApiUrl")
-    parser.add_argument("--token", default=os.environ.get("SMOKE_TOKEN", ""),
-                        help="a valid token (default: $SMOKE_TOKEN)")
-    parser.add_argument("--origin", default=os.environ.get("CORS_ALLOW_ORIGINS", "").split(",")[0].strip(),
-                        help="an allowed browser origin (default: the first of $CORS_ALLOW_ORIGINS)")
+    parser.add_argument(
+        "--token", default=os.environ.get("SMOKE_TOKEN", ""), help="a valid token (default: $SMOKE_TOKEN)"
+    )
+    parser.add_argument(
+        "--origin",
+        default=os.environ.get("CORS_ALLOW_ORIGINS", "").split(",")[0].strip(),
+        help="an allowed browser origin (default: the first of $CORS_ALLOW_ORIGINS)",
+    )
     parser.add_argument("--template", type=Path, default=samtemplate.TEMPLATE)
     args = parser.parse_args(argv)
     if args.url and not args.url.startswith(("https://", "http://")):

@@ -16,8 +16,9 @@ def _resolve(reference: str) -> str:
     import boto3
     from botocore.config import Config
 
-    config = Config(connect_timeout=FETCH_TIMEOUT_SECONDS, read_timeout=FETCH_TIMEOUT_SECONDS,
-                    retries={"total_max_attempts": 2})
+    config = Config(
+        connect_timeout=FETCH_TIMEOUT_SECONDS, read_timeout=FETCH_TIMEOUT_SECONDS, retries={"total_max_attempts": 2}
+    )
     client = boto3.client("secretsmanager", region_name=reference.split(":")[3], config=config)
     return client.get_secret_value(SecretId=reference)["SecretString"]
 

@@ -68,8 +68,13 @@ async def read_me(caller: Annotated[Caller, Depends(current_caller)]) -> Profile
     document = await profiles.find_one({"_id": caller.sub})
     if document is None:
         now = datetime.now(UTC)
-        document = {"_id": caller.sub, "email": caller.email or None, "name": caller.name or caller.sub,
-                    "created_at": now, "updated_at": now}
+        document = {
+            "_id": caller.sub,
+            "email": caller.email or None,
+            "name": caller.name or caller.sub,
+            "created_at": now,
+            "updated_at": now,
+        }
         try:
             await profiles.insert_one(document)
         except DuplicateKeyError:

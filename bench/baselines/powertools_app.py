@@ -46,8 +46,13 @@ def read_me() -> dict:
     document = profiles.find_one({"_id": claims["sub"]})
     if document is None:
         now = datetime.now(UTC)
-        document = {"_id": claims["sub"], "email": claims.get("email"), "name": claims.get("name") or claims["sub"],
-                    "created_at": now, "updated_at": now}
+        document = {
+            "_id": claims["sub"],
+            "email": claims.get("email"),
+            "name": claims.get("name") or claims["sub"],
+            "created_at": now,
+            "updated_at": now,
+        }
         try:
             profiles.insert_one(document)
         except DuplicateKeyError:

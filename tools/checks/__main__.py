@@ -55,8 +55,11 @@ def check_template(path: Path) -> list[str]:
             transformed = sam.translate(source, values)
         except Exception:
             continue  # template.check reports why the template cannot be transformed
-        problems += [line for line in cfnlint.lint_document(transformed, f"{path.name} [{environment}, transformed]")
-                     if not any(finding in line for finding in resolved)]
+        problems += [
+            line
+            for line in cfnlint.lint_document(transformed, f"{path.name} [{environment}, transformed]")
+            if not any(finding in line for finding in resolved)
+        ]
     return problems + template.check(path) + check_operations(source)
 
 
@@ -65,8 +68,11 @@ def check_operations(source: dict) -> list[str]:
     arithmetic, problems = budget.check(source)
     for line in arithmetic:
         print(line, file=sys.stderr)
-    namespace = str(Evaluator(source, sam.parameter_values(source, {})).value(
-        source.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {}).get("APP_NAME")))
+    namespace = str(
+        Evaluator(source, sam.parameter_values(source, {})).value(
+            source.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {}).get("APP_NAME")
+        )
+    )
     return problems + dashboard.check(source, emitted.run_functions(source, namespace))
 
 
@@ -74,8 +80,9 @@ def check_operations(source: dict) -> list[str]:
 PARTITION_REGIONS = ("us-east-1", "cn-north-1", "us-gov-west-1")
 
 
-def check_bootstrap(path: Path = BOOTSTRAP,
-                    app_templates: tuple[Path, ...] = (template.samtemplate.TEMPLATE, *httpapi.TEMPLATES)) -> list[str]:
+def check_bootstrap(
+    path: Path = BOOTSTRAP, app_templates: tuple[Path, ...] = (template.samtemplate.TEMPLATE, *httpapi.TEMPLATES)
+) -> list[str]:
     """cfn-lint, then the bootstrap assertions against every stack each flavour makes, per environment and partition."""
     apps = {}
     for app_template in app_templates:

@@ -24,40 +24,90 @@ OIDC_SUB = "token.actions.githubusercontent.com:sub"
 MINIMUM_NONCURRENT_DAYS = 30
 # What a role of the app stack must never do, and what may create or change one only with the boundary.
 NEVER = {"iam:DeleteRolePermissionsBoundary"}
-NEEDS_BOUNDARY = {"iam:CreateRole", "iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:AttachRolePolicy",
-                  "iam:DetachRolePolicy", "iam:PutRolePermissionsBoundary"}
+NEEDS_BOUNDARY = {
+    "iam:CreateRole",
+    "iam:PutRolePolicy",
+    "iam:DeleteRolePolicy",
+    "iam:AttachRolePolicy",
+    "iam:DetachRolePolicy",
+    "iam:PutRolePermissionsBoundary",
+}
 # Permissions CloudFormation's handlers list for the app stack's resource types that its template never needs.
 NOT_NEEDED = {
-    **dict.fromkeys(["ec2:DescribeSecurityGroups", "ec2:DescribeSubnets", "ec2:DescribeVpcs",
-                     "ec2:DescribeNetworkInterfaces"], "no function runs in a VPC"),
+    **dict.fromkeys(
+        ["ec2:DescribeSecurityGroups", "ec2:DescribeSubnets", "ec2:DescribeVpcs", "ec2:DescribeNetworkInterfaces"],
+        "no function runs in a VPC",
+    ),
     **dict.fromkeys(["elasticfilesystem:DescribeMountTargets", "s3files:ListMountTargets"], "no file systems"),
-    **dict.fromkeys(["kms:CreateGrant", "kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey",
-                     "logs:AssociateKmsKey", "logs:DisassociateKmsKey"],
-                    "functions and log groups use AWS managed encryption keys"),
-    **dict.fromkeys(["lambda:GetCodeSigningConfig", "lambda:PutFunctionCodeSigningConfig",
-                     "lambda:DeleteFunctionCodeSigningConfig"], "no code signing"),
+    **dict.fromkeys(
+        [
+            "kms:CreateGrant",
+            "kms:Decrypt",
+            "kms:DescribeKey",
+            "kms:Encrypt",
+            "kms:GenerateDataKey",
+            "logs:AssociateKmsKey",
+            "logs:DisassociateKmsKey",
+        ],
+        "functions and log groups use AWS managed encryption keys",
+    ),
+    **dict.fromkeys(
+        [
+            "lambda:GetCodeSigningConfig",
+            "lambda:PutFunctionCodeSigningConfig",
+            "lambda:DeleteFunctionCodeSigningConfig",
+        ],
+        "no code signing",
+    ),
     "lambda:GetLayerVersion": "no layers",
-    **dict.fromkeys(["lambda:PassCapacityProvider", "lambda:PutFunctionScalingConfig",
-                     "lambda:AssociateRuntimeAlias"], "no capacity providers"),
-    **dict.fromkeys(["lambda:PutProvisionedConcurrencyConfig", "lambda:DeleteProvisionedConcurrencyConfig"],
-                    "no provisioned concurrency"),
-    **dict.fromkeys(["logs:PutDataProtectionPolicy", "logs:DeleteDataProtectionPolicy",
-                     "s3:REST.PUT.OBJECT", "firehose:TagDeliveryStream",
-                     "logs:DeleteResourcePolicy", "logs:PutIndexPolicy", "logs:DeleteIndexPolicy",
-                     "logs:PutBearerTokenAuthentication", "logs:PutLogGroupDeletionProtection"],
-                    "log groups have retention only"),
+    **dict.fromkeys(
+        ["lambda:PassCapacityProvider", "lambda:PutFunctionScalingConfig", "lambda:AssociateRuntimeAlias"],
+        "no capacity providers",
+    ),
+    **dict.fromkeys(
+        ["lambda:PutProvisionedConcurrencyConfig", "lambda:DeleteProvisionedConcurrencyConfig"],
+        "no provisioned concurrency",
+    ),
+    **dict.fromkeys(
+        [
+            "logs:PutDataProtectionPolicy",
+            "logs:DeleteDataProtectionPolicy",
+            "s3:REST.PUT.OBJECT",
+            "firehose:TagDeliveryStream",
+            "logs:DeleteResourcePolicy",
+            "logs:PutIndexPolicy",
+            "logs:DeleteIndexPolicy",
+            "logs:PutBearerTokenAuthentication",
+            "logs:PutLogGroupDeletionProtection",
+        ],
+        "log groups have retention only",
+    ),
     "codedeploy:RegisterOnPremisesInstance": "Lambda deployments have no instances",
     "iam:DeleteRolePermissionsBoundary": "a role of the app stack keeps its boundary",
-    **dict.fromkeys(["apigateway:TagResource", "apigateway:UntagResource"],
-                    "no IAM actions: IAM authorizes API Gateway's tags as PUT and DELETE on /tags/*"),
+    **dict.fromkeys(
+        ["apigateway:TagResource", "apigateway:UntagResource"],
+        "no IAM actions: IAM authorizes API Gateway's tags as PUT and DELETE on /tags/*",
+    ),
 }
 # Permissions a resource needs that its handlers do not list, on "*": an HTTP API stage's access logs are a log
 # delivery ("Configure logging for HTTP APIs", API Gateway developer guide, lists exactly these).
-LOG_DELIVERY = ("logs:CreateLogDelivery", "logs:PutResourcePolicy", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery",
-                "logs:GetLogDelivery", "logs:ListLogDeliveries", "logs:DescribeResourcePolicies")
+LOG_DELIVERY = (
+    "logs:CreateLogDelivery",
+    "logs:PutResourcePolicy",
+    "logs:UpdateLogDelivery",
+    "logs:DeleteLogDelivery",
+    "logs:GetLogDelivery",
+    "logs:ListLogDeliveries",
+    "logs:DescribeResourcePolicies",
+)
 # What the bootstrap's ${...} stand for when its ARNs are compared with the app stack's (any region, any account).
-EXAMPLE = {"AWS::Partition": "aws", "AWS::Region": "us-east-1", "AWS::AccountId": "123456789012",
-           "StackPrefix": "bare-api", "ArtifactBucket.Arn": "arn:aws:s3:::bare-api-artifacts"}
+EXAMPLE = {
+    "AWS::Partition": "aws",
+    "AWS::Region": "us-east-1",
+    "AWS::AccountId": "123456789012",
+    "StackPrefix": "bare-api",
+    "ArtifactBucket.Arn": "arn:aws:s3:::bare-api-artifacts",
+}
 # The ARN CloudFormation acts on for each resource type of the app stack, by the type's prefix; {name} is the
 # resource's name: its name property when set, else <stack>-<logical id>-<suffix> as CloudFormation names it.
 RESOURCE_ARNS = {
@@ -70,7 +120,7 @@ RESOURCE_ARNS = {
     "AWS::Logs::LogGroup": "arn:aws:logs:us-east-1:123456789012:log-group:{name}",
     "AWS::CodeDeploy::Application": "arn:aws:codedeploy:us-east-1:123456789012:application:{name}",
     "AWS::CodeDeploy::DeploymentGroup": "arn:aws:codedeploy:us-east-1:123456789012:deploymentgroup:{stack}-"
-                                        "ServerlessDeploymentApplication-A1B2C3/{name}",
+    "ServerlessDeploymentApplication-A1B2C3/{name}",
 }
 NAME_PROPERTIES = {"AWS::CloudWatch::Dashboard": "DashboardName", "AWS::Logs::LogGroup": "LogGroupName"}
 SERVICES = {"ApiGatewayV2": "apigateway", "CloudWatch": "cloudwatch"}
@@ -90,14 +140,16 @@ def listed(value) -> list:
 
 
 def allowed_actions(statement: dict) -> list[str]:
-    return [str(action) for action in listed(statement.get("Action", []))] if statement.get("Effect") == "Allow" \
-        else []
+    return [str(action) for action in listed(statement.get("Action", []))] if statement.get("Effect") == "Allow" else []
 
 
 def policies(template: dict) -> dict[str, dict]:
     """Every role and managed policy, by logical id."""
-    return {name: resource for name, resource in template.get("Resources", {}).items()
-            if resource.get("Type") in ("AWS::IAM::Role", "AWS::IAM::ManagedPolicy")}
+    return {
+        name: resource
+        for name, resource in template.get("Resources", {}).items()
+        if resource.get("Type") in ("AWS::IAM::Role", "AWS::IAM::ManagedPolicy")
+    }
 
 
 @cache
@@ -107,8 +159,11 @@ def iam_actions() -> dict[str, list[str]]:
     from cfnlint.helpers import load_resource
 
     table = load_resource(cfnlint.data.AdditionalSpecs, "Policies.json")
-    return {f"{service}:{action}".lower(): entry.get("Resources", [])
-            for service, details in table.items() for action, entry in details.get("Actions", {}).items()}
+    return {
+        f"{service}:{action}".lower(): entry.get("Resources", [])
+        for service, details in table.items()
+        for action, entry in details.get("Actions", {}).items()
+    }
 
 
 def check_artifact_bucket(template: dict) -> list[str]:
@@ -119,24 +174,38 @@ def check_artifact_bucket(template: dict) -> list[str]:
             continue
         properties = bucket.get("Properties", {})
         if properties.get("VersioningConfiguration", {}).get("Status") != "Enabled":
-            found.append(f"{name} is not versioned: set VersioningConfiguration: {{Status: Enabled}}, so that a "
-                         f"rollback finds the artifacts the previous template points at")
-        rules = [rule for rule in properties.get("LifecycleConfiguration", {}).get("Rules", [])
-                 if rule.get("Status") == "Enabled"]
+            found.append(
+                f"{name} is not versioned: set VersioningConfiguration: {{Status: Enabled}}, so that a "
+                f"rollback finds the artifacts the previous template points at"
+            )
+        rules = [
+            rule
+            for rule in properties.get("LifecycleConfiguration", {}).get("Rules", [])
+            if rule.get("Status") == "Enabled"
+        ]
         for rule in rules:
             if {"ExpirationInDays", "ExpirationDate"} & set(rule):
-                found.append(f"{name}'s lifecycle rule {rule.get('Id', '?')} expires current artifacts: the SAM CLI "
-                             f"does not upload an unchanged zip again, so a rollback can point at a deleted object "
-                             f"(UPDATE_ROLLBACK_FAILED); expire only noncurrent versions (NoncurrentVersionExpiration)")
-        days = [rule.get("NoncurrentVersionExpiration", {}).get("NoncurrentDays",
-                                                                rule.get("NoncurrentVersionExpirationInDays"))
-                for rule in rules]
+                found.append(
+                    f"{name}'s lifecycle rule {rule.get('Id', '?')} expires current artifacts: the SAM CLI "
+                    f"does not upload an unchanged zip again, so a rollback can point at a deleted object "
+                    f"(UPDATE_ROLLBACK_FAILED); expire only noncurrent versions (NoncurrentVersionExpiration)"
+                )
+        days = [
+            rule.get("NoncurrentVersionExpiration", {}).get(
+                "NoncurrentDays", rule.get("NoncurrentVersionExpirationInDays")
+            )
+            for rule in rules
+        ]
         if not any(isinstance(day, int) and day >= MINIMUM_NONCURRENT_DAYS for day in days):
-            found.append(f"{name} never expires noncurrent versions, or within {MINIMUM_NONCURRENT_DAYS} days: add "
-                         f"NoncurrentVersionExpiration: {{NoncurrentDays: 365}} to a lifecycle rule")
+            found.append(
+                f"{name} never expires noncurrent versions, or within {MINIMUM_NONCURRENT_DAYS} days: add "
+                f"NoncurrentVersionExpiration: {{NoncurrentDays: 365}} to a lifecycle rule"
+            )
         if not any("AbortIncompleteMultipartUpload" in rule for rule in rules):
-            found.append(f"{name} keeps the parts of interrupted uploads forever: add AbortIncompleteMultipartUpload: "
-                         f"{{DaysAfterInitiation: 7}} to a lifecycle rule")
+            found.append(
+                f"{name} keeps the parts of interrupted uploads forever: add AbortIncompleteMultipartUpload: "
+                f"{{DaysAfterInitiation: 7}} to a lifecycle rule"
+            )
     return found
 
 
@@ -153,9 +222,11 @@ def check_actions(template: dict) -> list[str]:
                 elif action.lower() not in known:
                     found.append(f"{name} allows {action!r}, which IAM does not define: fix the name")
                 elif not known[action.lower()] and resources != ["*"]:
-                    found.append(f"{name} allows {action} on {', '.join(map(str, resources))}, but {action} has no "
-                                 f"resource-level permissions, so IAM never matches it: give it Resource: '*' in a "
-                                 f"statement of its own")
+                    found.append(
+                        f"{name} allows {action} on {', '.join(map(str, resources))}, but {action} has no "
+                        f"resource-level permissions, so IAM never matches it: give it Resource: '*' in a "
+                        f"statement of its own"
+                    )
                 if action in NEVER:
                     found.append(f"{name} allows {action}: a role of the app stack must keep its boundary")
     return found
@@ -167,15 +238,20 @@ def check_conditions(template: dict) -> list[str]:
     for name, policy in policies(template).items():
         for statement in statements(policy):
             conditions = statement.get("Condition", {})
-            if "iam:PassRole" in allowed_actions(statement) and \
-                    not conditions.get("StringEquals", {}).get("iam:PassedToService"):
-                found.append(f"{name} may pass roles to any service: add Condition: {{StringEquals: "
-                             f"{{iam:PassedToService: <service>.amazonaws.com}}}}")
+            if "iam:PassRole" in allowed_actions(statement) and not conditions.get("StringEquals", {}).get(
+                "iam:PassedToService"
+            ):
+                found.append(
+                    f"{name} may pass roles to any service: add Condition: {{StringEquals: "
+                    f"{{iam:PassedToService: <service>.amazonaws.com}}}}"
+                )
             bounded = _names_policy(template, conditions.get("StringEquals", {}).get("iam:PermissionsBoundary"))
             unbounded = sorted(set(allowed_actions(statement)) & NEEDS_BOUNDARY)
             if unbounded and not bounded:
-                found.append(f"{name} may {', '.join(unbounded)} without a permissions boundary: add Condition: "
-                             f"{{StringEquals: {{iam:PermissionsBoundary: !Ref <the boundary policy>}}}}")
+                found.append(
+                    f"{name} may {', '.join(unbounded)} without a permissions boundary: add Condition: "
+                    f"{{StringEquals: {{iam:PermissionsBoundary: !Ref <the boundary policy>}}}}"
+                )
     return found
 
 
@@ -199,8 +275,10 @@ def role_environments(template: dict) -> tuple[dict[str, str], list[str]]:
         matched = re.fullmatch(r"repo:<GitHubRepository>:environment:(\w+)", exact[0]) if len(exact) == 1 else None
         if set(subjects) != {"StringEquals"} or matched is None or matched.group(1) not in ENVIRONMENTS:
             trusted = sorted(subject for values in subjects.values() for subject in values) or "any workflow"
-            found.append(f"{name} is trusted by {trusted}: trust exactly one GitHub environment (StringEquals "
-                         f"repo:${{GitHubRepository}}:environment:<dev|prod>), with a deploy role per environment")
+            found.append(
+                f"{name} is trusted by {trusted}: trust exactly one GitHub environment (StringEquals "
+                f"repo:${{GitHubRepository}}:environment:<dev|prod>), with a deploy role per environment"
+            )
             continue
         environment = matched.group(1)
         environments[name] = environment
@@ -211,11 +289,16 @@ def role_environments(template: dict) -> tuple[dict[str, str], list[str]]:
                 if _names_policy(template, boundary):
                     environments[boundary["Ref"]] = environment
     for environment in ENVIRONMENTS:
-        deploy_roles = [name for name, value in environments.items()
-                        if value == environment and _is_deploy_role(policies(template)[name])]
+        deploy_roles = [
+            name
+            for name, value in environments.items()
+            if value == environment and _is_deploy_role(policies(template)[name])
+        ]
         if len(deploy_roles) != 1:
-            found.append(f"{len(deploy_roles)} deploy roles are trusted by the {environment} environment: give it "
-                         f"exactly one, trusted only by repo:${{GitHubRepository}}:environment:{environment}")
+            found.append(
+                f"{len(deploy_roles)} deploy roles are trusted by the {environment} environment: give it "
+                f"exactly one, trusted only by repo:${{GitHubRepository}}:environment:{environment}"
+            )
     return environments, found
 
 
@@ -238,8 +321,12 @@ def _is_deploy_role(policy: dict) -> bool:
 
 
 def _passed_roles(policy: dict) -> list[str]:
-    return [str(rendered(resource)).strip("<>").removesuffix(".Arn") for statement in statements(policy)
-            if "iam:PassRole" in allowed_actions(statement) for resource in listed(statement.get("Resource", []))]
+    return [
+        str(rendered(resource)).strip("<>").removesuffix(".Arn")
+        for statement in statements(policy)
+        if "iam:PassRole" in allowed_actions(statement)
+        for resource in listed(statement.get("Resource", []))
+    ]
 
 
 def check_environments(template: dict) -> list[str]:
@@ -247,20 +334,26 @@ def check_environments(template: dict) -> list[str]:
     environments, found = role_environments(template)
     for name, policy in policies(template).items():
         environment = environments.get(name)
-        texts = [str(rendered(value)) for statement in statements(policy)
-                 for value in [*listed(statement.get("Resource", [])),
-                               *_condition_values(statement.get("Condition", {}))]]
+        texts = [
+            str(rendered(value))
+            for statement in statements(policy)
+            for value in [*listed(statement.get("Resource", [])), *_condition_values(statement.get("Condition", {}))]
+        ]
         if environment is None:
             if any("<StackPrefix>" in text for text in texts):
-                found.append(f"{name} reaches the app stacks but belongs to no environment: let exactly one "
-                             f"environment's deploy role pass it")
+                found.append(
+                    f"{name} reaches the app stacks but belongs to no environment: let exactly one "
+                    f"environment's deploy role pass it"
+                )
             continue
         own = re.compile(rf"<StackPrefix>(?:-{environment}(?=$|[-/:*])|/{environment}/)")
         for text in texts:
             if text.count("<StackPrefix>") != len(own.findall(text)):
-                found.append(f"{name} ({environment}) reaches {text}: scope it to the {environment} stack "
-                             f"(<StackPrefix>-{environment}), its artifact prefix and its secrets "
-                             f"(<StackPrefix>/{environment}/*)")
+                found.append(
+                    f"{name} ({environment}) reaches {text}: scope it to the {environment} stack "
+                    f"(<StackPrefix>-{environment}), its artifact prefix and its secrets "
+                    f"(<StackPrefix>/{environment}/*)"
+                )
     return found
 
 
@@ -277,15 +370,22 @@ def check_names(template: dict) -> list[str]:
         stack = f"{prefix}-{environment}"
         for key in ("stack_name", "s3_prefix"):
             if settings.get(key) != stack:
-                found.append(f"samconfig.toml [{environment}] has {key} {settings.get(key)!r}, but the bootstrap's "
-                             f"{environment} roles reach only {stack!r}: set {key} = \"{stack}\"")
+                found.append(
+                    f"samconfig.toml [{environment}] has {key} {settings.get(key)!r}, but the bootstrap's "
+                    f'{environment} roles reach only {stack!r}: set {key} = "{stack}"'
+                )
         for name, policy in policies(template).items():
             declared = rendered(policy.get("Properties", {}).get("ManagedPolicyName"))
             expected = sam.boundary_policy_name(f"<StackPrefix>-{environment}", "<AWS::Region>")
-            if environments.get(name) == environment and policy["Type"] == "AWS::IAM::ManagedPolicy" \
-                    and declared != expected:
-                found.append(f"{name} is named {declared!r}, but make deploy gives the {environment} stack the "
-                             f"boundary {expected!r}: set ManagedPolicyName to that")
+            if (
+                environments.get(name) == environment
+                and policy["Type"] == "AWS::IAM::ManagedPolicy"
+                and declared != expected
+            ):
+                found.append(
+                    f"{name} is named {declared!r}, but make deploy gives the {environment} stack the "
+                    f"boundary {expected!r}: set ManagedPolicyName to that"
+                )
     return found
 
 
@@ -295,15 +395,23 @@ def handler_permissions(kind: str) -> frozenset[str]:
     from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
 
     handlers = PROVIDER_SCHEMA_MANAGER.get_resource_schema("us-east-1", kind).schema.get("handlers", {})
-    return frozenset(permission for operation in ("create", "read", "update", "delete")
-                     for permission in handlers.get(operation, {}).get("permissions", []))
+    return frozenset(
+        permission
+        for operation in ("create", "read", "update", "delete")
+        for permission in handlers.get(operation, {}).get("permissions", [])
+    )
 
 
 def cloudformation_roles(template: dict) -> dict[str, dict]:
     """The roles only CloudFormation may assume, by logical id."""
-    return {name: policy for name, policy in policies(template).items()
-            if any("cloudformation.amazonaws.com" in listed(statement.get("Principal", {}).get("Service", []))
-                   for statement in _trust(policy))}
+    return {
+        name: policy
+        for name, policy in policies(template).items()
+        if any(
+            "cloudformation.amazonaws.com" in listed(statement.get("Principal", {}).get("Service", []))
+            for statement in _trust(policy)
+        )
+    }
 
 
 def check_handlers(template: dict, app: dict) -> list[str]:
@@ -314,11 +422,16 @@ def check_handlers(template: dict, app: dict) -> list[str]:
     found = []
     for name, policy in cloudformation_roles(template).items():
         granted = [action.lower() for statement in statements(policy) for action in allowed_actions(statement)]
-        missing = sorted(action for action in needed - set(NOT_NEEDED)
-                         if not any(fnmatch.fnmatchcase(action.lower(), pattern) for pattern in granted))
+        missing = sorted(
+            action
+            for action in needed - set(NOT_NEEDED)
+            if not any(fnmatch.fnmatchcase(action.lower(), pattern) for pattern in granted)
+        )
         if missing:
-            found.append(f"{name} cannot do what CloudFormation needs for the app stack's resources: allow "
-                         f"{', '.join(missing)} (or list them in NOT_NEEDED in tools/checks/bootstrap.py with why)")
+            found.append(
+                f"{name} cannot do what CloudFormation needs for the app stack's resources: allow "
+                f"{', '.join(missing)} (or list them in NOT_NEEDED in tools/checks/bootstrap.py with why)"
+            )
     return found
 
 
@@ -345,8 +458,11 @@ def needed_permissions(app: dict, stack: str) -> list[tuple[str, str, str]]:
         service = kind.split("::")[1] if kind.count("::") == 2 else ""
         prefix = SERVICES.get(service, service.lower())
         arn = resource_arn(logical_id, resource, stack) or "?"
-        needed += [(logical_id, action, arn) for action in sorted(handler_permissions(kind))
-                   if action.split(":")[0].lower() == prefix and action not in NOT_NEEDED]
+        needed += [
+            (logical_id, action, arn)
+            for action in sorted(handler_permissions(kind))
+            if action.split(":")[0].lower() == prefix and action not in NOT_NEEDED
+        ]
         if kind == "AWS::ApiGatewayV2::Stage" and "AccessLogSettings" in resource.get("Properties", {}):
             needed += [(logical_id, action, "*") for action in LOG_DELIVERY]
     return needed
@@ -382,29 +498,44 @@ def resource_problems(template: dict, app: dict, environment: str, label: str) -
         for logical_id, action, arn in needed_permissions(app, stack):
             kind = app["Resources"][logical_id]["Type"]
             if arn == "?":
-                found.setdefault((kind,), f"{label} has {logical_id}, of a type tools/checks/bootstrap.py knows no ARN "
-                                       f"for: add {kind} to RESOURCE_ARNS")
+                found.setdefault(
+                    (kind,),
+                    f"{label} has {logical_id}, of a type tools/checks/bootstrap.py knows no ARN "
+                    f"for: add {kind} to RESOURCE_ARNS",
+                )
             elif not grants(policy, action, arn):
                 where = "on Resource: '*'" if arn == "*" else f"on {arn}"
-                found.setdefault((name, action, kind), f"{name} may not {action} {where}, which {logical_id} "
-                                                       f"({kind}) of {label} needs: add it to a statement of the role")
+                found.setdefault(
+                    (name, action, kind),
+                    f"{name} may not {action} {where}, which {logical_id} "
+                    f"({kind}) of {label} needs: add it to a statement of the role",
+                )
     return found
 
 
 def check_managed_policies(template: dict, app: dict, label: str = "the app stack") -> list[str]:
     """Every AWS managed policy a role of ``app`` attaches is one the CloudFormation roles may attach."""
-    attached = {str(arn).partition(":iam::aws:policy/")[2] for resource in app.get("Resources", {}).values()
-                if resource.get("Type") == "AWS::IAM::Role"
-                for arn in resource.get("Properties", {}).get("ManagedPolicyArns", []) if isinstance(arn, str)}
+    attached = {
+        str(arn).partition(":iam::aws:policy/")[2]
+        for resource in app.get("Resources", {}).values()
+        if resource.get("Type") == "AWS::IAM::Role"
+        for arn in resource.get("Properties", {}).get("ManagedPolicyArns", [])
+        if isinstance(arn, str)
+    }
     found = []
     for name, policy in cloudformation_roles(template).items():
-        allowed = {str(rendered(arn)).partition(":iam::aws:policy/")[2] for statement in statements(policy)
-                   if "iam:AttachRolePolicy" in allowed_actions(statement)
-                   for arn in listed(statement.get("Condition", {}).get("ArnEquals", {}).get("iam:PolicyARN", []))}
+        allowed = {
+            str(rendered(arn)).partition(":iam::aws:policy/")[2]
+            for statement in statements(policy)
+            if "iam:AttachRolePolicy" in allowed_actions(statement)
+            for arn in listed(statement.get("Condition", {}).get("ArnEquals", {}).get("iam:PolicyARN", []))
+        }
         for missing in sorted(attached - allowed):
-            found.append(f"{name} may not attach {missing}, which SAM attaches to a role of {label.split(' [')[0]} in "
-                         f"some partition (samtranslator's xray_utils.py names the X-Ray policy per partition): add "
-                         f"arn:${{AWS::Partition}}:iam::aws:policy/{missing} to its iam:PolicyARN condition")
+            found.append(
+                f"{name} may not attach {missing}, which SAM attaches to a role of {label.split(' [')[0]} in "
+                f"some partition (samtranslator's xray_utils.py names the X-Ray policy per partition): add "
+                f"arn:${{AWS::Partition}}:iam::aws:policy/{missing} to its iam:PolicyARN condition"
+            )
     return found
 
 
@@ -413,16 +544,20 @@ def check_logging_role(template: dict) -> list[str]:
     found = []
     parameter = template.get("Parameters", {}).get("ConfigureApiGatewayLogging")
     if parameter is not None and str(parameter.get("Default")) != "false":
-        found.append("ConfigureApiGatewayLogging defaults to true, which replaces the region's API Gateway logging "
-                     "role for every API in the account: default it to false (README says when to turn it on)")
+        found.append(
+            "ConfigureApiGatewayLogging defaults to true, which replaces the region's API Gateway logging "
+            "role for every API in the account: default it to false (README says when to turn it on)"
+        )
     resources = template.get("Resources", {})
     for account in (resource for resource in resources.values() if resource.get("Type") == "AWS::ApiGateway::Account"):
         role = str(rendered(account.get("Properties", {}).get("CloudWatchRoleArn"))).strip("<>").removesuffix(".Arn")
         attributes = resources.get(role, {})
         if attributes.get("DeletionPolicy") != "Retain" or attributes.get("UpdateReplacePolicy") != "Retain":
-            found.append(f"{role} is deleted with the bootstrap stack, which leaves the region's API Gateway account "
-                         f"setting pointing at a deleted role: set DeletionPolicy: Retain and UpdateReplacePolicy: "
-                         f"Retain")
+            found.append(
+                f"{role} is deleted with the bootstrap stack, which leaves the region's API Gateway account "
+                f"setting pointing at a deleted role: set DeletionPolicy: Retain and UpdateReplacePolicy: "
+                f"Retain"
+            )
     return found
 
 
@@ -432,8 +567,14 @@ def check(template: dict, app: dict | None = None, apps: dict[tuple[str, str], d
     ``app`` is one transformed app template; ``apps`` maps ``(label, environment)``
     to each flavour's transformed template for that environment (and partition).
     """
-    found = (check_artifact_bucket(template) + check_actions(template) + check_conditions(template)
-             + check_environments(template) + check_names(template) + check_logging_role(template))
+    found = (
+        check_artifact_bucket(template)
+        + check_actions(template)
+        + check_conditions(template)
+        + check_environments(template)
+        + check_names(template)
+        + check_logging_role(template)
+    )
     if app is not None:
         found += check_handlers(template, app)
     by_resource: dict[tuple, str] = {}

@@ -71,19 +71,33 @@ class Budget:
 
     def arithmetic(self) -> list[str]:
         """The computation, one line per share, then the total against the limit."""
-        lines = [f"{', '.join(share.functions)}: {share.containers} containers ({share.why}) x "
-                 f"({MONITOR_SOCKETS_PER_MEMBER} monitor + {share.per_container - MONITOR_SOCKETS_PER_MEMBER} pool)"
-                 f" = {share.connections}" for share in self.shares]
+        lines = [
+            f"{', '.join(share.functions)}: {share.containers} containers ({share.why}) x "
+            f"({MONITOR_SOCKETS_PER_MEMBER} monitor + {share.per_container - MONITOR_SOCKETS_PER_MEMBER} pool)"
+            f" = {share.connections}"
+            for share in self.shares
+        ]
         if not self.declared:
-            fits = next((f"an Atlas {tier} ({limit}) or larger" for tier, limit in ATLAS_TIERS
-                         if self.worst_case <= allowed(limit)), "no Atlas tier")
-            return [*lines, f"worst case {self.worst_case} connections per database node, which fits {fits} at "
-                            f"{MAX_FRACTION:.0%}; {LIMIT_PARAMETER} is not declared (0): set it to your database's "
-                            f"connections per node to have the budget enforced"]
+            fits = next(
+                (
+                    f"an Atlas {tier} ({limit}) or larger"
+                    for tier, limit in ATLAS_TIERS
+                    if self.worst_case <= allowed(limit)
+                ),
+                "no Atlas tier",
+            )
+            return [
+                *lines,
+                f"worst case {self.worst_case} connections per database node, which fits {fits} at "
+                f"{MAX_FRACTION:.0%}; {LIMIT_PARAMETER} is not declared (0): set it to your database's "
+                f"connections per node to have the budget enforced",
+            ]
         verdict = "within" if self.worst_case <= self.allowed else "OVER"
-        total = (f"worst case {self.worst_case} connections per database node, {verdict} the budget of "
-                 f"{self.allowed} = {MAX_FRACTION:.0%} of ({LIMIT_PARAMETER} {self.limit} - {RESERVED_BY_SERVICE} "
-                 f"reserved)")
+        total = (
+            f"worst case {self.worst_case} connections per database node, {verdict} the budget of "
+            f"{self.allowed} = {MAX_FRACTION:.0%} of ({LIMIT_PARAMETER} {self.limit} - {RESERVED_BY_SERVICE} "
+            f"reserved)"
+        )
         return [*lines, total]
 
 
@@ -112,15 +126,20 @@ def budget(template: dict, values: dict[str, str]) -> Budget:
     """The worst case of ``template`` deployed with the parameter ``values``; ValueError when it cannot be read."""
     evaluator = Evaluator(template, values)
     if LIMIT_PARAMETER not in values or ACCOUNT_PARAMETER not in values:
-        raise ValueError(f"the template declares no {LIMIT_PARAMETER} or {ACCOUNT_PARAMETER} parameter: declare "
-                         f"both (the database's connections per node, Lambda's regional concurrency)")
+        raise ValueError(
+            f"the template declares no {LIMIT_PARAMETER} or {ACCOUNT_PARAMETER} parameter: declare "
+            f"both (the database's connections per node, Lambda's regional concurrency)"
+        )
     account = int(values[ACCOUNT_PARAMETER])
     reserved, unreserved, reserved_total = [], [], 0
     for name, properties in sam.function_properties(template).items():
-        variables = {key: str(value) for key, value in evaluator.value(
-            properties.get("Environment", {}).get("Variables", {})).items()}
-        containers = _number(evaluator, properties.get("ReservedConcurrentExecutions"),
-                             f"{name}'s ReservedConcurrentExecutions")
+        variables = {
+            key: str(value)
+            for key, value in evaluator.value(properties.get("Environment", {}).get("Variables", {})).items()
+        }
+        containers = _number(
+            evaluator, properties.get("ReservedConcurrentExecutions"), f"{name}'s ReservedConcurrentExecutions"
+        )
         reserved_total += containers or 0
         if "MONGODB_URI" not in variables:
             continue  # no database address, no connections
@@ -131,8 +150,11 @@ def budget(template: dict, values: dict[str, str]) -> Budget:
     shares = list(reserved)
     if unreserved:
         left = max(account - reserved_total, 0)
-        why = (f"unreserved: {ACCOUNT_PARAMETER} {account} - {reserved_total} reserved" if reserved_total
-               else f"unreserved: {ACCOUNT_PARAMETER} {account}")
+        why = (
+            f"unreserved: {ACCOUNT_PARAMETER} {account} - {reserved_total} reserved"
+            if reserved_total
+            else f"unreserved: {ACCOUNT_PARAMETER} {account}"
+        )
         shares.append(Share(tuple(name for name, _ in unreserved), left, why, max(each for _, each in unreserved)))
     return Budget(tuple(shares), int(values[LIMIT_PARAMETER]))
 
@@ -141,11 +163,13 @@ def problems(found: Budget, environment: str) -> list[str]:
     """One problem, with the arithmetic and the ways out, when the worst case exceeds a declared budget."""
     if not found.declared or found.worst_case <= found.allowed:
         return []
-    return [f"[{environment}] the functions can open more database connections than the budget allows: "
-            + "; ".join(found.arithmetic())
-            + f". Set ReservedConcurrentExecutions on the database functions, lower MONGODB_MAX_POOL_SIZE, or set "
-              f"{LIMIT_PARAMETER} to your database's connections per node (Atlas: M10 1500, M20/M30 3000, "
-              f"M40 6000, M50 16000, M60 32000)"]
+    return [
+        f"[{environment}] the functions can open more database connections than the budget allows: "
+        + "; ".join(found.arithmetic())
+        + f". Set ReservedConcurrentExecutions on the database functions, lower MONGODB_MAX_POOL_SIZE, or set "
+        f"{LIMIT_PARAMETER} to your database's connections per node (Atlas: M10 1500, M20/M30 3000, "
+        f"M40 6000, M50 16000, M60 32000)"
+    ]
 
 
 def check(template: dict) -> tuple[list[str], list[str]]:

@@ -26,8 +26,15 @@ from tools.checks.cfn_rules._common import rendered
 
 BLIP_METRICS = {"ServerErrors", "AuthorizerFailures"}
 # Values the functions' settings parser refuses or rewrites, per variable; ``rewritten`` gives what they keep.
-PROBES = {"CORS_ALLOW_ORIGINS": ("app.example.com", "https://a.example.com, https://b.example.com",
-                                 "https://a.example.com/", "ftp://a.example.com", "https://a.example.com/app")}
+PROBES = {
+    "CORS_ALLOW_ORIGINS": (
+        "app.example.com",
+        "https://a.example.com, https://b.example.com",
+        "https://a.example.com/",
+        "ftp://a.example.com",
+        "https://a.example.com/app",
+    )
+}
 
 
 def hook_of(properties: dict) -> str:
@@ -58,14 +65,18 @@ def check_hooks(template: dict) -> list[str]:
     for function, resource in samtemplate.functions(template).items():
         properties = resource.get("Properties", {})
         if "DeploymentPreference" in properties and hook_of(properties) not in hooks:
-            found.append(f"{function} rolls out with no PreTraffic hook, so its new version takes traffic unexercised: "
-                         f"set DeploymentPreference.Hooks.PreTraffic: !Ref PreTrafficHookFunction")
+            found.append(
+                f"{function} rolls out with no PreTraffic hook, so its new version takes traffic unexercised: "
+                f"set DeploymentPreference.Hooks.PreTraffic: !Ref PreTrafficHookFunction"
+            )
     expected = {"Fn::Sub": f"${{{authorizer}.Arn}}:live"}
     for hook, resource in hooks.items():
         variables = resource.get("Properties", {}).get("Environment", {}).get("Variables", {})
         if authorizer and variables.get("HOOK_AUTHORIZER") != expected:
-            found.append(f"{hook} cannot call the guarded routes as the smoke-test user: set HOOK_AUTHORIZER: !Sub "
-                         f"${{{authorizer}.Arn}}:live in its Environment")
+            found.append(
+                f"{hook} cannot call the guarded routes as the smoke-test user: set HOOK_AUTHORIZER: !Sub "
+                f"${{{authorizer}.Arn}}:live in its Environment"
+            )
     return found
 
 
@@ -73,8 +84,13 @@ def rollback_alarms(properties: dict) -> list[str]:
     """The alarms a function's DeploymentPreference lists, in any branch of an ``Fn::If``."""
     alarms = (properties.get("DeploymentPreference") or {}).get("Alarms") or []
     branches = alarms["Fn::If"][1:] if isinstance(alarms, dict) and "Fn::If" in alarms else [alarms]
-    return [item["Ref"] for branch in branches if isinstance(branch, list) for item in branch
-            if isinstance(item, dict) and isinstance(item.get("Ref"), str)]
+    return [
+        item["Ref"]
+        for branch in branches
+        if isinstance(branch, list)
+        for item in branch
+        if isinstance(item, dict) and isinstance(item.get("Ref"), str)
+    ]
 
 
 def check_alarms(template: dict) -> list[str]:
@@ -86,16 +102,21 @@ def check_alarms(template: dict) -> list[str]:
             properties = resources.get(alarm, {}).get("Properties", {})
             name = rendered(properties.get("AlarmName")) or ""
             if f"<{function}.Version.Version>" not in name:
-                found.append(f"{alarm} keeps its name across deployments, so an alarm still in ALARM rolls the next "
-                             f"version back at once (PutMetricAlarm keeps an alarm's state): set AlarmName: !Sub "
-                             f"${{AWS::StackName}}-{alarm.removesuffix('Alarm')}-v${{{function}.Version.Version}}")
+                found.append(
+                    f"{alarm} keeps its name across deployments, so an alarm still in ALARM rolls the next "
+                    f"version back at once (PutMetricAlarm keeps an alarm's state): set AlarmName: !Sub "
+                    f"${{AWS::StackName}}-{alarm.removesuffix('Alarm')}-v${{{function}.Version.Version}}"
+                )
             queries = [query for query in properties.get("Metrics", []) if query.get("ReturnData", True)]
             # what the alarm compares, not what an expression subtracts
             metrics = {properties.get("MetricName")} | {
-                query.get("MetricStat", {}).get("Metric", {}).get("MetricName") for query in queries}
+                query.get("MetricStat", {}).get("Metric", {}).get("MetricName") for query in queries
+            }
             if metrics & BLIP_METRICS and int(properties.get("DatapointsToAlarm", 1)) < 2:
-                found.append(f"{alarm} rolls back on one minute with a 500, so one transient blip (a database "
-                             f"failover) undoes a good release: set EvaluationPeriods: 3 and DatapointsToAlarm: 2")
+                found.append(
+                    f"{alarm} rolls back on one minute with a 500, so one transient blip (a database "
+                    f"failover) undoes a good release: set EvaluationPeriods: 3 and DatapointsToAlarm: 2"
+                )
     return found
 
 
@@ -104,12 +125,14 @@ PAGING_5XX = {"5XXError", "5xx"}  # the stage's 5xx, REST API and HTTP API
 
 def check_paging(template: dict) -> list[str]:
     """An alarm on the stage's 5xx pages on two minutes of three, not on one transient blip."""
-    return [f"{name} pages on one minute of 5xx, so one transient blip (a database failover) pages someone: set "
-            f"EvaluationPeriods: 3 and DatapointsToAlarm: 2"
-            for name, resource in template.get("Resources", {}).items()
-            if resource.get("Type") == "AWS::CloudWatch::Alarm"
-            and resource.get("Properties", {}).get("MetricName") in PAGING_5XX
-            and int(resource["Properties"].get("DatapointsToAlarm", 1)) < 2]
+    return [
+        f"{name} pages on one minute of 5xx, so one transient blip (a database failover) pages someone: set "
+        f"EvaluationPeriods: 3 and DatapointsToAlarm: 2"
+        for name, resource in template.get("Resources", {}).items()
+        if resource.get("Type") == "AWS::CloudWatch::Alarm"
+        and resource.get("Properties", {}).get("MetricName") in PAGING_5XX
+        and int(resource["Properties"].get("DatapointsToAlarm", 1)) < 2
+    ]
 
 
 def check_parameter_rules(template: dict) -> list[str]:
@@ -132,9 +155,11 @@ def check_parameter_rules(template: dict) -> list[str]:
             except config.ConfigError:
                 kept = None
             if kept != probe:
-                found.append(f"parameter {parameter} accepts {probe!r}, which the functions "
-                             f"{'refuse' if kept is None else f'read as {kept!r}'}: give it an AllowedPattern "
-                             f"that refuses it, so that the deploy fails instead of every request")
+                found.append(
+                    f"parameter {parameter} accepts {probe!r}, which the functions "
+                    f"{'refuse' if kept is None else f'read as {kept!r}'}: give it an AllowedPattern "
+                    f"that refuses it, so that the deploy fails instead of every request"
+                )
     return found
 
 
@@ -146,13 +171,15 @@ def _intrinsic(value) -> bool:
 
 def check_redeploy(template: dict) -> list[str]:
     """A REST API whose gateway responses depend on parameters is redeployed on every stack update."""
-    return [f"{name}'s GatewayResponses depend on parameters, but SAM redeploys the API only when its definition's "
-            f"text changes, and API Gateway serves a changed gateway response only once redeployed: set "
-            f"AlwaysDeploy: true"
-            for name, resource in template.get("Resources", {}).items()
-            if resource.get("Type") == "AWS::Serverless::Api"
-            and _intrinsic(resource.get("Properties", {}).get("GatewayResponses"))
-            and resource["Properties"].get("AlwaysDeploy") is not True]
+    return [
+        f"{name}'s GatewayResponses depend on parameters, but SAM redeploys the API only when its definition's "
+        f"text changes, and API Gateway serves a changed gateway response only once redeployed: set "
+        f"AlwaysDeploy: true"
+        for name, resource in template.get("Resources", {}).items()
+        if resource.get("Type") == "AWS::Serverless::Api"
+        and _intrinsic(resource.get("Properties", {}).get("GatewayResponses"))
+        and resource["Properties"].get("AlwaysDeploy") is not True
+    ]
 
 
 GATEWAY_BODY = '{"message":$context.error.messageString}'
@@ -166,9 +193,11 @@ def check_gateway_bodies(template: dict) -> list[str]:
             continue
         for kind, response in (resource.get("Properties", {}).get("GatewayResponses") or {}).items():
             if (response.get("ResponseTemplates") or {}).get("application/json") != GATEWAY_BODY:
-                found.append(f"{name}'s gateway response {kind} leaves its body to API Gateway (SAM writes "
-                             f"\"responseTemplates\": {{}}): set ResponseTemplates: {{application/json: "
-                             f"'{GATEWAY_BODY}'}}")
+                found.append(
+                    f"{name}'s gateway response {kind} leaves its body to API Gateway (SAM writes "
+                    f'"responseTemplates": {{}}): set ResponseTemplates: {{application/json: '
+                    f"'{GATEWAY_BODY}'}}"
+                )
     return found
 
 
@@ -176,12 +205,22 @@ def check_tracing_promise(template: dict) -> list[str]:
     """An HTTP API template's tracing parameter promises no trace of the API: HTTP APIs have no X-Ray."""
     kinds = {resource.get("Type") for resource in template.get("Resources", {}).values()}
     http = "AWS::Serverless::HttpApi" in kinds
-    return [f"parameter {name} promises tracing of the API stage, but HTTP APIs do not support X-Ray: say it traces "
-            f"the functions only" for name, declaration in template.get("Parameters", {}).items()
-            if http and "Tracing" in name and "stage" in str(declaration.get("Description", "")).lower()]
+    return [
+        f"parameter {name} promises tracing of the API stage, but HTTP APIs do not support X-Ray: say it traces "
+        f"the functions only"
+        for name, declaration in template.get("Parameters", {}).items()
+        if http and "Tracing" in name and "stage" in str(declaration.get("Description", "")).lower()
+    ]
 
 
 def check(template: dict) -> list[str]:
     """Every problem of the canaries of ``template`` (a SAM template, before the transform)."""
-    return (check_hooks(template) + check_alarms(template) + check_paging(template) + check_parameter_rules(template)
-            + check_redeploy(template) + check_gateway_bodies(template) + check_tracing_promise(template))
+    return (
+        check_hooks(template)
+        + check_alarms(template)
+        + check_paging(template)
+        + check_parameter_rules(template)
+        + check_redeploy(template)
+        + check_gateway_bodies(template)
+        + check_tracing_promise(template)
+    )

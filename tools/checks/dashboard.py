@@ -33,18 +33,47 @@ from tools.samtemplate import Evaluator
 RESOURCE = "Dashboard"
 # What AWS publishes, from "Amazon API Gateway dimensions and metrics" (REST APIs) and "Types of metrics for
 # Lambda functions" in the AWS documentation: metric names, and the dimension sets each comes with.
-_API = ({"ApiName"}, {"ApiName", "Stage"}, {"ApiName", "Stage", "Resource", "Method"},
-        {"ApiId"}, {"ApiId", "Stage"}, {"ApiId", "Stage", "Resource", "Method"})  # REST APIs; HTTP APIs
+_API = (
+    {"ApiName"},
+    {"ApiName", "Stage"},
+    {"ApiName", "Stage", "Resource", "Method"},
+    {"ApiId"},
+    {"ApiId", "Stage"},
+    {"ApiId", "Stage", "Resource", "Method"},
+)  # REST APIs; HTTP APIs
 # An HTTP API's names for the REST API's metrics (its own docs: "Monitor HTTP API metrics").
-HTTP_API_METRICS = {"Count": "Count", "Latency": "Latency", "IntegrationLatency": "IntegrationLatency",
-                    "4XXError": "4xx", "5XXError": "5xx"}
+HTTP_API_METRICS = {
+    "Count": "Count",
+    "Latency": "Latency",
+    "IntegrationLatency": "IntegrationLatency",
+    "4XXError": "4xx",
+    "5XXError": "5xx",
+}
 _LAMBDA = {"FunctionName"}, {"FunctionName", "Resource"}, {"FunctionName", "Resource", "ExecutedVersion"}
 PUBLISHED = {
-    "AWS/ApiGateway": {name: _API for name in ("Count", "Latency", "IntegrationLatency", "4XXError", "5XXError",
-                                                "CacheHitCount", "CacheMissCount", "4xx", "5xx", "DataProcessed")},
-    "AWS/Lambda": {**{name: _LAMBDA for name in ("Invocations", "Errors", "Throttles", "Duration",
-                                                 "ProvisionedConcurrentExecutions")},
-                   "ConcurrentExecutions": (set(), *_LAMBDA), "UnreservedConcurrentExecutions": (set(),)},
+    "AWS/ApiGateway": {
+        name: _API
+        for name in (
+            "Count",
+            "Latency",
+            "IntegrationLatency",
+            "4XXError",
+            "5XXError",
+            "CacheHitCount",
+            "CacheMissCount",
+            "4xx",
+            "5xx",
+            "DataProcessed",
+        )
+    },
+    "AWS/Lambda": {
+        **{
+            name: _LAMBDA
+            for name in ("Invocations", "Errors", "Throttles", "Duration", "ProvisionedConcurrentExecutions")
+        },
+        "ConcurrentExecutions": (set(), *_LAMBDA),
+        "UnreservedConcurrentExecutions": (set(),),
+    },
 }
 EXPRESSION_NAMES = re.compile(r"\b[a-z][A-Za-z0-9_]*\b")
 SUB_BLOCK = re.compile(r"(?m)^(      DashboardBody: !Sub \|\n)((?:        .*\n)+)")
@@ -63,9 +92,20 @@ def _metric(namespace: str, name: str, dimensions: dict, **options) -> list:
 
 
 def _widget(title: str, metrics: list, stat: str = "Sum", **properties) -> dict:
-    return {"type": "metric", "width": 12, "height": 6,
-            "properties": {"title": title, "region": "${AWS::Region}", "view": "timeSeries", "period": 60,
-                           "stat": stat, "metrics": metrics, **properties}}
+    return {
+        "type": "metric",
+        "width": 12,
+        "height": 6,
+        "properties": {
+            "title": title,
+            "region": "${AWS::Region}",
+            "view": "timeSeries",
+            "period": 60,
+            "stat": stat,
+            "metrics": metrics,
+            **properties,
+        },
+    }
 
 
 def function_dimension(handler: str) -> str:
@@ -75,8 +115,11 @@ def function_dimension(handler: str) -> str:
 
 def _api(template: dict) -> tuple[str, dict]:
     """The API's logical id and its resource (a REST API or an HTTP API)."""
-    return next((name, resource) for name, resource in template.get("Resources", {}).items()
-                if resource.get("Type") in ("AWS::Serverless::Api", "AWS::Serverless::HttpApi"))
+    return next(
+        (name, resource)
+        for name, resource in template.get("Resources", {}).items()
+        if resource.get("Type") in ("AWS::Serverless::Api", "AWS::Serverless::HttpApi")
+    )
 
 
 def _authorizer(template: dict) -> tuple[str, str] | None:
@@ -97,8 +140,11 @@ def widgets(template: dict) -> list[dict]:
     namespace = "${AWS::StackName}"
     api_name, api_resource = _api(template)
     http = api_resource["Type"] == "AWS::Serverless::HttpApi"
-    api = {"ApiId": _sub(api_name), "Stage": "$default"} if http else {"ApiName": "${AWS::StackName}",
-                                                                       "Stage": "${StageName}"}
+    api = (
+        {"ApiId": _sub(api_name), "Stage": "$default"}
+        if http
+        else {"ApiName": "${AWS::StackName}", "Stage": "${StageName}"}
+    )
 
     def api_metric(name: str) -> str:
         return HTTP_API_METRICS[name] if http else name
@@ -107,74 +153,155 @@ def widgets(template: dict) -> list[dict]:
     names = sorted(properties)
     authorizer = _authorizer(template)
     database = [name for name in names if "MONGODB_URI" in properties[name].get("Environment", {}).get("Variables", {})]
-    routes = sorted({(function, event["Path"]) for kind in ("Api", "HttpApi")  # either flavour's events
-                     for function, event in samtemplate.events(template, kind)
-                     if str(event.get("Method", "")).upper() != "OPTIONS"})
+    routes = sorted(
+        {
+            (function, event["Path"])
+            for kind in ("Api", "HttpApi")  # either flavour's events
+            for function, event in samtemplate.events(template, kind)
+            if str(event.get("Method", "")).upper() != "OPTIONS"
+        }
+    )
 
     def per_function(metric: str, stat: str, among=names) -> list:
-        return [_metric("AWS/Lambda", metric, {"FunctionName": _sub(name)}, label=name, stat=stat)
-                for name in among]
+        return [_metric("AWS/Lambda", metric, {"FunctionName": _sub(name)}, label=name, stat=stat) for name in among]
 
     def per_pool(metric: str, stat: str) -> list:
-        return [_metric(namespace, metric, {"function": function_dimension(properties[name]["Handler"])},
-                        label=function_dimension(properties[name]["Handler"]), stat=stat) for name in database]
+        return [
+            _metric(
+                namespace,
+                metric,
+                {"function": function_dimension(properties[name]["Handler"])},
+                label=function_dimension(properties[name]["Handler"]),
+                stat=stat,
+            )
+            for name in database
+        ]
 
-    cold = [_metric(namespace, "ColdStart", {"function": function_dimension(properties[function]["Handler"]),
-                                             "route": path}, id=f"c{index}", stat="Average", visible=False)
-            for index, (function, path) in enumerate(routes)]
-    cold += [[{"expression": f"100*c{index}", "label": f"{path} %", "id": f"r{index}"}]
-             for index, (_, path) in enumerate(routes)]
-    per_container = {name: budget.per_container(
-        {key: str(value) for key, value in properties[name].get("Environment", {}).get("Variables", {}).items()
-         if isinstance(value, str)}) for name in database}
-    held = [_metric("AWS/Lambda", "ConcurrentExecutions", {"FunctionName": _sub(name)}, id=f"n{index}",
-                    stat="Maximum", visible=False) for index, name in enumerate(database)]
+    cold = [
+        _metric(
+            namespace,
+            "ColdStart",
+            {"function": function_dimension(properties[function]["Handler"]), "route": path},
+            id=f"c{index}",
+            stat="Average",
+            visible=False,
+        )
+        for index, (function, path) in enumerate(routes)
+    ]
+    cold += [
+        [{"expression": f"100*c{index}", "label": f"{path} %", "id": f"r{index}"}]
+        for index, (_, path) in enumerate(routes)
+    ]
+    per_container = {
+        name: budget.per_container(
+            {
+                key: str(value)
+                for key, value in properties[name].get("Environment", {}).get("Variables", {}).items()
+                if isinstance(value, str)
+            }
+        )
+        for name in database
+    }
+    held = [
+        _metric(
+            "AWS/Lambda",
+            "ConcurrentExecutions",
+            {"FunctionName": _sub(name)},
+            id=f"n{index}",
+            stat="Maximum",
+            visible=False,
+        )
+        for index, name in enumerate(database)
+    ]
     # FILL: a function that ran no container in a period holds no connections (instead of no data for the sum).
-    held.append([{"expression": " + ".join(f"{per_container[name]}*FILL(n{index}, 0)"
-                                           for index, name in enumerate(database)),
-                  "label": "connections per node, worst case", "id": "held"}])
+    held.append(
+        [
+            {
+                "expression": " + ".join(
+                    f"{per_container[name]}*FILL(n{index}, 0)" for index, name in enumerate(database)
+                ),
+                "label": "connections per node, worst case",
+                "id": "held",
+            }
+        ]
+    )
     panels = [
         # Count: API Gateway's docs read it with SampleCount (each request is one sample).
-        _widget("API requests", [_metric("AWS/ApiGateway", api_metric("Count"), api, label="requests",
-                                         stat="SampleCount")]),
-        _widget("API latency (ms)", [_metric("AWS/ApiGateway", api_metric(metric), api, stat=stat,
-                                             label=f"{metric} {stat}")
-                                     for metric in ("Latency", "IntegrationLatency") for stat in ("p50", "p99")]),
-        _widget("API 4xx and 5xx", [_metric("AWS/ApiGateway", api_metric(metric), api, label=metric)
-                                    for metric in ("4XXError", "5XXError")]),
+        _widget(
+            "API requests", [_metric("AWS/ApiGateway", api_metric("Count"), api, label="requests", stat="SampleCount")]
+        ),
+        _widget(
+            "API latency (ms)",
+            [
+                _metric("AWS/ApiGateway", api_metric(metric), api, stat=stat, label=f"{metric} {stat}")
+                for metric in ("Latency", "IntegrationLatency")
+                for stat in ("p50", "p99")
+            ],
+        ),
+        _widget(
+            "API 4xx and 5xx",
+            [_metric("AWS/ApiGateway", api_metric(metric), api, label=metric) for metric in ("4XXError", "5XXError")],
+        ),
         _widget("Function duration p99 (ms)", per_function("Duration", "p99")),
         _widget("Function errors", per_function("Errors", "Sum")),
         _widget("Function throttles", per_function("Throttles", "Sum")),
-        _widget("Function concurrency", per_function("ConcurrentExecutions", "Maximum"),
-                annotations={"horizontal": [{"label": budget.ACCOUNT_PARAMETER,
-                                             "value": _sub(budget.ACCOUNT_PARAMETER)}]}),
+        _widget(
+            "Function concurrency",
+            per_function("ConcurrentExecutions", "Maximum"),
+            annotations={"horizontal": [{"label": budget.ACCOUNT_PARAMETER, "value": _sub(budget.ACCOUNT_PARAMETER)}]},
+        ),
         _widget("Cold starts (% of requests)", cold),
-        _widget("Handled 500s per route", [
-            _metric(namespace, "ServerErrors", {"function": function_dimension(properties[function]["Handler"]),
-                                                "route": path}, label=path) for function, path in routes]),
+        _widget(
+            "Handled 500s per route",
+            [
+                _metric(
+                    namespace,
+                    "ServerErrors",
+                    {"function": function_dimension(properties[function]["Handler"]), "route": path},
+                    label=path,
+                )
+                for function, path in routes
+            ],
+        ),
     ]
     if authorizer is not None:
         function, handler = authorizer
         panels += [
-            _widget("Authorizer refusals and failures", [
-                _metric(namespace, metric, {"function": function_dimension(handler)}, label=metric)
-                for metric in ("AuthorizerRefusals", "AuthorizerFailures")]),
-            _widget("Authorizer cache hit rate (%)", [
-                _metric("AWS/Lambda", "Invocations", {"FunctionName": _sub(function)}, id="auth", visible=False),
-                _metric("AWS/ApiGateway", api_metric("Count"), api, id="requests", stat="SampleCount",
-                        visible=False),
-                [{"expression": "100*(1 - auth/requests)", "label": "cache hits %", "id": "hits"}]],
-                yAxis={"left": {"min": 0, "max": 100}}),
+            _widget(
+                "Authorizer refusals and failures",
+                [
+                    _metric(namespace, metric, {"function": function_dimension(handler)}, label=metric)
+                    for metric in ("AuthorizerRefusals", "AuthorizerFailures")
+                ],
+            ),
+            _widget(
+                "Authorizer cache hit rate (%)",
+                [
+                    _metric("AWS/Lambda", "Invocations", {"FunctionName": _sub(function)}, id="auth", visible=False),
+                    _metric(
+                        "AWS/ApiGateway", api_metric("Count"), api, id="requests", stat="SampleCount", visible=False
+                    ),
+                    [{"expression": "100*(1 - auth/requests)", "label": "cache hits %", "id": "hits"}],
+                ],
+                yAxis={"left": {"min": 0, "max": 100}},
+            ),
         ]
     panels += [
         _widget("Pool checkout wait p99 (ms)", per_pool("PoolCheckoutWait", "p99")),
-        _widget("Pool connections created and clears", per_pool("PoolConnectionsCreated", "Sum")
-                + [[*row[:-1], {**row[-1], "label": f"{row[-1]['label']} cleared"}]
-                   for row in per_pool("PoolCleared", "Sum")]),
+        _widget(
+            "Pool connections created and clears",
+            per_pool("PoolConnectionsCreated", "Sum")
+            + [
+                [*row[:-1], {**row[-1], "label": f"{row[-1]['label']} cleared"}]
+                for row in per_pool("PoolCleared", "Sum")
+            ],
+        ),
         _widget("Secret fetches", per_pool("SecretFetches", "Sum")),
-        _widget("Database connections against the limit", held,
-                annotations={"horizontal": [{"label": "DatabaseConnectionLimit",
-                                             "value": _sub(budget.LIMIT_PARAMETER)}]}),
+        _widget(
+            "Database connections against the limit",
+            held,
+            annotations={"horizontal": [{"label": "DatabaseConnectionLimit", "value": _sub(budget.LIMIT_PARAMETER)}]},
+        ),
     ]
     return panels
 
@@ -198,7 +325,7 @@ def write(path: Path = samtemplate.TEMPLATE) -> bool:
     if found is None:
         raise LookupError(f"{path.name} has no `      DashboardBody: !Sub |` block in its {RESOURCE} resource")
     body = "".join(f"        {line}\n" for line in render(samtemplate.load(path)).splitlines())
-    updated = text[:found.start(2)] + body + text[found.end(2):]
+    updated = text[: found.start(2)] + body + text[found.end(2) :]
     path.write_text(updated)
     return updated != text
 
@@ -233,8 +360,10 @@ def _aws_problem(namespace: str, name: str, dimensions: dict, template: dict, ev
     if http:
         expected = {"ApiId": f"<{api_name}>", "Stage": "$default"}
     else:
-        expected = {"ApiName": str(evaluator.value(api.get("Properties", {}).get("Name"))),
-                    "Stage": str(evaluator.value(api.get("Properties", {}).get("StageName")))}
+        expected = {
+            "ApiName": str(evaluator.value(api.get("Properties", {}).get("Name"))),
+            "Stage": str(evaluator.value(api.get("Properties", {}).get("StageName"))),
+        }
     key = "ApiId" if http else "ApiName"
     if namespace == "AWS/ApiGateway" and key not in dimensions:
         return f"{namespace} publishes {name} of this stack's {'HTTP' if http else 'REST'} API with {key}"
@@ -253,13 +382,17 @@ def check(template: dict, lines: list[dict], values: dict[str, str] | None = Non
     values = values if values is not None else sam.parameter_values(template, {})
     evaluator = Evaluator(template, values)
     if RESOURCE not in template.get("Resources", {}):
-        return [f"the template has no {RESOURCE} (AWS::CloudWatch::Dashboard): run python -m tools.checks.dashboard "
-                f"--write after adding one with a `DashboardBody: !Sub |` block"]
+        return [
+            f"the template has no {RESOURCE} (AWS::CloudWatch::Dashboard): run python -m tools.checks.dashboard "
+            f"--write after adding one with a `DashboardBody: !Sub |` block"
+        ]
     text, body = _body(template, evaluator)
     found = []
     if text != render(template):
-        found.append(f"{RESOURCE}'s body is not what the template's functions and routes give: run make generate "
-                     f"(or python -m tools.checks.dashboard --write)")
+        found.append(
+            f"{RESOURCE}'s body is not what the template's functions and routes give: run make generate "
+            f"(or python -m tools.checks.dashboard --write)"
+        )
     published = emitted.metrics(lines)
     filters = _filter_metrics(template, evaluator)
     for widget in body.get("widgets", []):

@@ -68,15 +68,29 @@ def declared_routes(folder: Path = HANDLERS) -> list[Declared]:
         except Exception as exc:
             if isinstance(exc, ValueError) and "route" in str(exc):  # the router refused a malformed template
                 raise DeclarationError(f"handlers/{path.name}: {exc}") from None
-            raise DeclarationError(f"handlers/{path.name} does not import ({type(exc).__name__}: {exc}), so its "
-                                   f"routes cannot be checked: fix it, then run the checks again") from None
+            raise DeclarationError(
+                f"handlers/{path.name} does not import ({type(exc).__name__}: {exc}), so its "
+                f"routes cannot be checked: fix it, then run the checks again"
+            ) from None
         for route in getattr(getattr(module, "router", None), "routes", []):
             summary = (route.endpoint.__doc__ or route.endpoint.__name__.replace("_", " ")).strip().splitlines()[0]
-            found.append(Declared(route.method, route.template, route.public, module.__name__,
-                                  route.endpoint.__name__, summary, getattr(route, "body", None),
-                                  getattr(route, "params", None), getattr(route, "status", None),
-                                  getattr(route, "response", None), getattr(route, "query", None),
-                                  tuple(getattr(route, "errors", ())), getattr(route, "conditional", False)))
+            found.append(
+                Declared(
+                    route.method,
+                    route.template,
+                    route.public,
+                    module.__name__,
+                    route.endpoint.__name__,
+                    summary,
+                    getattr(route, "body", None),
+                    getattr(route, "params", None),
+                    getattr(route, "status", None),
+                    getattr(route, "response", None),
+                    getattr(route, "query", None),
+                    tuple(getattr(route, "errors", ())),
+                    getattr(route, "conditional", False),
+                )
+            )
     return found
 
 
@@ -94,8 +108,10 @@ def preflights(routes: list[Declared]) -> list[Declared]:
     first: dict[str, Declared] = {}
     for route in routes:
         first.setdefault(route.path, route)
-    return [Declared(PREFLIGHT, path, True, route.module, "preflight", f"CORS preflight of {path}")
-            for path, route in first.items()]
+    return [
+        Declared(PREFLIGHT, path, True, route.module, "preflight", f"CORS preflight of {path}")
+        for path, route in first.items()
+    ]
 
 
 def camel(text: str) -> str:
@@ -133,14 +149,18 @@ def check_declarations(routes: list[Declared]) -> list[str]:
             found.append(f"{route.module}.{route.endpoint}: route {route.path!r} is malformed: {why}")
             continue
         if route.key in seen:
-            found.append(f"{route} is declared twice, by {seen[route.key].module}.{seen[route.key].endpoint} and "
-                         f"{route.module}.{route.endpoint}: keep one")
+            found.append(
+                f"{route} is declared twice, by {seen[route.key].module}.{seen[route.key].endpoint} and "
+                f"{route.module}.{route.endpoint}: keep one"
+            )
         seen.setdefault(route.key, route)
         modules.setdefault(route.path, []).append(route.module)
     for path, serving in modules.items():
         if len(set(serving)) > 1:
-            found.append(f"{path} is served by {', '.join(sorted(set(serving)))}: keep every method of a path in one "
-                         f"handler module, whose function also answers the path's OPTIONS preflight")
+            found.append(
+                f"{path} is served by {', '.join(sorted(set(serving)))}: keep every method of a path in one "
+                f"handler module, whose function also answers the path's OPTIONS preflight"
+            )
     return found
 
 

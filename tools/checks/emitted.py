@@ -57,29 +57,47 @@ def metrics(lines: list[dict]) -> dict[tuple[str, str, tuple[str, ...]], set[tup
                 for metric in directive.get("Metrics", []):
                     if metric["Name"] in line:
                         found[(directive["Namespace"], metric["Name"], tuple(sorted(dimensions)))].add(
-                            tuple(value for _, value in sorted(zip(dimensions, values, strict=True))))
+                            tuple(value for _, value in sorted(zip(dimensions, values, strict=True)))
+                        )
     return dict(found)
 
 
 def events_of(template: dict, function: str) -> list[str]:
     """The event files of ``function``'s routes (REST API events), as paths."""
     routes = [route for route in samtemplate.api_routes(template) if route.function == function]
-    return [str(ROOT / name) for name, event in event_files().items()
-            if any(route.method == str(event.get("httpMethod", "")).upper()
-                   and route.path == event.get("resource") for route in routes)]
+    return [
+        str(ROOT / name)
+        for name, event in event_files().items()
+        if any(
+            route.method == str(event.get("httpMethod", "")).upper() and route.path == event.get("resource")
+            for route in routes
+        )
+    ]
 
 
 def _run(handler: str, events: list[str], environment: dict[str, str]) -> list[dict]:
-    result = subprocess.run([sys.executable, "-c", RUNNER, handler, *events], cwd=ROOT, env=environment,
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", RUNNER, handler, *events],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     return request_lines(result.stdout)
 
 
 def run_functions(template: dict, namespace: str) -> list[dict]:
     """EMF lines of every API function answering its routes' event files offline, and of the authorizer."""
     closed = f"mongodb://127.0.0.1:{loopback.free_port()}/"
-    environment = {"STAGE": "local", "APP_NAME": namespace, "MONGODB_URI": closed, "MONGODB_TIMEOUT_MS": "100",
-                   "PYTHONDONTWRITEBYTECODE": "1", "PATH": ""}
+    environment = {
+        "STAGE": "local",
+        "APP_NAME": namespace,
+        "MONGODB_URI": closed,
+        "MONGODB_TIMEOUT_MS": "100",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PATH": "",
+    }
     lines = []
     for name, resource in samtemplate.functions(template).items():
         events = events_of(template, name)
@@ -89,8 +107,11 @@ def run_functions(template: dict, namespace: str) -> list[dict]:
         _, authorizer = samtemplate.authorizer_function(template)
     except LookupError:
         return lines  # no Lambda authorizer: template.check says what is wrong with the API's
-    events = sorted(str(path) for path in (ROOT / "events").glob("*.json")
-                    if json.loads(path.read_text(encoding="utf-8")).get("type") in ("TOKEN", "REQUEST"))
+    events = sorted(
+        str(path)
+        for path in (ROOT / "events").glob("*.json")
+        if json.loads(path.read_text(encoding="utf-8")).get("type") in ("TOKEN", "REQUEST")
+    )
     configured = {**environment, "JWT_SECRET": secrets.token_hex(32), "JWT_ISSUER": "https://issuer.example/"}
     lines += _run(authorizer, events, configured)  # refused: the events' tokens are placeholders
     lines += _run(authorizer, events, {**environment, "STAGE": "prod"})  # failed: no key source in production

@@ -62,8 +62,11 @@ def _read_of(node: ast.AST) -> tuple[str, ast.AST | None, bool] | None:
     function, args = node.func, node.args
     if isinstance(function, ast.Attribute) and function.attr == "get" and _is_environ(function.value) and args:
         return _constant(args[0]), args[1] if len(args) > 1 else None, len(args) > 1
-    if isinstance(function, (ast.Name, ast.Attribute)) and getattr(function, "id", getattr(function, "attr", "")) \
-            == "getenv" and args:
+    if (
+        isinstance(function, (ast.Name, ast.Attribute))
+        and getattr(function, "id", getattr(function, "attr", "")) == "getenv"
+        and args
+    ):
         return _constant(args[0]), args[1] if len(args) > 1 else None, len(args) > 1
     if len(args) >= 2 and _is_environ(args[0]) and isinstance(_constant(args[1]), str):
         return args[1].value, args[2] if len(args) > 2 else None, len(args) > 2
@@ -98,19 +101,31 @@ def problems(function: str, modules: dict[str, Path], template_variables: set[st
     found = []
     for name in sorted(template_variables):
         if name in NEVER_SET:
-            found.append(f"{function} sets {name}, which must never be set outside local runs ({NEVER_SET[name]}): "
-                         f"remove it from the template")
+            found.append(
+                f"{function} sets {name}, which must never be set outside local runs ({NEVER_SET[name]}): "
+                f"remove it from the template"
+            )
         elif name not in read:
-            found.append(f"{function} sets {name}, but its code never reads it (a typo or a leftover?): "
-                         f"rename it to a variable the code reads, or remove it")
+            found.append(
+                f"{function} sets {name}, but its code never reads it (a typo or a leftover?): "
+                f"rename it to a variable the code reads, or remove it"
+            )
     for name, module in sorted(REQUIRED_WITH_MODULE.items()):
         if module in modules and name not in template_variables:
-            found.append(f"{function}'s code ({module}) needs {name}, but the template does not set it: "
-                         f"add {name} to its Environment.Variables")
+            found.append(
+                f"{function}'s code ({module}) needs {name}, but the template does not set it: "
+                f"add {name} to its Environment.Variables"
+            )
     for name, occurrences in sorted(read.items()):
-        undecided = name not in REQUIRED_WITH_MODULE and name not in OPTIONAL and name not in NEVER_SET \
+        undecided = (
+            name not in REQUIRED_WITH_MODULE
+            and name not in OPTIONAL
+            and name not in NEVER_SET
             and not name.startswith(AWS_CONVENTIONS_PREFIX)
+        )
         if undecided and not any(occurrence.has_default for occurrence in occurrences):
-            found.append(f"{name} is read by {occurrences[0].module} without a usable default: decide whether the "
-                         f"template must set it (REQUIRED_WITH_MODULE or OPTIONAL in tools/checks/envvars.py)")
+            found.append(
+                f"{name} is read by {occurrences[0].module} without a usable default: decide whether the "
+                f"template must set it (REQUIRED_WITH_MODULE or OPTIONAL in tools/checks/envvars.py)"
+            )
     return found

@@ -27,8 +27,9 @@ from tools.samtemplate import Evaluator
 TEMPLATES = tuple(httpapi.TARGETS.values())
 LOG_VARIABLE = re.compile(r"\$context\.[A-Za-z0-9_.]+")
 # The derivation's targets: the variables "Customize HTTP API access logs" documents, as mapped.
-HTTP_LOG_VARIABLES = ({value for value in httpapi.LOG_VARIABLES.values() if value and value.startswith("$")}
-                      | set(httpapi.PRINCIPAL_VARIABLES.values()))
+HTTP_LOG_VARIABLES = {value for value in httpapi.LOG_VARIABLES.values() if value and value.startswith("$")} | set(
+    httpapi.PRINCIPAL_VARIABLES.values()
+)
 API_TYPE = "AWS::Serverless::HttpApi"
 # Values the JWT flavour needs that the REST examples leave empty.
 EXAMPLE_VALUES = {"JwtIssuer": "https://issuer.example.com/", "JwtAudience": "bare-api"}
@@ -45,26 +46,36 @@ def check_source(template: dict, name: str) -> list[str]:
         properties = api.get("Properties", {})
         stage = properties.get("StageName")
         if stage is not None and stage != httpapi.DEFAULT_STAGE:
-            found.append(f"{name}: {api_name} sets StageName {stage!r}: remove it, so that SAM creates the $default "
-                         f"stage (automatic deployment, no stage in the URL) and no second, unused stage")
+            found.append(
+                f"{name}: {api_name} sets StageName {stage!r}: remove it, so that SAM creates the $default "
+                f"stage (automatic deployment, no stage in the URL) and no second, unused stage"
+            )
         for authorizer_name, authorizer in ((properties.get("Auth") or {}).get("Authorizers") or {}).items():
             identity = authorizer.get("IdentitySource")
             if "JwtConfiguration" in authorizer and identity != httpapi.IDENTITY_SOURCE:
-                found.append(f"{name}: authorizer {authorizer_name} reads the token from {identity!r}: use "
-                             f"IdentitySource: {httpapi.IDENTITY_SOURCE} (clients send Authorization: Bearer)")
+                found.append(
+                    f"{name}: authorizer {authorizer_name} reads the token from {identity!r}: use "
+                    f"IdentitySource: {httpapi.IDENTITY_SOURCE} (clients send Authorization: Bearer)"
+                )
             headers = (authorizer.get("Identity") or {}).get("Headers")
             if "FunctionArn" in authorizer and headers != ["Authorization"]:
-                found.append(f"{name}: authorizer {authorizer_name} is keyed on {headers}: use Identity: Headers: "
-                             f"[Authorization], so its cache is keyed on {httpapi.IDENTITY_SOURCE}")
+                found.append(
+                    f"{name}: authorizer {authorizer_name} is keyed on {headers}: use Identity: Headers: "
+                    f"[Authorization], so its cache is keyed on {httpapi.IDENTITY_SOURCE}"
+                )
     for function, resource in samtemplate.functions(template).items():
         for event_name, event in (resource.get("Properties", {}).get("Events") or {}).items():
             if event.get("Type") == "Api":
-                found.append(f"{name}: {function}.{event_name} is a REST API event: derive the file again "
-                             f"(python -m tools.httpapi)")
+                found.append(
+                    f"{name}: {function}.{event_name} is a REST API event: derive the file again "
+                    f"(python -m tools.httpapi)"
+                )
             version = str(event.get("Properties", {}).get("PayloadFormatVersion", ""))
             if event.get("Type") == "HttpApi" and version != "2.0":
-                found.append(f"{name}: {function}.{event_name} has PayloadFormatVersion {version or 'unset'}: use "
-                             f"\"2.0\" (the router reads both, but the principal and cookies differ in 1.0)")
+                found.append(
+                    f"{name}: {function}.{event_name} has PayloadFormatVersion {version or 'unset'}: use "
+                    f'"2.0" (the router reads both, but the principal and cookies differ in 1.0)'
+                )
     return found
 
 
@@ -90,23 +101,31 @@ def check_routes(template: dict, cfn: dict, evaluator: Evaluator) -> list[str]:
             continue  # template.yaml lacks it: its own checks say what to add, and the derivation brings it here
         operation = paths.get(route.path, {}).get(route.method.lower())
         if operation is None:
-            found.append(f"{route.method} {route.path} ({route.module}) is not routed by the HTTP API: add its Api "
-                         f"event to template.yaml, then python -m tools.httpapi")
+            found.append(
+                f"{route.method} {route.path} ({route.module}) is not routed by the HTTP API: add its Api "
+                f"event to template.yaml, then python -m tools.httpapi"
+            )
             continue
         integration = operation.get("x-amazon-apigateway-integration", {})
         target = _target(str(evaluator.value(integration.get("uri", ""))))
         function = functions.get(route.module, "?")
         if target != f"{function}Aliaslive":
-            found.append(f"{route.method} {route.path} invokes {target}, not {function}'s live alias: point the "
-                         f"event at the function with AutoPublishAlias: live")
+            found.append(
+                f"{route.method} {route.path} invokes {target}, not {function}'s live alias: point the "
+                f"event at the function with AutoPublishAlias: live"
+            )
         if str(integration.get("payloadFormatVersion")) != "2.0":
-            found.append(f"{route.method} {route.path} sends payload format {integration.get('payloadFormatVersion')}"
-                         f": set PayloadFormatVersion: \"2.0\"")
+            found.append(
+                f"{route.method} {route.path} sends payload format {integration.get('payloadFormatVersion')}"
+                f': set PayloadFormatVersion: "2.0"'
+            )
         security = [name for requirement in operation.get("security", []) for name in requirement]
         guarded = bool(security) and security != ["NONE"]
         if guarded == route.public:
-            found.append(f"{route.method} {route.path} is {'guarded' if guarded else 'open'} but declared "
-                         f"{'public' if route.public else 'behind the authorizer'}: fix its Auth in template.yaml")
+            found.append(
+                f"{route.method} {route.path} is {'guarded' if guarded else 'open'} but declared "
+                f"{'public' if route.public else 'behind the authorizer'}: fix its Auth in template.yaml"
+            )
     return found
 
 
@@ -120,8 +139,10 @@ def check_authorizer(cfn: dict, evaluator: Evaluator, flavour: str) -> list[str]
     if flavour == httpapi.JWT:
         configuration = scheme.get("jwtConfiguration", {})
         if scheme.get("type") != "jwt":
-            found.append(f"{httpapi.AUTHORIZER_NAME} is a {scheme.get('type')} authorizer: template-http.yaml uses "
-                         f"API Gateway's JWT authorizer")
+            found.append(
+                f"{httpapi.AUTHORIZER_NAME} is a {scheme.get('type')} authorizer: template-http.yaml uses "
+                f"API Gateway's JWT authorizer"
+            )
         if configuration.get("issuer") != {"Ref": "JwtIssuer"}:
             found.append("the JWT authorizer's issuer is not the JwtIssuer parameter: set issuer: !Ref JwtIssuer")
         if configuration.get("audience") != [{"Ref": "JwtAudience"}]:
@@ -129,8 +150,12 @@ def check_authorizer(cfn: dict, evaluator: Evaluator, flavour: str) -> list[str]
         if scheme.get("identitySource") != httpapi.IDENTITY_SOURCE:
             found.append(f"the JWT authorizer reads {scheme.get('identitySource')}: use {httpapi.IDENTITY_SOURCE}")
         return found
-    expected = {"type": "request", "authorizerPayloadFormatVersion": "2.0", "enableSimpleResponses": True,
-                "identitySource": [httpapi.IDENTITY_SOURCE]}
+    expected = {
+        "type": "request",
+        "authorizerPayloadFormatVersion": "2.0",
+        "enableSimpleResponses": True,
+        "identitySource": [httpapi.IDENTITY_SOURCE],
+    }
     for key, value in expected.items():
         if scheme.get(key) != value:
             found.append(f"the Lambda authorizer's {key} is {scheme.get(key)!r}, not {value!r}")
@@ -148,17 +173,23 @@ def check_permissions(cfn: dict, evaluator: Evaluator) -> list[str]:
     targets = set()
     for operations in _body(cfn).get("paths", {}).values():
         for operation in operations.values():
-            targets.add(_target(str(evaluator.value(operation.get("x-amazon-apigateway-integration", {})
-                                                    .get("uri", "")))))
+            targets.add(
+                _target(str(evaluator.value(operation.get("x-amazon-apigateway-integration", {}).get("uri", ""))))
+            )
     for scheme in _body(cfn).get("components", {}).get("securitySchemes", {}).values():
         uri = scheme.get("x-amazon-apigateway-authorizer", {}).get("authorizerUri")
         if uri:
             targets.add(_target(str(evaluator.value(uri))))
-    allowed = {str(permission["Properties"].get("FunctionName", {}).get("Ref"))
-               for permission in resources(cfn, "AWS::Lambda::Permission").values()
-               if permission["Properties"].get("Principal") == "apigateway.amazonaws.com"}
-    return [f"API Gateway has no permission to invoke {target}: give its events ApiId: !Ref Api (an authorizer: "
-            f"EnableFunctionDefaultPermissions: true)" for target in sorted(targets - allowed)]
+    allowed = {
+        str(permission["Properties"].get("FunctionName", {}).get("Ref"))
+        for permission in resources(cfn, "AWS::Lambda::Permission").values()
+        if permission["Properties"].get("Principal") == "apigateway.amazonaws.com"
+    }
+    return [
+        f"API Gateway has no permission to invoke {target}: give its events ApiId: !Ref Api (an authorizer: "
+        f"EnableFunctionDefaultPermissions: true)"
+        for target in sorted(targets - allowed)
+    ]
 
 
 def check_stage(cfn: dict) -> list[str]:
@@ -171,11 +202,14 @@ def check_stage(cfn: dict) -> list[str]:
         found.append("the HTTP API's stage must be $default with AutoDeploy: remove StageName")
     if "DestinationArn" not in properties.get("AccessLogSettings", {}):
         found.append("the $default stage writes no access log: set AccessLogSetting on template.yaml's Api")
-    unknown = sorted(set(LOG_VARIABLE.findall(str(properties.get("AccessLogSettings", {}).get("Format", ""))))
-                     - HTTP_LOG_VARIABLES)
+    unknown = sorted(
+        set(LOG_VARIABLE.findall(str(properties.get("AccessLogSettings", {}).get("Format", "")))) - HTTP_LOG_VARIABLES
+    )
     if unknown:
-        found.append(f"the access log format uses {', '.join(unknown)}, which HTTP APIs do not log: map it in "
-                     f"tools/httpapi.py LOG_VARIABLES")
+        found.append(
+            f"the access log format uses {', '.join(unknown)}, which HTTP APIs do not log: map it in "
+            f"tools/httpapi.py LOG_VARIABLES"
+        )
     if "ThrottlingRateLimit" not in properties.get("DefaultRouteSettings", {}):
         found.append("the $default stage has no throttling: set MethodSettings throttling on template.yaml's Api")
     return found
@@ -202,16 +236,19 @@ def check_rollout(cfn: dict, evaluator: Evaluator, environment: str) -> list[str
         config_name = str(properties.get("DeploymentConfigName", ""))
         alarms = properties.get("AlarmConfiguration", {}).get("Alarms", [])
         if environment == "prod" and ("AllAtOnce" in config_name or not alarms):
-            found.append(f"{name} deploys to prod with {config_name} and {len(alarms)} alarms: use a canary with "
-                         f"rollback alarms")
+            found.append(
+                f"{name} deploys to prod with {config_name} and {len(alarms)} alarms: use a canary with rollback alarms"
+            )
     return found
 
 
 def check(path: Path) -> list[str]:
     """Every problem of one derived HTTP API template, for every environment."""
-    flavour = next(flavour for flavour, target in httpapi.TARGETS.items() if target.name == path.name) \
-        if path.name in {target.name for target in TEMPLATES} else (httpapi.LAMBDA if "lambda" in path.name
-                                                                     else httpapi.JWT)
+    flavour = (
+        next(flavour for flavour, target in httpapi.TARGETS.items() if target.name == path.name)
+        if path.name in {target.name for target in TEMPLATES}
+        else (httpapi.LAMBDA if "lambda" in path.name else httpapi.JWT)
+    )
     template = samtemplate.load(path)
     if resources(template, API_TYPE) and path.resolve() in {target.resolve() for target in TEMPLATES}:
         stale = [problem for problem in httpapi.stale() if problem.startswith((path.name, "template.yaml"))]
@@ -229,11 +266,19 @@ def check(path: Path) -> list[str]:
         except Exception as exc:
             found.append(f"{path.name} [{environment}]: SAM cannot transform it: {exc}")
             continue
-        found += [line for line in cfnlint.lint_document(cfn, f"{path.name} [{environment}, transformed]")
-                  if not any(finding in line for finding in resolved)]
+        found += [
+            line
+            for line in cfnlint.lint_document(cfn, f"{path.name} [{environment}, transformed]")
+            if not any(finding in line for finding in resolved)
+        ]
         evaluator = Evaluator(cfn, values)
-        problems = (check_routes(template, cfn, evaluator) + check_authorizer(cfn, evaluator, flavour)
-                    + check_permissions(cfn, evaluator) + check_stage(cfn)
-                    + check_rollout(cfn, evaluator, environment) + rest_checks.check_boundaries(cfn))
+        problems = (
+            check_routes(template, cfn, evaluator)
+            + check_authorizer(cfn, evaluator, flavour)
+            + check_permissions(cfn, evaluator)
+            + check_stage(cfn)
+            + check_rollout(cfn, evaluator, environment)
+            + rest_checks.check_boundaries(cfn)
+        )
         found += [f"{path.name} [{environment}] {problem}" for problem in problems]
     return list(dict.fromkeys(found))

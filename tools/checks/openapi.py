@@ -23,8 +23,12 @@ METHODS = generate.METHODS
 
 def documented(description: dict) -> dict[tuple[str, str], dict]:
     """Each operation of an OpenAPI description by ``(METHOD, path)``."""
-    return {(method.upper(), path): operation for path, item in description.get("paths", {}).items()
-            for method, operation in item.items() if method in METHODS}
+    return {
+        (method.upper(), path): operation
+        for path, item in description.get("paths", {}).items()
+        for method, operation in item.items()
+        if method in METHODS
+    }
 
 
 def check_operations(routes: list[Declared], description: dict) -> list[str]:
@@ -35,21 +39,28 @@ def check_operations(routes: list[Declared], description: dict) -> list[str]:
     for route in routes:
         where = f"paths.{route.path}.{route.method.lower()}"
         if route.key not in operations:
-            found.append(f"{OPENAPI_FILE} does not describe {route}: run {generate.COMMAND} (it writes {where} "
-                         f"from the declaration)")
+            found.append(
+                f"{OPENAPI_FILE} does not describe {route}: run {generate.COMMAND} (it writes {where} "
+                f"from the declaration)"
+            )
             continue
         current, want = operations[route.key], derived[route.key]
-        keys = [key for key in [*current, *(key for key in want if key not in current)]
-                if current.get(key) != want.get(key)]
+        keys = [
+            key for key in [*current, *(key for key in want if key not in current)] if current.get(key) != want.get(key)
+        ]
         if keys:
-            found.append(f"{OPENAPI_FILE}: {where} differs from the declaration of {route} in {', '.join(keys)}: "
-                         f"run {generate.COMMAND}")
+            found.append(
+                f"{OPENAPI_FILE}: {where} differs from the declaration of {route} in {', '.join(keys)}: "
+                f"run {generate.COMMAND}"
+            )
     current_schemas = description.get("components", {}).get("schemas", {})
     for name, schema in wanted.get("components", {}).get("schemas", {}).items():
         if current_schemas.get(name) != schema:
             state = "differs from" if name in current_schemas else "lacks"
-            found.append(f"{OPENAPI_FILE}: components.schemas.{name} {state} the Schema {name} the routes declare: "
-                         f"run {generate.COMMAND}")
+            found.append(
+                f"{OPENAPI_FILE}: components.schemas.{name} {state} the Schema {name} the routes declare: "
+                f"run {generate.COMMAND}"
+            )
     return found
 
 
@@ -66,6 +77,8 @@ def check_openapi(routes: list[Declared], description: dict | None = None) -> li
     declared = {route.key for route in routes}
     for method, path in documented(description):
         if (method, path) not in declared:
-            found.append(f"{OPENAPI_FILE} describes {method} {path}, which no router declares: remove "
-                         f"paths.{path}.{method.lower()}, or declare the route")
+            found.append(
+                f"{OPENAPI_FILE} describes {method} {path}, which no router declares: remove "
+                f"paths.{path}.{method.lower()}, or declare the route"
+            )
     return found

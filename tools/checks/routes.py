@@ -42,14 +42,18 @@ INVOKED = re.compile(r":lambda:path/2015-03-31/functions/<(?P<target>[^>]+)>/inv
 def template_routes(cfn: dict, evaluator: Evaluator) -> list[tuple[str, str, str, bool]]:
     """``(method, path, function, authorized)`` for every operation of the REST API body SAM makes."""
     resources = cfn.get("Resources", {})
-    functions = sorted((name for name, resource in resources.items()
-                        if resource.get("Type") == "AWS::Lambda::Function"), key=len, reverse=True)
+    functions = sorted(
+        (name for name, resource in resources.items() if resource.get("Type") == "AWS::Lambda::Function"),
+        key=len,
+        reverse=True,
+    )
 
     def invoked(uri: str) -> str:  # MeFunctionAliaslive (the alias), MeFunction.Arn -> MeFunction
         found = INVOKED.search(uri)
         target = found.group("target") if found else uri
-        return next((name for name in functions if target == name or target.startswith((f"{name}Alias", f"{name}."))),
-                    target)
+        return next(
+            (name for name in functions if target == name or target.startswith((f"{name}Alias", f"{name}."))), target
+        )
 
     routes = []
     for resource in resources.values():
@@ -81,8 +85,11 @@ def rest_api_id(template: dict):
         for event in function.get("Properties", {}).get("Events", {}).values():
             if event.get("Type") == "Api" and "RestApiId" in event.get("Properties", {}):
                 return event["Properties"]["RestApiId"]
-    apis = [name for name, resource in template.get("Resources", {}).items()
-            if resource.get("Type") == "AWS::Serverless::Api"]
+    apis = [
+        name
+        for name, resource in template.get("Resources", {}).items()
+        if resource.get("Type") == "AWS::Serverless::Api"
+    ]
     return {"Ref": apis[0]} if apis else None
 
 
@@ -127,28 +134,56 @@ def check_template_events(template: dict, cfn: dict, evaluator: Evaluator, route
         guard = "without the authorizer" if route.public else "behind the authorizer"
         events_key = ["Resources", function, "Properties", "Events"]
         if not matching:
-            why = ("(the CORS preflight every path needs, without the authorizer)" if route.method == PREFLIGHT
-                   else f"(declared in {route.module})")
-            found.append(addition(f"{route} {why} has no Api event", TEMPLATE_FILE, events_key,
-                                  api_events(template, [route], event_names(template, function))))
+            why = (
+                "(the CORS preflight every path needs, without the authorizer)"
+                if route.method == PREFLIGHT
+                else f"(declared in {route.module})"
+            )
+            found.append(
+                addition(
+                    f"{route} {why} has no Api event",
+                    TEMPLATE_FILE,
+                    events_key,
+                    api_events(template, [route], event_names(template, function)),
+                )
+            )
         elif len(matching) > 1:
-            found.append(f"{route} has {len(matching)} Api events ({', '.join(names.get(route.key, []))}): "
-                         f"keep exactly one, in {function}")
+            found.append(
+                f"{route} has {len(matching)} Api events ({', '.join(names.get(route.key, []))}): "
+                f"keep exactly one, in {function}"
+            )
         elif matching[0][2:] != (function, not route.public):
-            problem = (f"{route} must go to {function} {guard}, but the template sends it to {matching[0][2]} "
-                       f"{'behind' if matching[0][3] else 'without'} the authorizer")
+            problem = (
+                f"{route} must go to {function} {guard}, but the template sends it to {matching[0][2]} "
+                f"{'behind' if matching[0][3] else 'without'} the authorizer"
+            )
             event = (names.get(route.key) or ["its event"])[0]
             if event.startswith(".".join(events_key) + "."):
-                found.append(addition(problem, TEMPLATE_FILE, events_key,
-                                      {event.rpartition(".")[2]: api_event(template, route)}, "replace the event in"))
+                found.append(
+                    addition(
+                        problem,
+                        TEMPLATE_FILE,
+                        events_key,
+                        {event.rpartition(".")[2]: api_event(template, route)},
+                        "replace the event in",
+                    )
+                )
             else:
-                found.append(addition(f"{problem}: remove {event}, then", TEMPLATE_FILE, events_key,
-                                      api_events(template, [route], event_names(template, function))))
+                found.append(
+                    addition(
+                        f"{problem}: remove {event}, then",
+                        TEMPLATE_FILE,
+                        events_key,
+                        api_events(template, [route], event_names(template, function)),
+                    )
+                )
     for method, path, function, _ in deployed:
         if (method, path) not in wanted:
             events = ", ".join(names.get((method, path), [])) or f"its event in {function}"
-            found.append(f"the template routes {method} {path} to {function}, but no router declares it: remove "
-                         f"{events}, or declare the route in its handler module (@router.route({method!r}, {path!r}))")
+            found.append(
+                f"the template routes {method} {path} to {function}, but no router declares it: remove "
+                f"{events}, or declare the route in its handler module (@router.route({method!r}, {path!r}))"
+            )
     return found
 
 
@@ -207,13 +242,21 @@ def check_functions(template: dict, routes: list[Declared]) -> list[str]:
             continue
         served = [route for route in routes if route.module == module]
         blocks = template_functions.blocks(template, module, function, served)
-        found.append(addition(
-            f"{module} declares {', '.join(map(str, served))}, but no function in {TEMPLATE_FILE} has Handler: "
-            f"{module}.lambda_handler (make generate writes it, with its parameter and alarms)", TEMPLATE_FILE,
-            ["Resources"], blocks["Resources"]))
+        found.append(
+            addition(
+                f"{module} declares {', '.join(map(str, served))}, but no function in {TEMPLATE_FILE} has Handler: "
+                f"{module}.lambda_handler (make generate writes it, with its parameter and alarms)",
+                TEMPLATE_FILE,
+                ["Resources"],
+                blocks["Resources"],
+            )
+        )
         if blocks.get("Parameters"):
-            found.append(addition(f"{function} refers to its version parameter", TEMPLATE_FILE, ["Parameters"],
-                                  blocks["Parameters"]))
+            found.append(
+                addition(
+                    f"{function} refers to its version parameter", TEMPLATE_FILE, ["Parameters"], blocks["Parameters"]
+                )
+            )
     return found
 
 
@@ -228,12 +271,17 @@ def error_alarms(cfn: dict, evaluator: Evaluator) -> dict[str, str]:
         if alarm.get("Type") != "AWS::CloudWatch::Alarm":
             continue
         properties = alarm.get("Properties", {})
-        metrics = [properties] + [query.get("MetricStat", {}).get("Metric", {})
-                                  for query in properties.get("Metrics", []) if isinstance(query, dict)]
+        metrics = [properties] + [
+            query.get("MetricStat", {}).get("Metric", {})
+            for query in properties.get("Metrics", [])
+            if isinstance(query, dict)
+        ]
         for metric in metrics:
             try:
                 if (evaluator.value(metric.get("Namespace")), evaluator.value(metric.get("MetricName"))) != (
-                        "AWS/Lambda", "Errors"):
+                    "AWS/Lambda",
+                    "Errors",
+                ):
                     continue
                 for dimension in metric.get("Dimensions", []):
                     if dimension.get("Name") == "FunctionName":
@@ -249,12 +297,21 @@ def alarm_resource(template: dict, function: str, module: str, alarms: dict[str,
     if model in alarms and alarms[model] in template.get("Resources", {}):
         rename = renamer(template, model, function, module)
         return rename(alarms[model]), rename(template["Resources"][alarms[model]])
-    return f"{function.removesuffix('Function')}ErrorsAlarm", {"Type": "AWS::CloudWatch::Alarm", "Properties": {
-        "AlarmDescription": f"the {module.rpartition('.')[2]} function crashed or timed out",
-        "Namespace": "AWS/Lambda", "MetricName": "Errors",
-        "Dimensions": [{"Name": "FunctionName", "Value": {"Ref": function}}], "Statistic": "Sum", "Period": 60,
-        "EvaluationPeriods": 1, "Threshold": 1, "ComparisonOperator": "GreaterThanOrEqualToThreshold",
-        "TreatMissingData": "notBreaching"}}
+    return f"{function.removesuffix('Function')}ErrorsAlarm", {
+        "Type": "AWS::CloudWatch::Alarm",
+        "Properties": {
+            "AlarmDescription": f"the {module.rpartition('.')[2]} function crashed or timed out",
+            "Namespace": "AWS/Lambda",
+            "MetricName": "Errors",
+            "Dimensions": [{"Name": "FunctionName", "Value": {"Ref": function}}],
+            "Statistic": "Sum",
+            "Period": 60,
+            "EvaluationPeriods": 1,
+            "Threshold": 1,
+            "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+            "TreatMissingData": "notBreaching",
+        },
+    }
 
 
 def own_rollback_alarms(template: dict, function: str) -> list[str]:
@@ -263,8 +320,12 @@ def own_rollback_alarms(template: dict, function: str) -> list[str]:
     resources = template.get("Resources", {})
     preference = resources.get(function, {}).get("Properties", {}).get("DeploymentPreference", {})
     base = function.removesuffix("Function")
-    return [name for name in sorted(_refs(preference)) if re.match(rf"{re.escape(base)}[A-Z]", name)
-            and resources.get(name, {}).get("Type") == "AWS::CloudWatch::Alarm"]
+    return [
+        name
+        for name in sorted(_refs(preference))
+        if re.match(rf"{re.escape(base)}[A-Z]", name)
+        and resources.get(name, {}).get("Type") == "AWS::CloudWatch::Alarm"
+    ]
 
 
 def check_model_alarms(template: dict, function: str, module: str, model: str, error_alarm: str | None) -> list[str]:
@@ -274,9 +335,14 @@ def check_model_alarms(template: dict, function: str, module: str, model: str, e
     for name in own_rollback_alarms(template, model):
         if name == error_alarm or rename(name) in template.get("Resources", {}):
             continue
-        found.append(addition(f"{function} has no {rename(name)}, the alarm {model}'s deployment group rolls back on "
-                              f"as {name}", TEMPLATE_FILE, ["Resources"],
-                              {rename(name): rename(template["Resources"][name])}))
+        found.append(
+            addition(
+                f"{function} has no {rename(name)}, the alarm {model}'s deployment group rolls back on as {name}",
+                TEMPLATE_FILE,
+                ["Resources"],
+                {rename(name): rename(template["Resources"][name])},
+            )
+        )
     return found
 
 
@@ -298,9 +364,13 @@ def check_alarms(template: dict, routes: list[Declared], alarms: dict[str, str])
 def missing_error_alarm(template: dict, function: str, module: str, alarms: dict[str, str]) -> str:
     """The problem of a function without its own error alarm, with the alarm to paste."""
     name, alarm = alarm_resource(template, function, module, alarms)
-    problem = addition(f"{function} has no error alarm of its own (AWS/Lambda Errors on its FunctionName), so its "
-                       f"crashes and timeouts alert no one and roll no deployment back", TEMPLATE_FILE,
-                       ["Resources"], {name: alarm})
+    problem = addition(
+        f"{function} has no error alarm of its own (AWS/Lambda Errors on its FunctionName), so its "
+        f"crashes and timeouts alert no one and roll no deployment back",
+        TEMPLATE_FILE,
+        ["Resources"],
+        {name: alarm},
+    )
     preference = template.get("Resources", {}).get(function, {}).get("Properties", {}).get("DeploymentPreference")
     if preference is not None and name not in _refs(preference):
         problem += f"\nthen list !Ref {name} in {function}'s DeploymentPreference.Alarms, as the others do"
@@ -312,8 +382,12 @@ def check_template(template: dict, cfn: dict, evaluator: Evaluator, routes: list
     alarms = error_alarms(cfn, evaluator)
     problems = check_declarations(routes)
     routes = [route for route in routes if template_problem(route.path) is None]
-    return (problems + check_functions(template, routes)
-            + check_template_events(template, cfn, evaluator, routes) + check_alarms(template, routes, alarms))
+    return (
+        problems
+        + check_functions(template, routes)
+        + check_template_events(template, cfn, evaluator, routes)
+        + check_alarms(template, routes, alarms)
+    )
 
 
 def check(template: dict, cfn: dict, evaluator: Evaluator) -> list[str]:
@@ -323,5 +397,8 @@ def check(template: dict, cfn: dict, evaluator: Evaluator) -> list[str]:
     except DeclarationError as exc:
         return [str(exc)]
     well_formed = [route for route in routes if template_problem(route.path) is None]
-    return (check_template(template, cfn, evaluator, routes) + openapi.check_openapi(well_formed)
-            + event_files.check_event_files(well_formed))
+    return (
+        check_template(template, cfn, evaluator, routes)
+        + openapi.check_openapi(well_formed)
+        + event_files.check_event_files(well_formed)
+    )

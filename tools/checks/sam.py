@@ -38,8 +38,14 @@ EXAMPLE_VALUES = {
 # Properties of a SAM function that are not part of a Lambda version: triggers, rollout, the role's policies,
 # and reserved concurrency (set on the function, for all its versions).
 FUNCTION_LEVEL = ("ReservedConcurrentExecutions",)
-NOT_VERSIONED = ("Events", "DeploymentPreference", "Policies", "PermissionsBoundary", "AutoPublishCodeSha256",
-                 *FUNCTION_LEVEL)
+NOT_VERSIONED = (
+    "Events",
+    "DeploymentPreference",
+    "Policies",
+    "PermissionsBoundary",
+    "AutoPublishCodeSha256",
+    *FUNCTION_LEVEL,
+)
 
 
 class ParameterError(ValueError):
@@ -74,8 +80,10 @@ def function_properties(template: dict, with_hooks: bool = False) -> dict[str, d
     chosen = samtemplate.all_functions(template) if with_hooks else samtemplate.functions(template)
     for name, resource in chosen.items():
         properties = {**defaults, **resource.get("Properties", {})}
-        variables = {**defaults.get("Environment", {}).get("Variables", {}),
-                     **resource.get("Properties", {}).get("Environment", {}).get("Variables", {})}
+        variables = {
+            **defaults.get("Environment", {}).get("Variables", {}),
+            **resource.get("Properties", {}).get("Environment", {}).get("Variables", {}),
+        }
         if variables:
             properties["Environment"] = {"Variables": variables}
         merged[name] = properties
@@ -133,8 +141,10 @@ def _check_number(name: str, declaration: dict, value: str) -> None:
         raise ParameterError(f"parameter {name}={value!r} is not a number") from None
     low, high = declaration.get("MinValue"), declaration.get("MaxValue")
     if (low is not None and number < float(low)) or (high is not None and number > float(high)):
-        raise ParameterError(f"parameter {name}={value!r} is outside {low if low is not None else '-inf'}.."
-                             f"{high if high is not None else 'inf'}")
+        raise ParameterError(
+            f"parameter {name}={value!r} is outside {low if low is not None else '-inf'}.."
+            f"{high if high is not None else 'inf'}"
+        )
 
 
 def parameter_values(template: dict, overrides: dict[str, str]) -> dict[str, str]:
@@ -189,11 +199,15 @@ def function_revisions(template: dict, values: dict[str, str], code: dict[str, s
     revisions = revision_parameters(template)
     result = {}
     for function, parameter in revisions.items():
-        properties = {key: value for key, value in function_properties(template)[function].items()
-                      if key not in NOT_VERSIONED}
+        properties = {
+            key: value for key, value in function_properties(template)[function].items() if key not in NOT_VERSIONED
+        }
         used = sorted(referenced_parameters(template, properties) - set(revisions.values()))
-        document = {"code": code[function], "properties": properties,
-                    "parameters": {name: values[name] for name in used}}
+        document = {
+            "code": code[function],
+            "properties": properties,
+            "parameters": {name: values[name] for name in used},
+        }
         result[parameter] = hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
     return result
 
@@ -224,8 +238,9 @@ def example_code(template: dict) -> dict[str, str]:
     return {name: hashlib.sha256(f"code of {name}".encode()).hexdigest() for name in samtemplate.functions(template)}
 
 
-def translate(template: dict, parameters: dict[str, str], code: dict[str, str] | None = None,
-              region: str = PSEUDO["AWS::Region"]) -> dict:
+def translate(
+    template: dict, parameters: dict[str, str], code: dict[str, str] | None = None, region: str = PSEUDO["AWS::Region"]
+) -> dict:
     """The CloudFormation template SAM makes of ``template``, offline, as in ``region`` (its partition too).
 
     Code URIs stand for uploaded zips; with ``code`` (``{function: zip digest}``) each
@@ -240,12 +255,12 @@ def translate(template: dict, parameters: dict[str, str], code: dict[str, str] |
         key = f"{name}/{code[name]}.zip" if code and name in code else f"{name}.zip"
         document["Resources"][name]["Properties"]["CodeUri"] = f"s3://{ARTIFACT_BUCKET}/{key}"
     translator = Translator(None, Parser(), boto_session=_offline_session(region))
-    return translator.translate(document, parameter_values={**PSEUDO, "AWS::Region": region, **parameters},
-                                get_managed_policy_map=lambda: {})
+    return translator.translate(
+        document, parameter_values={**PSEUDO, "AWS::Region": region, **parameters}, get_managed_policy_map=lambda: {}
+    )
 
 
 def _offline_session(region: str):
     import boto3
 
-    return boto3.session.Session(region_name=region, aws_access_key_id="offline",
-                                 aws_secret_access_key="offline")
+    return boto3.session.Session(region_name=region, aws_access_key_id="offline", aws_secret_access_key="offline")

@@ -43,8 +43,10 @@ def python() -> Path:
             return interpreter
         shutil.rmtree(VENV, ignore_errors=True)
         print("installing the pinned SAM CLI into .local/samcli (first time only)", file=sys.stderr)
-        for command in ([sys.executable, "-m", "venv", str(VENV)],
-                        [str(interpreter), "-m", "pip", "install", "--quiet", "-r", str(REQUIREMENTS)]):
+        for command in (
+            [sys.executable, "-m", "venv", str(VENV)],
+            [str(interpreter), "-m", "pip", "install", "--quiet", "-r", str(REQUIREMENTS)],
+        ):
             result = subprocess.run(command, capture_output=True, text=True, timeout=900)
             if result.returncode != 0:
                 raise SamCliError(f"{' '.join(command[:4])} failed:\n{result.stderr[-2000:]}")

@@ -30,7 +30,7 @@ class _Dumper(yaml.SafeDumper):
 
 def _represent_mapping(dumper: yaml.SafeDumper, data: dict) -> yaml.Node:
     if len(data) == 1:
-        (key, value), = data.items()
+        ((key, value),) = data.items()
         if key == "Ref":
             return dumper.represent_scalar("!Ref", value)
         if key == "Fn::GetAtt":

@@ -18,8 +18,10 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 WORKFLOW = ROOT / ".github" / "workflows" / "ci.yml"
-BRANCH_REFERENCE = re.compile(r"github\.(ref|ref_name|head_ref|base_ref)\b|GITHUB_(REF|REF_NAME|HEAD_REF|BASE_REF)\b"
-                              r"|refs/heads/")
+BRANCH_REFERENCE = re.compile(
+    r"github\.(ref|ref_name|head_ref|base_ref)\b|GITHUB_(REF|REF_NAME|HEAD_REF|BASE_REF)\b"
+    r"|refs/heads/"
+)
 EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
 OUTPUT_REFERENCE = re.compile(r"needs\.([\w-]+)\.outputs\.([\w-]+)")
 CREDENTIALS_ACTION = "aws-actions/configure-aws-credentials"
@@ -76,17 +78,21 @@ def check(workflow: dict, name: str = "workflow") -> list[str]:
     found = []
     deciders = selection_steps(workflow)
     if len(deciders) > 1:
-        found.append(f"{name}: the deployment environment is decided in {len(deciders)} places "
-                     f"({'; '.join(deciders)}), which can disagree: compute it once, in one step that writes it to "
-                     f"$GITHUB_OUTPUT, and use needs.<job>.outputs.<name> everywhere else")
+        found.append(
+            f"{name}: the deployment environment is decided in {len(deciders)} places "
+            f"({'; '.join(deciders)}), which can disagree: compute it once, in one step that writes it to "
+            f"$GITHUB_OUTPUT, and use needs.<job>.outputs.<name> everywhere else"
+        )
     for job_name, job in deploy_jobs(workflow).items():
         found += _check_deploy_job(name, job_name, job)
     for job_name, job in workflow.get("jobs", {}).items():
         found += _check_credentials(name, job_name, job)
     for where, text in places(workflow):
         if LONG_LIVED_KEYS.search(text):
-            found.append(f"{name}: {where} uses long-lived AWS keys: assume a role with OpenID Connect "
-                         f"(aws-actions/configure-aws-credentials with role-to-assume) instead")
+            found.append(
+                f"{name}: {where} uses long-lived AWS keys: assume a role with OpenID Connect "
+                f"(aws-actions/configure-aws-credentials with role-to-assume) instead"
+            )
     found += _check_test_job(name, workflow)
     return list(dict.fromkeys(found))
 
@@ -97,15 +103,19 @@ def _check_deploy_job(name: str, job_name: str, job: dict) -> list[str]:
     environment = environment.get("name") if isinstance(environment, dict) else environment
     selected = OUTPUT_REFERENCE.search(str(environment))
     if selected is None:
-        found.append(f"{name}: job {job_name} sets environment {environment!r} itself: use the one selected "
-                     f"environment, ${{{{ needs.<job>.outputs.<name> }}}}")
+        found.append(
+            f"{name}: job {job_name} sets environment {environment!r} itself: use the one selected "
+            f"environment, ${{{{ needs.<job>.outputs.<name> }}}}"
+        )
         return found
     output = selected.group(0)
     concurrency = job.get("concurrency")
     group = concurrency.get("group") if isinstance(concurrency, dict) else concurrency
     if not group or output not in str(group):
-        found.append(f"{name}: job {job_name} lets two deploys to one environment run at once: set concurrency: "
-                     f"{{group: deploy-${{{{ {output} }}}}, cancel-in-progress: false}}")
+        found.append(
+            f"{name}: job {job_name} lets two deploys to one environment run at once: set concurrency: "
+            f"{{group: deploy-${{{{ {output} }}}}, cancel-in-progress: false}}"
+        )
     elif isinstance(concurrency, dict) and concurrency.get("cancel-in-progress"):
         found.append(f"{name}: job {job_name} cancels a running deploy: set cancel-in-progress: false")
     if selected.group(1) not in _needs(job):
@@ -125,19 +135,25 @@ def _check_deploy_settings(name: str, job_name: str, job: dict) -> list[str]:
         passed = step.get("env") or {}
         for variable in [*PARAMETER_VARIABLES.values(), *BOOTSTRAP_VARIABLES]:
             if str(passed.get(variable, "")).replace(" ", "") != f"${{{{vars.{variable}}}}}":
-                found.append(f"{name}: job {job_name}'s make deploy step does not pass {variable}: add "
-                             f"{variable}: ${{{{ vars.{variable} }}}} to its env")
+                found.append(
+                    f"{name}: job {job_name}'s make deploy step does not pass {variable}: add "
+                    f"{variable}: ${{{{ vars.{variable} }}}} to its env"
+                )
     runs = [str(step.get("run", "")) for step in steps]
     deploy_at = next((index for index, run in enumerate(runs) if "make deploy" in run), None)
     indexes_at = next((index for index, run in enumerate(runs) if "make indexes" in run), None)
     if deploy_at is not None and (indexes_at is None or indexes_at > deploy_at):
         when = "after make deploy" if indexes_at is not None else "nowhere"
-        found.append(f"{name}: job {job_name} creates the indexes {when}, so the new code can run before an index "
-                     f"it relies on (possibly unique) exists: run make indexes in a step before make deploy")
+        found.append(
+            f"{name}: job {job_name} creates the indexes {when}, so the new code can run before an index "
+            f"it relies on (possibly unique) exists: run make indexes in a step before make deploy"
+        )
     installs = " ".join(runs)
     if "make deploy" in installs and SAM_CLI_REQUIREMENTS not in installs:
-        found.append(f"{name}: job {job_name} does not install the SAM CLI the tests parse with: run "
-                     f"python -m pip install -r {SAM_CLI_REQUIREMENTS}")
+        found.append(
+            f"{name}: job {job_name} does not install the SAM CLI the tests parse with: run "
+            f"python -m pip install -r {SAM_CLI_REQUIREMENTS}"
+        )
     return found
 
 
@@ -154,12 +170,16 @@ def _check_credentials(name: str, job_name: str, job: dict) -> list[str]:
         if "role-to-assume" not in step.get("with", {}):
             found.append(f"{name}: job {job_name} gets AWS credentials without role-to-assume: use OpenID Connect")
         elif "environment" not in job or "vars.AWS_DEPLOY_ROLE_ARN" not in str(step["with"]["role-to-assume"]):
-            found.append(f"{name}: job {job_name} assumes a role that is not its environment's: run it in the "
-                         f"selected environment and use role-to-assume: ${{{{ vars.AWS_DEPLOY_ROLE_ARN }}}}, "
-                         f"defined per environment")
+            found.append(
+                f"{name}: job {job_name} assumes a role that is not its environment's: run it in the "
+                f"selected environment and use role-to-assume: ${{{{ vars.AWS_DEPLOY_ROLE_ARN }}}}, "
+                f"defined per environment"
+            )
         if job.get("permissions", {}).get("id-token") != "write":
-            found.append(f"{name}: job {job_name} assumes a role without the OIDC token: set permissions: "
-                         f"{{id-token: write, contents: read}}")
+            found.append(
+                f"{name}: job {job_name} assumes a role without the OIDC token: set permissions: "
+                f"{{id-token: write, contents: read}}"
+            )
     return found
 
 
@@ -173,8 +193,10 @@ def _check_test_job(name: str, workflow: dict) -> list[str]:
         found.append(f"{name}: job test does not run make test: add a step `run: make test`")
     images = " ".join(str(service.get("image", "")) for service in (job.get("services") or {}).values())
     if "mongo" not in images or "TEST_MONGODB_URI" not in str(job.get("env", {})):
-        found.append(f"{name}: job test has no MongoDB service container: add services.mongodb (image mongo) and "
-                     f"env TEST_MONGODB_URI")
+        found.append(
+            f"{name}: job test has no MongoDB service container: add services.mongodb (image mongo) and "
+            f"env TEST_MONGODB_URI"
+        )
     return found
 
 
@@ -203,18 +225,31 @@ def _substitute(text: str, context: dict[str, str]) -> str:
 
 def select(workflow: dict, ref: str, event: str) -> dict[str, str]:
     """Run the selection step's script as GitHub would for ``ref`` and ``event``; return its outputs."""
-    context = {"github.ref": ref, "github.event_name": event,
-               "github.ref_name": ref.removeprefix("refs/heads/").removeprefix("refs/tags/")}
+    context = {
+        "github.ref": ref,
+        "github.event_name": event,
+        "github.ref_name": ref.removeprefix("refs/heads/").removeprefix("refs/tags/"),
+    }
     _, step = selection_step(workflow)
     environment = {name: _substitute(str(value), context) for name, value in (step.get("env") or {}).items()}
     with tempfile.TemporaryDirectory() as folder:
         output = Path(folder) / "output"
         output.touch()
-        environment.update(PATH=os.environ.get("PATH", ""), GITHUB_OUTPUT=str(output), GITHUB_REF=ref,
-                           GITHUB_EVENT_NAME=event, GITHUB_REF_NAME=context["github.ref_name"])
+        environment.update(
+            PATH=os.environ.get("PATH", ""),
+            GITHUB_OUTPUT=str(output),
+            GITHUB_REF=ref,
+            GITHUB_EVENT_NAME=event,
+            GITHUB_REF_NAME=context["github.ref_name"],
+        )
         script = _substitute(str(step["run"]), context)
-        subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script], env=environment,
-                       check=True, capture_output=True, timeout=30)
+        subprocess.run(
+            ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script],
+            env=environment,
+            check=True,
+            capture_output=True,
+            timeout=30,
+        )
         lines = output.read_text().splitlines()
     return dict(line.split("=", 1) for line in lines if "=" in line)
 
@@ -235,10 +270,14 @@ def check_selection(workflow: dict, name: str = "workflow") -> list[str]:
         try:
             outputs = select(workflow, ref, event)
         except (WorkflowError, subprocess.CalledProcessError) as exc:
-            return [f"{name}: the environment selection cannot be run ({exc}): keep one step that reads the "
-                    f"branch from env and writes name=<dev|prod> and deploy=<true|false> to $GITHUB_OUTPUT"]
+            return [
+                f"{name}: the environment selection cannot be run ({exc}): keep one step that reads the "
+                f"branch from env and writes name=<dev|prod> and deploy=<true|false> to $GITHUB_OUTPUT"
+            ]
         got = (outputs.get("name"), outputs.get("deploy"))
         if got != (environment, deploys):
-            found.append(f"{name}: a {event} of {ref} selects {got}, expected {(environment, deploys)}: production "
-                         f"is for main and master only, and pull requests never deploy")
+            found.append(
+                f"{name}: a {event} of {ref} selects {got}, expected {(environment, deploys)}: production "
+                f"is for main and master only, and pull requests never deploy"
+            )
     return found

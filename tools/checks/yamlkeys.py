@@ -21,8 +21,10 @@ def _walk(node: yaml.Node, keys: list[str], file: str, found: list[str]) -> None
             line = key.start_mark.line + 1
             if name in first and name != "<<":
                 where = ".".join([*keys, name])
-                found.append(f"{file} line {line}: {where} appears twice (first at line {first[name]}): merge the "
-                             f"two into one (YAML keeps only the last)")
+                found.append(
+                    f"{file} line {line}: {where} appears twice (first at line {first[name]}): merge the "
+                    f"two into one (YAML keeps only the last)"
+                )
             first.setdefault(name, line)
             _walk(value, [*keys, name], file, found)
     elif isinstance(node, yaml.SequenceNode):

@@ -75,9 +75,12 @@ def describe_routes(api: api_model.Api) -> list[str]:
 
 def describe_caching(api: api_model.Api) -> list[str]:
     """What each authorizer's cache means for a token that expires."""
-    return [f"{authorizer.name} answers are cached {authorizer.ttl} s per token: as on API Gateway, a token keeps "
-            f"working for up to {authorizer.ttl} s after it expires" for authorizer in api.authorizers.values()
-            if authorizer.ttl > 0]
+    return [
+        f"{authorizer.name} answers are cached {authorizer.ttl} s per token: as on API Gateway, a token keeps "
+        f"working for up to {authorizer.ttl} s after it expires"
+        for authorizer in api.authorizers.values()
+        if authorizer.ttl > 0
+    ]
 
 
 def describe_stage(api: api_model.Api, environ=os.environ) -> list[str]:
@@ -85,9 +88,11 @@ def describe_stage(api: api_model.Api, environ=os.environ) -> list[str]:
     stage = environ.get("STAGE", "").strip()
     if not stage or stage == api.stage:
         return []
-    return [f"STAGE={stage} from your shell overrides the stage {api.stage} for the functions: outside STAGE=local "
-            f"they refuse the local development secret and local tokens, so guarded routes answer 500 or 401; "
-            f"unset STAGE (or set it to {api.stage}) to run them locally"]
+    return [
+        f"STAGE={stage} from your shell overrides the stage {api.stage} for the functions: outside STAGE=local "
+        f"they refuse the local development secret and local tokens, so guarded routes answer 500 or 401; "
+        f"unset STAGE (or set it to {api.stage}) to run them locally"
+    ]
 
 
 def _parser() -> cli.Parser:
@@ -96,14 +101,19 @@ def _parser() -> cli.Parser:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--template", type=Path, default=samtemplate.TEMPLATE)
     parser.add_argument("--api", choices=("rest", "http"), default="rest", help="API: rest or http (API Gateway v2)")
-    parser.add_argument("--authorizer", choices=(httpapi.LAMBDA, httpapi.JWT), default=httpapi.LAMBDA,
-                        help="AUTHORIZER: the HTTP API's authorizer, lambda or jwt (with --parameter JwtIssuer=)")
+    parser.add_argument(
+        "--authorizer",
+        choices=(httpapi.LAMBDA, httpapi.JWT),
+        default=httpapi.LAMBDA,
+        help="AUTHORIZER: the HTTP API's authorizer, lambda or jwt (with --parameter JwtIssuer=)",
+    )
     parser.add_argument("--workers", type=cli.positive, default=1, help="WORKERS: warm workers per function")
     parser.add_argument("--runtime", choices=sorted(RUNTIMES), default="python", help="RUNTIME: python or rie")
     parser.add_argument("--logs", choices=MODES, default="human", help="LOGS: json adds the functions' log lines")
     parser.add_argument("--db", choices=("keep", "fresh"), default="keep", help="DB: fresh starts from an empty one")
-    parser.add_argument("--no-reload", dest="reload", action="store_false",
-                        help="RELOAD=0: keep the code and routes it started with")
+    parser.add_argument(
+        "--no-reload", dest="reload", action="store_false", help="RELOAD=0: keep the code and routes it started with"
+    )
     parser.add_argument("--parameter", type=_parameter, action="append", default=[], metavar="Name=Value")
     return parser
 
@@ -114,8 +124,10 @@ def bind(host: str, port: int):
         return make_server(host, port)
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
-            raise CommandError(f"port {port} is already in use (another make serve?): stop it, or pick another "
-                               f"port with PORT={port + 1 if port < 65535 else 3000}") from None
+            raise CommandError(
+                f"port {port} is already in use (another make serve?): stop it, or pick another "
+                f"port with PORT={port + 1 if port < 65535 else 3000}"
+            ) from None
         if exc.errno == errno.EACCES:
             raise CommandError(f"port {port} needs privileges to listen on: pick one above 1023 with PORT=") from None
         raise CommandError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
@@ -150,13 +162,18 @@ def main(argv: list[str] | None = None) -> int:
                 return Pool(args.workers, partial(worker, function, function_environment(function, environment), log))
 
             pools = {name: make_pool(function) for name, function in api.functions.items()}
-            reloader = Reloader(ROOT, args.template.resolve(), partial(_load_api, args), make_pool, log) \
-                if args.reload else None
+            reloader = (
+                Reloader(ROOT, args.template.resolve(), partial(_load_api, args), make_pool, log)
+                if args.reload
+                else None
+            )
             flavour = Gateway if args.api == "rest" else HttpGateway
             server.gateway = flavour(api, pools, Console(log, args.logs), reloader)
-            log(f"local API Gateway on http://{args.host}:{args.port} ({args.api.upper()} API, stage {api.stage}, "
+            log(
+                f"local API Gateway on http://{args.host}:{args.port} ({args.api.upper()} API, stage {api.stage}, "
                 f"{args.runtime} runtime, "
-                f"{args.workers} worker(s) per function, logs {args.logs}, reload {'on' if args.reload else 'off'})")
+                f"{args.workers} worker(s) per function, logs {args.logs}, reload {'on' if args.reload else 'off'})"
+            )
             log(chosen.describe())
             for line in seed.seed_if_empty(chosen):
                 log(line)

@@ -113,8 +113,10 @@ class Api:
 
     def method_arn(self, method: str, path: str) -> str:
         """The ``methodArn`` API Gateway gives the authorizer for this request."""
-        return (f"arn:aws:execute-api:{self.region}:{self.account_id}:{self.api_id}/"
-                f"{self.stage}/{method}/{path.lstrip('/')}")
+        return (
+            f"arn:aws:execute-api:{self.region}:{self.account_id}:{self.api_id}/"
+            f"{self.stage}/{method}/{path.lstrip('/')}"
+        )
 
 
 def split_path(path: str) -> list[str]:
@@ -148,8 +150,11 @@ def resolve(value, parameters: dict[str, str], template: dict | None = None) -> 
 
 
 def _api_properties(template: dict) -> dict:
-    apis = [resource for resource in template.get("Resources", {}).values()
-            if resource.get("Type") == "AWS::Serverless::Api"]
+    apis = [
+        resource
+        for resource in template.get("Resources", {}).values()
+        if resource.get("Type") == "AWS::Serverless::Api"
+    ]
     if len(apis) > 1:
         raise TemplateError("the local gateway serves one AWS::Serverless::Api; the template declares several")
     return apis[0].get("Properties", {}) if apis else {}
@@ -160,15 +165,18 @@ def _functions(template: dict, parameters: dict[str, str]) -> dict[str, Function
     found = {}
     for name, resource in samtemplate.functions(template).items():
         properties = resource.get("Properties", {})
-        declared = {**(defaults.get("Environment") or {}).get("Variables", {}),
-                    **(properties.get("Environment") or {}).get("Variables", {})}
+        declared = {
+            **(defaults.get("Environment") or {}).get("Variables", {}),
+            **(properties.get("Environment") or {}).get("Variables", {}),
+        }
         environment = {key: value for key, raw in declared.items() if (value := resolve(raw, parameters)) is not None}
         found[name] = Function(
             name=name,
             handler=properties["Handler"],
             timeout=int(resolve(properties.get("Timeout", defaults.get("Timeout", SAM_DEFAULT_TIMEOUT)), parameters)),
-            memory_mb=int(resolve(properties.get("MemorySize", defaults.get("MemorySize", SAM_DEFAULT_MEMORY)),
-                                  parameters)),
+            memory_mb=int(
+                resolve(properties.get("MemorySize", defaults.get("MemorySize", SAM_DEFAULT_MEMORY)), parameters)
+            ),
             environment=environment,
         )
     return found
@@ -179,9 +187,11 @@ def _identity(name: str, payload: str, identity: dict) -> tuple[tuple[str, str],
         return (("header", identity.get("Header", "Authorization")),)
     if identity.get("Context"):
         raise TemplateError(f"authorizer {name}: Identity.Context sources are not emulated locally")
-    return (*(("header", header) for header in identity.get("Headers", [])),
-            *(("query", query) for query in identity.get("QueryStrings", [])),
-            *(("stage", variable) for variable in identity.get("StageVariables", [])))
+    return (
+        *(("header", header) for header in identity.get("Headers", [])),
+        *(("query", query) for query in identity.get("QueryStrings", [])),
+        *(("stage", variable) for variable in identity.get("StageVariables", [])),
+    )
 
 
 def _authorizers(auth: dict, functions: dict[str, Function]) -> dict[str, Authorizer]:
@@ -209,8 +219,11 @@ def _routes(template: dict, auth: dict, authorizers: dict[str, Authorizer]) -> t
         authorizer = (properties.get("Auth") or {}).get("Authorizer", auth.get("DefaultAuthorizer", "NONE"))
         if authorizer != "NONE" and authorizer not in authorizers:
             raise TemplateError(f"{function} {properties['Path']}: authorizer {authorizer} is not emulated")
-        routes.append(Route(properties["Method"].upper(), properties["Path"], function,
-                            "" if authorizer == "NONE" else authorizer))
+        routes.append(
+            Route(
+                properties["Method"].upper(), properties["Path"], function, "" if authorizer == "NONE" else authorizer
+            )
+        )
     return tuple(routes)
 
 

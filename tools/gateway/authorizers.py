@@ -91,8 +91,15 @@ def identity_values(authorizer: Authorizer, request: HttpRequest, api: Api) -> t
     return tuple(values)
 
 
-def authorizer_event(authorizer: Authorizer, request: HttpRequest, api: Api, route: Route, params: dict[str, str],
-                     request_id: str, identity: tuple[str, ...]) -> dict:
+def authorizer_event(
+    authorizer: Authorizer,
+    request: HttpRequest,
+    api: Api,
+    route: Route,
+    params: dict[str, str],
+    request_id: str,
+    identity: tuple[str, ...],
+) -> dict:
     """The TOKEN or REQUEST event API Gateway sends the authorizer."""
     method_arn = api.method_arn(request.method, request.path)
     if authorizer.payload == "TOKEN":

@@ -28,8 +28,10 @@ SHOWN_LEVELS = ("WARNING", "ERROR")
 HIDDEN_FIELDS = {"level", "message", "_aws", "traceback"}
 RUNTIME_LINES = ("START RequestId: ", "END RequestId: ", "REPORT RequestId: ")
 # What RIE and awslambdaric write about a runtime that failed: the request's line says it in one.
-RUNTIME_FAILURE = re.compile(r"^\d\d \w{3} \d{4} [\d:,]+ \[\w+\] \(rapid\) |^\[ERROR\] Runtime\.\w+: "
-                             r"|^\[WARNING\]\s.*LAMBDA_WARNING: Unhandled exception")
+RUNTIME_FAILURE = re.compile(
+    r"^\d\d \w{3} \d{4} [\d:,]+ \[\w+\] \(rapid\) |^\[ERROR\] Runtime\.\w+: "
+    r"|^\[WARNING\]\s.*LAMBDA_WARNING: Unhandled exception"
+)
 
 
 class Log:

@@ -39,19 +39,28 @@ UNAUTHORIZED = (401, "Unauthorized")
 FORBIDDEN = (403, "Forbidden")
 INTERNAL_ERROR = (500, "Internal Server Error")
 UNAVAILABLE = (503, "Service Unavailable")
-CORS_RESPONSE_HEADERS = ("access-control-allow-origin", "access-control-allow-credentials",
-                         "access-control-expose-headers", "access-control-allow-methods",
-                         "access-control-allow-headers", "access-control-max-age")
+CORS_RESPONSE_HEADERS = (
+    "access-control-allow-origin",
+    "access-control-allow-credentials",
+    "access-control-expose-headers",
+    "access-control-allow-methods",
+    "access-control-allow-headers",
+    "access-control-max-age",
+)
 
 
 def message(status: int, text: str, headers: list[tuple[str, str]] | None = None) -> HttpResponse:
     """An HTTP API's own answer: ``{"message": text}``."""
-    return HttpResponse(status, [("Content-Type", "application/json"), *(headers or [])],
-                        json.dumps({"message": text}, separators=(",", ":")).encode())
+    return HttpResponse(
+        status,
+        [("Content-Type", "application/json"), *(headers or [])],
+        json.dumps({"message": text}, separators=(",", ":")).encode(),
+    )
 
 
-def refusal(status_and_text: tuple[int, str], cache: str = "-", invocation: Invocation | None = None,
-            challenge: str = "") -> Decision:
+def refusal(
+    status_and_text: tuple[int, str], cache: str = "-", invocation: Invocation | None = None, challenge: str = ""
+) -> Decision:
     status, text = status_and_text
     return Decision(False, status, text, challenge, cache=cache, invocation=invocation)
 
@@ -89,8 +98,11 @@ class HttpGateway(Gateway):
             invocations.append((function, decision.invocation))
         if not decision.allowed:
             challenge = [("www-authenticate", decision.error_type)] if decision.error_type else []
-            return message(decision.status, decision.message, challenge), decision.cache, \
-                f"{route.authorizer} refused or failed"
+            return (
+                message(decision.status, decision.message, challenge),
+                decision.cache,
+                f"{route.authorizer} refused or failed",
+            )
         event = payload2.build_event(request, self.api, route, params, request_id, decision.context)
         invocation = self.invoke(route.function, event)
         invocations.append((route.function, invocation))
@@ -115,14 +127,16 @@ class HttpGateway(Gateway):
         try:
             claims = self._jwt(route.authorizer).claims(request.header("Authorization"))
         except Refused as refused:
-            return refusal(UNAUTHORIZED, "jwt", challenge=f'Bearer scope="" error="invalid_token" '
-                                                         f'error_description="{refused}"')
+            return refusal(
+                UNAUTHORIZED, "jwt", challenge=f'Bearer scope="" error="invalid_token" error_description="{refused}"'
+            )
         except (OSError, ValueError, KeyError):  # the issuer's keys could not be fetched
             return refusal(UNAUTHORIZED, "jwt (issuer unreachable)")
         return Decision(True, context={"jwt": {"claims": claim_strings(claims), "scopes": None}}, cache="jwt")
 
-    def _ask_lambda_authorizer(self, route: Route, request: HttpRequest, params: dict[str, str],
-                               request_id: str) -> Decision:
+    def _ask_lambda_authorizer(
+        self, route: Route, request: HttpRequest, params: dict[str, str], request_id: str
+    ) -> Decision:
         authorizer = self.api.authorizers[route.authorizer]
         identity = identity_values(authorizer, request, self.api)
         if identity is None:
@@ -133,8 +147,13 @@ class HttpGateway(Gateway):
             event = payload2.build_event(request, self.api, route, params, request_id)
             event.pop("body", None)
             event.pop("isBase64Encoded", None)
-            event = {"version": "2.0", "type": "REQUEST", "routeArn": payload2.route_arn(self.api, request),
-                     "identitySource": list(identity), **event}
+            event = {
+                "version": "2.0",
+                "type": "REQUEST",
+                "routeArn": payload2.route_arn(self.api, request),
+                "identitySource": list(identity),
+                **event,
+            }
             invocation = self.invoke(authorizer.function, event)
             answer = invocation.result
             cache = f"miss [{invocation.describe(authorizer.function)}]"
@@ -148,8 +167,12 @@ class HttpGateway(Gateway):
 
     def _preflight(self, request: HttpRequest) -> HttpResponse | None:
         cors = self.api.cors
-        if cors is None or request.method != "OPTIONS" or not request.header("Origin") \
-                or not request.header("Access-Control-Request-Method"):
+        if (
+            cors is None
+            or request.method != "OPTIONS"
+            or not request.header("Origin")
+            or not request.header("Access-Control-Request-Method")
+        ):
             return None
         headers = []
         origin = cors.origin(request.header("Origin"))

@@ -66,8 +66,11 @@ def _value(value, template: dict, parameters: dict[str, str]):
 
 
 def _http_api_properties(template: dict) -> dict:
-    apis = [resource for resource in template.get("Resources", {}).values()
-            if resource.get("Type") == "AWS::Serverless::HttpApi"]
+    apis = [
+        resource
+        for resource in template.get("Resources", {}).values()
+        if resource.get("Type") == "AWS::Serverless::HttpApi"
+    ]
     if len(apis) != 1:
         raise TemplateError("the HTTP API flavour serves one AWS::Serverless::HttpApi (see tools/httpapi.py)")
     properties = apis[0].get("Properties", {})
@@ -83,10 +86,14 @@ def _cors(properties: dict, template: dict, parameters: dict[str, str]) -> Cors 
     origins = tuple(origin.strip() for origin in declared.get("AllowOrigins") or [] if origin and origin.strip())
     if not origins:
         return None
-    return Cors(origins, tuple(method.upper() for method in declared.get("AllowMethods") or []),
-                tuple(name.lower() for name in declared.get("AllowHeaders") or []),
-                tuple(name.lower() for name in declared.get("ExposeHeaders") or []),
-                declared.get("MaxAge"), bool(declared.get("AllowCredentials")))
+    return Cors(
+        origins,
+        tuple(method.upper() for method in declared.get("AllowMethods") or []),
+        tuple(name.lower() for name in declared.get("AllowHeaders") or []),
+        tuple(name.lower() for name in declared.get("ExposeHeaders") or []),
+        declared.get("MaxAge"),
+        bool(declared.get("AllowCredentials")),
+    )
 
 
 def _authorizers(auth: dict, functions: dict, template: dict, parameters: dict[str, str]):
@@ -106,8 +113,10 @@ def _authorizers(auth: dict, functions: dict, template: dict, parameters: dict[s
         if str(declared.get("AuthorizerPayloadFormatVersion")) != "2.0" or not simple:
             raise TemplateError(f"authorizer {name}: only payload 2.0 with simple responses is emulated")
         identity = declared.get("Identity") or {}
-        sources = (*(("header", header) for header in identity.get("Headers", [])),
-                   *(("query", query) for query in identity.get("QueryStrings", [])))
+        sources = (
+            *(("header", header) for header in identity.get("Headers", [])),
+            *(("query", query) for query in identity.get("QueryStrings", [])),
+        )
         lambdas[name] = Authorizer(name, function, "HTTP", tuple(sources), int(identity.get("ReauthorizeEvery", 0)))
     return lambdas, jwts
 
@@ -120,8 +129,11 @@ def _routes(template: dict, default: str, known: set[str]) -> tuple[Route, ...]:
         authorizer = (properties.get("Auth") or {}).get("Authorizer", default)
         if authorizer != "NONE" and authorizer not in known:
             raise TemplateError(f"{function} {properties['Path']}: authorizer {authorizer} is not declared")
-        routes.append(Route(properties["Method"].upper(), properties["Path"], function,
-                            "" if authorizer == "NONE" else authorizer))
+        routes.append(
+            Route(
+                properties["Method"].upper(), properties["Path"], function, "" if authorizer == "NONE" else authorizer
+            )
+        )
     return tuple(routes)
 
 

@@ -75,9 +75,18 @@ class JwtAuthorizer:
         if kid not in keys:
             raise Refused("the token's kid does not match a key of the issuer")
         try:
-            claims = jwt.decode(token, keys[kid], algorithms=[header["alg"]],
-                                options={"verify_exp": False, "verify_nbf": False, "verify_iat": False,
-                                         "verify_aud": False, "verify_iss": False})
+            claims = jwt.decode(
+                token,
+                keys[kid],
+                algorithms=[header["alg"]],
+                options={
+                    "verify_exp": False,
+                    "verify_nbf": False,
+                    "verify_iat": False,
+                    "verify_aud": False,
+                    "verify_iss": False,
+                },
+            )
         except jwt.PyJWTError:
             raise Refused("the token's signature is invalid") from None
         self._check_claims(claims)
@@ -91,8 +100,11 @@ class JwtAuthorizer:
         audiences = audience if isinstance(audience, list) else [audience]
         if not set(audiences) & set(self.configuration.audience):
             raise Refused("the token does not have a valid audience")
-        for claim, fails in (("exp", lambda value: value <= now), ("nbf", lambda value: value > now),
-                             ("iat", lambda value: value > now)):
+        for claim, fails in (
+            ("exp", lambda value: value <= now),
+            ("nbf", lambda value: value > now),
+            ("iat", lambda value: value > now),
+        ):
             value = claims.get(claim)
             if value is None and claim != "exp":
                 continue
@@ -107,6 +119,7 @@ def _fetch_json(url: str) -> dict:
 
 def claim_strings(claims: dict) -> dict[str, str]:
     """Claims as an HTTP API hands them to the integration: every value a string, arrays as ``[a b]``."""
+
     def text(value) -> str:
         if isinstance(value, bool):
             return "true" if value else "false"
@@ -115,4 +128,5 @@ def claim_strings(claims: dict) -> dict[str, str]:
         if isinstance(value, dict):
             return json.dumps(value, separators=(",", ":"))
         return str(value)
+
     return {name: text(value) for name, value in claims.items()}

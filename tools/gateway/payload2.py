@@ -23,9 +23,17 @@ from tools.gateway.api import Api, Route
 from tools.gateway.proxy import FRAMING_HEADERS, HttpRequest, HttpResponse, MalformedResult, _header_value
 
 DEFAULT_STAGE = "$default"
-TEXT_TYPES = ("text/", "application/json", "application/xml", "application/javascript",
-              "application/x-www-form-urlencoded", "application/problem+json", "application/merge-patch+json")
+TEXT_TYPES = (
+    "text/",
+    "application/json",
+    "application/xml",
+    "application/javascript",
+    "application/x-www-form-urlencoded",
+    "application/problem+json",
+    "application/merge-patch+json",
+)
 RESULT_KEYS = {"statusCode", "headers", "body", "isBase64Encoded", "cookies"}
+
 
 @dataclass
 class DecodedPathRequest(HttpRequest):
@@ -59,8 +67,9 @@ def route_key(route: Route) -> str:
 
 
 def route_arn(api: Api, request: HttpRequest) -> str:
-    return (f"arn:aws:execute-api:{api.region}:{api.account_id}:{api.api_id}/{DEFAULT_STAGE}/"
-            f"{request.method}{request.path}")
+    return (
+        f"arn:aws:execute-api:{api.region}:{api.account_id}:{api.api_id}/{DEFAULT_STAGE}/{request.method}{request.path}"
+    )
 
 
 def request_context(request: HttpRequest, api: Api, route: Route, request_id: str, now: float) -> dict:
@@ -70,8 +79,13 @@ def request_context(request: HttpRequest, api: Api, route: Route, request_id: st
         "apiId": api.api_id,
         "domainName": host,
         "domainPrefix": host.split(".", 1)[0].split(":", 1)[0],
-        "http": {"method": request.method, "path": request.path, "protocol": "HTTP/1.1",
-                 "sourceIp": request.source_ip, "userAgent": request.header("User-Agent") or ""},
+        "http": {
+            "method": request.method,
+            "path": request.path,
+            "protocol": "HTTP/1.1",
+            "sourceIp": request.source_ip,
+            "userAgent": request.header("User-Agent") or "",
+        },
         "requestId": request_id,
         "routeKey": route_key(route),
         "stage": DEFAULT_STAGE,
@@ -80,20 +94,36 @@ def request_context(request: HttpRequest, api: Api, route: Route, request_id: st
     }
 
 
-def build_event(request: HttpRequest, api: Api, route: Route, raw_params: dict[str, str], request_id: str,
-                authorizer: dict | None = None, now: float | None = None) -> dict:
+def build_event(
+    request: HttpRequest,
+    api: Api,
+    route: Route,
+    raw_params: dict[str, str],
+    request_id: str,
+    authorizer: dict | None = None,
+    now: float | None = None,
+) -> dict:
     """The payload format 2.0 event for ``request`` on ``route``; ``authorizer`` as the integration sees it."""
     now = time.time() if now is None else now
-    cookies = [part.strip() for name, value in request.headers if name.lower() == "cookie"
-               for part in value.split(";") if part.strip()]
+    cookies = [
+        part.strip()
+        for name, value in request.headers
+        if name.lower() == "cookie"
+        for part in value.split(";")
+        if part.strip()
+    ]
     headers = _joined([(name, value) for name, value in request.headers if name.lower() != "cookie"], lower=True)
     headers.setdefault("x-forwarded-for", request.source_ip)
     headers.setdefault("x-forwarded-proto", "http")
     context = request_context(request, api, route, request_id, now)
     if authorizer is not None:
         context["authorizer"] = authorizer
-    event = {"version": "2.0", "routeKey": route_key(route), "rawPath": request.path,
-             "rawQueryString": request.target.partition("?")[2]}
+    event = {
+        "version": "2.0",
+        "routeKey": route_key(route),
+        "rawPath": request.path,
+        "rawQueryString": request.target.partition("?")[2],
+    }
     if cookies:
         event["cookies"] = cookies
     event["headers"] = headers
@@ -131,8 +161,9 @@ def read_result(result) -> HttpResponse:
     declared = result.get("headers") or {}
     if not isinstance(declared, dict):
         raise MalformedResult("headers must be an object")
-    headers = [(name, _header_value(name, value)) for name, value in declared.items()
-               if name.lower() not in FRAMING_HEADERS]
+    headers = [
+        (name, _header_value(name, value)) for name, value in declared.items() if name.lower() not in FRAMING_HEADERS
+    ]
     cookies = result.get("cookies") or []
     if not isinstance(cookies, list) or not all(isinstance(cookie, str) for cookie in cookies):
         raise MalformedResult("cookies must be a list of strings")

@@ -73,13 +73,15 @@ def read_answer(answer) -> AuthorizerAnswer:
     if not isinstance(document, dict) or "Statement" not in document:
         raise MalformedAuthorizerAnswer("policyDocument must be an object with a Statement")
     raw_statements = document["Statement"]
-    statements = tuple(_statement(raw) for raw in (raw_statements if isinstance(raw_statements, list)
-                                                     else [raw_statements]))
+    statements = tuple(
+        _statement(raw) for raw in (raw_statements if isinstance(raw_statements, list) else [raw_statements])
+    )
     context = answer.get("context") or {}
     if not isinstance(context, dict):
         raise MalformedAuthorizerAnswer("context must be an object")
-    return AuthorizerAnswer(principal_id, statements, {key: _context_value(key, value) for key, value in
-                                                       context.items()})
+    return AuthorizerAnswer(
+        principal_id, statements, {key: _context_value(key, value) for key, value in context.items()}
+    )
 
 
 def _covers(statement: Statement, method_arn: str) -> bool:

@@ -18,8 +18,18 @@ RESULT_KEYS = {"statusCode", "headers", "multiValueHeaders", "body", "isBase64En
 FRAMING_HEADERS = {"content-length", "transfer-encoding", "connection"}
 HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 HEADER_VALUE = re.compile(r"[\t\x20-\x7e\x80-\xff]*")
-IDENTITY_KEYS = ("cognitoIdentityPoolId", "accountId", "cognitoIdentityId", "caller", "principalOrgId", "accessKey",
-                 "cognitoAuthenticationType", "cognitoAuthenticationProvider", "userArn", "user")
+IDENTITY_KEYS = (
+    "cognitoIdentityPoolId",
+    "accountId",
+    "cognitoIdentityId",
+    "caller",
+    "principalOrgId",
+    "accessKey",
+    "cognitoAuthenticationType",
+    "cognitoAuthenticationProvider",
+    "userArn",
+    "user",
+)
 
 
 class MalformedResult(ValueError):
@@ -82,8 +92,7 @@ def _single_and_multi(pairs: list[tuple[str, str]], ignore_case: bool) -> tuple[
 def _forwarded_headers(request: HttpRequest) -> list[tuple[str, str]]:
     headers = [(name, value) for name, value in request.headers if name.lower() != "x-forwarded-for"]
     forwarded_for = request.header("X-Forwarded-For")
-    headers.append(("X-Forwarded-For", f"{forwarded_for}, {request.source_ip}" if forwarded_for
-                    else request.source_ip))
+    headers.append(("X-Forwarded-For", f"{forwarded_for}, {request.source_ip}" if forwarded_for else request.source_ip))
     host = request.header("Host") or ""
     headers.append(("X-Forwarded-Port", host.rpartition(":")[2] if ":" in host else "80"))
     headers.append(("X-Forwarded-Proto", "http"))
@@ -127,8 +136,15 @@ def request_context(request: HttpRequest, api: Api, route: Route, request_id: st
     }
 
 
-def build_event(request: HttpRequest, api: Api, route: Route, raw_params: dict[str, str], request_id: str,
-                authorizer_context: dict | None = None, now: float | None = None) -> dict:
+def build_event(
+    request: HttpRequest,
+    api: Api,
+    route: Route,
+    raw_params: dict[str, str],
+    request_id: str,
+    authorizer_context: dict | None = None,
+    now: float | None = None,
+) -> dict:
     """The REST API proxy event for ``request`` on ``route``; ``authorizer_context`` as the integration sees it."""
     now = time.time() if now is None else now
     headers, multi_headers = _single_and_multi(_forwarded_headers(request), ignore_case=True)

@@ -137,16 +137,23 @@ class Reloader:
     the reload line); ``make_pool(function)`` makes a function's pool.
     """
 
-    def __init__(self, root: Path, template: Path, load_api: Callable[[], Api],
-                 make_pool: Callable[[object], Pool], log: Callable[[str], None]) -> None:
+    def __init__(
+        self,
+        root: Path,
+        template: Path,
+        load_api: Callable[[], Api],
+        make_pool: Callable[[object], Pool],
+        log: Callable[[str], None],
+    ) -> None:
         self.root, self.template = root, template
         self.load_api, self.make_pool, self.log = load_api, make_pool, log
         self.lock = threading.Lock()
         self.watch: Watch | None = None
 
     def _watch_for(self, api: Api) -> Watch:
-        folders = sorted(str(path.parent) for path in self.root.glob("*/__init__.py")
-                         if path.parent.name not in UNWATCHED_PACKAGES)
+        folders = sorted(
+            str(path.parent) for path in self.root.glob("*/__init__.py") if path.parent.name not in UNWATCHED_PACKAGES
+        )
         modules = [module_file(self.root, _handler_module(function.handler)) for function in api.functions.values()]
         flat = sorted({str(path.parent) for path in modules if path is not None} - set(folders))
         return Watch(folders, flat, [str(self.root / name) for name in WATCHED_FILES] + [str(self.template)])
@@ -185,15 +192,18 @@ class Reloader:
         code_changed = any(path.endswith(".py") for path in changed)
         replaced = self._replace_pools(gateway, old, api, code_changed)
         flush = api.authorizers != old.authorizers or any(
-            old.functions.get(a.function) != api.functions.get(a.function) for a in api.authorizers.values())
+            old.functions.get(a.function) != api.functions.get(a.function) for a in api.authorizers.values()
+        )
         flush = flush or bool(self._authorizer_files(old) & set(changed))
         gateway.api = api
         gateway.authorization.api = api
         if flush:
             gateway.authorization.cache.clear()
         self.watch = self._watch_for(api)
-        effects = [f"{len(replaced)} function(s) restart on their next request" if replaced else "no worker restarted",
-                   "authorizer cache emptied" if flush else "authorizer cache kept"]
+        effects = [
+            f"{len(replaced)} function(s) restart on their next request" if replaced else "no worker restarted",
+            "authorizer cache emptied" if flush else "authorizer cache kept",
+        ]
         if api is not old:
             effects.insert(0, f"{len(api.routes)} route(s)")
         self.log(f"reloaded: {names} changed; {'; '.join(effects)}{problem}")

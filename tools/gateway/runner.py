@@ -91,17 +91,21 @@ def load_handler(handler_path: str):
         module = importlib.import_module(module_name)
     except SyntaxError as exc:
         where = f"{os.path.relpath(exc.filename)}, line {exc.lineno}" if exc.filename else f"line {exc.lineno}"
-        raise HandlerError("Runtime.UserCodeSyntaxError",
-                           f"Syntax error in module '{module_name}': {exc.msg} ({where})") from None
+        raise HandlerError(
+            "Runtime.UserCodeSyntaxError", f"Syntax error in module '{module_name}': {exc.msg} ({where})"
+        ) from None
     except ModuleNotFoundError as exc:
         if _names_the_handler_module(exc.name, module_name):
             message = f"Unable to import module '{module_name}': no module named '{exc.name}': {fix}"
             raise HandlerError("Runtime.ImportModuleError", message) from None
-        raise HandlerError("Runtime.ImportModuleError",
-                           f"Unable to import module '{module_name}': {exc}{_where(exc)}") from None
+        raise HandlerError(
+            "Runtime.ImportModuleError", f"Unable to import module '{module_name}': {exc}{_where(exc)}"
+        ) from None
     except Exception as exc:
-        raise HandlerError("Runtime.ImportModuleError", f"Unable to import module '{module_name}': "
-                                                        f"{type(exc).__name__}: {exc}{_where(exc)}") from None
+        raise HandlerError(
+            "Runtime.ImportModuleError",
+            f"Unable to import module '{module_name}': {type(exc).__name__}: {exc}{_where(exc)}",
+        ) from None
     handler = getattr(module, attribute, None)
     if not callable(handler):
         raise HandlerError("Runtime.HandlerNotFound", f"Handler '{attribute}' missing on module '{module_name}': {fix}")
@@ -121,8 +125,13 @@ def _run(handler, invocation: dict) -> dict:
         result = handler(invocation["event"], context)
     except Exception as exc:
         frames = traceback.format_exception(type(exc), exc, exc.__traceback__.tb_next)  # without this frame
-        return {"error": {"errorType": type(exc).__name__, "errorMessage": str(exc),
-                          "stackTrace": "".join(frames).splitlines()}}
+        return {
+            "error": {
+                "errorType": type(exc).__name__,
+                "errorMessage": str(exc),
+                "stackTrace": "".join(frames).splitlines(),
+            }
+        }
     finally:
         sys.stdout.flush()
     return {"result": result}

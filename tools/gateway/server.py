@@ -85,8 +85,9 @@ class Gateway:
         self.console.request(line, invocations)
         return response
 
-    def _respond(self, request: HttpRequest, request_id: str,
-                 invocations: list[tuple[str, Invocation]]) -> tuple[HttpResponse, str, str]:
+    def _respond(
+        self, request: HttpRequest, request_id: str, invocations: list[tuple[str, Invocation]]
+    ) -> tuple[HttpResponse, str, str]:
         """The response, the authorizer cache note and the request's note; ``invocations`` gets what ran."""
         found = self.api.find(request.method, request.path)
         if found is None:

@@ -152,7 +152,8 @@ def with_handler_fix(detail: str, handler: str) -> str:
     """``detail`` of a runtime that could not load ``handler``, with the fix when the Handler itself is wrong."""
     missing, module = NO_MODULE.search(detail), handler.rpartition(".")[0]
     wrong_handler = detail.startswith("Runtime.HandlerNotFound") or (
-        missing is not None and f"{module}.".startswith(f"{missing[1]}."))
+        missing is not None and f"{module}.".startswith(f"{missing[1]}.")
+    )
     if wrong_handler and "fix Handler" not in detail:
         return f"{detail}: fix Handler {handler} in template.yaml"
     return detail
@@ -181,7 +182,11 @@ class ProcessWorker:
     def _start(self) -> subprocess.Popen:
         process = subprocess.Popen(
             [sys.executable, "-m", "tools.gateway.runner", self.function.handler],
-            cwd=ROOT, env=self.environment, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            cwd=ROOT,
+            env=self.environment,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
         )
         forward_lines(process.stderr, f"[{self.function.name}]", self.log)
         self.reader = LineReader(process.stdout)
@@ -293,8 +298,9 @@ class RieWorker:
             outcome.failure, outcome.detail = CRASH, with_handler_fix(str(exc), self.function.handler)
         outcome.duration_ms = (time.perf_counter() - started) * 1000
         # A runtime that failed writes no REPORT line: its last lines need only a moment.
-        outcome.logs, outcome.report = self._gathered(RIE_FAILED_GRACE_SECONDS if outcome.failure == CRASH
-                                                      else RIE_GRACE_SECONDS)
+        outcome.logs, outcome.report = self._gathered(
+            RIE_FAILED_GRACE_SECONDS if outcome.failure == CRASH else RIE_GRACE_SECONDS
+        )
         return outcome
 
     def stop(self) -> None:

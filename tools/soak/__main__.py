@@ -36,8 +36,7 @@ from tools.soak.stack import Database, Gateway, Killer
 
 DATABASE = "soak"
 PICTURE = Path("results") / "soak-dashboard.png"
-KNOWN_OUTCOMES = {"GET": {ledgers.OK, *ledgers.AMBIGUOUS},
-                  "PATCH": {ledgers.OK, ledgers.LOST_RACE, *ledgers.AMBIGUOUS}}
+KNOWN_OUTCOMES = {"GET": {ledgers.OK, *ledgers.AMBIGUOUS}, "PATCH": {ledgers.OK, ledgers.LOST_RACE, *ledgers.AMBIGUOUS}}
 FINISH_GRACE_SECONDS = 5
 
 
@@ -96,9 +95,16 @@ def drive(plan: Plan, database: Database, gateway: Gateway, subs: list[str], tok
     ledger = ledgers.Ledger()
     started = time.monotonic()
     deadline = started + plan.duration
-    clients = [ReadModifyWrite(ApiClient(gateway.port, tokens[index % plan.profiles], plan.timeout),
-                               subs[index % plan.profiles], ledger, started, deadline)
-               for index in range(plan.clients)]
+    clients = [
+        ReadModifyWrite(
+            ApiClient(gateway.port, tokens[index % plan.profiles], plan.timeout),
+            subs[index % plan.profiles],
+            ledger,
+            started,
+            deadline,
+        )
+        for index in range(plan.clients)
+    ]
     killer = Killer(database, started, plan.kill_times(), plan.outage)
     for thread in [*clients, killer]:
         thread.start()
@@ -120,8 +126,11 @@ def settle(result: Result, database_uri: str, subs: list[str]) -> None:
         result.checks.append(ledgers.check_profile(result.ledger, sub, preferences.get("n", 0), preferences.get("op")))
     answers = result.ledger.answers
     failures = result.failures
-    failures += [f"{check.profile}: {check.lost_updates} lost update(s), {check.lost_acknowledged} lost acknowledged "
-                 f"write(s)" for check in result.checks if not check.ok]
+    failures += [
+        f"{check.profile}: {check.lost_updates} lost update(s), {check.lost_acknowledged} lost acknowledged write(s)"
+        for check in result.checks
+        if not check.ok
+    ]
     misplaced = ledgers.misplaced_answers(answers, result.outages, result.plan.timeout)
     if misplaced:
         first = misplaced[0].answered_at
@@ -177,9 +186,11 @@ def counts_line(kind: str, counts) -> str:
 def report(result: Result) -> list[str]:
     plan = result.plan
     kills = f"{plan.kills} database kill(s) of {plan.outage:g} s" if plan.kills else "no database kill"
-    lines = [f"soak: {plan.duration:g} s, {plan.clients} clients on {plan.profiles} profiles, {plan.workers} gateway "
-             f"worker(s) per function, {kills}, client timeout {plan.timeout:g} s"
-             + (", WITHOUT the write gate" if plan.ungated else "")]
+    lines = [
+        f"soak: {plan.duration:g} s, {plan.clients} clients on {plan.profiles} profiles, {plan.workers} gateway "
+        f"worker(s) per function, {kills}, client timeout {plan.timeout:g} s"
+        + (", WITHOUT the write gate" if plan.ungated else "")
+    ]
     tallies = ledgers.tally(result.ledger.answers)
     lines += [counts_line(kind, tallies[kind]) for kind in ("GET", "PATCH")]
     spans = ledgers.windows(result.outages, plan.timeout)
@@ -217,8 +228,18 @@ def parse_plan(argv: list[str] | None) -> Plan:
     parser.add_argument("--api", choices=("rest", "http"), default=defaults.api, help="the gateway's API flavour")
     parser.add_argument("--picture", type=Path, default=PICTURE, help=f"the dashboard's PNG (default {PICTURE})")
     args = parser.parse_args(argv)
-    plan = Plan(args.duration, args.clients, args.profiles, args.workers, args.kills, args.outage, args.timeout,
-                args.ungated, args.api, args.picture)
+    plan = Plan(
+        args.duration,
+        args.clients,
+        args.profiles,
+        args.workers,
+        args.kills,
+        args.outage,
+        args.timeout,
+        args.ungated,
+        args.api,
+        args.picture,
+    )
     if problem := plan.problem():
         parser.error(problem)
     return plan

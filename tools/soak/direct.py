@@ -81,8 +81,10 @@ def print_races(label: str, uri: str, threads: int, attempts: int) -> None:
         for method in INCREMENTS:
             race = cas_race(client, method, threads, attempts)
             lost = race.acknowledged - race.stored
-            print(f"{label:<8} {method:<20} {threads} threads x {attempts}: "
-                  f"{race.acknowledged} acknowledged, {race.stored} stored, {lost} lost")
+            print(
+                f"{label:<8} {method:<20} {threads} threads x {attempts}: "
+                f"{race.acknowledged} acknowledged, {race.stored} stored, {lost} lost"
+            )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -110,8 +112,10 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             localdb.stop(process)
     change = medians["gated"] / medians["ungated"] - 1
-    print(f"warm find_one, median of {args.rounds} x {args.calls} alternating: gated {medians['gated']:.0f} us, "
-          f"ungated {medians['ungated']:.0f} us ({change:+.1%})")
+    print(
+        f"warm find_one, median of {args.rounds} x {args.calls} alternating: gated {medians['gated']:.0f} us, "
+        f"ungated {medians['ungated']:.0f} us ({change:+.1%})"
+    )
     return 0
 
 

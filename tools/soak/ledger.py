@@ -89,8 +89,9 @@ def check_profile(ledger: Ledger, profile: str, stored: int, final_token: str | 
     """Settle the profile's ambiguous writes against what was seen, and compare the counter."""
     seen = ledger.observed[profile] | ({final_token} if final_token else set())
     acknowledged, ambiguous = ledger.acknowledged[profile], ledger.ambiguous[profile]
-    return ProfileCheck(profile, stored, len(acknowledged), len(ambiguous), len(ambiguous & seen),
-                        len(acknowledged - seen))
+    return ProfileCheck(
+        profile, stored, len(acknowledged), len(ambiguous), len(ambiguous & seen), len(acknowledged - seen)
+    )
 
 
 def windows(outages: list[Outage], grace: float) -> list[tuple[float, float]]:
@@ -104,8 +105,11 @@ def windows(outages: list[Outage], grace: float) -> list[tuple[float, float]]:
 def misplaced_answers(answers: list[Answer], outages: list[Outage], grace: float) -> list[Answer]:
     """503s and failed requests answered outside every outage window."""
     spans = windows(outages, grace)
-    return [answer for answer in answers if answer.outcome in AMBIGUOUS
-            and not any(start <= answer.answered_at <= end for start, end in spans)]
+    return [
+        answer
+        for answer in answers
+        if answer.outcome in AMBIGUOUS and not any(start <= answer.answered_at <= end for start, end in spans)
+    ]
 
 
 def tally(answers: list[Answer]) -> dict[str, Counter]:

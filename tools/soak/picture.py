@@ -29,8 +29,10 @@ from tools import samtemplate
 from tools.checks import dashboard, sam
 from tools.samtemplate import Evaluator
 
-GATEWAY_LINE = re.compile(r"^(\d\d):(\d\d):(\d\d) (?P<method>[A-Z]+) (?P<path>\S+) (?P<status>\d{3}) "
-                          r"(?P<latency>[\d.]+) ms authorizer=(?P<cache>\S+)")
+GATEWAY_LINE = re.compile(
+    r"^(\d\d):(\d\d):(\d\d) (?P<method>[A-Z]+) (?P<path>\S+) (?P<status>\d{3}) "
+    r"(?P<latency>[\d.]+) ms authorizer=(?P<cache>\S+)"
+)
 FUNCTION_LINE = re.compile(r"^\d\d:\d\d:\d\d \[(?P<function>\w+)\] (?P<json>\{.*\})$")
 BUCKET_SECONDS = 5
 TIMESTAMP_RESOLUTION = 0.001  # seconds: EMF's Timestamp is in milliseconds
@@ -73,8 +75,12 @@ def read_gateway_log(text: str) -> Run:
             continue
         found = GATEWAY_LINE.match(line)
         if found:
-            requests.append((_second_of_day(*found.groups()[:3]), {
-                "status": int(found["status"]), "latency": float(found["latency"]), "cache": found["cache"]}))
+            requests.append(
+                (
+                    _second_of_day(*found.groups()[:3]),
+                    {"status": int(found["status"]), "latency": float(found["latency"]), "cache": found["cache"]},
+                )
+            )
     return Run(records, requests)
 
 
@@ -100,8 +106,10 @@ def statistic(values: list[float], stat: str) -> float:
 
 def _function_dimensions(template: dict) -> dict[str, str]:
     """Each function's logical id -> the ``function`` dimension its lines carry."""
-    return {name: dashboard.function_dimension(properties["Handler"])
-            for name, properties in sam.function_properties(template).items()}
+    return {
+        name: dashboard.function_dimension(properties["Handler"])
+        for name, properties in sam.function_properties(template).items()
+    }
 
 
 def _gateway_samples(run: Run, name: str) -> list[tuple[float, float]] | None:
@@ -124,13 +132,21 @@ def _lambda_samples(run: Run, template: dict, name: str, function: str) -> list[
         return [(at, 1.0) for at, request in run.requests if request["cache"] == "miss"]
     dimension = _function_dimensions(template).get(function)
     if name == "Duration":
-        return [(at, float(record["Latency"])) for at, record in run.records
-                if record.get("function") == dimension and "Latency" in record]
+        return [
+            (at, float(record["Latency"]))
+            for at, record in run.records
+            if record.get("function") == dimension and "Latency" in record
+        ]
     if name == "Invocations":
         return [(at, 1.0) for at, record in run.records if record.get("function") == dimension]
     if name == "ConcurrentExecutions":
-        return _in_flight([(at - float(record["Latency"]) / 1000, at) for at, record in run.records
-                           if record.get("function") == dimension and "Latency" in record])
+        return _in_flight(
+            [
+                (at - float(record["Latency"]) / 1000, at)
+                for at, record in run.records
+                if record.get("function") == dimension and "Latency" in record
+            ]
+        )
     return None
 
 
@@ -143,8 +159,11 @@ def _samples(run: Run, template: dict, row: list) -> list[tuple[float, float]] |
         return _gateway_samples(run, name)
     if namespace == "AWS/Lambda":
         return _lambda_samples(run, template, name, dimensions.get("FunctionName", "").strip("<>"))
-    return [(at, float(record[name])) for at, record in run.records
-            if name in record and all(str(record.get(key)) == value for key, value in dimensions.items())]
+    return [
+        (at, float(record[name]))
+        for at, record in run.records
+        if name in record and all(str(record.get(key)) == value for key, value in dimensions.items())
+    ]
 
 
 def _in_flight(spans: list[tuple[float, float]]) -> list[tuple[float, float]]:
@@ -156,8 +175,10 @@ def _in_flight(spans: list[tuple[float, float]]) -> list[tuple[float, float]]:
     import bisect
 
     starts, ends = sorted(start for start, _ in spans), sorted(end for _, end in spans)
-    return [(end, float(bisect.bisect_left(starts, end - TIMESTAMP_RESOLUTION) - bisect.bisect_left(ends, end)))
-            for _, end in spans]
+    return [
+        (end, float(bisect.bisect_left(starts, end - TIMESTAMP_RESOLUTION) - bisect.bisect_left(ends, end)))
+        for _, end in spans
+    ]
 
 
 def _bucketed(samples: list[tuple[float, float]], stat: str, start: float, buckets: int) -> list[float]:
@@ -171,8 +192,9 @@ def _bucketed(samples: list[tuple[float, float]], stat: str, start: float, bucke
 def panel_series(run: Run, template: dict, widget: dict) -> tuple[list[tuple[str, list[float]]], list[str]]:
     """``([(label, values per bucket)], [rows only AWS measures])`` for one widget, expressions evaluated."""
     properties = widget["properties"]
-    buckets = max(1, int((max([at for at, _ in run.records + run.requests], default=run.start) - run.start)
-                         // BUCKET_SECONDS) + 1)
+    buckets = max(
+        1, int((max([at for at, _ in run.records + run.requests], default=run.start) - run.start) // BUCKET_SECONDS) + 1
+    )
     values: dict[str, list[float] | None] = {}
     drawn, missing = [], []
     for index, row in enumerate(properties["metrics"]):
@@ -183,8 +205,11 @@ def panel_series(run: Run, template: dict, widget: dict) -> tuple[list[tuple[str
             series = _expression(options["expression"], values, buckets)
         else:
             samples = _samples(run, template, row)
-            series = None if samples is None else _bucketed(samples, options.get("stat", properties["stat"]),
-                                                             run.start, buckets)
+            series = (
+                None
+                if samples is None
+                else _bucketed(samples, options.get("stat", properties["stat"]), run.start, buckets)
+            )
         values[identifier] = series
         if series is None:
             missing.append(label)
@@ -238,11 +263,18 @@ def draw(run: Run, template: dict, path: Path, title: str) -> Path:
         if drawn:
             axis.legend(fontsize=7, loc="upper right")
         if missing:
-            axis.text(0.01, 0.97, f"{AWS_ONLY}: {', '.join(missing)}", transform=axis.transAxes, fontsize=7,
-                      va="top", color="dimgray")
+            axis.text(
+                0.01,
+                0.97,
+                f"{AWS_ONLY}: {', '.join(missing)}",
+                transform=axis.transAxes,
+                fontsize=7,
+                va="top",
+                color="dimgray",
+            )
         axis.tick_params(labelsize=7)
         axis.set_xlabel("seconds into the run", fontsize=7)
-    for axis in list(axes.flat)[len(widgets):]:
+    for axis in list(axes.flat)[len(widgets) :]:
         axis.set_visible(False)
     figure.suptitle(title, fontsize=12)
     figure.tight_layout(rect=(0, 0, 1, 0.98))

@@ -53,16 +53,31 @@ class Gateway:
     dashboard picture is drawn from them (tools/soak/picture.py).
     """
 
-    def __init__(self, folder: Path, database_uri: str, workers: int, environment: dict[str, str],
-                 api: str = "rest") -> None:
+    def __init__(
+        self, folder: Path, database_uri: str, workers: int, environment: dict[str, str], api: str = "rest"
+    ) -> None:
         self.port = loopback.free_port()
         self.log_path = folder / "gateway.log"
         self.log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
         env = {**os.environ, **environment, "MONGODB_URI": database_uri}
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "tools.gateway", "--port", str(self.port), "--workers", str(workers), "--api", api,
-             "--logs", "json"],
-            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "tools.gateway",
+                "--port",
+                str(self.port),
+                "--workers",
+                str(workers),
+                "--api",
+                api,
+                "--logs",
+                "json",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
         )
         try:
             loopback.wait_until_listening(self.port, self.process, GATEWAY_START_SECONDS)

@@ -19,9 +19,11 @@ WHERE = {
 class AuthorizerContext(CloudFormationLintRule):
     id = "E9004"
     shortdesc = "Authorizer context read from where the authorizer puts it"
-    description = ("A REST API Lambda authorizer's context is at $context.authorizer.<key> (principalId, and each "
-                   "key of its context); claims.*, lambda.* and jwt.* exist only for other authorizer kinds, so "
-                   "reading them gives empty values, never an error.")
+    description = (
+        "A REST API Lambda authorizer's context is at $context.authorizer.<key> (principalId, and each "
+        "key of its context); claims.*, lambda.* and jwt.* exist only for other authorizer kinds, so "
+        "reading them gives empty values, never an error."
+    )
     tags = ["apigateway", "authorizer", "project"]
 
     def match(self, cfn):
@@ -34,9 +36,14 @@ class AuthorizerContext(CloudFormationLintRule):
                     continue
                 if shape in ("lambda", "jwt") and "http" in kinds:
                     continue
-                matches.append(RuleMatch(path, f"{found.group(0)}... is filled only by {WHERE[shape]}, but this "
-                                               f"API's authorizer is a Lambda authorizer: read "
-                                               f"$context.authorizer.principalId or $context.authorizer.<key>"))
+                matches.append(
+                    RuleMatch(
+                        path,
+                        f"{found.group(0)}... is filled only by {WHERE[shape]}, but this "
+                        f"API's authorizer is a Lambda authorizer: read "
+                        f"$context.authorizer.principalId or $context.authorizer.<key>",
+                    )
+                )
         return matches
 
     @staticmethod

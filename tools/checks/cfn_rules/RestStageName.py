@@ -18,8 +18,10 @@ STAGE_PROPERTIES = {
 class RestStageName(CloudFormationLintRule):
     id = "E9002"
     shortdesc = f"REST API stage name must match {PATTERN}"
-    description = ("API Gateway refuses a REST stage named '$default' (an HTTP API name) or 'my-stage' at deploy "
-                   "time: 'Stage name only allows a-zA-Z0-9_'.")
+    description = (
+        "API Gateway refuses a REST stage named '$default' (an HTTP API name) or 'my-stage' at deploy "
+        "time: 'Stage name only allows a-zA-Z0-9_'."
+    )
     tags = ["apigateway", "stage", "project"]
 
     def match(self, cfn):
@@ -32,8 +34,13 @@ class RestStageName(CloudFormationLintRule):
                 continue
             path = ["Resources", name, "Properties", key]
             if isinstance(value, str) and not VALID.match(value):
-                matches.append(RuleMatch(path, f"stage name {value!r} is refused by API Gateway (letters, digits and "
-                                               f"underscores only): use a name such as 'dev' or 'prod'"))
+                matches.append(
+                    RuleMatch(
+                        path,
+                        f"stage name {value!r} is refused by API Gateway (letters, digits and "
+                        f"underscores only): use a name such as 'dev' or 'prod'",
+                    )
+                )
             elif isinstance(value, dict) and value.get("Ref") in parameters:
                 matches += self._check_parameter(value["Ref"], parameters[value["Ref"]])
         return matches
@@ -42,12 +49,22 @@ class RestStageName(CloudFormationLintRule):
         path = ["Parameters", name]
         default = declaration.get("Default")
         if default is not None and not VALID.match(str(default)):
-            return [RuleMatch([*path, "Default"], f"stage name default {default!r} is refused by API Gateway "
-                                                  f"(letters, digits and underscores only): use 'dev' or 'prod'")]
+            return [
+                RuleMatch(
+                    [*path, "Default"],
+                    f"stage name default {default!r} is refused by API Gateway "
+                    f"(letters, digits and underscores only): use 'dev' or 'prod'",
+                )
+            ]
         allowed = declaration.get("AllowedValues")
         if allowed and all(VALID.match(str(item)) for item in allowed):
             return []
         if declaration.get("AllowedPattern") != PATTERN:
-            return [RuleMatch(path, f"parameter {name} names the stage but accepts names API Gateway refuses: "
-                                    f"add AllowedPattern: \"{PATTERN}\"")]
+            return [
+                RuleMatch(
+                    path,
+                    f"parameter {name} names the stage but accepts names API Gateway refuses: "
+                    f'add AllowedPattern: "{PATTERN}"',
+                )
+            ]
         return []

@@ -25,8 +25,12 @@ def rendered(value, variables: dict | None = None) -> str | None:
         return None
     if not isinstance(text, str):
         return None
-    return SUB_VARIABLE.sub(lambda found: f"<{found.group(1)}>" if found.group(1) not in names
-                            else (rendered(names[found.group(1)]) or "<?>"), text)
+    return SUB_VARIABLE.sub(
+        lambda found: (
+            f"<{found.group(1)}>" if found.group(1) not in names else (rendered(names[found.group(1)]) or "<?>")
+        ),
+        text,
+    )
 
 
 def walk(value, path: list):
