@@ -141,6 +141,7 @@ format: setup
 
 lint: setup
 	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 	$(PY) -m mypy
 	$(PY) -m tools.checks
 	$(PY) -m tools.audit
