@@ -56,6 +56,9 @@ def copy_of_the_repository(target: Path) -> Path:
 
 
 def run(command: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
+    """``command`` in ``cwd`` as a person types it: not as a sub-make of the make running the tests, whose flags
+    would make it print its directory."""
+    env = {name: value for name, value in env.items() if name not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
     return subprocess.run(command, shell=True, cwd=cwd, env=env, capture_output=True, text=True, timeout=180)
 
 
