@@ -56,6 +56,14 @@ def test_a_new_route_is_written_into_the_file_and_a_second_run_changes_nothing(d
     assert description_file.read_text() == text
 
 
+def test_the_operations_of_a_route_no_longer_declared_are_removed_and_the_others_kept(description_file):
+    generate.write_openapi(NOTES, description_file)
+    assert generate.write_openapi(NOTES[:1], description_file) is True
+    written = yaml.safe_load(description_file.read_text())
+    assert set(written["paths"]) == {"/notes"} and set(written["paths"]["/notes"]) == {"post"}
+    assert openapi.check_openapi(NOTES[:1], written) == []
+
+
 def test_the_existing_operations_keep_their_place_and_their_text(declared, description_file):
     generate.write_openapi([*declared, *NOTES], description_file)
     before, after = yaml.safe_load(openapi.OPENAPI.read_text()), yaml.safe_load(description_file.read_text())

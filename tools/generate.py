@@ -334,10 +334,21 @@ def merged_parameters(mine: list, derived: list[dict], description: dict) -> lis
     return result
 
 
+def without_undeclared(paths: dict, routes: list[Declared]) -> None:
+    """Remove from ``paths`` the operations no route declares, and the paths left with none (a removed module's)."""
+    declared = {(route.path, route.method.lower()) for route in routes}
+    for path, item in list(paths.items()):
+        for method in [key for key in item if key in METHODS and (path, key) not in declared]:
+            del item[method]
+        if not any(key in METHODS for key in item):
+            del paths[path]
+
+
 def derived_document(routes: list[Declared], description: dict) -> dict:
-    """``description`` with what ``routes`` determine merged in."""
+    """``description`` with what ``routes`` determine merged in, and without the operations no route declares."""
     document = copy.deepcopy(description)
     paths = document.setdefault("paths", {})
+    without_undeclared(paths, routes)
     for route in routes:
         item = paths.setdefault(route.path, {})
         method = route.method.lower()
