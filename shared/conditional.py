@@ -29,6 +29,12 @@ import os
 from shared import errors
 from shared.responses import Response, empty_response, json_response
 
+TYPE_CHECKING = False  # typing is imported only by the checker: a cold start does not pay for it
+if TYPE_CHECKING:
+    from typing import Any
+
+    from shared.request import Request
+
 ANY = "*"
 REVISION = "revision"  # the field of a document that holds its revision
 CHANGED = "{what} changed since you read it; GET it again and retry"
@@ -76,7 +82,7 @@ def none_match(header: str | None, current_etag: str) -> bool:
     return ANY in tags or _opaque(current_etag) in {_opaque(tag) for tag in tags}
 
 
-def revision_query(if_match: list[str] | str | None) -> dict:
+def revision_query(if_match: list[str] | str | None) -> dict[str, Any]:
     """The query condition :func:`if_match_revisions` asks for: none, any stored revision, or one of those named."""
     if if_match is None:
         return {}
@@ -85,7 +91,7 @@ def revision_query(if_match: list[str] | str | None) -> dict:
     return {REVISION: {"$in": list(if_match)}}
 
 
-def read_response(request, body, revision: str, headers: dict[str, str] | None = None) -> Response:
+def read_response(request: Request, body: object, revision: str, headers: dict[str, str] | None = None) -> Response:
     """200 with ``body`` and the revision's ETag, or 304 (same headers, no body) when ``If-None-Match`` matches.
 
     ``headers`` (such as ``cache-control``) go on both answers.
@@ -96,7 +102,7 @@ def read_response(request, body, revision: str, headers: dict[str, str] | None =
     return json_response(body, headers=answer_headers)
 
 
-def _refusal(collection, query: dict, if_match, what: str) -> errors.HTTPError:
+def _refusal(collection: Any, query: dict[str, Any], if_match: object, what: str) -> errors.HTTPError:
     """Why nothing matched: 404 without a condition; with one, 412 saying whether the document is missing or changed."""
     if if_match is None:
         return errors.NotFound(f"{what} does not exist")
@@ -104,7 +110,9 @@ def _refusal(collection, query: dict, if_match, what: str) -> errors.HTTPError:
     return errors.PreconditionFailed((CHANGED if exists else MISSING).format(what=what))
 
 
-def update(collection, query: dict, change: dict, request, what: str = "the resource") -> dict:
+def update(
+    collection: Any, query: dict[str, Any], change: dict[str, Any], request: Request, what: str = "the resource"
+) -> dict[str, Any]:
     """Apply ``change`` (an update document) to the one document ``query`` finds, at a revision ``If-Match`` accepts.
 
     One ``find_one_and_update`` whose filter holds the revision condition (compare-and-swap): a new
@@ -120,7 +128,7 @@ def update(collection, query: dict, change: dict, request, what: str = "the reso
     if_match = if_match_revisions(request.headers.get("if-match"))
     change = {**change, "$set": {**change.get("$set", {}), REVISION: new_revision()}}
     with db.mapped_errors():
-        document = collection.find_one_and_update(
+        document: dict[str, Any] | None = collection.find_one_and_update(
             {**query, **revision_query(if_match)}, change, return_document=ReturnDocument.AFTER
         )
         if document is None:
@@ -128,7 +136,7 @@ def update(collection, query: dict, change: dict, request, what: str = "the reso
     return document
 
 
-def delete(collection, query: dict, request, what: str = "the resource") -> None:
+def delete(collection: Any, query: dict[str, Any], request: Request, what: str = "the resource") -> None:
     """Delete the one document ``query`` finds, at a revision ``If-Match`` accepts; 404 or 412 as :func:`update`."""
     from shared import db
 

@@ -26,7 +26,7 @@ class HTTPError(Exception):
     title = "Internal Server Error"
     type = "about:blank"
 
-    def __init__(self, detail: str = "", *, headers: dict[str, str] | None = None, **extensions) -> None:
+    def __init__(self, detail: str = "", *, headers: dict[str, str] | None = None, **extensions: object) -> None:
         super().__init__(detail or self.title)
         self.detail = detail
         self.headers = headers or {}

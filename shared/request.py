@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 JSON_TYPES = ("application/json", "application/merge-patch+json")
 
 
-def _mapping(value, where: str) -> dict:
+def _mapping(value: object, where: str) -> dict[str, Any]:
     if value is None:
         return {}
     if not isinstance(value, dict):
@@ -25,13 +25,13 @@ def _mapping(value, where: str) -> dict:
     return value
 
 
-def _text(value, where: str) -> str:
+def _text(value: object, where: str) -> str:
     if not is_text(value):
         raise errors.MalformedEvent(f"{where} must be a string of Unicode text (UTF-8)")
     return value
 
 
-def _texts(values, where: str) -> list[str]:
+def _texts(values: object, where: str) -> list[str]:
     if values is None:
         return []
     if not isinstance(values, list):
@@ -39,7 +39,7 @@ def _texts(values, where: str) -> list[str]:
     return [_text(value, where) for value in values]
 
 
-def _lower_keys(headers: dict, where: str) -> dict[str, str]:
+def _lower_keys(headers: dict[str, Any], where: str) -> dict[str, str]:
     """``headers`` by lower-case name, once every name and value is known to be text (checked all at once)."""
     try:
         names: str | None = "".join(headers)
@@ -60,7 +60,7 @@ class Request:
     the router sets from the settings once the event is known to be one).
     """
 
-    def __init__(self, event, max_body_bytes: int = 16384) -> None:  # MAX_BODY_BYTES's default
+    def __init__(self, event: object, max_body_bytes: int = 16384) -> None:  # MAX_BODY_BYTES's default
         if not isinstance(event, dict):
             raise errors.MalformedEvent("the event must be a JSON object")
         self.event = event
@@ -86,7 +86,7 @@ class Request:
         self.route = ""
         self.path_params: dict[str, str] = {}
         self.data: Any = None  # the body checked by the route's schema
-        self.query_params: dict = {}  # the declared query parameters, checked (Router.route's query=)
+        self.query_params: dict[str, Any] = {}  # the declared query parameters, checked (Router.route's query=)
 
     def _path_without_stage(self, raw_path: str) -> str:
         stage = self.context.get("stage")
@@ -156,7 +156,7 @@ class Request:
             raise errors.PayloadTooLarge(f"the body is larger than {self.max_body_bytes} bytes")
         return data
 
-    def json(self):
+    def json(self) -> Any:
         """The body parsed as JSON; 415 for another content type, 400 when it does not parse."""
         content_type = self.headers.get("content-type", "").split(";", 1)[0].strip().lower()
         if content_type not in JSON_TYPES:

@@ -7,6 +7,10 @@ import orjson
 from shared.errors import HTTPError
 from shared.text import encodable
 
+TYPE_CHECKING = False  # typing is imported only by the checker: a cold start does not pay for it
+if TYPE_CHECKING:
+    from typing import Any
+
 JSON = "application/json"
 PROBLEM_JSON = "application/problem+json"
 
@@ -22,7 +26,7 @@ class Response:
         self.headers = {} if headers is None else headers
 
 
-def json_response(data, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+def json_response(data: object, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     """A response whose body is ``data`` serialized with orjson."""
     all_headers = {"content-type": JSON}
     if headers:
@@ -30,7 +34,7 @@ def json_response(data, status: int = 200, headers: dict[str, str] | None = None
     return Response(status, orjson.dumps(data, option=orjson.OPT_UTC_Z), all_headers)
 
 
-def created(body, location: str, headers: dict[str, str] | None = None) -> Response:
+def created(body: object, location: str, headers: dict[str, str] | None = None) -> Response:
     """201 Created: ``body`` as JSON, ``Location`` naming the new resource (``/notes/<id>``)."""
     return json_response(body, 201, {"location": location, **(headers or {})})
 
@@ -60,7 +64,7 @@ def response_text(value: str, limit: int = MAX_TEXT_CHARS) -> str:
     return encodable(value)
 
 
-def _bounded(value, depth: int = 0):
+def _bounded(value: object, depth: int = 0) -> object:
     """An extension member of a problem document, bounded: texts cut, lists and objects to their first items."""
     if value is None or isinstance(value, (bool, float)):
         return value
@@ -119,7 +123,7 @@ def _body_text(body: bytes, headers: dict[str, str]) -> tuple[str, bool]:
     return base64.b64encode(body).decode(), True
 
 
-def to_proxy_result(response: Response) -> dict:
+def to_proxy_result(response: Response) -> dict[str, Any]:
     """The dict API Gateway expects back from a Lambda proxy integration.
 
     One shape serves both payload versions: REST API (1.0) and HTTP API (2.0)

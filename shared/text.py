@@ -9,8 +9,12 @@ them); :func:`encodable` repairs text a response must carry anyway.
 
 from __future__ import annotations
 
+TYPE_CHECKING = False  # typing is imported only by the checker: a cold start does not pay for it
+if TYPE_CHECKING:
+    from typing import TypeGuard
 
-def is_text(value) -> bool:
+
+def is_text(value: object) -> TypeGuard[str]:
     """Whether ``value`` is a string without lone surrogates (one C loop for ASCII, one encode otherwise)."""
     if not isinstance(value, str):
         return False
