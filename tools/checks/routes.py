@@ -22,7 +22,6 @@ from tools.checks.declarations import (
     PREFLIGHT,
     DeclarationError,
     Declared,
-    camel,
     check_declarations,
     declared_routes,
     functions_by_module,
@@ -79,42 +78,6 @@ def source_events(template: dict) -> dict[tuple[str, str], list[str]]:
     return found
 
 
-def rest_api_id(template: dict):
-    """What the template's Api events give as ``RestApiId`` (``!Ref Api``); None when it has no API."""
-    for function in samtemplate.functions(template).values():
-        for event in function.get("Properties", {}).get("Events", {}).values():
-            if event.get("Type") == "Api" and "RestApiId" in event.get("Properties", {}):
-                return event["Properties"]["RestApiId"]
-    apis = [
-        name
-        for name, resource in template.get("Resources", {}).items()
-        if resource.get("Type") == "AWS::Serverless::Api"
-    ]
-    return {"Ref": apis[0]} if apis else None
-
-
-def api_event(template: dict, route: Declared) -> dict:
-    """The Api event that routes ``route`` to its function."""
-    properties = {"RestApiId": rest_api_id(template), "Path": route.path, "Method": route.method}
-    if properties["RestApiId"] is None:
-        del properties["RestApiId"]
-    if route.public:
-        properties["Auth"] = {"Authorizer": "NONE"}
-    return {"Type": "Api", "Properties": properties}
-
-
-def api_events(template: dict, routes: list[Declared], taken: set[str]) -> dict[str, dict]:
-    """``{event name: Api event}`` for ``routes``, named after their endpoints (preflights after their paths)."""
-    events = {}
-    for route in routes:
-        base = "Preflight" + camel(route.path) if route.method == PREFLIGHT else camel(route.endpoint)
-        name, number = base, 2
-        while name in taken or name in events:
-            name, number = f"{base}{number}", number + 1
-        events[name] = api_event(template, route)
-    return events
-
-
 def event_names(template: dict, function: str) -> set[str]:
     return set(template.get("Resources", {}).get(function, {}).get("Properties", {}).get("Events", {}))
 
@@ -144,7 +107,7 @@ def check_template_events(template: dict, cfn: dict, evaluator: Evaluator, route
                     f"{route} {why} has no Api event",
                     TEMPLATE_FILE,
                     events_key,
-                    api_events(template, [route], event_names(template, function)),
+                    template_functions.api_events(template, [route], event_names(template, function)),
                 )
             )
         elif len(matching) > 1:
@@ -164,7 +127,7 @@ def check_template_events(template: dict, cfn: dict, evaluator: Evaluator, route
                         problem,
                         TEMPLATE_FILE,
                         events_key,
-                        {event.rpartition(".")[2]: api_event(template, route)},
+                        {event.rpartition(".")[2]: template_functions.api_event(template, route)},
                         "replace the event in",
                     )
                 )
@@ -174,7 +137,7 @@ def check_template_events(template: dict, cfn: dict, evaluator: Evaluator, route
                         f"{problem}: remove {event}, then",
                         TEMPLATE_FILE,
                         events_key,
-                        api_events(template, [route], event_names(template, function)),
+                        template_functions.api_events(template, [route], event_names(template, function)),
                     )
                 )
     for method, path, function, _ in deployed:
