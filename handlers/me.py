@@ -7,12 +7,14 @@ from shared import early_db
 early_db.start()  # the secret fetch and the database connection start now, while the rest imports
 
 from profiles import store
-from profiles.schema import PROFILE
 from shared.conditional import if_match_revisions, none_match
 from shared.request import Request
 from shared.responses import Response, empty_response, json_response
 from shared.router import Router
-from shared.schema import merge_patch_parts
+
+TYPE_CHECKING = False  # typing is not imported at run time
+if TYPE_CHECKING:
+    from shared.schema import Schema
 
 router = Router("me")
 
@@ -29,8 +31,17 @@ def read_me(request: Request) -> Response:
     return _profile_response(store.get_or_create(request.principal), request.headers.get("if-none-match"))
 
 
-@router.patch("/me", body=PROFILE.patch(), conditional=True)
+def profile_patch() -> Schema:
+    """PATCH /me's body, a JSON Merge Patch of a profile: built by the first PATCH, not by every cold start."""
+    from profiles.schema import PROFILE
+
+    return PROFILE.patch()
+
+
+@router.patch("/me", body=profile_patch, conditional=True)
 def update_me(request: Request) -> Response:
+    from shared.schema import merge_patch_parts  # loaded by profile_patch already
+
     to_set, to_unset = merge_patch_parts(request.data)
     condition = if_match_revisions(request.headers.get("if-match"))
     return _profile_response(store.update(request.principal, to_set, to_unset, condition))

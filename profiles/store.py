@@ -13,7 +13,7 @@ from functools import cache
 from pymongo import IndexModel, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
-from shared import db, errors, pagination
+from shared import db, errors
 from shared.conditional import ANY
 from shared.principal import Principal
 
@@ -25,7 +25,13 @@ PUBLIC_PROJECTION = {field: 1 for field in (*PUBLIC_FIELDS, "revision")}
 LIST_ORDER = [("created_at", -1), ("_id", -1)]
 # Created by `make indexes` (tools/indexes.py collects every module's INDEXES).
 INDEXES = {COLLECTION: [IndexModel(LIST_ORDER, name="profiles_newest_first")]}
-_now = pagination.now  # BSON dates hold milliseconds: a cursor made from a stored date is exact
+
+
+def _now():
+    """The time a write stores, in milliseconds as BSON holds them (a cursor made from a stored date is exact)."""
+    from shared import pagination  # loaded by the first write or listing, not by every cold start
+
+    return pagination.now()
 
 
 def new_revision() -> str:
@@ -164,4 +170,6 @@ def delete(principal: Principal, if_match: list[str] | str | None) -> None:
 
 def list_public(cursor: str | None, limit: int) -> tuple[list[dict], str | None]:
     """One page of public profiles in :data:`LIST_ORDER` from the client's ``cursor``, and the next cursor."""
+    from shared import pagination
+
     return pagination.page(db.collection(COLLECTION), {}, LIST_ORDER, cursor, limit, PUBLIC_PROJECTION)

@@ -140,6 +140,7 @@ def log_counted(level: str, message: str, *, metric: str, function: str, **field
 # Metrics that modules add to the request line (see add_metric_source): their names and their counts.
 _sources: list = []
 _request_directives: dict[str, list[dict]] = {}  # the request line's directives per namespace, sources included
+_request_heads: dict[str, str] = {}  # the same, serialized: what follows the timestamp, per namespace
 
 
 def add_metric_source(metrics: tuple[tuple[str, str], ...], take) -> None:
@@ -152,6 +153,7 @@ def add_metric_source(metrics: tuple[tuple[str, str], ...], take) -> None:
     """
     _sources.append((tuple(metrics), take))
     _request_directives.clear()
+    _request_heads.clear()
 
 
 def request_directives(namespace: str) -> list[dict]:
@@ -164,6 +166,20 @@ def request_directives(namespace: str) -> list[dict]:
             found.append({"Namespace": namespace, "Dimensions": [["function"]], "Metrics": metrics})
         _request_directives[namespace] = found
     return found
+
+
+def _request_head(namespace: str) -> str:
+    """The metrics block's text after its timestamp, up to the line's own fields: serialized once per namespace."""
+    found = _request_heads.get(namespace)
+    if found is None:
+        directives = orjson.dumps(request_directives(namespace)).decode()
+        found = _request_heads[namespace] = f',"CloudWatchMetrics":{directives}}},'
+    return found
+
+
+def milliseconds(value: float) -> float:
+    """``value`` (milliseconds, not negative) to the microsecond, half up: ``round(value, 3)`` at a tenth of its cost."""
+    return int(value * 1000 + 0.5) / 1000
 
 
 def log_request(
@@ -179,34 +195,40 @@ def log_request(
 ) -> None:
     """The request's log line and metrics. Never raises.
 
-    A failure adds ``error`` (its type), ``detail`` (its message, redacted) and,
-    unless it is a :class:`ConfigError`, whose message says it all, its ``traceback``.
+    ``Latency`` is ``latency_ms`` to the microsecond. A failure adds ``error`` (its type), ``detail`` (its
+    message, redacted) and, unless it is a :class:`ConfigError`, whose message says it all, its ``traceback``.
     With invalid settings the metrics go to the namespace :func:`metrics_namespace` falls back to,
     so that a misconfigured version's 500s count in its ``ServerErrors``.
     """
     try:
-        # The metrics block first, as CloudWatch shows it; with invalid settings, in metrics_namespace()'s fallback.
-        record = {
-            "_aws": {"Timestamp": int(time.time() * 1000), "CloudWatchMetrics": request_directives(metrics_namespace())}
+        fields = {
+            "level": "ERROR" if status >= 500 else "INFO",
+            "message": "request",
+            "function": function,
+            "version": VERSION,
+            "route": route or "-",
+            "method": getattr(request, "method", ""),
+            "path": getattr(request, "path", ""),
+            "status": status,
+            "request_id": request_id,
+            "Latency": milliseconds(latency_ms),
+            "ServerErrors": 1 if status >= 500 else 0,
+            "ColdStart": 1 if cold_start else 0,
         }
-        record.update(
-            {
-                "level": "ERROR" if status >= 500 else "INFO",
-                "message": "request",
-                "function": function,
-                "version": VERSION,
-                "route": route or "-",
-                "method": getattr(request, "method", ""),
-                "path": getattr(request, "path", ""),
-                "status": status,
-                "request_id": request_id,
-                "Latency": round(latency_ms, 3),
-                "ServerErrors": 1 if status >= 500 else 0,
-                "ColdStart": 1 if cold_start else 0,
-            }
-        )
         for _, take in _sources:
-            record.update(take())
+            fields.update(take())
+        # The metrics block first, as CloudWatch shows it; with invalid settings, in metrics_namespace()'s fallback.
+        namespace = metrics_namespace()
+        timestamp = int(time.time() * 1000)
+        if failure is None:
+            try:  # the usual line: its constant part was serialized once (_request_head)
+                text = orjson.dumps(fields).decode()
+            except TypeError:  # orjson.JSONEncodeError: left to emit, which writes any value
+                pass
+            else:
+                sys.stdout.write(f'{{"_aws":{{"Timestamp":{timestamp}{_request_head(namespace)}{text[1:]}\n')
+                return
+        record = {"_aws": {"Timestamp": timestamp, "CloudWatchMetrics": request_directives(namespace)}, **fields}
         if failure is not None:
             record["error"] = type(failure).__name__
             record["detail"] = redact(str(failure))[:500]

@@ -52,7 +52,7 @@ class PoolCounter(monitoring.ConnectionPoolListener):
     def take(self) -> dict[str, float]:
         """The counts since the last call (and the connections open now), as request-line fields."""
         counts = {
-            "PoolCheckoutWait": round(self.checkout_wait_ms, 3),
+            "PoolCheckoutWait": observability.milliseconds(self.checkout_wait_ms),
             "PoolConnectionsCreated": self.created,
             "PoolCleared": self.cleared,
             "PoolConnections": self.open,

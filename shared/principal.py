@@ -13,8 +13,8 @@ HTTP API, JWT authorizer           ``authorizer.jwt.claims.<claim>``
 
 from __future__ import annotations
 
-from collections import namedtuple
 from functools import cache
+from operator import itemgetter
 
 from shared import errors
 from shared.config import settings
@@ -90,16 +90,28 @@ def _plain(value, limit: int) -> bool:
     return isinstance(value, str) and len(value) <= limit and value.isprintable() and not value.isspace()
 
 
-# A namedtuple rather than a frozen dataclass, which costs more of a cold start to create.
-class Principal(namedtuple("Principal", "sub email name scopes", defaults=("", "", ()))):
+class Principal(tuple):
     """The authenticated caller: the token's subject (str) and the claims handlers use.
 
     ``email`` and ``name`` are strings, "" when absent or when they break the
     text rule of :func:`claim_text`; ``scopes`` a tuple of scope tokens
-    (RFC 6749: printable ASCII without space, ``"`` or ``\\``).
+    (RFC 6749: printable ASCII without space, ``"`` or ``\\``). A tuple
+    ``(sub, email, name, scopes)`` with a name for each part, like a namedtuple
+    (whose creation would cost a cold start a compile).
     """
 
     __slots__ = ()
+
+    def __new__(cls, sub: str, email: str = "", name: str = "", scopes: tuple[str, ...] = ()) -> Principal:
+        return tuple.__new__(cls, (sub, email, name, scopes))
+
+    def __repr__(self) -> str:
+        return "Principal(sub={!r}, email={!r}, name={!r}, scopes={!r})".format(*self)
+
+    sub = property(itemgetter(0), doc="The token's subject.")
+    email = property(itemgetter(1), doc="The email claim, or \"\".")
+    name = property(itemgetter(2), doc="The name claim, or \"\".")
+    scopes = property(itemgetter(3), doc="The scope tokens.")
 
     @classmethod
     def from_claims(cls, claims: dict) -> Principal | None:

@@ -24,8 +24,6 @@ OpenAPI operation takes and answers.
 from __future__ import annotations
 
 import time
-from collections import namedtuple
-from collections.abc import Callable
 
 from shared import cors, errors, observability
 from shared.config import Settings, settings
@@ -36,8 +34,9 @@ from shared.responses import Response, problem_response, to_proxy_result
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
 if TYPE_CHECKING:
     import re
+    from collections.abc import Callable
 
-Endpoint = Callable[[Request], Response]
+    Endpoint = Callable[[Request], Response]
 # What a path segment may hold besides {parameters} (RFC 3986 pchar); a set: a regex costs a cold start to compile.
 LITERAL = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!$&'()*+,;=:@%")
 DEFAULT_STATUS = {"POST": 201, "DELETE": 204}
@@ -112,22 +111,71 @@ def percent_decoded(params: dict[str, str]) -> dict[str, str]:
     return {name: unquote(value) for name, value in params.items()}
 
 
-# A namedtuple rather than a frozen dataclass, which costs more of a cold start to create.
-class Route(
-    namedtuple(
-        "Route",
-        "method template endpoint segments public body params status response query errors conditional",
-        defaults=(False, None, None, 200, None, None, (), False),
-    )
-):
+class Route:
     """A declared route: method, path template, endpoint, its :func:`segments_of`, whether it is public (no
     authorizer), the body Schema checked before the endpoint (or None), the Fields of its path parameters
     (``{name: Field}`` or None), the success status it answers, the Schema of that answer (OpenAPI only),
     the Fields of its query parameters (or None), the error classes its code raises beyond what the router
     answers itself, and whether it honours conditional headers (:mod:`shared.conditional`).
+
+    ``body`` may be declared as a function that builds the Schema: it is called the first time the route's
+    ``body`` is read (its first request, or a tool), so that a schema costly to build is not built in every
+    cold start. (A plain class with slots: a namedtuple costs a cold start a compile to create.)
     """
 
-    __slots__ = ()
+    __slots__ = (
+        "_body",
+        "conditional",
+        "endpoint",
+        "errors",
+        "method",
+        "params",
+        "public",
+        "query",
+        "response",
+        "segments",
+        "status",
+        "template",
+    )
+
+    def __init__(
+        self,
+        method: str,
+        template: str,
+        endpoint: Endpoint,
+        segments: str | tuple[tuple[str, str | None], ...],
+        public: bool = False,
+        body=None,
+        params: dict | None = None,
+        status: int = 200,
+        response=None,
+        query: dict | None = None,
+        errors: tuple[type[HTTPError], ...] = (),
+        conditional: bool = False,
+    ) -> None:
+        self.method = method
+        self.template = template
+        self.endpoint = endpoint
+        self.segments = segments
+        self.public = public
+        self._body = body
+        self.params = params
+        self.status = status
+        self.response = response
+        self.query = query
+        self.errors = errors
+        self.conditional = conditional
+
+    def __repr__(self) -> str:
+        return f"Route({self.method} {self.template})"
+
+    @property
+    def body(self):
+        """The body Schema (or None), built now if it was declared as a function that builds it."""
+        body = self._body
+        if body is not None and not hasattr(body, "validate"):
+            body = self._body = body()
+        return body
 
     def match(self, path: str) -> dict[str, str] | None:
         """The path parameters when ``path`` fits the template (each a non-empty part without ``/``), else None."""
@@ -209,7 +257,8 @@ class Router:
 
         ``public``: no token needed; any other route answers 401 (from the router, before its
         parameters, body or endpoint are looked at) when the event names no caller. ``body``: a
-        :class:`shared.schema.Schema` the JSON body must follow (400 otherwise); the endpoint reads
+        :class:`shared.schema.Schema` the JSON body must follow (400 otherwise), or a function that
+        builds it (called once, on the route's first request or a tool's first read); the endpoint reads
         the checked result as ``request.data``. ``params``:
         ``{name: Field}`` checked on the path parameters (400 ``InvalidParameter`` otherwise).
         ``query``: ``{name: Field}`` read and checked from the query string by :func:`checked_query`

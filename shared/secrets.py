@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import os
 import threading
-from collections import namedtuple
 
 TYPE_CHECKING = False  # typing is not imported at run time
 if TYPE_CHECKING:
@@ -54,10 +53,20 @@ class SecretError(RuntimeError):
     """A secret reference could not be resolved. The message names the reference, never the value."""
 
 
-class Reference(namedtuple("Reference", "service partition region operation payload")):
-    """What to ask AWS for: ``operation`` of ``service`` (``secretsmanager`` or ``ssm``) with ``payload``."""
+class Reference:
+    """What to ask AWS for: ``operation`` of ``service`` (``secretsmanager`` or ``ssm``) with ``payload``.
 
-    __slots__ = ()
+    (A plain class: a namedtuple costs a cold start a compile to create.)
+    """
+
+    __slots__ = ("operation", "partition", "payload", "region", "service")
+
+    def __init__(self, service: str, partition: str | None, region: str, operation: str, payload: dict) -> None:
+        self.service = service
+        self.partition = partition
+        self.region = region
+        self.operation = operation
+        self.payload = payload
 
 
 def _arn_service(value: str) -> str:
