@@ -30,7 +30,6 @@ import json
 import os
 import ssl
 import time
-from collections import namedtuple
 from functools import cache
 
 from shared import httpclient, secrets, sigv4
@@ -73,10 +72,18 @@ class AWSError(Exception):
         self.retryable = retryable
 
 
-class API(namedtuple("API", "service endpoint_variable target_prefix")):
-    """One JSON 1.1 API: its signing and endpoint name, its ``AWS_ENDPOINT_URL_*`` suffix, its target prefix."""
+class API:
+    """One JSON 1.1 API: its signing and endpoint name, its ``AWS_ENDPOINT_URL_*`` suffix, its target prefix.
 
-    __slots__ = ()
+    (A plain class: a namedtuple costs a cold start a compile to create.)
+    """
+
+    __slots__ = ("endpoint_variable", "service", "target_prefix")
+
+    def __init__(self, service: str, endpoint_variable: str, target_prefix: str) -> None:
+        self.service = service
+        self.endpoint_variable = endpoint_variable
+        self.target_prefix = target_prefix
 
 
 SECRETS_MANAGER = API("secretsmanager", "SECRETS_MANAGER", "secretsmanager")

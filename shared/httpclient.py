@@ -20,8 +20,8 @@ from __future__ import annotations
 import socket
 import ssl
 import time
-from collections import namedtuple
 from functools import cache
+from operator import itemgetter
 from urllib.parse import SplitResult, urlsplit
 
 TYPE_CHECKING = False  # re is imported only by the checker here: compiling a pattern waits for a chunked answer
@@ -41,10 +41,18 @@ class ExchangeError(Exception):
         self.code = code
 
 
-class Answer(namedtuple("Answer", "status headers body")):
-    """The status code, the headers (names in lower case) and the body, de-chunked."""
+class Answer(tuple):
+    """The status code, the headers (names in lower case) and the body, de-chunked: a tuple
+    ``(status, headers, body)`` with a name for each part (a namedtuple would cost a cold start a compile)."""
 
     __slots__ = ()
+
+    def __new__(cls, status: int, headers: dict[str, str], body: bytes) -> Answer:
+        return tuple.__new__(cls, (status, headers, body))
+
+    status = property(itemgetter(0))
+    headers = property(itemgetter(1))
+    body = property(itemgetter(2))
 
 
 def checked_url(url: str) -> SplitResult:

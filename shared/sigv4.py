@@ -12,16 +12,24 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
-from collections import namedtuple
+from operator import itemgetter
 from urllib.parse import quote
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 
 
-class Credentials(namedtuple("Credentials", "access_key secret_key token")):
-    """An access key, its secret and, for temporary credentials, the session token ("" when none)."""
+class Credentials(tuple):
+    """An access key, its secret and, for temporary credentials, the session token ("" when none): a tuple
+    ``(access_key, secret_key, token)`` with a name for each part (a namedtuple would cost a cold start a compile)."""
 
     __slots__ = ()
+
+    def __new__(cls, access_key: str, secret_key: str, token: str) -> Credentials:
+        return tuple.__new__(cls, (access_key, secret_key, token))
+
+    access_key = property(itemgetter(0))
+    secret_key = property(itemgetter(1))
+    token = property(itemgetter(2))
 
     def __repr__(self) -> str:  # never the secret key or the token, even in a traceback
         return f"Credentials(access_key={self.access_key!r}, ...)"
