@@ -99,8 +99,8 @@ def stage_wide_resource(method_arn) -> str:
 
 def context_of(claims: dict) -> dict[str, str]:
     """What handlers read back: flat, strings only, as :func:`Principal.from_claims` reads it."""
-    principal = Principal.from_claims(claims)
-    return {"sub": principal.sub, "email": principal.email, "name": principal.name, "scope": " ".join(principal.scopes)}
+    sub, email, name, scopes = Principal.from_claims(claims)
+    return {"sub": sub, "email": email, "name": name, "scope": " ".join(scopes)}
 
 
 def allow(kind: str, event: dict, claims: dict) -> dict:
@@ -152,7 +152,8 @@ def lambda_handler(event, context) -> dict:
         raise AuthorizerFailure(f"the authorizer failed ({type(failure).__name__}: {reason})") from None
     # DEBUG, not INFO: a log line per Allow would cost more than the verification itself;
     # API Gateway's access log can record $context.authorizer.principalId instead.
-    observability.log(
-        "DEBUG", "token accepted", decision="allow", payload=kind, sub=claims["sub"], request_id=request_id
-    )
+    if observability.logs("DEBUG"):
+        observability.log(
+            "DEBUG", "token accepted", decision="allow", payload=kind, sub=claims["sub"], request_id=request_id
+        )
     return answer

@@ -64,6 +64,11 @@ def _threshold() -> int:
         return LEVELS["INFO"]
 
 
+def logs(level: str) -> bool:
+    """Whether :func:`log` writes lines of ``level``: a caller can skip building a line nobody will read."""
+    return LEVELS[level] >= _threshold()
+
+
 def log(level: str, message: str, **fields) -> None:
     """A JSON log line, written when ``level`` is at or above ``LOG_LEVEL`` (INFO while the settings are invalid)."""
     if LEVELS[level] < _threshold():

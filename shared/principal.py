@@ -65,7 +65,11 @@ def claim_text(name: str, value) -> str:
     """
     if value is None or value == "":
         return ""
-    if not _plain(value, MAX_EMAIL_CLAIM if name == "email" else MAX_NAME_CLAIM):
+    email = name == "email"
+    if _plain(value, MAX_EMAIL_CLAIM if email else MAX_NAME_CLAIM):
+        if not email:
+            return value  # the usual claim: plain printable text, checked in one pass
+    else:
         from shared.schema import FieldError  # the full rule, for text that is not plain printable text
 
         if not is_text(value):
@@ -74,7 +78,7 @@ def claim_text(name: str, value) -> str:
             value = _claim_fields()[name].check(value)
         except FieldError:
             return ""
-    if name == "email":
+    if email:
         local, at, domain = value.rpartition("@")
         if not (local and at and domain) or " " in value or not value.isprintable():
             return ""
@@ -119,11 +123,16 @@ class Principal(tuple):
         sub = claims.get("sub") or claims.get("principalId")
         if sub_problem(sub) is not None:
             return None
-        return cls(
-            sub,
-            claim_text("email", claims.get("email")),
-            claim_text("name", claims.get("name")),
-            _scopes(claims.get("scope", claims.get("scopes"))),
+        scopes = claims.get("scope")
+        email, name = claims.get("email"), claims.get("name")
+        return tuple.__new__(  # cls(...) without the call of __new__: every request behind the authorizer builds one
+            cls,
+            (
+                sub,
+                claim_text("email", email) if email else "",
+                claim_text("name", name) if name else "",
+                _scopes(claims.get("scopes") if scopes is None and "scope" not in claims else scopes),
+            ),
         )
 
 

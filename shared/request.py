@@ -48,6 +48,8 @@ def _lower_keys(headers: dict[str, Any], where: str) -> dict[str, str]:
         names = values = None
     if not (is_text(names) and is_text(values)):  # a lone surrogate in one part is one in the joined text
         raise errors.MalformedEvent(f"{where} names and values must be strings of Unicode text (UTF-8)")
+    if names == names.lower():  # an HTTP API's names, or a client's that sent them so: a copy, not a rebuild
+        return dict(headers)
     return {name.lower(): value for name, value in headers.items()}
 
 
@@ -65,21 +67,28 @@ class Request:
             raise errors.MalformedEvent("the event must be a JSON object")
         self.event = event
         self.max_body_bytes = max_body_bytes
-        self.context = _mapping(event.get("requestContext"), "requestContext")
-        if not self.context:
+        context = event.get("requestContext")
+        if type(context) is not dict:  # the usual event's checks are inlined: every request makes them
+            context = _mapping(context, "requestContext")
+        if not context:
             raise errors.MalformedEvent("the event has no requestContext")
-        self.payload_version = "2.0" if event.get("version") == "2.0" else "1.0"
-        if self.payload_version == "2.0":
-            http = _mapping(self.context.get("http"), "requestContext.http")
-            self.method = _text(http.get("method"), "requestContext.http.method").upper()
-            self.path = self._path_without_stage(_text(event.get("rawPath"), "rawPath"))
+        self.context = context
+        if event.get("version") == "2.0":
+            self.payload_version = "2.0"
+            http = _mapping(context.get("http"), "requestContext.http")
+            method = _text(http.get("method"), "requestContext.http.method")
+            path = self._path_without_stage(_text(event.get("rawPath"), "rawPath"))
         else:
-            self.method = _text(event.get("httpMethod"), "httpMethod").upper()
-            self.path = _text(event.get("path"), "path")
-        if not self.path.startswith("/"):
+            self.payload_version = "1.0"
+            method, path = event.get("httpMethod"), event.get("path")
+            if not (type(method) is str and type(path) is str and method.isascii() and path.isascii()):
+                method, path = _text(method, "httpMethod"), _text(path, "path")
+        if not path.startswith("/"):
             raise errors.MalformedEvent("the path must start with /")
+        self.method = method.upper()
+        self.path = path
         self.headers = self._headers()
-        request_id = self.context.get("requestId")
+        request_id = context.get("requestId")
         self.request_id = request_id if is_text(request_id) else ""
         self._principal: Principal | None = None
         # Set by the router once a route matches.

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import time
 
-from shared import cors, errors, observability
+from shared import errors, observability
 from shared.config import Settings, settings
 from shared.errors import HTTPError
 from shared.request import Request
@@ -361,6 +361,8 @@ class Router:
             allowed = self.allowed_methods(path)
             if not allowed:
                 raise errors.NotFound(f"no route matches {path}")
+            from shared import cors  # only OPTIONS needs it, or a response to an allowed origin
+
             return cors.preflight_response(request.headers, allowed, config)
         route, params = self.find(request.method, path)
         # A REST API (1.0) passes the path as the client encoded it; an HTTP API (2.0) decodes it first.
@@ -399,7 +401,9 @@ class Router:
             error = errors.HTTPError("the server could not answer this request")
             response = problem_response(error, instance, request_id)
         try:
-            if request is not None and config is not None:
+            if request is not None and config is not None and config.cors_allow_origins:
+                from shared import cors
+
                 cors.add_response_headers(response.headers, request.headers, config)
             result = to_proxy_result(response)
         except Exception as exc:  # a body that is no text although its type says so, for one
