@@ -99,7 +99,10 @@ def stage_wide_resource(method_arn) -> str:
 
 def context_of(claims: dict) -> dict[str, str]:
     """What handlers read back: flat, strings only, as :func:`Principal.from_claims` reads it."""
-    sub, email, name, scopes = Principal.from_claims(claims)
+    principal = Principal.from_claims(claims)
+    if principal is None:  # the verifier refuses a token without a usable sub: a fault here is the code's
+        raise ValueError("the verified claims name no principal")
+    sub, email, name, scopes = principal
     return {"sub": sub, "email": email, "name": name, "scope": " ".join(scopes)}
 
 

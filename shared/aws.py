@@ -182,7 +182,7 @@ def _container_credentials(url: str, environ: Environ) -> sigv4.Credentials:
         raise AWSError(f"CredentialsEndpointAnswered{status}")
     if not all(CONTROL_CHARACTERS.isdisjoint(str(part)) for part in parts):
         raise AWSError("InvalidContainerCredentials")
-    return sigv4.Credentials(*parts)
+    return sigv4.Credentials(*parts)  # type: ignore[arg-type]  # each part is a str, checked above
 
 
 def credentials(environ: Environ = os.environ) -> sigv4.Credentials:

@@ -41,7 +41,7 @@ class ExchangeError(Exception):
         self.code = code
 
 
-class Answer(tuple):
+class Answer(tuple[int, dict[str, str], bytes]):
     """The status code, the headers (names in lower case) and the body, de-chunked: a tuple
     ``(status, headers, body)`` with a name for each part (a namedtuple would cost a cold start a compile)."""
 

@@ -183,7 +183,8 @@ def _request_head(namespace: str) -> str:
 
 
 def milliseconds(value: float) -> float:
-    """``value`` (milliseconds, not negative) to the microsecond, half up: ``round(value, 3)`` at a tenth of its cost."""
+    """``value`` (milliseconds, not negative) to the microsecond, half up: ``round(value, 3)`` at a fraction of its
+    cost."""
     return int(value * 1000 + 0.5) / 1000
 
 

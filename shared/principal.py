@@ -16,7 +16,6 @@ from __future__ import annotations
 from functools import cache
 from operator import itemgetter
 
-from shared import errors
 from shared.config import settings
 from shared.text import is_text
 
@@ -113,8 +112,8 @@ class Principal(tuple):
         return "Principal(sub={!r}, email={!r}, name={!r}, scopes={!r})".format(*self)
 
     sub = property(itemgetter(0), doc="The token's subject.")
-    email = property(itemgetter(1), doc="The email claim, or \"\".")
-    name = property(itemgetter(2), doc="The name claim, or \"\".")
+    email = property(itemgetter(1), doc='The email claim, or "".')
+    name = property(itemgetter(2), doc='The name claim, or "".')
     scopes = property(itemgetter(3), doc="The scope tokens.")
 
     @classmethod
@@ -173,6 +172,8 @@ def _jwt_principal(jwt: dict) -> Principal | None:
         return None
     problem = jwt_authorizer_problem(claims)
     if problem is not None:
+        from shared import errors  # only to refuse: the authorizer's cold start never loads the problem types
+
         raise errors.Unauthorized(problem)
     if jwt.get("scopes") and "scope" not in claims:
         claims = {**claims, "scopes": jwt["scopes"]}
@@ -230,11 +231,13 @@ def principal_from_event(request_context: dict, headers: dict[str, str]) -> Prin
         return principal
     if settings().local_auth and "authorization" in headers:
         return _principal_from_bearer(headers["authorization"])
+    from shared import errors
+
     raise errors.Unauthorized("this route needs an authenticated caller")
 
 
 def _principal_from_bearer(authorization: str) -> Principal:
-    from shared import tokens
+    from shared import errors, tokens
 
     try:
         claims = tokens.verify_authorization(authorization)

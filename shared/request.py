@@ -80,9 +80,11 @@ class Request:
             path = self._path_without_stage(_text(event.get("rawPath"), "rawPath"))
         else:
             self.payload_version = "1.0"
-            method, path = event.get("httpMethod"), event.get("path")
-            if not (type(method) is str and type(path) is str and method.isascii() and path.isascii()):
-                method, path = _text(method, "httpMethod"), _text(path, "path")
+            raw_method, raw_path = event.get("httpMethod"), event.get("path")
+            if type(raw_method) is str and type(raw_path) is str and raw_method.isascii() and raw_path.isascii():
+                method, path = raw_method, raw_path
+            else:
+                method, path = _text(raw_method, "httpMethod"), _text(raw_path, "path")
         if not path.startswith("/"):
             raise errors.MalformedEvent("the path must start with /")
         self.method = method.upper()

@@ -61,7 +61,9 @@ class Reference:
 
     __slots__ = ("operation", "partition", "payload", "region", "service")
 
-    def __init__(self, service: str, partition: str | None, region: str, operation: str, payload: dict) -> None:
+    def __init__(
+        self, service: str, partition: str | None, region: str, operation: str, payload: dict[str, object]
+    ) -> None:
         self.service = service
         self.partition = partition
         self.region = region

@@ -18,7 +18,7 @@ from urllib.parse import quote
 ALGORITHM = "AWS4-HMAC-SHA256"
 
 
-class Credentials(tuple):
+class Credentials(tuple[str, str, str]):
     """An access key, its secret and, for temporary credentials, the session token ("" when none): a tuple
     ``(access_key, secret_key, token)`` with a name for each part (a namedtuple would cost a cold start a compile)."""
 

@@ -28,8 +28,8 @@ import math
 import os
 import re
 import time
-from collections import namedtuple
 from functools import cache
+from operator import itemgetter
 from urllib.parse import urlsplit
 
 import jwt
@@ -61,23 +61,84 @@ class KeysUnavailable(RuntimeError):
     """The identity provider's keys could not be fetched: a fault of the deployment, not of the caller."""
 
 
-# A namedtuple rather than a frozen dataclass, which costs more of a cold start to create.
-class TokenSettings(
-    namedtuple(
-        "TokenSettings",
-        "stage secret jwks_url algorithms issuer audience leeway_seconds "
-        "max_token_bytes jwks_timeout_ms jwks_refresh_seconds jwks_cache_seconds "
-        "max_lifetime_seconds",
-    )
-):
+class TokenSettings(tuple):
     """The verifier's configuration, built by :func:`load`.
 
     ``secret`` is the JWT_SECRET setting as given (a value or a reference) or
     the local secret, and "" with a JWKS; ``algorithms`` is a tuple of names;
-    ``max_lifetime_seconds`` is 0 when token lifetimes are not limited.
+    ``max_lifetime_seconds`` is 0 when token lifetimes are not limited. A tuple
+    with a name for each part, like a namedtuple (whose creation would cost a
+    cold start a compile): built by keyword, read by name, ``_asdict()``.
     """
 
     __slots__ = ()
+    _fields = (
+        "stage",
+        "secret",
+        "jwks_url",
+        "algorithms",
+        "issuer",
+        "audience",
+        "leeway_seconds",
+        "max_token_bytes",
+        "jwks_timeout_ms",
+        "jwks_refresh_seconds",
+        "jwks_cache_seconds",
+        "max_lifetime_seconds",
+    )
+
+    def __new__(
+        cls,
+        stage: str,
+        secret: str,
+        jwks_url: str,
+        algorithms: tuple[str, ...],
+        issuer: str,
+        audience: str,
+        leeway_seconds: int,
+        max_token_bytes: int,
+        jwks_timeout_ms: int,
+        jwks_refresh_seconds: int,
+        jwks_cache_seconds: int,
+        max_lifetime_seconds: int,
+    ) -> TokenSettings:
+        return tuple.__new__(
+            cls,
+            (
+                stage,
+                secret,
+                jwks_url,
+                algorithms,
+                issuer,
+                audience,
+                leeway_seconds,
+                max_token_bytes,
+                jwks_timeout_ms,
+                jwks_refresh_seconds,
+                jwks_cache_seconds,
+                max_lifetime_seconds,
+            ),
+        )
+
+    def __repr__(self) -> str:
+        parts = ", ".join(f"{name}={value!r}" for name, value in self._asdict().items())
+        return f"TokenSettings({parts})"
+
+    def _asdict(self) -> dict[str, object]:
+        return dict(zip(self._fields, self, strict=True))
+
+    stage = property(itemgetter(0))
+    secret = property(itemgetter(1))
+    jwks_url = property(itemgetter(2))
+    algorithms = property(itemgetter(3))
+    issuer = property(itemgetter(4))
+    audience = property(itemgetter(5))
+    leeway_seconds = property(itemgetter(6))
+    max_token_bytes = property(itemgetter(7))
+    jwks_timeout_ms = property(itemgetter(8))
+    jwks_refresh_seconds = property(itemgetter(9))
+    jwks_cache_seconds = property(itemgetter(10))
+    max_lifetime_seconds = property(itemgetter(11))
 
 
 def _algorithms(environ, uses_jwks: bool) -> tuple[str, ...]:
