@@ -59,13 +59,25 @@ def authorization_of(event: dict, kind: str) -> str:
     """The Authorization value the caller sent; InvalidToken when absent or repeated."""
     if kind == REST_TOKEN:
         return event.get("authorizationToken") or ""
-    values = [value for name, value in (event.get("headers") or {}).items() if name.lower() == "authorization"]
+    headers = event.get("headers") or {}
+    if kind == HTTP_API and not event.get("multiValueHeaders") and _lower_case_names(headers):
+        return headers.get("authorization") or ""  # one name per header: an HTTP API lower-cases and joins them
+    values = [value for name, value in headers.items() if name.lower() == "authorization"]
     for name, repeated in (event.get("multiValueHeaders") or {}).items():
         if name.lower() == "authorization" and len(repeated) > 1:
             raise tokens.InvalidToken("send exactly one Authorization header")
     if len(values) > 1:
         raise tokens.InvalidToken("send exactly one Authorization header")
     return values[0] if values else ""
+
+
+def _lower_case_names(headers) -> bool:
+    """Whether every name in ``headers`` is a string in lower case (checked at once, in one joined string)."""
+    try:
+        names = "".join(headers)
+    except TypeError:
+        return False
+    return names == names.lower()
 
 
 def stage_wide_resource(method_arn) -> str:

@@ -21,7 +21,7 @@ router = Router("me")
 
 def _profile_response(document: dict[str, object], if_none_match: str | None = None) -> Response:
     headers = {"etag": store.etag(document), "cache-control": "private, no-cache"}
-    if none_match(if_none_match, headers["etag"]):
+    if if_none_match is not None and none_match(if_none_match, headers["etag"]):
         return empty_response(304, headers)
     return json_response(store.private_view(document), headers=headers)
 

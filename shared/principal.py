@@ -20,8 +20,6 @@ from shared.config import settings
 from shared.text import is_text
 
 MAX_SUB_LENGTH = 255
-# A sub names the caller in /users/{user_id}: it must fit in one path segment, whatever API Gateway decodes.
-PATH_SEGMENT_BREAKERS = frozenset("/?#")
 MAX_NAME_CLAIM = 200
 MAX_EMAIL_CLAIM = 254  # RFC 5321's longest path, less its angle brackets
 MAX_SCOPES, MAX_SCOPE_LENGTH = 100, 128
@@ -36,9 +34,9 @@ def sub_problem(sub) -> str | None:
     decodes the path before routing, so not even percent-encoded), and not ``.``
     or ``..`` (clients remove such segments from URLs).
     """
-    if not isinstance(sub, str) or not sub.strip() or len(sub) > MAX_SUB_LENGTH:
+    if not isinstance(sub, str) or not sub or sub.isspace() or len(sub) > MAX_SUB_LENGTH:
         return f"must be a non-empty string of at most {MAX_SUB_LENGTH} characters"
-    if not sub.isprintable() or not PATH_SEGMENT_BREAKERS.isdisjoint(sub) or sub in (".", ".."):
+    if not sub.isprintable() or "/" in sub or "?" in sub or "#" in sub or sub in (".", ".."):
         return "must fit in one URL path segment: printable, without /, ? or #, and not . or .."
     return None
 

@@ -28,9 +28,7 @@ class Response:
 
 def json_response(data: object, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     """A response whose body is ``data`` serialized with orjson."""
-    all_headers = {"content-type": JSON}
-    if headers:
-        all_headers.update(headers)
+    all_headers = {"content-type": JSON, **headers} if headers else {"content-type": JSON}
     return Response(status, orjson.dumps(data, option=orjson.OPT_UTC_Z), all_headers)
 
 

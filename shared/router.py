@@ -366,7 +366,7 @@ class Router:
             return cors.preflight_response(request.headers, allowed, config)
         route, params = self.find(request.method, path)
         # A REST API (1.0) passes the path as the client encoded it; an HTTP API (2.0) decodes it first.
-        request.path_params = params if request.payload_version == "2.0" else percent_decoded(params)
+        request.path_params = percent_decoded(params) if params and request.payload_version == "1.0" else params
         request.route = route.template
         request.data = None
         if not route.public:

@@ -352,7 +352,10 @@ class _StrictJWT(jwt.PyJWT):
         payload = super()._decode_payload(decoded)
         for claim in TIME_CLAIMS:
             if claim in payload:
-                problem = _numeric_date_problem(payload[claim])
+                value = payload[claim]
+                if type(value) is int and 0 <= value <= LATEST_NUMERIC_DATE:
+                    continue  # the usual NumericDate, checked inline: every token has two or three
+                problem = _numeric_date_problem(value)
                 if problem is not None:
                     raise InvalidToken(f"the token's {claim} claim {problem}")
         return payload
@@ -399,6 +402,8 @@ class Verifier:
             required.append("iss")
         if settings.audience:
             required.append("aud")
+        self.max_token_bytes = settings.max_token_bytes  # read on every token: an attribute, not a tuple's part
+        self.max_lifetime_seconds = settings.max_lifetime_seconds
         self.max_header_chars = settings.max_token_bytes + len("Bearer ") + 2
         self.decode_arguments = {
             "algorithms": list(settings.algorithms),
@@ -419,7 +424,7 @@ class Verifier:
         problem = sub_problem(claims["sub"])
         if problem is not None:
             raise InvalidToken(f"the token's sub claim {problem}")
-        limit = self.settings.max_lifetime_seconds
+        limit = self.max_lifetime_seconds
         if limit and claims["exp"] - claims["iat"] > limit:
             raise InvalidToken(f"the token lives longer (exp - iat) than the {limit} s this API accepts")
         if "scope" not in claims and "scp" in claims:  # Okta and Entra ID name the scopes "scp"
@@ -427,7 +432,7 @@ class Verifier:
         return claims
 
     def _token_in(self, authorization) -> str:
-        if not isinstance(authorization, str) or not authorization.strip():
+        if not isinstance(authorization, str) or not authorization or authorization.isspace():
             raise InvalidToken("no bearer token was sent")
         if len(authorization) > self.max_header_chars:
             raise InvalidToken("the token is too large")
@@ -435,7 +440,7 @@ class Verifier:
         if len(parts) != 2 or parts[0].lower() != "bearer":
             raise InvalidToken("send exactly one token as 'Authorization: Bearer <token>'")
         token = parts[1]
-        if len(token) > self.settings.max_token_bytes:
+        if len(token) > self.max_token_bytes:
             raise InvalidToken("the token is too large")
         if not COMPACT_JWS.fullmatch(token):
             raise InvalidToken("the token is not a signed JWT (three base64url parts)")
