@@ -7,7 +7,6 @@ from shared import early_db
 early_db.start()  # the secret fetch and the database connection start now, while the rest imports
 
 from profiles import store
-from shared.conditional import if_match_revisions, none_match
 from shared.request import Request
 from shared.responses import Response, empty_response, json_response
 from shared.router import Router
@@ -21,8 +20,11 @@ router = Router("me")
 
 def _profile_response(document: dict[str, object], if_none_match: str | None = None) -> Response:
     headers = {"etag": store.etag(document), "cache-control": "private, no-cache"}
-    if if_none_match is not None and none_match(if_none_match, headers["etag"]):
-        return empty_response(304, headers)
+    if if_none_match is not None:
+        from shared.conditional import none_match  # loaded by the first conditional request, not every cold start
+
+        if none_match(if_none_match, headers["etag"]):
+            return empty_response(304, headers)
     return json_response(store.private_view(document), headers=headers)
 
 
@@ -40,6 +42,7 @@ def profile_patch() -> Schema:
 
 @router.patch("/me", body=profile_patch, conditional=True)
 def update_me(request: Request) -> Response:
+    from shared.conditional import if_match_revisions
     from shared.schema import merge_patch_parts  # loaded by profile_patch already
 
     to_set, to_unset = merge_patch_parts(request.data)
@@ -49,6 +52,8 @@ def update_me(request: Request) -> Response:
 
 @router.delete("/me", conditional=True)
 def delete_me(request: Request) -> Response:
+    from shared.conditional import if_match_revisions
+
     store.delete(request.principal, if_match_revisions(request.headers.get("if-match")))
     return empty_response(204)
 

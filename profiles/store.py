@@ -14,7 +14,6 @@ from pymongo import IndexModel, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from shared import db, errors
-from shared.conditional import ANY
 from shared.principal import Principal
 
 COLLECTION = "profiles"
@@ -119,6 +118,8 @@ def find_public(user_id: str) -> dict | None:
 
 def _owner_query(principal: Principal, if_match: list[str] | str | None) -> dict:
     query = {"_id": principal.sub}
+    from shared.conditional import ANY  # only a write's condition needs it, not every cold start
+
     if if_match == ANY:
         query["revision"] = {"$exists": True}
     elif if_match is not None:
