@@ -43,6 +43,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
 
+    from jwt.types import Options
+
     from shared.config import Environ
 
     Claims = dict[str, Any]
@@ -70,15 +72,34 @@ class KeysUnavailable(RuntimeError):
     """The identity provider's keys could not be fetched: a fault of the deployment, not of the caller."""
 
 
-# A namedtuple rather than a frozen dataclass, which costs more of a cold start to create.
-class TokenSettings(
-    namedtuple(
+# A namedtuple rather than a frozen dataclass, which costs more of a cold start to create; its fields are declared
+# with their types for the checker alone.
+if TYPE_CHECKING:
+    from typing import NamedTuple
+
+    class _TokenFields(NamedTuple):
+        stage: str
+        secret: str
+        jwks_url: str
+        algorithms: tuple[str, ...]
+        issuer: str
+        audience: str
+        leeway_seconds: int
+        max_token_bytes: int
+        jwks_timeout_ms: int
+        jwks_refresh_seconds: int
+        jwks_cache_seconds: int
+        max_lifetime_seconds: int
+else:
+    _TokenFields = namedtuple(
         "TokenSettings",
         "stage secret jwks_url algorithms issuer audience leeway_seconds "
         "max_token_bytes jwks_timeout_ms jwks_refresh_seconds jwks_cache_seconds "
         "max_lifetime_seconds",
     )
-):
+
+
+class TokenSettings(_TokenFields):
     """The verifier's configuration, built by :func:`load`.
 
     ``secret`` is the JWT_SECRET setting as given (a value or a reference) or
@@ -354,20 +375,26 @@ class Verifier:
         if settings.audience:
             required.append("aud")
         self.max_header_chars = settings.max_token_bytes + len("Bearer ") + 2
-        self.decode_arguments = {
-            "algorithms": list(settings.algorithms),
-            "issuer": settings.issuer or None,
-            "audience": settings.audience or None,
-            "leeway": settings.leeway_seconds,
-            "options": {"require": required, "verify_aud": bool(settings.audience)},
-        }
+        # PyJWT's decode arguments, prepared once.
+        self.algorithms = list(settings.algorithms)
+        self.issuer = settings.issuer or None
+        self.audience = settings.audience or None
+        self.options: Options = {"require": required, "verify_aud": bool(settings.audience)}
 
     def verify(self, authorization: object) -> Claims:
         """The claims of the token in an ``Authorization`` header value; InvalidToken when refused."""
         token = self._token_in(authorization)
         key = self.secret if self.jwks is None else self._key_for(self.jwks, token)
         try:
-            claims = self.decoder.decode(token, key, **self.decode_arguments)
+            claims = self.decoder.decode(
+                token,
+                key,
+                algorithms=self.algorithms,
+                options=self.options,
+                issuer=self.issuer,
+                audience=self.audience,
+                leeway=self.settings.leeway_seconds,
+            )
         except jwt.PyJWTError as exc:
             raise InvalidToken(_reason(exc)) from None
         problem = sub_problem(claims["sub"])
