@@ -122,7 +122,7 @@ def find_public(user_id: str) -> Document | None:
 
 
 def _owner_query(principal: Principal, if_match: list[str] | str | None) -> Document:
-    query = {"_id": principal.sub}
+    query: Document = {"_id": principal.sub}
     if if_match == ANY:
         query["revision"] = {"$exists": True}
     elif if_match is not None:

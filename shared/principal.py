@@ -98,8 +98,21 @@ def _plain(value: object, limit: int) -> TypeGuard[str]:
     return isinstance(value, str) and len(value) <= limit and value.isprintable() and not value.isspace()
 
 
-# A namedtuple rather than a frozen dataclass, which costs more of a cold start to create.
-class Principal(namedtuple("Principal", "sub email name scopes", defaults=("", "", ()))):
+# A namedtuple rather than a frozen dataclass, which costs more of a cold start to create; its fields are declared
+# with their types for the checker alone.
+if TYPE_CHECKING:
+    from typing import NamedTuple
+
+    class _PrincipalFields(NamedTuple):
+        sub: str
+        email: str = ""
+        name: str = ""
+        scopes: tuple[str, ...] = ()
+else:
+    _PrincipalFields = namedtuple("Principal", "sub email name scopes", defaults=("", "", ()))
+
+
+class Principal(_PrincipalFields):
     """The authenticated caller: the token's subject (str) and the claims handlers use.
 
     ``email`` and ``name`` are strings, "" when absent or when they break the
@@ -113,7 +126,7 @@ class Principal(namedtuple("Principal", "sub email name scopes", defaults=("", "
     def from_claims(cls, claims: Claims) -> Principal | None:
         """The principal in a flat mapping of claims, or None without a usable ``sub``."""
         sub = claims.get("sub") or claims.get("principalId")
-        if sub_problem(sub) is not None:
+        if not isinstance(sub, str) or sub_problem(sub) is not None:
             return None
         return cls(
             sub,
