@@ -115,14 +115,33 @@ def percent_decoded(params: dict[str, str]) -> dict[str, str]:
     return {name: unquote(value) for name, value in params.items()}
 
 
-# A namedtuple rather than a frozen dataclass, which costs more of a cold start to create.
-class Route(
-    namedtuple(
+# A namedtuple rather than a frozen dataclass, which costs more of a cold start to create; its fields are declared
+# with their types for the checker alone.
+if TYPE_CHECKING:
+    from typing import NamedTuple
+
+    class _RouteFields(NamedTuple):
+        method: str
+        template: str
+        endpoint: Endpoint
+        segments: str | tuple[tuple[str, str | None], ...]
+        public: bool = False
+        body: Schema | None = None
+        params: dict[str, Field] | None = None
+        status: int = 200
+        response: Schema | None = None
+        query: dict[str, Field] | None = None
+        errors: tuple[type[HTTPError], ...] = ()
+        conditional: bool = False
+else:
+    _RouteFields = namedtuple(
         "Route",
         "method template endpoint segments public body params status response query errors conditional",
         defaults=(False, None, None, 200, None, None, (), False),
     )
-):
+
+
+class Route(_RouteFields):
     """A declared route: method, path template, endpoint, its :func:`segments_of`, whether it is public (no
     authorizer), the body Schema checked before the endpoint (or None), the Fields of its path parameters
     (``{name: Field}`` or None), the success status it answers, the Schema of that answer (OpenAPI only),
@@ -329,8 +348,7 @@ class Router:
             request.query_params = checked_query(route.query, request.query_lists)
         if route.body is not None:
             request.data = route.body.validate(request.json())
-        endpoint: Endpoint = route.endpoint
-        return endpoint(request)
+        return route.endpoint(request)
 
     def dispatch(self, event: object, context: object) -> dict[str, Any]:
         """Answer one API Gateway event. Never raises: every failure, bad settings included, is a problem response."""
