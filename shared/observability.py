@@ -56,7 +56,7 @@ def redact(text: str) -> str:
     return text
 
 
-def emit(record: Record) -> None:
+def emit(record: Mapping[str, object]) -> None:
     """Write ``record`` as one JSON line on stdout; text UTF-8 cannot hold (a lone surrogate) is escaped, not fatal."""
     try:
         line = orjson.dumps(record, default=str).decode()
