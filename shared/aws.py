@@ -73,7 +73,20 @@ class AWSError(Exception):
         self.retryable = retryable
 
 
-class API(namedtuple("API", "service endpoint_variable target_prefix")):
+# A namedtuple rather than a frozen dataclass, which costs more of a cold start to create; its fields are declared
+# with their types for the checker alone.
+if TYPE_CHECKING:
+    from typing import NamedTuple
+
+    class _APIFields(NamedTuple):
+        service: str
+        endpoint_variable: str
+        target_prefix: str
+else:
+    _APIFields = namedtuple("API", "service endpoint_variable target_prefix")
+
+
+class API(_APIFields):
     """One JSON 1.1 API: its signing and endpoint name, its ``AWS_ENDPOINT_URL_*`` suffix, its target prefix."""
 
     __slots__ = ()
@@ -170,12 +183,15 @@ def _container_credentials(url: str, environ: Environ) -> sigv4.Credentials:
         return status, _document(answer) if status == 200 else {}
 
     status, document = _with_retry(attempt)
-    parts = (document.get("AccessKeyId"), document.get("SecretAccessKey"), document.get("Token") or "")
-    if not (parts[0] and parts[1]) or not all(isinstance(part, str) for part in parts):
+    access_key, secret_key = document.get("AccessKeyId"), document.get("SecretAccessKey")
+    session_token = document.get("Token") or ""
+    strings = isinstance(access_key, str) and isinstance(secret_key, str) and isinstance(session_token, str)
+    if not (strings and access_key and secret_key):
         raise AWSError(f"CredentialsEndpointAnswered{status}")
-    if not all(CONTROL_CHARACTERS.isdisjoint(str(part)) for part in parts):
+    keys = sigv4.Credentials(access_key, secret_key, session_token)
+    if not all(CONTROL_CHARACTERS.isdisjoint(part) for part in keys):
         raise AWSError("InvalidContainerCredentials")
-    return sigv4.Credentials(*parts)
+    return keys
 
 
 def credentials(environ: Environ = os.environ) -> sigv4.Credentials:

@@ -41,7 +41,20 @@ class ExchangeError(Exception):
         self.code = code
 
 
-class Answer(namedtuple("Answer", "status headers body")):
+# A namedtuple rather than a frozen dataclass, which costs more of a cold start to create; its fields are declared
+# with their types for the checker alone.
+if TYPE_CHECKING:
+    from typing import NamedTuple
+
+    class _AnswerFields(NamedTuple):
+        status: int
+        headers: dict[str, str]
+        body: bytes
+else:
+    _AnswerFields = namedtuple("Answer", "status headers body")
+
+
+class Answer(_AnswerFields):
     """The status code, the headers (names in lower case) and the body, de-chunked."""
 
     __slots__ = ()

@@ -19,11 +19,21 @@ import orjson
 
 from shared.config import ConfigError, settings
 
+TYPE_CHECKING = False  # typing is imported only by the checker: a cold start does not pay for it
+if TYPE_CHECKING:
+    import re
+    from collections.abc import Callable, Mapping
+
+    from shared.request import Request
+
+    Record = dict[str, object]
+    MetricSource = tuple[tuple[tuple[str, str], ...], Callable[[], Mapping[str, object]]]
+
 LEVELS = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40}
 
 
 @cache
-def _secret_patterns() -> tuple:
+def _secret_patterns() -> tuple[tuple[re.Pattern[str], str], ...]:
     """The patterns :func:`redact` masks, compiled on first use: most cold starts never redact anything."""
     import re
 
@@ -46,7 +56,7 @@ def redact(text: str) -> str:
     return text
 
 
-def emit(record: dict) -> None:
+def emit(record: Mapping[str, object]) -> None:
     """Write ``record`` as one JSON line on stdout; text UTF-8 cannot hold (a lone surrogate) is escaped, not fatal."""
     try:
         line = orjson.dumps(record, default=str).decode()
@@ -64,7 +74,7 @@ def _threshold() -> int:
         return LEVELS["INFO"]
 
 
-def log(level: str, message: str, **fields) -> None:
+def log(level: str, message: str, **fields: object) -> None:
     """A JSON log line, written when ``level`` is at or above ``LOG_LEVEL`` (INFO while the settings are invalid)."""
     if LEVELS[level] < _threshold():
         return
@@ -78,7 +88,7 @@ COUNT_DIMENSIONS = [["function", "version"], ["function"]]  # a version's count,
 
 
 @cache
-def _metric_directives(namespace: str) -> list[dict]:
+def _metric_directives(namespace: str) -> list[Record]:
     """The unchanging part of the metrics block, built once: a warm request should not rebuild it."""
     return [
         {
@@ -94,11 +104,11 @@ def _metric_directives(namespace: str) -> list[dict]:
 
 
 @cache
-def _count_directives(namespace: str, metric: str) -> list[dict]:
+def _count_directives(namespace: str, metric: str) -> list[Record]:
     return [{"Namespace": namespace, "Dimensions": COUNT_DIMENSIONS, "Metrics": [{"Name": metric, "Unit": "Count"}]}]
 
 
-def metrics_block(namespace: str, directives: list[dict] | None = None) -> dict:
+def metrics_block(namespace: str, directives: list[Record] | None = None) -> Record:
     return {"Timestamp": int(time.time() * 1000), "CloudWatchMetrics": directives or _metric_directives(namespace)}
 
 
@@ -113,7 +123,7 @@ def metrics_namespace() -> str:
         return os.environ.get("APP_NAME", "").strip() or "bare-api"
 
 
-def log_counted(level: str, message: str, *, metric: str, function: str, **fields) -> None:
+def log_counted(level: str, message: str, *, metric: str, function: str, **fields: object) -> None:
     """A log line that also counts 1 of ``metric`` for ``function``, per version and over all versions (EMF).
 
     Written whatever ``LOG_LEVEL`` says, since the count must not depend on it. With invalid
@@ -138,11 +148,11 @@ def log_counted(level: str, message: str, *, metric: str, function: str, **field
 
 
 # Metrics that modules add to the request line (see add_metric_source): their names and their counts.
-_sources: list = []
-_request_directives: dict[str, list[dict]] = {}  # the request line's directives per namespace, sources included
+_sources: list[MetricSource] = []
+_request_directives: dict[str, list[Record]] = {}  # the request line's directives per namespace, sources included
 
 
-def add_metric_source(metrics: tuple[tuple[str, str], ...], take) -> None:
+def add_metric_source(metrics: tuple[tuple[str, str], ...], take: Callable[[], Mapping[str, object]]) -> None:
     """Add ``metrics`` (``(name, unit)`` pairs) to every request line from now on, per function.
 
     ``take()`` returns their values for the line (a dict naming each metric),
@@ -154,7 +164,7 @@ def add_metric_source(metrics: tuple[tuple[str, str], ...], take) -> None:
     _request_directives.clear()
 
 
-def request_directives(namespace: str) -> list[dict]:
+def request_directives(namespace: str) -> list[Record]:
     """The request line's metric directives: its own, then the sources' (per function), built once per namespace."""
     found = _request_directives.get(namespace)
     if found is None:
@@ -169,7 +179,7 @@ def request_directives(namespace: str) -> list[dict]:
 def log_request(
     *,
     function: str,
-    request,
+    request: Request | None,
     request_id: str,
     route: str,
     status: int,
@@ -186,7 +196,7 @@ def log_request(
     """
     try:
         # The metrics block first, as CloudWatch shows it; with invalid settings, in metrics_namespace()'s fallback.
-        record = {
+        record: Record = {
             "_aws": {"Timestamp": int(time.time() * 1000), "CloudWatchMetrics": request_directives(metrics_namespace())}
         }
         record.update(

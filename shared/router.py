@@ -36,6 +36,9 @@ from shared.responses import Response, problem_response, to_proxy_result
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
 if TYPE_CHECKING:
     import re
+    from typing import Any
+
+    from shared.schema import Field, Schema
 
 Endpoint = Callable[[Request], Response]
 # What a path segment may hold besides {parameters} (RFC 3986 pchar); a set: a regex costs a cold start to compile.
@@ -94,7 +97,7 @@ def segments_of(template: str) -> str | tuple[tuple[str, str | None], ...]:
     return tuple(("", name) if (name := _parameter_name(part)) else (part, None) for part in template.split("/"))
 
 
-def compile_template(template: str) -> re.Pattern:
+def compile_template(template: str) -> re.Pattern[str]:
     """``/users/{user_id}`` -> a regular expression whose named groups are the path parameters (for tools)."""
     import re
 
@@ -112,14 +115,33 @@ def percent_decoded(params: dict[str, str]) -> dict[str, str]:
     return {name: unquote(value) for name, value in params.items()}
 
 
-# A namedtuple rather than a frozen dataclass, which costs more of a cold start to create.
-class Route(
-    namedtuple(
+# A namedtuple rather than a frozen dataclass, which costs more of a cold start to create; its fields are declared
+# with their types for the checker alone.
+if TYPE_CHECKING:
+    from typing import NamedTuple
+
+    class _RouteFields(NamedTuple):
+        method: str
+        template: str
+        endpoint: Endpoint
+        segments: str | tuple[tuple[str, str | None], ...]
+        public: bool = False
+        body: Schema | None = None
+        params: dict[str, Field] | None = None
+        status: int = 200
+        response: Schema | None = None
+        query: dict[str, Field] | None = None
+        errors: tuple[type[HTTPError], ...] = ()
+        conditional: bool = False
+else:
+    _RouteFields = namedtuple(
         "Route",
         "method template endpoint segments public body params status response query errors conditional",
         defaults=(False, None, None, 200, None, None, (), False),
     )
-):
+
+
+class Route(_RouteFields):
     """A declared route: method, path template, endpoint, its :func:`segments_of`, whether it is public (no
     authorizer), the body Schema checked before the endpoint (or None), the Fields of its path parameters
     (``{name: Field}`` or None), the success status it answers, the Schema of that answer (OpenAPI only),
@@ -149,7 +171,7 @@ class Route(
         return params
 
 
-def _check_params(fields: dict, params: dict[str, str]) -> None:
+def _check_params(fields: dict[str, Field], params: dict[str, str]) -> None:
     from shared.schema import FieldError  # only routes that declare params reach here
 
     for name, field in fields.items():
@@ -159,7 +181,7 @@ def _check_params(fields: dict, params: dict[str, str]) -> None:
             raise errors.InvalidParameter(f"{name} {exc}", parameter=name) from None
 
 
-def checked_query(fields: dict, given: dict[str, list[str]]) -> dict:
+def checked_query(fields: dict[str, Field], given: dict[str, list[str]]) -> dict[str, Any]:
     """The declared query parameters read and checked by their Fields: ``{name: value}``.
 
     A parameter that is absent takes its Field's ``default`` (or is left out); a ``required`` one must be
@@ -168,7 +190,7 @@ def checked_query(fields: dict, given: dict[str, list[str]]) -> dict:
     """
     from shared.schema import NO_DEFAULT, FieldError  # only routes that declare query reach here
 
-    values = {}
+    values: dict[str, Any] = {}
     for name, field in fields.items():
         texts = given.get(name)
         try:
@@ -197,12 +219,12 @@ class Router:
         template: str,
         *,
         public: bool = False,
-        body=None,
-        params=None,
+        body: Schema | None = None,
+        params: dict[str, Field] | None = None,
         status: int | None = None,
-        response=None,
-        query=None,
-        errors: tuple[type[HTTPError], ...] = (),
+        response: Schema | None = None,
+        query: dict[str, Field] | None = None,
+        errors: tuple[type[HTTPError], ...] | type[HTTPError] = (),
         conditional: bool = False,
     ) -> Callable[[Endpoint], Endpoint]:
         """Declare the decorated endpoint as the answer to ``method`` on ``template``.
@@ -260,23 +282,23 @@ class Router:
 
         return register
 
-    def get(self, template: str, **options) -> Callable[[Endpoint], Endpoint]:
+    def get(self, template: str, **options: Any) -> Callable[[Endpoint], Endpoint]:
         """``route("GET", template, ...)``; the keywords are :meth:`route`'s."""
         return self.route("GET", template, **options)
 
-    def post(self, template: str, **options) -> Callable[[Endpoint], Endpoint]:
+    def post(self, template: str, **options: Any) -> Callable[[Endpoint], Endpoint]:
         """``route("POST", template, ...)``: answers 201 unless ``status`` says otherwise."""
         return self.route("POST", template, **options)
 
-    def put(self, template: str, **options) -> Callable[[Endpoint], Endpoint]:
+    def put(self, template: str, **options: Any) -> Callable[[Endpoint], Endpoint]:
         """``route("PUT", template, ...)``."""
         return self.route("PUT", template, **options)
 
-    def patch(self, template: str, **options) -> Callable[[Endpoint], Endpoint]:
+    def patch(self, template: str, **options: Any) -> Callable[[Endpoint], Endpoint]:
         """``route("PATCH", template, ...)``."""
         return self.route("PATCH", template, **options)
 
-    def delete(self, template: str, **options) -> Callable[[Endpoint], Endpoint]:
+    def delete(self, template: str, **options: Any) -> Callable[[Endpoint], Endpoint]:
         """``route("DELETE", template, ...)``: answers 204 unless ``status`` says otherwise."""
         return self.route("DELETE", template, **options)
 
@@ -328,7 +350,7 @@ class Router:
             request.data = route.body.validate(request.json())
         return route.endpoint(request)
 
-    def dispatch(self, event, context) -> dict:
+    def dispatch(self, event: object, context: object) -> dict[str, Any]:
         """Answer one API Gateway event. Never raises: every failure, bad settings included, is a problem response."""
         started = time.perf_counter()
         cold_start, self.cold_start = self.cold_start, False
@@ -347,8 +369,9 @@ class Router:
             response = problem_response(error, instance, request_id)
         except Exception as exc:
             failure = exc
-            error = errors.HTTPError("the server could not answer this request")
-            response = problem_response(error, instance, request_id)
+            response = problem_response(
+                errors.HTTPError("the server could not answer this request"), instance, request_id
+            )
         try:
             if request is not None and config is not None:
                 cors.add_response_headers(response.headers, request.headers, config)

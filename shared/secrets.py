@@ -54,7 +54,22 @@ class SecretError(RuntimeError):
     """A secret reference could not be resolved. The message names the reference, never the value."""
 
 
-class Reference(namedtuple("Reference", "service partition region operation payload")):
+# A namedtuple rather than a frozen dataclass, which costs more of a cold start to create; its fields are declared
+# with their types for the checker alone.
+if TYPE_CHECKING:
+    from typing import Any, NamedTuple
+
+    class _ReferenceFields(NamedTuple):
+        service: str
+        partition: str | None
+        region: str
+        operation: str
+        payload: dict[str, Any]
+else:
+    _ReferenceFields = namedtuple("Reference", "service partition region operation payload")
+
+
+class Reference(_ReferenceFields):
     """What to ask AWS for: ``operation`` of ``service`` (``secretsmanager`` or ``ssm``) with ``payload``."""
 
     __slots__ = ()

@@ -15,10 +15,25 @@ import time
 from collections import namedtuple
 from urllib.parse import quote
 
+TYPE_CHECKING = False  # typing is imported only by the checker: a cold start does not pay for it
+
 ALGORITHM = "AWS4-HMAC-SHA256"
 
 
-class Credentials(namedtuple("Credentials", "access_key secret_key token")):
+# A namedtuple rather than a frozen dataclass, which costs more of a cold start to create; its fields are declared
+# with their types for the checker alone.
+if TYPE_CHECKING:
+    from typing import NamedTuple
+
+    class _CredentialsFields(NamedTuple):
+        access_key: str
+        secret_key: str
+        token: str
+else:
+    _CredentialsFields = namedtuple("Credentials", "access_key secret_key token")
+
+
+class Credentials(_CredentialsFields):
     """An access key, its secret and, for temporary credentials, the session token ("" when none)."""
 
     __slots__ = ()

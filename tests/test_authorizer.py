@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 import authorizer
+from shared import tokens
 from shared.principal import Principal, principal_from_event
 from tests import apigw
 from tests.tokenkit import claims, sign
@@ -238,6 +239,12 @@ def test_the_context_is_flat_and_holds_only_scalars(make_event):
 def test_a_list_of_scopes_is_flattened_into_the_context():
     context = authorizer.lambda_handler(token_event(bearer(claims(scope=["a:read", "b:write"]))), None)["context"]
     assert context["scope"] == "a:read b:write"
+
+
+@pytest.mark.parametrize("sub", ["", "a/b", None])
+def test_claims_that_name_no_caller_are_a_refused_token_not_a_failure(sub):
+    with pytest.raises(tokens.InvalidToken, match="no usable sub"):
+        authorizer.context_of(claims(sub=sub))
 
 
 def test_the_rest_context_reads_back_as_the_same_principal():
