@@ -153,7 +153,9 @@ def rotation(aws, environment, mongo_uri, monkeypatch):
 
     refused, _ = refused_and_accepted(mongo_uri)
     arn = create_secret(aws, "db", refused)
-    environment(MONGODB_URI=arn, MONGODB_TIMEOUT_MS=str(TIMEOUT_MS), MONGODB_DATABASE="rotation_test")
+    # The default timeout: longer than the driver's wait (0.5 s) to check a server again after it refused a
+    # handshake, so that each request meets the refusal itself rather than a server not yet selectable.
+    environment(MONGODB_URI=arn, MONGODB_DATABASE="rotation_test")
     monkeypatch.setattr(db, "_renewed_at", -db.RENEW_INTERVAL_SECONDS)
     assert secrets.resolve(arn) == refused
     return aws, arn
