@@ -46,13 +46,18 @@ def handlers(tmp_path, monkeypatch):
     return folder
 
 
-@pytest.fixture(scope="module")
-def project(tmp_path_factory) -> Path:
-    """A copy of the repository with the fixture resource, parcels (a SEED document), added and generated."""
-    folder = copy_of_the_repository(tmp_path_factory.mktemp("project"))
+def repository_with_parcels(folder: Path) -> Path:
+    """A copy of the repository in ``folder`` with the fixture resource, parcels (a SEED document), added as a
+    person adds a resource: its module in handlers/, then make generate (its function, events and dashboard)."""
+    copy_of_the_repository(folder)
     shutil.copy(Path(parcels.__file__), folder / "handlers" / "parcels.py")
     subprocess.run([sys.executable, "-m", "tools.generate"], cwd=folder, check=True, capture_output=True, timeout=120)
     return folder
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory) -> Path:
+    return repository_with_parcels(tmp_path_factory.mktemp("project"))
 
 
 def make_seed(project: Path, env: dict[str, str], *arguments: str) -> subprocess.CompletedProcess:
