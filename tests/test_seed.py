@@ -16,7 +16,6 @@ import pytest
 from tests.fixtures import gateway_server
 from tests.fixtures.gateway_server import LocalGateway
 from tests.fixtures.resources import parcels
-from tests.test_tutorial import copy_of_the_repository
 from tools import seed
 from tools.cli import CommandError
 from tools.database import Database
@@ -46,10 +45,15 @@ def handlers(tmp_path, monkeypatch):
     return folder
 
 
+NOT_COPIED = shutil.ignore_patterns(".git", ".venv", ".local", "__pycache__", ".*_cache", ".hypothesis", ".aws-sam")
+
+
 def repository_with_parcels(folder: Path) -> Path:
     """A copy of the repository in ``folder`` with the fixture resource, parcels (a SEED document), added as a
     person adds a resource: its module in handlers/, then make generate (its function, events and dashboard)."""
-    copy_of_the_repository(folder)
+    shutil.copytree(ROOT, folder, ignore=NOT_COPIED, dirs_exist_ok=True)
+    for environment in (".venv", ".local"):
+        (folder / environment).symlink_to((ROOT / environment).resolve(), target_is_directory=True)
     shutil.copy(Path(parcels.__file__), folder / "handlers" / "parcels.py")
     subprocess.run([sys.executable, "-m", "tools.generate"], cwd=folder, check=True, capture_output=True, timeout=120)
     return folder
