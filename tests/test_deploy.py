@@ -15,7 +15,9 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from handlers import health, me
+from handlers import health
+from shared.responses import json_response
+from shared.router import Router
 from tests.apigw import rest_event
 from tools import deploy, samtemplate
 from tools.checks import sam
@@ -179,10 +181,18 @@ def test_the_api_url_comes_from_the_stack_outputs(monkeypatch):
         assert deploy.api_url(client, "bare-api-dev") == "https://a1b2c3.execute-api.eu-west-1.amazonaws.com/dev"
 
 
-class StageOnLoopback(BaseHTTPRequestHandler):
-    """The stage's two smoke-tested routes, answered by the real handlers from REST API events."""
+caller = Router("caller")  # the route behind the authorizer that the smoke test calls
 
-    functions = {"/dev/health": health.lambda_handler, "/dev/me": me.lambda_handler}
+
+@caller.get("/me")
+def read_caller(request):
+    return json_response({"sub": request.principal.sub})
+
+
+class StageOnLoopback(BaseHTTPRequestHandler):
+    """The stage's two smoke-tested routes, answered by the real health handler and a router from REST API events."""
+
+    functions = {"/dev/health": health.lambda_handler, "/dev/me": caller.dispatch}
 
     def do_GET(self):
         function = self.functions.get(self.path)
@@ -318,12 +328,13 @@ def zips(tmp_path):
     return tmp_path
 
 
-def test_a_new_zip_changes_only_its_functions_revision(zips):
+@pytest.mark.parametrize("function", samtemplate.functions(samtemplate.load()))
+def test_a_new_zip_changes_only_its_functions_revision(zips, function):
     overrides = deploy.parameter_overrides("dev", environ=VALID)
     before = deploy.revisions(overrides, zips)
-    (zips / "MeFunction.zip").write_bytes(b"new code")
+    (zips / f"{function}.zip").write_bytes(b"new code")
     after = deploy.revisions(overrides, zips)
-    assert [name for name in before if before[name] != after[name]] == ["MeFunctionRevision"]
+    assert [name for name in before if before[name] != after[name]] == [f"{function}Revision"]
 
 
 def test_a_new_setting_changes_the_revision_of_the_functions_that_use_it(zips):
@@ -465,14 +476,14 @@ class StageWithAuthorizer(StageOnLoopback):
             result = {"statusCode": 401, "body": '{"message":"Unauthorized"}'}
         else:
             context = {"principalId": answer["principalId"], **answer["context"]}
-            result = me.lambda_handler(rest_event("GET", "/me", authorizer=context), None)
+            result = caller.dispatch(rest_event("GET", "/me", authorizer=context), None)
         self.send_response(result["statusCode"])
         self.end_headers()
         self.wfile.write((result.get("body") or "").encode())
 
 
 @pytest.fixture
-def stage_with_authorizer_url(configure, database):
+def stage_with_authorizer_url(configure):
     configure()
     server = ThreadingHTTPServer(("127.0.0.1", 0), StageWithAuthorizer)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
