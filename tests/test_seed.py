@@ -139,28 +139,23 @@ def test_make_seed_stores_the_handlers_seed_then_keeps_it(database, mongo_uri, p
     assert database.parcels.find_one({"_id": parcels.SEED["parcels"][0]["_id"]})["owner"] == "alice"
 
 
-def test_an_empty_database_is_seeded_and_says_so(database, mongo_uri, project):
-    result = make_seed(project, local_run_environment(database.name, mongo_uri), "--if-empty")
-    assert (
-        result.stdout.splitlines()[0]
-        == f"seed: {database.name} is empty: storing the SEED documents of handlers/ first"
-    )
-    assert "parcels" in database.list_collection_names()
+def test_an_empty_database_is_seeded_and_says_so(handlers, database, mongo_uri):
+    lines = seed.seed_database(mongo_uri, database.name, if_empty=True, folder=handlers)
+    assert lines[0] == f"seed: {database.name} is empty: storing the SEED documents of handlers/ first"
+    assert (database.notes.count_documents({}), database.tags.count_documents({})) == (2, 1)
 
 
-def test_a_database_with_indexes_but_no_document_counts_as_empty(database, mongo_uri, project):
+def test_a_database_with_indexes_but_no_document_counts_as_empty(handlers, database, mongo_uri):
     database.notes.create_index("title")
-    result = make_seed(project, local_run_environment(database.name, mongo_uri), "--if-empty")
-    assert (
-        result.stdout.splitlines()[0]
-        == f"seed: {database.name} is empty: storing the SEED documents of handlers/ first"
-    )
+    lines = seed.seed_database(mongo_uri, database.name, if_empty=True, folder=handlers)
+    assert lines[0] == f"seed: {database.name} is empty: storing the SEED documents of handlers/ first"
 
 
-def test_a_database_that_holds_anything_is_left_alone_when_only_empty_ones_are_seeded(database, mongo_uri):
-    database.profiles.insert_one({"_id": "alice", "name": "Mine"})
-    assert seed.seed_database(mongo_uri, database.name, if_empty=True) == []
-    assert list(database.profiles.find()) == [{"_id": "alice", "name": "Mine"}]
+def test_collections_that_hold_anything_are_left_alone_when_only_empty_ones_are_seeded(handlers, database, mongo_uri):
+    database.notes.insert_one({"_id": "mine", "title": "Mine"})
+    database.tags.insert_one({"_id": "work"})
+    assert seed.seed_database(mongo_uri, database.name, if_empty=True, folder=handlers) == []
+    assert list(database.notes.find()) == [{"_id": "mine", "title": "Mine"}]
 
 
 def test_a_database_mongodb_uri_names_is_never_seeded_unasked(mongo_uri):
