@@ -239,6 +239,20 @@ def test_every_profile_field_has_a_valid_example():
     assert all(field.example() is not None for field in PROFILE.fields.values())
 
 
+def declared_bodies() -> list[Schema]:
+    """The body schemas of the repository's routes (whatever is declared) and of the fixture resource's."""
+    from tests.fixtures.resources import parcels
+    from tools.checks.declarations import declared_routes
+
+    return [route.body for route in [*declared_routes(), *parcels.router.routes] if route.body is not None]
+
+
+def test_every_declared_body_has_an_example_for_each_field_and_the_example_is_valid():
+    for schema in declared_bodies():
+        assert schema.validate(schema.example()) == schema.example(), schema.name
+        assert [name for name, field in schema.fields.items() if field.example() is None] == [], schema.name
+
+
 def test_the_example_of_a_schema_is_a_valid_body():
     assert NOTE.validate(NOTE.example()) == NOTE.example()
     assert NOTE.patch().validate(NOTE.patch().example())
