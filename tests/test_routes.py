@@ -22,7 +22,6 @@ from tools.checks import declarations, event_files, openapi, routes, sam, yamlke
 from tools.checks.snippets import yaml_block
 from tools.samtemplate import Evaluator
 
-NEW_MODULE = declarations.Declared("GET", "/example", True, "handlers.example", "example", "An example of a new module")
 # A resource declared with a body Schema and a checked path parameter, as a new handler module would.
 NOTE = Schema(
     "Note",
@@ -55,6 +54,7 @@ NOTES = [
 EXAMPLE = declarations.Declared(
     "GET", "/notes/{note_id}/example", False, "handlers.notes", "read_example", "An example"
 )
+NEW_MODULE = declarations.Declared("GET", "/example", True, "handlers.example", "example", "An example of a new module")
 
 
 @pytest.fixture(scope="module")
