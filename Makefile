@@ -139,6 +139,7 @@ verify: setup
 
 # Formats the code in place (ruff format, pyproject.toml's [tool.ruff.format]); pre-commit checks it on commit.
 format: setup
+	$(PY) -m ruff check --select I --fix .
 	$(PY) -m ruff format .
 
 lint: setup

@@ -171,14 +171,18 @@ class Route(_RouteFields):
         return params
 
 
-def _check_params(fields: dict[str, Field], params: dict[str, str]) -> None:
+def checked_params(fields: dict[str, Field], params: dict[str, str]) -> dict[str, Any]:
+    """The path parameters, each declared one read by its Field as a query parameter is (an ``Integer``'s
+    text as an int) and checked; 400 ``InvalidParameter`` naming the first bad one. Others stay text."""
     from shared.schema import FieldError  # only routes that declare params reach here
 
+    values: dict[str, Any] = dict(params)
     for name, field in fields.items():
         try:
-            field.check(params[name])
+            values[name] = field.from_text(params[name])
         except FieldError as exc:
             raise errors.InvalidParameter(f"{name} {exc}", parameter=name) from None
+    return values
 
 
 def checked_query(fields: dict[str, Field], given: dict[str, list[str]]) -> dict[str, Any]:
@@ -233,7 +237,8 @@ class Router:
         parameters, body or endpoint are looked at) when the event names no caller. ``body``: a
         :class:`shared.schema.Schema` the JSON body must follow (400 otherwise); the endpoint reads
         the checked result as ``request.data``. ``params``:
-        ``{name: Field}`` checked on the path parameters (400 ``InvalidParameter`` otherwise).
+        ``{name: Field}`` read and checked from the path parameters by :func:`checked_params` (400
+        ``InvalidParameter`` otherwise); the endpoint reads them as ``request.path_params``.
         ``query``: ``{name: Field}`` read and checked from the query string by :func:`checked_query`
         (400 ``InvalidParameter`` naming it otherwise); the endpoint reads them as ``request.query_params``.
         ``status``: the success status (default 201 for POST, 204 for DELETE, 200 otherwise).
@@ -241,9 +246,9 @@ class Router:
         ``errors``: the :class:`shared.errors.HTTPError` classes the endpoint raises (``(NotFound, Conflict)``),
         and ``conditional``: the endpoint answers ``If-None-Match`` with 304 (GET) or ``If-Match`` with 412
         (writes), both for the OpenAPI description (every status the route can answer).
-        A malformed template, ``params`` naming a parameter the template has not, a ``query`` Field no text
-        stands for (a Map, an Object, an AnyOf, a List of lists), or an ``errors`` entry that is not an
-        HTTPError class is a ValueError now.
+        A malformed template, ``params`` naming a parameter the template has not or a Field no path segment
+        stands for, a ``query`` Field no text stands for (a Map, an Object, an AnyOf, a List of lists), or an
+        ``errors`` entry that is not an HTTPError class is a ValueError now.
         """
         method = method.upper()
         names = check_template(template)
@@ -255,6 +260,17 @@ class Router:
             raise ValueError(
                 f"route {method} {template}: query {untyped} must be Fields a query text stands for "
                 f"(String, Url, Integer, Number, Boolean, Enum, or a List of one of them)"
+            )
+        # One path segment is one value: a List (it has an item Field) takes no path parameter.
+        unfit = sorted(
+            name
+            for name, field in (params or {}).items()
+            if not getattr(field, "takes_text", False) or hasattr(field, "item")
+        )
+        if unfit:
+            raise ValueError(
+                f"route {method} {template}: params {unfit} must be Fields one path segment stands for "
+                f"(String, Url, Integer, Number, Boolean, Enum)"
             )
         raised = (errors,) if isinstance(errors, type) else tuple(errors)  # one class alone is taken too
         if not all(isinstance(error, type) and issubclass(error, HTTPError) for error in raised):
@@ -343,7 +359,7 @@ class Router:
         if not route.public:
             _ = request.principal  # 401 for every route behind the authorizer, before anything else is looked at
         if route.params is not None:
-            _check_params(route.params, request.path_params)
+            request.path_params = checked_params(route.params, request.path_params)
         if route.query is not None:
             request.query_params = checked_query(route.query, request.query_lists)
         if route.body is not None:

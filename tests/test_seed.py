@@ -166,3 +166,13 @@ def test_make_invoke_on_an_empty_database_seeds_it_first_so_a_read_event_finds_i
     assert result.returncode == 0, result.stderr
     assert f"seed: {database.name} is empty: storing the SEED documents of handlers/ first" in result.stderr
     assert json.loads(result.stdout[result.stdout.index("{\n") :])["statusCode"] == 200
+
+
+def test_on_a_database_in_use_only_the_collections_that_hold_nothing_are_seeded(handlers, database, mongo_uri):
+    database.notes.insert_one({"_id": "mine"})
+    lines = seed.seed_database(mongo_uri, database.name, if_empty=True, folder=handlers)
+    assert lines == [
+        f"seed: tags in {database.name} hold(s) no document: storing the SEED documents there first",
+        "seed: tags: stored 1",
+    ]
+    assert list(database.notes.find()) == [{"_id": "mine"}]

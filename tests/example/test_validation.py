@@ -11,7 +11,7 @@ from profiles.schema import PROFILE
 from shared import errors
 from shared.schema import merge_patch_parts
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PATCH = PROFILE.patch()
 
 
