@@ -104,8 +104,9 @@ def test_nothing_from_tests_events_or_tools_is_packaged(built):
 
 
 def test_native_code_is_for_linux_arm64_and_the_runtimes_python(built):
-    native = [name for name in names_in(built, "MeFunction") if name.endswith(".so")]
-    assert native and all(name.endswith(NATIVE) for name in native)
+    for function in API_FUNCTIONS:
+        native = [name for name in names_in(built, function) if name.endswith(".so")]
+        assert native and all(name.endswith(NATIVE) for name in native), function
 
 
 def test_every_source_file_has_unchecked_hash_bytecode_for_the_runtime(built, lambda_python):
