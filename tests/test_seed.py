@@ -13,7 +13,6 @@ from urllib.parse import urlsplit
 import pymongo
 import pytest
 
-from tests.fixtures import gateway_server
 from tests.fixtures.gateway_server import LocalGateway
 from tests.fixtures.resources import parcels
 from tools import seed
@@ -167,11 +166,9 @@ def test_make_serve_on_an_empty_local_database_seeds_it_before_the_first_request
     tmp_path, mongo_uri, monkeypatch, project
 ):
     monkeypatch.delenv("MONGODB_URI", raising=False)
-    monkeypatch.setattr(gateway_server, "ROOT", project)  # the gateway serves the project's template
     name = f"test_serve_seed_{uuid.uuid4().hex[:8]}"
-    server = LocalGateway(
-        tmp_path / "gateway.log", env={"DB_PORT": str(local_port(mongo_uri)), "MONGODB_DATABASE": name}
-    )
+    env = {"DB_PORT": str(local_port(mongo_uri)), "MONGODB_DATABASE": name}
+    server = LocalGateway(tmp_path / "gateway.log", env=env, cwd=project)  # the project's template and handlers
     try:
         token = mint_local_token("alice")
         assert server.request("GET", f"/parcels/{PARCEL_ID}", {"Authorization": f"Bearer {token}"}).status == 200
