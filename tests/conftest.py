@@ -91,6 +91,16 @@ def configure(monkeypatch):
     tokenkit.forget()
 
 
+@pytest.fixture(scope="session")
+def built(tmp_path_factory):
+    """The build folder, built once for the session like `make build` does."""
+    from tools import build
+
+    out = tmp_path_factory.mktemp("build")
+    build.build(out)
+    return out
+
+
 def forget_cached_answers() -> None:
     """Empty every per-container cache the loaded handler modules hold, as a new database's answers differ."""
     from shared.cache import TTLCache

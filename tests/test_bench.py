@@ -164,14 +164,6 @@ def test_warm_replay_times_every_invocation_of_every_event(bench_database):
     assert all(value > 0 for values in durations.values() for value in values)
 
 
-def test_warm_delete_replays_delete_a_restored_profile_and_leave_it_restored(bench_database):
-    database, env = bench_database
-    subject = subjects.function("MeFunction", "handlers.me.lambda_handler", env)
-    delete = events("events/me-delete.json")[0]
-    warm.alternate([warm.WarmCase(subject, delete)], count=5, warmup=1, chunk=2)
-    assert database["profiles"].find_one({"_id": replay.SUBJECT}) == replay.subject_profile()
-
-
 def test_a_worker_whose_handler_answers_errors_stops_the_run(bench_database):
     _, env = bench_database
     unauthenticated = replay.ReplayEvent(
