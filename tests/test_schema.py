@@ -232,13 +232,6 @@ def test_a_pattern_is_anchored_in_the_json_schema():
     assert String(pattern="[a-z]+", example="a").json_schema()["pattern"] == "^(?:[a-z]+)$"
 
 
-def test_every_profile_field_has_a_valid_example():
-    from profiles.schema import PROFILE
-
-    assert PROFILE.validate(PROFILE.example()) == PROFILE.example()
-    assert all(field.example() is not None for field in PROFILE.fields.values())
-
-
 def declared_bodies() -> list[Schema]:
     """The body schemas of the repository's routes (whatever is declared) and of the fixture resource's."""
     from tests.fixtures.resources import parcels

@@ -201,3 +201,10 @@ def test_more_than_twenty_preferences_are_refused():
 
 def test_overlong_field_names_are_truncated_in_the_problem():
     assert fields_refused({"x" * 1000: 1}) == ["x" * 50]
+
+
+def test_every_profile_field_has_a_valid_example():
+    from profiles.schema import PROFILE
+
+    assert PROFILE.validate(PROFILE.example()) == PROFILE.example()
+    assert all(field.example() is not None for field in PROFILE.fields.values())
