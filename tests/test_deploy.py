@@ -526,7 +526,7 @@ def test_the_smoke_test_calls_the_guarded_route_make_verify_checks(tmp_path):
         "      Handler: handlers.notes.lambda_handler\n"
         "      Events:\n"
         "        ListNotes: {Type: Api, Properties: {Path: /notes, Method: GET}}\n"
-        "        ReadNote: {Type: Api, Properties: {Path: \"/notes/{note_id}\", Method: GET}}\n"
+        '        ReadNote: {Type: Api, Properties: {Path: "/notes/{note_id}", Method: GET}}\n'
         "        Health: {Type: Api, Properties: {Path: /health, Method: GET, Auth: {Authorizer: NONE}}}\n"
     )
     assert deploy.smoked_route(template) == "/notes"
