@@ -59,13 +59,15 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt $(VENV)/.python-$(RUNT
 	$(PY) -m pip install --quiet --require-hashes -r requirements-dev.txt
 	touch $@
 
-# Compile the small lists of what is wanted (requirements.in, requirements-dev.in, docs/requirements.in) into the
-# hash locks, for every platform (the zips are built for Linux arm64). UPGRADE=1: the newest versions the lists allow.
+# Compile the small lists of what is wanted (requirements.in, requirements-dev.in, docs/requirements.in,
+# bench/requirements.in) into the hash locks, for every platform (the zips are built for Linux arm64).
+# UPGRADE=1: the newest versions the lists allow.
 lock: export UV_CUSTOM_COMPILE_COMMAND := make lock
 lock: setup
 	$(PY) -m uv pip compile $(LOCK_OPTIONS) requirements.in -o requirements.txt
 	$(PY) -m uv pip compile $(LOCK_OPTIONS) requirements-dev.in -o requirements-dev.txt
 	$(PY) -m uv pip compile $(LOCK_OPTIONS) docs/requirements.in -o docs/requirements.txt
+	$(PY) -m uv pip compile $(LOCK_OPTIONS) bench/requirements.in -o bench/requirements.txt
 
 setup: $(VENV)/.installed
 
@@ -137,6 +139,7 @@ verify: setup
 
 # Formats the code in place (ruff format, pyproject.toml's [tool.ruff.format]); pre-commit checks it on commit.
 format: setup
+	$(PY) -m ruff check --select I --fix .
 	$(PY) -m ruff format .
 
 lint: setup
@@ -152,10 +155,10 @@ build: setup
 deploy: setup
 	@$(if $(API),API=$(call quote,$(API)) )$(PY) -m tools.deploy deploy --env $(call quote,$(ENV))
 
-# The benchmark's own dependencies (baselines, chart), installed on first use.
+# The benchmark's own dependencies (baselines, chart), a hash lock like the others, installed on first use.
 # Silent: make soak needs them too (matplotlib, for its picture), and its bad-input lines stay one line.
 $(VENV)/.bench-installed: bench/requirements.txt $(VENV)/.installed
-	@$(PY) -m pip install --quiet -r bench/requirements.txt
+	@$(PY) -m pip install --quiet --require-hashes -r bench/requirements.txt
 	@touch $@
 
 bench: COLD_SAMPLES ?= 10

@@ -36,6 +36,7 @@ from tools import cli, loopback
 ROOT = Path(__file__).resolve().parent.parent
 AUDIENCE = "bare-api"
 START_SECONDS = 30
+PATH = "/me"  # the route measured: a GET behind the authorizer that reaches the database
 FLAVOURS = {  # label -> gateway arguments; "{issuer}" is the loopback issuer's URL
     "REST API + Lambda authorizer": (),
     "HTTP API + JWT authorizer": (
@@ -129,28 +130,30 @@ class LoopbackIssuer:
         self.httpd.server_close()
 
 
-def _get(port: int, token: str) -> float:
-    """Milliseconds for one ``GET /me`` on a fresh connection; RuntimeError unless it answers 200."""
+def _get(port: int, token: str, path: str = PATH) -> float:
+    """Milliseconds for one ``GET path`` on a fresh connection; RuntimeError unless it answers 200."""
     started = time.perf_counter()
     connection = HTTPConnection("127.0.0.1", port, timeout=60)
     try:
-        connection.request("GET", "/me", headers={"Authorization": f"Bearer {token}"})
+        connection.request("GET", path, headers={"Authorization": f"Bearer {token}"})
         response = connection.getresponse()
         body = response.read()
     finally:
         connection.close()
     if response.status != 200:
-        raise RuntimeError(f"GET /me answered {response.status}: {body[:200]!r}")
+        raise RuntimeError(f"GET {path} answered {response.status}: {body[:200]!r}")
     return (time.perf_counter() - started) * 1000
 
 
-def cold_starts(log: str) -> int:
+def cold_starts(log: str, path: str = PATH) -> int:
     """How many functions the first request cold-started, from the gateway's request line."""
-    line = next((line for line in log.splitlines() if " GET /me " in line), "")
+    line = next((line for line in log.splitlines() if f" GET {path} " in line), "")
     return len(re.findall(r"cold start", line))
 
 
-def sample(arguments: tuple[str, ...], token: str, requests: int, environment: dict[str, str], folder: Path) -> dict:
+def sample(
+    arguments: tuple[str, ...], token: str, requests: int, environment: dict[str, str], folder: Path, path: str = PATH
+) -> dict:
     """One fresh gateway: the first request's time, the cold starts it caused, and ``requests`` warm times."""
     port = loopback.free_port()
     log_path = folder / f"gateway-{uuid.uuid4().hex[:6]}.log"
@@ -164,26 +167,32 @@ def sample(arguments: tuple[str, ...], token: str, requests: int, environment: d
         )
         try:
             loopback.wait_until_listening(port, process, START_SECONDS)
-            first = _get(port, token)
-            warm = [_get(port, token) for _ in range(requests)]
+            first = _get(port, token, path)
+            warm = [_get(port, token, path) for _ in range(requests)]
         finally:
             process.terminate()
             process.wait(timeout=15)
-    return {"first_ms": first, "warm_ms": warm, "cold_starts": cold_starts(log_path.read_text(errors="replace"))}
+    log_text = log_path.read_text(errors="replace")
+    return {"first_ms": first, "warm_ms": warm, "cold_starts": cold_starts(log_text, path)}
 
 
-def measure(samples: int, requests: int, environment: dict[str, str]) -> list[dict]:
-    """Per flavour: the first request and warm requests, ``samples`` fresh gateways each, flavours alternating."""
+def measure(
+    samples: int, requests: int, environment: dict[str, str], path: str = PATH, gateway: tuple[str, ...] = ()
+) -> list[dict]:
+    """Per flavour: the first request and warm requests, ``samples`` fresh gateways each, flavours alternating.
+
+    ``path`` is the route asked (a GET behind the authorizer); ``gateway``, more arguments for every gateway
+    (``--template`` another template)."""
     from tools.local_token import mint_local_token
 
     collected: dict[str, list[dict]] = {label: [] for label in FLAVOURS}
     with LoopbackIssuer() as issuer, tempfile.TemporaryDirectory(prefix="bench-first-") as folder:
         for _ in range(samples):
             for label, template in FLAVOURS.items():
-                arguments = tuple(part.replace("{issuer}", issuer.url) for part in template)
+                arguments = (*gateway, *(part.replace("{issuer}", issuer.url) for part in template))
                 sub = f"bench-{uuid.uuid4().hex[:8]}"
                 token = issuer.token(sub) if "JWT" in label else mint_local_token(sub)
-                collected[label].append(sample(arguments, token, requests, environment, Path(folder)))
+                collected[label].append(sample(arguments, token, requests, environment, Path(folder), path))
     return [
         {
             "flavour": label,

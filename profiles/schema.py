@@ -13,6 +13,10 @@ from functools import cache
 from profiles.store import NAME_RULE
 from shared.schema import AnyOf, Boolean, Field, FieldError, Map, Number, Schema, String, Url
 
+TYPE_CHECKING = False  # typing is imported only by the checker: a cold start does not pay for it
+if TYPE_CHECKING:
+    from shared.schema import JSONSchema
+
 LOCALE = "[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8}){0,3}"
 PREFERENCE_KEY = "[A-Za-z][A-Za-z0-9_-]{0,39}"
 MAX_PREFERENCES = 20
@@ -39,12 +43,12 @@ class TimeZone(Field):
     default_example = "Europe/Paris"
     python_types = (str,)
 
-    def _check(self, value):
+    def _check(self, value: object) -> str:
         if not isinstance(value, str) or len(value) > 64 or value not in iana_time_zones():
             raise FieldError("must be an IANA time zone such as Europe/Paris or UTC")
         return value
 
-    def _schema(self) -> dict:
+    def _schema(self) -> JSONSchema:
         return {"type": "string", "maxLength": 64, "pattern": "^[A-Za-z0-9_+\\-]+(/[A-Za-z0-9_+\\-]+){0,2}$"}
 
 

@@ -16,6 +16,19 @@ from pymongo.errors import DuplicateKeyError
 from shared import db, errors
 from shared.principal import Principal
 
+TYPE_CHECKING = False  # typing is imported only by the checker: a cold start does not pay for it
+if TYPE_CHECKING:
+    from typing import TypedDict
+
+    from shared.db import Document
+    from shared.schema import String
+
+    class NameRule(TypedDict):
+        min_length: int
+        max_length: int
+        blank: bool
+
+
 COLLECTION = "profiles"
 PRIVATE_FIELDS = ("email", "name", "bio", "locale", "timezone", "avatar_url", "preferences", "created_at", "updated_at")
 PUBLIC_FIELDS = ("name", "bio", "avatar_url", "created_at")
@@ -37,11 +50,11 @@ def new_revision() -> str:
     return os.urandom(6).hex()
 
 
-def etag(document: dict) -> str:
+def etag(document: Document) -> str:
     return f'"{document["revision"]}"'
 
 
-def private_view(document: dict) -> dict:
+def private_view(document: Document) -> Document:
     """The owner's view of a profile (GET /me)."""
     view = {"id": document["_id"]}
     for field in PRIVATE_FIELDS:  # a loop, not a generator: half the work on every GET /me
@@ -50,7 +63,7 @@ def private_view(document: dict) -> dict:
     return view
 
 
-def public_view(document: dict) -> dict:
+def public_view(document: Document) -> Document:
     """What anyone may see of a profile: never the email or internal fields."""
     view = {"id": document["_id"]}
     for field in PUBLIC_FIELDS:
@@ -60,12 +73,12 @@ def public_view(document: dict) -> dict:
 
 
 # A profile's name: PATCH /me's body rule (profiles/schema.py) and the rule of a name taken from claims.
-NAME_RULE = {"min_length": 1, "max_length": 100, "blank": False}
+NAME_RULE: NameRule = {"min_length": 1, "max_length": 100, "blank": False}
 FALLBACK_NAME = "user"
 
 
 @cache
-def _name_field():
+def _name_field() -> String:
     from shared.schema import String  # only a profile's first write needs it
 
     return String(**NAME_RULE)
@@ -79,13 +92,14 @@ def name_from_claims(principal: Principal) -> str:
     rule = _name_field()
     for candidate in (principal.name, principal.email.partition("@")[0], principal.sub):
         try:
-            return rule.check(candidate)
+            name: str = rule.check(candidate)
+            return name
         except FieldError:
             continue
     return FALLBACK_NAME
 
 
-def _from_claims(principal: Principal) -> dict:
+def _from_claims(principal: Principal) -> Document:
     """A new profile from the caller's claims; :class:`Principal` holds only claims that follow the text rule."""
     now = _now()
     document = {"_id": principal.sub, "created_at": now, "updated_at": now, "revision": new_revision()}
@@ -95,7 +109,7 @@ def _from_claims(principal: Principal) -> dict:
     return document
 
 
-def get_or_create(principal: Principal) -> dict:
+def get_or_create(principal: Principal) -> Document:
     """The caller's profile, created from the token's claims the first time."""
     with db.mapped_errors():
         profiles = db.collection(COLLECTION)
@@ -110,16 +124,16 @@ def get_or_create(principal: Principal) -> dict:
     return document
 
 
-def find_public(user_id: str) -> dict | None:
+def find_public(user_id: str) -> Document | None:
     """The public fields and revision of one profile, or None."""
     with db.mapped_errors():
         return db.collection(COLLECTION).find_one({"_id": user_id}, PUBLIC_PROJECTION)
 
 
-def _owner_query(principal: Principal, if_match: list[str] | str | None) -> dict:
-    query = {"_id": principal.sub}
+def _owner_query(principal: Principal, if_match: list[str] | str | None) -> Document:
     from shared.conditional import ANY  # only a write's condition needs it, not every cold start
 
+    query: Document = {"_id": principal.sub}
     if if_match == ANY:
         query["revision"] = {"$exists": True}
     elif if_match is not None:
@@ -138,7 +152,7 @@ def _precondition_failed(principal: Principal) -> errors.PreconditionFailed:
     return errors.PreconditionFailed(CHANGED if exists else MISSING)
 
 
-def update(principal: Principal, to_set: dict, to_unset: list[str], if_match: list[str] | str | None) -> dict:
+def update(principal: Principal, to_set: Document, to_unset: list[str], if_match: list[str] | str | None) -> Document:
     """Apply a validated change to the caller's profile and return the new document.
 
     ``if_match`` comes from :func:`shared.conditional.if_match_revisions`: None
@@ -173,7 +187,7 @@ def delete(principal: Principal, if_match: list[str] | str | None) -> None:
         raise _precondition_failed(principal)
 
 
-def list_public(cursor: str | None, limit: int) -> tuple[list[dict], str | None]:
+def list_public(cursor: str | None, limit: int) -> tuple[list[Document], str | None]:
     """One page of public profiles in :data:`LIST_ORDER` from the client's ``cursor``, and the next cursor."""
     from shared import pagination
 

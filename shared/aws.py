@@ -177,12 +177,15 @@ def _container_credentials(url: str, environ: Environ) -> sigv4.Credentials:
         return status, _document(answer) if status == 200 else {}
 
     status, document = _with_retry(attempt)
-    parts = (document.get("AccessKeyId"), document.get("SecretAccessKey"), document.get("Token") or "")
-    if not (parts[0] and parts[1]) or not all(isinstance(part, str) for part in parts):
+    access_key, secret_key = document.get("AccessKeyId"), document.get("SecretAccessKey")
+    session_token = document.get("Token") or ""
+    strings = isinstance(access_key, str) and isinstance(secret_key, str) and isinstance(session_token, str)
+    if not (strings and access_key and secret_key):
         raise AWSError(f"CredentialsEndpointAnswered{status}")
-    if not all(CONTROL_CHARACTERS.isdisjoint(str(part)) for part in parts):
+    keys = sigv4.Credentials(access_key, secret_key, session_token)
+    if not all(CONTROL_CHARACTERS.isdisjoint(part) for part in keys):
         raise AWSError("InvalidContainerCredentials")
-    return sigv4.Credentials(*parts)  # type: ignore[arg-type]  # each part is a str, checked above
+    return keys
 
 
 def credentials(environ: Environ = os.environ) -> sigv4.Credentials:

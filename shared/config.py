@@ -10,6 +10,12 @@ from __future__ import annotations
 import os
 from functools import cache
 
+TYPE_CHECKING = False  # typing is imported only by the checker: a cold start does not pay for it
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    Environ = Mapping[str, str]
+
 
 class ConfigError(ValueError):
     """An environment variable is missing or has an invalid value."""
@@ -80,7 +86,7 @@ def _shown(raw: str) -> str:
     return repr(raw) if len(raw) <= 20 else f"a value of {len(raw)} characters"
 
 
-def env_text(environ, name: str, default: str) -> str:
+def env_text(environ: Environ, name: str, default: str) -> str:
     """``name`` stripped, ``default`` when empty; ConfigError unless it is printable text."""
     raw = environ.get(name, "").strip()
     if not raw:
@@ -90,7 +96,7 @@ def env_text(environ, name: str, default: str) -> str:
     return raw
 
 
-def env_int(environ, name: str, default: int, minimum: int, maximum: int) -> int:
+def env_int(environ: Environ, name: str, default: int, minimum: int, maximum: int) -> int:
     """``name`` as a whole number written in ASCII digits (an optional leading -), within the bounds.
 
     Unset or empty gives ``default``. Anything else is a ConfigError naming the variable: ``3600.0``,
@@ -108,7 +114,7 @@ def env_int(environ, name: str, default: int, minimum: int, maximum: int) -> int
     return value
 
 
-def env_bool(environ, name: str, default: bool) -> bool:
+def env_bool(environ: Environ, name: str, default: bool) -> bool:
     """``name`` as true (1, true, yes, on) or false (0, false, no, off), any case; ConfigError otherwise."""
     raw = environ.get(name, "").strip().lower()
     if not raw:
@@ -120,12 +126,12 @@ def env_bool(environ, name: str, default: bool) -> bool:
     raise ConfigError(f"{name} must be true or false, got {_shown(raw)}")
 
 
-def stage(environ) -> str:
+def stage(environ: Environ) -> str:
     """``STAGE`` (default ``local``), as every reader of the settings sees it."""
     return env_text(environ, "STAGE", "local")
 
 
-def jwt_max_lifetime_seconds(environ) -> int:
+def jwt_max_lifetime_seconds(environ: Environ) -> int:
     """``JWT_MAX_LIFETIME_SECONDS``: the longest ``exp - iat`` accepted, 0 (the default) for any; up to 30 days.
 
     Read by the authorizer's verifier and by the functions behind an HTTP API JWT authorizer alike.
@@ -133,7 +139,7 @@ def jwt_max_lifetime_seconds(environ) -> int:
     return env_int(environ, "JWT_MAX_LIFETIME_SECONDS", 0, 0, MAX_LIFETIME_LIMIT_SECONDS)
 
 
-def _origins(environ) -> tuple[str, ...]:
+def _origins(environ: Environ) -> tuple[str, ...]:
     """``CORS_ALLOW_ORIGINS``: comma-separated ``*`` or ``http(s)://host[:port]`` entries (a trailing / is dropped)."""
     raw = environ.get("CORS_ALLOW_ORIGINS", "")
     origins = tuple(origin.strip().rstrip("/") for origin in raw.split(",") if origin.strip())
@@ -150,7 +156,7 @@ def _origins(environ) -> tuple[str, ...]:
     return origins
 
 
-def _mongodb_uri(environ) -> str:
+def _mongodb_uri(environ: Environ) -> str:
     """``MONGODB_URI``: empty, a MongoDB connection string, or a secret reference (see shared.secrets)."""
     uri = environ.get("MONGODB_URI", "").strip()
     if uri and not uri.startswith(MONGODB_URI_PREFIXES):
@@ -162,7 +168,7 @@ def _mongodb_uri(environ) -> str:
     return uri
 
 
-def load(environ=os.environ) -> Settings:
+def load(environ: Environ = os.environ) -> Settings:
     """Build :class:`Settings` from ``environ``; raise :class:`ConfigError` on bad values."""
     stage_name = stage(environ)
     cors_allow_origins = _origins(environ)

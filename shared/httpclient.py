@@ -41,18 +41,34 @@ class ExchangeError(Exception):
         self.code = code
 
 
-class Answer(tuple[int, dict[str, str], bytes]):
-    """The status code, the headers (names in lower case) and the body, de-chunked: a tuple
-    ``(status, headers, body)`` with a name for each part (a namedtuple would cost a cold start a compile)."""
+# The checker reads the fields as a NamedTuple's; at run time a tuple with a property per field, which costs a cold
+# start no compile, unlike a namedtuple.
+if TYPE_CHECKING:
+    from typing import NamedTuple
+
+    class _AnswerFields(NamedTuple):
+        status: int
+        headers: dict[str, str]
+        body: bytes
+else:
+
+    class _AnswerFields(tuple):
+        """``(status, headers, body)`` with a name for each part, as a namedtuple has them."""
+
+        __slots__ = ()
+
+        def __new__(cls, status, headers, body):
+            return tuple.__new__(cls, (status, headers, body))
+
+        status = property(itemgetter(0))
+        headers = property(itemgetter(1))
+        body = property(itemgetter(2))
+
+
+class Answer(_AnswerFields):
+    """The status code, the headers (names in lower case) and the body, de-chunked."""
 
     __slots__ = ()
-
-    def __new__(cls, status: int, headers: dict[str, str], body: bytes) -> Answer:
-        return tuple.__new__(cls, (status, headers, body))
-
-    status = property(itemgetter(0))
-    headers = property(itemgetter(1))
-    body = property(itemgetter(2))
 
 
 def checked_url(url: str) -> SplitResult:

@@ -19,11 +19,21 @@ import orjson
 
 from shared.config import ConfigError, settings
 
+TYPE_CHECKING = False  # typing is imported only by the checker: a cold start does not pay for it
+if TYPE_CHECKING:
+    import re
+    from collections.abc import Callable, Mapping
+
+    from shared.request import Request
+
+    Record = dict[str, object]
+    MetricSource = tuple[tuple[tuple[str, str], ...], Callable[[], Mapping[str, object]]]
+
 LEVELS = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40}
 
 
 @cache
-def _secret_patterns() -> tuple:
+def _secret_patterns() -> tuple[tuple[re.Pattern[str], str], ...]:
     """The patterns :func:`redact` masks, compiled on first use: most cold starts never redact anything."""
     import re
 
@@ -46,7 +56,7 @@ def redact(text: str) -> str:
     return text
 
 
-def emit(record: dict) -> None:
+def emit(record: Mapping[str, object]) -> None:
     """Write ``record`` as one JSON line on stdout; text UTF-8 cannot hold (a lone surrogate) is escaped, not fatal."""
     try:
         line = orjson.dumps(record, default=str).decode()
@@ -69,7 +79,7 @@ def logs(level: str) -> bool:
     return LEVELS[level] >= _threshold()
 
 
-def log(level: str, message: str, **fields) -> None:
+def log(level: str, message: str, **fields: object) -> None:
     """A JSON log line, written when ``level`` is at or above ``LOG_LEVEL`` (INFO while the settings are invalid)."""
     if LEVELS[level] < _threshold():
         return
@@ -83,7 +93,7 @@ COUNT_DIMENSIONS = [["function", "version"], ["function"]]  # a version's count,
 
 
 @cache
-def _metric_directives(namespace: str) -> list[dict]:
+def _metric_directives(namespace: str) -> list[Record]:
     """The unchanging part of the metrics block, built once: a warm request should not rebuild it."""
     return [
         {
@@ -99,11 +109,11 @@ def _metric_directives(namespace: str) -> list[dict]:
 
 
 @cache
-def _count_directives(namespace: str, metric: str) -> list[dict]:
+def _count_directives(namespace: str, metric: str) -> list[Record]:
     return [{"Namespace": namespace, "Dimensions": COUNT_DIMENSIONS, "Metrics": [{"Name": metric, "Unit": "Count"}]}]
 
 
-def metrics_block(namespace: str, directives: list[dict] | None = None) -> dict:
+def metrics_block(namespace: str, directives: list[Record] | None = None) -> Record:
     return {"Timestamp": int(time.time() * 1000), "CloudWatchMetrics": directives or _metric_directives(namespace)}
 
 
@@ -118,7 +128,7 @@ def metrics_namespace() -> str:
         return os.environ.get("APP_NAME", "").strip() or "bare-api"
 
 
-def log_counted(level: str, message: str, *, metric: str, function: str, **fields) -> None:
+def log_counted(level: str, message: str, *, metric: str, function: str, **fields: object) -> None:
     """A log line that also counts 1 of ``metric`` for ``function``, per version and over all versions (EMF).
 
     Written whatever ``LOG_LEVEL`` says, since the count must not depend on it. With invalid
@@ -143,12 +153,12 @@ def log_counted(level: str, message: str, *, metric: str, function: str, **field
 
 
 # Metrics that modules add to the request line (see add_metric_source): their names and their counts.
-_sources: list = []
-_request_directives: dict[str, list[dict]] = {}  # the request line's directives per namespace, sources included
+_sources: list[MetricSource] = []
+_request_directives: dict[str, list[Record]] = {}  # the request line's directives per namespace, sources included
 _request_heads: dict[str, str] = {}  # the same, serialized: what follows the timestamp, per namespace
 
 
-def add_metric_source(metrics: tuple[tuple[str, str], ...], take) -> None:
+def add_metric_source(metrics: tuple[tuple[str, str], ...], take: Callable[[], Mapping[str, object]]) -> None:
     """Add ``metrics`` (``(name, unit)`` pairs) to every request line from now on, per function.
 
     ``take()`` returns their values for the line (a dict naming each metric),
@@ -161,7 +171,7 @@ def add_metric_source(metrics: tuple[tuple[str, str], ...], take) -> None:
     _request_heads.clear()
 
 
-def request_directives(namespace: str) -> list[dict]:
+def request_directives(namespace: str) -> list[Record]:
     """The request line's metric directives: its own, then the sources' (per function), built once per namespace."""
     found = _request_directives.get(namespace)
     if found is None:
@@ -191,7 +201,7 @@ def milliseconds(value: float) -> float:
 def log_request(
     *,
     function: str,
-    request,
+    request: Request | None,
     request_id: str,
     route: str,
     status: int,
@@ -207,7 +217,7 @@ def log_request(
     so that a misconfigured version's 500s count in its ``ServerErrors``.
     """
     try:
-        fields = {
+        fields: Record = {
             "level": "ERROR" if status >= 500 else "INFO",
             "message": "request",
             "function": function,
@@ -234,7 +244,10 @@ def log_request(
             else:
                 sys.stdout.write(f'{{"_aws":{{"Timestamp":{timestamp}{_request_head(namespace)}{text[1:]}\n')
                 return
-        record = {"_aws": {"Timestamp": timestamp, "CloudWatchMetrics": request_directives(namespace)}, **fields}
+        record: Record = {
+            "_aws": {"Timestamp": timestamp, "CloudWatchMetrics": request_directives(namespace)},
+            **fields,
+        }
         if failure is not None:
             record["error"] = type(failure).__name__
             record["detail"] = redact(str(failure))[:500]

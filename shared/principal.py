@@ -19,6 +19,14 @@ from operator import itemgetter
 from shared.config import settings
 from shared.text import is_text
 
+TYPE_CHECKING = False  # typing is imported only by the checker: a cold start does not pay for it
+if TYPE_CHECKING:
+    from typing import Any, TypeGuard
+
+    from shared.schema import String
+
+    Claims = dict[str, Any]
+
 MAX_SUB_LENGTH = 255
 MAX_NAME_CLAIM = 200
 MAX_EMAIL_CLAIM = 254  # RFC 5321's longest path, less its angle brackets
@@ -26,7 +34,7 @@ MAX_SCOPES, MAX_SCOPE_LENGTH = 100, 128
 LATEST_NUMERIC_DATE = 253402300799  # 9999-12-31T23:59:59Z
 
 
-def sub_problem(sub) -> str | None:
+def sub_problem(sub: object) -> str | None:
     """Why ``sub`` cannot name a caller, or None when it can.
 
     It must be a string of 1 to 255 printable characters that fits in one path
@@ -42,7 +50,7 @@ def sub_problem(sub) -> str | None:
 
 
 @cache
-def _claim_fields() -> dict:
+def _claim_fields() -> dict[str, String]:
     """The field rules of the text claims, built on first use (the health function never reads a principal)."""
     from shared.schema import String
 
@@ -52,7 +60,7 @@ def _claim_fields() -> dict:
     }
 
 
-def claim_text(name: str, value) -> str:
+def claim_text(name: str, value: object) -> str:
     """The claim ``name`` when it follows the text rule bodies follow, else "".
 
     The rule is :func:`shared.text.is_text` (no lone surrogate), then
@@ -72,7 +80,7 @@ def claim_text(name: str, value) -> str:
         if not is_text(value):
             return ""
         try:
-            value = _claim_fields()[name].check(value)
+            _claim_fields()[name].check(value)  # a String's check gives back the value itself
         except FieldError:
             return ""
     if email:
@@ -82,7 +90,7 @@ def claim_text(name: str, value) -> str:
     return value
 
 
-def _plain(value, limit: int) -> bool:
+def _plain(value: object, limit: int) -> TypeGuard[str]:
     """Printable text of 1 to ``limit`` characters, not blank: what the String rule accepts, checked in one pass.
 
     (``str.isprintable`` is false for every character the rule refuses; the rule also takes a few it is
@@ -91,34 +99,50 @@ def _plain(value, limit: int) -> bool:
     return isinstance(value, str) and len(value) <= limit and value.isprintable() and not value.isspace()
 
 
-class Principal(tuple):
+# The checker reads the fields as a NamedTuple's; at run time a tuple with a property per field, which costs a cold
+# start no compile, unlike a namedtuple.
+if TYPE_CHECKING:
+    from typing import NamedTuple
+
+    class _PrincipalFields(NamedTuple):
+        sub: str
+        email: str = ""
+        name: str = ""
+        scopes: tuple[str, ...] = ()
+else:
+
+    class _PrincipalFields(tuple):
+        """``(sub, email, name, scopes)`` with a name for each part, as a namedtuple has them."""
+
+        __slots__ = ()
+
+        def __new__(cls, sub, email="", name="", scopes=()):
+            return tuple.__new__(cls, (sub, email, name, scopes))
+
+        def __repr__(self):
+            return "Principal(sub={!r}, email={!r}, name={!r}, scopes={!r})".format(*self)
+
+        sub = property(itemgetter(0), doc="The token's subject.")
+        email = property(itemgetter(1), doc='The email claim, or "".')
+        name = property(itemgetter(2), doc='The name claim, or "".')
+        scopes = property(itemgetter(3), doc="The scope tokens.")
+
+
+class Principal(_PrincipalFields):
     """The authenticated caller: the token's subject (str) and the claims handlers use.
 
     ``email`` and ``name`` are strings, "" when absent or when they break the
     text rule of :func:`claim_text`; ``scopes`` a tuple of scope tokens
-    (RFC 6749: printable ASCII without space, ``"`` or ``\\``). A tuple
-    ``(sub, email, name, scopes)`` with a name for each part, like a namedtuple
-    (whose creation would cost a cold start a compile).
+    (RFC 6749: printable ASCII without space, ``"`` or ``\\``).
     """
 
     __slots__ = ()
 
-    def __new__(cls, sub: str, email: str = "", name: str = "", scopes: tuple[str, ...] = ()) -> Principal:
-        return tuple.__new__(cls, (sub, email, name, scopes))
-
-    def __repr__(self) -> str:
-        return "Principal(sub={!r}, email={!r}, name={!r}, scopes={!r})".format(*self)
-
-    sub = property(itemgetter(0), doc="The token's subject.")
-    email = property(itemgetter(1), doc='The email claim, or "".')
-    name = property(itemgetter(2), doc='The name claim, or "".')
-    scopes = property(itemgetter(3), doc="The scope tokens.")
-
     @classmethod
-    def from_claims(cls, claims: dict) -> Principal | None:
+    def from_claims(cls, claims: Claims) -> Principal | None:
         """The principal in a flat mapping of claims, or None without a usable ``sub``."""
         sub = claims.get("sub") or claims.get("principalId")
-        if sub_problem(sub) is not None:
+        if not isinstance(sub, str) or sub_problem(sub) is not None:
             return None
         scopes = claims.get("scope")
         email, name = claims.get("email"), claims.get("name")
@@ -133,7 +157,7 @@ class Principal(tuple):
         )
 
 
-def _is_scope(value) -> bool:
+def _is_scope(value: object) -> bool:
     return (
         isinstance(value, str)
         and 0 < len(value) <= MAX_SCOPE_LENGTH
@@ -145,7 +169,7 @@ def _is_scope(value) -> bool:
     )
 
 
-def _scopes(value) -> tuple[str, ...]:
+def _scopes(value: object) -> tuple[str, ...]:
     if isinstance(value, str):
         text = value.strip("[]")
         value = text.split()
@@ -163,7 +187,7 @@ def _scopes(value) -> tuple[str, ...]:
     return tuple(scope for scope in value[:MAX_SCOPES] if _is_scope(scope))
 
 
-def _jwt_principal(jwt: dict) -> Principal | None:
+def _jwt_principal(jwt: dict[str, Any]) -> Principal | None:
     """The caller an HTTP API JWT authorizer let through: its claims or nobody; 401 for what it does not check."""
     claims = jwt.get("claims")
     if not isinstance(claims, dict):
@@ -178,7 +202,7 @@ def _jwt_principal(jwt: dict) -> Principal | None:
     return Principal.from_claims(claims)
 
 
-def _principal_in(authorizer: dict) -> Principal | None:
+def _principal_in(authorizer: dict[str, Any]) -> Principal | None:
     jwt = authorizer.get("jwt")
     if isinstance(jwt, dict):
         return _jwt_principal(jwt)
@@ -188,7 +212,7 @@ def _principal_in(authorizer: dict) -> Principal | None:
     return Principal.from_claims(authorizer)
 
 
-def _seconds(value) -> int | None:
+def _seconds(value: object) -> int | None:
     """A NumericDate as the HTTP API's JWT authorizer passes it (a string of ASCII digits, or a number), or None."""
     if isinstance(value, str) and 0 < len(value) <= 12 and value.isascii() and value.isdigit():
         value = int(value)
@@ -197,7 +221,7 @@ def _seconds(value) -> int | None:
     return None
 
 
-def jwt_authorizer_problem(claims: dict) -> str | None:
+def jwt_authorizer_problem(claims: Claims) -> str | None:
     """What the HTTP API's JWT authorizer let through that this API refuses, or None.
 
     API Gateway checks the signature, ``iss``, ``aud``, ``exp``, ``nbf`` and
@@ -214,7 +238,7 @@ def jwt_authorizer_problem(claims: dict) -> str | None:
     return None
 
 
-def principal_from_event(request_context: dict, headers: dict[str, str]) -> Principal:
+def principal_from_event(request_context: dict[str, Any], headers: dict[str, str]) -> Principal:
     """The caller named by ``requestContext.authorizer``; raise 401 when there is none.
 
     A ``jwt`` block (HTTP API JWT authorizer) is the only source when present:

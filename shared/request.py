@@ -95,7 +95,7 @@ class Request:
         self._principal: Principal | None = None
         # Set by the router once a route matches.
         self.route = ""
-        self.path_params: dict[str, str] = {}
+        self.path_params: dict[str, Any] = {}  # the declared ones read by their Fields (Router.route's params=)
         self.data: Any = None  # the body checked by the route's schema
         self.query_params: dict[str, Any] = {}  # the declared query parameters, checked (Router.route's query=)
 

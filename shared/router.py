@@ -35,6 +35,9 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
 if TYPE_CHECKING:
     import re
     from collections.abc import Callable
+    from typing import Any
+
+    from shared.schema import Field, Schema
 
     Endpoint = Callable[[Request], Response]
 # What a path segment may hold besides {parameters} (RFC 3986 pchar); a set: a regex costs a cold start to compile.
@@ -93,7 +96,7 @@ def segments_of(template: str) -> str | tuple[tuple[str, str | None], ...]:
     return tuple(("", name) if (name := _parameter_name(part)) else (part, None) for part in template.split("/"))
 
 
-def compile_template(template: str) -> re.Pattern:
+def compile_template(template: str) -> re.Pattern[str]:
     """``/users/{user_id}`` -> a regular expression whose named groups are the path parameters (for tools)."""
     import re
 
@@ -145,11 +148,11 @@ class Route:
         endpoint: Endpoint,
         segments: str | tuple[tuple[str, str | None], ...],
         public: bool = False,
-        body=None,
-        params: dict | None = None,
+        body: Schema | Callable[[], Schema] | None = None,
+        params: dict[str, Field] | None = None,
         status: int = 200,
-        response=None,
-        query: dict | None = None,
+        response: Schema | None = None,
+        query: dict[str, Field] | None = None,
         errors: tuple[type[HTTPError], ...] = (),
         conditional: bool = False,
     ) -> None:
@@ -170,12 +173,12 @@ class Route:
         return f"Route({self.method} {self.template})"
 
     @property
-    def body(self):
+    def body(self) -> Schema | None:
         """The body Schema (or None), built now if it was declared as a function that builds it."""
         body = self._body
         if body is not None and not hasattr(body, "validate"):
             body = self._body = body()
-        return body
+        return body  # type: ignore[return-value]  # a Schema now: the function was called
 
     def match(self, path: str) -> dict[str, str] | None:
         """The path parameters when ``path`` fits the template (each a non-empty part without ``/``), else None."""
@@ -197,17 +200,21 @@ class Route:
         return params
 
 
-def _check_params(fields: dict, params: dict[str, str]) -> None:
+def checked_params(fields: dict[str, Field], params: dict[str, str]) -> dict[str, Any]:
+    """The path parameters, each declared one read by its Field as a query parameter is (an ``Integer``'s
+    text as an int) and checked; 400 ``InvalidParameter`` naming the first bad one. Others stay text."""
     from shared.schema import FieldError  # only routes that declare params reach here
 
+    values: dict[str, Any] = dict(params)
     for name, field in fields.items():
         try:
-            field.check(params[name])
+            values[name] = field.from_text(params[name])
         except FieldError as exc:
             raise errors.InvalidParameter(f"{name} {exc}", parameter=name) from None
+    return values
 
 
-def checked_query(fields: dict, given: dict[str, list[str]]) -> dict:
+def checked_query(fields: dict[str, Field], given: dict[str, list[str]]) -> dict[str, Any]:
     """The declared query parameters read and checked by their Fields: ``{name: value}``.
 
     A parameter that is absent takes its Field's ``default`` (or is left out); a ``required`` one must be
@@ -216,7 +223,7 @@ def checked_query(fields: dict, given: dict[str, list[str]]) -> dict:
     """
     from shared.schema import NO_DEFAULT, FieldError  # only routes that declare query reach here
 
-    values = {}
+    values: dict[str, Any] = {}
     for name, field in fields.items():
         texts = given.get(name)
         try:
@@ -245,12 +252,12 @@ class Router:
         template: str,
         *,
         public: bool = False,
-        body=None,
-        params=None,
+        body: Schema | None = None,
+        params: dict[str, Field] | None = None,
         status: int | None = None,
-        response=None,
-        query=None,
-        errors: tuple[type[HTTPError], ...] = (),
+        response: Schema | None = None,
+        query: dict[str, Field] | None = None,
+        errors: tuple[type[HTTPError], ...] | type[HTTPError] = (),
         conditional: bool = False,
     ) -> Callable[[Endpoint], Endpoint]:
         """Declare the decorated endpoint as the answer to ``method`` on ``template``.
@@ -260,7 +267,8 @@ class Router:
         :class:`shared.schema.Schema` the JSON body must follow (400 otherwise), or a function that
         builds it (called once, on the route's first request or a tool's first read); the endpoint reads
         the checked result as ``request.data``. ``params``:
-        ``{name: Field}`` checked on the path parameters (400 ``InvalidParameter`` otherwise).
+        ``{name: Field}`` read and checked from the path parameters by :func:`checked_params` (400
+        ``InvalidParameter`` otherwise); the endpoint reads them as ``request.path_params``.
         ``query``: ``{name: Field}`` read and checked from the query string by :func:`checked_query`
         (400 ``InvalidParameter`` naming it otherwise); the endpoint reads them as ``request.query_params``.
         ``status``: the success status (default 201 for POST, 204 for DELETE, 200 otherwise).
@@ -268,9 +276,9 @@ class Router:
         ``errors``: the :class:`shared.errors.HTTPError` classes the endpoint raises (``(NotFound, Conflict)``),
         and ``conditional``: the endpoint answers ``If-None-Match`` with 304 (GET) or ``If-Match`` with 412
         (writes), both for the OpenAPI description (every status the route can answer).
-        A malformed template, ``params`` naming a parameter the template has not, a ``query`` Field no text
-        stands for (a Map, an Object, an AnyOf, a List of lists), or an ``errors`` entry that is not an
-        HTTPError class is a ValueError now.
+        A malformed template, ``params`` naming a parameter the template has not or a Field no path segment
+        stands for, a ``query`` Field no text stands for (a Map, an Object, an AnyOf, a List of lists), or an
+        ``errors`` entry that is not an HTTPError class is a ValueError now.
         """
         method = method.upper()
         names = check_template(template)
@@ -282,6 +290,17 @@ class Router:
             raise ValueError(
                 f"route {method} {template}: query {untyped} must be Fields a query text stands for "
                 f"(String, Url, Integer, Number, Boolean, Enum, or a List of one of them)"
+            )
+        # One path segment is one value: a List (it has an item Field) takes no path parameter.
+        unfit = sorted(
+            name
+            for name, field in (params or {}).items()
+            if not getattr(field, "takes_text", False) or hasattr(field, "item")
+        )
+        if unfit:
+            raise ValueError(
+                f"route {method} {template}: params {unfit} must be Fields one path segment stands for "
+                f"(String, Url, Integer, Number, Boolean, Enum)"
             )
         raised = (errors,) if isinstance(errors, type) else tuple(errors)  # one class alone is taken too
         if not all(isinstance(error, type) and issubclass(error, HTTPError) for error in raised):
@@ -309,23 +328,23 @@ class Router:
 
         return register
 
-    def get(self, template: str, **options) -> Callable[[Endpoint], Endpoint]:
+    def get(self, template: str, **options: Any) -> Callable[[Endpoint], Endpoint]:
         """``route("GET", template, ...)``; the keywords are :meth:`route`'s."""
         return self.route("GET", template, **options)
 
-    def post(self, template: str, **options) -> Callable[[Endpoint], Endpoint]:
+    def post(self, template: str, **options: Any) -> Callable[[Endpoint], Endpoint]:
         """``route("POST", template, ...)``: answers 201 unless ``status`` says otherwise."""
         return self.route("POST", template, **options)
 
-    def put(self, template: str, **options) -> Callable[[Endpoint], Endpoint]:
+    def put(self, template: str, **options: Any) -> Callable[[Endpoint], Endpoint]:
         """``route("PUT", template, ...)``."""
         return self.route("PUT", template, **options)
 
-    def patch(self, template: str, **options) -> Callable[[Endpoint], Endpoint]:
+    def patch(self, template: str, **options: Any) -> Callable[[Endpoint], Endpoint]:
         """``route("PATCH", template, ...)``."""
         return self.route("PATCH", template, **options)
 
-    def delete(self, template: str, **options) -> Callable[[Endpoint], Endpoint]:
+    def delete(self, template: str, **options: Any) -> Callable[[Endpoint], Endpoint]:
         """``route("DELETE", template, ...)``: answers 204 unless ``status`` says otherwise."""
         return self.route("DELETE", template, **options)
 
@@ -372,14 +391,14 @@ class Router:
         if not route.public:
             _ = request.principal  # 401 for every route behind the authorizer, before anything else is looked at
         if route.params is not None:
-            _check_params(route.params, request.path_params)
+            request.path_params = checked_params(route.params, request.path_params)
         if route.query is not None:
             request.query_params = checked_query(route.query, request.query_lists)
         if route.body is not None:
             request.data = route.body.validate(request.json())
         return route.endpoint(request)
 
-    def dispatch(self, event, context) -> dict:
+    def dispatch(self, event: object, context: object) -> dict[str, Any]:
         """Answer one API Gateway event. Never raises: every failure, bad settings included, is a problem response."""
         started = time.perf_counter()
         cold_start, self.cold_start = self.cold_start, False
@@ -398,8 +417,9 @@ class Router:
             response = problem_response(error, instance, request_id)
         except Exception as exc:
             failure = exc
-            error = errors.HTTPError("the server could not answer this request")
-            response = problem_response(error, instance, request_id)
+            response = problem_response(
+                errors.HTTPError("the server could not answer this request"), instance, request_id
+            )
         try:
             if request is not None and config is not None and config.cors_allow_origins:
                 from shared import cors

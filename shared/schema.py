@@ -34,6 +34,14 @@ import re
 
 from shared import errors
 
+TYPE_CHECKING = False  # typing is imported only by the checker: a cold start does not pay for it
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any
+    from urllib.parse import SplitResult
+
+    JSONSchema = dict[str, Any]
+
 MAX_SAFE_INTEGER = 2**53
 MAX_FIELD_NAME_SHOWN = 50
 # Cc, Cf, Zl and Zp as of Unicode 15.1 (Python 3.13), but U+200C and U+200D; tests/test_schema.py checks it.
@@ -125,7 +133,7 @@ def _has_refused_characters(value: str, one_line: bool) -> bool:
 class Field:
     """The common part of every field type; subclasses define ``_check`` and ``_schema``."""
 
-    default_example = _NO_EXAMPLE
+    default_example: Any = _NO_EXAMPLE
     python_types: tuple[type, ...] = ()  # the types of the values it takes, as orjson decodes JSON
     takes_text = True  # whether a query parameter's text can stand for its values (from_text)
 
@@ -135,9 +143,9 @@ class Field:
         required: bool = False,
         nullable: bool = False,
         description: str = "",
-        example=_NO_EXAMPLE,
+        example: Any = _NO_EXAMPLE,
         message: str | None = None,
-        default=NO_DEFAULT,
+        default: Any = NO_DEFAULT,
     ) -> None:
         self.required = required
         self.nullable = nullable
@@ -146,7 +154,7 @@ class Field:
         self.default = default
         self._example = example
 
-    def check(self, value):
+    def check(self, value: Any) -> Any:
         """``value`` if it follows the rule (``None`` only when nullable); :class:`FieldError` otherwise."""
         if value is None:
             if self.nullable:
@@ -159,7 +167,7 @@ class Field:
                 raise
             raise FieldError(self.message) from None
 
-    def from_text(self, text: str):
+    def from_text(self, text: str) -> Any:
         """The value a query parameter's ``text`` stands for, checked; :class:`FieldError` otherwise.
 
         Text for a :class:`String`, ``Url`` or string ``Enum``; a decimal for an :class:`Integer` or a
@@ -167,16 +175,16 @@ class Field:
         """
         return self.check(self._parse(text))
 
-    def from_texts(self, texts: list[str]):
+    def from_texts(self, texts: list[str]) -> Any:
         """The value of a query parameter sent as ``texts`` (one per occurrence): one, else :class:`FieldError`."""
         if len(texts) != 1:
             raise FieldError("must be given once")
         return self.from_text(texts[0])
 
-    def _parse(self, text: str):
+    def _parse(self, text: str) -> Any:
         return text
 
-    def example(self):
+    def example(self) -> Any:
         """A valid value: the declared ``example``, else the type's default one.
 
         ValueError when there is none (a pattern needs ``example=``) or when it breaks the field's own
@@ -190,7 +198,7 @@ class Field:
         except FieldError as exc:
             raise ValueError(f"example {example!r} breaks its own field's rule: {exc}") from None
 
-    def json_schema(self) -> dict:
+    def json_schema(self) -> JSONSchema:
         """The field's JSON Schema (OpenAPI 3.1): ``null`` is added to the type when nullable."""
         schema = self._schema()
         if self.nullable:
@@ -204,10 +212,10 @@ class Field:
             schema["default"] = self.default
         return schema
 
-    def _check(self, value):
+    def _check(self, value: Any) -> Any:
         return value
 
-    def _schema(self) -> dict:
+    def _schema(self) -> JSONSchema:
         return {}
 
 
@@ -227,18 +235,19 @@ class String(Field):
         pattern: str | None = None,
         one_line: bool = True,
         blank: bool = True,
-        **common,
+        **common: Any,
     ) -> None:
         self.min_length = min_length
         self.max_length = max_length
         self.pattern = pattern
-        self._compiled = None  # the pattern compiled on the first value checked: not at a cold start
+        # the pattern compiled on the first value checked: not at a cold start
+        self._compiled: re.Pattern[str] | None = None
         self.one_line = one_line
         self.blank = blank
         self.default_example = _NO_EXAMPLE if pattern else "x" * max(min_length, 1)
         super().__init__(**common)
 
-    def _check(self, value):
+    def _check(self, value: Any) -> Any:
         if not isinstance(value, str):
             raise FieldError("must be a string")
         if not self.min_length <= len(value) <= self.max_length:
@@ -251,18 +260,19 @@ class String(Field):
             )
         if not self.blank and not value.strip():
             raise FieldError("must not be blank")
-        if self.pattern is not None and self.compiled.fullmatch(value) is None:
+        compiled = self.compiled if self.pattern is not None else None
+        if compiled is not None and compiled.fullmatch(value) is None:
             raise FieldError(f"must match {self.pattern}")
         return value
 
     @property
-    def compiled(self) -> re.Pattern | None:
+    def compiled(self) -> re.Pattern[str] | None:
         """``pattern`` compiled (ASCII mode), on first use; None without a pattern."""
         if self._compiled is None and self.pattern is not None:
             self._compiled = re.compile(self.pattern, re.ASCII)
         return self._compiled
 
-    def _schema(self) -> dict:
+    def _schema(self) -> JSONSchema:
         schema = {"type": "string", "maxLength": self.max_length}
         if self.min_length:
             schema["minLength"] = self.min_length
@@ -275,11 +285,11 @@ class String(Field):
 class Url(String):
     """An ``https://`` URL with a host, without userinfo (``user@``) or backslashes, one line, at most 2048."""
 
-    def __init__(self, max_length: int = 2048, **common) -> None:
+    def __init__(self, max_length: int = 2048, **common: Any) -> None:
         common.setdefault("example", "https://example.com/")
         super().__init__(min_length=1, max_length=max_length, **common)
 
-    def _check(self, value):
+    def _check(self, value: Any) -> Any:
         super()._check(value)
         if "\\" in value or not value.startswith("https://"):
             raise FieldError("must be an https:// URL without backslashes")
@@ -294,7 +304,7 @@ class Url(String):
             raise FieldError("must be an https:// URL with a host")
         return value
 
-    def _schema(self) -> dict:
+    def _schema(self) -> JSONSchema:
         return {
             "type": "string",
             "format": "uri",
@@ -303,7 +313,7 @@ class Url(String):
         }
 
 
-def _urlsplit(url: str):
+def _urlsplit(url: str) -> SplitResult:
     global _urlsplit
     from urllib.parse import urlsplit  # on the first URL checked: it costs 2 ms of a cold start
 
@@ -323,27 +333,27 @@ class Integer(Field):
     python_types = (int,)
     default_example = 0
 
-    def __init__(self, minimum: int | None = None, maximum: int | None = None, **common) -> None:
+    def __init__(self, minimum: int | None = None, maximum: int | None = None, **common: Any) -> None:
         _within_safe_range("Integer", minimum, maximum)
         self.minimum = -MAX_SAFE_INTEGER if minimum is None else minimum
         self.maximum = MAX_SAFE_INTEGER if maximum is None else maximum
         self.default_example = min(max(0, self.minimum), self.maximum)
         super().__init__(**common)
 
-    def _check(self, value):
+    def _check(self, value: Any) -> Any:
         if type(value) is not int:
             raise FieldError("must be an integer")
         if not self.minimum <= value <= self.maximum:
             raise FieldError(f"must be from {self.minimum} to {self.maximum}")
         return value
 
-    def _parse(self, text: str):
+    def _parse(self, text: str) -> Any:
         digits = text.removeprefix("-")
         if not (digits.isascii() and digits.isdigit() and len(digits) <= 20):
             raise FieldError("must be an integer")
         return int(text)
 
-    def _schema(self) -> dict:
+    def _schema(self) -> JSONSchema:
         return {"type": "integer", "minimum": self.minimum, "maximum": self.maximum}
 
 
@@ -356,9 +366,9 @@ class Number(Field):
     """
 
     python_types = (int, float)
-    default_example = 0
+    default_example: float = 0
 
-    def __init__(self, minimum: float | None = None, maximum: float | None = None, **common) -> None:
+    def __init__(self, minimum: float | None = None, maximum: float | None = None, **common: Any) -> None:
         _within_safe_range("Number", minimum, maximum)
         self.minimum = minimum
         self.maximum = maximum
@@ -368,7 +378,7 @@ class Number(Field):
             self.default_example = maximum
         super().__init__(**common)
 
-    def _check(self, value):
+    def _check(self, value: Any) -> Any:
         kind = type(value)
         if kind is not int and kind is not float:
             raise FieldError("must be a number")
@@ -379,14 +389,14 @@ class Number(Field):
             raise FieldError(f"must be from {self.minimum} to {self.maximum}")
         return value
 
-    def _schema(self) -> dict:
+    def _schema(self) -> JSONSchema:
         return {
             "type": "number",
             "minimum": -MAX_SAFE_INTEGER if self.minimum is None else self.minimum,
             "maximum": MAX_SAFE_INTEGER if self.maximum is None else self.maximum,
         }
 
-    def _parse(self, text: str):
+    def _parse(self, text: str) -> Any:
         if not text or not text.isascii() or not set(text) <= _DECIMAL:
             raise FieldError("must be a number")
         try:
@@ -401,24 +411,24 @@ class Boolean(Field):
     python_types = (bool,)
     default_example = True
 
-    def _check(self, value):
+    def _check(self, value: Any) -> Any:
         if not isinstance(value, bool):
             raise FieldError("must be true or false")
         return value
 
-    def _parse(self, text: str):
+    def _parse(self, text: str) -> Any:
         if text not in ("true", "false"):
             raise FieldError("must be true or false")
         return text == "true"
 
-    def _schema(self) -> dict:
+    def _schema(self) -> JSONSchema:
         return {"type": "boolean"}
 
 
 class Enum(Field):
     """One of ``values`` (strings, numbers or booleans), compared by type and value."""
 
-    def __init__(self, values, **common) -> None:
+    def __init__(self, values: Sequence[Any], **common: Any) -> None:
         self.values = tuple(values)
         if not self.values:
             raise ValueError("Enum needs at least one value")
@@ -426,21 +436,21 @@ class Enum(Field):
         self.default_example = self.values[0]
         super().__init__(**common)
 
-    def _check(self, value):
+    def _check(self, value: Any) -> Any:
         if not any(type(value) is type(allowed) and value == allowed for allowed in self.values):
             raise FieldError(f"must be one of {', '.join(map(str, self.values))}")
         return value
 
-    def _schema(self) -> dict:
+    def _schema(self) -> JSONSchema:
         return {"enum": list(self.values)}
 
-    def _parse(self, text: str):
+    def _parse(self, text: str) -> Any:
         for value in self.values:
             if (str(value).lower() if isinstance(value, bool) else str(value)) == text:
                 return value
         raise FieldError(f"must be one of {', '.join(map(str, self.values))}")
 
-    def json_schema(self) -> dict:
+    def json_schema(self) -> JSONSchema:
         schema = super().json_schema()
         if self.nullable and "anyOf" in schema:  # an enum takes null among its values
             schema = {"enum": [*self.values, None], **({"description": self.description} if self.description else {})}
@@ -453,9 +463,9 @@ class AnyOf(Field):
     Each choice's ``python_types`` says which values it takes (``str`` for a String); the first wins.
     """
 
-    def __init__(self, *choices: Field, **common) -> None:
+    def __init__(self, *choices: Field, **common: Any) -> None:
         self.choices = choices
-        self._by_type = {}  # the first choice that takes each Python type
+        self._by_type: dict[type, Field] = {}  # the first choice that takes each Python type
         for choice in choices:
             for python_type in choice.python_types:
                 self._by_type.setdefault(python_type, choice)
@@ -464,17 +474,17 @@ class AnyOf(Field):
         super().__init__(**common)
 
     @property
-    def default_example(self):
+    def default_example(self) -> Any:
         return self.choices[0].example()  # asked for where examples are made, not at a cold start
 
-    def _check(self, value):
+    def _check(self, value: Any) -> Any:
         choice = self._by_type.get(type(value))
         if choice is not None:
             return choice._check(value) if choice.message is None else choice.check(value)
         names = [f"a {type(choice).__name__.lower()}" for choice in self.choices]
         raise FieldError(f"must be {' or '.join([', '.join(names[:-1]), names[-1]] if len(names) > 1 else names)}")
 
-    def _schema(self) -> dict:
+    def _schema(self) -> JSONSchema:
         return {"anyOf": [choice.json_schema() for choice in self.choices]}
 
 
@@ -483,7 +493,7 @@ class List(Field):
 
     python_types = (list,)
 
-    def __init__(self, item: Field, max_items: int = 100, min_items: int = 0, **common) -> None:
+    def __init__(self, item: Field, max_items: int = 100, min_items: int = 0, **common: Any) -> None:
         self.item = item
         self.max_items = max_items
         self.min_items = min_items
@@ -491,10 +501,10 @@ class List(Field):
         super().__init__(**common)
 
     @property
-    def default_example(self):
+    def default_example(self) -> Any:
         return [self.item.example()] * max(self.min_items, 1 if self.max_items else 0)
 
-    def _check(self, value):
+    def _check(self, value: Any) -> Any:
         if not isinstance(value, list):
             raise FieldError("must be an array")
         if not self.min_items <= len(value) <= self.max_items:
@@ -509,7 +519,7 @@ class List(Field):
             raise FieldError.of(problems)
         return checked
 
-    def from_texts(self, texts: list[str]):
+    def from_texts(self, texts: list[str]) -> Any:
         """Every occurrence of a query parameter (``?status=open&status=held``), each read by ``item``, in order."""
         values, problems = [], []
         for index, text in enumerate(texts):
@@ -521,7 +531,7 @@ class List(Field):
             raise FieldError.of(problems)
         return self.check(values)
 
-    def _schema(self) -> dict:
+    def _schema(self) -> JSONSchema:
         schema = {"type": "array", "items": self.item.json_schema(), "maxItems": self.max_items}
         if self.min_items:
             schema["minItems"] = self.min_items
@@ -537,17 +547,17 @@ class Map(Field):
     python_types = (dict,)
     takes_text = False
 
-    def __init__(self, value: Field, key: String | None = None, max_items: int = 100, **common) -> None:
+    def __init__(self, value: Field, key: String | None = None, max_items: int = 100, **common: Any) -> None:
         self.key = key if key is not None else String(min_length=1, max_length=100)
         self.value = value
         self.max_items = max_items
         super().__init__(**common)
 
     @property
-    def default_example(self):
+    def default_example(self) -> Any:
         return {self.key.example(): self.value.example()}
 
-    def _check(self, value):
+    def _check(self, value: Any) -> Any:
         if not isinstance(value, dict):
             raise FieldError("must be an object")
         if len(value) > self.max_items:
@@ -570,7 +580,7 @@ class Map(Field):
             raise FieldError.of(problems)
         return checked
 
-    def _schema(self) -> dict:
+    def _schema(self) -> JSONSchema:
         names = self.key.json_schema()
         names.pop("type", None)
         return {
@@ -591,11 +601,11 @@ class Object(Field):
     python_types = (dict,)
     takes_text = False
 
-    def __init__(self, schema: Schema, **common) -> None:
+    def __init__(self, schema: Schema, **common: Any) -> None:
         self.schema = schema
         super().__init__(**common)
 
-    def _check(self, value):
+    def _check(self, value: Any) -> Any:
         if not isinstance(value, dict):
             raise FieldError("must be an object")
         checked, problems = self.schema.checked(value)
@@ -603,15 +613,15 @@ class Object(Field):
             raise FieldError.of([("." + path if path else "", message) for path, message in problems])
         return checked
 
-    def _schema(self) -> dict:
+    def _schema(self) -> JSONSchema:
         return self.schema.json_schema()
 
     @property
-    def default_example(self):
+    def default_example(self) -> Any:
         return self.schema.example()
 
 
-class Patch(dict):
+class Patch(dict[str, object]):
     """A checked JSON Merge Patch (:meth:`Schema.patch`): the fields sent; ``removed``: the ``null`` ones to remove.
 
     A ``null`` for a field that is required and nullable is in the patch as ``None`` but not in ``removed``:
@@ -621,7 +631,7 @@ class Patch(dict):
     removed: tuple[str, ...] = ()
 
 
-def merge_patch_parts(data: dict) -> tuple[dict, list[str]]:
+def merge_patch_parts(data: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     """A checked patch (:meth:`Schema.patch`) split into the fields to set and the fields to remove.
 
     For a :class:`Patch`, the fields to remove are its ``removed``; for a plain dict, every ``None``.
@@ -654,7 +664,7 @@ class Schema:
         self._allowed = f"unknown field; allowed: {', '.join(fields)}"
         self._required = [key for key, field in fields.items() if field.required and not merge_patch]
 
-    def validate(self, body) -> dict:
+    def validate(self, body: object) -> dict[str, Any]:
         """The checked body; :class:`shared.errors.ValidationFailed` listing every bad field otherwise.
 
         In a patch (:meth:`patch`) the result is a :class:`Patch`: ``null`` for a nullable field is kept
@@ -665,7 +675,7 @@ class Schema:
             raise errors.ValidationFailed([{"field": path, "message": message} for path, message in problems])
         return checked
 
-    def checked(self, body) -> tuple[dict, list[tuple[str, str]]]:
+    def checked(self, body: object) -> tuple[dict[str, Any], list[tuple[str, str]]]:
         """The checked fields of ``body`` and every problem as ``(path, message)``; ``(body)`` is the whole."""
         if not isinstance(body, dict):
             return {}, [("(body)", "must be a JSON object")]
@@ -691,7 +701,7 @@ class Schema:
                 except FieldError as exc:
                     problems += [(key + path, message) for path, message in exc.problems]
         problems += [(key, "is required") for key in self._required if key not in body]
-        if self.merge_patch:
+        if isinstance(checked, Patch):
             checked.removed = tuple(removed)
         return checked, problems
 
@@ -704,7 +714,7 @@ class Schema:
         """
         return Schema(f"{self.name}Patch", self.fields, self.description, merge_patch=True)
 
-    def json_schema(self) -> dict:
+    def json_schema(self) -> JSONSchema:
         """The OpenAPI 3.1 schema object: properties, required, ``additionalProperties: false``, bounds."""
         schema = {"type": "object", "additionalProperties": False}
         if self.description:
@@ -716,7 +726,7 @@ class Schema:
         schema["properties"] = {key: field.json_schema() for key, field in self.fields.items()}
         return schema
 
-    def example(self) -> dict:
+    def example(self) -> dict[str, Any]:
         """A valid body from the fields' examples: every required field (a patch: its first field)."""
         if self.merge_patch:
             key = next(iter(self.fields))

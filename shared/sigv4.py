@@ -15,21 +15,39 @@ import time
 from operator import itemgetter
 from urllib.parse import quote
 
+TYPE_CHECKING = False  # typing is imported only by the checker: a cold start does not pay for it
+
 ALGORITHM = "AWS4-HMAC-SHA256"
 
 
-class Credentials(tuple[str, str, str]):
-    """An access key, its secret and, for temporary credentials, the session token ("" when none): a tuple
-    ``(access_key, secret_key, token)`` with a name for each part (a namedtuple would cost a cold start a compile)."""
+# The checker reads the fields as a NamedTuple's; at run time a tuple with a property per field, which costs a cold
+# start no compile, unlike a namedtuple.
+if TYPE_CHECKING:
+    from typing import NamedTuple
+
+    class _CredentialsFields(NamedTuple):
+        access_key: str
+        secret_key: str
+        token: str
+else:
+
+    class _CredentialsFields(tuple):
+        """``(access_key, secret_key, token)`` with a name for each part, as a namedtuple has them."""
+
+        __slots__ = ()
+
+        def __new__(cls, access_key, secret_key, token):
+            return tuple.__new__(cls, (access_key, secret_key, token))
+
+        access_key = property(itemgetter(0))
+        secret_key = property(itemgetter(1))
+        token = property(itemgetter(2))
+
+
+class Credentials(_CredentialsFields):
+    """An access key, its secret and, for temporary credentials, the session token ("" when none)."""
 
     __slots__ = ()
-
-    def __new__(cls, access_key: str, secret_key: str, token: str) -> Credentials:
-        return tuple.__new__(cls, (access_key, secret_key, token))
-
-    access_key = property(itemgetter(0))
-    secret_key = property(itemgetter(1))
-    token = property(itemgetter(2))
 
     def __repr__(self) -> str:  # never the secret key or the token, even in a traceback
         return f"Credentials(access_key={self.access_key!r}, ...)"

@@ -38,6 +38,17 @@ from shared import config, secrets
 from shared.config import ConfigError, env_int, env_text
 from shared.principal import sub_problem
 
+TYPE_CHECKING = False  # typing is imported only by the checker: a cold start does not pay for it
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
+    from jwt.types import Options
+
+    from shared.config import Environ
+
+    Claims = dict[str, Any]
+
 LOCAL_SECRET = "bare-api-local-development-secret-for-make-token-and-tests-only!!"
 LOCAL_ISSUER = "bare-api-local"
 LOCAL_AUDIENCE = "bare-api-local"
@@ -61,87 +72,112 @@ class KeysUnavailable(RuntimeError):
     """The identity provider's keys could not be fetched: a fault of the deployment, not of the caller."""
 
 
-class TokenSettings(tuple):
+# The checker reads the fields as a NamedTuple's; at run time a tuple with a property per field, which costs a cold
+# start no compile, unlike a namedtuple.
+if TYPE_CHECKING:
+    from typing import NamedTuple
+
+    class _TokenFields(NamedTuple):
+        stage: str
+        secret: str
+        jwks_url: str
+        algorithms: tuple[str, ...]
+        issuer: str
+        audience: str
+        leeway_seconds: int
+        max_token_bytes: int
+        jwks_timeout_ms: int
+        jwks_refresh_seconds: int
+        jwks_cache_seconds: int
+        max_lifetime_seconds: int
+else:
+
+    class _TokenFields(tuple):
+        """The parts of :class:`TokenSettings` by name, as a namedtuple has them (whose creation would cost a
+        cold start a compile): built by keyword, read by name, ``_asdict()``."""
+
+        __slots__ = ()
+        _fields = (
+            "stage",
+            "secret",
+            "jwks_url",
+            "algorithms",
+            "issuer",
+            "audience",
+            "leeway_seconds",
+            "max_token_bytes",
+            "jwks_timeout_ms",
+            "jwks_refresh_seconds",
+            "jwks_cache_seconds",
+            "max_lifetime_seconds",
+        )
+
+        def __new__(
+            cls,
+            stage,
+            secret,
+            jwks_url,
+            algorithms,
+            issuer,
+            audience,
+            leeway_seconds,
+            max_token_bytes,
+            jwks_timeout_ms,
+            jwks_refresh_seconds,
+            jwks_cache_seconds,
+            max_lifetime_seconds,
+        ):
+            return tuple.__new__(
+                cls,
+                (
+                    stage,
+                    secret,
+                    jwks_url,
+                    algorithms,
+                    issuer,
+                    audience,
+                    leeway_seconds,
+                    max_token_bytes,
+                    jwks_timeout_ms,
+                    jwks_refresh_seconds,
+                    jwks_cache_seconds,
+                    max_lifetime_seconds,
+                ),
+            )
+
+        def __repr__(self):
+            parts = ", ".join(f"{name}={value!r}" for name, value in self._asdict().items())
+            return f"TokenSettings({parts})"
+
+        def _asdict(self):
+            return dict(zip(self._fields, self, strict=True))
+
+        stage = property(itemgetter(0))
+        secret = property(itemgetter(1))
+        jwks_url = property(itemgetter(2))
+        algorithms = property(itemgetter(3))
+        issuer = property(itemgetter(4))
+        audience = property(itemgetter(5))
+        leeway_seconds = property(itemgetter(6))
+        max_token_bytes = property(itemgetter(7))
+        jwks_timeout_ms = property(itemgetter(8))
+        jwks_refresh_seconds = property(itemgetter(9))
+        jwks_cache_seconds = property(itemgetter(10))
+        max_lifetime_seconds = property(itemgetter(11))
+
+
+class TokenSettings(_TokenFields):
     """The verifier's configuration, built by :func:`load`.
 
     ``secret`` is the JWT_SECRET setting as given (a value or a reference) or
     the local secret, and "" with a JWKS; ``algorithms`` is a tuple of names;
-    ``max_lifetime_seconds`` is 0 when token lifetimes are not limited. A tuple
-    with a name for each part, like a namedtuple (whose creation would cost a
-    cold start a compile): built by keyword, read by name, ``_asdict()``.
+    ``max_lifetime_seconds`` is 0 when token lifetimes are not limited.
     """
 
     __slots__ = ()
-    _fields = (
-        "stage",
-        "secret",
-        "jwks_url",
-        "algorithms",
-        "issuer",
-        "audience",
-        "leeway_seconds",
-        "max_token_bytes",
-        "jwks_timeout_ms",
-        "jwks_refresh_seconds",
-        "jwks_cache_seconds",
-        "max_lifetime_seconds",
-    )
-
-    def __new__(
-        cls,
-        stage: str,
-        secret: str,
-        jwks_url: str,
-        algorithms: tuple[str, ...],
-        issuer: str,
-        audience: str,
-        leeway_seconds: int,
-        max_token_bytes: int,
-        jwks_timeout_ms: int,
-        jwks_refresh_seconds: int,
-        jwks_cache_seconds: int,
-        max_lifetime_seconds: int,
-    ) -> TokenSettings:
-        return tuple.__new__(
-            cls,
-            (
-                stage,
-                secret,
-                jwks_url,
-                algorithms,
-                issuer,
-                audience,
-                leeway_seconds,
-                max_token_bytes,
-                jwks_timeout_ms,
-                jwks_refresh_seconds,
-                jwks_cache_seconds,
-                max_lifetime_seconds,
-            ),
-        )
-
-    def __repr__(self) -> str:
-        parts = ", ".join(f"{name}={value!r}" for name, value in self._asdict().items())
-        return f"TokenSettings({parts})"
-
-    def _asdict(self) -> dict[str, object]:
-        return dict(zip(self._fields, self, strict=True))
-
-    stage = property(itemgetter(0))
-    secret = property(itemgetter(1))
-    jwks_url = property(itemgetter(2))
-    algorithms = property(itemgetter(3))
-    issuer = property(itemgetter(4))
-    audience = property(itemgetter(5))
-    leeway_seconds = property(itemgetter(6))
-    max_token_bytes = property(itemgetter(7))
-    jwks_timeout_ms = property(itemgetter(8))
-    jwks_refresh_seconds = property(itemgetter(9))
-    jwks_cache_seconds = property(itemgetter(10))
-    max_lifetime_seconds = property(itemgetter(11))
 
 
-def _algorithms(environ, uses_jwks: bool) -> tuple[str, ...]:
+def _algorithms(environ: Environ, uses_jwks: bool) -> tuple[str, ...]:
     allowed = ASYMMETRIC_ALGORITHMS if uses_jwks else tuple(HMAC_MIN_SECRET_BYTES)
     raw = environ.get("JWT_ALGORITHMS", "").strip() or allowed[0]
     algorithms = tuple(name.strip() for name in raw.split(",") if name.strip())
@@ -167,7 +203,7 @@ def _check_jwks_url(url: str) -> None:
     raise ConfigError(f"JWT_JWKS_URL must be an https:// URL (http:// only on loopback) without userinfo, got {url!r}")
 
 
-def load(environ, stage: str) -> TokenSettings:
+def load(environ: Environ, stage: str) -> TokenSettings:
     """Build :class:`TokenSettings` from ``environ`` for ``stage``; raise ConfigError on bad values.
 
     Secret references are not resolved here (see :func:`signing_secret`).
@@ -205,7 +241,7 @@ def load(environ, stage: str) -> TokenSettings:
     )
 
 
-def stage_of(environ) -> str:
+def stage_of(environ: Environ) -> str:
     """The deployment stage, read by :func:`shared.config.stage` without reading any other setting."""
     return config.stage(environ)
 
@@ -233,7 +269,12 @@ class JWKSet:
     """
 
     def __init__(
-        self, url: str, timeout_seconds: float, refresh_seconds: float, cache_seconds: float, clock=time.monotonic
+        self,
+        url: str,
+        timeout_seconds: float,
+        refresh_seconds: float,
+        cache_seconds: float,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.url = url
         self.timeout_seconds = timeout_seconds
@@ -241,7 +282,7 @@ class JWKSet:
         self.cache_seconds = cache_seconds
         self.clock = clock
         self.keys: dict[str, jwt.PyJWK] = {}
-        self.fetched_at: float | None = None
+        self.fetched_at = -math.inf
         self.attempted_at = -math.inf
         self.reported: set[str] = set()  # the kids of skipped entries already logged
 
@@ -262,7 +303,7 @@ class JWKSet:
             key = self.keys.get(kid)
         if key is not None:
             return key
-        if self.fetched_at is None:
+        if not self.keys:  # no fetch has succeeded yet
             raise KeysUnavailable(f"no signing keys yet: the last fetch from {self.url} failed")
         raise InvalidToken("the token's signing key is unknown")
 
@@ -304,10 +345,11 @@ class JWKSet:
             )
 
 
-def _signing_keys(document) -> tuple[dict[str, jwt.PyJWK], dict[str, str]]:
+def _signing_keys(document: object) -> tuple[dict[str, jwt.PyJWK], dict[str, str]]:
     """The loadable signing keys by kid, and the kids of the entries that failed to load with their error's name."""
     entries = document.get("keys") if isinstance(document, dict) else None
-    keys, skipped = {}, {}
+    keys: dict[str, jwt.PyJWK] = {}
+    skipped: dict[str, str] = {}
     for entry in entries if isinstance(entries, list) else ():
         usable = (
             isinstance(entry, dict)
@@ -324,7 +366,7 @@ def _signing_keys(document) -> tuple[dict[str, jwt.PyJWK], dict[str, str]]:
     return keys, skipped
 
 
-def _numeric_date_problem(value) -> str | None:
+def _numeric_date_problem(value: object) -> str | None:
     """Why ``value`` is no RFC 7519 NumericDate this API accepts, or None: a JSON number from 1970 to 9999.
 
     Not a string, boolean, null, array or object; not NaN or Infinity; no
@@ -348,7 +390,7 @@ class _StrictJWT(jwt.PyJWT):
     the signature is verified and before the claims are validated.
     """
 
-    def _decode_payload(self, decoded: dict) -> dict:
+    def _decode_payload(self, decoded: dict[str, Any]) -> dict[str, Any]:
         payload = super()._decode_payload(decoded)
         for claim in TIME_CLAIMS:
             if claim in payload:
@@ -386,7 +428,7 @@ class Verifier:
     def __init__(self, settings: TokenSettings) -> None:
         self.settings = settings
         self.decoder = _StrictJWT()
-        self.jwks = None
+        self.jwks: JWKSet | None = None
         self.secret = ""
         if settings.jwks_url:
             self.jwks = JWKSet(
@@ -404,21 +446,28 @@ class Verifier:
             required.append("aud")
         self.max_token_bytes = settings.max_token_bytes  # read on every token: an attribute, not a tuple's part
         self.max_lifetime_seconds = settings.max_lifetime_seconds
+        self.leeway_seconds = settings.leeway_seconds
         self.max_header_chars = settings.max_token_bytes + len("Bearer ") + 2
-        self.decode_arguments = {
-            "algorithms": list(settings.algorithms),
-            "issuer": settings.issuer or None,
-            "audience": settings.audience or None,
-            "leeway": settings.leeway_seconds,
-            "options": {"require": required, "verify_aud": bool(settings.audience)},
-        }
+        # PyJWT's decode arguments, prepared once.
+        self.algorithms = list(settings.algorithms)
+        self.issuer = settings.issuer or None
+        self.audience = settings.audience or None
+        self.options: Options = {"require": required, "verify_aud": bool(settings.audience)}
 
-    def verify(self, authorization: str) -> dict:
+    def verify(self, authorization: object) -> Claims:
         """The claims of the token in an ``Authorization`` header value; InvalidToken when refused."""
         token = self._token_in(authorization)
-        key = self._key_for(token) if self.jwks else self.secret
+        key = self.secret if self.jwks is None else self._key_for(self.jwks, token)
         try:
-            claims = self.decoder.decode(token, key, **self.decode_arguments)
+            claims = self.decoder.decode(
+                token,
+                key,
+                algorithms=self.algorithms,
+                options=self.options,
+                issuer=self.issuer,
+                audience=self.audience,
+                leeway=self.leeway_seconds,
+            )
         except jwt.PyJWTError as exc:
             raise InvalidToken(_reason(exc)) from None
         problem = sub_problem(claims["sub"])
@@ -431,7 +480,7 @@ class Verifier:
             claims["scope"] = claims["scp"]
         return claims
 
-    def _token_in(self, authorization) -> str:
+    def _token_in(self, authorization: object) -> str:
         if not isinstance(authorization, str) or not authorization or authorization.isspace():
             raise InvalidToken("no bearer token was sent")
         if len(authorization) > self.max_header_chars:
@@ -446,14 +495,14 @@ class Verifier:
             raise InvalidToken("the token is not a signed JWT (three base64url parts)")
         return token
 
-    def _key_for(self, token: str) -> jwt.PyJWK:
+    def _key_for(self, jwks: JWKSet, token: str) -> jwt.PyJWK:
         try:
             kid = jwt.get_unverified_header(token).get("kid")
         except jwt.PyJWTError:
             raise InvalidToken("the token is malformed") from None
         if not kid or not isinstance(kid, str):
             raise InvalidToken("the token names no signing key (kid)")
-        return self.jwks.key_for(kid)
+        return jwks.key_for(kid)
 
 
 @cache
@@ -462,7 +511,7 @@ def verifier() -> Verifier:
     return Verifier(load(os.environ, stage_of(os.environ)))
 
 
-def verify_authorization(header_value: str) -> dict:
+def verify_authorization(header_value: object) -> Claims:
     """The verified claims of ``Authorization: Bearer <token>``.
 
     Raises :class:`InvalidToken` when the caller's token is refused, and

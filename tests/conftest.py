@@ -91,14 +91,33 @@ def configure(monkeypatch):
     tokenkit.forget()
 
 
+@pytest.fixture(scope="session")
+def built(tmp_path_factory):
+    """The build folder, built once for the session like `make build` does."""
+    from tools import build
+
+    out = tmp_path_factory.mktemp("build")
+    build.build(out)
+    return out
+
+
+def forget_cached_answers() -> None:
+    """Empty every per-container cache the loaded handler modules hold, as a new database's answers differ."""
+    from shared.cache import TTLCache
+
+    for name, module in list(sys.modules.items()):
+        if name.startswith("handlers.") or name.startswith("tests.fixtures."):
+            for value in vars(module).values():
+                if isinstance(value, TTLCache):
+                    value.entries.clear()
+
+
 @pytest.fixture
 def database(test_client, mongo_uri, environment):
     """A fresh, empty database for one test, configured as the functions' database."""
-    from handlers import users
-
     name = f"test_{uuid.uuid4().hex[:12]}"
     environment(MONGODB_URI=mongo_uri, MONGODB_DATABASE=name)
-    users.public_profiles.entries.clear()
+    forget_cached_answers()
     yield test_client[name]
     test_client.drop_database(name)
 

@@ -1,14 +1,15 @@
 """A fleet of function containers on one machine, and the database connections it holds, read from the kernel.
 
 ``python -m tests.fleetkit --containers N --log FILE`` loads the driver once,
-then forks N processes: each is one container, which imports the me function
-and so makes its own MongoClient, as on Lambda. It reads commands from stdin, one JSON
+then forks N processes: each is one container, which starts early and imports
+a database function (the fixture resource, parcels) and so makes its own
+MongoClient, as on Lambda. It reads commands from stdin, one JSON
 line each, gives them to every container and answers on stdout with one JSON
 line: the statuses the containers' requests got. The containers' own request
 lines (EMF) go to FILE.
 
 - ``{"load": {"requests": R, "threads": T}}``: each container answers R
-  ``GET /me`` events, T at a time (T above the pool size fills the pool);
+  ``GET /parcels`` events, T at a time (T above the pool size fills the pool);
 - ``{"quit": true}``: the containers close their clients and exit.
 
 :func:`connections` counts the TCP connections to a port, on the server's side
@@ -53,16 +54,16 @@ def connections(port: int) -> dict[str, int]:
 
 
 def _load(index: int, requests: int, threads: int) -> Counter:
-    from handlers import me
     from tests.apigw import ALICE, rest_authorizer, rest_event
+    from tests.fixtures.resources import parcels
 
-    event = rest_event("GET", "/me", authorizer=rest_authorizer({**ALICE, "sub": f"fleet-{index}"}))
+    event = rest_event("GET", "/parcels", authorizer=rest_authorizer({**ALICE, "sub": f"fleet-{index}"}))
     statuses: Counter = Counter()
     share = [requests // threads + (1 if worker < requests % threads else 0) for worker in range(threads)]
 
     def run(count: int) -> None:
         for _ in range(count):
-            statuses[str(me.lambda_handler(event, None)["statusCode"])] += 1
+            statuses[str(parcels.lambda_handler(event, None)["statusCode"])] += 1
 
     workers = [threading.Thread(target=run, args=(count,)) for count in share]
     for worker in workers:
@@ -75,8 +76,10 @@ def _load(index: int, requests: int, threads: int) -> Counter:
 def _container(index: int, commands, log_path: str) -> None:
     log = os.open(log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     os.dup2(log, 1)
-    from handlers import me  # noqa: F401 -- the container's cold start: its client is made now
-    from shared import db
+    from shared import db, early_db
+
+    early_db.start()  # the container's cold start, as a database function's first lines: its client is made now
+    from tests.fixtures.resources import parcels  # noqa: F401
 
     while True:
         command = commands.recv()
@@ -92,8 +95,8 @@ def _container(index: int, commands, log_path: str) -> None:
 
 def serve(containers: int, log_path: str) -> None:
     """Start the containers, then relay stdin's commands to them until ``quit``."""
-    # The driver is loaded once, before the fork; each container imports the function itself, whose first lines
-    # create its client (shared.early_db), as a Lambda container's import does.
+    # The driver is loaded once, before the fork; each container starts early (shared.early_db) and imports the
+    # function itself, which creates its client, as a Lambda container's import does.
     from shared import db  # noqa: F401
 
     fork = multiprocessing.get_context("fork")

@@ -1,12 +1,12 @@
-"""Helpers for the tests of a function's early start: wait for it, poll for its effects, call GET /me."""
+"""Helpers for the tests of a function's early start: wait for it, poll for its effects, make a database request."""
 
 from __future__ import annotations
 
 import threading
 import time
 
-from handlers import me
 from tests.apigw import parsed, rest_authorizer, rest_event
+from tests.fixtures.resources import parcels
 
 EARLY_THREADS = ("db-connect", "secret-prefetch")
 
@@ -26,6 +26,6 @@ def eventually(condition, timeout: float = 5.0) -> bool:
     return condition()
 
 
-def get_me() -> int:
-    """The status of GET /me, as an authorized caller."""
-    return parsed(me.lambda_handler(rest_event("GET", "/me", authorizer=rest_authorizer()), None))[0]
+def database_request() -> int:
+    """The status of a database read (the fixture resource's GET /parcels), as an authorized caller."""
+    return parsed(parcels.lambda_handler(rest_event("GET", "/parcels", authorizer=rest_authorizer()), None))[0]

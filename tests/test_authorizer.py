@@ -12,8 +12,10 @@ from pathlib import Path
 import pytest
 
 import authorizer
+from shared import tokens
 from shared.principal import Principal, principal_from_event
 from tests import apigw
+from tests.fixtures.resources import parcels
 from tests.tokenkit import claims, sign
 from tools import invoke, lambda_context, samtemplate
 
@@ -192,11 +194,11 @@ def test_a_method_arn_that_is_no_execute_api_arn_raises_and_allows_nothing():
 
 def test_the_policy_admits_every_route_of_the_same_api_and_stage():
     resource = authorizer.lambda_handler(token_event(bearer()), None)["policyDocument"]["Statement"][0]["Resource"]
-    routes = samtemplate.api_routes(samtemplate.load())
-    assert {route.path for route in routes} >= {"/me", "/users", "/users/{user_id}"}
-    for route in routes:
-        path = route.path.replace("{user_id}", "bob")
-        assert iam_matches(resource, f"{REGION_ACCOUNT}:a1b2c3d4e5/dev/{route.method}{path}")
+    declared = [(route.method, route.path) for route in samtemplate.api_routes(samtemplate.load())]
+    nested = [(route.method, route.template) for route in parcels.router.routes]  # path parameters, an action
+    for method, template in [*declared, *nested]:
+        path = re.sub(r"\{[^}]+\}", "65f1a0c2e4b0a1b2c3d4e5f7", template)
+        assert iam_matches(resource, f"{REGION_ACCOUNT}:a1b2c3d4e5/dev/{method}{path}")
 
 
 @pytest.mark.parametrize(
@@ -238,6 +240,12 @@ def test_the_context_is_flat_and_holds_only_scalars(make_event):
 def test_a_list_of_scopes_is_flattened_into_the_context():
     context = authorizer.lambda_handler(token_event(bearer(claims(scope=["a:read", "b:write"]))), None)["context"]
     assert context["scope"] == "a:read b:write"
+
+
+@pytest.mark.parametrize("sub", ["", "a/b", None])
+def test_claims_that_name_no_caller_are_a_refused_token_not_a_failure(sub):
+    with pytest.raises(tokens.InvalidToken, match="no usable sub"):
+        authorizer.context_of(claims(sub=sub))
 
 
 def test_the_rest_context_reads_back_as_the_same_principal():

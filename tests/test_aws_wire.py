@@ -134,11 +134,12 @@ def test_an_ssm_answer_whose_parameter_is_no_object_is_a_secret_error(served):
 
 
 def test_a_malformed_answer_for_the_database_secret_is_a_503_with_retry_after(served, environment):
-    from handlers import me
+    from tests.fixtures.resources import parcels
 
     served(answer(headers=b"Content-Length: \xb2\r\n"))
     environment(MONGODB_URI=SECRET_ARN)
-    status, headers, _ = parsed(me.lambda_handler(rest_event("GET", "/me", authorizer=rest_authorizer()), None))
+    event = rest_event("GET", "/parcels", authorizer=rest_authorizer())
+    status, headers, _ = parsed(parcels.lambda_handler(event, None))
     assert status == 503 and headers["retry-after"] == "1"
 
 

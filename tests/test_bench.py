@@ -7,6 +7,7 @@ on loopback. Timings are never asserted, only that each is measured.
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import uuid
@@ -21,6 +22,7 @@ from bench.run import function_environment
 from bench.stats import percentile, summary
 
 ROOT = Path(__file__).resolve().parent.parent
+PARCELS = "tests.fixtures.resources.parcels.lambda_handler"  # a guarded resource of the tests' own
 
 
 def events(*names: str) -> list[replay.ReplayEvent]:
@@ -78,70 +80,76 @@ def test_summary_gives_count_median_spread_and_tails():
 
 def test_every_event_file_is_replayed_by_default_top_level_first():
     names = [str(path.relative_to(ROOT)) for path in replay.select(None)]
-    assert {"events/me.json", "events/v2/me.json", "events/principals/rest-cognito.json"} <= set(names)
+    everywhere = {
+        str(path.relative_to(ROOT)) for folder in replay.EVENT_FOLDERS for path in (ROOT / folder).glob("*.json")
+    }
+    assert set(names) == everywhere and "events/health.json" in names
     folders = [str(Path(name).parent) for name in names]
-    assert folders == sorted(folders, key=["events", "events/v2", "events/principals"].index)
+    assert folders == sorted(folders, key=list(replay.EVENT_FOLDERS).index)
 
 
 def test_events_can_be_named_by_path_or_glob():
-    chosen = replay.select("events/me.json, events/v2/me*.json")
-    assert [str(path.relative_to(ROOT)) for path in chosen] == [
-        "events/me.json",
-        "events/v2/me-delete.json",
-        "events/v2/me-patch.json",
-        "events/v2/me.json",
-    ]
+    chosen = replay.select("events/health.json, events/health*.json")
+    assert [str(path.relative_to(ROOT)) for path in chosen] == ["events/health.json", "events/health-deep.json"]
 
 
 def test_an_event_name_that_matches_nothing_is_refused():
     with pytest.raises(ValueError, match=r"events/nope\.json"):
-        replay.select("events/me.json events/nope.json")
+        replay.select("events/health.json events/nope.json")
 
 
-def test_each_event_reaches_the_function_the_template_routes_it_to():
-    chosen = events("events/me.json", "events/health.json", "events/authorizer-token.json")
+def test_each_event_reaches_the_function_the_template_routes_it_to(tmp_path):
+    guarded = json.loads((ROOT / "events/health.json").read_text())
+    guarded["headers"]["Authorization"] = "Bearer {{LOCAL_TOKEN}}"
+    (tmp_path / "with-token.json").write_text(json.dumps(guarded))
+    chosen = replay.load(
+        [ROOT / "events/health.json", ROOT / "events/authorizer-token.json", tmp_path / "with-token.json"]
+    )
     loaded = {item.name: item for item in chosen}
-    assert loaded["events/me.json"].function == "MeFunction"
+    assert loaded["events/health.json"].function == "HealthFunction"
     assert loaded["events/health.json"].handler == "handlers.health.lambda_handler"
     assert loaded["events/authorizer-token.json"].route == "authorizer"
-    assert "{{LOCAL_TOKEN}}" not in loaded["events/me.json"].as_json()
+    assert "{{LOCAL_TOKEN}}" not in loaded[str(tmp_path / "with-token.json")].as_json()
 
 
-def test_routes_show_the_query_string():
-    assert [item.route for item in events("events/health-deep.json", "events/v2/users.json")] == [
-        "GET /health?deep=true",
-        "GET /users?limit=10",
-    ]
+def test_routes_show_the_query_string(tmp_path):
+    http = json.loads((ROOT / "events/v2/health.json").read_text())
+    http.update(rawQueryString="deep=true", queryStringParameters={"deep": "true"})
+    (tmp_path / "health-deep.json").write_text(json.dumps(http))
+    chosen = replay.load([ROOT / "events/health-deep.json", tmp_path / "health-deep.json"])
+    assert [item.route for item in chosen] == ["GET /health?deep=true", "GET /health?deep=true"]
+
+
+def replay_event(name: str, method: str, path: str) -> replay.ReplayEvent:
+    return replay.ReplayEvent(name, {}, "NotesFunction", "handlers.notes.lambda_handler", method, path)
 
 
 def test_a_function_cold_starts_on_its_plainest_read():
-    me = events("events/me-delete.json", "events/me-patch.json", "events/me.json", "events/v2/me.json")
+    notes = [
+        replay_event("events/note-delete.json", "DELETE", "/notes/1"),
+        replay_event("events/notes-post.json", "POST", "/notes"),
+        replay_event("events/notes.json", "GET", "/notes"),
+        replay_event("events/v2/notes.json", "GET", "/notes"),
+    ]
     health = events("events/health-deep.json", "events/health.json")
-    assert (replay.cold_event(me).name, replay.cold_event(health).name) == ("events/me.json", "events/health.json")
+    assert (replay.cold_event(notes).name, replay.cold_event(health).name) == (
+        "events/notes.json",
+        "events/health.json",
+    )
 
 
 def test_only_delete_events_put_the_profile_back_first():
-    restoring = [
-        item.name
-        for item in events("events/me.json", "events/me-patch.json", "events/me-delete.json")
-        if item.restores_profile
+    chosen = [
+        replay_event("events/note.json", "GET", "/notes/1"),
+        replay_event("events/note-patch.json", "PATCH", "/notes/1"),
+        replay_event("events/note-delete.json", "DELETE", "/notes/1"),
     ]
-    assert restoring == ["events/me-delete.json"]
+    assert [item.name for item in chosen if item.restores_profile] == ["events/note-delete.json"]
 
 
 def test_baselines_replay_only_the_routes_they_serve():
-    served = [
-        item.name
-        for item in events(
-            "events/me.json",
-            "events/v2/me.json",
-            "events/health-deep.json",
-            "events/health.json",
-            "events/principals/rest-cognito.json",
-        )
-        if subjects.serves_baseline(item)
-    ]
-    assert served == ["events/me.json", "events/health.json", "events/principals/rest-cognito.json"]
+    chosen = events("events/v2/health.json", "events/health-deep.json", "events/health.json")
+    assert [item.name for item in chosen if subjects.serves_baseline(item)] == ["events/health.json"]
 
 
 # Warm runs in worker processes
@@ -149,32 +157,24 @@ def test_baselines_replay_only_the_routes_they_serve():
 
 def test_warm_replay_times_every_invocation_of_every_event(bench_database):
     _, env = bench_database
-    subject = subjects.function("MeFunction", "handlers.me.lambda_handler", env)
-    cases = [warm.WarmCase(subject, item) for item in events("events/me.json", "events/me-patch.json")]
+    subject = subjects.function("HealthFunction", "handlers.health.lambda_handler", env)
+    cases = [warm.WarmCase(subject, item) for item in events("events/health.json", "events/health-deep.json")]
     durations = warm.alternate(cases, count=7, warmup=2, chunk=3)
     assert {key: len(values) for key, values in durations.items()} == {case.key: 7 for case in cases}
     assert all(value > 0 for values in durations.values() for value in values)
-
-
-def test_warm_delete_replays_delete_a_restored_profile_and_leave_it_restored(bench_database):
-    database, env = bench_database
-    subject = subjects.function("MeFunction", "handlers.me.lambda_handler", env)
-    delete = events("events/me-delete.json")[0]
-    warm.alternate([warm.WarmCase(subject, delete)], count=5, warmup=1, chunk=2)
-    assert database["profiles"].find_one({"_id": replay.SUBJECT}) == replay.subject_profile()
 
 
 def test_a_worker_whose_handler_answers_errors_stops_the_run(bench_database):
     _, env = bench_database
     unauthenticated = replay.ReplayEvent(
         "no-caller",
-        {"httpMethod": "GET", "path": "/me", "requestContext": {"requestId": "r"}},
-        "MeFunction",
-        "handlers.me.lambda_handler",
+        {"httpMethod": "GET", "path": "/parcels", "requestContext": {"requestId": "r"}},
+        "ParcelsFunction",
+        PARCELS,
         "GET",
-        "/me",
+        "/parcels",
     )
-    subject = subjects.function("MeFunction", "handlers.me.lambda_handler", env)
+    subject = subjects.function("ParcelsFunction", PARCELS, env)
     with pytest.raises(warm.WorkerError, match="401"):
         warm.alternate([warm.WarmCase(subject, unauthenticated)], count=2, warmup=0, chunk=2)
 
@@ -201,8 +201,8 @@ def test_a_cold_start_is_split_into_interpreter_import_and_first_call(bench_data
 
 def test_the_floor_loads_the_same_drivers_and_makes_the_one_call(bench_database, event_file, tmp_path):
     _, env = bench_database
-    item = events("events/me.json")[0]
-    function = cold.sample(subjects.function("MeFunction", item.handler, env), event_file(item), tmp_path)
+    item = events("events/health-deep.json")[0]
+    function = cold.sample(subjects.function("HealthFunction", item.handler, env), event_file(item), tmp_path)
     floor = cold.sample(subjects.floor(list(function.drivers), env), event_file(item), tmp_path)
     assert function.status == "200" and floor.status == "ok"
     assert {"pymongo", "orjson"} <= set(floor.drivers) and "jwt" not in floor.drivers
@@ -470,15 +470,15 @@ def test_events_for_a_deployed_function_are_those_routed_to_its_logical_id():
 def test_boto3_invokes_the_function_under_aws_lambda_rie_and_reads_its_reports(mongo_uri, monkeypatch):
     monkeypatch.setenv("MONGODB_URI", mongo_uri)
     monkeypatch.setenv("BENCH_DATABASE", f"bench_{uuid.uuid4().hex[:10]}")
-    chosen = events("events/me.json", "events/v2/me.json")
-    with lambda_bench.local_function("MeFunction", chosen[0].handler) as (endpoint, log_file):
+    chosen = events("events/health.json", "events/v2/health.json")
+    with lambda_bench.local_function("HealthFunction", chosen[0].handler) as (endpoint, log_file):
         client = lambda_bench.lambda_client(endpoint, None)
         invocations = lambda_bench.run(client, lambda_bench.RIE_FUNCTION_NAME, chosen, 2, log_file)
     assert [(item.event, item.status) for item in invocations] == [(item.name, "200") for item in chosen] * 2
     assert all(item.report["Duration"] > 0 and item.client_ms > 0 for item in invocations)
     assert "Init Duration" in invocations[0].report
     assert "Init Duration" not in invocations[1].report
-    assert "first invocation (events/me.json)" in lambda_bench.render(invocations)
+    assert "first invocation (events/health.json)" in lambda_bench.render(invocations)
 
 
 # End to end over HTTP
@@ -701,5 +701,6 @@ def test_the_runtimes_command_refuses_a_version_no_interpreter_is_found_for(caps
     from bench import runtimes
 
     monkeypatch.setenv("LAMBDA_PYTHON", "")
-    assert runtimes.main(["--versions", "2.0", "--instructions-warm-count", "0"]) == 2
+    arguments = ["--versions", "2.0", "--events", "events/health.json", "--instructions-warm-count", "0"]
+    assert runtimes.main(arguments) == 2
     assert "no Python 2.0 interpreter found" in capsys.readouterr().err

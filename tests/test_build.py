@@ -27,14 +27,6 @@ DRIVER = {"pymongo", "bson", "gridfs", "dns"}  # pymongo's distribution, and dns
 
 
 @pytest.fixture(scope="session")
-def built(tmp_path_factory):
-    """The build folder, built once for the session like `make build` does."""
-    out = tmp_path_factory.mktemp("build")
-    build.build(out)
-    return out
-
-
-@pytest.fixture(scope="session")
 def lambda_python() -> str:
     return build.find_interpreter(build.runtime_version(samtemplate.load()))
 
@@ -104,8 +96,9 @@ def test_nothing_from_tests_events_or_tools_is_packaged(built):
 
 
 def test_native_code_is_for_linux_arm64_and_the_runtimes_python(built):
-    native = [name for name in names_in(built, "MeFunction") if name.endswith(".so")]
-    assert native and all(name.endswith(NATIVE) for name in native)
+    for function in API_FUNCTIONS:
+        native = [name for name in names_in(built, function) if name.endswith(".so")]
+        assert native and all(name.endswith(NATIVE) for name in native), function
 
 
 def test_every_source_file_has_unchecked_hash_bytecode_for_the_runtime(built, lambda_python):
@@ -201,22 +194,6 @@ def test_a_new_resource_built_from_the_toolkit_reaches_no_profile_module_and_no_
     assert not {name for name in found.modules if name.split(".")[0] == "profiles"}
     assert "tzdata" not in found.third_party
     assert found.third_party - imports.RUNTIME_PROVIDED == {"orjson", "pymongo", "bson"}
-
-
-def test_only_the_function_that_checks_time_zones_holds_tzdata(built):
-    for function, module in MODULES.items():
-        holds = "tzdata" in top_level(built, function)
-        assert holds == ("profiles.schema" in imports.closure(module).modules), function
-    assert "tzdata" in top_level(built, "MeFunction")
-
-
-def test_the_profile_modules_are_only_in_the_functions_that_use_them(built):
-    for function, module in MODULES.items():
-        used = {str(path.relative_to(imports.ROOT)) for path in imports.closure(module).modules.values()}
-        assert names_in(built, function) & PROFILE_MODULES == used & PROFILE_MODULES, function
-    assert not names_in(built, "HealthFunction") & PROFILE_MODULES
-    assert not names_in(built, AUTHORIZER) & PROFILE_MODULES
-    assert "profiles/schema.py" not in names_in(built, "UsersFunction")  # it reads profiles, never checks a body
 
 
 def test_the_authorizer_never_holds_the_driver_and_health_holds_it_only_for_its_deep_check(built):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -20,7 +21,8 @@ import pymongo
 import pytest
 
 from shared import tokens
-from tools import seed
+from tests.fixtures.resources import parcels
+from tests.test_tutorial import copy_of_the_repository
 
 ROOT = Path(__file__).resolve().parent.parent
 # Variables a developer's shell may hold that would change what the commands do.
@@ -35,10 +37,10 @@ def clean_environment(**overrides: str) -> dict[str, str]:
     return {**env, "STAGE": "local", **overrides}
 
 
-def run(module: str, *arguments: str, timeout: float = 60, **env: str) -> subprocess.CompletedProcess:
+def run(module: str, *arguments: str, timeout: float = 60, cwd: Path = ROOT, **env: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", module, *arguments],
-        cwd=ROOT,
+        cwd=cwd,
         env=clean_environment(**env),
         capture_output=True,
         text=True,
@@ -47,11 +49,11 @@ def run(module: str, *arguments: str, timeout: float = 60, **env: str) -> subpro
     )
 
 
-def make(*arguments: str, timeout: float = 120, **env: str) -> subprocess.CompletedProcess:
+def make(*arguments: str, timeout: float = 120, cwd: Path = ROOT, **env: str) -> subprocess.CompletedProcess:
     command = ["make", "-s", "-o", ".venv/.installed", *arguments]  # never reinstall the virtualenv from a test
     return subprocess.run(
         command,
-        cwd=ROOT,
+        cwd=cwd,
         env=clean_environment(**env),
         capture_output=True,
         text=True,
@@ -68,6 +70,19 @@ def one_line_error(result: subprocess.CompletedProcess, command: str) -> str:
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith(f"{command}: "), lines[0]
     return lines[0]
+
+
+@pytest.fixture(scope="module")
+def with_parcels(tmp_path_factory) -> Path:
+    """A copy of the repository with the parcels resource added as a person adds one: its module, then make generate.
+
+    The commands that need a guarded route, an index or a SEED run there, whatever resources the repository has.
+    """
+    repository = copy_of_the_repository(tmp_path_factory.mktemp("with-parcels"))
+    shutil.copy(ROOT / "tests" / "fixtures" / "resources" / "parcels.py", repository / "handlers" / "parcels.py")
+    generated = run("tools.generate", cwd=repository)
+    assert generated.returncode == 0, generated.stderr
+    return repository
 
 
 def closed_port() -> int:
@@ -179,29 +194,44 @@ def test_invoke_says_the_authorizer_uses_no_database():
     assert result.returncode == 0 and "database: none (the authorizer uses none)" in result.stderr
 
 
-def test_invoke_with_db_fresh_uses_a_new_database_and_drops_it(mongo_uri, test_client):
-    result = run("tools.invoke", "events/me.json", "--db", "fresh", MONGODB_URI=mongo_uri, MONGODB_DATABASE="invoke")
+def invoked(result: subprocess.CompletedProcess) -> dict:
+    """The answer ``make invoke`` printed."""
+    return json.loads(result.stdout[result.stdout.index("{\n") :])
+
+
+def test_invoke_with_db_fresh_uses_a_new_database_and_drops_it(mongo_uri, test_client, with_parcels):
+    result = run(
+        "tools.invoke",
+        "events/parcels-post.json",
+        "--db",
+        "fresh",
+        cwd=with_parcels,
+        MONGODB_URI=mongo_uri,
+        MONGODB_DATABASE="invoke",
+    )
     assert result.returncode == 0, result.stderr
     [line] = [line for line in result.stderr.splitlines() if line.startswith("database: ")]
     fresh = re.search(
         r" (invoke_fresh_[0-9a-f]{8}) \(MONGODB_URI; DB=fresh: a new database, dropped at the end\)", line
     )
     assert fresh, line
-    assert '\\"id\\":\\"alice\\"' in result.stdout  # the profile was created in it...
+    assert invoked(result)["statusCode"] == 201  # the parcel was stored in it...
     assert fresh[1] not in test_client.list_database_names()  # ...which is gone
 
 
-def test_invoke_with_db_fresh_and_no_server_starts_one_on_a_temporary_folder():
+def test_invoke_with_db_fresh_and_no_server_starts_one_on_a_temporary_folder(with_parcels):
     port = closed_port()
-    result = run("tools.invoke", "events/users.json", "--db", "fresh", DB_PORT=str(port), timeout=120)
+    result = run(
+        "tools.invoke", "events/parcels.json", "--db", "fresh", cwd=with_parcels, DB_PORT=str(port), timeout=120
+    )
     assert result.returncode == 0, result.stderr
     assert (
         f"database: mongodb://127.0.0.1:{port}/ app (a local server started on DB_PORT {port}; data in a "
         f"temporary folder deleted at the end (DB=fresh))"
     ) in result.stderr
     assert "seed: app is empty: storing the SEED documents of handlers/ first" in result.stderr
-    listed = json.loads(json.loads(result.stdout[result.stdout.index("{\n") :])["body"])["items"]
-    assert [item["id"] for item in listed] == [document["_id"] for document in seed.seeds().get("profiles", [])]
+    listed = json.loads(invoked(result)["body"])["items"]
+    assert [item["id"] for item in listed] == [str(document["_id"]) for document in parcels.SEED["parcels"]]
 
 
 def test_make_invoke_passes_an_event_path_with_spaces_and_quotes(tmp_path):
@@ -212,12 +242,15 @@ def test_make_invoke_passes_an_event_path_with_spaces_and_quotes(tmp_path):
     assert '"statusCode": 200' in result.stdout
 
 
-def test_invoke_outside_the_local_stage_refuses_a_local_token_event_in_one_line():
-    line = one_line_error(run("tools.invoke", "events/me.json", STAGE="prod"), "make invoke")
+def test_invoke_outside_the_local_stage_refuses_a_local_token_event_in_one_line(tmp_path):
+    event = json.loads((ROOT / "events/health.json").read_text())
+    event["headers"]["Authorization"] = "Bearer {{LOCAL_TOKEN}}"
+    (tmp_path / "guarded.json").write_text(json.dumps(event))
+    line = one_line_error(run("tools.invoke", str(tmp_path / "guarded.json"), STAGE="prod"), "make invoke")
     assert line == (
-        "make invoke: events/me.json asks for a local token ({{LOCAL_TOKEN}}), and local tokens are for "
-        "STAGE=local only, but STAGE is 'prod': unset STAGE, or put a token valid at 'prod' in the event "
-        "instead of {{LOCAL_TOKEN}}"
+        f"make invoke: {tmp_path / 'guarded.json'} asks for a local token "
+        "({{LOCAL_TOKEN}}), and local tokens are for STAGE=local only, but STAGE is 'prod': unset STAGE, or put a "
+        "token valid at 'prod' in the event instead of {{LOCAL_TOKEN}}"
     )
 
 
@@ -339,11 +372,11 @@ def test_make_serve_reloads_unless_reload_is_0(variables, state):
     assert first.rstrip().endswith(f", logs human, {state})"), first
 
 
-def test_serve_with_a_production_stage_and_a_bad_database_uri_says_each_in_one_line(tmp_path):
+def test_serve_with_a_production_stage_and_a_bad_database_uri_says_each_in_one_line(tmp_path, with_parcels):
     from tests.fixtures.gateway_server import LocalGateway
 
     env = {**clean_environment(), "STAGE": "prod", "MONGODB_URI": "notauri"}
-    gateway = LocalGateway(tmp_path / "gateway.log", env=env)
+    gateway = LocalGateway(tmp_path / "gateway.log", env=env, cwd=with_parcels)
     try:
         answer = gateway.request("GET", "/health")
         assert (answer.status, answer.header("content-type")) == (500, "application/problem+json")
@@ -355,7 +388,7 @@ def test_serve_with_a_production_stage_and_a_bad_database_uri_says_each_in_one_l
             text=True,
             check=True,
         ).stdout.strip()
-        assert gateway.request("GET", "/me", {"Authorization": f"Bearer {token}"}).status == 500
+        assert gateway.request("GET", "/parcels", {"Authorization": f"Bearer {token}"}).status == 500
     finally:
         gateway.stop()
     log = gateway.log()
@@ -369,8 +402,8 @@ def test_serve_with_a_production_stage_and_a_bad_database_uri_says_each_in_one_l
         "; ConfigError: MONGODB_URI must start with mongodb:// or mongodb+srv:// (or be a secret "
         "reference: arn:...:secret:... or ssm:/name), got a value starting 'notauri')"
     )
-    [me] = [line for line in log.splitlines() if " GET /me 500 " in line]
-    assert "ConfigError: JWT_SECRET or JWT_JWKS_URL must be set when STAGE is 'prod'" in me
+    [guarded] = [line for line in log.splitlines() if " GET /parcels 500 " in line]
+    assert "ConfigError: JWT_SECRET or JWT_JWKS_URL must be set when STAGE is 'prod'" in guarded
 
 
 # make token
@@ -458,18 +491,19 @@ def test_indexes_refuses_a_bad_setting_in_one_line(env, complaint):
     assert complaint in one_line_error(run("tools.indexes", **env), "make indexes")
 
 
-def test_indexes_on_an_unreachable_database_fails_in_one_line_within_its_timeout():
+def test_indexes_on_an_unreachable_database_fails_in_one_line_within_its_timeout(with_parcels):
     uri = f"mongodb://app:s3cret@127.0.0.1:{closed_port()}/"
-    result = run("tools.indexes", MONGODB_URI=uri, MONGODB_TIMEOUT_MS="300", timeout=30)
+    result = run("tools.indexes", cwd=with_parcels, MONGODB_URI=uri, MONGODB_TIMEOUT_MS="300", timeout=30)
     line = one_line_error(result, "make indexes")
     assert line.endswith("no answer within MONGODB_TIMEOUT_MS=300 ms") and "s3cret" not in line
 
 
-def test_make_indexes_creates_the_indexes(mongo_uri):
+def test_make_indexes_creates_the_indexes(mongo_uri, with_parcels):
     database = f"test_indexes_{uuid.uuid4().hex[:8]}"
-    result = make("indexes", MONGODB_URI=mongo_uri, MONGODB_DATABASE=database)
+    result = make("indexes", cwd=with_parcels, MONGODB_URI=mongo_uri, MONGODB_DATABASE=database)
     assert result.returncode == 0, result.stderr
-    assert f"index ready: {database}.profiles_newest_first" in result.stdout
+    for index in parcels.INDEXES["parcels"]:
+        assert f"index ready: {database}.{index.document['name']}" in result.stdout
     with pymongo.MongoClient(mongo_uri) as client:
         client.drop_database(database)
 
@@ -477,9 +511,10 @@ def test_make_indexes_creates_the_indexes(mongo_uri):
 # make seed
 
 
-def test_seed_on_an_unreachable_database_fails_in_one_line_within_its_timeout():
+def test_seed_on_an_unreachable_database_fails_in_one_line_within_its_timeout(with_parcels):
     uri = f"mongodb://app:s3cret@127.0.0.1:{closed_port()}/"
-    line = one_line_error(run("tools.seed", MONGODB_URI=uri, MONGODB_TIMEOUT_MS="300", timeout=30), "make seed")
+    result = run("tools.seed", cwd=with_parcels, MONGODB_URI=uri, MONGODB_TIMEOUT_MS="300", timeout=30)
+    line = one_line_error(result, "make seed")
     assert line.startswith("make seed: cannot store the SEED documents on mongodb://") and "s3cret" not in line
 
 
@@ -488,13 +523,15 @@ def test_make_seed_refuses_a_bad_db_port_in_one_line():
     assert line == "make seed: DB_PORT must be a port number from 1 to 65535, got 'abc'"
 
 
-def test_make_seed_stores_the_seed_documents(mongo_uri):
+def test_make_seed_stores_the_seed_documents(mongo_uri, with_parcels):
     database = f"test_seed_{uuid.uuid4().hex[:8]}"
-    result = make("seed", MONGODB_URI=mongo_uri, MONGODB_DATABASE=database)
+    result = make("seed", cwd=with_parcels, MONGODB_URI=mongo_uri, MONGODB_DATABASE=database)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("seed: ") and "stored" in result.stdout
     with pymongo.MongoClient(mongo_uri) as client:
+        stored = list(client[database]["parcels"].find({}, {"_id": 1}))
         client.drop_database(database)
+    assert stored == [{"_id": document["_id"]} for document in parcels.SEED["parcels"]]
 
 
 # make db, make soak and the benchmark commands: a bad argument is one line, before anything starts

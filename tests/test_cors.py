@@ -2,13 +2,14 @@
 
 import pytest
 
-from handlers import health, me
+from handlers import health
 from tests.apigw import parsed, rest_authorizer, rest_event
+from tests.fixtures.resources import parcels
 
 APP = "https://app.example.com"
 
 
-def preflight(origin, method="PATCH", path="/me", handler=me):
+def preflight(origin, method="POST", path="/parcels", handler=parcels):
     headers = {
         "Origin": origin,
         "Access-Control-Request-Method": method,
@@ -26,7 +27,7 @@ def test_preflight_from_an_allowed_origin_is_204_with_cors_headers(allow_app):
     status, headers, body = preflight(APP)
     assert (status, body) == (204, None)
     assert headers["access-control-allow-origin"] == APP
-    assert headers["access-control-allow-methods"] == "DELETE, GET, OPTIONS, PATCH"
+    assert headers["access-control-allow-methods"] == "GET, OPTIONS, POST"
     assert "authorization" in headers["access-control-allow-headers"]
     assert headers["vary"] == "origin"
     assert "access-control-allow-credentials" not in headers
@@ -77,16 +78,16 @@ def test_wildcard_origin_answers_star(environment):
 
 
 def test_actual_response_to_an_allowed_origin_carries_cors_headers(allow_app, database):
-    event = rest_event("GET", "/me", headers={"Origin": APP}, authorizer=rest_authorizer())
-    status, headers, _ = parsed(me.lambda_handler(event, None))
+    event = rest_event("GET", "/parcels", headers={"Origin": APP}, authorizer=rest_authorizer())
+    status, headers, _ = parsed(parcels.lambda_handler(event, None))
     assert status == 200
     assert headers["access-control-allow-origin"] == APP
     assert "etag" in headers["access-control-expose-headers"]
 
 
 def test_error_response_to_an_allowed_origin_carries_cors_headers(allow_app):
-    event = rest_event("GET", "/me", headers={"Origin": APP})
-    status, headers, _ = parsed(me.lambda_handler(event, None))
+    event = rest_event("GET", "/parcels", headers={"Origin": APP})
+    status, headers, _ = parsed(parcels.lambda_handler(event, None))
     assert status == 401 and headers["access-control-allow-origin"] == APP
 
 

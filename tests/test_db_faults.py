@@ -5,12 +5,13 @@ import time
 import pytest
 
 from bench.netdelay import DelayProxy
-from handlers import me
 from shared import db, secrets
 from tests.apigw import parsed, rest_authorizer, rest_event
+from tests.fixtures.resources import parcels
 from tools import localdb, loopback
 
 TIMEOUT_MS = 500
+LINE = {"sku": "SKU-1", "quantity": 1, "price": 2.5}
 
 
 @pytest.fixture
@@ -33,17 +34,23 @@ def own_server(tmp_path, environment):
     stop()
 
 
-def get_me():
+def call(method: str, path: str, body: dict | None = None):
+    """The parsed answer of the fixture resource to an authorized caller's request, and how long it took."""
     started = time.monotonic()
-    result = parsed(me.lambda_handler(rest_event("GET", "/me", authorizer=rest_authorizer()), None))
+    event = rest_event(method, path, body=body, authorizer=rest_authorizer())
+    result = parsed(parcels.lambda_handler(event, None))
     return result, time.monotonic() - started
+
+
+def list_parcels():
+    return call("GET", "/parcels")
 
 
 def test_stopped_database_gives_503_within_the_timeout(own_server):
     stop, _ = own_server
-    assert get_me()[0][0] == 200
+    assert list_parcels()[0][0] == 200
     stop()
-    (status, headers, problem), elapsed = get_me()
+    (status, headers, problem), elapsed = list_parcels()
     assert status == 503 and headers["retry-after"] == "1"
     assert problem["type"].endswith("/dependency-unavailable")
     assert elapsed < TIMEOUT_MS / 1000 + 1.5
@@ -51,33 +58,34 @@ def test_stopped_database_gives_503_within_the_timeout(own_server):
 
 def test_restarted_database_serves_the_next_request_with_the_same_client(own_server):
     stop, restart = own_server
-    assert get_me()[0][0] == 200
+    (status, _, parcel), _ = call("POST", "/parcels", {"recipient": "Bob", "lines": [LINE]})
+    assert status == 201
     client = db.client()
     stop()
-    assert get_me()[0][0] == 503
+    assert list_parcels()[0][0] == 503
     restart()
-    (status, _, body), _ = get_me()
-    assert (status, body["id"]) == (200, "alice")
+    (status, _, body), _ = list_parcels()
+    assert (status, [item["id"] for item in body["items"]]) == (200, [parcel["id"]])
     assert db.client() is client
 
 
 def test_unreachable_database_never_hangs(environment):
     environment(MONGODB_URI="mongodb://192.0.2.1:27017/", MONGODB_TIMEOUT_MS=str(TIMEOUT_MS))
-    (status, _, _), elapsed = get_me()
+    (status, _, _), elapsed = list_parcels()
     assert status == 503
     assert elapsed < TIMEOUT_MS / 1000 + 1.5
 
 
 def test_problem_never_shows_the_driver_message(environment):
     environment(MONGODB_URI="mongodb://user:hunter2@127.0.0.1:1/", MONGODB_TIMEOUT_MS=str(TIMEOUT_MS))
-    (status, _, problem), _ = get_me()
+    (status, _, problem), _ = list_parcels()
     assert status == 503
     assert "hunter2" not in str(problem) and "127.0.0.1" not in str(problem)
 
 
 def test_database_warning_log_redacts_credentials(environment, capsys):
     environment(MONGODB_URI="mongodb://user:hunter2@127.0.0.1:1/", MONGODB_TIMEOUT_MS=str(TIMEOUT_MS))
-    get_me()
+    list_parcels()
     log = capsys.readouterr().out
     assert "database unavailable" in log and "hunter2" not in log
 
@@ -85,7 +93,7 @@ def test_database_warning_log_redacts_credentials(environment, capsys):
 def test_missing_uri_is_a_500_that_names_nothing(environment, capsys, monkeypatch):
     monkeypatch.delenv("MONGODB_URI", raising=False)
     environment()
-    (status, _, problem), _ = get_me()
+    (status, _, problem), _ = list_parcels()
     assert status == 500 and "MONGODB_URI" not in str(problem)
     assert "MONGODB_URI is not set" in capsys.readouterr().out
 
@@ -98,13 +106,13 @@ def test_stalled_database_gives_503_within_the_timeout_then_recovers(mongo_port,
         MONGODB_DATABASE="stall_test",
     )
     try:
-        assert get_me()[0][0] == 200
+        assert list_parcels()[0][0] == 200
         proxy.stalled.set()
-        (status, _, _), elapsed = get_me()
+        (status, _, _), elapsed = list_parcels()
         assert status == 503
         assert elapsed < TIMEOUT_MS / 1000 + 1.5
         proxy.stalled.clear()
-        assert get_me()[0][0] == 200
+        assert list_parcels()[0][0] == 200
     finally:
         proxy.close()
         db.client().drop_database("stall_test")
@@ -118,7 +126,7 @@ def test_stalled_database_gives_503_within_the_timeout_then_recovers(mongo_port,
 )
 def test_a_uri_that_turns_off_certificate_verification_is_refused(environment, capsys, option):
     environment(MONGODB_URI=f"mongodb://127.0.0.1:1/?tls=true&{option}", MONGODB_TIMEOUT_MS=str(TIMEOUT_MS))
-    (status, _, _), _ = get_me()
+    (status, _, _), _ = list_parcels()
     assert status == 500
     assert "turns off TLS certificate verification" in capsys.readouterr().out
 
@@ -145,14 +153,16 @@ def rotation(aws, environment, mongo_uri, monkeypatch):
 
     refused, _ = refused_and_accepted(mongo_uri)
     arn = create_secret(aws, "db", refused)
-    environment(MONGODB_URI=arn, MONGODB_TIMEOUT_MS=str(TIMEOUT_MS), MONGODB_DATABASE="rotation_test")
+    # The default timeout: longer than the driver's wait (0.5 s) to check a server again after it refused a
+    # handshake, so that each request meets the refusal itself rather than a server not yet selectable.
+    environment(MONGODB_URI=arn, MONGODB_DATABASE="rotation_test")
     monkeypatch.setattr(db, "_renewed_at", -db.RENEW_INTERVAL_SECONDS)
     assert secrets.resolve(arn) == refused
     return aws, arn
 
 
 def test_refused_credentials_are_a_503_that_names_nothing(rotation, capsys):
-    (status, headers, problem), _ = get_me()
+    (status, headers, problem), _ = list_parcels()
     assert status == 503 and headers["retry-after"] == "1"
     assert "hunter2" not in str(problem) and "hunter2" not in capsys.readouterr().out
 
@@ -163,9 +173,9 @@ def test_after_a_rotation_the_secret_is_fetched_again_and_the_next_request_uses_
     aws, arn = rotation
     _, accepted = refused_and_accepted(mongo_uri)
     seed("secretsmanager", aws).put_secret_value(SecretId=arn, SecretString=accepted)
-    assert get_me()[0][0] == 503
+    assert list_parcels()[0][0] == 503
     assert secrets.resolve(arn) == accepted
-    assert get_me()[0][0] == 200
+    assert list_parcels()[0][0] == 200
 
 
 def test_the_secret_is_fetched_again_at_most_once_per_interval(rotation, mongo_uri, monkeypatch):
@@ -175,13 +185,13 @@ def test_the_secret_is_fetched_again_at_most_once_per_interval(rotation, mongo_u
     _, accepted = refused_and_accepted(mongo_uri)
     fetches = []
     monkeypatch.setattr(secrets, "fetch", lambda value, fetch=secrets.fetch: fetches.append(value) or fetch(value))
-    assert get_me()[0][0] == 503  # fetched again: still the refused value
+    assert list_parcels()[0][0] == 503  # fetched again: still the refused value
     seed("secretsmanager", aws).put_secret_value(SecretId=arn, SecretString=accepted)
-    assert get_me()[0][0] == 503  # refused again within the interval: not fetched
+    assert list_parcels()[0][0] == 503  # refused again within the interval: not fetched
     assert fetches == [arn]
     monkeypatch.setattr(db, "_renewed_at", -db.RENEW_INTERVAL_SECONDS)  # the interval has passed
-    assert get_me()[0][0] == 503
-    assert get_me()[0][0] == 200
+    assert list_parcels()[0][0] == 503
+    assert list_parcels()[0][0] == 200
     assert fetches == [arn, arn]
 
 
@@ -189,4 +199,4 @@ def test_refused_credentials_in_a_plain_uri_fetch_nothing(environment, mongo_uri
     refused, _ = refused_and_accepted(mongo_uri)
     environment(MONGODB_URI=refused, MONGODB_TIMEOUT_MS=str(TIMEOUT_MS))
     monkeypatch.setattr(secrets, "fetch", lambda value: pytest.fail("nothing to fetch"))
-    assert get_me()[0][0] == 503
+    assert list_parcels()[0][0] == 503

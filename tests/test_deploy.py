@@ -15,7 +15,9 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from handlers import health, me
+from handlers import health
+from shared.responses import json_response
+from shared.router import Router
 from tests.apigw import rest_event
 from tools import deploy, samtemplate
 from tools.checks import sam
@@ -179,10 +181,18 @@ def test_the_api_url_comes_from_the_stack_outputs(monkeypatch):
         assert deploy.api_url(client, "bare-api-dev") == "https://a1b2c3.execute-api.eu-west-1.amazonaws.com/dev"
 
 
-class StageOnLoopback(BaseHTTPRequestHandler):
-    """The stage's two smoke-tested routes, answered by the real handlers from REST API events."""
+caller = Router("caller")  # the route behind the authorizer that the smoke test calls
 
-    functions = {"/dev/health": health.lambda_handler, "/dev/me": me.lambda_handler}
+
+@caller.get("/me")
+def read_caller(request):
+    return json_response({"sub": request.principal.sub})
+
+
+class StageOnLoopback(BaseHTTPRequestHandler):
+    """The stage's two smoke-tested routes, answered by the real health handler and a router from REST API events."""
+
+    functions = {"/dev/health": health.lambda_handler, "/dev/me": caller.dispatch}
 
     def do_GET(self):
         function = self.functions.get(self.path)
@@ -207,11 +217,11 @@ def stage_url():
 
 
 def test_the_smoke_test_passes_on_health_200_and_me_401(stage_url):
-    assert deploy.smoke(stage_url, attempts=1) == []
+    assert deploy.smoke(stage_url, "/me", attempts=1) == []
 
 
 def test_the_smoke_test_reports_a_stage_that_answers_wrongly(stage_url):
-    assert deploy.smoke(stage_url.removesuffix("/dev") + "/prod", attempts=2, pause_seconds=0.01) == [
+    assert deploy.smoke(stage_url.removesuffix("/dev") + "/prod", "/me", attempts=2, pause_seconds=0.01) == [
         "GET /health answered 403, expected 200",
         "GET /me answered 403, expected 401",
     ]
@@ -318,12 +328,13 @@ def zips(tmp_path):
     return tmp_path
 
 
-def test_a_new_zip_changes_only_its_functions_revision(zips):
+@pytest.mark.parametrize("function", samtemplate.functions(samtemplate.load()))
+def test_a_new_zip_changes_only_its_functions_revision(zips, function):
     overrides = deploy.parameter_overrides("dev", environ=VALID)
     before = deploy.revisions(overrides, zips)
-    (zips / "MeFunction.zip").write_bytes(b"new code")
+    (zips / f"{function}.zip").write_bytes(b"new code")
     after = deploy.revisions(overrides, zips)
-    assert [name for name in before if before[name] != after[name]] == ["MeFunctionRevision"]
+    assert [name for name in before if before[name] != after[name]] == [f"{function}Revision"]
 
 
 def test_a_new_setting_changes_the_revision_of_the_functions_that_use_it(zips):
@@ -437,7 +448,7 @@ def test_the_smoke_test_of_a_stack_that_does_not_exist_says_to_deploy_first(monk
 
 
 def test_the_smoke_test_of_a_stage_nobody_answers_reports_it():
-    assert deploy.smoke("http://127.0.0.1:9/dev", attempts=1) == [
+    assert deploy.smoke("http://127.0.0.1:9/dev", "/me", attempts=1) == [
         "GET /health failed ([Errno 111] Connection refused), expected 200",
         "GET /me failed ([Errno 111] Connection refused), expected 401",
     ]
@@ -465,14 +476,14 @@ class StageWithAuthorizer(StageOnLoopback):
             result = {"statusCode": 401, "body": '{"message":"Unauthorized"}'}
         else:
             context = {"principalId": answer["principalId"], **answer["context"]}
-            result = me.lambda_handler(rest_event("GET", "/me", authorizer=context), None)
+            result = caller.dispatch(rest_event("GET", "/me", authorizer=context), None)
         self.send_response(result["statusCode"])
         self.end_headers()
         self.wfile.write((result.get("body") or "").encode())
 
 
 @pytest.fixture
-def stage_with_authorizer_url(configure, database):
+def stage_with_authorizer_url(configure):
     configure()
     server = ThreadingHTTPServer(("127.0.0.1", 0), StageWithAuthorizer)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -485,20 +496,42 @@ def stage_with_authorizer_url(configure, database):
 def test_the_smoke_test_with_a_valid_token_passes_when_the_authorizer_accepts_it(stage_with_authorizer_url):
     from tests.tokenkit import claims, sign
 
-    assert deploy.smoke(stage_with_authorizer_url, attempts=1, token=sign(claims(sub="smoke-test"))) == []
+    assert deploy.smoke(stage_with_authorizer_url, "/me", attempts=1, token=sign(claims(sub="smoke-test"))) == []
 
 
 def test_the_smoke_test_fails_when_the_authorizer_refuses_a_valid_token(stage_with_authorizer_url):
     from tests.tokenkit import claims, sign
 
     token = sign(claims(sub="smoke-test", iss="https://another-issuer.example.com/"))  # as a bad JwtIssuer does
-    assert deploy.smoke(stage_with_authorizer_url, attempts=1, token=f"Bearer {token}") == [
+    assert deploy.smoke(stage_with_authorizer_url, "/me", attempts=1, token=f"Bearer {token}") == [
         "GET /me with the smoke token answered 401, expected 200"
     ]
 
 
 def test_the_smoke_test_without_a_token_checks_only_health_and_the_401(stage_url):
-    assert deploy.smoke(stage_url, attempts=1, token="") == []
+    assert deploy.smoke(stage_url, "/me", attempts=1, token="") == []
+
+
+def test_an_api_without_a_guarded_route_is_smoke_tested_on_health_alone(stage_url):
+    assert deploy.smoke(stage_url, "", attempts=1, token="a-token") == []
+
+
+def test_the_smoke_test_calls_the_guarded_route_make_verify_checks(tmp_path):
+    template = tmp_path / "template.yaml"
+    template.write_text(
+        "Resources:\n"
+        "  NotesFunction:\n"
+        "    Type: AWS::Serverless::Function\n"
+        "    Properties:\n"
+        "      Handler: handlers.notes.lambda_handler\n"
+        "      Events:\n"
+        "        ListNotes: {Type: Api, Properties: {Path: /notes, Method: GET}}\n"
+        '        ReadNote: {Type: Api, Properties: {Path: "/notes/{note_id}", Method: GET}}\n'
+        "        Health: {Type: Api, Properties: {Path: /health, Method: GET, Auth: {Authorizer: NONE}}}\n"
+    )
+    assert deploy.smoked_route(template) == "/notes"
+    template.write_text(template.read_text().replace("Path: /notes, Method: GET", "Path: /notes, Method: POST"))
+    assert deploy.smoked_route(template) == ""
 
 
 def test_old_versions_no_alias_routes_to_are_pruned_after_a_deploy(monkeypatch):

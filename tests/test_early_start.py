@@ -17,7 +17,7 @@ from bench.netdelay import DelayProxy
 from shared import db, early, early_db, secrets
 from tests import tokenkit
 from tests.awskit import ACCOUNT, REGION, create_secret
-from tests.startkit import eventually, get_me, wait_for_early_start
+from tests.startkit import database_request, eventually, wait_for_early_start
 
 MISSING = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:not-yet"
 
@@ -38,7 +38,7 @@ def test_the_secret_is_fetched_and_a_connection_opened_before_any_request(aws, e
     wait_for_early_start()
     assert secrets.wait(arn)
     assert db._client is not None and eventually(lambda: proxy.connections == 1)  # the client's monitor
-    assert get_me() == 200
+    assert database_request() == 200
     assert proxy.connections == 2  # and the request opened the pooled connection it used
 
 
@@ -50,7 +50,7 @@ def test_a_request_during_the_early_start_waits_for_it_and_opens_no_connection_o
             MONGODB_DATABASE="early_start",
         )
         early_db.start()
-        assert get_me() == 200
+        assert database_request() == 200
         assert slow.connections == 2
     finally:
         slow.close()
@@ -61,7 +61,7 @@ def test_a_plain_uri_is_connected_early_too(environment, proxied_database):
     environment(MONGODB_URI=uri, MONGODB_DATABASE="early_start")
     early_db.start()
     wait_for_early_start()
-    assert eventually(lambda: proxy.connections == 1) and get_me() == 200 and proxy.connections == 2
+    assert eventually(lambda: proxy.connections == 1) and database_request() == 200 and proxy.connections == 2
 
 
 def test_under_provisioned_concurrency_the_first_pooled_connection_is_opened_early_too(
@@ -72,7 +72,7 @@ def test_under_provisioned_concurrency_the_first_pooled_connection_is_opened_ear
     environment(MONGODB_URI=uri, MONGODB_DATABASE="early_start")
     early_db.start()
     wait_for_early_start()
-    assert proxy.connections == 2 and get_me() == 200 and proxy.connections == 2  # nothing more to open
+    assert proxy.connections == 2 and database_request() == 200 and proxy.connections == 2  # nothing more to open
 
 
 def test_without_a_database_uri_nothing_starts(environment, monkeypatch):
@@ -92,9 +92,9 @@ def test_a_failed_early_fetch_is_the_first_requests_503_and_the_next_request_fet
     early_db.start()
     wait_for_early_start()
     assert proxy.connections == 0
-    assert get_me() == 503
+    assert database_request() == 503
     create_secret(aws, "not-yet", uri)
-    assert get_me() == 200
+    assert database_request() == 200
 
 
 def test_the_authorizer_prefetches_its_signing_secret(aws, configure):
@@ -127,8 +127,11 @@ def test_a_failed_prefetch_of_the_signing_secret_fails_the_first_call_and_the_ne
 
 
 def test_in_a_fresh_process_the_client_exists_when_the_handler_has_imported(aws, mongo_uri, tmp_path):
-    probe = (
-        "import threading, handlers.me, shared.db\n"
+    probe = (  # a handler module's first lines start early, then it imports the database module
+        "import threading\n"
+        "from shared import early_db\n"
+        "early_db.start()\n"
+        "import tests.fixtures.resources.parcels, shared.db\n"
         "print(shared.db._client is not None, [t.name for t in threading.enumerate() if t.name == 'db-connect'])"
     )
     env = {

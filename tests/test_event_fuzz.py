@@ -4,8 +4,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from handlers import health, me, users
+from handlers import health
 from tests.apigw import http_event, http_lambda_authorizer, rest_authorizer, rest_event
+from tests.fixtures.resources import parcels
 
 # Any text, and text JSON can spell but UTF-8 cannot hold (lone surrogates), beside NUL and U+202E.
 TEXT = st.text(max_size=20) | st.text(alphabet=st.sampled_from("a/\ud800\udfff\u202e\x00"), max_size=6)
@@ -28,19 +29,21 @@ EVENT_KEYS = [
     "requestContext",
 ]
 CONTEXT_KEYS = ["authorizer", "http", "requestId", "stage"]
+PARCEL = {"recipient": "Alice", "lines": [{"sku": "SKU-1", "quantity": 2, "price": 9.5}]}
+PARCEL_ID = "65f1a0c2e4b0a1b2c3d4e5f7"
 CASES = [
-    (me, "PATCH", "/me"),
-    (me, "GET", "/me"),
-    (users, "GET", "/users"),
-    (users, "GET", "/users/alice"),
+    (parcels, "POST", "/parcels"),
+    (parcels, "GET", "/parcels"),
+    (parcels, "GET", f"/parcels/{PARCEL_ID}"),
+    (parcels, "POST", f"/parcels/{PARCEL_ID}/cancel"),
     (health, "GET", "/health"),
 ]
 
 
 def valid_event(version: str, method: str, path: str) -> dict:
     if version == "2.0":
-        return http_event(method, path, body={"bio": "x"}, authorizer=http_lambda_authorizer())
-    return rest_event(method, path, body={"bio": "x"}, authorizer=rest_authorizer())
+        return http_event(method, path, body=PARCEL, authorizer=http_lambda_authorizer())
+    return rest_event(method, path, body=PARCEL, authorizer=rest_authorizer())
 
 
 @pytest.mark.parametrize("handler, method, path", CASES, ids=[f"{m} {p}" for _, m, p in CASES])

@@ -42,11 +42,12 @@ def test_removing_the_example_leaves_an_api_whose_generate_lint_and_suite_pass(t
         result = run(command, repository, env)
         assert result.returncode == 0, f"{command}:\n{result.stdout}{result.stderr}"
     template = samtemplate.load(repository / "template.yaml")
-    assert set(samtemplate.functions(template)) == {"AuthorizerFunction", "HealthFunction"}
+    assert {"AuthorizerFunction", "HealthFunction"} <= set(samtemplate.functions(template))
     assert not [name for name in [*template["Parameters"], *template["Resources"]] if name.startswith(("Me", "Users"))]
 
     described = yaml.safe_load((repository / "openapi.yaml").read_text(encoding="utf-8"))
-    assert set(described["paths"]) == {"/health"}
+    assert "/health" in described["paths"]
+    assert not [path for path in described["paths"] if path.startswith(("/me", "/users"))]
     lint = run("make lint", repository, env)
     assert lint.returncode == 0, (lint.stdout + lint.stderr)[-3000:]
     assert "deploy checks: 0 problem(s)" in lint.stdout + lint.stderr

@@ -1,7 +1,8 @@
 """The local API Gateway, over real HTTP: a gateway process serving template.yaml plus test functions.
 
-The project's authorizer runs on real tokens (counted by a thin wrapper); a
-second, REQUEST authorizer returns the policy a test asks for in ``X-Policy``.
+The project's authorizer runs on real tokens (counted by a thin wrapper) in front of the fixture
+resource (tests/fixtures/resources/parcels.py); a second, REQUEST authorizer returns the policy a test
+asks for in ``X-Policy``.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from tools.gateway.proxy import MalformedResult, read_result
 from tools.local_token import mint_local_token
 
 FRONTEND = "http://localhost:5173"
+PARCEL = {"recipient": "Alice", "lines": [{"sku": "SKU-1", "quantity": 2, "price": 9.5}]}
 
 
 @pytest.fixture(scope="module")
@@ -65,36 +67,41 @@ def chosen(choice: str) -> dict[str, str]:
     return {"X-Policy": f"{choice}#{uuid.uuid4().hex}"}
 
 
+def send_parcel(gateway, token: str, parcel: dict = PARCEL):
+    headers = {**bearer(token), "Content-Type": "application/json"}
+    return gateway.request("POST", "/parcels", headers, json.dumps(parcel).encode())
+
+
 def test_a_request_without_a_token_gets_401_without_calling_the_authorizer(gateway):
     before = gateway.calls_file.read_text() if gateway.calls_file.exists() else ""
-    answer = gateway.request("GET", "/me")
+    answer = gateway.request("GET", "/parcels")
     assert (answer.status, answer.json()) == (401, {"message": "Unauthorized"})
     assert answer.header("x-amzn-ErrorType") == "UnauthorizedException"
     assert (gateway.calls_file.read_text() if gateway.calls_file.exists() else "") == before
 
 
 def test_a_bad_token_gets_401(gateway):
-    answer = gateway.request("GET", "/me", bearer("not-a-token-at-all"))
+    answer = gateway.request("GET", "/parcels", bearer("not-a-token-at-all"))
     assert (answer.status, answer.json()) == (401, {"message": "Unauthorized"})
     assert authorizer_calls(gateway, "not-a-token-at-all") == 1
 
 
-def test_a_good_token_reaches_me_and_then_users_from_the_authorizer_cache(gateway):
+def test_a_good_token_reaches_one_route_and_then_another_from_the_authorizer_cache(gateway):
     token = fresh_token()
-    me = gateway.request("GET", "/me", bearer(token))
-    assert me.status == 200
-    user = gateway.request("GET", f"/users/{me.json()['id']}", bearer(token))
-    assert (user.status, user.json()["id"]) == (200, me.json()["id"])
+    sent = send_parcel(gateway, token)
+    assert sent.status == 201
+    read = gateway.request("GET", f"/parcels/{sent.json()['id']}", bearer(token))
+    assert (read.status, read.json()["id"]) == (200, sent.json()["id"])
     assert authorizer_calls(gateway, token) == 1
 
 
 def test_a_colon_in_the_path_is_authorized_like_any_other_path(gateway):
     sub = f"f:ldap:{uuid.uuid4().hex[:10]}"  # a federated subject, as Keycloak names it
     token = mint_local_token(sub)
-    first = gateway.request("GET", f"/users/{sub}", bearer(token))
-    assert first.status == 404  # the authorizer allowed it; there is no profile yet
-    assert gateway.request("GET", "/me", bearer(token)).json()["id"] == sub
-    assert gateway.request("GET", f"/users/{sub}", bearer(token)).status == 200
+    answer = gateway.request("GET", f"/parcels/{sub}", bearer(token))
+    # The authorizer allowed it: the function answered, refusing an id that is not one.
+    assert (answer.status, answer.header("content-type")) == (400, "application/problem+json")
+    assert authorizer_calls(gateway, token) == 1
 
 
 def test_a_cached_policy_for_one_route_gives_403_on_another_route(gateway):
@@ -146,7 +153,7 @@ def test_the_integration_sees_the_authorizer_context_as_strings(gateway):
 
 
 def test_an_unknown_route_gets_missing_authentication_token(gateway):
-    for method, path in (("GET", "/nowhere"), ("POST", "/health"), ("GET", "/users/a/b")):
+    for method, path in (("GET", "/nowhere"), ("POST", "/health"), ("GET", "/parcels/a/b")):
         answer = gateway.request(method, path)
         assert (answer.status, answer.json()) == (403, {"message": "Missing Authentication Token"}), (method, path)
 
@@ -154,23 +161,22 @@ def test_an_unknown_route_gets_missing_authentication_token(gateway):
 def test_a_cors_preflight_is_answered_without_a_token(gateway):
     headers = {
         "Origin": FRONTEND,
-        "Access-Control-Request-Method": "PATCH",
+        "Access-Control-Request-Method": "POST",
         "Access-Control-Request-Headers": "authorization, content-type",
     }
-    answer = gateway.request("OPTIONS", "/me", headers)
+    answer = gateway.request("OPTIONS", "/parcels", headers)
     assert answer.status == 204
     assert answer.header("access-control-allow-origin") == FRONTEND
-    assert "PATCH" in answer.header("access-control-allow-methods")
+    assert "POST" in answer.header("access-control-allow-methods")
 
 
 def test_a_json_body_round_trips(gateway):
     token = fresh_token()
-    change = {"bio": "Aime les lapins 🐇 et le thé", "preferences": {"theme": "dark", "digits": 42}}
-    headers = {**bearer(token), "Content-Type": "application/json"}
-    patched = gateway.request("PATCH", "/me", headers, json.dumps(change).encode())
-    assert patched.status == 200
-    read = gateway.request("GET", "/me", bearer(token)).json()
-    assert {key: read[key] for key in change} == change
+    parcel = {"recipient": "Aime les lapins 🐇 et le thé", "lines": [{"sku": "SKU-42", "quantity": 3, "price": 0.5}]}
+    sent = send_parcel(gateway, token, parcel)
+    assert sent.status == 201
+    read = gateway.request("GET", sent.header("location"), bearer(token)).json()
+    assert {key: read[key] for key in parcel} == parcel
 
 
 def test_a_binary_body_round_trips(gateway):
@@ -260,20 +266,22 @@ def test_one_worker_serves_one_request_at_a_time(gateway):
 
 def test_each_request_logs_one_line_with_method_path_status_latency_and_cache(gateway):
     token = fresh_token()
-    gateway.request("GET", "/me", bearer(token))
-    gateway.request("GET", "/users?limit=3", bearer(token))
-    lines = [line for line in gateway.log().splitlines() if " GET /users 200 " in line]
+    send_parcel(gateway, token)
+    gateway.request("GET", "/parcels?status=open", bearer(token))
+    lines = [line for line in gateway.log().splitlines() if " GET /parcels 200 " in line]
     assert len(lines) == 1
-    assert re.search(r" GET /users 200 \d+\.\d ms authorizer=hit UsersFunction \((cold start|warm)", lines[0])
+    assert re.search(
+        r" GET /parcels 200 \d+\.\d ms authorizer=hit FixtureParcelsFunction \((cold start|warm)", lines[0]
+    )
 
 
 def test_a_workers_first_request_is_logged_as_its_cold_start(gateway):
     token = fresh_token()
     for _ in range(2):
-        gateway.request("GET", "/me", bearer(token))
-    lines = [line for line in gateway.log().splitlines() if "MeFunction (" in line]
-    assert "MeFunction (cold start, init " in lines[0]
-    assert all("MeFunction (warm" in line for line in lines[1:]) and len(lines) >= 2
+        send_parcel(gateway, token)
+    lines = [line for line in gateway.log().splitlines() if "FixtureParcelsFunction (" in line]
+    assert "FixtureParcelsFunction (cold start, init " in lines[0]
+    assert all("FixtureParcelsFunction (warm" in line for line in lines[1:]) and len(lines) >= 2
 
 
 def test_the_console_starts_with_the_database_and_the_authorizer_cache_ttl(gateway, mongo_uri):
@@ -286,13 +294,13 @@ def test_the_console_starts_with_the_database_and_the_authorizer_cache_ttl(gatew
 
 
 def test_by_default_the_console_shows_no_json_log_lines(gateway):
-    gateway.request("GET", "/me", bearer(fresh_token()))
+    send_parcel(gateway, fresh_token())
     assert not [line for line in gateway.log().splitlines() if '"message":"request"' in line]
 
 
 def test_a_refused_token_is_logged_with_the_reason(gateway):
     expired = sign(claims(sub=f"user-{uuid.uuid4().hex[:8]}", iat=1, exp=2))
-    assert gateway.request("GET", "/me", bearer(expired)).status == 401
+    assert gateway.request("GET", "/parcels", bearer(expired)).status == 401
     [line] = [line for line in gateway.log().splitlines() if "refused: the token has expired" in line]
     assert line.endswith("JwtAuthorizer refused")
 
@@ -300,17 +308,23 @@ def test_a_refused_token_is_logged_with_the_reason(gateway):
 @pytest.fixture(scope="module")
 def misconfigured(mongo_uri, tmp_path_factory):
     folder = tmp_path_factory.mktemp("misconfigured")
-    env = {"MONGODB_URI": mongo_uri, "MONGODB_DATABASE": "unused", "MONGODB_TIMEOUT_MS": "5"}
-    server = LocalGateway(folder / "gateway.log", "--logs", "json", env=env)
+    env = {
+        "MONGODB_URI": mongo_uri,
+        "MONGODB_DATABASE": "unused",
+        "MONGODB_TIMEOUT_MS": "5",
+        "GATEWAY_AUTHORIZER_COUNT": str(folder / "authorizer-calls.txt"),
+    }
+    template = write_test_template(folder / "template.yaml")
+    server = LocalGateway(folder / "gateway.log", "--logs", "json", "--template", str(template), env=env)
     yield server
     server.stop()
 
 
 def test_a_bad_setting_gives_the_client_a_500_problem_with_the_request_id(misconfigured):
-    answer = misconfigured.request("GET", "/me", bearer(fresh_token()))
+    answer = misconfigured.request("GET", "/parcels", bearer(fresh_token()))
     problem = answer.json()
     assert (answer.status, answer.header("content-type")) == (500, "application/problem+json")
-    assert problem["request_id"] == answer.header("x-amzn-RequestId") and problem["instance"] == "/me"
+    assert problem["request_id"] == answer.header("x-amzn-RequestId") and problem["instance"] == "/parcels"
 
 
 def test_a_bad_setting_is_named_on_the_request_line_and_in_the_json_log(misconfigured):

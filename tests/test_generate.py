@@ -213,3 +213,15 @@ def test_a_conditional_write_that_answers_a_body_documents_its_new_etag():
         "headers"
         not in operation_of(ticket_route("DELETE", "/tickets/{ticket_id}", conditional=True))["responses"]["204"]
     )
+
+
+def test_an_event_path_carries_each_typed_parameter_as_the_text_its_field_reads():
+    route = ticket_route(
+        "GET",
+        "/boards/{board_id}/cards/{index}/{done}",
+        params={"board_id": String(example="b1"), "index": Integer(example=0), "done": Boolean(example=False)},
+    )
+    assert generate.example_path(route) == (
+        "/boards/b1/cards/0/false",
+        {"board_id": "b1", "index": "0", "done": "false"},
+    )

@@ -111,12 +111,14 @@ def test_every_function_keeps_its_deployment_preference_and_version_alarms():
 
 def test_an_api_wide_alarm_in_a_deployment_group_is_left_out_there_it_would_be_a_dependency_cycle():
     rest = copy.deepcopy(REST)
-    preference = rest["Resources"]["MeFunction"]["Properties"]["DeploymentPreference"]
-    preference["Alarms"] = {"Fn::If": ["IsProduction", [{"Ref": "MeErrorsAlarm"}, {"Ref": "ApiServerErrorsAlarm"}], []]}
+    function = next(
+        name for name, resource in samtemplate.functions(REST).items() if "Events" in resource["Properties"]
+    )
+    own = {"Ref": function.removesuffix("Function") + "ErrorsAlarm"}
+    preference = rest["Resources"][function]["Properties"]["DeploymentPreference"]
+    preference["Alarms"] = {"Fn::If": ["IsProduction", [own, {"Ref": "ApiServerErrorsAlarm"}], []]}
     derived = httpapi.derive(rest, httpapi.JWT)["Resources"]
-    assert derived["MeFunction"]["Properties"]["DeploymentPreference"]["Alarms"] == {
-        "Fn::If": ["IsProduction", [{"Ref": "MeErrorsAlarm"}], []]
-    }
+    assert derived[function]["Properties"]["DeploymentPreference"]["Alarms"] == {"Fn::If": ["IsProduction", [own], []]}
     assert "ApiServerErrorsAlarm" in derived
 
 

@@ -5,14 +5,16 @@ from __future__ import annotations
 import pytest
 
 from bench import first_request
+from tests.fixtures.gateway_server import write_resource_template
 
 
-def test_the_first_request_cold_starts_the_authorizer_too_on_rest_but_only_the_function_with_jwt(mongo_uri):
+def test_the_first_request_cold_starts_the_authorizer_too_on_rest_but_only_the_function_with_jwt(mongo_uri, tmp_path):
+    """Measured on the fixture resource's ``GET /parcels``, served beside template.yaml's own routes."""
+    template = write_resource_template(tmp_path / "template.yaml")
+    environment = {"MONGODB_URI": mongo_uri, "MONGODB_DATABASE": "bench_first", "STAGE": "local"}
     rows = {
         row["flavour"]: row
-        for row in first_request.measure(
-            1, 3, {"MONGODB_URI": mongo_uri, "MONGODB_DATABASE": "bench_first", "STAGE": "local"}
-        )
+        for row in first_request.measure(1, 3, environment, path="/parcels", gateway=("--template", str(template)))
     }
     assert rows["REST API + Lambda authorizer"]["cold_starts"] == 2
     assert rows["HTTP API + Lambda authorizer"]["cold_starts"] == 2

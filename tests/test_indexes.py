@@ -1,15 +1,18 @@
 """Indexes: created by the deploy step only, idempotently; never at import or on a request."""
 
 import ast
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from pymongo import IndexModel, monitoring
 
-from handlers import health, me, users
+from handlers import health
 from shared import db
 from tests.apigw import parsed, rest_authorizer, rest_event
+from tests.fixtures.resources import parcels
 from tools.indexes import ROOT, create_indexes, declared_indexes, index_modules
 
 
@@ -45,10 +48,34 @@ def command_log(database):
     COMMAND_LOG.recording = False
 
 
+@pytest.fixture
+def project(tmp_path) -> Path:
+    """A project of the toolkit whose only handler module is the fixture resource, parcels (one index)."""
+    for package in ("shared", "tools"):
+        shutil.copytree(ROOT / package, tmp_path / package, ignore=shutil.ignore_patterns("__pycache__"))
+    (tmp_path / "handlers").mkdir()
+    (tmp_path / "handlers" / "__init__.py").write_text("")
+    shutil.copy(Path(parcels.__file__), tmp_path / "handlers" / "parcels.py")
+    return tmp_path
+
+
+def make_indexes(env: dict[str, str], cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    """``python -m tools.indexes`` in the project at ``cwd``, with only ``env`` (no PATH)."""
+    return subprocess.run(
+        [sys.executable, "-m", "tools.indexes"],
+        capture_output=True,
+        text=True,
+        env={"PATH": "", **env},
+        cwd=cwd,
+        timeout=60,
+    )
+
+
 def test_create_indexes_is_idempotent(database):
-    first = create_indexes(database)
-    second = create_indexes(database)
-    assert first == second == [index.document["name"] for indexes in declared_indexes().values() for index in indexes]
+    indexes = {**declared_indexes(), **parcels.INDEXES}  # whatever the repository declares, and one index at least
+    first = create_indexes(database, indexes)
+    second = create_indexes(database, indexes)
+    assert first == second == [index.document["name"] for models in indexes.values() for index in models]
 
 
 @pytest.mark.parametrize("count", [1, 2, 3])
@@ -60,61 +87,69 @@ def test_creating_several_indexes_of_one_collection_twice_succeeds(database, cou
     assert len(database.notes.index_information()) == count + 1
 
 
-def test_make_indexes_a_second_time_succeeds_and_says_the_same(database, mongo_uri):
-    env = {"MONGODB_URI": mongo_uri, "MONGODB_DATABASE": database.name, "PATH": ""}
-    runs = [
-        subprocess.run([sys.executable, "-m", "tools.indexes"], capture_output=True, text=True, env=env, timeout=60)
-        for _ in range(2)
-    ]
+def test_make_indexes_a_second_time_succeeds_and_says_the_same(database, mongo_uri, project):
+    runs = [make_indexes({"MONGODB_URI": mongo_uri, "MONGODB_DATABASE": database.name}, project) for _ in range(2)]
     assert [run.returncode for run in runs] == [0, 0], runs[1].stderr
-    assert runs[0].stdout == runs[1].stdout
+    assert runs[0].stdout == runs[1].stdout == f"index ready: {database.name}.parcels_by_owner_status\n"
 
 
 def test_no_request_creates_an_index(command_log):
     authorizer = rest_authorizer()
+    body = {"recipient": "Bob", "lines": [{"sku": "SKU-1", "quantity": 1, "price": 2.5}]}
+    status, _, parcel = parsed(
+        parcels.lambda_handler(rest_event("POST", "/parcels", body=body, authorizer=authorizer), None)
+    )
+    assert status == 201
     for event in (
-        rest_event("GET", "/me", authorizer=authorizer),
-        rest_event("PATCH", "/me", body={"bio": "x"}, authorizer=authorizer),
-        rest_event("GET", "/users/alice", authorizer=authorizer),
-        rest_event("GET", "/users", query={"limit": "5"}, authorizer=authorizer),
-        rest_event("DELETE", "/me", authorizer=authorizer),
+        rest_event("GET", "/parcels", query={"status": "open"}, authorizer=authorizer),
+        rest_event("GET", f"/parcels/{parcel['id']}", authorizer=authorizer),
+        rest_event("POST", f"/parcels/{parcel['id']}/cancel", authorizer=authorizer),
     ):
-        handler = users if event["path"].startswith("/users") else me
-        assert parsed(handler.lambda_handler(event, None))[0] < 300
+        assert parsed(parcels.lambda_handler(event, None))[0] == 200
     assert parsed(health.lambda_handler(rest_event("GET", "/health", query={"deep": "true"}), None))[0] == 200
     assert command_log.commands, "the listener saw no command at all"
     assert not {"createIndexes", "create", "dropIndexes"} & set(command_log.commands)
 
 
+def function_modules() -> list[str]:
+    """The repository's handler modules (whatever is declared) and the fixture resource."""
+    handlers = [f"handlers.{path.stem}" for path in sorted((ROOT / "handlers").glob("[!_]*.py"))]
+    return [*handlers, "tests.fixtures.resources.parcels"]
+
+
 def test_importing_the_functions_sends_no_command(mongo_uri):
-    code = (  # importing connects early (shared.early_db), but must not send a command
+    code = (  # importing connects early (shared.early_db, as a database function's first lines), sends no command
         "import threading, pymongo.monitoring as monitoring\n"
+        "from shared import early_db\n"
         "class Log(monitoring.CommandListener):\n"
         "    seen = []\n"
         "    def started(self, event): self.seen.append(event.command_name)\n"
         "    def succeeded(self, event): pass\n"
         "    def failed(self, event): pass\n"
         "monitoring.register(Log())\n"
-        "import handlers.me, handlers.users, handlers.health, shared.db\n"
+        "early_db.start()\n"
+        f"import {', '.join(function_modules())}, shared.db\n"
         "[thread.join(10) for thread in threading.enumerate() if thread.name == 'db-connect']\n"
         "print(shared.db._client is not None, Log.seen)"
     )
     env = {"MONGODB_URI": mongo_uri, "PATH": ""}
-    output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env, cwd=ROOT)
     assert output.stdout.strip() == "True []"
 
 
-def test_make_indexes_command_creates_them(database, mongo_uri):
-    env = {"MONGODB_URI": mongo_uri, "MONGODB_DATABASE": database.name, "PATH": ""}
-    output = subprocess.run([sys.executable, "-m", "tools.indexes"], capture_output=True, text=True, env=env)
+def test_make_indexes_command_creates_them(database, mongo_uri, project):
+    output = make_indexes({"MONGODB_URI": mongo_uri, "MONGODB_DATABASE": database.name}, project)
     assert output.returncode == 0, output.stderr
-    assert "profiles_newest_first" in output.stdout
-    assert "profiles_newest_first" in database.profiles.index_information()
+    assert "parcels_by_owner_status" in output.stdout
+    assert "parcels_by_owner_status" in database.parcels.index_information()
 
 
-def test_indexes_are_collected_from_the_modules_that_own_the_collections():
-    assert "profiles.store" in index_modules()
-    assert declared_indexes()["profiles"][0].document["name"] == "profiles_newest_first"
+def test_indexes_are_collected_by_collection_from_the_modules_that_declare_them(project):
+    assert index_modules(project) == ["handlers.parcels"]
+    declared = declared_indexes(["tests.fixtures.resources.parcels"])
+    assert {collection: [index.document["name"] for index in indexes] for collection, indexes in declared.items()} == {
+        "parcels": ["parcels_by_owner_status"]
+    }
 
 
 def test_a_new_module_declaring_indexes_is_found_without_importing_the_others(tmp_path):
@@ -175,27 +210,21 @@ def test_two_modules_declaring_one_index_name_differently_is_an_error():
         del sys.modules["first_owner"], sys.modules["second_owner"]
 
 
-def test_make_indexes_without_mongodb_uri_uses_the_local_database_on_db_port(database, mongo_port):
-    env = {"DB_PORT": str(mongo_port), "MONGODB_DATABASE": database.name, "PATH": ""}
-    output = subprocess.run(
-        [sys.executable, "-m", "tools.indexes"], capture_output=True, text=True, env=env, timeout=60
-    )
+def test_make_indexes_without_mongodb_uri_uses_the_local_database_on_db_port(database, mongo_port, project):
+    output = make_indexes({"DB_PORT": str(mongo_port), "MONGODB_DATABASE": database.name}, project)
     assert output.returncode == 0, output.stderr
     assert f"a server already listening on DB_PORT {mongo_port}" in output.stderr
-    assert "profiles_newest_first" in database.profiles.index_information()
+    assert "parcels_by_owner_status" in database.parcels.index_information()
 
 
-def test_make_indexes_names_the_port_it_tried(tmp_path):
+def test_make_indexes_names_the_port_it_tried(project):
     import socket
 
     with socket.socket() as silent:  # accepts connections, never answers
         silent.bind(("127.0.0.1", 0))
         silent.listen()
         port = silent.getsockname()[1]
-        env = {"DB_PORT": str(port), "MONGODB_TIMEOUT_MS": "300", "PATH": ""}
-        output = subprocess.run(
-            [sys.executable, "-m", "tools.indexes"], capture_output=True, text=True, env=env, timeout=60
-        )
+        output = make_indexes({"DB_PORT": str(port), "MONGODB_TIMEOUT_MS": "300"}, project)
     assert output.returncode == 1
     assert output.stderr.splitlines()[-1] == (
         f"make indexes: cannot create the indexes on mongodb://127.0.0.1:{port}/"

@@ -5,9 +5,9 @@ import threading
 
 import pytest
 
-from handlers import me
 from shared import db, poolmetrics, secrets
 from tests.apigw import rest_authorizer, rest_event
+from tests.fixtures.resources import parcels
 from tools import localdb, loopback
 
 POOL_METRICS = {name for name, _ in poolmetrics.METRICS}
@@ -17,8 +17,9 @@ def request_lines(output: str) -> list[dict]:
     return [json.loads(line) for line in output.splitlines() if '"message":"request"' in line]
 
 
-def get_me() -> int:
-    return me.lambda_handler(rest_event("GET", "/me", authorizer=rest_authorizer()), None)["statusCode"]
+def list_parcels() -> int:
+    """The status of a database function's request: the fixture resource's GET /parcels."""
+    return parcels.lambda_handler(rest_event("GET", "/parcels", authorizer=rest_authorizer()), None)["statusCode"]
 
 
 @pytest.fixture(autouse=True)
@@ -29,7 +30,7 @@ def counts_from_zero():
 
 
 def test_the_first_request_counts_the_connection_it_opened_and_the_next_reuses_it(database, capsys):
-    assert (get_me(), get_me()) == (200, 200)
+    assert (list_parcels(), list_parcels()) == (200, 200)
     first, second = request_lines(capsys.readouterr().out)
     assert (first["PoolConnectionsCreated"], first["PoolConnections"]) == (1, 1)
     assert (second["PoolConnectionsCreated"], second["PoolConnections"]) == (0, 1)
@@ -37,13 +38,13 @@ def test_the_first_request_counts_the_connection_it_opened_and_the_next_reuses_i
 
 
 def test_checkout_wait_is_milliseconds_within_the_request(database, capsys):
-    get_me()
+    list_parcels()
     [line] = request_lines(capsys.readouterr().out)
     assert 0 <= line["PoolCheckoutWait"] <= line["Latency"]
 
 
 def test_pool_and_secret_metrics_are_declared_per_function_in_the_metrics_block(database, capsys):
-    get_me()
+    list_parcels()
     [line] = request_lines(capsys.readouterr().out)
     declared = {
         metric["Name"]: directive["Dimensions"]
@@ -56,8 +57,8 @@ def test_pool_and_secret_metrics_are_declared_per_function_in_the_metrics_block(
 
 def test_a_full_pool_shares_its_connections_instead_of_opening_more(database, environment, mongo_uri, capsys):
     environment(MONGODB_URI=mongo_uri, MONGODB_DATABASE=database.name, MONGODB_MAX_POOL_SIZE="1")
-    get_me()
-    threads = [threading.Thread(target=lambda: [get_me() for _ in range(10)]) for _ in range(3)]
+    list_parcels()
+    threads = [threading.Thread(target=lambda: [list_parcels() for _ in range(10)]) for _ in range(3)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -78,10 +79,10 @@ def own_server(tmp_path, environment):
 
 
 def test_a_lost_database_is_counted_as_a_pool_clear(own_server, capsys):
-    assert get_me() == 200
+    assert list_parcels() == 200
     own_server.kill()
     own_server.wait()
-    assert get_me() == 503
+    assert list_parcels() == 503
     _, failed = request_lines(capsys.readouterr().out)
     assert failed["PoolCleared"] >= 1 and failed["PoolConnections"] == 0
 
@@ -92,7 +93,7 @@ def test_a_secret_fetch_is_counted_once_on_the_line_of_the_request_that_made_it(
     arn = create_secret(aws, "pool-metrics-db", mongo_uri)
     secrets.forget()
     environment(MONGODB_URI=arn, MONGODB_DATABASE="poolmetrics_test")
-    assert (get_me(), get_me()) == (200, 200)
+    assert (list_parcels(), list_parcels()) == (200, 200)
     first, second = request_lines(capsys.readouterr().out)
     assert (first["SecretFetches"], second["SecretFetches"]) == (1, 0)
 

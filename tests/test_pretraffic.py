@@ -2,8 +2,8 @@
 
 The fake answers boto3 over loopback HTTP as AWS documents them (Invoke: ``POST
 /2015-03-31/functions/<name>/invocations``, ``X-Amz-Function-Error`` on an error;
-CodeDeploy: JSON 1.1 with ``X-Amz-Target``) and runs the real handlers and the
-real authorizer in-process on the local database.
+CodeDeploy: JSON 1.1 with ``X-Amz-Target``) and runs the real health handler, the
+fixture resource (parcels) and the real authorizer in-process on the local database.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ import pytest
 
 import authorizer
 import pretraffic
-from handlers import health, me, users
+from handlers import health
+from tests.fixtures.resources import parcels
 from tests.tokenkit import claims, sign
 from tools import samtemplate
 from tools.checks import canary
@@ -31,8 +32,15 @@ FUNCTIONS = {
         health.lambda_handler,
         [f"{SOURCE}/*/GET/health", f"{SOURCE}/*/OPTIONS/health"],
     ),
-    "bare-api-prod-MeFunction-C3": (me.lambda_handler, [f"{SOURCE}/*/GET/me", f"{SOURCE}/*/PATCH/me"]),
-    "bare-api-prod-UsersFunction-D4": (users.lambda_handler, [f"{SOURCE}/*/GET/users", f"{SOURCE}/*/GET/users/*"]),
+    "bare-api-prod-ParcelsFunction-C3": (
+        parcels.lambda_handler,
+        [
+            f"{SOURCE}/*/POST/parcels",
+            f"{SOURCE}/*/GET/parcels",
+            f"{SOURCE}/*/GET/parcels/*",
+            f"{SOURCE}/*/POST/parcels/*/cancel",
+        ],
+    ),
 }
 
 
@@ -150,8 +158,8 @@ def test_each_new_version_is_invoked_directly_on_every_get_route(fake_aws):
 def test_the_routes_come_from_the_aliases_resource_policy(fake_aws):
     import boto3
 
-    target = pretraffic.Target("bare-api-prod-UsersFunction-D4", "live", "7")
-    assert pretraffic.callers(boto3.client("lambda"), target) == (["GET /users", "GET /users/pretraffic"], False)
+    target = pretraffic.Target("bare-api-prod-ParcelsFunction-C3", "live", "7")
+    assert pretraffic.callers(boto3.client("lambda"), target) == (["GET /parcels", "GET /parcels/pretraffic"], False)
 
 
 def test_a_version_that_crashes_fails_the_deployment(fake_aws):
@@ -192,9 +200,8 @@ def test_the_smoke_token_reaches_the_guarded_routes_through_the_live_authorizer(
         "a made-up token",
         "the smoke token",
         "GET /health",
-        "GET /me",
-        "GET /users",
-        "GET /users/pretraffic",
+        "GET /parcels",
+        "GET /parcels/pretraffic",
     ]
 
 
@@ -210,9 +217,9 @@ def test_a_smoke_token_the_authorizer_refuses_fails_the_deployment(fake_aws):
 
 
 def test_only_the_deployments_own_function_is_exercised(fake_aws):
-    fake_aws.deploying = [("bare-api-prod-MeFunction-C3", "12")]
+    fake_aws.deploying = [("bare-api-prod-ParcelsFunction-C3", "12")]
     assert pretraffic.lambda_handler(HOOK_EVENT, None)["status"] == "Succeeded"
-    assert fake_aws.invoked == ["bare-api-prod-MeFunction-C3:12"]
+    assert set(fake_aws.invoked) == {"bare-api-prod-ParcelsFunction-C3:12"}
 
 
 def test_a_hook_that_cannot_reach_lambda_fails_the_deployment(fake_aws):

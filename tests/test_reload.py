@@ -1,7 +1,9 @@
 """Hot reload of ``make serve``, and mistakes that take an edited project: each in a temporary copy of the repo.
 
 The gateway runs from the copy (its workers import the copy's handlers), so
-the edits here never touch the real tree.
+the edits here never touch the real tree. The copy the reload tests serve has one resource of its own,
+added as a person adds one: the fixture resource (tests/fixtures/resources/parcels.py) copied to
+``handlers/parcels.py``, then ``make generate``.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from tools import loopback, samtemplate
 from tools.local_token import mint_local_token
 
 ROOT = Path(__file__).resolve().parent.parent
+RESOURCE = ROOT / "tests" / "fixtures" / "resources" / "parcels.py"
 # The tools, tests and events, and every package a function may import (handlers, shared, a resource's own).
 COPIED = (
     "authorizer.py",
@@ -67,6 +70,12 @@ def copy_project(target: Path) -> Path:
     return target
 
 
+def add_resource(root: Path) -> None:
+    """The fixture resource copied to the project's ``handlers/parcels.py``, then ``make generate`` run there."""
+    shutil.copyfile(RESOURCE, root / "handlers" / "parcels.py")
+    subprocess.run([sys.executable, "-m", "tools.generate"], cwd=root, check=True, capture_output=True, timeout=120)
+
+
 def edit(path: Path, old: str, new: str) -> None:
     text = path.read_text()
     assert old in text, f"{old!r} is not in {path}"
@@ -93,8 +102,12 @@ class CopyGateway(LocalGateway):
         return [line for line in self.log().splitlines() if re.search(pattern, line)]
 
 
-def start(tmp_path_factory, mongo_uri: str, *arguments: str, **env: str) -> tuple[Path, CopyGateway]:
+def start(
+    tmp_path_factory, mongo_uri: str, *arguments: str, resource: bool = False, **env: str
+) -> tuple[Path, CopyGateway]:
     root = copy_project(tmp_path_factory.mktemp("project") / "bare-api")
+    if resource:
+        add_resource(root)
     environment = {
         "MONGODB_URI": mongo_uri,
         "MONGODB_DATABASE": f"test_reload_{uuid.uuid4().hex[:8]}",
@@ -106,7 +119,7 @@ def start(tmp_path_factory, mongo_uri: str, *arguments: str, **env: str) -> tupl
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory, mongo_uri):
-    root, gateway = start(tmp_path_factory, mongo_uri)
+    root, gateway = start(tmp_path_factory, mongo_uri, resource=True)
     yield root, gateway
     gateway.stop()
 
@@ -155,15 +168,15 @@ def test_a_syntax_error_is_one_line_and_a_502_then_the_fix_is_served(served):
 
 def test_a_wrong_handler_in_the_template_is_one_line_naming_the_fix(served):
     root, gateway = served
-    edit(root / "template.yaml", "Handler: handlers.users.lambda_handler", "Handler: handlers.user.lambda_handler")
-    assert gateway.request("GET", "/users", bearer()).status == 502
-    [line] = gateway.lines(r"GET /users 502 ")
+    edit(root / "template.yaml", "Handler: handlers.parcels.lambda_handler", "Handler: handlers.parcel.lambda_handler")
+    assert gateway.request("GET", "/parcels", bearer()).status == 502
+    [line] = gateway.lines(r"GET /parcels 502 ")
     assert line.endswith(
-        "crash: Runtime.ImportModuleError: Unable to import module 'handlers.user': no module named "
-        "'handlers.user': fix Handler handlers.user.lambda_handler in template.yaml)"
+        "crash: Runtime.ImportModuleError: Unable to import module 'handlers.parcel': no module named "
+        "'handlers.parcel': fix Handler handlers.parcel.lambda_handler in template.yaml)"
     )
-    edit(root / "template.yaml", "Handler: handlers.user.lambda_handler", "Handler: handlers.users.lambda_handler")
-    assert gateway.request("GET", "/users", bearer()).status == 200
+    edit(root / "template.yaml", "Handler: handlers.parcel.lambda_handler", "Handler: handlers.parcels.lambda_handler")
+    assert gateway.request("GET", "/parcels", bearer()).status == 200
 
 
 def test_a_template_that_no_longer_loads_is_one_line_and_the_previous_routes_stay_served(served):
@@ -181,16 +194,16 @@ def test_a_template_that_no_longer_loads_is_one_line_and_the_previous_routes_sta
 def test_a_handler_edit_keeps_the_authorizer_cache_and_an_authorizer_edit_empties_it(served):
     root, gateway = served
     token = bearer()
-    assert gateway.request("GET", "/me", token).status == 200
-    edit(root / "handlers/me.py", '"""GET, PATCH', '"""GET, PATCH,')
-    assert gateway.request("GET", "/me", token).status == 200
-    assert gateway.lines(r"reloaded: handlers/me\.py changed; .*; authorizer cache kept$")
-    assert gateway.lines(r"GET /me 200 .* authorizer=hit MeFunction \(cold start")
+    assert gateway.request("GET", "/parcels", token).status == 200
+    edit(root / "handlers/parcels.py", "from __future__", "# edited\nfrom __future__")
+    assert gateway.request("GET", "/parcels", token).status == 200
+    assert gateway.lines(r"reloaded: handlers/parcels\.py changed; .*; authorizer cache kept$")
+    assert gateway.lines(r"GET /parcels 200 .* authorizer=hit ParcelsFunction \(cold start")
     edit(root / "shared/tokens.py", "from __future__", "# the authorizer imports this module\nfrom __future__")
-    assert gateway.request("GET", "/me", token).status == 200
+    assert gateway.request("GET", "/parcels", token).status == 200
     assert gateway.lines(r"reloaded: shared/tokens\.py changed; .*; authorizer cache emptied$")
-    assert gateway.request("GET", "/me", token).status == 200
-    [*_, after_edit, last] = gateway.lines(r"GET /me 200 ")
+    assert gateway.request("GET", "/parcels", token).status == 200
+    [*_, after_edit, last] = gateway.lines(r"GET /parcels 200 ")
     assert " authorizer=miss " in after_edit and " authorizer=hit " in last
 
 

@@ -206,11 +206,11 @@ def rie_gateway(mongo_uri, tmp_path_factory):
         client.drop_database(database)
 
 
-def test_the_gateway_on_rie_serves_me_with_a_token_and_logs_report_lines(rie_gateway):
-    answer = rie_gateway.request("GET", "/me", {"Authorization": f"Bearer {mint_local_token('rie-user')}"})
-    assert (answer.status, answer.json()["id"]) == (200, "rie-user")
-    [line] = [line for line in rie_gateway.log().splitlines() if " GET /me 200 " in line]
-    assert re.search(r"MeFunction \(cold start, Duration [\d.]+ ms\)$", line), line
+def test_the_gateway_on_rie_serves_a_route_behind_the_authorizer_and_logs_report_lines(rie_gateway):
+    answer = rie_gateway.request("GET", "/parcels", {"Authorization": f"Bearer {mint_local_token('rie-user')}"})
+    assert (answer.status, answer.json()) == (200, {"items": []})
+    [line] = [line for line in rie_gateway.log().splitlines() if " GET /parcels 200 " in line]
+    assert re.search(r"FixtureParcelsFunction \(cold start, Duration [\d.]+ ms\)$", line), line
 
 
 def test_the_gateway_on_rie_shows_the_runtime_lines_with_logs_json(mongo_uri, tmp_path):

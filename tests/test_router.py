@@ -241,6 +241,24 @@ def test_a_valid_path_parameter_reaches_the_endpoint():
     assert parsed(notes.dispatch(event, None))[2] == {"id": "00ab12", "title": "x"}
 
 
+def test_a_typed_path_parameter_reaches_the_endpoint_as_its_value():
+    pages = Router("pages")
+
+    @pages.get("/books/{book_id}/pages/{number}", params={"number": Integer(minimum=1, maximum=999)}, public=True)
+    def read_page(request):
+        return json_response(request.path_params)
+
+    status, _, body = parsed(pages.dispatch(rest_event("GET", "/books/b1/pages/12"), None))
+    assert (status, body) == (200, {"book_id": "b1", "number": 12})
+    status, _, problem = parsed(pages.dispatch(rest_event("GET", "/books/b1/pages/twelve"), None))
+    assert (status, problem["parameter"]) == (400, "number")
+
+
+def test_a_list_for_a_path_parameter_is_refused_at_declaration():
+    with pytest.raises(ValueError, match="one path segment"):
+        Router("bad").get("/notes/{ids}", params={"ids": List(String())})
+
+
 @pytest.mark.parametrize(
     "template, reason",
     [

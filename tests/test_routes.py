@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+import sys
 import textwrap
 
 import pytest
@@ -16,16 +17,11 @@ import yaml
 
 from shared.router import Router
 from shared.schema import Schema, String
-from tools import generate, samtemplate
+from tools import generate, samtemplate, template_functions
 from tools.checks import declarations, event_files, openapi, routes, sam, yamlkeys
 from tools.checks.snippets import yaml_block
 from tools.samtemplate import Evaluator
 
-# Routes no router declares: one more for UsersFunction, and one in a module that has no function yet.
-EXAMPLE = declarations.Declared(
-    "GET", "/users/{user_id}/example", False, "handlers.users", "read_example", "An example"
-)
-NEW_MODULE = declarations.Declared("GET", "/example", True, "handlers.example", "example", "An example of a new module")
 # A resource declared with a body Schema and a checked path parameter, as a new handler module would.
 NOTE = Schema(
     "Note",
@@ -54,6 +50,11 @@ NOTES = [
         {"note_id": NOTE_ID},
     ),
 ]
+# Routes no router declares: one more for the notes' function, and one in a module that has no function yet.
+EXAMPLE = declarations.Declared(
+    "GET", "/notes/{note_id}/example", False, "handlers.notes", "read_example", "An example"
+)
+NEW_MODULE = declarations.Declared("GET", "/example", True, "handlers.example", "example", "An example of a new module")
 
 
 @pytest.fixture(scope="module")
@@ -69,6 +70,33 @@ def source() -> dict:
 @pytest.fixture(scope="module")
 def description() -> dict:
     return yaml.safe_load(openapi.OPENAPI.read_text())
+
+
+@pytest.fixture(scope="module")
+def notes_declared(declared) -> list[declarations.Declared]:
+    """The repository's routes and the notes resource's: the checks' tests run on a guarded resource of their own."""
+    return [*declared, *NOTES]
+
+
+@pytest.fixture(scope="module")
+def notes_template(source, notes_declared) -> dict:
+    """template.yaml with the notes resource's function, parameter and alarms, as make generate writes them."""
+    text = template_functions.generated(samtemplate.TEMPLATE.read_text(encoding="utf-8"), notes_declared, source)
+    return samtemplate.loads(text)
+
+
+@pytest.fixture(scope="module")
+def notes_description(notes_declared, description) -> dict:
+    """openapi.yaml with the notes resource's operations, as make generate writes them."""
+    return generated(notes_declared, description)
+
+
+def notes_events(routes: list[declarations.Declared], folder) -> dict[str, dict]:
+    """``{"events/note.json": event, "events/v2/note.json": event, ...}``: what make generate writes for ``routes``."""
+    return {
+        f"events/{path.relative_to(folder).as_posix()}": event
+        for path, (_, event) in generate.missing_events(routes, folder).items()
+    }
 
 
 def transformed(template: dict) -> tuple[dict, Evaluator]:
@@ -127,13 +155,36 @@ def test_a_route_is_guarded_unless_declared_public():
     ]
 
 
-def test_declared_routes_come_from_the_routers_of_handlers(declared):
-    found = {(route.method, route.path, route.public, route.module, route.endpoint) for route in declared}
-    assert {
-        ("GET", "/health", True, "handlers.health", "health"),
-        ("PATCH", "/me", False, "handlers.me", "update_me"),
-        ("GET", "/users/{user_id}", False, "handlers.users", "read_user"),
-    } <= found
+def test_declared_routes_come_from_the_routers_of_handlers(tmp_path, monkeypatch):
+    import handlers
+
+    (tmp_path / "memos.py").write_text(
+        "from shared.router import Router\n"
+        "router = Router('memos')\n\n"
+        "@router.get('/memos', public=True)\n"
+        "def list_memos(request):\n"
+        '    """Every memo.\n\n    Newest first."""\n\n'
+        "@router.delete('/memos/{memo_id}')\n"
+        "def delete_memo(request):\n"
+        "    pass\n"
+    )
+    monkeypatch.setattr(handlers, "__path__", [*handlers.__path__, str(tmp_path)])
+    try:
+        found = declarations.declared_routes(tmp_path)
+    finally:
+        sys.modules.pop("handlers.memos", None)
+    assert [
+        (route.method, route.path, route.public, route.module, route.endpoint, route.summary) for route in found
+    ] == [
+        ("GET", "/memos", True, "handlers.memos", "list_memos", "Every memo."),
+        ("DELETE", "/memos/{memo_id}", False, "handlers.memos", "delete_memo", "delete memo"),
+    ]
+
+
+def test_the_repositorys_routes_are_those_of_its_handler_modules(declared):
+    modules = {f"handlers.{path.stem}" for path in declarations.HANDLERS.glob("[!_]*.py")}
+    assert {route.module for route in declared} <= modules
+    assert ("GET", "/health") in {route.key for route in declared}
 
 
 def test_a_handler_module_that_does_not_import_is_one_problem(tmp_path, monkeypatch):
@@ -155,10 +206,10 @@ def test_each_path_gets_one_public_preflight_in_its_module(declared):
     assert all(route.method == "OPTIONS" and route.public for route in preflights)
 
 
-def test_a_route_declared_twice_is_reported(declared):
-    twice = [*declared, declarations.Declared("GET", "/me", False, "handlers.me", "read_me_again")]
+def test_a_route_declared_twice_is_reported():
+    twice = [*NOTES, declarations.Declared("GET", "/notes", False, "handlers.notes", "list_notes_again")]
     assert declarations.check_declarations(twice) == [
-        "GET /me is declared twice, by handlers.me.read_me and handlers.me.read_me_again: keep one"
+        "GET /notes is declared twice, by handlers.notes.list_notes and handlers.notes.list_notes_again: keep one"
     ]
 
 
@@ -199,19 +250,21 @@ def test_a_malformed_template_the_router_refuses_is_one_problem(tmp_path, monkey
     assert "unbalanced" in str(refused.value)
 
 
-def test_a_route_takes_its_success_status_from_its_declaration(declared):
-    assert {str(route): route.success for route in declared if route.path == "/me"} == {
-        "GET /me": 200,
-        "PATCH /me": 200,
-        "DELETE /me": 204,
+def test_a_route_takes_its_success_status_from_its_method_unless_declared():
+    assert {str(route): route.success for route in NOTES} == {
+        "POST /notes": 201,
+        "GET /notes": 200,
+        "GET /notes/{note_id}": 200,
+        "DELETE /notes/{note_id}": 204,
     }
-    assert CREATE_NOTE.success == 201
+    accepted = declarations.Declared("POST", "/notes/{note_id}/archive", False, "handlers.notes", "archive", status=202)
+    assert accepted.success == 202
 
 
-def test_a_path_served_by_two_modules_is_reported(declared):
-    split = [*declared, declarations.Declared("PATCH", "/users", False, "handlers.admin", "update_users")]
+def test_a_path_served_by_two_modules_is_reported():
+    split = [*NOTES, declarations.Declared("PATCH", "/notes", False, "handlers.admin", "update_notes")]
     assert declarations.check_declarations(split) == [
-        "/users is served by handlers.admin, handlers.users: keep every method of a path in one handler module, "
+        "/notes is served by handlers.admin, handlers.notes: keep every method of a path in one handler module, "
         "whose function also answers the path's OPTIONS preflight"
     ]
 
@@ -242,67 +295,61 @@ def test_only_public_routes_and_preflights_skip_the_authorizer(source, declared)
     assert open_routes == {route.key for route in declared + declarations.preflights(declared) if route.public}
 
 
-def test_a_new_route_asks_for_its_event_and_its_preflight(source, declared):
-    problems = template_problems(source, [*declared, EXAMPLE])
-    assert [problem.splitlines()[0] for problem in problems] == [
-        "GET /users/{user_id}/example (declared in handlers.users) has no Api event: add to template.yaml under "
-        "Resources.UsersFunction.Properties.Events:",
-        "OPTIONS /users/{user_id}/example (the CORS preflight every path needs, without the authorizer) has no Api "
-        "event: add to template.yaml under Resources.UsersFunction.Properties.Events:",
+def test_the_notes_resource_as_generated_satisfies_the_checks(notes_template, notes_declared):
+    assert template_problems(notes_template, notes_declared) == []
+
+
+def test_a_new_route_asks_make_generate_for_its_event_and_its_preflight(notes_template, notes_declared):
+    assert template_problems(notes_template, [*notes_declared, EXAMPLE]) == [
+        "GET /notes/{note_id}/example (declared in handlers.notes) has no Api event: run make generate, which "
+        "writes it into Resources.NotesFunction.Properties.Events as ReadExample",
+        "OPTIONS /notes/{note_id}/example (the CORS preflight every path needs, without the authorizer) has no Api "
+        "event: run make generate, which writes it into Resources.NotesFunction.Properties.Events as "
+        "PreflightNotesNoteIdExample",
     ]
-    assert problems[0].splitlines()[1:] == [
-        "        ReadExample:",
-        "          Type: Api",
-        "          Properties:",
-        "            RestApiId: !Ref Api",
-        "            Path: /users/{user_id}/example",
-        "            Method: GET",
+
+
+def test_the_events_make_generate_writes_satisfy_the_check(notes_template, notes_declared):
+    fixed = copy.deepcopy(notes_template)
+    events = fixed["Resources"]["NotesFunction"]["Properties"]["Events"]
+    events.update(template_functions.api_events(fixed, [EXAMPLE, *declarations.preflights([EXAMPLE])], set(events)))
+    assert template_problems(fixed, [*notes_declared, EXAMPLE]) == []
+
+
+def test_a_route_without_an_event_is_reported(notes_template, notes_declared):
+    broken = copy.deepcopy(notes_template)
+    del broken["Resources"]["NotesFunction"]["Properties"]["Events"]["DeleteNote"]
+    assert template_problems(broken, notes_declared) == [
+        "DELETE /notes/{note_id} (declared in handlers.notes) has no Api event: run make generate, which writes it "
+        "into Resources.NotesFunction.Properties.Events as DeleteNote"
     ]
-    assert "              Authorizer: NONE" in problems[1].splitlines()
 
 
-def test_pasting_the_requested_events_satisfies_the_check(source, declared):
-    fixed = copy.deepcopy(source)
-    for problem in template_problems(source, [*declared, EXAMPLE]):
-        paste(problem, fixed)
-    assert template_problems(fixed, [*declared, EXAMPLE]) == []
-
-
-def test_a_route_without_an_event_is_reported(source, declared):
-    broken = copy.deepcopy(source)
-    del broken["Resources"]["MeFunction"]["Properties"]["Events"]["DeleteMe"]
-    (problem,) = template_problems(broken, declared)
-    assert problem.startswith(
-        "DELETE /me (declared in handlers.me) has no Api event: add to template.yaml "
-        "under Resources.MeFunction.Properties.Events:\n        DeleteMe:\n"
-    )
-
-
-def test_a_guarded_route_without_the_authorizer_is_reported_with_its_event(source, declared):
-    broken = copy.deepcopy(source)
-    broken["Resources"]["UsersFunction"]["Properties"]["Events"]["ListUsers"]["Properties"]["Auth"] = {
+def test_a_guarded_route_without_the_authorizer_is_reported_with_its_event(notes_template, notes_declared):
+    broken = copy.deepcopy(notes_template)
+    broken["Resources"]["NotesFunction"]["Properties"]["Events"]["ListNotes"]["Properties"]["Auth"] = {
         "Authorizer": "NONE"
     }
-    (problem,) = template_problems(broken, declared)
+    (problem,) = template_problems(broken, notes_declared)
     assert problem.splitlines()[:2] == [
-        "GET /users must go to UsersFunction behind the authorizer, but the template sends it to UsersFunction "
-        "without the authorizer: replace the event in template.yaml under Resources.UsersFunction.Properties.Events:",
-        "        ListUsers:",
+        "GET /notes must go to NotesFunction behind the authorizer, but the template sends it to NotesFunction "
+        "without the authorizer: replace the event in template.yaml under Resources.NotesFunction.Properties.Events:",
+        "        ListNotes:",
     ]
     assert "Auth" not in problem
     paste(problem, broken)
-    assert template_problems(broken, declared) == []
+    assert template_problems(broken, notes_declared) == []
 
 
-def test_a_route_sent_to_another_function_is_moved_to_its_own(source, declared):
-    broken = copy.deepcopy(source)
-    moved = broken["Resources"]["UsersFunction"]["Properties"]["Events"].pop("ListUsers")
-    broken["Resources"]["MeFunction"]["Properties"]["Events"]["ListUsers"] = moved
-    (problem,) = template_problems(broken, declared)
+def test_a_route_sent_to_another_function_is_moved_to_its_own(notes_template, notes_declared):
+    broken = copy.deepcopy(notes_template)
+    moved = broken["Resources"]["NotesFunction"]["Properties"]["Events"].pop("ListNotes")
+    broken["Resources"]["HealthFunction"]["Properties"]["Events"]["ListNotes"] = moved
+    (problem,) = template_problems(broken, notes_declared)
     assert problem.splitlines()[0] == (
-        "GET /users must go to UsersFunction behind the authorizer, but the template sends it to MeFunction behind "
-        "the authorizer: remove Resources.MeFunction.Properties.Events.ListUsers, then: add to template.yaml under "
-        "Resources.UsersFunction.Properties.Events:"
+        "GET /notes must go to NotesFunction behind the authorizer, but the template sends it to HealthFunction "
+        "behind the authorizer: remove Resources.HealthFunction.Properties.Events.ListNotes, then: add to "
+        "template.yaml under Resources.NotesFunction.Properties.Events:"
     )
 
 
@@ -317,52 +364,38 @@ def test_a_public_route_behind_the_authorizer_is_reported(source, declared):
     assert "              Authorizer: NONE" in problem.splitlines()
 
 
-def test_an_event_no_router_declares_is_reported(source, declared):
-    broken = copy.deepcopy(source)
-    broken["Resources"]["MeFunction"]["Properties"]["Events"]["PostMe"] = {
+def test_an_event_no_router_declares_is_reported(notes_template, notes_declared):
+    broken = copy.deepcopy(notes_template)
+    broken["Resources"]["NotesFunction"]["Properties"]["Events"]["PutNotes"] = {
         "Type": "Api",
-        "Properties": {"RestApiId": {"Ref": "Api"}, "Path": "/me", "Method": "POST"},
+        "Properties": {"RestApiId": {"Ref": "Api"}, "Path": "/notes", "Method": "PUT"},
     }
-    assert template_problems(broken, declared) == [
-        "the template routes POST /me to MeFunction, but no router declares it: remove "
-        "Resources.MeFunction.Properties.Events.PostMe, or declare the route in its handler module "
-        "(@router.route('POST', '/me'))"
+    assert template_problems(broken, notes_declared) == [
+        "the template routes PUT /notes to NotesFunction, but no router declares it: remove "
+        "Resources.NotesFunction.Properties.Events.PutNotes, or declare the route in its handler module "
+        "(@router.route('PUT', '/notes'))"
     ]
 
 
-def test_a_module_without_a_function_asks_for_the_skeletons_function_alarms_and_parameter(source, declared):
-    problems = template_problems(source, [*declared, NEW_MODULE])
-    assert [problem.splitlines()[0] for problem in problems] == [
+def test_a_module_without_a_function_asks_for_make_generate_in_one_line(source, declared):
+    assert template_problems(source, [*declared, NEW_MODULE]) == [
         "handlers.example declares GET /example, but no function in template.yaml has Handler: "
-        "handlers.example.lambda_handler (make generate writes it, with its parameter and alarms): add to "
-        "template.yaml under Resources:",
-        "ExampleFunction refers to its version parameter: add to template.yaml under Parameters:",
+        "handlers.example.lambda_handler: run make generate, which writes ExampleFunction with its events, its "
+        "version parameter and its alarms"
     ]
-    resources = samtemplate.loads(textwrap.dedent("\n".join(problems[0].splitlines()[1:])))
-    assert set(resources) == {"ExampleFunction", "ExampleErrorsAlarm", "ExampleServerErrorsAlarm"}
-    function = problems[0].splitlines()
-    assert {
-        "    CodeUri: build/ExampleFunction.zip",
-        "    Handler: handlers.example.lambda_handler",
-        "      PreflightExample:",
-        "            Authorizer: NONE",
-    } <= {line[2:] for line in function}
-    assert "!Ref ExampleErrorsAlarm" in problems[0] and "      Value: example" in problems[0]
-    assert "  ExampleFunctionRevision:" in problems[1].splitlines()
 
 
-def test_pasting_the_requested_function_and_alarm_satisfies_the_check(source, declared):
+def test_what_make_generate_writes_for_a_new_module_satisfies_the_check(source, declared):
     fixed = copy.deepcopy(source)
-    for problem in template_problems(source, [*declared, NEW_MODULE]):
-        paste(problem, fixed)
+    written = template_functions.blocks(fixed, "handlers.example", "ExampleFunction", [NEW_MODULE])
+    for section, blocks in written.items():
+        fixed.setdefault(section, {}).update(blocks)
     assert template_problems(fixed, [*declared, NEW_MODULE]) == []
     assert fixed["Resources"]["ExampleFunction"]["Properties"]["Handler"] == "handlers.example.lambda_handler"
 
 
 def test_a_new_function_whose_code_never_reaches_the_database_gets_no_database_settings(source):
     # shared.router reads MONGODB_URI (shared.config) but does not reach shared.db, so needs no database or secret
-    from tools import template_functions
-
     blocks = template_functions.blocks(source, "shared.router", "RouterFunction", [NEW_MODULE])
     properties = blocks["Resources"]["RouterFunction"]["Properties"]
     assert not {"Environment", "Policies", "ReservedConcurrentExecutions"} & set(properties)
@@ -373,53 +406,53 @@ def test_a_new_function_whose_code_never_reaches_the_database_gets_no_database_s
     }
 
 
-def test_a_function_without_an_error_alarm_is_reported_with_one_to_paste(source, declared):
-    broken = copy.deepcopy(source)
-    del broken["Resources"]["MeErrorsAlarm"]
-    preference = broken["Resources"]["MeFunction"]["Properties"]["DeploymentPreference"]
+def test_a_function_without_an_error_alarm_is_reported_with_one_to_paste(notes_template, notes_declared):
+    broken = copy.deepcopy(notes_template)
+    del broken["Resources"]["NotesErrorsAlarm"]
+    preference = broken["Resources"]["NotesFunction"]["Properties"]["DeploymentPreference"]
     preference["Alarms"] = [{"Ref": "ApiServerErrorsAlarm"}]
-    (problem,) = template_problems(broken, declared)
-    assert problem.startswith("MeFunction has no error alarm of its own")
+    (problem,) = template_problems(broken, notes_declared)
+    assert problem.startswith("NotesFunction has no error alarm of its own")
     assert problem.splitlines()[-1] == (
-        "then list !Ref MeErrorsAlarm in MeFunction's DeploymentPreference.Alarms, as the others do"
+        "then list !Ref NotesErrorsAlarm in NotesFunction's DeploymentPreference.Alarms, as the others do"
     )
     paste(problem, broken)
-    assert template_problems(broken, declared) == []
+    assert template_problems(broken, notes_declared) == []
 
 
 @pytest.mark.parametrize(
     "dimensions",
     [
-        [{"Name": "FunctionName", "Value": {"Ref": "MeFunction"}}],
+        [{"Name": "FunctionName", "Value": {"Ref": "NotesFunction"}}],
         [
-            {"Name": "FunctionName", "Value": {"Ref": "MeFunction"}},
-            {"Name": "ExecutedVersion", "Value": {"Fn::GetAtt": ["MeFunctionVersion", "Version"]}},
+            {"Name": "FunctionName", "Value": {"Ref": "NotesFunction"}},
+            {"Name": "ExecutedVersion", "Value": {"Fn::GetAtt": ["NotesFunctionVersion", "Version"]}},
         ],
     ],
     ids=["function", "executed-version"],
 )
-def test_an_error_alarm_may_narrow_the_function_to_a_version(source, declared, dimensions):
-    changed = copy.deepcopy(source)
-    changed["Resources"]["MeErrorsAlarm"]["Properties"]["Dimensions"] = dimensions
-    assert template_problems(changed, declared) == []
+def test_an_error_alarm_may_narrow_the_function_to_a_version(notes_template, notes_declared, dimensions):
+    changed = copy.deepcopy(notes_template)
+    changed["Resources"]["NotesErrorsAlarm"]["Properties"]["Dimensions"] = dimensions
+    assert template_problems(changed, notes_declared) == []
 
 
-def test_an_error_alarm_may_be_metric_math(source, declared):
-    changed = copy.deepcopy(source)
-    properties = changed["Resources"]["MeErrorsAlarm"]["Properties"]
+def test_an_error_alarm_may_be_metric_math(notes_template, notes_declared):
+    changed = copy.deepcopy(notes_template)
+    properties = changed["Resources"]["NotesErrorsAlarm"]["Properties"]
     metric = {key: properties.pop(key) for key in ("Namespace", "MetricName", "Dimensions")}
     period, statistic = properties.pop("Period"), properties.pop("Statistic")
     properties["Metrics"] = [
         {"Id": "errors", "ReturnData": True, "MetricStat": {"Metric": metric, "Period": period, "Stat": statistic}}
     ]
-    assert template_problems(changed, declared) == []
+    assert template_problems(changed, notes_declared) == []
 
 
-def test_an_alarm_on_another_metric_is_not_an_error_alarm(source, declared):
-    broken = copy.deepcopy(source)
-    broken["Resources"]["MeErrorsAlarm"]["Properties"]["MetricName"] = "Throttles"
-    (problem,) = template_problems(broken, declared)
-    assert problem.startswith("MeFunction has no error alarm of its own")
+def test_an_alarm_on_another_metric_is_not_an_error_alarm(notes_template, notes_declared):
+    broken = copy.deepcopy(notes_template)
+    broken["Resources"]["NotesErrorsAlarm"]["Properties"]["MetricName"] = "Throttles"
+    (problem,) = template_problems(broken, notes_declared)
+    assert problem.startswith("NotesFunction has no error alarm of its own")
 
 
 def test_the_authorizers_error_alarm_discounts_the_refusals_and_failures_it_raises(source, declared):
@@ -445,20 +478,21 @@ def test_the_description_agrees_with_the_declarations_and_generating_changes_not
     assert generate.derived_document(declared, description) == description
 
 
-def test_a_new_route_names_the_command_and_generating_satisfies_the_check(declared, description):
-    assert openapi.check_openapi([*declared, EXAMPLE], description) == [
-        "openapi.yaml does not describe GET /users/{user_id}/example: run make generate (it writes "
-        "paths./users/{user_id}/example.get from the declaration)"
+def test_a_new_route_names_the_command_and_generating_satisfies_the_check(notes_declared, notes_description):
+    assert openapi.check_openapi([*notes_declared, EXAMPLE], notes_description) == [
+        "openapi.yaml does not describe GET /notes/{note_id}/example: run make generate (it writes "
+        "paths./notes/{note_id}/example.get from the declaration)"
     ]
-    assert openapi.check_openapi([*declared, EXAMPLE], generated([*declared, EXAMPLE], description)) == []
+    fixed = generated([*notes_declared, EXAMPLE], notes_description)
+    assert openapi.check_openapi([*notes_declared, EXAMPLE], fixed) == []
 
 
 def test_a_generated_operation_reuses_the_parameters_description_and_lists_the_answers_the_code_gives(
-    declared, description
+    notes_declared, notes_description
 ):
-    operation = generated([*declared, EXAMPLE], description)["paths"]["/users/{user_id}/example"]["get"]
+    operation = generated([*notes_declared, EXAMPLE], notes_description)["paths"]["/notes/{note_id}/example"]["get"]
     assert operation["operationId"] == "readExample" and operation["summary"] == "An example"
-    assert operation["parameters"][0] == description["paths"]["/users/{user_id}"]["get"]["parameters"][0]
+    assert operation["parameters"][0] == notes_description["paths"]["/notes/{note_id}"]["get"]["parameters"][0]
     assert sorted(operation["responses"]) == ["200", "401", "403", "503"]
 
 
@@ -486,11 +520,12 @@ def test_a_new_public_route_is_documented_without_security(declared, description
 
 
 def test_a_new_method_on_a_documented_path_goes_under_that_path_with_its_status(declared, description):
-    delete_user = declarations.Declared("DELETE", "/users/{user_id}", False, "handlers.users", "delete_user", "Delete")
-    fixed = generated([*declared, delete_user], description)
-    assert set(fixed["paths"]["/users/{user_id}"]) == {"get", "delete"}
-    assert "204" in fixed["paths"]["/users/{user_id}"]["delete"]["responses"]
-    assert "200" not in fixed["paths"]["/users/{user_id}"]["delete"]["responses"]
+    documented = generated([*declared, *NOTES[:3]], description)
+    assert set(documented["paths"]["/notes/{note_id}"]) == {"get"}
+    fixed = generated([*declared, *NOTES], documented)
+    assert set(fixed["paths"]["/notes/{note_id}"]) == {"get", "delete"}
+    assert "204" in fixed["paths"]["/notes/{note_id}"]["delete"]["responses"]
+    assert "200" not in fixed["paths"]["/notes/{note_id}"]["delete"]["responses"]
 
 
 def test_a_public_route_documented_with_a_token_is_named_and_generating_fixes_it(declared, description):
@@ -502,38 +537,39 @@ def test_a_public_route_documented_with_a_token_is_named_and_generating_fixes_it
     assert generated(declared, broken) == description
 
 
-def test_a_guarded_route_documented_without_a_token_is_named_and_generating_fixes_it(declared, description):
-    broken = copy.deepcopy(description)
-    broken["paths"]["/me"]["patch"]["security"] = []
-    assert openapi.check_openapi(declared, broken) == [
-        "openapi.yaml: paths./me.patch differs from the declaration of PATCH /me in security: run make generate"
+def test_a_guarded_route_documented_without_a_token_is_named_and_generating_fixes_it(notes_declared, notes_description):
+    broken = copy.deepcopy(notes_description)
+    broken["paths"]["/notes"]["get"]["security"] = []
+    assert openapi.check_openapi(notes_declared, broken) == [
+        "openapi.yaml: paths./notes.get differs from the declaration of GET /notes in security: run make generate"
     ]
-    assert generated(declared, broken) == description
+    assert generated(notes_declared, broken) == notes_description
 
 
-def test_an_undescribed_path_parameter_is_named_and_generating_adds_it(declared, description):
-    broken = copy.deepcopy(description)
-    operation = broken["paths"]["/users/{user_id}"]["get"]
+def test_an_undescribed_path_parameter_is_named_and_generating_adds_it(notes_declared, notes_description):
+    broken = copy.deepcopy(notes_description)
+    operation = broken["paths"]["/notes/{note_id}"]["get"]
     operation["parameters"] = [parameter for parameter in operation["parameters"] if parameter.get("in") != "path"]
-    assert openapi.check_openapi(declared, broken) == [
-        "openapi.yaml: paths./users/{user_id}.get differs from the declaration of GET /users/{user_id} in "
+    assert openapi.check_openapi(notes_declared, broken) == [
+        "openapi.yaml: paths./notes/{note_id}.get differs from the declaration of GET /notes/{note_id} in "
         "parameters: run make generate"
     ]
-    fixed = generated(declared, broken)
-    assert {"name": "user_id", "in": "path", "required": True, "schema": {"type": "string"}} in (
-        fixed["paths"]["/users/{user_id}"]["get"]["parameters"]
+    fixed = generated(notes_declared, broken)
+    assert {"name": "note_id", "in": "path", "required": True, "schema": NOTE_ID.json_schema()} in (
+        fixed["paths"]["/notes/{note_id}"]["get"]["parameters"]
     )
-    assert openapi.check_openapi(declared, fixed) == []
+    assert openapi.check_openapi(notes_declared, fixed) == []
 
 
 def test_path_level_parameters_describe_the_path_parameters_of_every_operation(declared, description):
-    moved = copy.deepcopy(description)
-    operation = moved["paths"]["/users/{user_id}"]["get"]
+    routes = [*declared, READ_NOTE]
+    moved = generated(routes, description)
+    operation = moved["paths"]["/notes/{note_id}"]["get"]
     parameter = next(parameter for parameter in operation["parameters"] if parameter.get("in") == "path")
     operation["parameters"].remove(parameter)
-    moved["paths"]["/users/{user_id}"]["parameters"] = [parameter]
-    assert openapi.check_openapi(declared, moved) == []
-    assert generate.derived_document(declared, moved) == moved
+    moved["paths"]["/notes/{note_id}"]["parameters"] = [parameter]
+    assert openapi.check_openapi(routes, moved) == []
+    assert generate.derived_document(routes, moved) == moved
 
 
 def test_what_a_person_wrote_survives_regeneration(declared, description):
@@ -563,11 +599,11 @@ def test_a_changed_schema_is_named_and_regenerated_as_declared_keeping_descripti
     }
 
 
-def test_an_operation_no_router_declares_is_reported(declared, description):
-    broken = copy.deepcopy(description)
-    broken["paths"]["/me"]["post"] = {"responses": {"200": {"description": "made"}}}
-    assert openapi.check_openapi(declared, broken) == [
-        "openapi.yaml describes POST /me, which no router declares: remove paths./me.post, or declare the route"
+def test_an_operation_no_router_declares_is_reported(notes_declared, notes_description):
+    broken = copy.deepcopy(notes_description)
+    broken["paths"]["/notes"]["put"] = {"responses": {"200": {"description": "made"}}}
+    assert openapi.check_openapi(notes_declared, broken) == [
+        "openapi.yaml describes PUT /notes, which no router declares: remove paths./notes.put, or declare the route"
     ]
 
 
@@ -627,11 +663,12 @@ def test_a_route_without_events_names_the_command_for_both(declared):
     ]
 
 
-def test_a_route_without_its_http_api_event_names_the_one_file(declared):
-    events = {name: event for name, event in event_files.event_files().items() if name != "events/v2/me-delete.json"}
-    assert event_files.check_event_files(declared, events) == [
-        "DELETE /me has no HTTP API (2.0) event (make invoke, the benchmark and the tests run each one): run make "
-        "generate (it writes events/v2/me-delete.json)"
+def test_a_route_without_its_http_api_event_names_the_one_file(tmp_path):
+    events = notes_events(NOTES, tmp_path)
+    del events["events/v2/note-delete.json"]
+    assert event_files.check_event_files(NOTES, events) == [
+        "DELETE /notes/{note_id} has no HTTP API (2.0) event (make invoke, the benchmark and the tests run each one): "
+        "run make generate (it writes events/v2/note-delete.json)"
     ]
 
 
@@ -658,10 +695,16 @@ def test_generated_events_pass_the_check_with_valid_ids_and_bodies(declared, tmp
 
 def test_the_generator_writes_the_existing_events_of_routes_without_parameters_as_they_are(declared):
     events = event_files.event_files()
-    for name in ("me", "me-delete", "health"):
-        route = next(route for route in declared if generate.event_name(route) == f"{name}.json")
-        assert generate.rest_event(route) == events[f"events/{name}.json"]
-        assert generate.http_event(route) == events[f"events/v2/{name}.json"]
+    plain = [
+        route
+        for route in declared
+        if not declarations.path_parameters(route.path) and not route.body and not route.query
+    ]
+    assert plain
+    for route in plain:
+        name = generate.event_name(route)
+        assert generate.rest_event(route) == events[f"events/{name}"]
+        assert generate.http_event(route) == events[f"events/v2/{name}"]
 
 
 def test_an_event_whose_id_fails_the_param_check_is_reported(declared):
@@ -716,65 +759,76 @@ def test_an_event_without_the_body_its_route_takes_is_reported(declared):
     )
 
 
-def test_an_event_for_an_undeclared_route_is_reported(declared):
-    events = event_files.event_files()
-    events["events/me.json"] = merged(events["events/me.json"], {"httpMethod": "POST"})
-    problems = event_files.check_event_files(declared, events)
+def test_an_event_for_an_undeclared_route_is_reported(tmp_path):
+    events = notes_events(NOTES, tmp_path)
+    events["events/notes.json"] = merged(events["events/notes.json"], {"httpMethod": "PUT"})
+    problems = event_files.check_event_files(NOTES, events)
     assert problems[0] == (
-        "events/me.json is an event for POST /me (its httpMethod and resource), which no router "
+        "events/notes.json is an event for PUT /notes (its httpMethod and resource), which no router "
         "declares: point it at a declared route, or delete it"
     )
 
 
-def test_an_event_whose_path_does_not_fit_its_resource_is_reported(declared):
-    events = event_files.event_files()
-    events["events/user.json"] = merged(events["events/user.json"], {"path": "/users/alice/photo"})
-    assert event_files.check_event_files(declared, events) == [
-        "events/user.json: its path '/users/alice/photo' does not fit /users/{user_id}: set path to a path that does"
+def test_an_event_whose_path_does_not_fit_its_resource_is_reported(tmp_path):
+    events = notes_events([READ_NOTE], tmp_path)
+    path = f"/notes/{NOTE_ID.example()}/photo"
+    events["events/note.json"] = merged(events["events/note.json"], {"path": path})
+    assert event_files.check_event_files([READ_NOTE], events) == [
+        f"events/note.json: its path '{path}' does not fit /notes/{{note_id}}: set path to a path that does"
     ]
 
 
-def test_an_event_whose_parameters_disagree_with_its_path_is_reported(declared):
-    events = event_files.event_files()
-    events["events/user.json"] = merged(
-        events["events/user.json"], {"path": "/users/bob", "requestContext": {"path": "/dev/users/bob"}}
+def test_an_event_whose_parameters_disagree_with_its_path_is_reported(tmp_path):
+    events = notes_events([READ_NOTE], tmp_path)
+    other = "0123456789abcdef01234567"
+    events["events/note.json"] = merged(
+        events["events/note.json"], {"path": f"/notes/{other}", "requestContext": {"path": f"/dev/notes/{other}"}}
     )
-    assert event_files.check_event_files(declared, events) == [
-        'events/user.json: its pathParameters are {"user_id": "alice"}, but its path /users/bob gives '
-        '{"user_id": "bob"}: set "pathParameters": {"user_id": "bob"}'
+    assert event_files.check_event_files([READ_NOTE], events) == [
+        f'events/note.json: its pathParameters are {{"note_id": "{NOTE_ID.example()}"}}, but its path '
+        f'/notes/{other} gives {{"note_id": "{other}"}}: set "pathParameters": {{"note_id": "{other}"}}'
     ]
 
 
-def test_an_event_whose_request_context_names_another_route_is_reported(declared):
-    events = event_files.event_files()
-    events["events/users.json"] = merged(
-        events["events/users.json"], {"requestContext": {"resourcePath": "/users/{user_id}"}}
+def test_an_event_whose_request_context_names_another_route_is_reported(tmp_path):
+    events = notes_events(NOTES, tmp_path)
+    events["events/notes.json"] = merged(
+        events["events/notes.json"], {"requestContext": {"resourcePath": "/notes/{note_id}"}}
     )
-    assert event_files.check_event_files(declared, events) == [
-        "events/users.json: requestContext.resourcePath is '/users/{user_id}', but the event is for '/users': set it "
-        "to '/users'"
+    assert event_files.check_event_files(NOTES, events) == [
+        "events/notes.json: requestContext.resourcePath is '/notes/{note_id}', but the event is for '/notes': set it "
+        "to '/notes'"
     ]
 
 
-def test_percent_encoded_paths_give_decoded_parameters(declared):
-    events = event_files.event_files()
-    events["events/user.json"] = merged(
-        events["events/user.json"],
+def test_percent_encoded_paths_give_decoded_parameters(tmp_path):
+    unchecked = declarations.Declared("GET", "/notes/{note_id}", False, "handlers.notes", "read_note", "One note")
+    events = notes_events([unchecked], tmp_path)
+    events["events/note.json"] = merged(
+        events["events/note.json"],
         {
-            "path": "/users/al%20ice",
-            "pathParameters": {"user_id": "al ice"},
-            "requestContext": {"path": "/dev/users/al%20ice"},
+            "path": "/notes/al%20ice",
+            "pathParameters": {"note_id": "al ice"},
+            "requestContext": {"path": "/dev/notes/al%20ice"},
         },
     )
-    assert event_files.check_event_files(declared, events) == []
+    events["events/v2/note.json"] = merged(
+        events["events/v2/note.json"],
+        {
+            "rawPath": "/notes/al%20ice",
+            "pathParameters": {"note_id": "al ice"},
+            "requestContext": {"http": {"path": "/notes/al%20ice"}},
+        },
+    )
+    assert event_files.check_event_files([unchecked], events) == []
 
 
 # snippets
 
 
-def test_blocks_use_the_templates_short_tags_and_load_back_as_they_were(source):
-    function = source["Resources"]["MeFunction"]
+def test_blocks_use_the_templates_short_tags_and_load_back_as_they_were(notes_template):
+    function = notes_template["Resources"]["NotesFunction"]
     block = yaml_block(function, indent=4)
-    alarms = "        Alarms: !If [IsProduction, [!Ref MeErrorsAlarm, !Ref MeServerErrorsAlarm], []]"
+    alarms = "        Alarms: !If [IsProduction, [!Ref NotesErrorsAlarm, !Ref NotesServerErrorsAlarm], []]"
     assert alarms in block.splitlines()
     assert samtemplate.loads(textwrap.dedent(block)) == function

@@ -232,11 +232,18 @@ def test_a_pattern_is_anchored_in_the_json_schema():
     assert String(pattern="[a-z]+", example="a").json_schema()["pattern"] == "^(?:[a-z]+)$"
 
 
-def test_every_profile_field_has_a_valid_example():
-    from profiles.schema import PROFILE
+def declared_bodies() -> list[Schema]:
+    """The body schemas of the repository's routes (whatever is declared) and of the fixture resource's."""
+    from tests.fixtures.resources import parcels
+    from tools.checks.declarations import declared_routes
 
-    assert PROFILE.validate(PROFILE.example()) == PROFILE.example()
-    assert all(field.example() is not None for field in PROFILE.fields.values())
+    return [route.body for route in [*declared_routes(), *parcels.router.routes] if route.body is not None]
+
+
+def test_every_declared_body_has_an_example_for_each_field_and_the_example_is_valid():
+    for schema in declared_bodies():
+        assert schema.validate(schema.example()) == schema.example(), schema.name
+        assert [name for name, field in schema.fields.items() if field.example() is None] == [], schema.name
 
 
 def test_the_example_of_a_schema_is_a_valid_body():

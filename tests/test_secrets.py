@@ -306,11 +306,12 @@ def test_credentials_never_show_their_secret_parts():
 
 
 def test_database_secret_failure_is_503(aws, environment):
-    from handlers import me
     from tests.apigw import parsed, rest_authorizer, rest_event
+    from tests.fixtures.resources import parcels
 
     environment(MONGODB_URI=ABSENT)
-    status, headers, _ = parsed(me.lambda_handler(rest_event("GET", "/me", authorizer=rest_authorizer()), None))
+    event = rest_event("GET", "/parcels", authorizer=rest_authorizer())
+    status, headers, _ = parsed(parcels.lambda_handler(event, None))
     assert status == 503 and headers["retry-after"] == "1"
 
 

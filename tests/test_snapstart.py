@@ -16,7 +16,7 @@ from awslambdaric import lambda_runtime_hooks_runner
 from bench.netdelay import DelayProxy
 from shared import db, early, early_db, secrets
 from tests.awskit import ACCOUNT, REGION, create_secret
-from tests.startkit import eventually, get_me, wait_for_early_start
+from tests.startkit import database_request, eventually, wait_for_early_start
 
 
 @pytest.fixture
@@ -51,7 +51,7 @@ def test_after_the_restore_the_hook_fetches_and_connects_and_requests_use_it(sna
     lambda_runtime_hooks_runner.run_after_restore()
     wait_for_early_start()
     assert endpoint.connections == 1 and db._client is not None and eventually(lambda: database.connections == 1)
-    assert get_me() == 200 and database.connections == 2
+    assert database_request() == 200 and database.connections == 2
 
 
 def test_a_client_made_during_init_is_closed_before_the_snapshot(snap_start, aws, environment):
@@ -63,7 +63,7 @@ def test_a_client_made_during_init_is_closed_before_the_snapshot(snap_start, aws
     lambda_runtime_hooks_runner.run_before_snapshot()
     assert db._client is None and not secrets.wait(arn)
     lambda_runtime_hooks_runner.run_after_restore()
-    assert get_me() == 200
+    assert database_request() == 200
 
 
 def test_a_request_that_comes_before_the_restore_hook_finished_waits_for_it(snap_start, aws, environment, mongo_port):
@@ -76,7 +76,7 @@ def test_a_request_that_comes_before_the_restore_hook_finished_waits_for_it(snap
         early_db.start()
         lambda_runtime_hooks_runner.run_before_snapshot()
         lambda_runtime_hooks_runner.run_after_restore()
-        assert get_me() == 200 and slow.connections == 2
+        assert database_request() == 200 and slow.connections == 2
     finally:
         slow.close()
 
@@ -89,9 +89,9 @@ def test_a_secret_that_fails_after_the_restore_is_a_503_then_the_next_request_fe
     early_db.start()
     lambda_runtime_hooks_runner.run_before_snapshot()
     lambda_runtime_hooks_runner.run_after_restore()
-    assert get_me() == 503
+    assert database_request() == 503
     create_secret(aws, "later", uri)
-    assert get_me() == 200
+    assert database_request() == 200
 
 
 def test_the_authorizers_secret_is_fetched_only_after_the_restore(snap_start, aws, configure, monkeypatch):
@@ -113,4 +113,4 @@ def test_without_the_runtimes_hook_library_nothing_starts_early(snap_start, aws,
     early_db.start()
     wait_for_early_start()
     assert (database.connections, endpoint.connections) == (0, 0)
-    assert get_me() == 200
+    assert database_request() == 200

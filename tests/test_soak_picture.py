@@ -5,9 +5,10 @@ import math
 
 import pytest
 
-from handlers import me
 from tests.apigw import rest_authorizer, rest_event
+from tests.fixtures.resources import parcels
 from tests.test_dashboard import with_dashboard
+from tests.test_seed import repository_with_parcels
 from tools import samtemplate
 from tools.gateway.console import JSON, Console, Log
 from tools.gateway.workers import Invocation
@@ -15,8 +16,10 @@ from tools.soak import picture
 
 
 @pytest.fixture(scope="module")
-def template():
-    return with_dashboard(samtemplate.load())
+def template(tmp_path_factory):
+    """The template of the repository with the fixture resource added, and its dashboard."""
+    project = repository_with_parcels(tmp_path_factory.mktemp("project"))
+    return with_dashboard(samtemplate.load(project / "template.yaml"))
 
 
 def widget(template: dict, title: str) -> dict:
@@ -25,20 +28,21 @@ def widget(template: dict, title: str) -> dict:
 
 @pytest.fixture
 def run(database, capsys):
-    """A gateway log as the local gateway writes it with --logs json: three GET /me, the first one authorized."""
+    """A gateway log as the local gateway writes it with --logs json: three GET /parcels, the first one authorized."""
     stream = io.StringIO()
     console = Console(Log(stream), JSON)
     for index in range(3):
-        me.lambda_handler(rest_event("GET", "/me", authorizer=rest_authorizer()), None)
+        parcels.lambda_handler(rest_event("GET", "/parcels", authorizer=rest_authorizer()), None)
         logs = [line for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
         cache = "miss" if index == 0 else "hit"
-        console.request(f"GET /me 200 4.2 ms authorizer={cache} -> MeFunction", [("MeFunction", Invocation(logs=logs))])
+        invocations = [("ParcelsFunction", Invocation(logs=logs))]
+        console.request(f"GET /parcels 200 4.2 ms authorizer={cache} -> ParcelsFunction", invocations)
     return picture.read_gateway_log(stream.getvalue())
 
 
 def test_the_gateway_log_gives_each_function_line_and_each_request(run):
     assert len(run.records) == 3 and len(run.requests) == 3
-    assert all(record["function"] == "me" for _, record in run.records)
+    assert all(record["function"] == "parcels" for _, record in run.records)
 
 
 def test_api_requests_are_counted_from_the_gateway_lines(run, template):
@@ -53,12 +57,12 @@ def test_the_authorizer_cache_hit_rate_is_the_dashboards_metric_math_on_local_li
 
 def test_the_pool_panel_counts_the_connection_the_first_request_opened(run, template):
     drawn, _ = picture.panel_series(run, template, widget(template, "Pool connections created and clears"))
-    assert dict(drawn)["me"][0] == 1 and dict(drawn)["me cleared"][0] == 0
+    assert dict(drawn)["parcels"][0] == 1 and dict(drawn)["parcels cleared"][0] == 0
 
 
 def test_a_metric_only_aws_measures_is_named_on_its_panel(run, template):
     drawn, missing = picture.panel_series(run, template, widget(template, "Function throttles"))
-    assert drawn == [] and "MeFunction" in missing
+    assert drawn == [] and "ParcelsFunction" in missing
 
 
 def test_the_picture_is_a_png(run, template, tmp_path):

@@ -14,9 +14,9 @@ from pathlib import Path
 import jwt
 import pytest
 
-from tools import samtemplate
+from tools import samtemplate, template_functions
 from tools.checks import __main__ as checks
-from tools.checks import envvars, imports, sam, template
+from tools.checks import declarations, envvars, imports, sam, template
 from tools.samtemplate import Evaluator
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -37,6 +37,24 @@ def deployed(source) -> dict[str, tuple[dict, Evaluator]]:
         cfn = sam.translate(source, values)
         result[environment] = (cfn, Evaluator(cfn, values))
     return result
+
+
+def handler_functions(source: dict) -> list[str]:
+    """The functions that serve routes (their Handler is a module of handlers/), in template order."""
+    return [
+        name
+        for name, function in samtemplate.functions(source).items()
+        if function["Properties"]["Handler"].startswith("handlers.")
+    ]
+
+
+def database_function(source: dict) -> str:
+    """The first function whose code reaches the database (shared.db)."""
+    return next(
+        name
+        for name in handler_functions(source)
+        if "shared.db" in imports.closure(declarations.handler_module(source["Resources"][name])).modules
+    )
 
 
 def test_the_template_passes_every_deploy_check():
@@ -243,24 +261,26 @@ def test_handlers_import_with_their_template_environment(source):
 
 def test_a_handler_that_does_not_import_is_reported(source):
     broken = copy.deepcopy(source)
-    broken["Resources"]["UsersFunction"]["Properties"]["Handler"] = "handlers.user.lambda_handler"
+    function = handler_functions(source)[0]
+    broken["Resources"][function]["Properties"]["Handler"] = "handlers.no_such_module.lambda_handler"
     problems = template.check_handlers_import(broken, Evaluator(broken, sam.parameter_values(broken, {})))
     assert problems == [
-        "UsersFunction's Handler handlers.user.lambda_handler does not import with its template "
-        "environment (ModuleNotFoundError: No module named 'handlers.user'): fix the Handler path "
+        f"{function}'s Handler handlers.no_such_module.lambda_handler does not import with its template "
+        "environment (ModuleNotFoundError: No module named 'handlers.no_such_module'): fix the Handler path "
         "or the variables"
     ]
 
 
 def test_a_variable_the_code_reads_under_another_name_is_reported(source):
     broken = copy.deepcopy(source)
-    variables = broken["Resources"]["MeFunction"]["Properties"]["Environment"]["Variables"]
+    function = database_function(source)
+    variables = broken["Resources"][function]["Properties"]["Environment"]["Variables"]
     variables["MONGO_URI"] = variables.pop("MONGODB_URI")
     problems = template.check_environment(broken, Evaluator(broken, sam.parameter_values(broken, {})))
     assert problems == [
-        "MeFunction sets MONGO_URI, but its code never reads it (a typo or a leftover?): rename it to a variable "
+        f"{function} sets MONGO_URI, but its code never reads it (a typo or a leftover?): rename it to a variable "
         "the code reads, or remove it",
-        "MeFunction's code (shared.db) needs MONGODB_URI, but the template does not set it: add MONGODB_URI to its "
+        f"{function}'s code (shared.db) needs MONGODB_URI, but the template does not set it: add MONGODB_URI to its "
         "Environment.Variables",
     ]
 
@@ -277,7 +297,8 @@ def test_variable_names_come_from_the_code():
     found = envvars.reads(imports.closure("authorizer").modules)
     assert {"STAGE", "JWT_SECRET", "JWT_ISSUER", "JWT_LEEWAY_SECONDS", "MONGODB_URI"} <= set(found)
     assert not [read for read in found["JWT_LEEWAY_SECONDS"] if not read.has_default]
-    read = envvars.reads({**imports.closure("authorizer").modules, **imports.closure("handlers.users").modules})
+    entries = ["authorizer", *(f"handlers.{path.stem}" for path in declarations.HANDLERS.glob("[!_]*.py"))]
+    read = envvars.reads({name: path for entry in entries for name, path in imports.closure(entry).modules.items()})
     decided = {**envvars.REQUIRED_WITH_MODULE, **envvars.OPTIONAL, **envvars.NEVER_SET}
     assert sorted(set(decided) - set(read)) == [], "decisions in tools/checks/envvars.py about variables no code reads"
 
@@ -288,7 +309,7 @@ def test_a_new_variable_without_a_default_needs_a_decision(tmp_path):
     assert envvars.reads_in(module.read_text(), "shared.limits") == [
         envvars.Read("RATE_LIMIT", "shared.limits", has_default=False)
     ]
-    assert envvars.problems("MeFunction", {"shared.limits": module}, set()) == [
+    assert envvars.problems("LimitsFunction", {"shared.limits": module}, set()) == [
         "RATE_LIMIT is read by shared.limits without a usable default: decide whether the template must set it "
         "(REQUIRED_WITH_MODULE or OPTIONAL in tools/checks/envvars.py)"
     ]
@@ -297,7 +318,7 @@ def test_a_new_variable_without_a_default_needs_a_decision(tmp_path):
 def test_secrets_are_arn_references_readable_only_by_their_function(source, deployed):
     cfn, evaluator = deployed["dev"]
     assert template.check_secrets(source, cfn) == []
-    role = cfn["Resources"]["MeFunctionRole"]["Properties"]
+    role = cfn["Resources"][f"{database_function(source)}Role"]["Properties"]
     policy, _decrypt_with_a_customer_managed_key = role["Policies"]
     assert policy["PolicyDocument"]["Statement"] == [
         {
@@ -326,10 +347,11 @@ def test_each_function_gets_a_new_version_exactly_when_its_code_or_configuration
 
 def test_a_function_without_a_revision_is_reported(source):
     broken = copy.deepcopy(source)
-    del broken["Resources"]["MeFunction"]["Properties"]["AutoPublishCodeSha256"]
-    del broken["Parameters"]["MeFunctionRevision"]
+    function = handler_functions(source)[0]
+    del broken["Resources"][function]["Properties"]["AutoPublishCodeSha256"]
+    del broken["Parameters"][f"{function}Revision"]
     problems = template.check_versions(broken, sam.parameter_values(broken, {}))
-    assert "changing LogLevel ('INFO' -> 'DEBUG') changes the configuration of MeFunction but not the version" in (
+    assert f"changing LogLevel ('INFO' -> 'DEBUG') changes the configuration of {function} but not the version" in (
         "\n".join(problems)
     )
 
@@ -370,7 +392,9 @@ def test_with_a_customer_managed_key_each_secret_reader_may_decrypt_through_its_
     via = {
         "StringEquals": {"kms:ViaService": ["secretsmanager.us-east-1.amazonaws.com", "ssm.us-east-1.amazonaws.com"]}
     }
-    for role in ("AuthorizerFunctionRole", "HealthFunctionRole", "MeFunctionRole", "UsersFunctionRole"):
+    readers = [name for name, function in samtemplate.functions(source).items() if "Policies" in function["Properties"]]
+    assert "AuthorizerFunction" in readers and database_function(source) in readers
+    for role in (f"{name}Role" for name in readers):
         assert statements[role] == [
             {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": KMS_KEY, "Condition": via}
         ], role
@@ -404,12 +428,14 @@ def test_alarms_watch_5xx_latency_authorizer_failures_and_refusals_and_handled_5
 def test_each_canary_alarm_counts_the_errors_of_the_version_being_deployed(deployed):
     cfn, evaluator = deployed["prod"]
     assert template.check_canary_alarms(cfn, evaluator) == []
-    (version,) = [name for name in template.resources(cfn, "AWS::Lambda::Version") if name.startswith("MeFunction")]
-    assert cfn["Resources"]["MeErrorsAlarm"]["Properties"]["Dimensions"] == [
-        {"Name": "FunctionName", "Value": {"Ref": "MeFunction"}},
-        {"Name": "Resource", "Value": {"Fn::Sub": "${MeFunction}:live"}},
-        {"Name": "ExecutedVersion", "Value": {"Fn::GetAtt": [version, "Version"]}},
-    ]
+    for function in handler_functions(samtemplate.load()):
+        (version,) = [name for name in template.resources(cfn, "AWS::Lambda::Version") if name.startswith(function)]
+        alarm = function.removesuffix("Function") + "ErrorsAlarm"
+        assert cfn["Resources"][alarm]["Properties"]["Dimensions"] == [
+            {"Name": "FunctionName", "Value": {"Ref": function}},
+            {"Name": "Resource", "Value": {"Fn::Sub": f"${{{function}}}:live"}},
+            {"Name": "ExecutedVersion", "Value": {"Fn::GetAtt": [version, "Version"]}},
+        ], alarm
 
 
 def canary_alarm_problems(broken: dict) -> list[str]:
@@ -421,14 +447,16 @@ def canary_alarm_problems(broken: dict) -> list[str]:
 
 def test_a_canary_alarm_that_counts_every_version_is_reported(source):
     broken = copy.deepcopy(source)
-    broken["Resources"]["UsersErrorsAlarm"]["Properties"]["Dimensions"].pop()
+    function = handler_functions(source)[0]
+    alarm = function.removesuffix("Function") + "ErrorsAlarm"
+    broken["Resources"][alarm]["Properties"]["Dimensions"].pop()
     problems = canary_alarm_problems(broken)
     assert problems[0] == (
-        "UsersErrorsAlarm rolls back UsersFunction's canary but counts ['FunctionName', 'Resource'], so the old "
+        f"{alarm} rolls back {function}'s canary but counts ['FunctionName', 'Resource'], so the old "
         "version's errors (90% of the traffic) count too: give it the dimensions FunctionName, Resource "
-        "(<function>:live) and ExecutedVersion: !GetAtt UsersFunction.Version.Version"
+        f"(<function>:live) and ExecutedVersion: !GetAtt {function}.Version.Version"
     )
-    assert problems[1].startswith("UsersFunction's deployment group has no alarm on its new version's crashes")
+    assert problems[1].startswith(f"{function}'s deployment group has no alarm on its new version's crashes")
     assert len(problems) == 2
 
 
@@ -555,10 +583,10 @@ def test_no_deployment_group_rolls_back_on_the_whole_stage(deployed):
     assert paging == {"Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]}
 
 
-def test_each_api_function_rolls_back_on_its_new_versions_handled_500s(deployed):
+def test_each_api_function_rolls_back_on_its_new_versions_handled_500s(source, deployed):
     cfn, evaluator = deployed["prod"]
     groups = template.resources(cfn, "AWS::CodeDeploy::DeploymentGroup")
-    for function in ("HealthFunction", "MeFunction", "UsersFunction"):
+    for function in handler_functions(source):
         alarm = function.removesuffix("Function") + "ServerErrorsAlarm"
         assert alarm in template._alarm_names(groups[f"{function}DeploymentGroup"], evaluator)
         (metric,) = template.alarm_metrics(cfn["Resources"][alarm]["Properties"])
@@ -711,17 +739,20 @@ def paste(problem: str, document: dict) -> None:
 
 
 def test_a_group_alarm_the_template_does_not_define_comes_with_one_to_paste(source):
-    broken = copy.deepcopy(source)
-    del broken["Resources"]["UsersServerErrorsAlarm"]
+    notes = declarations.Declared("GET", "/notes", False, "handlers.notes", "list_notes")
+    text = template_functions.generated(samtemplate.TEMPLATE.read_text(encoding="utf-8"), [notes], source)
+    with_notes = samtemplate.loads(text)
+    broken = copy.deepcopy(with_notes)
+    del broken["Resources"]["NotesServerErrorsAlarm"]
     values = sam.parameter_values(broken, {"DeploymentEnvironment": "prod", "StageName": "prod"})
     cfn = sam.translate(broken, values)
     problems = template.check_canary_alarms(cfn, Evaluator(cfn, values), broken)
     assert problems[0].splitlines()[0] == (
-        "UsersFunction's DeploymentPreference.Alarms lists UsersServerErrorsAlarm, which the template does not "
+        "NotesFunction's DeploymentPreference.Alarms lists NotesServerErrorsAlarm, which the template does not "
         "define (here as HealthServerErrorsAlarm is for HealthFunction): add to template.yaml under Resources:"
     )
     paste(problems[0], broken)
-    assert broken["Resources"]["UsersServerErrorsAlarm"] == source["Resources"]["UsersServerErrorsAlarm"]
+    assert broken["Resources"]["NotesServerErrorsAlarm"] == with_notes["Resources"]["NotesServerErrorsAlarm"]
 
 
 def test_reserved_concurrency_publishes_no_new_version(source):

@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-LOCKS = ("requirements.txt", "requirements-dev.txt", "docs/requirements.txt")
+LOCKS = ("requirements.txt", "requirements-dev.txt", "docs/requirements.txt", "bench/requirements.txt")
 UNREACHABLE = (
     "ConnectionError",
     "Max retries exceeded",

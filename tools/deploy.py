@@ -426,11 +426,16 @@ def status_of(url: str, token: str = "") -> int | str:
         return str(exc) or type(exc).__name__
 
 
-def smoke(base_url: str, attempts: int = SMOKE_ATTEMPTS, pause_seconds: float = 5.0, token: str = "") -> list[str]:
-    """Problems found: ``/health`` must answer 200, ``/me`` without a token 401, and with ``token`` (if any) 200."""
-    expected = {"GET /health": ("/health", "", 200), "GET /me": ("/me", "", 401)}
-    if token:
-        expected["GET /me with the smoke token"] = ("/me", token, 200)
+def smoke(
+    base_url: str, guarded: str = "", attempts: int = SMOKE_ATTEMPTS, pause_seconds: float = 5.0, token: str = ""
+) -> list[str]:
+    """Problems found: ``/health`` must answer 200; ``guarded``, a GET path behind the authorizer (if the API
+    has one), 401 without a token and 200 with ``token`` (if any)."""
+    expected = {"GET /health": ("/health", "", 200)}
+    if guarded:
+        expected[f"GET {guarded}"] = (guarded, "", 401)
+    if guarded and token:
+        expected[f"GET {guarded} with the smoke token"] = (guarded, token, 200)
     problems: list[str] = []
     for attempt in range(attempts):
         got = {label: status_of(base_url + path, sent) for label, (path, sent, _) in expected.items()}
@@ -448,6 +453,15 @@ def smoke(base_url: str, attempts: int = SMOKE_ATTEMPTS, pause_seconds: float = 
     return problems
 
 
+def smoked_route(template_path: Path) -> str:
+    """The first GET path without parameters behind the authorizer that the template routes (the one
+    ``make verify`` checks too), or "" for an API that has none."""
+    from tools import verify
+
+    _, guarded = verify.routes(samtemplate.load(template_path))
+    return guarded[0] if guarded else ""
+
+
 def smoke_stage(environment: str) -> int:
     """Smoke-test the stage of the environment's stack; print the outcome and return the exit status."""
     import boto3
@@ -458,7 +472,8 @@ def smoke_stage(environment: str) -> int:
     token = os.environ.get(SMOKE_TOKEN_VARIABLE, "").strip()
     if not token:
         print(f"smoke test: no {SMOKE_TOKEN_VARIABLE}, so no request with a valid token (see docs/deploy.md)")
-    problems = smoke(url, token=token)
+    guarded = smoked_route(template_for(chosen_api(environment)))
+    problems = smoke(url, guarded, token=token)
     for problem in problems:
         print(f"smoke test: {problem}", file=sys.stderr)
     print(f"smoke test of {url}: {'failed' if problems else 'ok'}")

@@ -454,12 +454,18 @@ def field_example(field):
         return None
 
 
+def as_text(value) -> str:
+    """The text a path or query parameter sends for ``value``: ``0``, ``9.5``, ``true``, ``open``."""
+    return ("true" if value else "false") if isinstance(value, bool) else str(value)
+
+
 def example_path(route: Declared) -> tuple[str, dict[str, str] | None]:
     """The route's path with each parameter its Field's example (else ``example``), and those parameters."""
     values = {}
     for name in path_parameters(route.path):
         field = (route.params or {}).get(name)
-        values[name] = str(field_example(field) or PLACEHOLDER)
+        example = field_example(field)
+        values[name] = PLACEHOLDER if example is None else as_text(example)
     path = re.sub(r"{([^}]+)}", lambda found: values[found.group(1)], route.path)
     return path, values or None
 

@@ -68,9 +68,9 @@ def read_event_text(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise CommandError(f"{path}: no such file (the events are in events/, such as events/me.json)") from None
+        raise CommandError(f"{path}: no such file (the event files are in events/ and events/v2/)") from None
     except IsADirectoryError:
-        raise CommandError(f"{path} is a folder: give one event file in it, such as events/me.json") from None
+        raise CommandError(f"{path} is a folder: give one event file of it") from None
     except PermissionError:
         raise CommandError(f"{path} cannot be read: permission denied") from None
     except UnicodeDecodeError:
@@ -255,7 +255,7 @@ def _parser() -> cli.Parser:
     parser = cli.Parser(
         prog="make invoke", description="Invoke a function with an API Gateway event on the local database."
     )
-    parser.add_argument("event", type=Path, help="an event file, such as events/me.json")
+    parser.add_argument("event", type=Path, help="an event file of events/ or events/v2/")
     parser.add_argument(
         "--runtime",
         choices=("python", "rie"),

@@ -13,7 +13,8 @@ Every module of ``handlers/`` is read, whatever it is called. Three ways store t
   REPLACE=1`` (``--replace``) puts SEED's version back, and says which ones it replaced.
 - ``make invoke`` and ``make serve`` store them before the first request when their database is local (a
   server on ``DB_PORT`` or one they start, not ``MONGODB_URI``) and holds no document (as with ``DB=fresh``,
-  the first run on ``.local/db``, or after ``make indexes`` only), and say so. A database that holds anything is left
+  the first run on ``.local/db``, or after ``make indexes`` only), and say so; on a database in use, they
+  store those of the collections that hold no document (a resource added since), and leave the others
   alone. This runs in a process of its own, so that ``make invoke``'s cold start counts the function's own
   imports only.
 - :func:`plant` stores every one, replacing documents of the same ``_id``: the event tests run it before
@@ -127,26 +128,38 @@ def is_empty(database) -> bool:
     return all(database[name].find_one({}, {"_id": 1}) is None for name in database.list_collection_names())
 
 
-def seed_database(uri: str, name: str, replace: bool = False, if_empty: bool = False) -> list[str]:
+def seed_database(
+    uri: str, name: str, replace: bool = False, if_empty: bool = False, folder: Path = HANDLERS
+) -> list[str]:
     """Store the SEED documents in database ``name`` on ``uri``; the lines that say what was done.
 
-    ``if_empty``: only when the database holds no document (nothing is printed otherwise).
+    ``if_empty``: only into the collections that hold no document (all of them on an empty database; on one
+    in use, the collection of a resource added since); nothing is printed when there is none.
     """
     import pymongo
 
     from shared import secrets
 
-    found = seeds()
+    found = seeds(folder)
     with pymongo.MongoClient(secrets.resolve(uri), serverSelectionTimeoutMS=_timeout_ms()) as client:
         database = client[name]
-        if if_empty and not is_empty(database):
-            return []
         if not found:
             return [] if if_empty else ["seed: no module of handlers/ declares SEED; nothing to store"]
-        lines = describe(store(database, found, replace))
-    if if_empty:
-        lines.insert(0, f"seed: {name} is empty: storing the SEED documents of handlers/ first")
-    return lines
+        if not if_empty:
+            return describe(store(database, found, replace))
+        if is_empty(database):
+            first = f"seed: {name} is empty: storing the SEED documents of handlers/ first"
+            return [first, *describe(store(database, found))]
+        unused = {collection: found[collection] for collection in found if is_unused(database, collection)}
+        if not unused:
+            return []
+        first = f"seed: {', '.join(unused)} in {name} hold(s) no document: storing the SEED documents there first"
+        return [first, *describe(store(database, unused))]
+
+
+def is_unused(database, collection: str) -> bool:
+    """Whether ``collection`` of ``database`` holds no document."""
+    return database[collection].find_one({}, {"_id": 1}) is None
 
 
 def seed_if_empty(chosen: Database) -> list[str]:

@@ -18,6 +18,7 @@ from typing import Any
 
 from shared.router import DEFAULT_STATUS, check_template
 from tools import samtemplate
+from tools.checks import usage
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 HANDLERS = ROOT / "handlers"
@@ -87,8 +88,8 @@ def declared_routes(folder: Path = HANDLERS) -> list[Declared]:
                     getattr(route, "status", None),
                     getattr(route, "response", None),
                     getattr(route, "query", None),
-                    tuple(getattr(route, "errors", ())),
-                    getattr(route, "conditional", False),
+                    tuple(dict.fromkeys([*getattr(route, "errors", ()), *usage.raised_errors(route.endpoint)])),
+                    getattr(route, "conditional", False) or usage.is_conditional(route.endpoint),
                 )
             )
     return found

@@ -17,7 +17,7 @@ from shared.request import Request
 from shared.router import checked_query, compile_template
 from tools.checks.declarations import Declared
 from tools.events import EVENTS, event_files, event_route  # noqa: F401 -- read here too
-from tools.generate import COMMAND, PLACEHOLDER, event_name, field_example
+from tools.generate import COMMAND, PLACEHOLDER, as_text, event_name, field_example
 
 
 def check_event(name: str, event: dict, declared: set[tuple[str, str]]) -> list[str]:
@@ -73,10 +73,10 @@ def check_example_values(name: str, event: dict, route: Declared) -> list[str]:
     for key, field in (route.params or {}).items():
         value = (event.get("pathParameters") or {}).get(key)
         try:
-            field.check(value)
+            field.from_text(value)  # as the router reads it
         except Exception as exc:  # the Field's own FieldError: its message says why
             example = field_example(field)
-            fix = f"use the Field's example {example!r}" if example is not None else "declare an example= on it"
+            fix = "declare an example= on it" if example is None else f"use the Field's example {as_text(example)!r}"
             problems.append(f"{name}: its {key} {value!r} fails the route's check ({exc}): {fix}")
     if route.query:
         try:

@@ -6,9 +6,10 @@
 - an ``AWS/Lambda`` ``Errors`` alarm on every function but the authorizer.
 
 :func:`check` runs these, then the checks of openapi.yaml (:mod:`tools.checks.openapi`)
-and of events/ (:mod:`tools.checks.event_files`). Each template problem says what
-to add, to which file and under which key, with the block to paste; openapi.yaml
-and events/ problems name ``make generate``, which writes what is derived.
+and of events/ (:mod:`tools.checks.event_files`). What ``make generate`` writes (a
+function, its events, alarms and parameter; openapi.yaml; events/) is asked of it in one
+line; a hand edit it would not repair (an event sent elsewhere, an alarm's scope) says
+what to change, with the block to write where one helps.
 """
 
 from __future__ import annotations
@@ -102,13 +103,10 @@ def check_template_events(template: dict, cfn: dict, evaluator: Evaluator, route
                 if route.method == PREFLIGHT
                 else f"(declared in {route.module})"
             )
+            (event,) = template_functions.api_events(template, [route], event_names(template, function))
             found.append(
-                addition(
-                    f"{route} {why} has no Api event",
-                    TEMPLATE_FILE,
-                    events_key,
-                    template_functions.api_events(template, [route], event_names(template, function)),
-                )
+                f"{route} {why} has no Api event: run make generate, which writes it into "
+                f"{'.'.join(events_key)} as {event}"
             )
         elif len(matching) > 1:
             found.append(
@@ -197,29 +195,18 @@ def _refs(value) -> set[str]:
 
 
 def check_functions(template: dict, routes: list[Declared]) -> list[str]:
-    """Every module that declares routes is the Handler of a function; the blocks it lacks are the skeleton's,
-    which ``make generate`` writes (:mod:`tools.template_functions`)."""
+    """Every module that declares routes is the Handler of a function, which ``make generate`` writes
+    (:mod:`tools.template_functions`): nothing to paste."""
     found = []
     for module, function in planned_functions(template, routes).items():
         if function in samtemplate.functions(template):
             continue
         served = [route for route in routes if route.module == module]
-        blocks = template_functions.blocks(template, module, function, served)
         found.append(
-            addition(
-                f"{module} declares {', '.join(map(str, served))}, but no function in {TEMPLATE_FILE} has Handler: "
-                f"{module}.lambda_handler (make generate writes it, with its parameter and alarms)",
-                TEMPLATE_FILE,
-                ["Resources"],
-                blocks["Resources"],
-            )
+            f"{module} declares {', '.join(map(str, served))}, but no function in {TEMPLATE_FILE} has Handler: "
+            f"{module}.lambda_handler: run make generate, which writes {function} with its events, its version "
+            f"parameter and its alarms"
         )
-        if blocks.get("Parameters"):
-            found.append(
-                addition(
-                    f"{function} refers to its version parameter", TEMPLATE_FILE, ["Parameters"], blocks["Parameters"]
-                )
-            )
     return found
 
 

@@ -11,7 +11,7 @@ from profiles.schema import PROFILE
 from shared import errors
 from shared.schema import merge_patch_parts
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PATCH = PROFILE.patch()
 
 
@@ -201,3 +201,10 @@ def test_more_than_twenty_preferences_are_refused():
 
 def test_overlong_field_names_are_truncated_in_the_problem():
     assert fields_refused({"x" * 1000: 1}) == ["x" * 50]
+
+
+def test_every_profile_field_has_a_valid_example():
+    from profiles.schema import PROFILE
+
+    assert PROFILE.validate(PROFILE.example()) == PROFILE.example()
+    assert all(field.example() is not None for field in PROFILE.fields.values())

@@ -247,7 +247,7 @@ def test_a_new_handler_that_copies_the_early_start_lines_passes_the_linter():
     import sys
     from pathlib import Path
 
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     head = (root / "handlers" / "me.py").read_text().split("early_db.start()", 1)[0]
     source = head + (
         "early_db.start()\n\nfrom shared.router import Router\n\nrouter = Router('notes')\n\n\n"
