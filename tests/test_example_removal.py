@@ -34,8 +34,16 @@ def test_the_docs_say_how_to_remove_the_example():
     assert commands[-1] == "make generate" and any(command.startswith("rm ") for command in commands)
 
 
+def example_is_here() -> bool:
+    """Whether the files the removal steps delete are still there (a project may have removed them already)."""
+    named = [word for command in removal_commands() if command.startswith("rm ") for word in command.split()[1:]]
+    return any(list(ROOT.glob(name)) for name in named if not name.startswith("-"))
+
+
 @pytest.mark.slow
 def test_removing_the_example_leaves_an_api_whose_generate_lint_and_suite_pass(tmp_path):
+    if not example_is_here():
+        pytest.skip("the example is removed already")
     repository = copy_of_the_repository(tmp_path / "repository")
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
     for command in removal_commands():

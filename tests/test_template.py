@@ -747,9 +747,16 @@ def test_a_group_alarm_the_template_does_not_define_comes_with_one_to_paste(sour
     values = sam.parameter_values(broken, {"DeploymentEnvironment": "prod", "StageName": "prod"})
     cfn = sam.translate(broken, values)
     problems = template.check_canary_alarms(cfn, Evaluator(cfn, values), broken)
+    model = min(  # the first function's alarm of its kind
+        name
+        for name in broken["Resources"]
+        if name.endswith("ServerErrorsAlarm")
+        and name.removesuffix("ServerErrorsAlarm") + "Function" in broken["Resources"]
+    )
+    function = model.removesuffix("ServerErrorsAlarm") + "Function"
     assert problems[0].splitlines()[0] == (
         "NotesFunction's DeploymentPreference.Alarms lists NotesServerErrorsAlarm, which the template does not "
-        "define (here as HealthServerErrorsAlarm is for HealthFunction): add to template.yaml under Resources:"
+        f"define (here as {model} is for {function}): add to template.yaml under Resources:"
     )
     paste(problems[0], broken)
     assert broken["Resources"]["NotesServerErrorsAlarm"] == with_notes["Resources"]["NotesServerErrorsAlarm"]
