@@ -10,6 +10,7 @@ request" guide; tests check every byte against botocore's own signer.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import time
 from operator import itemgetter
 from urllib.parse import quote
@@ -52,21 +53,8 @@ class Credentials(_CredentialsFields):
         return f"Credentials(access_key={self.access_key!r}, ...)"
 
 
-BLOCK_BYTES = 64  # SHA-256's block
-# HMAC's inner and outer pads (RFC 2104) as byte translations: each byte of the key XOR 0x36, XOR 0x5C.
-_BYTES = int.from_bytes(bytes(range(256)))
-INNER_PAD = (_BYTES ^ int.from_bytes(b"\x36" * 256)).to_bytes(256)
-OUTER_PAD = (_BYTES ^ int.from_bytes(b"\x5c" * 256)).to_bytes(256)
-
-
 def _hmac(key: bytes, message: str) -> bytes:
-    """HMAC-SHA256 (RFC 2104) of ``message`` under ``key``, built on hashlib: importing the hmac module would cost
-    a cold start about 1 M instructions, and the signature only ever needs this one construction."""
-    if len(key) > BLOCK_BYTES:
-        key = hashlib.sha256(key).digest()
-    key = key.ljust(BLOCK_BYTES, b"\0")
-    inner = hashlib.sha256(key.translate(INNER_PAD) + message.encode()).digest()
-    return hashlib.sha256(key.translate(OUTER_PAD) + inner).digest()
+    return hmac.new(key, message.encode(), hashlib.sha256).digest()
 
 
 def signing_key(secret_key: str, day: str, region: str, service: str) -> bytes:
@@ -111,7 +99,7 @@ def sign(
     scope = f"{stamp[:8]}/{region}/{service}/aws4_request"
     string_to_sign = "\n".join([ALGORITHM, stamp, scope, hashlib.sha256(canonical_request.encode()).hexdigest()])
     key = signing_key(credentials.secret_key, stamp[:8], region, service)
-    signature = _hmac(key, string_to_sign).hex()
+    signature = hmac.new(key, string_to_sign.encode(), hashlib.sha256).hexdigest()
     authorization = (
         f"{ALGORITHM} Credential={credentials.access_key}/{scope}, SignedHeaders={';'.join(names)}, "
         f"Signature={signature}"
