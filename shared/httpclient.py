@@ -41,19 +41,22 @@ class ExchangeError(Exception):
         self.code = code
 
 
-# The checker reads the fields as a NamedTuple's; at run time a tuple with a property per field, which costs a cold
-# start no compile, unlike a namedtuple.
+# The checker reads the fields as a NamedTuple's; at run time a tuple with a property per field, one class that
+# costs a cold start no compile, unlike a namedtuple.
 if TYPE_CHECKING:
     from typing import NamedTuple
 
-    class _AnswerFields(NamedTuple):
+    class Answer(NamedTuple):
+        """The status code, the headers (names in lower case) and the body, de-chunked."""
+
         status: int
         headers: dict[str, str]
         body: bytes
 else:
 
-    class _AnswerFields(tuple):
-        """``(status, headers, body)`` with a name for each part, as a namedtuple has them."""
+    class Answer(tuple):
+        """The status code, the headers (names in lower case) and the body, de-chunked: ``(status, headers,
+        body)`` with a name for each part, as a namedtuple has them."""
 
         __slots__ = ()
 
@@ -63,12 +66,6 @@ else:
         status = property(itemgetter(0))
         headers = property(itemgetter(1))
         body = property(itemgetter(2))
-
-
-class Answer(_AnswerFields):
-    """The status code, the headers (names in lower case) and the body, de-chunked."""
-
-    __slots__ = ()
 
 
 def checked_url(url: str) -> SplitResult:

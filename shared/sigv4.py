@@ -20,37 +20,34 @@ TYPE_CHECKING = False  # typing is imported only by the checker: a cold start do
 ALGORITHM = "AWS4-HMAC-SHA256"
 
 
-# The checker reads the fields as a NamedTuple's; at run time a tuple with a property per field, which costs a cold
-# start no compile, unlike a namedtuple.
+# The checker reads the fields as a NamedTuple's; at run time a tuple with a property per field, one class that
+# costs a cold start no compile, unlike a namedtuple.
 if TYPE_CHECKING:
     from typing import NamedTuple
 
-    class _CredentialsFields(NamedTuple):
+    class Credentials(NamedTuple):
+        """An access key, its secret and, for temporary credentials, the session token ("" when none)."""
+
         access_key: str
         secret_key: str
         token: str
 else:
 
-    class _CredentialsFields(tuple):
-        """``(access_key, secret_key, token)`` with a name for each part, as a namedtuple has them."""
+    class Credentials(tuple):
+        """An access key, its secret and, for temporary credentials, the session token ("" when none):
+        ``(access_key, secret_key, token)`` with a name for each part, as a namedtuple has them."""
 
         __slots__ = ()
 
         def __new__(cls, access_key, secret_key, token):
             return tuple.__new__(cls, (access_key, secret_key, token))
 
+        def __repr__(self):  # never the secret key or the token, even in a traceback
+            return f"Credentials(access_key={self.access_key!r}, ...)"
+
         access_key = property(itemgetter(0))
         secret_key = property(itemgetter(1))
         token = property(itemgetter(2))
-
-
-class Credentials(_CredentialsFields):
-    """An access key, its secret and, for temporary credentials, the session token ("" when none)."""
-
-    __slots__ = ()
-
-    def __repr__(self) -> str:  # never the secret key or the token, even in a traceback
-        return f"Credentials(access_key={self.access_key!r}, ...)"
 
 
 def _hmac(key: bytes, message: str) -> bytes:

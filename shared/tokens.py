@@ -72,12 +72,19 @@ class KeysUnavailable(RuntimeError):
     """The identity provider's keys could not be fetched: a fault of the deployment, not of the caller."""
 
 
-# The checker reads the fields as a NamedTuple's; at run time a tuple with a property per field, which costs a cold
-# start no compile, unlike a namedtuple.
+# The checker reads the fields as a NamedTuple's; at run time a tuple with a property per field, one class that
+# costs a cold start no compile, unlike a namedtuple.
 if TYPE_CHECKING:
     from typing import NamedTuple
 
-    class _TokenFields(NamedTuple):
+    class TokenSettings(NamedTuple):
+        """The verifier's configuration, built by :func:`load`.
+
+        ``secret`` is the JWT_SECRET setting as given (a value or a reference) or
+        the local secret, and "" with a JWKS; ``algorithms`` is a tuple of names;
+        ``max_lifetime_seconds`` is 0 when token lifetimes are not limited.
+        """
+
         stage: str
         secret: str
         jwks_url: str
@@ -92,9 +99,9 @@ if TYPE_CHECKING:
         max_lifetime_seconds: int
 else:
 
-    class _TokenFields(tuple):
-        """The parts of :class:`TokenSettings` by name, as a namedtuple has them (whose creation would cost a
-        cold start a compile): built by keyword, read by name, ``_asdict()``."""
+    class TokenSettings(tuple):
+        """The verifier's configuration (see the checker's declaration above): a tuple with a name for each part,
+        as a namedtuple has them: built by keyword, read by name, ``_asdict()``."""
 
         __slots__ = ()
         _fields = (
@@ -164,17 +171,6 @@ else:
         jwks_refresh_seconds = property(itemgetter(9))
         jwks_cache_seconds = property(itemgetter(10))
         max_lifetime_seconds = property(itemgetter(11))
-
-
-class TokenSettings(_TokenFields):
-    """The verifier's configuration, built by :func:`load`.
-
-    ``secret`` is the JWT_SECRET setting as given (a value or a reference) or
-    the local secret, and "" with a JWKS; ``algorithms`` is a tuple of names;
-    ``max_lifetime_seconds`` is 0 when token lifetimes are not limited.
-    """
-
-    __slots__ = ()
 
 
 def _algorithms(environ: Environ, uses_jwks: bool) -> tuple[str, ...]:
