@@ -34,6 +34,20 @@ def an_endpoint_that_updates_a_dict(request):
     return [problem for problem in (errors.PreconditionFailed,) if request]
 
 
+def an_endpoint_that_imports_its_helpers_when_called(request):
+    from shared.conditional import if_match_revisions
+    from shared.errors import Conflict as Taken
+
+    if request is None:
+        raise Taken("taken")
+    return if_match_revisions(request.headers.get("if-match"))
+
+
+def test_helpers_imported_inside_the_endpoint_are_found():
+    assert usage.raised_errors(an_endpoint_that_imports_its_helpers_when_called) == (errors.Conflict,)
+    assert usage.is_conditional(an_endpoint_that_imports_its_helpers_when_called)
+
+
 def test_an_error_class_the_endpoint_raises_is_found_by_its_name():
     assert errors.Conflict in usage.raised_errors(an_endpoint_that_conflicts)
 

@@ -29,8 +29,10 @@ def _codes(code: types.CodeType) -> list[types.CodeType]:
 
 def _resolved(names: tuple[str, ...], namespace: dict[str, Any]) -> list[Any]:
     """What the names of one code object stand for in its module: globals, and attributes of
-    ``shared.errors`` or ``shared.conditional`` where the code names that module too (``errors.Conflict``)."""
+    ``shared.errors`` or ``shared.conditional`` where the code names that module too (``errors.Conflict``) or
+    imports from it (``from shared.conditional import none_match`` inside a function)."""
     modules = [namespace[name] for name in names if namespace.get(name) in (errors, conditional)]
+    modules += [module for module in (errors, conditional) if module.__name__ in names]  # imported inside the code
     found = [namespace[name] for name in names if name in namespace]
     found += [getattr(module, name) for module in modules for name in names if hasattr(module, name)]
     return found
