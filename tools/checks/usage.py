@@ -13,7 +13,7 @@ from typing import Any
 
 from shared import conditional, errors
 
-# shared.conditional's functions, by the answer they imply: a 304 for a read, a 412 for a write.
+# shared.conditional's header helpers: a route that calls one answers 304 (a read) or 412 (a write).
 CONDITIONAL = {conditional.none_match, conditional.read_response, conditional.if_match_revisions}
 CONDITIONAL |= {conditional.revision_query, conditional.update, conditional.delete}
 
@@ -71,4 +71,5 @@ def raised_errors(endpoint: Any) -> tuple[type[errors.HTTPError], ...]:
 
 def is_conditional(endpoint: Any) -> bool:
     """Whether the endpoint's code calls :mod:`shared.conditional`'s header helpers."""
-    return any(value in CONDITIONAL for value in used_by(endpoint) if callable(value))
+    helpers = {id(helper) for helper in CONDITIONAL}
+    return any(id(value) in helpers for value in used_by(endpoint))
