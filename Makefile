@@ -34,7 +34,7 @@ help:
 	@echo "make seed [REPLACE=1]           store the handler modules' SEED documents on the same database; keeps changed ones unless REPLACE=1"
 	@echo "make -s token SUB=alice [SCOPE='a b'] [TTL=3600]  print a local token (STAGE=local only)"
 	@echo "make generate                   write what the declarations determine: the functions in template.yaml, openapi.yaml, events/, template-http*.yaml"
-	@echo "make format                     format the code in place (ruff format)"
+	@echo "make format                     sort the imports and format the code in place (ruff)"
 	@echo "make lint                       ruff, mypy, the offline checks (cfn-lint, SAM transform, routes, bootstrap, actionlint), the audit"
 	@echo "make build                      one zip per function in build/, and their sizes (no AWS needed)"
 	@echo "make deploy ENV=dev|prod [API=rest|http]  build, then sam deploy with samconfig.toml's ENV settings (API: REST or HTTP API)"
