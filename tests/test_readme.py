@@ -298,7 +298,7 @@ def tracked(folder: str = "") -> set[str]:
 def resource_packages() -> set[str]:
     """Top-level packages of the API's own resources (a resource's store, say): the folder tables name the
     toolkit's and the example's folders, not what a project adds beside its handler modules."""
-    return {path.parent.name for path in ROOT.glob("*/__init__.py")} - {"shared", "handlers", "tools", "tests", "bench"}
+    return set(deployed_packages()) - {"shared", "handlers"}
 
 
 def test_the_folder_tables_name_every_tracked_top_level_entry_and_every_tool():

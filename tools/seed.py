@@ -125,7 +125,7 @@ def _timeout_ms() -> int:
 
 def is_empty(database) -> bool:
     """Whether ``database`` holds no document: no collection, or only empty ones (as ``make indexes`` leaves)."""
-    return all(database[name].find_one({}, {"_id": 1}) is None for name in database.list_collection_names())
+    return all(is_unused(database, name) for name in database.list_collection_names())
 
 
 def seed_database(
