@@ -21,7 +21,6 @@ import socket
 import ssl
 import time
 from functools import cache
-from operator import itemgetter
 from urllib.parse import SplitResult, urlsplit
 
 TYPE_CHECKING = False  # re is imported only by the checker here: compiling a pattern waits for a chunked answer
@@ -41,31 +40,10 @@ class ExchangeError(Exception):
         self.code = code
 
 
-# The checker reads the fields as a NamedTuple's; at run time a tuple with a property per field, one class that
-# costs a cold start no compile, unlike a namedtuple.
+# An answer: the status code, the headers (names in lower case) and the body, de-chunked. A plain tuple, which its
+# callers unpack: even a small class costs a cold start instructions to create.
 if TYPE_CHECKING:
-    from typing import NamedTuple
-
-    class Answer(NamedTuple):
-        """The status code, the headers (names in lower case) and the body, de-chunked."""
-
-        status: int
-        headers: dict[str, str]
-        body: bytes
-else:
-
-    class Answer(tuple):
-        """The status code, the headers (names in lower case) and the body, de-chunked: ``(status, headers,
-        body)`` with a name for each part, as a namedtuple has them."""
-
-        __slots__ = ()
-
-        def __new__(cls, status, headers, body):
-            return tuple.__new__(cls, (status, headers, body))
-
-        status = property(itemgetter(0))
-        headers = property(itemgetter(1))
-        body = property(itemgetter(2))
+    Answer = tuple[int, dict[str, str], bytes]
 
 
 def checked_url(url: str) -> SplitResult:
@@ -197,8 +175,8 @@ def _answer(connection: socket.socket, request: bytes, deadline: float, max_byte
     if 0 <= len(body) < length <= max_bytes:
         raise ExchangeError("MalformedAnswer")  # the server closed before the body it announced
     if headers.get("transfer-encoding", "").lower() == "chunked":
-        return Answer(status, headers, unchunked(body))
-    return Answer(status, headers, bytes(body[:length] if length >= 0 else body))
+        return status, headers, unchunked(body)
+    return status, headers, bytes(body[:length] if length >= 0 else body)
 
 
 def _head(head: bytes) -> tuple[int, dict[str, str]]:
