@@ -21,7 +21,6 @@ import socket
 import ssl
 import time
 from functools import cache
-from operator import itemgetter
 from urllib.parse import SplitResult, urlsplit
 
 TYPE_CHECKING = False  # re is imported only by the checker here: compiling a pattern waits for a chunked answer
@@ -41,31 +40,10 @@ class ExchangeError(Exception):
         self.code = code
 
 
-# The checker reads the fields as a NamedTuple's; at run time a tuple with a property per field, one class that
-# costs a cold start no compile, unlike a namedtuple.
+# An answer: the status code, the headers (names in lower case) and the body, de-chunked. A plain tuple, which its
+# callers unpack: even a small class costs a cold start instructions to create.
 if TYPE_CHECKING:
-    from typing import NamedTuple
-
-    class Answer(NamedTuple):
-        """The status code, the headers (names in lower case) and the body, de-chunked."""
-
-        status: int
-        headers: dict[str, str]
-        body: bytes
-else:
-
-    class Answer(tuple):
-        """The status code, the headers (names in lower case) and the body, de-chunked: ``(status, headers,
-        body)`` with a name for each part, as a namedtuple has them."""
-
-        __slots__ = ()
-
-        def __new__(cls, status, headers, body):
-            return tuple.__new__(cls, (status, headers, body))
-
-        status = property(itemgetter(0))
-        headers = property(itemgetter(1))
-        body = property(itemgetter(2))
+    Answer = tuple[int, dict[str, str], bytes]
 
 
 def checked_url(url: str) -> SplitResult:
@@ -109,16 +87,33 @@ def exchange(
     lines += [f"{name}: {value}" for name, value in headers.items()]
     request = ("\r\n".join(lines) + "\r\n\r\n").encode() + body
     try:
-        with _connect(parts.hostname or "", parts.port or (443 if https else 80), deadline) as raw:
+        host = encoded_host(parts.hostname or "")
+        with _connect(host, parts.port or (443 if https else 80), deadline) as raw:
             if not https:
                 return _answer(raw, request, deadline, max_bytes)
             raw.settimeout(_left(deadline))  # the handshake as a whole, as CPython bounds it
-            with (tls or ssl.create_default_context()).wrap_socket(raw, server_hostname=parts.hostname) as secure:
+            with (tls or ssl.create_default_context()).wrap_socket(raw, server_hostname=host) as secure:
                 return _answer(secure, request, deadline, max_bytes)
     except OSError as exc:  # refused, unreachable, timed out, or a certificate that does not verify
         raise ExchangeError(type(exc).__name__) from None
     except UnicodeError:  # a host name IDNA cannot encode
         raise ExchangeError("InvalidEndpoint") from None
+
+
+def encoded_host(host: str) -> bytes:
+    """``host`` as the IDNA codec encodes it, UnicodeError where that codec fails (an empty or overlong label).
+
+    The resolver and TLS take a name as bytes as they are: given a ``str``,
+    each would load the codec (and ``unicodedata`` with it), millions of
+    instructions on a cold start, to return an ASCII name unchanged. So only a
+    name that is not ASCII is left to the codec.
+    """
+    if not host.isascii():
+        return host.encode("idna")
+    *inner, last = host.split(".")
+    if not all(inner) or len(last) >= 64 or any(len(label) >= 64 for label in inner):
+        raise UnicodeError(f"the host name {host!r} has an empty or overlong label")
+    return host.encode("ascii")
 
 
 def _left(deadline: float) -> float:
@@ -128,13 +123,13 @@ def _left(deadline: float) -> float:
     return left
 
 
-def _connect(host: str, port: int, deadline: float) -> socket.socket:
+def _connect(host: bytes, port: int, deadline: float) -> socket.socket:
     """A connection to the first of ``host``'s addresses that accepts one, all tries within the deadline.
 
     (``socket.create_connection`` gives each address the whole timeout.) The
     name lookup itself is the system resolver's, bounded by its own timeout.
     """
-    failure: OSError = OSError(f"no address for {host}")
+    failure: OSError = OSError(f"no address for {host!r}")
     for family, kind, protocol, _, address in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM):
         connection = socket.socket(family, kind, protocol)
         try:
@@ -180,8 +175,8 @@ def _answer(connection: socket.socket, request: bytes, deadline: float, max_byte
     if 0 <= len(body) < length <= max_bytes:
         raise ExchangeError("MalformedAnswer")  # the server closed before the body it announced
     if headers.get("transfer-encoding", "").lower() == "chunked":
-        return Answer(status, headers, unchunked(body))
-    return Answer(status, headers, bytes(body[:length] if length >= 0 else body))
+        return status, headers, unchunked(body)
+    return status, headers, bytes(body[:length] if length >= 0 else body)
 
 
 def _head(head: bytes) -> tuple[int, dict[str, str]]:

@@ -26,7 +26,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import re
 import time
 from functools import cache
 from operator import itemgetter
@@ -56,7 +55,9 @@ HMAC_MIN_SECRET_BYTES = {"HS256": 32, "HS384": 48, "HS512": 64}
 ASYMMETRIC_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512")
 JWKS_MAX_BYTES = 256 * 1024
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
-COMPACT_JWS = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
+# The characters of a compact JWS: base64url and the dots between its three parts. (Deleted with bytes.translate
+# to check a token: as fast as a pattern, which would cost a cold start to compile.)
+COMPACT_JWS_BYTES = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_."
 TIME_CLAIMS = ("exp", "nbf", "iat")
 LATEST_NUMERIC_DATE = 253402300799  # 9999-12-31T23:59:59Z
 
@@ -487,7 +488,13 @@ class Verifier:
         token = parts[1]
         if len(token) > self.max_token_bytes:
             raise InvalidToken("the token is too large")
-        if not COMPACT_JWS.fullmatch(token):
+        pieces = token.split(".")
+        if (
+            len(pieces) != 3
+            or not all(pieces)
+            or not token.isascii()
+            or token.encode().translate(None, COMPACT_JWS_BYTES)
+        ):
             raise InvalidToken("the token is not a signed JWT (three base64url parts)")
         return token
 

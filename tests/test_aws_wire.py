@@ -7,12 +7,15 @@ handler) within the client's deadline, never as a raw exception.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
 
 import pytest
 
 from shared import aws as awsapi
-from shared import secrets
+from shared import httpclient, secrets
 from tests.apigw import parsed, rest_authorizer, rest_event
 from tests.awskit import ACCOUNT, OUTSIDE_VARIABLES, REGION
 from tests.rawkit import RawServer, answer, trickle
@@ -229,3 +232,53 @@ def test_an_ssm_name_in_a_region_not_shaped_like_aws_is_refused_before_any_conne
 def test_every_shape_of_aws_region_is_accepted(served, region):
     served(GOOD_ANSWER)
     assert secrets.resolve(f"arn:aws:secretsmanager:{region}:{ACCOUNT}:secret:db") == "the value"
+
+
+# Host names: encoded as the IDNA codec encodes them, without loading it for an ASCII name
+
+HOST_NAMES = [
+    "secretsmanager.eu-west-1.amazonaws.com",
+    "127.0.0.1",
+    "::1",
+    "localhost.",
+    "Mixed-Case.Example",
+    "bücher.example",
+    "a..b",
+    ".example",
+    f"{'x' * 64}.example",
+    f"example.{'x' * 64}",
+    f"{'x' * 63}.example",
+]
+
+
+@pytest.mark.parametrize("host", HOST_NAMES, ids=repr)
+def test_a_host_name_is_encoded_as_the_idna_codec_encodes_it(host):
+    try:
+        expected = host.encode("idna")
+    except UnicodeError:
+        with pytest.raises(UnicodeError):
+            httpclient.encoded_host(host)
+    else:
+        assert httpclient.encoded_host(host) == expected
+
+
+def test_an_endpoint_with_an_empty_label_is_refused_as_invalid_without_a_second_attempt(served, monkeypatch):
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "https://secretsmanager..example")
+    started = time.monotonic()
+    with pytest.raises(secrets.SecretError, match="InvalidEndpoint"):
+        secrets.resolve(SECRET_ARN)
+    assert time.monotonic() - started < awsapi.RETRY_PAUSE_SECONDS
+
+
+def test_a_call_to_an_ascii_host_loads_no_idna_codec(served):
+    served(GOOD_ANSWER)
+    script = (
+        "import sys\n"
+        "from shared import secrets\n"
+        f"assert secrets.resolve({SECRET_ARN!r}) == 'the value'\n"
+        "print(sorted({'encodings.idna', 'stringprep', 'unicodedata'} & set(sys.modules)))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], env=dict(os.environ), capture_output=True, text=True, timeout=60, check=True
+    )
+    assert result.stdout.strip() == "[]"

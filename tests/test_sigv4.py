@@ -1,6 +1,7 @@
 """The hand-written SigV4 signer, byte for byte against botocore's own (the oracle, with a fixed clock)."""
 
 import datetime
+import hmac
 import json
 
 import pytest
@@ -81,3 +82,10 @@ def test_every_header_sent_is_signed_and_values_are_trimmed(monkeypatch):
     )
     assert "SignedHeaders=host;x-amz-date;x-amz-target," in signed["Authorization"]
     assert "X-Amz-Security-Token" not in signed
+
+
+@pytest.mark.parametrize("key_bytes", [0, 1, 32, 63, 64, 65, 200])
+@pytest.mark.parametrize("message", [b"", b"20261126", bytes(range(256)) * 3])
+def test_hmac_sha256_is_the_standard_librarys_for_keys_shorter_and_longer_than_a_block(key_bytes, message):
+    key = bytes((7 * index + 3) % 256 for index in range(key_bytes))
+    assert sigv4.hmac_sha256(key, message) == hmac.digest(key, message, "sha256")

@@ -271,9 +271,23 @@ def test_an_empty_authorization_is_refused(authorization):
 
 
 @pytest.mark.parametrize(
-    "shape", ["{h}.{p}", "{h}.{p}.{s}.{s}", "{h}..{s}", ".{p}.{s}", "{h}.{p}.{s} {s}", "{h}.{p}.{s}=", "{h}.{p}.{s}%"]
+    "shape",
+    [
+        "{h}.{p}",
+        "{h}.{p}.{s}.{s}",
+        "{h}.{p}.{s}.",
+        "{h}..{s}",
+        ".{p}.{s}",
+        "{h}.{p}.{s} {s}",
+        "{h}.{p}.{s}=",
+        "{h}.{p}.{s}%",
+        "{h}+.{p}.{s}",
+        "{h}.{p}/.{s}",
+        "{h}.{p}.{s}\u00e9",
+        "{h}.{p}.{s}\ud800",
+    ],
 )
-def test_a_token_with_empty_or_extra_parts_is_refused(shape):
+def test_a_token_with_empty_or_extra_parts_or_other_characters_than_base64url_is_refused(shape):
     header, payload, signature = sign(claims()).split(".")
     refusal("Bearer " + shape.format(h=header, p=payload, s=signature))
 
