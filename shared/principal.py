@@ -21,7 +21,7 @@ from shared.text import is_text
 
 TYPE_CHECKING = False  # typing is imported only by the checker: a cold start does not pay for it
 if TYPE_CHECKING:
-    from typing import Any, TypeGuard
+    from typing import Any
 
     from shared.schema import String
 
@@ -71,9 +71,13 @@ def claim_text(name: str, value: object) -> str:
     if value is None or value == "":
         return ""
     email = name == "email"
-    if _plain(value, MAX_EMAIL_CLAIM if email else MAX_NAME_CLAIM):
+    # The usual claim: printable text of 1 to its limit characters, not blank, checked in one pass. (str.isprintable
+    # is false for every character the rule refuses; the rule also takes a few it is false for, such as U+200D.)
+    if type(value) is str and len(value) <= (MAX_EMAIL_CLAIM if email else MAX_NAME_CLAIM) and value.isprintable():
+        if value.isspace():
+            return ""  # blank
         if not email:
-            return value  # the usual claim: plain printable text, checked in one pass
+            return value
     else:
         from shared.schema import FieldError  # the full rule, for text that is not plain printable text
 
@@ -88,15 +92,6 @@ def claim_text(name: str, value: object) -> str:
         if not (local and at and domain) or " " in value or not value.isprintable():
             return ""
     return value
-
-
-def _plain(value: object, limit: int) -> TypeGuard[str]:
-    """Printable text of 1 to ``limit`` characters, not blank: what the String rule accepts, checked in one pass.
-
-    (``str.isprintable`` is false for every character the rule refuses; the rule also takes a few it is
-    false for, such as U+200D, which :func:`claim_text` then checks with the rule itself.)
-    """
-    return isinstance(value, str) and len(value) <= limit and value.isprintable() and not value.isspace()
 
 
 # The checker reads the fields as a NamedTuple's; at run time a tuple with a property per field, which costs a cold

@@ -107,7 +107,8 @@ class Request:
 
     def _headers(self) -> dict[str, str]:
         """Header values by lower-case name; for repeated headers, the last value."""
-        headers = _lower_keys(_mapping(self.event.get("headers"), "headers"), "headers")
+        raw = self.event.get("headers")
+        headers = _lower_keys(raw if type(raw) is dict else _mapping(raw, "headers"), "headers")
         if not headers and self.payload_version == "1.0":
             for name, values in _mapping(self.event.get("multiValueHeaders"), "multiValueHeaders").items():
                 if isinstance(values, list) and values:
