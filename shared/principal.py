@@ -233,24 +233,33 @@ def jwt_authorizer_problem(claims: Claims) -> str | None:
     return None
 
 
-def principal_from_event(request_context: dict[str, Any], headers: dict[str, str]) -> Principal:
-    """The caller named by ``requestContext.authorizer``; raise 401 when there is none.
+def principal_from_authorizer(request_context: dict[str, Any]) -> Principal | None:
+    """The caller named by ``requestContext.authorizer``, or None; 401 for what a JWT authorizer let through that
+    this API refuses (:func:`jwt_authorizer_problem`).
 
     A ``jwt`` block (HTTP API JWT authorizer) is the only source when present:
-    without a claims object it names nobody. With ``LOCAL_AUTH=true`` (local
-    runs only) and no authorizer result in the event, the bearer token in
-    ``headers`` is verified in-process with the same verifier the authorizer
-    function uses.
+    without a claims object it names nobody.
     """
     authorizer = request_context.get("authorizer")
-    principal = _principal_in(authorizer) if isinstance(authorizer, dict) else None
-    if principal is not None:
-        return principal
-    if settings().local_auth and "authorization" in headers:
-        return _principal_from_bearer(headers["authorization"])
+    return _principal_in(authorizer) if isinstance(authorizer, dict) else None
+
+
+def local_principal(authorization: str | None) -> Principal:
+    """For an event without an authorizer's result: with ``LOCAL_AUTH=true`` (local runs only), the caller of the
+    bearer token in ``authorization`` (the Authorization header), verified in-process with the same verifier the
+    authorizer function uses; 401 otherwise."""
+    if settings().local_auth and authorization is not None:
+        return _principal_from_bearer(authorization)
     from shared import errors
 
     raise errors.Unauthorized("this route needs an authenticated caller")
+
+
+def principal_from_event(request_context: dict[str, Any], headers: dict[str, str]) -> Principal:
+    """The caller named by ``requestContext.authorizer`` (:func:`principal_from_authorizer`), else the local
+    bearer token in ``headers`` (:func:`local_principal`); raise 401 when there is none."""
+    principal = principal_from_authorizer(request_context)
+    return principal if principal is not None else local_principal(headers.get("authorization"))
 
 
 def _principal_from_bearer(authorization: str) -> Principal:
