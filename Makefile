@@ -45,7 +45,7 @@ help:
 	@echo "make bench-lambda FUNCTION=<name> [ENDPOINT=<url>] [LOG=<rie output>] [RIE=1] [EVENTS=...] [COUNT=20]"
 	@echo "make bench-http URL=<https://.../me> TOKEN=<jwt> [REQUESTS=200] [CONCURRENCY=4]"
 
-# The virtualenv is built on the interpreter of template.yaml's Runtime (python3.12: found like make build finds
+# The virtualenv is built on the interpreter of template.yaml's Runtime (found like make build finds
 # it, tools/interpreter.py), so that the tests run the Python the functions run; one built on another version
 # (no .python-X.Y stamp of the runtime's version) is built again.
 $(VENV)/.python-$(RUNTIME_VERSION):

@@ -30,7 +30,7 @@ def _profile_response(document: dict[str, object], if_none_match: str | None = N
 
 @router.get("/me", conditional=True)
 def read_me(request: Request) -> Response:
-    return _profile_response(store.get_or_create(request.principal), request.headers.get("if-none-match"))
+    return _profile_response(store.get_or_create(request.principal), request.header("if-none-match"))
 
 
 def profile_patch() -> Schema:
@@ -46,7 +46,7 @@ def update_me(request: Request) -> Response:
     from shared.schema import merge_patch_parts  # loaded by profile_patch already
 
     to_set, to_unset = merge_patch_parts(request.data)
-    condition = if_match_revisions(request.headers.get("if-match"))
+    condition = if_match_revisions(request.header("if-match"))
     return _profile_response(store.update(request.principal, to_set, to_unset, condition))
 
 
@@ -54,7 +54,7 @@ def update_me(request: Request) -> Response:
 def delete_me(request: Request) -> Response:
     from shared.conditional import if_match_revisions
 
-    store.delete(request.principal, if_match_revisions(request.headers.get("if-match")))
+    store.delete(request.principal, if_match_revisions(request.header("if-match")))
     return empty_response(204)
 
 

@@ -60,7 +60,7 @@ def read_user(request: Request) -> Response:
         public_profiles.put(user_id, document, ttl)
     etag = store.etag(document)
     headers = {"etag": etag, "cache-control": f"private, max-age={ttl}"}
-    if none_match(request.headers.get("if-none-match"), etag):
+    if none_match(request.header("if-none-match"), etag):
         return empty_response(304, headers)
     return json_response(store.public_view(document), headers=headers)
 

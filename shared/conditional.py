@@ -97,7 +97,7 @@ def read_response(request: Request, body: object, revision: str, headers: dict[s
     ``headers`` (such as ``cache-control``) go on both answers.
     """
     answer_headers = {"etag": etag(revision), **(headers or {})}
-    if none_match(request.headers.get("if-none-match"), answer_headers["etag"]):
+    if none_match(request.header("if-none-match"), answer_headers["etag"]):
         return empty_response(304, answer_headers)
     return json_response(body, headers=answer_headers)
 
@@ -125,7 +125,7 @@ def update(
 
     from shared import db
 
-    if_match = if_match_revisions(request.headers.get("if-match"))
+    if_match = if_match_revisions(request.header("if-match"))
     change = {**change, "$set": {**change.get("$set", {}), REVISION: new_revision()}}
     with db.mapped_errors():
         document: dict[str, Any] | None = collection.find_one_and_update(
@@ -140,7 +140,7 @@ def delete(collection: Any, query: dict[str, Any], request: Request, what: str =
     """Delete the one document ``query`` finds, at a revision ``If-Match`` accepts; 404 or 412 as :func:`update`."""
     from shared import db
 
-    if_match = if_match_revisions(request.headers.get("if-match"))
+    if_match = if_match_revisions(request.header("if-match"))
     with db.mapped_errors():
         if not collection.delete_one({**query, **revision_query(if_match)}).deleted_count:
             raise _refusal(collection, query, if_match, what)

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from shared.request import Request
 
     Record = dict[str, object]
-    MetricSource = tuple[tuple[tuple[str, str], ...], Callable[[], Mapping[str, object]]]
+    MetricSource = tuple[tuple[tuple[str, str], ...], Callable[[Record], object]]
 
 LEVELS = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40}
 
@@ -154,21 +154,23 @@ def log_counted(level: str, message: str, *, metric: str, function: str, **field
 
 # Metrics that modules add to the request line (see add_metric_source): their names and their counts.
 _sources: list[MetricSource] = []
+_takers: list[Callable[[Record], object]] = []  # the sources' ``take``, in order
 _request_directives: dict[str, list[Record]] = {}  # the request line's directives per namespace, sources included
-_request_heads: dict[str, str] = {}  # the same, serialized: what follows the timestamp, per namespace
+_request_fragments: dict[str, orjson.Fragment] = {}  # the same, serialized once: the usual line embeds them as they are
 
 
-def add_metric_source(metrics: tuple[tuple[str, str], ...], take: Callable[[], Mapping[str, object]]) -> None:
+def add_metric_source(metrics: tuple[tuple[str, str], ...], take: Callable[[Record], object]) -> None:
     """Add ``metrics`` (``(name, unit)`` pairs) to every request line from now on, per function.
 
-    ``take()`` returns their values for the line (a dict naming each metric),
-    and restarts its counts: it is called once per request line. A module
-    registers itself when it is imported, so a function that never imports it
-    (health, the authorizer) carries none of its metrics.
+    ``take(fields)`` sets their values in the line's ``fields`` (one entry per
+    metric), and restarts its counts: it is called once per request line. A
+    module registers itself when it is imported, so a function that never
+    imports it (health, the authorizer) carries none of its metrics.
     """
     _sources.append((tuple(metrics), take))
+    _takers.append(take)
     _request_directives.clear()
-    _request_heads.clear()
+    _request_fragments.clear()
 
 
 def request_directives(namespace: str) -> list[Record]:
@@ -183,12 +185,11 @@ def request_directives(namespace: str) -> list[Record]:
     return found
 
 
-def _request_head(namespace: str) -> str:
-    """The metrics block's text after its timestamp, up to the line's own fields: serialized once per namespace."""
-    found = _request_heads.get(namespace)
+def _request_fragment(namespace: str) -> orjson.Fragment:
+    """:func:`request_directives` serialized once per namespace, for orjson to copy into each usual line."""
+    found = _request_fragments.get(namespace)
     if found is None:
-        directives = orjson.dumps(request_directives(namespace)).decode()
-        found = _request_heads[namespace] = f',"CloudWatchMetrics":{directives}}},'
+        found = _request_fragments[namespace] = orjson.Fragment(orjson.dumps(request_directives(namespace)))
     return found
 
 
@@ -217,36 +218,38 @@ def log_request(
     so that a misconfigured version's 500s count in its ``ServerErrors``.
     """
     try:
+        # The metrics block first, as CloudWatch shows it; with invalid settings, in metrics_namespace()'s fallback.
+        namespace = metrics_namespace()
+        timestamp = int(time.time() * 1000)
+        method, path = (request.method, request.path) if request is not None else ("", "")
         fields: Record = {
+            "_aws": {"Timestamp": timestamp, "CloudWatchMetrics": _request_fragment(namespace)},
             "level": "ERROR" if status >= 500 else "INFO",
             "message": "request",
             "function": function,
             "version": VERSION,
             "route": route or "-",
-            "method": getattr(request, "method", ""),
-            "path": getattr(request, "path", ""),
+            "method": method,
+            "path": path,
             "status": status,
             "request_id": request_id,
-            "Latency": milliseconds(latency_ms),
+            "Latency": int(latency_ms * 1000 + 0.5) / 1000,  # milliseconds(latency_ms), without a call
             "ServerErrors": 1 if status >= 500 else 0,
             "ColdStart": 1 if cold_start else 0,
         }
-        for _, take in _sources:
-            fields.update(take())
-        # The metrics block first, as CloudWatch shows it; with invalid settings, in metrics_namespace()'s fallback.
-        namespace = metrics_namespace()
-        timestamp = int(time.time() * 1000)
+        for take in _takers:
+            take(fields)
         if failure is None:
-            try:  # the usual line: its constant part was serialized once (_request_head)
-                text = orjson.dumps(fields).decode()
+            try:  # the usual line, its constant directives embedded as serialized once (_request_fragment)
+                line = orjson.dumps(fields, option=orjson.OPT_APPEND_NEWLINE)
             except TypeError:  # orjson.JSONEncodeError: left to emit, which writes any value
                 pass
             else:
-                sys.stdout.write(f'{{"_aws":{{"Timestamp":{timestamp}{_request_head(namespace)}{text[1:]}\n')
+                sys.stdout.write(line.decode())
                 return
         record: Record = {
-            "_aws": {"Timestamp": timestamp, "CloudWatchMetrics": request_directives(namespace)},
             **fields,
+            "_aws": {"Timestamp": timestamp, "CloudWatchMetrics": request_directives(namespace)},  # the same, as a list
         }
         if failure is not None:
             record["error"] = type(failure).__name__

@@ -49,17 +49,14 @@ class PoolCounter(monitoring.ConnectionPoolListener):
         self.cleared = 0
         self.open = 0
 
-    def take(self) -> dict[str, float]:
-        """The counts since the last call (and the connections open now), as request-line fields."""
-        counts = {
-            "PoolCheckoutWait": observability.milliseconds(self.checkout_wait_ms),
-            "PoolConnectionsCreated": self.created,
-            "PoolCleared": self.cleared,
-            "PoolConnections": self.open,
-        }
+    def take(self, fields: dict[str, object]) -> None:
+        """Set the counts since the last call (and the connections open now) in the request line's ``fields``."""
+        fields["PoolCheckoutWait"] = observability.milliseconds(self.checkout_wait_ms)
+        fields["PoolConnectionsCreated"] = self.created
+        fields["PoolCleared"] = self.cleared
+        fields["PoolConnections"] = self.open
         self.checkout_wait_ms = 0.0
         self.created = self.cleared = 0
-        return counts
 
     def connection_checked_out(self, event: ConnectionCheckedOutEvent) -> None:
         self.checkout_wait_ms += (event.duration or 0.0) * 1000

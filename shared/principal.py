@@ -21,7 +21,7 @@ from shared.text import is_text
 
 TYPE_CHECKING = False  # typing is imported only by the checker: a cold start does not pay for it
 if TYPE_CHECKING:
-    from typing import Any, TypeGuard
+    from typing import Any
 
     from shared.schema import String
 
@@ -71,9 +71,13 @@ def claim_text(name: str, value: object) -> str:
     if value is None or value == "":
         return ""
     email = name == "email"
-    if _plain(value, MAX_EMAIL_CLAIM if email else MAX_NAME_CLAIM):
+    # The usual claim: printable text of 1 to its limit characters, not blank, checked in one pass. (str.isprintable
+    # is false for every character the rule refuses; the rule also takes a few it is false for, such as U+200D.)
+    if type(value) is str and len(value) <= (MAX_EMAIL_CLAIM if email else MAX_NAME_CLAIM) and value.isprintable():
+        if value.isspace():
+            return ""  # blank
         if not email:
-            return value  # the usual claim: plain printable text, checked in one pass
+            return value
     else:
         from shared.schema import FieldError  # the full rule, for text that is not plain printable text
 
@@ -88,15 +92,6 @@ def claim_text(name: str, value: object) -> str:
         if not (local and at and domain) or " " in value or not value.isprintable():
             return ""
     return value
-
-
-def _plain(value: object, limit: int) -> TypeGuard[str]:
-    """Printable text of 1 to ``limit`` characters, not blank: what the String rule accepts, checked in one pass.
-
-    (``str.isprintable`` is false for every character the rule refuses; the rule also takes a few it is
-    false for, such as U+200D, which :func:`claim_text` then checks with the rule itself.)
-    """
-    return isinstance(value, str) and len(value) <= limit and value.isprintable() and not value.isspace()
 
 
 # The checker reads the fields as a NamedTuple's; at run time a tuple with a property per field, which costs a cold
@@ -238,24 +233,33 @@ def jwt_authorizer_problem(claims: Claims) -> str | None:
     return None
 
 
-def principal_from_event(request_context: dict[str, Any], headers: dict[str, str]) -> Principal:
-    """The caller named by ``requestContext.authorizer``; raise 401 when there is none.
+def principal_from_authorizer(request_context: dict[str, Any]) -> Principal | None:
+    """The caller named by ``requestContext.authorizer``, or None; 401 for what a JWT authorizer let through that
+    this API refuses (:func:`jwt_authorizer_problem`).
 
     A ``jwt`` block (HTTP API JWT authorizer) is the only source when present:
-    without a claims object it names nobody. With ``LOCAL_AUTH=true`` (local
-    runs only) and no authorizer result in the event, the bearer token in
-    ``headers`` is verified in-process with the same verifier the authorizer
-    function uses.
+    without a claims object it names nobody.
     """
     authorizer = request_context.get("authorizer")
-    principal = _principal_in(authorizer) if isinstance(authorizer, dict) else None
-    if principal is not None:
-        return principal
-    if settings().local_auth and "authorization" in headers:
-        return _principal_from_bearer(headers["authorization"])
+    return _principal_in(authorizer) if isinstance(authorizer, dict) else None
+
+
+def local_principal(authorization: str | None) -> Principal:
+    """For an event without an authorizer's result: with ``LOCAL_AUTH=true`` (local runs only), the caller of the
+    bearer token in ``authorization`` (the Authorization header), verified in-process with the same verifier the
+    authorizer function uses; 401 otherwise."""
+    if settings().local_auth and authorization is not None:
+        return _principal_from_bearer(authorization)
     from shared import errors
 
     raise errors.Unauthorized("this route needs an authenticated caller")
+
+
+def principal_from_event(request_context: dict[str, Any], headers: dict[str, str]) -> Principal:
+    """The caller named by ``requestContext.authorizer`` (:func:`principal_from_authorizer`), else the local
+    bearer token in ``headers`` (:func:`local_principal`); raise 401 when there is none."""
+    principal = principal_from_authorizer(request_context)
+    return principal if principal is not None else local_principal(headers.get("authorization"))
 
 
 def _principal_from_bearer(authorization: str) -> Principal:

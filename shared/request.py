@@ -7,7 +7,7 @@ from functools import cached_property
 import orjson
 
 from shared import errors
-from shared.principal import Principal, principal_from_event
+from shared.principal import Principal, local_principal, principal_from_authorizer
 from shared.text import is_text
 
 TYPE_CHECKING = False  # typing is not imported at run time
@@ -39,18 +39,17 @@ def _texts(values: object, where: str) -> list[str]:
     return [_text(value, where) for value in values]
 
 
-def _lower_keys(headers: dict[str, Any], where: str) -> dict[str, str]:
-    """``headers`` by lower-case name, once every name and value is known to be text (checked all at once)."""
+def _joined_names(headers: dict[str, Any], where: str) -> str:
+    """The names of ``headers`` joined by line breaks, once every name and value is known to be text (checked all at
+    once, in two joined strings)."""
     try:
-        names: str | None = "".join(headers)
+        names: str | None = "\n".join(headers)
         values: str | None = "".join(headers.values())
     except TypeError:  # a name or a value that is not a string
         names = values = None
     if not (is_text(names) and is_text(values)):  # a lone surrogate in one part is one in the joined text
         raise errors.MalformedEvent(f"{where} names and values must be strings of Unicode text (UTF-8)")
-    if names == names.lower():  # an HTTP API's names, or a client's that sent them so: a copy, not a rebuild
-        return dict(headers)
-    return {name.lower(): value for name, value in headers.items()}
+    return names
 
 
 class Request:
@@ -60,6 +59,9 @@ class Request:
     the event lacks what every API Gateway proxy event has. The body is decoded
     only when a route asks for it, and refused above ``max_body_bytes`` (which
     the router sets from the settings once the event is known to be one).
+
+    Read a header with :meth:`header` (``request.header("if-match")``), or every
+    header from :attr:`headers`, a dict by lower-case name.
     """
 
     def __init__(self, event: object, max_body_bytes: int = 16384) -> None:  # MAX_BODY_BYTES's default
@@ -89,7 +91,10 @@ class Request:
             raise errors.MalformedEvent("the path must start with /")
         self.method = method.upper()
         self.path = path
-        self.headers = self._headers()
+        self._headers: dict[str, str] | None = None  # built by the first read of ``headers``
+        self._names_as_sent = self._checked_header_names()
+        # A line break ends a word for lower() as a text's end does: each line is its name lowered on its own.
+        self._header_names = self._names_as_sent.lower()
         request_id = context.get("requestId")
         self.request_id = request_id if is_text(request_id) else ""
         self._principal: Principal | None = None
@@ -105,14 +110,46 @@ class Request:
             return raw_path[len(stage) + 1 :]
         return raw_path
 
-    def _headers(self) -> dict[str, str]:
-        """Header values by lower-case name; for repeated headers, the last value."""
-        headers = _lower_keys(_mapping(self.event.get("headers"), "headers"), "headers")
-        if not headers and self.payload_version == "1.0":
-            for name, values in _mapping(self.event.get("multiValueHeaders"), "multiValueHeaders").items():
-                if isinstance(values, list) and values:
-                    headers[_text(name, "multiValueHeaders").lower()] = _text(values[-1], f"multiValueHeaders.{name}")
+    def _checked_header_names(self) -> str:
+        """The event's header names, one per line; MalformedEvent for headers that are not text."""
+        raw = self.event.get("headers")
+        headers = raw if type(raw) is dict else _mapping(raw, "headers")
+        if not headers and self.payload_version == "1.0" and self.event.get("multiValueHeaders") is not None:
+            self._headers = self._last_values()  # a REST event with multiValueHeaders alone: checked as they are read
+            return "\n".join(self._headers)
+        return _joined_names(headers, "headers")
+
+    def _last_values(self) -> dict[str, str]:
+        headers = {}
+        for name, values in _mapping(self.event.get("multiValueHeaders"), "multiValueHeaders").items():
+            if isinstance(values, list) and values:
+                headers[_text(name, "multiValueHeaders").lower()] = _text(values[-1], f"multiValueHeaders.{name}")
         return headers
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """Header values by lower-case name; for repeated headers, the last value.
+
+        Built by the first read: a request that reads one header by :meth:`header`, or none, is spared
+        lower-casing every name of a REST API event (whose names come as the client wrote them).
+        """
+        headers = self._headers
+        if headers is None:
+            raw: dict[str, str] = self.event.get("headers") or {}  # checked in __init__
+            if self._header_names == self._names_as_sent:  # an HTTP API's names, or a client's sent in lower case
+                headers = self._headers = dict(raw)
+            else:
+                headers = self._headers = {name.lower(): value for name, value in raw.items()}
+        return headers
+
+    def header(self, name: str) -> str | None:
+        """The value of the header ``name`` (in lower case: ``"if-none-match"``), or None when the request has none.
+
+        The same as ``headers.get(name)``, but an absent header is answered without building :attr:`headers`.
+        """
+        if self._headers is None and name not in self._header_names:
+            return None
+        return self.headers.get(name)
 
     @cached_property
     def query_lists(self) -> dict[str, list[str]]:
@@ -169,7 +206,7 @@ class Request:
 
     def json(self) -> Any:
         """The body parsed as JSON; 415 for another content type, 400 when it does not parse."""
-        content_type = self.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        content_type = (self.header("content-type") or "").split(";", 1)[0].strip().lower()
         if content_type not in JSON_TYPES:
             raise errors.UnsupportedMediaType(
                 "send the body as application/json" if content_type else "the Content-Type header is missing"
@@ -186,5 +223,6 @@ class Request:
     def principal(self) -> Principal:
         """The authenticated caller, read once; 401 when the event carries none."""
         if self._principal is None:  # a plain property: cheaper to read than functools.cached_property
-            self._principal = principal_from_event(self.context, self.headers)
+            principal = principal_from_authorizer(self.context)
+            self._principal = principal if principal is not None else local_principal(self.header("authorization"))
         return self._principal

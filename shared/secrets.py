@@ -116,11 +116,10 @@ FETCH_METRICS = (("SecretFetches", "Count"),)
 _fetch_count = 0
 
 
-def take_fetch_count() -> dict[str, int]:
-    """Secret fetches since the last call (each an AWS API call), as the ``SecretFetches`` field; restarts at 0."""
+def take_fetch_count(fields: dict[str, object]) -> None:
+    """Set ``fields["SecretFetches"]``: the secret fetches (each an AWS API call) since the last call; restart at 0."""
     global _fetch_count
-    taken, _fetch_count = _fetch_count, 0
-    return {"SecretFetches": taken}
+    fields["SecretFetches"], _fetch_count = _fetch_count, 0
 
 
 def fetch(value: str, environ: Mapping[str, str] = os.environ) -> str:

@@ -618,6 +618,7 @@ def test_a_cold_start_process_answers_the_event_again_warm_as_many_times_as_aske
 
 
 @pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2 or 0 not in os.sched_getaffinity(0), reason="needs CPUs 0 and 1")
+@pytest.mark.subprocess  # in a thread of its own, where the fast tier's refusal would end the thread only
 def test_measured_processes_start_on_a_cpu_of_their_own_and_the_harness_stays_off_it(monkeypatch):
     import subprocess
     import sys

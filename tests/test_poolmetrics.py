@@ -25,8 +25,8 @@ def list_parcels() -> int:
 @pytest.fixture(autouse=True)
 def counts_from_zero():
     """Counts left by earlier tests' clients belong to none of these lines."""
-    poolmetrics.listener.take()
-    secrets.take_fetch_count()
+    poolmetrics.listener.take({})
+    secrets.take_fetch_count({})
 
 
 def test_the_first_request_counts_the_connection_it_opened_and_the_next_reuses_it(database, capsys):

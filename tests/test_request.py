@@ -17,6 +17,36 @@ def test_headers_are_lower_cased():
     assert request(rest_event("GET", "/", headers={"X-Thing": "1"})).headers == {"x-thing": "1"}
 
 
+def test_a_header_is_read_by_its_lower_case_name_whatever_case_the_client_sent():
+    event = rest_event("GET", "/", headers={"If-None-Match": '"r1"', "X-THING": "1"})
+    assert (request(event).header("if-none-match"), request(event).header("x-thing")) == ('"r1"', "1")
+
+
+def test_a_header_the_request_has_not_is_none():
+    event = rest_event("GET", "/", headers={"X-Thing": "1"})
+    assert (request(event).header("if-match"), request(event).header("thing")) == (None, None)
+
+
+SPELLINGS = {"Accept": "a", "ACCEPT": "b", "ΑΣ-Tag": "c"}  # one name spelt twice, and a sigma that ends a word
+
+
+def test_each_header_read_alone_is_what_the_headers_hold():
+    for event in (rest_event("GET", "/", headers=SPELLINGS), http_event("GET", "/", headers=SPELLINGS)):
+        every = request(event).headers
+        # The name lowered as a sigma mid-word would be, and as the final sigma it is.
+        names = [*every, "\u03b1\u03c3-tag", "\u03b1\u03c2-tag", "missing"]
+        assert {name: request(event).header(name) for name in names} == {name: every.get(name) for name in names}
+
+
+def test_a_header_named_in_upper_case_is_not_found():
+    assert request(rest_event("GET", "/", headers={"X-Thing": "1"})).header("X-Thing") is None
+
+
+def test_headers_that_are_no_text_are_refused_before_any_header_is_read():
+    with pytest.raises(errors.MalformedEvent):
+        request(rest_event("GET", "/", headers={"X-Thing": 1}))
+
+
 def test_rest_multi_value_headers_are_used_when_single_values_are_missing():
     event = rest_event("GET", "/")
     event["headers"] = None
