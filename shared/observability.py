@@ -27,7 +27,6 @@ if TYPE_CHECKING:
     from shared.request import Request
 
     Record = dict[str, object]
-    MetricSource = tuple[tuple[tuple[str, str], ...], Callable[[Record], object]]
 
 LEVELS = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40}
 
@@ -153,8 +152,8 @@ def log_counted(level: str, message: str, *, metric: str, function: str, **field
 
 
 # Metrics that modules add to the request line (see add_metric_source): their names and their counts.
-_sources: list[MetricSource] = []
-_takers: list[Callable[[Record], object]] = []  # the sources' ``take``, in order
+_source_metrics: list[tuple[str, str]] = []  # every source's (name, unit) pairs, in order
+_takers: list[Callable[[Record], object]] = []  # every source's ``take``, in the same order
 _request_directives: dict[str, list[Record]] = {}  # the request line's directives per namespace, sources included
 _request_fragments: dict[str, orjson.Fragment] = {}  # the same, serialized once: the usual line embeds them as they are
 
@@ -167,7 +166,7 @@ def add_metric_source(metrics: tuple[tuple[str, str], ...], take: Callable[[Reco
     module registers itself when it is imported, so a function that never
     imports it (health, the authorizer) carries none of its metrics.
     """
-    _sources.append((tuple(metrics), take))
+    _source_metrics.extend(metrics)
     _takers.append(take)
     _request_directives.clear()
     _request_fragments.clear()
@@ -178,8 +177,8 @@ def request_directives(namespace: str) -> list[Record]:
     found = _request_directives.get(namespace)
     if found is None:
         found = list(_metric_directives(namespace))
-        if _sources:
-            metrics = [{"Name": name, "Unit": unit} for source, _ in _sources for name, unit in source]
+        if _source_metrics:
+            metrics = [{"Name": name, "Unit": unit} for name, unit in _source_metrics]
             found.append({"Namespace": namespace, "Dimensions": [["function"]], "Metrics": metrics})
         _request_directives[namespace] = found
     return found
@@ -233,7 +232,7 @@ def log_request(
             "path": path,
             "status": status,
             "request_id": request_id,
-            "Latency": int(latency_ms * 1000 + 0.5) / 1000,  # milliseconds(latency_ms), without a call
+            "Latency": milliseconds(latency_ms),
             "ServerErrors": 1 if status >= 500 else 0,
             "ColdStart": 1 if cold_start else 0,
         }
