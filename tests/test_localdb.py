@@ -281,9 +281,13 @@ def serve(port: int, data_dir) -> subprocess.Popen:
 def finish(process: subprocess.Popen) -> tuple[str, str]:
     try:
         return process.communicate(timeout=60)  # a loaded machine slows the server's stop, not its outcome
-    except subprocess.TimeoutExpired:
+    except subprocess.TimeoutExpired as exc:
+        # Which of the session's processes outlived the signal, and in what state: what a rare hang needs to be read.
+        left = subprocess.run(
+            ["ps", "-o", "pid,ppid,stat,wchan:24,etime,args", "-g", str(process.pid)], capture_output=True, text=True
+        ).stdout
         os.killpg(process.pid, signal.SIGKILL)
-        raise
+        raise AssertionError(f"still running 60 s after the signal:\n{left}") from exc
 
 
 def test_serve_on_a_busy_port_prints_one_line_and_no_banner(tmp_path):
